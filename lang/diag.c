@@ -1,0 +1,305 @@
+// lang/diag.c — printing diagnostics with source lines, carets and ranges.
+#include "diag.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONTEXTS 16
+#define MAX_SEEN 4096
+#define LINE_WINDOW 100  // display columns shown around the caret of a long line
+
+static struct {
+    DiagOptions opts;
+    int errors, warnings;
+    bool stopped;         // error limit reached
+    bool last_dropped;    // the last error/warning was not printed: drop its notes
+    bool dedupe;
+    const DiagContext *contexts[MAX_CONTEXTS];
+    int ncontexts;
+    uint64_t seen[MAX_SEEN];
+    int nseen;
+} D = {.opts = {.error_limit = 20}};
+
+void diag_init(DiagOptions opts) {
+    memset(&D, 0, sizeof D);
+    D.opts = opts;
+}
+
+int diag_error_count(void) { return D.errors; }
+bool diag_should_stop(void) { return D.stopped; }
+void diag_set_dedupe(bool on) { D.dedupe = on; D.nseen = on ? D.nseen : 0; }
+
+void diag_push_context(const DiagContext *ctx) {
+    if (D.ncontexts < MAX_CONTEXTS)
+        D.contexts[D.ncontexts] = ctx;
+    D.ncontexts++;
+}
+
+void diag_pop_context(void) { D.ncontexts--; }
+
+// ================================================================ colors
+
+#define C_BOLD "\033[1m"
+#define C_RED "\033[1;31m"
+#define C_MAGENTA "\033[1;35m"
+#define C_CYAN "\033[1;36m"
+#define C_GREEN "\033[1;32m"
+#define C_RESET "\033[0m"
+
+static const char *col(const char *c) { return D.opts.color ? c : ""; }
+
+// ================================================================ the source line
+
+// Appends the display form of byte `p[0]` (and following bytes of a UTF-8 sequence) to
+// `out`; returns how many source bytes it consumed and sets *width to its display width.
+static int display_char(const unsigned char *p, const unsigned char *end, int dcol, char *out,
+                        int *width) {
+    unsigned c = p[0];
+    if (c == '\t') {
+        int w = 4 - dcol % 4;
+        memset(out, ' ', (size_t)w);
+        out[w] = '\0';
+        *width = w;
+        return 1;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+        out[0] = (char)c;
+        out[1] = '\0';
+        *width = 1;
+        return 1;
+    }
+    int n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    if (c >= 0xf5)
+        n = 0;
+    if (n && p + n <= end) {
+        bool ok = true;
+        for (int i = 1; i < n; i++)
+            ok = ok && (p[i] & 0xc0) == 0x80;
+        if (ok) {
+            memcpy(out, p, (size_t)n);
+            out[n] = '\0';
+            *width = 1;
+            return n;
+        }
+    }
+    snprintf(out, 8, "<%02X>", c);
+    *width = 4;
+    return 1;
+}
+
+static void print_snippet(FILE *o, Span caret, Span range) {
+    const SourceFile *f = caret.file;
+    if (!f || !f->text || caret.off > f->len)
+        return;
+    const unsigned char *text = (const unsigned char *)f->text;
+    const unsigned char *end = text + f->len;
+    const unsigned char *ls = text + caret.off;
+    while (ls > text && ls[-1] != '\n')
+        ls--;
+    const unsigned char *le = text + caret.off;
+    while (le < end && *le != '\n')
+        le++;
+    if (le > ls && le[-1] == '\r')
+        le--;
+
+    // Range, clipped to this line.
+    uint32_t rs = range.file == f ? range.off : caret.off;
+    uint32_t re = range.file == f ? range.off + range.len : caret.off + caret.len;
+    if (rs > caret.off || re < caret.off) {
+        rs = caret.off;
+        re = caret.off + caret.len;
+    }
+    uint32_t lso = (uint32_t)(ls - text), leo = (uint32_t)(le - text);
+    if (rs < lso)
+        rs = lso;
+    if (re > leo)
+        re = leo;
+
+    // First pass: display column of the caret, to choose a window on long lines.
+    int dcol = 0, caret_col = 0;
+    char buf[16];
+    for (const unsigned char *p = ls; p < le;) {
+        if ((uint32_t)(p - text) == caret.off)
+            caret_col = dcol;
+        int w;
+        p += display_char(p, le, dcol, buf, &w);
+        dcol += w;
+        if (dcol > caret_col + LINE_WINDOW && (uint32_t)(p - text) > caret.off)
+            break;
+    }
+    if (caret.off >= leo)
+        caret_col = dcol;
+    int win_start = caret_col > LINE_WINDOW / 2 ? caret_col - LINE_WINDOW / 2 : 0;
+    int win_end = win_start + LINE_WINDOW;
+
+    char lineno[16];
+    int nw = snprintf(lineno, sizeof lineno, "%5d", caret.line);
+    fprintf(o, "%s | %s", lineno, win_start ? "..." : "");
+    // Second pass: the text and the marker line, within the window.
+    char *marks = malloc(LINE_WINDOW * 5 + 64);
+    int nm = 0;
+    dcol = 0;
+    bool truncated = false;
+    for (const unsigned char *p = ls; p < le;) {
+        uint32_t off = (uint32_t)(p - text);
+        int w;
+        int used = display_char(p, le, dcol, buf, &w);
+        if (dcol >= win_end) {
+            truncated = true;
+            break;
+        }
+        if (dcol >= win_start) {
+            fputs(buf, o);
+            char m = off == caret.off ? '^' : (off >= rs && off < re) ? '~' : ' ';
+            for (int i = 0; i < w; i++)
+                marks[nm++] = (m == '^' && i > 0) ? '~' : m;
+        }
+        p += used;
+        dcol += w;
+    }
+    if (truncated)
+        fputs("...", o);
+    fputc('\n', o);
+    if (caret.off >= leo && dcol >= win_start)
+        marks[nm++] = '^';
+    while (nm > 0 && marks[nm - 1] == ' ')
+        nm--;
+    marks[nm] = '\0';
+    fprintf(o, "%*s | %s%s%s%s\n", nw, "", win_start ? "   " : "", col(C_GREEN), marks, col(C_RESET));
+    free(marks);
+}
+
+// ================================================================ reporting
+
+static const char *level_name(DiagLevel l) {
+    return l == DIAG_ERROR ? "error" : l == DIAG_WARNING ? "warning" : "note";
+}
+
+static const char *level_color(DiagLevel l) {
+    return l == DIAG_ERROR ? C_RED : l == DIAG_WARNING ? C_MAGENTA : C_CYAN;
+}
+
+static uint64_t hash_diag(Span s, const char *msg) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ s.off) * 1099511628211ull;
+    h = (h ^ (uintptr_t)s.file) * 1099511628211ull;
+    return h;
+}
+
+static void emit(DiagLevel level, Span caret, Span range, bool snippet, const char *fmt, va_list ap) {
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (level != DIAG_NOTE) {
+        if (D.stopped) {
+            D.last_dropped = true;
+            return;
+        }
+        if (D.dedupe) {
+            uint64_t h = hash_diag(caret, msg);
+            for (int i = 0; i < D.nseen; i++) {
+                if (D.seen[i] == h) {
+                    D.last_dropped = true;
+                    return;
+                }
+            }
+            if (D.nseen < MAX_SEEN)
+                D.seen[D.nseen++] = h;
+        }
+        if (level == DIAG_WARNING && D.opts.werror)
+            level = DIAG_ERROR;
+        D.last_dropped = false;
+        if (level == DIAG_ERROR)
+            D.errors++;
+        else
+            D.warnings++;
+    } else if (D.last_dropped) {
+        return;
+    }
+    FILE *o = D.opts.out;
+    if (!o)
+        return;
+    if (caret.file)
+        fprintf(o, "%s%s:%d:%d: ", col(C_BOLD), caret.file->path, caret.line, caret.col);
+    else
+        fprintf(o, "%stilec: ", col(C_BOLD));
+    fprintf(o, "%s%s:%s%s %s%s\n", col(level_color(level)), level_name(level), col(C_RESET),
+            col(C_BOLD), msg, col(C_RESET));
+    if (caret.file && snippet)
+        print_snippet(o, caret, range);
+}
+
+static void emit_contexts(void) {
+    if (D.last_dropped || !D.opts.out)
+        return;
+    int n = D.ncontexts < MAX_CONTEXTS ? D.ncontexts : MAX_CONTEXTS;
+    for (int i = n - 1; i >= 0; i--) {
+        const DiagContext *c = D.contexts[i];
+        if (c->span.file)
+            fprintf(D.opts.out, "%s%s:%d:%d: ", col(C_BOLD), c->span.file->path, c->span.line,
+                    c->span.col);
+        fprintf(D.opts.out, "%snote:%s %s\n", col(C_CYAN), col(C_RESET), c->text);
+    }
+}
+
+static void check_limit(void) {
+    if (!D.stopped && D.opts.error_limit > 0 && D.errors >= D.opts.error_limit) {
+        D.stopped = true;
+        if (D.opts.out)
+            fprintf(D.opts.out, "%stilec: %sfatal error:%s%s too many errors emitted, stopping now%s\n",
+                    col(C_BOLD), col(C_RED), col(C_RESET), col(C_BOLD), col(C_RESET));
+    }
+}
+
+void error_at(Span span, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    emit(DIAG_ERROR, span, span, true, fmt, ap);
+    va_end(ap);
+    emit_contexts();
+    check_limit();
+}
+
+void error_range(Span caret, Span range, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    emit(DIAG_ERROR, caret, range, true, fmt, ap);
+    va_end(ap);
+    emit_contexts();
+    check_limit();
+}
+
+void warning_at(Span span, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    emit(DIAG_WARNING, span, span, true, fmt, ap);
+    va_end(ap);
+    emit_contexts();
+    check_limit();
+}
+
+void note_at(Span span, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    emit(DIAG_NOTE, span, span, span.file != NULL, fmt, ap);
+    va_end(ap);
+}
+
+void error_plain(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    emit(DIAG_ERROR, (Span){0}, (Span){0}, false, fmt, ap);
+    va_end(ap);
+}
+
+_Noreturn void internal_error(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tilec: internal compiler error at %s:%d: ", file, line);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nthis is a bug in tilec; please report it with the input that caused it\n");
+    va_end(ap);
+    abort();
+}

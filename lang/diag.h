@@ -1,0 +1,54 @@
+// lang/diag.h — diagnostics in clang's shape: "file:line:col: error: msg", the source line
+// with its number, and a caret under the place with tildes under the rest of the range.
+//
+// User errors go through error_at() and friends and are counted; compiler bugs go through
+// unreachable()/internal_error(), which name the compiler's own file and line and abort.
+#ifndef TILEC_LANG_DIAG_H
+#define TILEC_LANG_DIAG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ast.h"
+
+typedef enum DiagLevel { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
+
+typedef struct DiagOptions {
+    FILE *out;        // where diagnostics go (stderr); NULL discards them (fuzzing)
+    bool color;       // ANSI colors, like clang's -fcolor-diagnostics
+    int error_limit;  // stop after this many errors (0: no limit)
+    bool werror;      // warnings count as errors
+} DiagOptions;
+
+// A note printed after every error while it is pushed: "in call to 'f' here", the config.
+typedef struct DiagContext {
+    Span span;
+    char text[256];
+} DiagContext;
+
+void diag_init(DiagOptions opts);
+int diag_error_count(void);
+bool diag_should_stop(void);  // the error limit was reached: callers unwind quietly
+
+void error_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// Caret at `caret`, tildes under `range` (e.g. at a binary operator, under the whole expression).
+void error_range(Span caret, Span range, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void warning_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// A note about the most recent error or warning (dropped if that one was dropped).
+void note_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// An error with no source location: "tilec: error: msg".
+void error_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void diag_push_context(const DiagContext *ctx);
+void diag_pop_context(void);
+
+// While deduplicating, an error with the same place and text as an earlier one is dropped
+// (sema checks a kernel once per configuration).
+void diag_set_dedupe(bool on);
+
+_Noreturn void internal_error(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define unreachable() internal_error(__FILE__, __LINE__, "unreachable code reached")
+
+#endif

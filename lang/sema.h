@@ -1,0 +1,104 @@
+// lang/sema.h — semantic checks: names, types, shapes and broadcasting, compile-time
+// values, the kernel ABI and search space. The result is the AST annotated in place for one
+// configuration of each kernel's tunables, which lowering can trust.
+#ifndef TILEC_LANG_SEMA_H
+#define TILEC_LANG_SEMA_H
+
+#include "ast.h"
+
+#define SEMA_MAX_TILE_ELEMS (1 << 24)  // elements in one tile value
+#define SEMA_MAX_INLINE_DEPTH 8        // helper calls nested inside helper calls
+#define SEMA_MAX_INLINE_NODES 2000000  // nodes created by inlining, per kernel and config
+#define SEMA_MAX_CONFIGS_CHECKED 1024  // configs `check` visits per kernel (sampled beyond)
+#define SEMA_MAX_SEARCH_SPACE (1ll << 40)
+
+// ---------------------------------------------------------------- builtins
+
+// X(enum, name, min positional args, max positional args)
+#define BUILTINS(X)                        \
+    X(B_PROGRAM_ID, "program_id", 1, 1)    \
+    X(B_NUM_PROGRAMS, "num_programs", 1, 1) \
+    X(B_ARANGE, "arange", 1, 2)            \
+    X(B_ZEROS, "zeros", 2, 2)              \
+    X(B_ONES, "ones", 2, 2)                \
+    X(B_FULL, "full", 3, 3)                \
+    X(B_EXP, "exp", 1, 1)                  \
+    X(B_EXP2, "exp2", 1, 1)                \
+    X(B_LOG, "log", 1, 1)                  \
+    X(B_LOG2, "log2", 1, 1)                \
+    X(B_SQRT, "sqrt", 1, 1)                \
+    X(B_RSQRT, "rsqrt", 1, 1)              \
+    X(B_SIN, "sin", 1, 1)                  \
+    X(B_COS, "cos", 1, 1)                  \
+    X(B_TANH, "tanh", 1, 1)                \
+    X(B_ERF, "erf", 1, 1)                  \
+    X(B_SIGMOID, "sigmoid", 1, 1)          \
+    X(B_FLOOR, "floor", 1, 1)              \
+    X(B_CEIL, "ceil", 1, 1)                \
+    X(B_ABS, "abs", 1, 1)                  \
+    X(B_POW, "pow", 2, 2)                  \
+    X(B_MAXIMUM, "maximum", 2, 2)          \
+    X(B_MINIMUM, "minimum", 2, 2)          \
+    X(B_CLAMP, "clamp", 3, 3)              \
+    X(B_WHERE, "where", 3, 3)              \
+    X(B_CDIV, "cdiv", 2, 2)                \
+    X(B_SUM, "sum", 1, 2)                  \
+    X(B_MAX, "max", 1, 2)                  \
+    X(B_MIN, "min", 1, 2)                  \
+    X(B_MEAN, "mean", 1, 2)                \
+    X(B_ARGMAX, "argmax", 1, 2)            \
+    X(B_ARGMIN, "argmin", 1, 2)            \
+    X(B_DOT, "dot", 2, 3)                  \
+    X(B_TRANS, "trans", 1, 2)              \
+    X(B_RESHAPE, "reshape", 2, 2)          \
+    X(B_BROADCAST, "broadcast", 2, 2)      \
+    X(B_LOAD, "load", 1, 1)                \
+    X(B_STORE, "store", 2, 2)              \
+    X(B_ATOMIC_ADD, "atomic_add", 2, 2)    \
+    X(B_ATOMIC_MAX, "atomic_max", 2, 2)    \
+    X(B_ATOMIC_MIN, "atomic_min", 2, 2)
+
+typedef enum Builtin {
+    B_NONE = -1,
+#define X(e, n, lo, hi) e,
+    BUILTINS(X)
+#undef X
+    B_COUNT
+} Builtin;
+
+Builtin builtin_lookup(const char *name);
+const char *builtin_name(Builtin b);
+
+// ---------------------------------------------------------------- options and entry points
+
+typedef struct SemaDefine {
+    const char *name;  // -D NAME=VALUE
+    int64_t value;
+    bool used;
+} SemaDefine;
+
+typedef struct SemaOptions {
+    SemaDefine *defines;
+    int ndefines;
+    bool all_configs;  // check every configuration (capped), not only the default one
+} SemaOptions;
+
+// Checks every declaration of the program. With all_configs, each kernel is checked for
+// every point of its search space (deduplicating diagnostics); otherwise for its default
+// configuration. Afterwards the AST holds the annotation of the last configuration checked,
+// except that kernels are re-checked at their default configuration at the end.
+// Returns false if any error was reported.
+bool sema_check_program(Program *prog, const SemaOptions *opts);
+
+// Annotates one kernel for one configuration (lowering calls this per variant).
+bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg);
+
+// The kernel's default configuration: -D values, else each tunable's first value, else the
+// first point in enumeration order that satisfies the compile-time constraints.
+// Returns false when no configuration satisfies them (reported).
+bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, Config *out);
+
+// Writes the C prototype of a checked kernel ("int matmul(const float *A, ...)").
+void sema_print_prototype(const Node *kernel, void *out /* FILE* */);
+
+#endif

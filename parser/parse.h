@@ -1,0 +1,50 @@
+// parser/parse.h — turning .tile text into an AST: the lexer's and parser's shared state,
+// the token dump, and the program loader that follows imports.
+#ifndef TILEC_PARSER_PARSE_H
+#define TILEC_PARSER_PARSE_H
+
+#include <stdio.h>
+
+#include "../lang/ast.h"
+
+#define PARSE_MAX_DEPTH 200         // deepest syntax tree accepted (expressions and blocks)
+#define PARSE_MAX_IMPORT_DEPTH 32   // longest chain of imports
+#define PARSE_MAX_FILE_BYTES (256u << 20)
+
+// State shared by the lexer (yyextra) and the parser (parse-param) for one file.
+typedef struct Parser {
+    const SourceFile *file;
+    uint32_t off;       // byte offset of the next character
+    int line, col;      // position of the next character
+    NodeList *decls;    // where top-level declarations go
+    int errors;         // syntax and lexical errors in this file
+    bool too_deep;      // a nesting error was reported (reported once per file)
+    Span comment_start; // where an open /* comment began
+    Span prev_tok, cur_tok;  // the last two tokens read (for "expected ';'" placement)
+    bool dump_tokens;   // --emit=tokens: the lexer prints each token
+    FILE *token_out;
+} Parser;
+
+// Parses one file's text, appending its declarations to `decls`. Returns false on errors
+// (which have been reported).
+bool parse_source(const SourceFile *file, NodeList *decls);
+
+// Prints the tokens of one file, one per line ("line:col kind 'text'"). False on errors.
+bool parse_dump_tokens(const SourceFile *file, FILE *out);
+
+// Reads a file into a SourceFile; reports and returns NULL when it cannot (missing, a
+// directory, too large). `from` (may be NULL) is the import that asked for it.
+SourceFile *source_read(const char *path, const Node *from);
+// A SourceFile over a buffer in memory (fuzzer, tests); the buffer is copied.
+SourceFile *source_from_memory(const char *name, const char *data, size_t len);
+
+typedef struct LoadOptions {
+    const char **include_dirs;  // -I directories searched after the importing file's own
+    int ninclude_dirs;
+} LoadOptions;
+
+// Parses `files` and everything they import (each file once; cycles are errors).
+// Returns false when anything failed to read or parse.
+bool load_program(Program *prog, SourceFile **files, int nfiles, const LoadOptions *opts);
+
+#endif
