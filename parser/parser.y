@@ -299,6 +299,7 @@ primary
     | TYPE                      { $$ = mk(ND_TYPENAME, @$); $$->elem = $1; }
     | TYPE '(' args_opt ')'     { $$ = with_list(mk(ND_CAST, @$), $3); $$->elem = $1; $$->nspan = @1; $$ = fin(P, $$); }
     | IDENT '(' args_opt ')'    { $$ = with_list(named(ND_CALL, @$, $1, @1), $3); $$ = fin(P, $$); }
+    | WHERE '(' args_opt ')'    { $$ = with_list(named(ND_CALL, @$, "where", @1), $3); $$ = fin(P, $$); }
     | '(' expr ')'              { $$ = $2; }
     | '[' list_items ']'        { $$ = with_list(mk(ND_LIST, @$), $2); $$ = fin(P, $$); }
     ;
@@ -447,7 +448,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, Parser *P, const char *msg) 
 
 // The text of a token for messages: "'foo'" clipped to 24 bytes, or a description.
 static void token_text(const Span *s, yysymbol_kind_t kind, char *buf, size_t size) {
-    if (kind == YYSYMBOL_END) {
+    if (kind == YYSYMBOL_YYEOF) {
         snprintf(buf, size, "end of file");
         return;
     }
@@ -469,25 +470,53 @@ static void token_text(const Span *s, yysymbol_kind_t kind, char *buf, size_t si
     }
 }
 
+// Tokens that continue an expression (binary operators, indexing, calls): listing them as
+// "expected" is noise.
+static bool continues_expression(yysymbol_kind_t k) {
+    static const char *const ops[] = {"'+'", "'-'", "'*'", "'/'", "'%'", "'@'", "'<'", "'>'", "'<='",
+                                      "'>='", "'=='", "'!='", "'&&'", "'||'", "'|'", "'^'", "'&'",
+                                      "'<<'", "'>>'", "'['", "'('", "'else'", NULL};
+    for (const char *const *o = ops; *o; o++)
+        if (strcmp(yysymbol_name(k), *o) == 0)
+            return true;
+    return false;
+}
+
+// Tokens that can start an expression: summarized as "an expression".
+static bool starts_expression(yysymbol_kind_t k) {
+    static const char *const starts[] = {"identifier", "integer literal", "float literal", "type name",
+                                         "'('", "'['", "'-'", "'!'", "'~'", "'true'", "'false'",
+                                         "'inf'", "'nan'", "'where'", NULL};
+    for (const char *const *o = starts; *o; o++)
+        if (strcmp(yysymbol_name(k), *o) == 0)
+            return true;
+    return false;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *P) {
     (void)scanner;
     P->errors++;
-    enum { MAX_EXPECTED = 5 };
-    yysymbol_kind_t expected[MAX_EXPECTED];
-    int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+    yysymbol_kind_t all[YYNTOKENS];
+    int nall = yypcontext_expected_tokens(ctx, all, YYNTOKENS);
     yysymbol_kind_t found = yypcontext_token(ctx);
     Span at = *yypcontext_location(ctx);
     char found_text[64];
     token_text(&at, found, found_text, sizeof found_text);
 
-    char exp[256] = "";
-    size_t len = 0;
-    bool wants_semi = false;
-    for (int i = 0; i < n && len < sizeof exp; i++) {
-        const char *name = yysymbol_name(expected[i]);
-        if (expected[i] == YYSYMBOL_59_)  // ';'
-            wants_semi = true;
-        len += (size_t)snprintf(exp + len, sizeof exp - len, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
+    bool expr = false, wants_semi = false;
+    for (int i = 0; i < nall; i++)
+        expr = expr || strcmp(yysymbol_name(all[i]), "integer literal") == 0;
+    const char *names[YYNTOKENS];
+    int n = 0;
+    if (expr)
+        names[n++] = "an expression";
+    for (int i = 0; i < nall; i++) {
+        if (expr && starts_expression(all[i]))
+            continue;
+        if (continues_expression(all[i]))
+            continue;
+        names[n++] = yysymbol_name(all[i]);
+        wants_semi = wants_semi || strcmp(names[n - 1], "';'") == 0;
     }
     // Like clang, a ';' missing at the end of a line is reported just after the line's last token.
     if (wants_semi && P->prev_tok.file && P->prev_tok.line < at.line) {
@@ -498,10 +527,16 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         error_at(after, "expected ';' at end of line, found %s on the next line", found_text);
         return 0;
     }
-    if (n <= 0)
+    if (n == 0 || n > 4) {
         error_at(at, "unexpected %s", found_text);
-    else
-        error_at(at, "expected %s, found %s", exp, found_text);
+        return 0;
+    }
+    char exp[256];
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(exp + len, sizeof exp - len, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+                                names[i]);
+    error_at(at, "expected %s, found %s", exp, found_text);
     return 0;
 }
 

@@ -1,0 +1,691 @@
+// lang/builtins.c — the builtin functions: their names (one X-macro table in sema.h) and
+// the type rules of each call.
+#include <math.h>
+#include <string.h>
+
+#include "sema_internal.h"
+
+static const struct {
+    const char *name;
+    int min_args, max_args;
+} builtin_table[] = {
+#define X(e, n, lo, hi) {n, lo, hi},
+    BUILTINS(X)
+#undef X
+};
+
+Builtin builtin_lookup(const char *name) {
+    for (int i = 0; i < B_COUNT; i++)
+        if (strcmp(builtin_table[i].name, name) == 0)
+            return (Builtin)i;
+    return B_NONE;
+}
+
+const char *builtin_name(Builtin b) { return builtin_table[b].name; }
+
+Node *kwarg(Node *call, const char *name) {
+    for (int i = 0; i < call->kwargs.len; i++)
+        if (strcmp(call->kwargs.items[i]->name, name) == 0)
+            return call->kwargs.items[i]->rhs;
+    return NULL;
+}
+
+bool check_kwargs(Node *call, const char *const *allowed) {
+    bool ok = true;
+    for (int i = 0; i < call->kwargs.len; i++) {
+        Node *k = call->kwargs.items[i];
+        bool known = false;
+        for (const char *const *a = allowed; a && *a; a++)
+            known = known || strcmp(*a, k->name) == 0;
+        if (!known) {
+            if (allowed && allowed[0])
+                error_at(k->nspan, "'%s' has no argument named '%s'", call->name, k->name);
+            else
+                error_at(k->nspan, "'%s' takes no named arguments", call->name);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static Type set_type(Node *n, Type t) {
+    n->type = t;
+    return t;
+}
+
+static Type fail(Node *n) { return set_type(n, type_error()); }
+
+static const char *tstr(const Type *t, char *buf) { return type_str(t, buf, 96); }
+
+// A positional argument or the named one, whichever is given (reports both).
+static Node *arg_or_kw(Node *call, int pos, const char *name, bool *ok) {
+    Node *k = kwarg(call, name);
+    if (pos < call->args.len) {
+        if (k) {
+            error_at(k->span, "argument '%s' is given both by position and by name", name);
+            *ok = false;
+        }
+        return call->args.items[pos];
+    }
+    return k;
+}
+
+static bool const_bool(Sema *S, Node *n, const char *what, bool *out) {
+    Type t = check_value(S, n, what);
+    if (is_error(&t))
+        return false;
+    if (t.elem != EL_I1 || t.rank != 0 || !n->is_const) {
+        error_at(n->span, "%s must be true or false", what);
+        return false;
+    }
+    *out = n->cval.i != 0;
+    return true;
+}
+
+static bool get_shape(Sema *S, Node *n, Type *out) {
+    Type t = check_expr(S, n);
+    if (is_error(&t))
+        return false;
+    if (t.cls != TY_SHAPE) {
+        error_at(n->span, "expected a shape like [BM, BN]");
+        return false;
+    }
+    *out = type_value(EL_NONE, t.rank, t.dims);
+    return true;
+}
+
+static bool get_type_arg(Sema *S, Node *n, ElemType *out) {
+    Type t = check_expr(S, n);
+    if (is_error(&t))
+        return false;
+    if (t.cls != TY_TYPE) {
+        error_at(n->span, "expected an element type such as f32");
+        return false;
+    }
+    *out = t.elem;
+    return true;
+}
+
+// The axis of a reduction, normalized to [0, rank); -1 for "all axes".
+static bool get_axis(Sema *S, Node *call, Node *axis, const Type *x, int *out) {
+    *out = -1;
+    if (!axis)
+        return true;
+    int64_t a;
+    Type t = check_value(S, axis, "axis");
+    if (is_error(&t))
+        return false;
+    if (!axis->is_const || !elem_is_int(t.elem) || t.rank) {
+        error_at(axis->span, "the axis of '%s' must be a compile-time integer", call->name);
+        if (strcmp(call->name, "max") == 0 || strcmp(call->name, "min") == 0)
+            note_at(call->span, "for the elementwise %s of two values, use %s(a, b)", call->name,
+                    call->name[1] == 'a' ? "maximum" : "minimum");
+        return false;
+    }
+    a = axis->cval.i;
+    if (a < -x->rank || a >= x->rank) {
+        char b[96];
+        error_at(axis->span, "axis %lld is out of range for %s", (long long)a, tstr(x, b));
+        return false;
+    }
+    *out = (int)(a < 0 ? a + x->rank : a);
+    return true;
+}
+
+// Folds a unary math function on a scalar constant.
+static bool fold_math(Builtin b, double x, double *r) {
+    switch (b) {
+    case B_EXP: *r = exp(x); return true;
+    case B_EXP2: *r = exp2(x); return true;
+    case B_LOG: *r = log(x); return true;
+    case B_LOG2: *r = log2(x); return true;
+    case B_SQRT: *r = sqrt(x); return true;
+    case B_RSQRT: *r = 1.0 / sqrt(x); return true;
+    case B_SIN: *r = sin(x); return true;
+    case B_COS: *r = cos(x); return true;
+    case B_TANH: *r = tanh(x); return true;
+    case B_ERF: *r = erf(x); return true;
+    case B_SIGMOID: *r = 1.0 / (1.0 + exp(-x)); return true;
+    case B_FLOOR: *r = floor(x); return true;
+    case B_CEIL: *r = ceil(x); return true;
+    default: return false;
+    }
+}
+
+// Elementwise unify of several values (broadcast shapes, one element type).
+static bool unify_many(Node *call, Node **xs, int n, Type *out) {
+    Type t = xs[0]->type;
+    for (int i = 1; i < n; i++) {
+        ElemType e = unify_elems(call, xs[0], xs[i], call->name);
+        if (e == EL_NONE)
+            return false;
+        for (int j = 0; j < i; j++)
+            if (xs[j]->type.elem != e && !coerce_to(xs[j], e, "here"))
+                return false;
+        Type bc;
+        if (!broadcast_shapes(&t, &xs[i]->type, &bc)) {
+            char b1[96], b2[96];
+            error_at(xs[i]->span, "cannot broadcast %s with %s in '%s'", tstr(&t, b1), tstr(&xs[i]->type, b2),
+                     call->name);
+            return false;
+        }
+        t = type_value(e, bc.rank, bc.dims);
+    }
+    *out = t;
+    return true;
+}
+
+// The first argument of load/store/atomics: X[...] on a tensor.
+static Node *memory_target(Sema *S, Node *call, bool is_store) {
+    Node *t = call->args.items[0];
+    if (t->kind != ND_INDEX) {
+        error_at(t->span, "the first argument of '%s' must index a tensor, like X[i, j]", call->name);
+        return NULL;
+    }
+    Type bt = check_expr(S, t->base);
+    if (is_error(&bt))
+        return NULL;
+    if (bt.cls != TY_TENSOR) {
+        error_at(t->base->span, "the first argument of '%s' must index a tensor parameter", call->name);
+        return NULL;
+    }
+    Type r = check_tensor_index(S, t, is_store);
+    if (is_error(&r))
+        return NULL;
+    return t;
+}
+
+static bool check_mask(Sema *S, Node *call, Node *mask, Type *shape) {
+    if (!mask)
+        return true;
+    Type m = check_value(S, mask, "mask");
+    if (is_error(&m))
+        return false;
+    char b1[96], b2[96];
+    if (m.elem != EL_I1) {
+        error_at(mask->span, "the mask of '%s' must be i1, got %s", call->name, tstr(&m, b1));
+        return false;
+    }
+    Type bc;
+    if (!broadcast_shapes(shape, &m, &bc)) {
+        error_at(mask->span, "mask %s does not broadcast with the indexed shape %s", tstr(&m, b1), tstr(shape, b2));
+        return false;
+    }
+    shape->rank = bc.rank;
+    memcpy(shape->dims, bc.dims, sizeof bc.dims);
+    return true;
+}
+
+// Marks a tensor written; only `out` tensors may be.
+static bool mark_written(Node *target, const char *how) {
+    Symbol *sym = target->base->sym;
+    if (!((Node *)sym->decl)->is_out) {
+        error_at(target->base->span, "cannot %s input tensor '%s'", how, sym->name);
+        note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
+                elem_name(sym->type.elem));
+        return false;
+    }
+    sym->written = true;
+    return true;
+}
+
+Type check_builtin_call(Sema *S, Node *call, Builtin b) {
+    int np = call->args.len;
+    const char *name = builtin_table[b].name;
+    if (np < builtin_table[b].min_args || np > builtin_table[b].max_args) {
+        // Arguments that may also come by name are counted by their own rules below.
+        bool may_be_named = (b == B_SUM || b == B_MAX || b == B_MIN || b == B_MEAN || b == B_ARGMAX ||
+                             b == B_ARGMIN || b == B_DOT || b == B_TRANS) &&
+                            np >= 1 && np <= builtin_table[b].max_args;
+        if (!may_be_named) {
+            int lo = builtin_table[b].min_args, hi = builtin_table[b].max_args;
+            if (lo == hi)
+                error_at(call->span, "'%s' takes %d argument%s, but %d %s given", name, lo, lo == 1 ? "" : "s", np,
+                         np == 1 ? "was" : "were");
+            else
+                error_at(call->span, "'%s' takes %d to %d arguments, but %d %s given", name, lo, hi, np,
+                         np == 1 ? "was" : "were");
+            return fail(call);
+        }
+    }
+    Node **a = call->args.items;
+    char b1[96];
+    bool ok = true;
+
+    switch (b) {
+    // ------------------------------------------------ the grid
+    case B_PROGRAM_ID:
+    case B_NUM_PROGRAMS: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        int64_t axis;
+        if (!check_const_int(S, a[0], "the axis", &axis))
+            return fail(call);
+        if (!S->kinfo) {
+            error_at(call->span, "'%s' can only be used in a kernel; pass the value to the helper instead", name);
+            return fail(call);
+        }
+        if (axis < 0 || axis >= S->grid_rank) {
+            error_at(a[0]->span, "axis %lld is out of range: the grid has %d dimension%s", (long long)axis,
+                     S->grid_rank, S->grid_rank == 1 ? "" : "s");
+            return fail(call);
+        }
+        return set_type(call, type_scalar(EL_I32));
+    }
+    // ------------------------------------------------ creating tiles
+    case B_ARANGE: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        int64_t lo = 0, hi;
+        if (np == 2 && !check_const_int(S, a[0], "the start of 'arange'", &lo))
+            return fail(call);
+        if (!check_const_int(S, a[np - 1], "the end of 'arange'", &hi))
+            return fail(call);
+        if (hi <= lo) {
+            error_at(call->span, "arange(%lld, %lld) is empty", (long long)lo, (long long)hi);
+            return fail(call);
+        }
+        if (lo < INT32_MIN || hi > INT32_MAX) {
+            error_at(call->span, "the range of 'arange' must fit in i32");
+            return fail(call);
+        }
+        Type t = type_value(EL_I32, 1, (int64_t[]){hi - lo});
+        if (!check_tile_shape(call, &t))
+            return fail(call);
+        return set_type(call, t);
+    }
+    case B_ZEROS:
+    case B_ONES:
+    case B_FULL: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        ElemType e;
+        Type shape;
+        if (!get_type_arg(S, a[0], &e) || !get_shape(S, a[1], &shape))
+            return fail(call);
+        Type t = type_value(e, shape.rank, shape.dims);
+        if (!check_tile_shape(a[1], &t))
+            return fail(call);
+        if (b == B_FULL) {
+            Type v = check_value(S, a[2], "fill value");
+            if (is_error(&v))
+                return fail(call);
+            if (v.rank != 0) {
+                error_at(a[2]->span, "the fill value of 'full' must be a scalar, got %s", tstr(&v, b1));
+                return fail(call);
+            }
+            Type want = type_scalar(e);
+            if (!check_assignable(a[2], &want, "fill a tile"))
+                return fail(call);
+        }
+        return set_type(call, t);
+    }
+    // ------------------------------------------------ elementwise math
+    case B_EXP: case B_EXP2: case B_LOG: case B_LOG2: case B_SQRT: case B_RSQRT: case B_SIN:
+    case B_COS: case B_TANH: case B_ERF: case B_SIGMOID: case B_FLOOR: case B_CEIL: case B_ABS: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        Type t = check_value(S, a[0], "argument");
+        if (is_error(&t))
+            return fail(call);
+        if (t.elem == EL_INT && b != B_ABS) {
+            a[0]->cval.f = (double)a[0]->cval.i;
+            a[0]->cval.is_float = true;
+            t.elem = a[0]->type.elem = EL_FLOAT;
+        }
+        bool okt = b == B_ABS ? (elem_is_float(t.elem) || elem_is_int(t.elem)) : elem_is_float(t.elem);
+        if (!okt) {
+            error_at(a[0]->span, "'%s' needs a floating-point argument, got %s", name, tstr(&t, b1));
+            if (elem_is_int(t.elem))
+                note_at(a[0]->span, "convert it first, e.g. %s(f32(x))", name);
+            return fail(call);
+        }
+        set_type(call, t);
+        if (a[0]->is_const) {
+            double r;
+            if (b == B_ABS) {
+                if (a[0]->cval.is_float) {
+                    call->is_const = true;
+                    call->cval = (ConstVal){.is_float = true, .f = fabs(a[0]->cval.f)};
+                } else if (a[0]->cval.i != INT64_MIN) {
+                    int64_t v = a[0]->cval.i < 0 ? -a[0]->cval.i : a[0]->cval.i;
+                    call->is_const = true;
+                    call->cval = (ConstVal){.i = v, .f = (double)v};
+                }
+            } else if (fold_math(b, a[0]->cval.is_float ? a[0]->cval.f : (double)a[0]->cval.i, &r)) {
+                call->is_const = true;
+                call->cval = (ConstVal){.is_float = true, .f = r};
+            }
+        }
+        return call->type;
+    }
+    case B_POW:
+    case B_MAXIMUM:
+    case B_MINIMUM:
+    case B_CLAMP: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        for (int i = 0; i < np; i++) {
+            Type t = check_value(S, a[i], "argument");
+            ok = ok && !is_error(&t);
+            if (ok && !(elem_is_float(t.elem) || elem_is_int(t.elem))) {
+                error_at(a[i]->span, "'%s' needs numeric arguments, got %s", name, tstr(&t, b1));
+                ok = false;
+            }
+        }
+        if (!ok)
+            return fail(call);
+        Type t;
+        if (!unify_many(call, a, np, &t))
+            return fail(call);
+        if (b == B_POW && !elem_is_float(t.elem)) {
+            if (t.elem == EL_INT) {
+                t.elem = EL_FLOAT;
+            } else {
+                error_at(call->span, "'pow' needs floating-point arguments, got %s", elem_name(t.elem));
+                return fail(call);
+            }
+        }
+        set_type(call, t);
+        bool all_const = true;
+        for (int i = 0; i < np; i++)
+            all_const = all_const && a[i]->is_const;
+        if (all_const) {
+            double x = a[0]->cval.is_float ? a[0]->cval.f : (double)a[0]->cval.i;
+            double y = a[1]->cval.is_float ? a[1]->cval.f : (double)a[1]->cval.i;
+            bool fl = elem_is_float(t.elem);
+            const Node *pick = NULL;
+            if (b == B_MAXIMUM)
+                pick = x >= y ? a[0] : a[1];
+            else if (b == B_MINIMUM)
+                pick = x <= y ? a[0] : a[1];
+            else if (b == B_CLAMP) {
+                double z = a[2]->cval.is_float ? a[2]->cval.f : (double)a[2]->cval.i;
+                pick = x < y ? a[1] : x > z ? a[2] : a[0];
+            }
+            call->is_const = true;
+            if (pick) {
+                call->cval = pick->cval;
+                if (fl && !pick->cval.is_float)
+                    call->cval = (ConstVal){.is_float = true, .f = (double)pick->cval.i};
+            } else {
+                call->cval = (ConstVal){.is_float = true, .f = pow(x, y)};
+            }
+        }
+        return t;
+    }
+    case B_WHERE: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        Type c = check_value(S, a[0], "condition");
+        Type x = check_value(S, a[1], "argument");
+        Type y = check_value(S, a[2], "argument");
+        if (is_error(&c) || is_error(&x) || is_error(&y))
+            return fail(call);
+        if (c.elem != EL_I1) {
+            error_at(a[0]->span, "the condition of 'where' must be i1, got %s", tstr(&c, b1));
+            return fail(call);
+        }
+        Type t;
+        if (!unify_many(call, a + 1, 2, &t))
+            return fail(call);
+        Type bc;
+        if (!broadcast_shapes(&c, &t, &bc)) {
+            char b2[96];
+            error_at(a[0]->span, "condition %s does not broadcast with %s", tstr(&c, b1), tstr(&t, b2));
+            return fail(call);
+        }
+        t = type_value(t.elem, bc.rank, bc.dims);
+        if (a[0]->is_const && a[1]->is_const && a[2]->is_const && t.rank == 0) {
+            call->is_const = true;
+            call->cval = a[0]->cval.i ? a[1]->cval : a[2]->cval;
+        } else if (t.elem == EL_INT || t.elem == EL_FLOAT) {
+            concretize(a[1]);
+            concretize(a[2]);
+            t.elem = a[1]->type.elem;
+        }
+        return set_type(call, t);
+    }
+    case B_CDIV: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        Type x = check_value(S, a[0], "argument"), y = check_value(S, a[1], "argument");
+        if (is_error(&x) || is_error(&y))
+            return fail(call);
+        if (!elem_is_int(x.elem) || !elem_is_int(y.elem) || x.rank || y.rank) {
+            error_at(call->span, "'cdiv' needs two scalar integers, got %s and %s", tstr(&x, b1),
+                     type_str(&y, (char[96]){0}, 96));
+            return fail(call);
+        }
+        ElemType e = unify_elems(call, a[0], a[1], "cdiv");
+        if (e == EL_NONE)
+            return fail(call);
+        set_type(call, type_scalar(e));
+        if (a[0]->is_const && a[1]->is_const) {
+            int64_t p = a[0]->cval.i, q = a[1]->cval.i;
+            if (q <= 0) {
+                error_at(a[1]->span, "'cdiv' by %lld; the divisor must be positive", (long long)q);
+                return fail(call);
+            }
+            int64_t r = p / q + (p % q > 0);
+            call->is_const = true;
+            call->cval = (ConstVal){.i = r, .f = (double)r};
+        }
+        return call->type;
+    }
+    // ------------------------------------------------ reductions
+    case B_SUM: case B_MAX: case B_MIN: case B_MEAN: case B_ARGMAX: case B_ARGMIN: {
+        static const char *const allowed[] = {"axis", "keepdims", NULL};
+        if (!check_kwargs(call, allowed))
+            return fail(call);
+        Type x = check_value(S, a[0], "argument");
+        if (is_error(&x))
+            return fail(call);
+        if (x.rank == 0) {
+            error_at(a[0]->span, "'%s' reduces a tile, but got the scalar %s", name, tstr(&x, b1));
+            if (b == B_MAX || b == B_MIN)
+                note_at(call->span, "for the %s of two values, use %s(a, b)", name, b == B_MAX ? "maximum" : "minimum");
+            return fail(call);
+        }
+        bool numeric = elem_is_float(x.elem) || elem_is_int(x.elem);
+        if (!numeric || (b == B_MEAN && !elem_is_float(x.elem))) {
+            error_at(a[0]->span, "'%s' needs a %s tile, got %s", name, b == B_MEAN ? "floating-point" : "numeric",
+                     tstr(&x, b1));
+            return fail(call);
+        }
+        Node *axis_n = arg_or_kw(call, 1, "axis", &ok);
+        int axis;
+        bool keep = false;
+        Node *keep_n = kwarg(call, "keepdims");
+        if (!ok || !get_axis(S, call, axis_n, &x, &axis) ||
+            (keep_n && !const_bool(S, keep_n, "keepdims", &keep)))
+            return fail(call);
+        Type r = x;
+        if (b == B_ARGMAX || b == B_ARGMIN)
+            r.elem = EL_I32;
+        if (axis < 0) {
+            if (keep) {
+                for (int i = 0; i < r.rank; i++)
+                    r.dims[i] = 1;
+            } else {
+                r.rank = 0;
+            }
+        } else if (keep) {
+            r.dims[axis] = 1;
+        } else {
+            for (int i = axis; i + 1 < r.rank; i++)
+                r.dims[i] = r.dims[i + 1];
+            r.rank--;
+        }
+        return set_type(call, r);
+    }
+    // ------------------------------------------------ matrix products
+    case B_DOT: {
+        static const char *const allowed[] = {"acc", "out_type", "allow_tf32", NULL};
+        if (!check_kwargs(call, allowed))
+            return fail(call);
+        Type x = check_value(S, a[0], "operand"), y = check_value(S, a[1], "operand");
+        if (is_error(&x) || is_error(&y))
+            return fail(call);
+        Node *acc = arg_or_kw(call, 2, "acc", &ok);
+        Node *ot = kwarg(call, "out_type");
+        Node *tf = kwarg(call, "allow_tf32");
+        ElemType out = EL_NONE;
+        bool tf32 = false;
+        if (!ok || (ot && !get_type_arg(S, ot, &out)) || (tf && !const_bool(S, tf, "allow_tf32", &tf32)))
+            return fail(call);
+        if (acc) {
+            Type ta = check_expr(S, acc);
+            if (is_error(&ta))
+                return fail(call);
+            if (ta.cls == TY_TYPE) {  // dot(a, b, f32): the accumulator type
+                if (ot) {
+                    error_at(acc->span, "the accumulator type is given twice");
+                    return fail(call);
+                }
+                out = ta.elem;
+                acc = NULL;
+            } else if (ta.cls != TY_VALUE) {
+                check_value(S, acc, "accumulator");  // reports what it is instead
+                return fail(call);
+            } else if (ot) {
+                error_at(ot->span, "'out_type' cannot be combined with an accumulator tile");
+                return fail(call);
+            }
+        }
+        return check_dot_types(call, a[0], a[1], acc, out, tf32);
+    }
+    // ------------------------------------------------ shapes
+    case B_TRANS: {
+        static const char *const allowed[] = {"perm", NULL};
+        if (!check_kwargs(call, allowed))
+            return fail(call);
+        Type x = check_value(S, a[0], "argument");
+        if (is_error(&x))
+            return fail(call);
+        Node *perm_n = arg_or_kw(call, 1, "perm", &ok);
+        if (!ok)
+            return fail(call);
+        int perm[TILE_MAX_RANK];
+        if (!perm_n) {
+            if (x.rank != 2) {
+                error_at(a[0]->span, "'trans' without a permutation needs a 2-D tile, got %s", tstr(&x, b1));
+                return fail(call);
+            }
+            perm[0] = 1;
+            perm[1] = 0;
+        } else {
+            Type p;
+            if (!get_shape(S, perm_n, &p))
+                return fail(call);
+            bool seen[TILE_MAX_RANK] = {0};
+            bool valid = p.rank == x.rank;
+            for (int i = 0; valid && i < p.rank; i++) {
+                valid = p.dims[i] >= 0 && p.dims[i] < x.rank && !seen[p.dims[i]];
+                if (valid) {
+                    seen[p.dims[i]] = true;
+                    perm[i] = (int)p.dims[i];
+                }
+            }
+            if (!valid) {
+                error_at(perm_n->span, "not a permutation of the %d dimensions of %s", x.rank, tstr(&x, b1));
+                return fail(call);
+            }
+        }
+        Type r = x;
+        for (int i = 0; i < x.rank; i++)
+            r.dims[i] = x.dims[perm[i]];
+        return set_type(call, r);
+    }
+    case B_RESHAPE:
+    case B_BROADCAST: {
+        if (!check_kwargs(call, NULL))
+            return fail(call);
+        Type x = check_value(S, a[0], "argument");
+        Type shape;
+        if (is_error(&x) || !get_shape(S, a[1], &shape))
+            return fail(call);
+        if (is_error(&x) || x.elem == EL_INT || x.elem == EL_FLOAT)
+            concretize(a[0]);
+        x = a[0]->type;
+        Type r = type_value(x.elem, shape.rank, shape.dims);
+        if (!check_tile_shape(a[1], &r))
+            return fail(call);
+        char b2[96];
+        if (b == B_RESHAPE && type_elems(&r) != type_elems(&x)) {
+            error_at(call->span, "cannot reshape %s (%lld elements) to %s (%lld elements)", tstr(&x, b1),
+                     (long long)type_elems(&x), tstr(&r, b2), (long long)type_elems(&r));
+            return fail(call);
+        }
+        Type bc;
+        if (b == B_BROADCAST && (!broadcast_shapes(&x, &r, &bc) || bc.rank != r.rank ||
+                                 memcmp(bc.dims, r.dims, sizeof(int64_t) * (size_t)r.rank) != 0)) {
+            error_at(call->span, "cannot broadcast %s to %s", tstr(&x, b1), tstr(&r, b2));
+            return fail(call);
+        }
+        return set_type(call, r);
+    }
+    // ------------------------------------------------ memory
+    case B_LOAD: {
+        static const char *const allowed[] = {"mask", "other", NULL};
+        if (!check_kwargs(call, allowed))
+            return fail(call);
+        Node *t = memory_target(S, call, false);
+        if (!t)
+            return fail(call);
+        Type r = t->type;
+        Node *other = kwarg(call, "other");
+        if (other && t->els) {
+            error_at(other->span, "the padding is given twice ('else' and 'other')");
+            return fail(call);
+        }
+        if (!check_mask(S, call, kwarg(call, "mask"), &r))
+            return fail(call);
+        if (other) {
+            Type o = check_value(S, other, "other");
+            if (is_error(&o))
+                return fail(call);
+            Type want = type_value(r.elem, r.rank, r.dims);
+            if (!check_assignable(other, &want, "use 'other' for a load"))
+                return fail(call);
+        }
+        return set_type(call, r);
+    }
+    case B_STORE:
+    case B_ATOMIC_ADD:
+    case B_ATOMIC_MAX:
+    case B_ATOMIC_MIN: {
+        static const char *const allowed[] = {"mask", NULL};
+        if (!check_kwargs(call, allowed))
+            return fail(call);
+        Node *t = memory_target(S, call, true);
+        if (!t)
+            return fail(call);
+        Type shape = t->type;
+        Type v = check_value(S, a[1], "value");
+        if (is_error(&v))
+            return fail(call);
+        if (!check_mask(S, call, kwarg(call, "mask"), &shape))
+            return fail(call);
+        if (b != B_STORE) {
+            ElemType e = shape.elem;
+            bool supported = e == EL_I32 || e == EL_I64 || e == EL_F32 || e == EL_F64 ||
+                             (b == B_ATOMIC_ADD && (e == EL_F16 || e == EL_BF16));
+            if (!supported) {
+                error_at(t->span, "'%s' is not supported on %s tensors", name, elem_name(e));
+                return fail(call);
+            }
+        }
+        char verb[128];
+        snprintf(verb, sizeof verb, "%s to tensor '%s'", b == B_STORE ? "store" : name, t->base->sym->name);
+        if (!check_assignable(a[1], &shape, verb))
+            return fail(call);
+        if (!mark_written(t, b == B_STORE ? "store to" : "update"))
+            return fail(call);
+        return set_type(call, (Type){.cls = TY_VOID});
+    }
+    case B_NONE:
+    case B_COUNT: break;
+    }
+    unreachable();
+}

@@ -1,0 +1,826 @@
+// lang/sema.c — scopes, declarations, statements, kernels and their search spaces.
+#include "sema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sema_internal.h"
+
+// ================================================================ scopes
+
+Scope *scope_push(Sema *S, Scope *parent) {
+    Scope *saved = S->scope;
+    Scope *sc = ast_alloc(sizeof(Scope));
+    sc->parent = parent;
+    S->scope = sc;
+    return saved;
+}
+
+void scope_pop(Sema *S, Scope *saved) { S->scope = saved; }
+
+Symbol *scope_lookup(Sema *S, const char *name) {
+    for (Scope *sc = S->scope; sc; sc = sc->parent)
+        for (int i = sc->n - 1; i >= 0; i--)
+            if (strcmp(sc->syms[i]->name, name) == 0)
+                return sc->syms[i];
+    return NULL;
+}
+
+static const char *sym_kind_name(SymKind k) {
+    switch (k) {
+    case SYM_TENSOR: return "tensor parameter";
+    case SYM_SCALAR: return "scalar parameter";
+    case SYM_SIZE: return "size";
+    case SYM_STRIDE: return "stride";
+    case SYM_TUNABLE: return "tunable";
+    case SYM_CONST: return "constant";
+    case SYM_LET: return "'let' binding";
+    case SYM_VAR: return "variable";
+    case SYM_LOOPVAR: return "loop variable";
+    case SYM_FUNC: return "function";
+    case SYM_KERNEL: return "kernel";
+    case SYM_SHAPEVAR: return "dimension name";
+    }
+    return "name";
+}
+
+Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl) {
+    Scope *sc = S->scope;
+    // Locals may hide a builtin (a variable called 'mean'); global names may not.
+    if (builtin_lookup(name) != B_NONE && (kind == SYM_FUNC || kind == SYM_KERNEL || kind == SYM_CONST)) {
+        error_at(span, "'%s' is the name of a builtin function; choose another name", name);
+        return NULL;
+    }
+    for (int i = 0; i < sc->n; i++) {
+        if (strcmp(sc->syms[i]->name, name) == 0) {
+            error_at(span, "redefinition of '%s'", name);
+            note_at(sc->syms[i]->span, "'%s' was first declared here as a %s", name, sym_kind_name(sc->syms[i]->kind));
+            return NULL;
+        }
+    }
+    if (sc->n == sc->cap) {
+        int cap = sc->cap ? sc->cap * 2 : 8;
+        Symbol **syms = ast_alloc(sizeof(Symbol *) * (size_t)cap);
+        if (sc->n)
+            memcpy(syms, sc->syms, sizeof(Symbol *) * (size_t)sc->n);
+        sc->syms = syms;
+        sc->cap = cap;
+    }
+    Symbol *sym = ast_alloc(sizeof(Symbol));
+    sym->kind = kind;
+    sym->name = name;
+    sym->span = span;
+    sym->decl = decl;
+    sym->type = type_error();
+    for (int i = 0; i < TILE_MAX_RANK; i++) {
+        sym->const_dims[i] = -1;
+        sym->const_strides[i] = -1;
+    }
+    sc->syms[sc->n++] = sym;
+    return sym;
+}
+
+// ================================================================ statements
+
+static bool declared_type(Sema *S, Node *ty, Type *out) {
+    *out = type_value(ty->elem, 0, NULL);
+    if (!ty->has_shape)
+        return true;
+    if (ty->args.len > TILE_MAX_RANK) {
+        error_at(ty->span, "tiles have at most %d dimensions", TILE_MAX_RANK);
+        return false;
+    }
+    for (int i = 0; i < ty->args.len; i++) {
+        int64_t d;
+        if (!check_const_int(S, ty->args.items[i], "a tile dimension", &d))
+            return false;
+        out->dims[out->rank++] = d;
+    }
+    return check_tile_shape(ty, out);
+}
+
+static void check_binding(Sema *S, Node *n) {
+    bool is_var = n->kind == ND_VAR;
+    Type t = check_value(S, n->init, "initializer");
+    char what[160];
+    snprintf(what, sizeof what, "initialize '%s'", n->name);
+    if (!is_error(&t) && n->ty) {
+        Type want;
+        if (!declared_type(S, n->ty, &want) || !check_assignable(n->init, &want, what))
+            t = type_error();
+        else
+            t = want;
+    } else if (!is_error(&t) && is_var) {
+        concretize(n->init);
+        t = n->init->type;
+    }
+    Symbol *sym = declare(S, is_var ? SYM_VAR : SYM_LET, n->name, n->nspan, n);
+    if (!sym)
+        return;
+    sym->type = t;
+    if (!is_var && n->init->is_const && !is_error(&t)) {
+        sym->is_const = true;
+        sym->cval = n->init->cval;
+        if (elem_is_float(t.elem) && !sym->cval.is_float)
+            sym->cval = (ConstVal){.is_float = true, .f = (double)n->init->cval.i};
+    }
+    n->sym = sym;
+    n->type = t;
+}
+
+static void check_assign_name(Sema *S, Node *n) {
+    Node *lhs = n->lhs;
+    Symbol *sym = scope_lookup(S, lhs->name);
+    if (!sym) {
+        check_expr(S, lhs);  // reports the undeclared name
+        return;
+    }
+    if (sym->kind != SYM_VAR) {
+        error_at(lhs->span, "cannot assign to %s '%s'", sym_kind_name(sym->kind), lhs->name);
+        if (sym->kind == SYM_LET)
+            note_at(sym->span, "declare it with 'var' to make it assignable");
+        else
+            note_at(sym->span, "'%s' is declared here", lhs->name);
+        return;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "assign to '%s'", lhs->name);
+    Node *value = n->rhs;
+    if (n->op != OP_NONE) {
+        value = ast_binary(n->op, lhs, n->rhs, n->span);
+        value->nspan = n->nspan;
+    }
+    Type t = check_value(S, value, "value");
+    lhs->sym = sym;
+    lhs->type = sym->type;
+    n->init = value;  // the value assigned, combined with the old one for 'op='
+    if (is_error(&t) || is_error(&sym->type))
+        return;
+    if (sym->type.rank == 0 && t.rank > 0 && n->op == OP_NONE) {
+        char b1[96], b2[96];
+        error_at(value->span, "cannot assign %s to '%s' of type %s", type_str(&t, b1, 96), lhs->name,
+                 type_str(&sym->type, b2, 96));
+        return;
+    }
+    if (check_assignable(value, &sym->type, what))
+        sym->written = true;
+}
+
+static void check_store(Sema *S, Node *n) {
+    Node *lhs = n->lhs;
+    Type bt = check_expr(S, lhs->base);
+    if (is_error(&bt))
+        return;
+    if (bt.cls != TY_TENSOR) {
+        if (bt.cls == TY_VALUE)
+            error_at(lhs->span, "cannot assign to part of a tile value; build a new tile with where() instead");
+        else
+            check_value(S, lhs->base, "value");
+        return;
+    }
+    Type target = check_tensor_index(S, lhs, true);
+    if (is_error(&target))
+        return;
+    Symbol *sym = lhs->base->sym;
+    if (!((Node *)sym->decl)->is_out) {
+        error_at(lhs->base->span, "cannot store to input tensor '%s'", sym->name);
+        note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
+                elem_name(sym->type.elem));
+        return;
+    }
+    sym->written = true;
+    Node *value = n->rhs;
+    if (n->op != OP_NONE) {
+        value = ast_binary(n->op, lhs, n->rhs, n->span);
+        value->nspan = n->nspan;
+    }
+    Type t = check_value(S, value, "value");
+    n->init = value;
+    if (is_error(&t))
+        return;
+    char what[160];
+    snprintf(what, sizeof what, "store to tensor '%s'", sym->name);
+    check_assignable(value, &target, what);
+}
+
+static bool check_condition(Sema *S, Node *c, const char *stmt) {
+    Type t = check_value(S, c, "condition");
+    if (is_error(&t))
+        return false;
+    if (t.elem != EL_I1 || t.rank != 0) {
+        char b[96];
+        error_at(c->span, "the condition of '%s' must be a scalar i1, got %s", stmt, type_str(&t, b, 96));
+        if (t.rank > 0)
+            note_at(c->span, "to choose elementwise, use where(cond, a, b)");
+        else if (elem_is_int(t.elem) || elem_is_float(t.elem))
+            note_at(c->span, "compare explicitly, e.g. 'x != 0'");
+        return false;
+    }
+    return true;
+}
+
+static void check_for(Sema *S, Node *n) {
+    Node *parts[3] = {n->init, n->limit, n->step};
+    bool ok = true;
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i])
+            continue;
+        Type t = check_value(S, parts[i], "loop bound");
+        if (is_error(&t)) {
+            ok = false;
+            continue;
+        }
+        if (!elem_is_int(t.elem) || t.rank != 0) {
+            char b[96];
+            error_at(parts[i]->span, "the %s of a 'for' loop must be a scalar integer, got %s",
+                     i == 0 ? "start" : i == 1 ? "end" : "step", type_str(&t, b, 96));
+            ok = false;
+        }
+    }
+    ElemType e = EL_NONE;
+    if (ok) {
+        e = unify_elems(n, n->init, n->limit, "for");
+        if (e != EL_NONE && n->step)
+            e = unify_elems(n, n->init, n->step, "for");
+        if (e == EL_INT) {
+            concretize(n->init);
+            e = n->init->type.elem;
+        }
+        for (int i = 0; e != EL_NONE && i < 3; i++)
+            if (parts[i] && !coerce_to(parts[i], e, "as a loop bound"))
+                e = EL_NONE;
+        if (n->step && n->step->is_const && n->step->cval.i <= 0) {
+            error_at(n->step->span, "the step of a 'for' loop must be positive, got %lld", (long long)n->step->cval.i);
+            e = EL_NONE;
+        }
+    }
+    Scope *saved = scope_push(S, S->scope);
+    Symbol *sym = declare(S, SYM_LOOPVAR, n->name, n->nspan, n);
+    if (sym)
+        sym->type = e == EL_NONE ? type_error() : type_scalar(e);
+    n->sym = sym;
+    S->fn->loop_depth++;
+    check_block(S, n->body, false);
+    S->fn->loop_depth--;
+    scope_pop(S, saved);
+}
+
+static void check_stmt(Sema *S, Node *n, bool is_last) {
+    switch (n->kind) {
+    case ND_LET:
+    case ND_VAR: check_binding(S, n); return;
+    case ND_ASSIGN:
+        if (n->lhs->kind == ND_NAME)
+            check_assign_name(S, n);
+        else if (n->lhs->kind == ND_INDEX)
+            check_store(S, n);
+        else
+            error_at(n->lhs->span, "expression is not assignable");
+        return;
+    case ND_EXPR_STMT: {
+        Type t = check_expr(S, n->lhs);
+        if (t.cls == TY_VALUE)
+            warning_at(n->lhs->span, "result of expression is unused");
+        else if (t.cls != TY_VOID && t.cls != TY_ERROR)
+            check_value(S, n->lhs, "statement");
+        return;
+    }
+    case ND_FOR: check_for(S, n); return;
+    case ND_WHILE:
+        check_condition(S, n->cond, "while");
+        S->fn->loop_depth++;
+        check_block(S, n->body, true);
+        S->fn->loop_depth--;
+        return;
+    case ND_IF:
+        check_condition(S, n->cond, "if");
+        check_block(S, n->then, true);
+        if (n->els && n->els->kind == ND_IF)
+            check_stmt(S, n->els, false);
+        else if (n->els)
+            check_block(S, n->els, true);
+        return;
+    case ND_RETURN:
+        if (S->fn->is_kernel) {
+            error_at(n->span, "kernels cannot 'return'; guard the rest of the body with 'if' instead");
+            return;
+        }
+        if (!is_last) {
+            error_at(n->span, "'return' must be the last statement of a function");
+            return;
+        }
+        if (n->init) {
+            Type t = check_value(S, n->init, "return value");
+            (void)t;
+            S->fn->ret = n->init;
+        }
+        return;
+    case ND_BLOCK: check_block(S, n, true); return;
+    case ND_ERROR: return;
+    default: break;
+    }
+    internal_error(__FILE__, __LINE__, "unexpected %s statement", node_kind_name(n->kind));
+}
+
+void check_block(Sema *S, Node *block, bool new_scope) {
+    if (block->kind == ND_ERROR)
+        return;
+    Scope *saved = new_scope ? scope_push(S, S->scope) : S->scope;
+    bool top = block == S->fn->body;
+    for (int i = 0; i < block->args.len && !diag_should_stop(); i++)
+        check_stmt(S, block->args.items[i], top && i == block->args.len - 1);
+    S->scope = saved;
+}
+
+// ================================================================ globals
+
+static void declare_globals(Sema *S) {
+    S->global = ast_alloc(sizeof(Scope));
+    S->scope = S->global;
+    for (int i = 0; i < S->prog->decls.len && !diag_should_stop(); i++) {
+        Node *d = S->prog->decls.items[i];
+        switch (d->kind) {
+        case ND_CONST: {
+            Type t = check_value(S, d->init, "constant");
+            bool ok = !is_error(&t);
+            if (ok && (t.rank != 0 || !d->init->is_const)) {
+                error_at(d->init->span, "the value of constant '%s' must be a compile-time scalar", d->name);
+                ok = false;
+            }
+            if (ok && d->ty) {
+                if (d->ty->has_shape) {
+                    error_at(d->ty->span, "constants are scalars; a constant cannot have a tile type");
+                    ok = false;
+                } else {
+                    Type want = type_scalar(d->ty->elem);
+                    char what[160];
+                    snprintf(what, sizeof what, "initialize constant '%s'", d->name);
+                    ok = check_assignable(d->init, &want, what);
+                    t = want;
+                }
+            }
+            Symbol *sym = declare(S, SYM_CONST, d->name, d->nspan, d);
+            if (sym && ok) {
+                sym->type = t;
+                sym->is_const = true;
+                sym->cval = d->init->cval;
+                if (elem_is_float(t.elem) && !sym->cval.is_float)
+                    sym->cval = (ConstVal){.is_float = true, .f = (double)sym->cval.i};
+            }
+            d->sym = sym;
+            break;
+        }
+        case ND_FUNC: d->sym = declare(S, SYM_FUNC, d->name, d->nspan, d); break;
+        case ND_KERNEL: d->sym = declare(S, SYM_KERNEL, d->name, d->nspan, d); break;
+        default: break;
+        }
+    }
+}
+
+// ================================================================ kernels
+
+typedef struct Space {
+    int n;                 // tunables
+    Node *items[64];       // their ND_TUNE nodes
+    int64_t *values[64];   // their candidate values
+    int counts[64];
+    int64_t total;
+} Space;
+
+static void push_sym(Symbol ***arr, int *n, Symbol *s) {
+    Symbol **na = ast_alloc(sizeof(Symbol *) * (size_t)(*n + 1));
+    if (*n)
+        memcpy(na, *arr, sizeof(Symbol *) * (size_t)*n);
+    na[(*n)++] = s;
+    *arr = na;
+}
+
+// A size or stride name in a tensor's type: reuse the kernel's symbol or make one.
+static Symbol *dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
+    for (int i = 0; i < S->scope->n; i++) {
+        Symbol *s = S->scope->syms[i];
+        if (strcmp(s->name, d->name) == 0) {
+            if (s->kind == kind)
+                return s;
+            error_at(d->span, "'%s' is already declared as a %s; a %s needs its own name", d->name,
+                     sym_kind_name(s->kind), sym_kind_name(kind));
+            note_at(s->span, "'%s' is declared here", d->name);
+            return NULL;
+        }
+    }
+    Symbol *s = declare(S, kind, d->name, d->span, d);
+    if (!s)
+        return NULL;
+    s->type = type_scalar(EL_I64);
+    if (kind == SYM_SIZE) {
+        s->index = ki->nsizes;
+        push_sym(&ki->sizes, &ki->nsizes, s);
+    } else {
+        s->index = ki->nstrides;
+        push_sym(&ki->strides, &ki->nstrides, s);
+    }
+    return s;
+}
+
+// A literal dimension or stride, or a global integer constant.
+static bool literal_dim(Sema *S, Node *d, int64_t *out) {
+    if (d->kind == ND_INT) {
+        *out = d->ival;
+        return true;
+    }
+    if (d->kind == ND_NAME) {
+        Symbol *g = NULL;
+        for (int i = 0; i < S->global->n; i++)
+            if (strcmp(S->global->syms[i]->name, d->name) == 0)
+                g = S->global->syms[i];
+        if (g && g->kind == SYM_CONST && !g->cval.is_float) {
+            *out = g->cval.i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void declare_tensor(Sema *S, Node *p, KernelInfo *ki) {
+    Node *ty = p->ty;
+    int rank = ty->args.len;
+    Symbol *sym = declare(S, SYM_TENSOR, p->name, p->nspan, p);
+    if (!sym)
+        return;
+    sym->type = (Type){.cls = TY_TENSOR, .elem = ty->elem, .rank = rank};
+    if (rank > TILE_MAX_RANK) {
+        error_at(ty->span, "tensors have at most %d dimensions", TILE_MAX_RANK);
+        sym->type = type_error();
+        return;
+    }
+    sym->index = ki->ntensors;
+    push_sym(&ki->tensors, &ki->ntensors, sym);
+    for (int i = 0; i < rank; i++) {
+        Node *d = ty->args.items[i];
+        int64_t v;
+        if (literal_dim(S, d, &v)) {
+            if (v <= 0)
+                error_at(d->span, "tensor dimensions must be positive, got %lld", (long long)v);
+            sym->const_dims[i] = v;
+        } else if (d->kind == ND_NAME) {
+            sym->dims[i] = dim_symbol(S, d, SYM_SIZE, ki);
+        } else {
+            error_at(d->span, "a tensor dimension must be a size name (like M) or an integer literal");
+        }
+    }
+    if (p->kwargs.len && p->kwargs.len != rank) {
+        error_at(p->kwargs.items[0]->span, "tensor '%s' has %d dimension%s but %d stride%s", p->name, rank,
+                 rank == 1 ? "" : "s", p->kwargs.len, p->kwargs.len == 1 ? "" : "s");
+        return;
+    }
+    for (int i = 0; i < p->kwargs.len; i++) {
+        Node *d = p->kwargs.items[i];
+        int64_t v;
+        if (literal_dim(S, d, &v)) {
+            if (v < 0)
+                error_at(d->span, "strides must not be negative, got %lld", (long long)v);
+            sym->const_strides[i] = v;
+        } else if (d->kind == ND_NAME) {
+            sym->strides[i] = dim_symbol(S, d, SYM_STRIDE, ki);
+        } else {
+            error_at(d->span, "a stride must be a name (like lda) or an integer literal");
+        }
+    }
+}
+
+static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
+    for (int i = 0; i < k->args.len; i++) {
+        Node *p = k->args.items[i];
+        if (!p->ty) {
+            error_at(p->nspan, "kernel parameter '%s' needs a type, like '%s: f32[N]' or '%s: f32'", p->name, p->name,
+                     p->name);
+            Symbol *s = declare(S, SYM_SCALAR, p->name, p->nspan, p);
+            if (s)
+                s->type = type_error();
+            continue;
+        }
+        if (p->ty->has_shape) {
+            declare_tensor(S, p, ki);
+            continue;
+        }
+        if (p->is_out)
+            error_at(p->nspan, "'out' applies only to tensor parameters; '%s' is a scalar", p->name);
+        if (p->kwargs.len)
+            error_at(p->kwargs.items[0]->span, "'strides' apply only to tensor parameters");
+        Symbol *s = declare(S, SYM_SCALAR, p->name, p->nspan, p);
+        if (!s)
+            continue;
+        s->type = type_scalar(p->ty->elem);
+        s->index = ki->nscalars;
+        push_sym(&ki->scalars, &ki->nscalars, s);
+    }
+}
+
+// Evaluates the candidate values of each tunable (independent of the config).
+static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
+    memset(sp, 0, sizeof *sp);
+    sp->total = 1;
+    bool ok = true;
+    if (k->tunes.len > 64) {
+        error_at(k->tunes.items[64]->span, "a kernel has at most 64 tunables");
+        return false;
+    }
+    Scope *saved = scope_push(S, S->global);
+    for (int i = 0; i < k->tunes.len; i++) {
+        Node *t = k->tunes.items[i];
+        sp->items[i] = t;
+        sp->values[i] = ast_alloc(sizeof(int64_t) * (size_t)t->args.len);
+        for (int j = 0; j < t->args.len; j++) {
+            int64_t v;
+            if (!check_const_int(S, t->args.items[j], "a tunable value", &v)) {
+                ok = false;
+                continue;
+            }
+            for (int q = 0; q < sp->counts[i]; q++)
+                if (sp->values[i][q] == v) {
+                    error_at(t->args.items[j]->span, "duplicate value %lld in the search space of '%s'", (long long)v,
+                             t->name);
+                    ok = false;
+                }
+            sp->values[i][sp->counts[i]++] = v;
+        }
+        if (opts) {
+            for (int d = 0; d < opts->ndefines; d++) {
+                if (strcmp(opts->defines[d].name, t->name) == 0) {
+                    opts->defines[d].used = true;
+                    sp->values[i][0] = opts->defines[d].value;
+                    sp->counts[i] = 1;
+                }
+            }
+        }
+        if (sp->counts[i] == 0)
+            ok = false;
+        else if (sp->total > SEMA_MAX_SEARCH_SPACE / sp->counts[i]) {
+            error_at(t->span, "the search space of kernel '%s' is too large (over 2^40 points)", k->name);
+            ok = false;
+        } else {
+            sp->total *= sp->counts[i];
+        }
+    }
+    sp->n = k->tunes.len;
+    scope_pop(S, saved);
+    return ok;
+}
+
+static void config_at(const Space *sp, int64_t index, Config *cfg) {
+    cfg->n = sp->n;
+    for (int i = sp->n - 1; i >= 0; i--) {
+        cfg->values[i] = sp->values[i][index % sp->counts[i]];
+        index /= sp->counts[i];
+    }
+}
+
+typedef enum CfgResult { CFG_OK, CFG_REJECTED, CFG_ERROR } CfgResult;
+
+// Checks kernel k for one configuration. With !body, only the constraints are evaluated.
+static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool body) {
+    int errors_before = diag_error_count();
+    KernelInfo *ki = ast_alloc(sizeof(KernelInfo));
+    k->kinfo = ki;
+    Scope *saved = scope_push(S, S->global);
+    FuncCtx fctx = {.decl = k, .is_kernel = true, .body = k->body};
+    S->fn = &fctx;
+    S->kinfo = ki;
+    S->inline_nodes = 0;
+    S->inline_budget_reported = false;
+
+    DiagContext ctx = {.span = k->nspan};
+    size_t len = (size_t)snprintf(ctx.text, sizeof ctx.text, "in kernel '%s' with ", k->name);
+    for (int i = 0; i < k->tunes.len && len < sizeof ctx.text; i++)
+        len += (size_t)snprintf(ctx.text + len, sizeof ctx.text - len, "%s%s = %lld", i ? ", " : "",
+                                k->tunes.items[i]->name, (long long)cfg->values[i]);
+    if (k->tunes.len)
+        diag_push_context(&ctx);
+
+    declare_params(S, k, ki);
+    for (int i = 0; i < k->tunes.len; i++) {
+        Node *t = k->tunes.items[i];
+        Symbol *s = declare(S, SYM_TUNABLE, t->name, t->nspan, t);
+        if (!s)
+            continue;
+        s->type = type_scalar(EL_INT);
+        s->is_const = true;
+        s->cval = (ConstVal){.i = cfg->values[i], .f = (double)cfg->values[i]};
+        push_sym(&ki->tunables, &ki->ntunables, s);
+    }
+    ki->nconfigs = 1;
+
+    // The grid.
+    S->grid_rank = 1;
+    if (k->grid.len > 1) {
+        error_at(k->grid.items[1]->span, "duplicate 'grid' clause");
+        note_at(k->grid.items[0]->span, "the first 'grid' clause is here");
+    }
+    if (k->grid.len >= 1) {
+        Node *g = k->grid.items[0];
+        if (g->args.len > 3)
+            error_at(g->args.items[3]->span, "a grid has 1 to 3 dimensions, got %d", g->args.len);
+        S->grid_rank = g->args.len > 3 ? 3 : g->args.len;
+        for (int i = 0; i < g->args.len; i++) {
+            Node *e = g->args.items[i];
+            Type t = check_value(S, e, "grid dimension");
+            if (is_error(&t))
+                continue;
+            if (!elem_is_int(t.elem) || t.rank) {
+                char b[96];
+                error_at(e->span, "a grid dimension must be a scalar integer, got %s", type_str(&t, b, 96));
+            } else {
+                concretize(e);
+            }
+        }
+    }
+
+    // Constraints: compile-time ones select configs, the others are checked at run time.
+    bool rejected = false;
+    for (int i = 0; i < k->wheres.len; i++) {
+        Node *w = k->wheres.items[i];
+        Type t = check_value(S, w, "constraint");
+        if (is_error(&t))
+            continue;
+        if (t.elem != EL_I1 || t.rank) {
+            char b[96];
+            error_at(w->span, "a constraint must be a scalar i1 condition, got %s", type_str(&t, b, 96));
+            continue;
+        }
+        if (w->is_const) {
+            rejected = rejected || w->cval.i == 0;
+        } else {
+            Node **nw = ast_alloc(sizeof(Node *) * (size_t)(ki->nruntime_wheres + 1));
+            if (ki->nruntime_wheres)
+                memcpy(nw, ki->runtime_wheres, sizeof(Node *) * (size_t)ki->nruntime_wheres);
+            nw[ki->nruntime_wheres++] = w;
+            ki->runtime_wheres = nw;
+        }
+    }
+
+    if (body && !rejected && diag_error_count() == errors_before) {
+        check_block(S, k->body, false);
+        for (int i = 0; i < ki->ntensors; i++) {
+            Symbol *t = ki->tensors[i];
+            if (((Node *)t->decl)->is_out && !t->written && !diag_should_stop())
+                error_at(t->span, "output tensor '%s' is never written", t->name);
+            else if (!t->used && !((Node *)t->decl)->is_out)
+                warning_at(t->span, "tensor parameter '%s' is never used", t->name);
+        }
+        for (int i = 0; i < ki->nscalars; i++)
+            if (!ki->scalars[i]->used)
+                warning_at(ki->scalars[i]->span, "parameter '%s' is never used", ki->scalars[i]->name);
+    }
+    if (k->tunes.len)
+        diag_pop_context();
+    scope_pop(S, saved);
+    S->fn = NULL;
+    S->kinfo = NULL;
+    if (diag_error_count() != errors_before)
+        return CFG_ERROR;
+    return rejected ? CFG_REJECTED : CFG_OK;
+}
+
+// First configuration (in enumeration order) that satisfies the compile-time constraints.
+static bool find_default(Sema *S, Node *k, const Space *sp, Config *out) {
+    int64_t limit = sp->total < 100000 ? sp->total : 100000;
+    for (int64_t i = 0; i < limit && !diag_should_stop(); i++) {
+        config_at(sp, i, out);
+        CfgResult r = check_kernel_config(S, k, out, false);
+        if (r == CFG_OK)
+            return true;
+        if (r == CFG_ERROR)
+            return false;
+    }
+    error_at(k->nspan, "no configuration of kernel '%s' satisfies its constraints", k->name);
+    if (k->wheres.len)
+        note_at(k->wheres.items[0]->span, "the constraints begin here");
+    return false;
+}
+
+static void check_unused_helper(Sema *S, Node *f) {
+    Scope *saved = scope_push(S, S->global);
+    FuncCtx fctx = {.decl = f, .is_kernel = false, .body = f->body};
+    S->fn = &fctx;
+    S->kinfo = NULL;
+    for (int i = 0; i < f->args.len; i++) {
+        Node *p = f->args.items[i];
+        declare(S, SYM_LET, p->name, p->nspan, p);  // typed as an error: checks names only
+    }
+    check_block(S, f->body, false);
+    S->fn = NULL;
+    scope_pop(S, saved);
+}
+
+static void sema_init(Sema *S, Program *prog) {
+    memset(S, 0, sizeof *S);
+    S->prog = prog;
+    declare_globals(S);
+}
+
+bool sema_check_program(Program *prog, const SemaOptions *opts) {
+    int errors_before = diag_error_count();
+    Sema S;
+    sema_init(&S, prog);
+    SemaOptions none = {0};
+    if (!opts)
+        opts = &none;
+    for (int i = 0; i < prog->decls.len && !diag_should_stop(); i++) {
+        Node *k = prog->decls.items[i];
+        if (k->kind != ND_KERNEL || !k->sym)
+            continue;
+        Space sp;
+        if (!kernel_space(&S, k, opts, &sp))
+            continue;
+        diag_set_dedupe(true);
+        Config cfg;
+        int64_t accepted = sp.total;  // unknown unless every point is visited
+        if (opts->all_configs && sp.total > 1) {
+            int64_t n = sp.total <= SEMA_MAX_CONFIGS_CHECKED ? sp.total : SEMA_MAX_CONFIGS_CHECKED;
+            bool sampled = n < sp.total;
+            int64_t failed = 0;
+            accepted = 0;
+            for (int64_t j = 0; j < n && !diag_should_stop(); j++) {
+                int64_t index = n == sp.total ? j : (j == n - 1 ? sp.total - 1 : j * (sp.total / n));
+                config_at(&sp, index, &cfg);
+                CfgResult r = check_kernel_config(&S, k, &cfg, true);
+                accepted += r == CFG_OK;
+                failed += r == CFG_ERROR;
+            }
+            if (sampled)
+                accepted = sp.total;
+            if (accepted == 0 && failed == 0 && !diag_should_stop()) {
+                error_at(k->nspan, "no configuration of kernel '%s' satisfies its constraints", k->name);
+                if (k->wheres.len)
+                    note_at(k->wheres.items[0]->span, "the constraints begin here");
+            }
+        }
+        // Leave the tree annotated for the default configuration.
+        if (!diag_should_stop() && find_default(&S, k, &sp, &cfg)) {
+            check_kernel_config(&S, k, &cfg, true);
+            k->kinfo->nconfigs = accepted;
+        }
+        diag_set_dedupe(false);
+    }
+    for (int i = 0; i < prog->decls.len && !diag_should_stop(); i++) {
+        Node *f = prog->decls.items[i];
+        if (f->kind == ND_FUNC && f->sym && !f->sym->used)
+            check_unused_helper(&S, f);
+    }
+    for (int d = 0; d < opts->ndefines; d++)
+        if (!opts->defines[d].used)
+            warning_at((Span){0}, "-D %s does not name a tunable of any kernel", opts->defines[d].name);
+    return diag_error_count() == errors_before;
+}
+
+bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, Config *out) {
+    Sema S;
+    sema_init(&S, prog);
+    Space sp;
+    if (!kernel_space(&S, kernel, opts, &sp))
+        return false;
+    return find_default(&S, kernel, &sp, out);
+}
+
+bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg) {
+    Sema S;
+    sema_init(&S, prog);
+    return check_kernel_config(&S, kernel, cfg, true) == CFG_OK;
+}
+
+// ================================================================ the C prototype
+
+static const char *c_type(ElemType e) {
+    switch (e) {
+    case EL_I1: return "bool";
+    case EL_I8: return "int8_t";
+    case EL_I16: return "int16_t";
+    case EL_I32: return "int32_t";
+    case EL_I64: return "int64_t";
+    case EL_F16:
+    case EL_BF16: return "uint16_t";
+    case EL_F32: return "float";
+    case EL_F64: return "double";
+    default: return "void";
+    }
+}
+
+void sema_print_prototype(const Node *k, void *out) {
+    FILE *o = out;
+    const KernelInfo *ki = k->kinfo;
+    fprintf(o, "int %s(", k->name);
+    int n = 0;
+    for (int i = 0; ki && i < ki->ntensors; i++, n++) {
+        const Symbol *t = ki->tensors[i];
+        bool is_out = ((const Node *)t->decl)->is_out;
+        fprintf(o, "%s%s%s *%s", n ? ", " : "", is_out ? "" : "const ", t->type.elem == EL_I1 ? "uint8_t" : c_type(t->type.elem),
+                t->name);
+    }
+    for (int i = 0; ki && i < ki->nscalars; i++, n++)
+        fprintf(o, "%s%s %s", n ? ", " : "", c_type(ki->scalars[i]->type.elem), ki->scalars[i]->name);
+    for (int i = 0; ki && i < ki->nsizes; i++, n++)
+        fprintf(o, "%sint64_t %s", n ? ", " : "", ki->sizes[i]->name);
+    for (int i = 0; ki && i < ki->nstrides; i++, n++)
+        fprintf(o, "%sint64_t %s", n ? ", " : "", ki->strides[i]->name);
+    fprintf(o, "%s)", n ? "" : "void");
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# tools/install-deps.sh — installs tilec's build and test dependencies on Debian 12 (bookworm).
+# Idempotent: when every package is present it changes nothing and says so.
+#
+# LLVM/MLIR 22 (22.1.8) come from Debian's bookworm-security packages. clang 14 is only for
+# the libFuzzer target (bin/tilec-fuzz); python3-psutil lets lit enforce per-test timeouts.
+set -euo pipefail
+
+packages=(
+    cmake ninja-build make gcc python3 python3-psutil flex bison
+    clang libclang-rt-14-dev
+    llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+    libzstd-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "tilec: all build dependencies present"
+    exit 0
+fi
+
+echo "tilec: missing packages: ${missing[*]}"
+if ((EUID == 0)); then
+    sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+else
+    echo "tilec: not root and no sudo; install them with:" >&2
+    echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+fi
+
+"${sudo[@]}" apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+
+# Make sure the install really provided everything (a package apt could not find fails above;
+# this catches a half-configured one).
+for pkg in "${missing[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        echo "tilec: $pkg is still not installed (status: '${status:-none}')" >&2
+        exit 1
+    fi
+done
+echo "tilec: installed ${missing[*]}"

@@ -1,0 +1,299 @@
+// tools/tilec.c — the command-line driver. compile() lists the stages in order; each can be
+// printed with --emit=STAGE. User errors exit 1; nothing here is reached by library code.
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lang/ast.h"
+#include "../lang/diag.h"
+#include "../lang/sema.h"
+#include "../parser/parse.h"
+
+#define TILEC_VERSION "0.1.0"
+
+typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST } Emit;
+
+typedef struct Options {
+    bool check;             // `tilec check`: parse and check only
+    Emit emit;
+    const char *output;     // -o
+    const char **inputs;
+    int ninputs;
+    const char **include_dirs;
+    int ninclude_dirs;
+    SemaDefine *defines;
+    int ndefines;
+    bool verbose;           // check -v: list kernels and their C prototypes
+    bool all_configs;       // check every configuration (check's default)
+    int color;              // -1 auto, 0 never, 1 always
+    int error_limit;
+    bool werror;
+} Options;
+
+static const char *const usage =
+    "OVERVIEW: tilec - compiler for .tile kernels\n"
+    "\n"
+    "USAGE: tilec [options] <file.tile>...\n"
+    "       tilec check [options] <file.tile>...\n"
+    "\n"
+    "COMMANDS:\n"
+    "  check                   Parse and check the files (every tunable configuration); no output\n"
+    "\n"
+    "OPTIONS:\n"
+    "  --emit=<stage>          Print a stage instead of compiling: tokens, ast\n"
+    "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
+    "  -D <name>=<value>       Fix a tunable to an integer value\n"
+    "  -I <dir>                Search <dir> for imported files\n"
+    "  --all-configs           Check every configuration of each kernel (default for 'check')\n"
+    "  --default-config        Check only each kernel's default configuration\n"
+    "  -v, --verbose           With 'check': list each kernel with its C prototype\n"
+    "  --color=<when>          Color diagnostics: auto, always, never\n"
+    "  -fcolor-diagnostics     Same as --color=always\n"
+    "  -fno-color-diagnostics  Same as --color=never\n"
+    "  --error-limit=<n>       Stop after <n> errors (default 20, 0 for no limit)\n"
+    "  -Werror                 Treat warnings as errors\n"
+    "  -h, --help              Show this help\n"
+    "  --version               Show the version\n";
+
+static const char *const known_flags[] = {
+    "--emit=tokens", "--emit=ast", "-o", "-D", "-I", "--all-configs", "--default-config", "-v",
+    "--verbose", "--color=auto", "--color=always", "--color=never", "-fcolor-diagnostics",
+    "-fno-color-diagnostics", "--error-limit=", "-Werror", "-h", "--help", "--version", NULL,
+};
+
+static int edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    int d[41][41];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1;
+            d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
+        }
+    return d[la][lb];
+}
+
+static void unknown_flag(const char *arg) {
+    const char *best = NULL;
+    int best_d = 4;
+    for (const char *const *f = known_flags; *f; f++) {
+        int d = edit_distance(arg, *f);
+        if (d < best_d) {
+            best = *f;
+            best_d = d;
+        }
+    }
+    if (best)
+        error_plain("unknown argument '%s'; did you mean '%s'?", arg, best);
+    else
+        error_plain("unknown argument '%s'; see 'tilec --help'", arg);
+}
+
+// The value of "-X value" or "-Xvalue"; NULL (reported) if missing.
+static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
+    const char *a = argv[*i];
+    if (a[strlen(flag)] != '\0')
+        return a + strlen(flag);
+    if (*i + 1 >= argc) {
+        error_plain("argument to '%s' is missing", flag);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool parse_define(Options *o, const char *text) {
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text) {
+        error_plain("-D expects NAME=VALUE, got '%s'", text);
+        return false;
+    }
+    char *end;
+    long long v = strtoll(eq + 1, &end, 0);
+    if (eq[1] == '\0' || *end != '\0') {
+        error_plain("-D %.*s: '%s' is not an integer", (int)(eq - text), text, eq + 1);
+        return false;
+    }
+    SemaDefine *d = realloc(o->defines, sizeof(SemaDefine) * (size_t)(o->ndefines + 1));
+    if (!d)
+        return false;
+    o->defines = d;
+    d[o->ndefines++] = (SemaDefine){.name = strndup(text, (size_t)(eq - text)), .value = v};
+    return true;
+}
+
+// Returns 0 to go on, 1 on a usage error, -1 when done (help, version).
+static int parse_args(int argc, char **argv, Options *o) {
+    o->color = -1;
+    o->error_limit = 20;
+    o->inputs = calloc((size_t)argc, sizeof(char *));
+    o->include_dirs = calloc((size_t)argc, sizeof(char *));
+    int i = 1;
+    if (argc > 1 && strcmp(argv[1], "check") == 0) {
+        o->check = true;
+        o->all_configs = true;
+        i = 2;
+    }
+    bool ok = true;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return -1;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("tilec version %s\nfront end: Flex + Bison; pinned LLVM/MLIR 22\n", TILEC_VERSION);
+            return -1;
+        } else if (strncmp(a, "--emit=", 7) == 0) {
+            if (strcmp(a + 7, "tokens") == 0)
+                o->emit = EMIT_TOKENS;
+            else if (strcmp(a + 7, "ast") == 0)
+                o->emit = EMIT_AST;
+            else if (!strcmp(a + 7, "mlir") || !strcmp(a + 7, "llvm") || !strcmp(a + 7, "asm") || !strcmp(a + 7, "obj")) {
+                error_plain("--emit=%s is not available yet: this version of tilec has no code generation", a + 7);
+                ok = false;
+            } else {
+                error_plain("invalid value '%s' in '--emit=%s' (expected tokens or ast)", a + 7, a + 7);
+                ok = false;
+            }
+        } else if (strncmp(a, "-o", 2) == 0 && (a[2] == '\0' || a[1] == 'o')) {
+            if (!(v = flag_value(argc, argv, &i, "-o")))
+                return 1;
+            o->output = v;
+        } else if (strncmp(a, "-D", 2) == 0) {
+            if (!(v = flag_value(argc, argv, &i, "-D")))
+                return 1;
+            ok = parse_define(o, v) && ok;
+        } else if (strncmp(a, "-I", 2) == 0) {
+            if (!(v = flag_value(argc, argv, &i, "-I")))
+                return 1;
+            o->include_dirs[o->ninclude_dirs++] = v;
+        } else if (strcmp(a, "--all-configs") == 0) {
+            o->all_configs = true;
+        } else if (strcmp(a, "--default-config") == 0) {
+            o->all_configs = false;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            o->verbose = true;
+        } else if (strcmp(a, "-fcolor-diagnostics") == 0 || strcmp(a, "--color=always") == 0) {
+            o->color = 1;
+        } else if (strcmp(a, "-fno-color-diagnostics") == 0 || strcmp(a, "--color=never") == 0) {
+            o->color = 0;
+        } else if (strcmp(a, "--color=auto") == 0) {
+            o->color = -1;
+        } else if (strncmp(a, "--color=", 8) == 0) {
+            error_plain("invalid value '%s' in '--color' (expected auto, always or never)", a + 8);
+            ok = false;
+        } else if (strncmp(a, "--error-limit=", 14) == 0 || strncmp(a, "-ferror-limit=", 14) == 0) {
+            char *end;
+            long n = strtol(a + 14, &end, 10);
+            if (a[14] == '\0' || *end != '\0' || n < 0 || n > 1000000) {
+                error_plain("invalid value '%s' in '%.14s'", a + 14, a);
+                ok = false;
+            }
+            o->error_limit = (int)n;
+        } else if (strcmp(a, "-Werror") == 0) {
+            o->werror = true;
+        } else if (strcmp(a, "check") == 0) {
+            error_plain("'check' must come first: tilec check <file>...");
+            ok = false;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            unknown_flag(a);
+            ok = false;
+        } else {
+            o->inputs[o->ninputs++] = a;
+        }
+    }
+    if (ok && o->ninputs == 0) {
+        error_plain("no input files");
+        ok = false;
+    }
+    if (ok && o->emit != EMIT_NONE && o->check) {
+        error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'", o->emit == EMIT_TOKENS ? "tokens" : "ast");
+        ok = false;
+    }
+    return ok ? 0 : 1;
+}
+
+static void list_kernels(const Program *prog, FILE *out) {
+    for (int i = 0; i < prog->decls.len; i++) {
+        const Node *k = prog->decls.items[i];
+        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || !k->kinfo)
+            continue;
+        const KernelInfo *ki = k->kinfo;
+        fprintf(out, "%s:%d: kernel %s: %lld configuration%s", k->span.file->path, k->span.line, k->name,
+                (long long)ki->nconfigs, ki->nconfigs == 1 ? "" : "s");
+        for (int t = 0; t < ki->ntunables; t++)
+            fprintf(out, "%s%s=%lld", t ? ", " : " (default ", ki->tunables[t]->name,
+                    (long long)ki->tunables[t]->cval.i);
+        fprintf(out, "%s\n  ", ki->ntunables ? ")" : "");
+        sema_print_prototype(k, out);
+        fprintf(out, ";\n");
+    }
+}
+
+// The pipeline: read, parse (with imports), check, print what was asked for.
+static int compile(const Options *o) {
+    SourceFile **files = calloc((size_t)o->ninputs, sizeof(SourceFile *));
+    int nfiles = 0;
+    bool ok = true;
+    for (int i = 0; i < o->ninputs; i++) {
+        SourceFile *f = source_read(o->inputs[i], NULL);
+        if (f)
+            files[nfiles++] = f;
+        else
+            ok = false;
+    }
+    FILE *out = stdout;
+    if (o->output && o->emit != EMIT_NONE) {
+        out = fopen(o->output, "w");
+        if (!out) {
+            error_plain("cannot open output file '%s'", o->output);
+            return 1;
+        }
+    }
+    if (o->emit == EMIT_TOKENS) {
+        for (int i = 0; i < nfiles; i++)
+            ok = parse_dump_tokens(files[i], out) && ok;
+        if (out != stdout)
+            fclose(out);
+        return ok ? 0 : 1;
+    }
+    Program prog = {0};
+    LoadOptions lo = {.include_dirs = o->include_dirs, .ninclude_dirs = o->ninclude_dirs};
+    if (nfiles)
+        ok = load_program(&prog, files, nfiles, &lo) && ok;
+    SemaOptions so = {.defines = o->defines, .ndefines = o->ndefines, .all_configs = o->all_configs};
+    if (ok && !diag_should_stop())
+        ok = sema_check_program(&prog, &so);
+    if (o->emit == EMIT_AST)
+        ast_dump(&prog, out);
+    else if (o->check && o->verbose && ok)
+        list_kernels(&prog, out);
+    else if (!o->check && ok) {
+        error_plain("code generation is not available yet in tilec %s; use 'tilec check' or --emit=ast",
+                    TILEC_VERSION);
+        ok = false;
+    }
+    if (out != stdout)
+        fclose(out);
+    return ok && diag_error_count() == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    Options o = {0};
+    diag_init((DiagOptions){.out = stderr, .error_limit = 20});
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : 1;
+    const char *term = getenv("TERM");
+    bool color = o.color == 1 || (o.color == -1 && isatty(2) && term && strcmp(term, "dumb") != 0 && !getenv("NO_COLOR"));
+    diag_init((DiagOptions){.out = stderr, .color = color, .error_limit = o.error_limit, .werror = o.werror});
+    return compile(&o);
+}
