@@ -18,6 +18,7 @@ typedef struct Chunk {
 
 static Chunk *arena;
 static size_t arena_total;
+static long nodes_made;
 
 void *ast_alloc(size_t size) {
     size = (size + 15) & ~(size_t)15;
@@ -54,13 +55,17 @@ void ast_arena_reset(void) {
         arena = next;
     }
     arena_total = 0;
+    nodes_made = 0;
 }
+
+long ast_node_count(void) { return nodes_made; }
 
 size_t ast_arena_bytes(void) { return arena_total; }
 
 // ================================================================ constructors
 
 Node *ast_new(NodeKind kind, Span span) {
+    nodes_made++;
     Node *n = ast_alloc(sizeof(Node));
     n->kind = kind;
     n->span = span;
@@ -126,6 +131,7 @@ static void clone_list(NodeList *dst, const NodeList *src) {
 Node *ast_clone(const Node *n) {
     if (!n)
         return NULL;
+    nodes_made++;
     Node *c = ast_alloc(sizeof(Node));
     *c = *n;
     c->lhs = ast_clone(n->lhs);

@@ -276,6 +276,7 @@ void *ast_alloc(size_t size);  // zeroed, never freed (one arena per compilation
 char *ast_strndup(const char *s, size_t n);
 void ast_arena_reset(void);    // frees every allocation (fuzzer, library users)
 size_t ast_arena_bytes(void);
+long ast_node_count(void);     // nodes made since the last reset (parsing and inlining)
 
 Node *ast_new(NodeKind kind, Span span);
 Node *ast_binary(int op, Node *lhs, Node *rhs, Span span);

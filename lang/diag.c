@@ -17,6 +17,8 @@ static struct {
     bool dedupe;
     const DiagContext *contexts[MAX_CONTEXTS];
     int ncontexts;
+    DiagContext pending[MAX_CONTEXTS];  // context notes owed to the last error, printed after its own notes
+    int npending;
     uint64_t seen[MAX_SEEN];
     int nseen;
 } D = {.opts = {.error_limit = 20}};
@@ -30,13 +32,18 @@ int diag_error_count(void) { return D.errors; }
 bool diag_should_stop(void) { return D.stopped; }
 void diag_set_dedupe(bool on) { D.dedupe = on; D.nseen = on ? D.nseen : 0; }
 
+static void flush_contexts(void);
+
 void diag_push_context(const DiagContext *ctx) {
     if (D.ncontexts < MAX_CONTEXTS)
         D.contexts[D.ncontexts] = ctx;
     D.ncontexts++;
 }
 
-void diag_pop_context(void) { D.ncontexts--; }
+void diag_pop_context(void) {
+    flush_contexts();
+    D.ncontexts--;
+}
 
 // ================================================================ colors
 
@@ -180,25 +187,40 @@ static const char *level_color(DiagLevel l) {
     return l == DIAG_ERROR ? C_RED : l == DIAG_WARNING ? C_MAGENTA : C_CYAN;
 }
 
-static uint64_t hash_diag(Span s, const char *msg) {
+// Deduplication is by place: a kernel checked under another configuration reports the same
+// mistake with other shapes in its text.
+static uint64_t hash_diag(Span s) {
     uint64_t h = 1469598103934665603ull;
-    for (const char *p = msg; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
     h = (h ^ s.off) * 1099511628211ull;
+    h = (h ^ (uint64_t)s.line) * 1099511628211ull;
     h = (h ^ (uintptr_t)s.file) * 1099511628211ull;
     return h;
 }
+
+static void flush_contexts(void) {
+    FILE *o = D.opts.out;
+    for (int i = D.npending - 1; o && i >= 0; i--) {
+        const DiagContext *c = &D.pending[i];
+        if (c->span.file)
+            fprintf(o, "%s%s:%d:%d: ", col(C_BOLD), c->span.file->path, c->span.line, c->span.col);
+        fprintf(o, "%snote:%s %s\n", col(C_CYAN), col(C_RESET), c->text);
+    }
+    D.npending = 0;
+}
+
+void diag_flush(void) { flush_contexts(); }
 
 static void emit(DiagLevel level, Span caret, Span range, bool snippet, const char *fmt, va_list ap) {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     if (level != DIAG_NOTE) {
+        flush_contexts();
         if (D.stopped) {
             D.last_dropped = true;
             return;
         }
         if (D.dedupe) {
-            uint64_t h = hash_diag(caret, msg);
+            uint64_t h = hash_diag(caret);
             for (int i = 0; i < D.nseen; i++) {
                 if (D.seen[i] == h) {
                     D.last_dropped = true;
@@ -231,22 +253,20 @@ static void emit(DiagLevel level, Span caret, Span range, bool snippet, const ch
         print_snippet(o, caret, range);
 }
 
+// Remembers the contexts in force for the error just emitted; they print after its notes.
 static void emit_contexts(void) {
-    if (D.last_dropped || !D.opts.out)
+    if (D.last_dropped)
         return;
     int n = D.ncontexts < MAX_CONTEXTS ? D.ncontexts : MAX_CONTEXTS;
-    for (int i = n - 1; i >= 0; i--) {
-        const DiagContext *c = D.contexts[i];
-        if (c->span.file)
-            fprintf(D.opts.out, "%s%s:%d:%d: ", col(C_BOLD), c->span.file->path, c->span.line,
-                    c->span.col);
-        fprintf(D.opts.out, "%snote:%s %s\n", col(C_CYAN), col(C_RESET), c->text);
-    }
+    for (int i = 0; i < n; i++)
+        D.pending[i] = *D.contexts[i];
+    D.npending = n;
 }
 
 static void check_limit(void) {
     if (!D.stopped && D.opts.error_limit > 0 && D.errors >= D.opts.error_limit) {
         D.stopped = true;
+        flush_contexts();
         if (D.opts.out)
             fprintf(D.opts.out, "%stilec: %sfatal error:%s%s too many errors emitted, stopping now%s\n",
                     col(C_BOLD), col(C_RED), col(C_RESET), col(C_BOLD), col(C_RESET));
@@ -288,6 +308,7 @@ void note_at(Span span, const char *fmt, ...) {
 }
 
 void error_plain(const char *fmt, ...) {
+    flush_contexts();
     va_list ap;
     va_start(ap, fmt);
     emit(DIAG_ERROR, (Span){0}, (Span){0}, false, fmt, ap);

@@ -41,6 +41,8 @@ void note_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void error_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void diag_push_context(const DiagContext *ctx);
+// Prints what is still owed (context notes of the last error); call before exiting.
+void diag_flush(void);
 void diag_pop_context(void);
 
 // While deduplicating, an error with the same place and text as an earlier one is dropped

@@ -18,11 +18,57 @@ Scope *scope_push(Sema *S, Scope *parent) {
 
 void scope_pop(Sema *S, Scope *saved) { S->scope = saved; }
 
+static unsigned hash_name(const char *s) {
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+Symbol *scope_find(const Scope *sc, const char *name) {
+    if (!sc->hash)
+        return NULL;
+    unsigned mask = (unsigned)(2 * sc->cap - 1);
+    for (unsigned i = hash_name(name) & mask;; i = (i + 1) & mask) {
+        int k = sc->hash[i];
+        if (k == 0)
+            return NULL;
+        if (strcmp(sc->syms[k - 1]->name, name) == 0)
+            return sc->syms[k - 1];
+    }
+}
+
+static void scope_insert(Scope *sc, Symbol *sym) {
+    if (sc->n == sc->cap) {
+        int cap = sc->cap ? sc->cap * 2 : 8;
+        Symbol **syms = ast_alloc(sizeof(Symbol *) * (size_t)cap);
+        if (sc->n)
+            memcpy(syms, sc->syms, sizeof(Symbol *) * (size_t)sc->n);
+        sc->syms = syms;
+        sc->cap = cap;
+        sc->hash = ast_alloc(sizeof(int) * (size_t)(2 * cap));
+        unsigned mask = (unsigned)(2 * cap - 1);
+        for (int j = 0; j < sc->n; j++) {
+            unsigned i = hash_name(syms[j]->name) & mask;
+            while (sc->hash[i])
+                i = (i + 1) & mask;
+            sc->hash[i] = j + 1;
+        }
+    }
+    sc->syms[sc->n++] = sym;
+    unsigned mask = (unsigned)(2 * sc->cap - 1);
+    unsigned i = hash_name(sym->name) & mask;
+    while (sc->hash[i])
+        i = (i + 1) & mask;
+    sc->hash[i] = sc->n;
+}
+
 Symbol *scope_lookup(Sema *S, const char *name) {
-    for (Scope *sc = S->scope; sc; sc = sc->parent)
-        for (int i = sc->n - 1; i >= 0; i--)
-            if (strcmp(sc->syms[i]->name, name) == 0)
-                return sc->syms[i];
+    for (Scope *sc = S->scope; sc; sc = sc->parent) {
+        Symbol *s = scope_find(sc, name);
+        if (s)
+            return s;
+    }
     return NULL;
 }
 
@@ -51,20 +97,11 @@ Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl) 
         error_at(span, "'%s' is the name of a builtin function; choose another name", name);
         return NULL;
     }
-    for (int i = 0; i < sc->n; i++) {
-        if (strcmp(sc->syms[i]->name, name) == 0) {
-            error_at(span, "redefinition of '%s'", name);
-            note_at(sc->syms[i]->span, "'%s' was first declared here as a %s", name, sym_kind_name(sc->syms[i]->kind));
-            return NULL;
-        }
-    }
-    if (sc->n == sc->cap) {
-        int cap = sc->cap ? sc->cap * 2 : 8;
-        Symbol **syms = ast_alloc(sizeof(Symbol *) * (size_t)cap);
-        if (sc->n)
-            memcpy(syms, sc->syms, sizeof(Symbol *) * (size_t)sc->n);
-        sc->syms = syms;
-        sc->cap = cap;
+    Symbol *prev = scope_find(sc, name);
+    if (prev) {
+        error_at(span, "redefinition of '%s'", name);
+        note_at(prev->span, "'%s' was first declared here as a %s", name, sym_kind_name(prev->kind));
+        return NULL;
     }
     Symbol *sym = ast_alloc(sizeof(Symbol));
     sym->kind = kind;
@@ -76,7 +113,7 @@ Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl) 
         sym->const_dims[i] = -1;
         sym->const_strides[i] = -1;
     }
-    sc->syms[sc->n++] = sym;
+    scope_insert(sc, sym);
     return sym;
 }
 
@@ -387,26 +424,27 @@ typedef struct Space {
     int64_t total;
 } Space;
 
+// Appends to an array that grows by doubling (its capacity is the next power of two).
 static void push_sym(Symbol ***arr, int *n, Symbol *s) {
-    Symbol **na = ast_alloc(sizeof(Symbol *) * (size_t)(*n + 1));
-    if (*n)
-        memcpy(na, *arr, sizeof(Symbol *) * (size_t)*n);
-    na[(*n)++] = s;
-    *arr = na;
+    if ((*n & (*n - 1)) == 0) {  // 0, 1, 2, 4, ...: full
+        Symbol **na = ast_alloc(sizeof(Symbol *) * (size_t)(*n ? 2 * *n : 1));
+        if (*n)
+            memcpy(na, *arr, sizeof(Symbol *) * (size_t)*n);
+        *arr = na;
+    }
+    (*arr)[(*n)++] = s;
 }
 
 // A size or stride name in a tensor's type: reuse the kernel's symbol or make one.
 static Symbol *dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
-    for (int i = 0; i < S->scope->n; i++) {
-        Symbol *s = S->scope->syms[i];
-        if (strcmp(s->name, d->name) == 0) {
-            if (s->kind == kind)
-                return s;
-            error_at(d->span, "'%s' is already declared as a %s; a %s needs its own name", d->name,
-                     sym_kind_name(s->kind), sym_kind_name(kind));
-            note_at(s->span, "'%s' is declared here", d->name);
-            return NULL;
-        }
+    Symbol *s0 = scope_find(S->scope, d->name);
+    if (s0) {
+        if (s0->kind == kind)
+            return s0;
+        error_at(d->span, "'%s' is already declared as a %s; a %s needs its own name", d->name,
+                 sym_kind_name(s0->kind), sym_kind_name(kind));
+        note_at(s0->span, "'%s' is declared here", d->name);
+        return NULL;
     }
     Symbol *s = declare(S, kind, d->name, d->span, d);
     if (!s)
@@ -429,10 +467,7 @@ static bool literal_dim(Sema *S, Node *d, int64_t *out) {
         return true;
     }
     if (d->kind == ND_NAME) {
-        Symbol *g = NULL;
-        for (int i = 0; i < S->global->n; i++)
-            if (strcmp(S->global->syms[i]->name, d->name) == 0)
-                g = S->global->syms[i];
+        Symbol *g = scope_find(S->global, d->name);
         if (g && g->kind == SYM_CONST && !g->cval.is_float) {
             *out = g->cval.i;
             return true;

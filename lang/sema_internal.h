@@ -10,8 +10,9 @@
 // A lexical scope: a small table of symbols and a parent.
 typedef struct Scope {
     struct Scope *parent;
-    Symbol **syms;
+    Symbol **syms;   // in declaration order
     int n, cap;
+    int *hash;       // open addressing over syms (indices + 1, 0 = empty), 2 * cap slots
 } Scope;
 
 // What the statements being checked belong to.
@@ -41,6 +42,7 @@ typedef struct Sema {
 Scope *scope_push(Sema *S, Scope *parent);
 void scope_pop(Sema *S, Scope *saved);
 Symbol *scope_lookup(Sema *S, const char *name);
+Symbol *scope_find(const Scope *sc, const char *name);  // in this scope only
 // Declares a symbol in the current scope; reports a redefinition (and returns NULL).
 Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl);
 void check_block(Sema *S, Node *block, bool new_scope);

@@ -8,6 +8,7 @@
 #include "../lang/ast.h"
 
 #define PARSE_MAX_DEPTH 200         // deepest syntax tree accepted (expressions and blocks)
+#define PARSE_MAX_NODES 500000      // syntax nodes in one compilation (a big kernel file has ~10^4)
 #define PARSE_MAX_IMPORT_DEPTH 32   // longest chain of imports
 #define PARSE_MAX_FILE_BYTES (256u << 20)
 
@@ -19,6 +20,7 @@ typedef struct Parser {
     NodeList *decls;    // where top-level declarations go
     int errors;         // syntax and lexical errors in this file
     bool too_deep;      // a nesting error was reported (reported once per file)
+    bool fatal;         // stop parsing this file: the lexer returns end of file
     Span comment_start; // where an open /* comment began
     Span prev_tok, cur_tok;  // the last two tokens read (for "expected ';'" placement)
     bool dump_tokens;   // --emit=tokens: the lexer prints each token

@@ -232,7 +232,17 @@ stmt
     | RETURN ';'                { $$ = mk(ND_RETURN, @$); }
     | RETURN expr ';'           { $$ = mk(ND_RETURN, @$); $$->init = $2; $$ = fin(P, $$); }
     | block
-    | error ';'                 { $$ = NULL; yyerrok; }
+    | error                     { $$ = NULL; }
+    /* Recovery that keeps the next statement: a statement broken after its expression
+       (a missing ';', a dangling operator) ends there. */
+    | LET IDENT opt_type '=' error
+                                { $$ = NULL; }
+    | VAR IDENT opt_type '=' error
+                                { $$ = NULL; }
+    | postfix '=' error         { $$ = NULL; }
+    | postfix ASSIGN_OP error   { $$ = NULL; }
+    | RETURN error              { $$ = NULL; }
+    | expr error                { $$ = NULL; }
     ;
 
 opt_step
@@ -416,6 +426,7 @@ static Node *fin(Parser *P, Node *n) {
         return n;
     if (!P->too_deep) {
         P->too_deep = true;
+        P->fatal = true;
         P->errors++;
         error_at(n->span, "code is nested too deeply (the limit is %d levels)", PARSE_MAX_DEPTH);
     }
@@ -424,7 +435,14 @@ static Node *fin(Parser *P, Node *n) {
 }
 
 static int yylex(YYSTYPE *val, YYLTYPE *loc, yyscan_t scanner, Parser *P) {
-    int tok = tile_lex_raw(val, loc, scanner);
+    int tok = P->fatal || diag_should_stop() ? END : tile_lex_raw(val, loc, scanner);
+    if (tok != END && ast_node_count() > PARSE_MAX_NODES) {
+        P->errors++;
+        P->fatal = true;
+        error_at(*loc, "the program is too large (over %d syntax nodes); split it into several files",
+                 PARSE_MAX_NODES);
+        tok = END;
+    }
     if (tok == END) {
         loc->file = P->file;
         loc->off = P->off;
@@ -440,6 +458,9 @@ static int yylex(YYSTYPE *val, YYLTYPE *loc, yyscan_t scanner, Parser *P) {
 static void yyerror(YYLTYPE *loc, yyscan_t scanner, Parser *P, const char *msg) {
     (void)scanner;
     P->errors++;
+    if (P->fatal)
+        return;
+    P->fatal = true;
     if (strcmp(msg, "memory exhausted") == 0)
         error_at(*loc, "code is nested too deeply");
     else
@@ -496,6 +517,8 @@ static bool starts_expression(yysymbol_kind_t k) {
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *P) {
     (void)scanner;
     P->errors++;
+    if (P->fatal)  // the input was cut short after a fatal error: the rest is noise
+        return 0;
     yysymbol_kind_t all[YYNTOKENS];
     int nall = yypcontext_expected_tokens(ctx, all, YYNTOKENS);
     yysymbol_kind_t found = yypcontext_token(ctx);
@@ -526,6 +549,12 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         after.len = 0;
         error_at(after, "expected ';' at end of line, found %s on the next line", found_text);
         return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], "'kernel'") == 0) {
+            error_at(at, "expected a declaration ('kernel', 'fn', 'const' or 'import'), found %s", found_text);
+            return 0;
+        }
     }
     if (n == 0 || n > 4) {
         error_at(at, "unexpected %s", found_text);

@@ -283,6 +283,7 @@ static int compile(const Options *o) {
     }
     if (out != stdout)
         fclose(out);
+    diag_flush();
     return ok && diag_error_count() == 0 ? 0 : 1;
 }
 
