@@ -560,6 +560,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         error_at(at, "unexpected %s", found_text);
         return 0;
     }
+    if (n == 1 && strcmp(names[0], "'..'") == 0) {
+        error_at(at, "expected '..', found %s (a range is written 'for i in start .. end step s')", found_text);
+        return 0;
+    }
     char exp[256];
     size_t len = 0;
     for (int i = 0; i < n; i++)

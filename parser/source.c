@@ -27,6 +27,11 @@ SourceFile *source_read(const char *path, const Node *from) {
         report_read_error(from, "cannot read '%s': %s", path, "it is a directory");
         return NULL;
     }
+    // Regular files, and pipes on the command line (tilec check <(...)); never devices.
+    if (!S_ISREG(st.st_mode) && !(S_ISFIFO(st.st_mode) && !from)) {
+        report_read_error(from, "cannot read '%s': %s", path, "it is not a regular file");
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         report_read_error(from, "cannot open '%s': %s", path, strerror(errno));
