@@ -308,7 +308,8 @@ static void dump_node(Dumper *d, const Node *n, const char *role) {
     dump_node(d, n->base, "base");
     dump_node(d, n->lhs, NULL);
     dump_node(d, n->rhs, NULL);
-    dump_node(d, n->init, "init");
+    if (!(n->kind == ND_ASSIGN && n->init == n->rhs))  // '=' assigns rhs itself
+        dump_node(d, n->init, n->kind == ND_ASSIGN ? "value" : "init");
     dump_node(d, n->limit, "limit");
     dump_node(d, n->step, "step");
     dump_list(d, &n->args, NULL);
@@ -317,6 +318,7 @@ static void dump_node(Dumper *d, const Node *n, const char *role) {
     dump_node(d, n->then, "then");
     dump_node(d, n->els, n->kind == ND_INDEX ? "pad" : "else");
     dump_node(d, n->body, "body");
+    dump_node(d, n->inlined, "inlined");
     d->indent--;
 }
 

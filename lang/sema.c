@@ -738,9 +738,22 @@ static void check_unused_helper(Sema *S, Node *f) {
     FuncCtx fctx = {.decl = f, .is_kernel = false, .body = f->body};
     S->fn = &fctx;
     S->kinfo = NULL;
+    // Parameters with a fully known type (scalars, literal or constant dimensions) get it;
+    // the others are typed as errors, which silences type checks and keeps name checks.
     for (int i = 0; i < f->args.len; i++) {
         Node *p = f->args.items[i];
-        declare(S, SYM_LET, p->name, p->nspan, p);  // typed as an error: checks names only
+        Symbol *s = declare(S, SYM_LET, p->name, p->nspan, p);
+        if (!s || !p->ty)
+            continue;
+        Type t = type_value(p->ty->elem, 0, NULL);
+        bool known = p->ty->args.len <= TILE_MAX_RANK;
+        for (int d = 0; known && d < p->ty->args.len; d++) {
+            int64_t v;
+            known = literal_dim(S, p->ty->args.items[d], &v) && v > 0;
+            t.dims[t.rank++] = v;
+        }
+        if (known)
+            s->type = t;
     }
     check_block(S, f->body, false);
     S->fn = NULL;
