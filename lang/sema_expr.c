@@ -593,8 +593,16 @@ static Type check_unary(Sema *S, Node *n) {
     return t;
 }
 
+static bool split_args(Node *call);
+
 static Type check_cast(Sema *S, Node *n) {
-    if (n->args.len != 1 || n->kwargs.len) {
+    if (!split_args(n))
+        return fail(n);
+    if (n->kwargs.len) {
+        error_at(n->kwargs.items[0]->nspan, "%s(...) takes no named arguments", elem_name(n->elem));
+        return fail(n);
+    }
+    if (n->args.len != 1) {
         error_at(n->span, "%s(...) converts exactly one value, got %d arguments", elem_name(n->elem),
                  n->args.len + n->kwargs.len);
         return fail(n);

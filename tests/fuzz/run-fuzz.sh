@@ -49,7 +49,8 @@ touch "$marker"
 log=$artifacts/last-run.log
 rc=0
 (cd "$work/cwd" && "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" \
+    -max_len=65536 -print_final_stats=1 -dict="$root/tests/fuzz/tile.dict" \
+    -artifact_prefix="$artifacts/" "$corpus" \
     </dev/null >"$log" 2>&1) || rc=$?
 
 new_artifacts=$(find "$artifacts" -maxdepth 1 -type f -newer "$marker" ! -name last-run.log | sort)
