@@ -8,7 +8,7 @@
 
 #define SEMA_MAX_TILE_ELEMS (1 << 24)  // elements in one tile value
 #define SEMA_MAX_INLINE_DEPTH 8        // helper calls nested inside helper calls
-#define SEMA_MAX_INLINE_NODES 2000000  // nodes created by inlining, per kernel and config
+#define SEMA_MAX_INLINE_NODES 300000   // nodes created by inlining helpers, per kernel
 #define SEMA_MAX_CONFIGS_CHECKED 1024  // configs `check` visits per kernel (sampled beyond)
 #define SEMA_MAX_SEARCH_SPACE (1ll << 40)
 

@@ -1089,8 +1089,11 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
         error_at(call->span, "helper calls are nested more than %d deep", SEMA_MAX_INLINE_DEPTH);
         return fail(call);
     }
-    Node *body = ast_clone(fn->body);
-    S->inline_nodes += count_nodes(body);
+    // Checking another configuration re-checks the copy made for this call site before.
+    bool fresh = !call->inlined;
+    Node *body = fresh ? ast_clone(fn->body) : call->inlined;
+    if (fresh)
+        S->inline_nodes += count_nodes(body);
     if (S->inline_nodes > SEMA_MAX_INLINE_NODES) {
         if (!S->inline_budget_reported)
             error_at(call->span, "inlining helper functions makes this kernel too large (over %d nodes)",
