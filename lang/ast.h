@@ -252,8 +252,9 @@ struct KernelInfo {
     Symbol **strides;  int nstrides;  // in order of first appearance
     Symbol **tunables; int ntunables; // in declaration order
     Node **runtime_wheres; int nruntime_wheres; // constraints that read sizes/scalars
-    int64_t nconfigs;  // configurations that satisfy the compile-time constraints (or the
-                       // whole space's size where it was too large to visit)
+    int64_t nconfigs;  // configurations that satisfy the compile-time constraints (-1: the
+                       // space was too large to count; nconfigs_total says how large)
+    int64_t nconfigs_total;
 };
 
 // One point of a kernel's search space: a value per tunable.

@@ -207,12 +207,11 @@ static bool check_mask(Sema *S, Node *call, Node *mask, Type *shape) {
         return false;
     }
     Type bc;
-    if (!broadcast_shapes(shape, &m, &bc)) {
-        error_at(mask->span, "mask %s does not broadcast with the indexed shape %s", tstr(&m, b1), tstr(shape, b2));
+    if (!broadcast_shapes(shape, &m, &bc) || bc.rank != shape->rank ||
+        memcmp(bc.dims, shape->dims, sizeof(int64_t) * (size_t)shape->rank) != 0) {
+        error_at(mask->span, "mask %s does not broadcast to the indexed shape %s", tstr(&m, b1), tstr(shape, b2));
         return false;
     }
-    shape->rank = bc.rank;
-    memcpy(shape->dims, bc.dims, sizeof bc.dims);
     return true;
 }
 
@@ -265,12 +264,17 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
             error_at(call->span, "'%s' can only be used in a kernel; pass the value to the helper instead", name);
             return fail(call);
         }
+        if (S->clause) {
+            error_at(call->span, "'%s' cannot be used in a '%s' clause, which is evaluated before any program runs",
+                     name, S->clause);
+            return fail(call);
+        }
         if (axis < 0 || axis >= S->grid_rank) {
             error_at(a[0]->span, "axis %lld is out of range: the grid has %d dimension%s", (long long)axis,
                      S->grid_rank, S->grid_rank == 1 ? "" : "s");
             return fail(call);
         }
-        return set_type(call, type_scalar(EL_I32));
+        return set_type(call, type_scalar(EL_I64));  // i64: program_id(0) * BLOCK must not wrap
     }
     // ------------------------------------------------ creating tiles
     case B_ARANGE: {

@@ -216,16 +216,19 @@ static void check_store(Sema *S, Node *n) {
         return;
     }
     Type target = check_tensor_index(S, lhs, true);
-    if (is_error(&target))
-        return;
     Symbol *sym = lhs->base->sym;
+    sym->written = true;  // even when reporting below: no "never written" follow-on
+    if (is_error(&target)) {
+        check_expr(S, n->rhs);  // still check (and mark the uses of) the value
+        return;
+    }
     if (!((Node *)sym->decl)->is_out) {
         error_at(lhs->base->span, "cannot store to input tensor '%s'", sym->name);
         note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
                 elem_name(sym->type.elem));
+        check_expr(S, n->rhs);
         return;
     }
-    sym->written = true;
     Node *value = n->rhs;
     if (n->op != OP_NONE) {
         value = ast_binary(n->op, lhs, n->rhs, n->span);
@@ -468,7 +471,15 @@ static bool literal_dim(Sema *S, Node *d, int64_t *out) {
     }
     if (d->kind == ND_NAME) {
         Symbol *g = scope_find(S->global, d->name);
-        if (g && g->kind == SYM_CONST && !g->cval.is_float) {
+        if (g && g->kind == SYM_CONST) {
+            if (g->cval.is_float || !elem_is_int(g->type.elem)) {
+                char b[96];
+                error_at(d->span, "constant '%s' of type %s cannot be a dimension; dimensions are integers",
+                         d->name, type_str(&g->type, b, sizeof b));
+                note_at(g->span, "'%s' is declared here", d->name);
+                *out = 1;
+                return true;
+            }
             *out = g->cval.i;
             return true;
         }
@@ -656,6 +667,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         if (g->args.len > 3)
             error_at(g->args.items[3]->span, "a grid has 1 to 3 dimensions, got %d", g->args.len);
         S->grid_rank = g->args.len > 3 ? 3 : g->args.len;
+        S->clause = "grid";
         for (int i = 0; i < g->args.len; i++) {
             Node *e = g->args.items[i];
             Type t = check_value(S, e, "grid dimension");
@@ -671,6 +683,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     }
 
     // Constraints: compile-time ones select configs, the others are checked at run time.
+    S->clause = "where";
     bool rejected = false;
     for (int i = 0; i < k->wheres.len; i++) {
         Node *w = k->wheres.items[i];
@@ -693,16 +706,18 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         }
     }
 
+    S->clause = NULL;
     if (body && !rejected && diag_error_count() == errors_before) {
         check_block(S, k->body, false);
-        for (int i = 0; i < ki->ntensors; i++) {
+        // Unused and unwritten parameters, unless errors already explain them.
+        for (int i = 0; i < ki->ntensors && diag_error_count() == errors_before; i++) {
             Symbol *t = ki->tensors[i];
             if (((Node *)t->decl)->is_out && !t->written && !diag_should_stop())
                 error_at(t->span, "output tensor '%s' is never written", t->name);
             else if (!t->used && !((Node *)t->decl)->is_out)
                 warning_at(t->span, "tensor parameter '%s' is never used", t->name);
         }
-        for (int i = 0; i < ki->nscalars; i++)
+        for (int i = 0; i < ki->nscalars && diag_error_count() == errors_before; i++)
             if (!ki->scalars[i]->used)
                 warning_at(ki->scalars[i]->span, "parameter '%s' is never used", ki->scalars[i]->name);
     }
@@ -782,31 +797,24 @@ bool sema_check_program(Program *prog, const SemaOptions *opts) {
             continue;
         diag_set_dedupe(true);
         Config cfg;
-        int64_t accepted = sp.total;  // unknown unless every point is visited
-        if (opts->all_configs && sp.total > 1) {
-            int64_t n = sp.total <= SEMA_MAX_CONFIGS_CHECKED ? sp.total : SEMA_MAX_CONFIGS_CHECKED;
-            bool sampled = n < sp.total;
-            int64_t failed = 0;
-            accepted = 0;
-            for (int64_t j = 0; j < n && !diag_should_stop(); j++) {
-                int64_t index = n == sp.total ? j : (j == n - 1 ? sp.total - 1 : j * (sp.total / n));
-                config_at(&sp, index, &cfg);
-                CfgResult r = check_kernel_config(&S, k, &cfg, true);
-                accepted += r == CFG_OK;
-                failed += r == CFG_ERROR;
-            }
-            if (sampled)
-                accepted = sp.total;
-            if (accepted == 0 && failed == 0 && !diag_should_stop()) {
-                error_at(k->nspan, "no configuration of kernel '%s' satisfies its constraints", k->name);
-                if (k->wheres.len)
-                    note_at(k->wheres.items[0]->span, "the constraints begin here");
-            }
+        // Visit the configurations (a sample of large spaces): all of each kernel with
+        // all_configs, else only the constraints, to count the accepted ones.
+        int64_t n = sp.total <= SEMA_MAX_CONFIGS_CHECKED ? sp.total : SEMA_MAX_CONFIGS_CHECKED;
+        int64_t accepted = 0;
+        for (int64_t j = 0; j < n && !diag_should_stop(); j++) {
+            int64_t index = n == sp.total ? j : (j == n - 1 ? sp.total - 1 : j * (sp.total / n));
+            config_at(&sp, index, &cfg);
+            CfgResult r = check_kernel_config(&S, k, &cfg, opts->all_configs);
+            accepted += r == CFG_OK;
         }
-        // Leave the tree annotated for the default configuration.
+        if (n < sp.total)
+            accepted = -1;  // not counted
+        // Leave the tree annotated for the default configuration (find_default reports a
+        // space that no configuration satisfies).
         if (!diag_should_stop() && find_default(&S, k, &sp, &cfg)) {
             check_kernel_config(&S, k, &cfg, true);
             k->kinfo->nconfigs = accepted;
+            k->kinfo->nconfigs_total = sp.total;
         }
         diag_set_dedupe(false);
     }

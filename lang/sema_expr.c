@@ -39,6 +39,22 @@ static bool fits(int64_t v, ElemType e) {
     }
 }
 
+static double float_max(ElemType e) {
+    switch (e) {
+    case EL_F16: return 65504.0;
+    case EL_BF16: return 3.3895313892515355e38;
+    case EL_F32: return 3.4028234663852886e38;
+    default: return 1.7976931348623157e308;
+    }
+}
+
+// A finite constant too large for a float type becomes infinity there: say so.
+static void warn_float_overflow(const Node *n, double v, ElemType e) {
+    if (isfinite(v) && fabs(v) > float_max(e))
+        warning_at(n->span, "constant %g is out of range for %s and becomes %sinfinity", v, elem_name(e),
+                   v < 0 ? "-" : "");
+}
+
 static void set_const_int(Node *n, int64_t v) {
     n->is_const = true;
     n->cval = (ConstVal){.is_float = false, .i = v, .f = (double)v};
@@ -93,12 +109,14 @@ bool coerce_to(Node *n, ElemType elem, const char *what) {
         if (elem_is_float(elem)) {
             n->cval.f = (double)n->cval.i;
             n->cval.is_float = true;
+            warn_float_overflow(n, n->cval.f, elem);
         }
         n->type.elem = elem;
         return true;
     }
     if (from == EL_FLOAT) {
         if (elem_is_float(elem)) {
+            warn_float_overflow(n, n->cval.f, elem);
             n->type.elem = elem;
             return true;
         }
@@ -365,7 +383,7 @@ static bool operands_ok(Node *n, OpClass c, ElemType a, ElemType b) {
             note_at(n->span, "compare explicitly, e.g. 'x != 0'");
         return false;
     case OPC_BITS:
-        if ((ai && bi) || (ab && bb) || (ab && b == EL_INT) || (bb && a == EL_INT))
+        if ((ai && bi) || (ab && bb))
             return true;
         error_range(n->nspan, n->span, "'%s' needs integer or i1 operands, got %s and %s", op, elem_name(a),
                     elem_name(b));
@@ -525,10 +543,34 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
     return set_type(n, res);
 }
 
+static bool is_comparison(const Node *n) {
+    return n->kind == ND_BINARY && (op_class(n->op) == OPC_CMP || op_class(n->op) == OPC_EQ);
+}
+
+static bool is_bitwise(const Node *n) {
+    return n->kind == ND_BINARY && (n->op == OP_BITAND || n->op == OP_BITOR || n->op == OP_BITXOR);
+}
+
+// a < b < c, and the precedence trap a >= 4 & a < 12 (which parses as (a >= (4 & a)) < 12).
+static bool check_chain(Node *n) {
+    if (!is_comparison(n) || !(is_comparison(n->lhs) || is_comparison(n->rhs)))
+        return true;
+    error_range(n->nspan, n->span, "comparison operators cannot be chained; combine comparisons with '&&'");
+    Node *inner = is_comparison(n->lhs) ? n->lhs : n->rhs;
+    if (is_bitwise(inner->lhs) || is_bitwise(inner->rhs)) {
+        Node *bw = is_bitwise(inner->lhs) ? inner->lhs : inner->rhs;
+        note_at(bw->nspan, "'%s' binds tighter than comparisons; did you mean '%s'?", binary_op_spelling(bw->op),
+                bw->op == OP_BITAND ? "&&" : bw->op == OP_BITOR ? "||" : "!=");
+    }
+    return false;
+}
+
 static Type check_binary(Sema *S, Node *n) {
     Type ta = check_value(S, n->lhs, "operand");
     Type tb = check_value(S, n->rhs, "operand");
     if (is_error(&ta) || is_error(&tb))
+        return fail(n);
+    if (!check_chain(n))
         return fail(n);
     if (n->op == OP_MATMUL) {
         if (is_untyped(ta.elem) || is_untyped(tb.elem)) {
@@ -617,9 +659,10 @@ static Type check_cast(Sema *S, Node *n) {
     if (x->is_const) {
         double f = const_as_float(x);
         if (elem_is_float(n->elem)) {
+            warn_float_overflow(n, f, n->elem);
             set_const_float(n, f);
         } else if (x->cval.is_float) {
-            if (!(f > -9.3e18 && f < 9.3e18)) {
+            if (n->elem != EL_I1 && (!(f > -9.3e18 && f < 9.3e18) || !fits((int64_t)f, n->elem))) {
                 error_at(n->span, "constant %g does not fit in %s", f, elem_name(n->elem));
                 return fail(n);
             }
@@ -744,6 +787,12 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
     Symbol *sym = base->sym;
     int rank = sym->type.rank;
     char b1[96];
+    sym->used = true;
+    if (S->clause) {
+        error_at(n->span, "tensor '%s' cannot be read in a '%s' clause; use its sizes or scalar parameters",
+                 sym->name, S->clause);
+        return fail(n);
+    }
     if (n->args.len != rank) {
         error_at(n->span, "tensor '%s' has %d dimension%s but is indexed with %d", sym->name, rank,
                  rank == 1 ? "" : "s", n->args.len);
@@ -809,7 +858,10 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
                 continue;
             }
             if (size <= 0) {
-                error_at(it->span, "slice has %s size %lld", size == 0 ? "zero" : "negative", (long long)size);
+                if (size == 0)
+                    error_at(it->span, "slice is empty");
+                else
+                    error_at(it->span, "slice has a negative size (%lld)", (long long)size);
                 ok = false;
                 continue;
             }

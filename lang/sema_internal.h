@@ -31,6 +31,7 @@ typedef struct Sema {
     FuncCtx *fn;
     KernelInfo *kinfo;      // the kernel being checked (NULL in helpers)
     int grid_rank;          // of that kernel
+    const char *clause;     // "grid" or "where" while checking those clauses (NULL in bodies)
     Node *inline_stack[SEMA_MAX_INLINE_DEPTH + 1];
     int inline_depth;
     long inline_nodes;

@@ -88,7 +88,7 @@ static NodeList list_add(NodeList l, Node *n);
 
 %left OROR
 %left ANDAND
-%nonassoc EQ NE '<' '>' LE GE
+%left EQ NE '<' '>' LE GE      /* chains like a < b < c are rejected by sema, with a hint */
 %left '|'
 %left '^'
 %left '&'

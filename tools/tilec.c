@@ -116,7 +116,12 @@ static bool parse_define(Options *o, const char *text) {
         return false;
     }
     char *end;
-    long long v = strtoll(eq + 1, &end, 0);
+    const char *num = eq + 1;
+    bool neg = *num == '-';
+    int base = 10;
+    if (num[neg] == '0' && (num[neg + 1] == 'x' || num[neg + 1] == 'X'))
+        base = 16;
+    long long v = strtoll(num, &end, base);  // decimal or 0x, as in .tile source
     if (eq[1] == '\0' || *end != '\0') {
         error_plain("-D %.*s: '%s' is not an integer", (int)(eq - text), text, eq + 1);
         return false;
@@ -227,8 +232,12 @@ static void list_kernels(const Program *prog, FILE *out) {
         if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || !k->kinfo)
             continue;
         const KernelInfo *ki = k->kinfo;
-        fprintf(out, "%s:%d: kernel %s: %lld configuration%s", k->span.file->path, k->span.line, k->name,
-                (long long)ki->nconfigs, ki->nconfigs == 1 ? "" : "s");
+        if (ki->nconfigs >= 0)
+            fprintf(out, "%s:%d: kernel %s: %lld configuration%s", k->span.file->path, k->span.line, k->name,
+                    (long long)ki->nconfigs, ki->nconfigs == 1 ? "" : "s");
+        else
+            fprintf(out, "%s:%d: kernel %s: %lld points in the search space (too many to count the valid ones)",
+                    k->span.file->path, k->span.line, k->name, (long long)ki->nconfigs_total);
         for (int t = 0; t < ki->ntunables; t++)
             fprintf(out, "%s%s=%lld", t ? ", " : " (default ", ki->tunables[t]->name,
                     (long long)ki->tunables[t]->cval.i);
