@@ -544,7 +544,8 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
 }
 
 static bool is_comparison(const Node *n) {
-    return n->kind == ND_BINARY && (op_class(n->op) == OPC_CMP || op_class(n->op) == OPC_EQ);
+    return n->kind == ND_BINARY && (n->op == OP_LT || n->op == OP_LE || n->op == OP_GT || n->op == OP_GE ||
+                                    n->op == OP_EQ || n->op == OP_NE);
 }
 
 static bool is_bitwise(const Node *n) {
