@@ -49,6 +49,9 @@ void diag_pop_context(void);
 // (sema checks a kernel once per configuration).
 void diag_set_dedupe(bool on);
 
+// Levenshtein distance for "did you mean" suggestions (99 for strings over 64 bytes).
+int diag_edit_distance(const char *a, const char *b);
+
 _Noreturn void internal_error(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define unreachable() internal_error(__FILE__, __LINE__, "unreachable code reached")

@@ -119,7 +119,7 @@ Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl) 
 
 // ================================================================ statements
 
-static bool declared_type(Sema *S, Node *ty, Type *out) {
+bool declared_type(Sema *S, Node *ty, Type *out) {
     *out = type_value(ty->elem, 0, NULL);
     if (!ty->has_shape)
         return true;
@@ -165,6 +165,19 @@ static void check_binding(Sema *S, Node *n) {
     n->type = t;
 }
 
+// The value an assignment stores: its right-hand side, or `lhs op rhs` for 'op=' (made once and
+// kept in n->init, so re-checks under other configurations reuse it).
+static Node *assigned_value(Node *n) {
+    if (!n->init) {
+        n->init = n->rhs;
+        if (n->op != OP_NONE) {
+            n->init = ast_binary(n->op, n->lhs, n->rhs, n->span);
+            n->init->nspan = n->nspan;
+        }
+    }
+    return n->init;
+}
+
 static void check_assign_name(Sema *S, Node *n) {
     Node *lhs = n->lhs;
     Symbol *sym = scope_lookup(S, lhs->name);
@@ -182,15 +195,10 @@ static void check_assign_name(Sema *S, Node *n) {
     }
     char what[160];
     snprintf(what, sizeof what, "assign to '%s'", lhs->name);
-    Node *value = n->rhs;
-    if (n->op != OP_NONE) {
-        value = ast_binary(n->op, lhs, n->rhs, n->span);
-        value->nspan = n->nspan;
-    }
+    Node *value = assigned_value(n);
     Type t = check_value(S, value, "value");
     lhs->sym = sym;
     lhs->type = sym->type;
-    n->init = value;  // the value assigned, combined with the old one for 'op='
     if (is_error(&t) || is_error(&sym->type))
         return;
     if (sym->type.rank == 0 && t.rank > 0 && n->op == OP_NONE) {
@@ -229,13 +237,8 @@ static void check_store(Sema *S, Node *n) {
         check_expr(S, n->rhs);
         return;
     }
-    Node *value = n->rhs;
-    if (n->op != OP_NONE) {
-        value = ast_binary(n->op, lhs, n->rhs, n->span);
-        value->nspan = n->nspan;
-    }
+    Node *value = assigned_value(n);
     Type t = check_value(S, value, "value");
-    n->init = value;
     if (is_error(&t))
         return;
     char what[160];

@@ -228,24 +228,6 @@ bool check_assignable(Node *n, const Type *to, const char *verb_target) {
 
 // ================================================================ names
 
-static int edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 99;
-    int d[65][65];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1;
-            d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
-        }
-    return d[la][lb];
-}
-
 const char *suggest_name(Sema *S, const char *name) {
     const char *best = NULL;
     int best_d = (int)strlen(name) / 3 + 1;
@@ -253,14 +235,14 @@ const char *suggest_name(Sema *S, const char *name) {
         best_d = 3;
     for (Scope *sc = S->scope; sc; sc = sc->parent)
         for (int i = 0; i < sc->n; i++) {
-            int d = edit_distance(name, sc->syms[i]->name);
+            int d = diag_edit_distance(name, sc->syms[i]->name);
             if (d > 0 && d < best_d + (best ? 0 : 1)) {
                 best = sc->syms[i]->name;
                 best_d = d;
             }
         }
     for (int b = 0; b < B_COUNT; b++) {
-        int d = edit_distance(name, builtin_name((Builtin)b));
+        int d = diag_edit_distance(name, builtin_name((Builtin)b));
         if (d > 0 && d < best_d + (best ? 0 : 1)) {
             best = builtin_name((Builtin)b);
             best_d = d;
@@ -1095,24 +1077,6 @@ static bool bind_param(Sema *S, Node *param, Node *arg, int index, const char *f
     return true;
 }
 
-// The declared result type of a helper, with its dimensions evaluated in its scope.
-static bool declared_result(Sema *S, Node *ty, Type *out) {
-    *out = type_value(ty->elem, 0, NULL);
-    if (!ty->has_shape)
-        return true;
-    if (ty->args.len > TILE_MAX_RANK) {
-        error_at(ty->span, "tiles have at most %d dimensions", TILE_MAX_RANK);
-        return false;
-    }
-    for (int i = 0; i < ty->args.len; i++) {
-        int64_t d;
-        if (!check_const_int(S, ty->args.items[i], "a dimension", &d))
-            return false;
-        out->dims[out->rank++] = d;
-    }
-    return check_tile_shape(ty, out);
-}
-
 static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     Node *fn = fsym->decl;
     if (call->kwargs.len) {
@@ -1172,7 +1136,7 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
         check_block(S, body, false);
         if (fn->ty) {
             Type want;
-            if (!declared_result(S, fn->ty, &want)) {
+            if (!declared_type(S, fn->ty, &want)) {
                 result = type_error();
             } else if (!fctx.ret) {
                 error_at(fn->nspan, "function '%s' declares a result but does not end with 'return'", fn->name);

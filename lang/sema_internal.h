@@ -47,6 +47,9 @@ Symbol *scope_find(const Scope *sc, const char *name);  // in this scope only
 // Declares a symbol in the current scope; reports a redefinition (and returns NULL).
 Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl);
 void check_block(Sema *S, Node *block, bool new_scope);
+// The tile type written in a declaration (let/var annotation, helper result), dimensions
+// evaluated in the current scope; false after reporting.
+bool declared_type(Sema *S, Node *ty, Type *out);
 
 // ---------------------------------------------------------------- sema_expr.c
 

@@ -63,29 +63,11 @@ static const char *const known_flags[] = {
     "-fno-color-diagnostics", "--error-limit=", "-Werror", "-h", "--help", "--version", NULL,
 };
 
-static int edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    int d[41][41];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1;
-            d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
-        }
-    return d[la][lb];
-}
-
 static void unknown_flag(const char *arg) {
     const char *best = NULL;
     int best_d = 4;
     for (const char *const *f = known_flags; *f; f++) {
-        int d = edit_distance(arg, *f);
+        int d = diag_edit_distance(arg, *f);
         if (d < best_d) {
             best = *f;
             best_d = d;
