@@ -62,7 +62,10 @@ static Node *arg_or_kw(Node *call, int pos, const char *name, bool *ok) {
     Node *k = kwarg(call, name);
     if (pos < call->args.len) {
         if (k) {
-            error_at(k->span, "argument '%s' is given both by position and by name", name);
+            for (int i = 0; i < call->kwargs.len; i++)
+                if (call->kwargs.items[i]->rhs == k)
+                    error_at(call->kwargs.items[i]->nspan, "argument '%s' is given both by position and by name",
+                             name);
             *ok = false;
         }
         return call->args.items[pos];
@@ -117,7 +120,8 @@ static bool get_axis(Sema *S, Node *call, Node *axis, const Type *x, int *out) {
         return false;
     if (!axis->is_const || !elem_is_int(t.elem) || t.rank) {
         error_at(axis->span, "the axis of '%s' must be a compile-time integer", call->name);
-        if (strcmp(call->name, "max") == 0 || strcmp(call->name, "min") == 0)
+        bool positional = call->args.len > 1 && call->args.items[1] == axis;
+        if (positional && (strcmp(call->name, "max") == 0 || strcmp(call->name, "min") == 0))
             note_at(call->span, "for the elementwise %s of two values, use %s(a, b)", call->name,
                     call->name[1] == 'a' ? "maximum" : "minimum");
         return false;
@@ -159,8 +163,8 @@ static bool unify_many(Node *call, Node **xs, int n, Type *out) {
         ElemType e = unify_elems(call, xs[0], xs[i], call->name);
         if (e == EL_NONE)
             return false;
-        for (int j = 0; j < i; j++)
-            if (xs[j]->type.elem != e && !coerce_to(xs[j], e, "here"))
+        for (int j = 0; j <= i; j++)
+            if (xs[j]->type.elem != e && !coerce_to(xs[j], e, ""))
                 return false;
         Type bc;
         if (!broadcast_shapes(&t, &xs[i]->type, &bc)) {
@@ -228,24 +232,38 @@ static bool mark_written(Node *target, const char *how) {
     return true;
 }
 
+// The named arguments each builtin accepts (NULL: none).
+static const char *const *builtin_kwargs(Builtin b) {
+    static const char *const reduce[] = {"axis", "keepdims", NULL};
+    static const char *const dot[] = {"acc", "out_type", "allow_tf32", NULL};
+    static const char *const trans[] = {"perm", NULL};
+    static const char *const load[] = {"mask", "other", NULL};
+    static const char *const store[] = {"mask", NULL};
+    switch (b) {
+    case B_SUM: case B_MAX: case B_MIN: case B_MEAN: case B_ARGMAX: case B_ARGMIN: return reduce;
+    case B_DOT: return dot;
+    case B_TRANS: return trans;
+    case B_LOAD: return load;
+    case B_STORE: case B_ATOMIC_ADD: case B_ATOMIC_MAX: case B_ATOMIC_MIN: return store;
+    default: return NULL;
+    }
+}
+
 Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     int np = call->args.len;
     const char *name = builtin_table[b].name;
+    if (!check_kwargs(call, builtin_kwargs(b)))
+        return fail(call);
+    // Arguments that may come by name (axis, acc, perm) count toward the maximum only.
     if (np < builtin_table[b].min_args || np > builtin_table[b].max_args) {
-        // Arguments that may also come by name are counted by their own rules below.
-        bool may_be_named = (b == B_SUM || b == B_MAX || b == B_MIN || b == B_MEAN || b == B_ARGMAX ||
-                             b == B_ARGMIN || b == B_DOT || b == B_TRANS) &&
-                            np >= 1 && np <= builtin_table[b].max_args;
-        if (!may_be_named) {
-            int lo = builtin_table[b].min_args, hi = builtin_table[b].max_args;
-            if (lo == hi)
-                error_at(call->span, "'%s' takes %d argument%s, but %d %s given", name, lo, lo == 1 ? "" : "s", np,
-                         np == 1 ? "was" : "were");
-            else
-                error_at(call->span, "'%s' takes %d to %d arguments, but %d %s given", name, lo, hi, np,
-                         np == 1 ? "was" : "were");
-            return fail(call);
-        }
+        int lo = builtin_table[b].min_args, hi = builtin_table[b].max_args;
+        if (lo == hi)
+            error_at(call->span, "'%s' takes %d argument%s, but %d %s given", name, lo, lo == 1 ? "" : "s", np,
+                     np == 1 ? "was" : "were");
+        else
+            error_at(call->span, "'%s' takes %d to %d arguments, but %d %s given", name, lo, hi, np,
+                     np == 1 ? "was" : "were");
+        return fail(call);
     }
     Node **a = call->args.items;
     char b1[96];
@@ -255,13 +273,15 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     // ------------------------------------------------ the grid
     case B_PROGRAM_ID:
     case B_NUM_PROGRAMS: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         int64_t axis;
         if (!check_const_int(S, a[0], "the axis", &axis))
             return fail(call);
         if (!S->kinfo) {
-            error_at(call->span, "'%s' can only be used in a kernel; pass the value to the helper instead", name);
+            if (S->fn)
+                error_at(call->span, "'%s' can only be used in a kernel; pass the value to the helper instead",
+                         name);
+            else
+                error_at(call->span, "'%s' can only be used in a kernel body", name);
             return fail(call);
         }
         if (S->clause) {
@@ -278,8 +298,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     // ------------------------------------------------ creating tiles
     case B_ARANGE: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         int64_t lo = 0, hi;
         if (np == 2 && !check_const_int(S, a[0], "the start of 'arange'", &lo))
             return fail(call);
@@ -301,8 +319,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     case B_ZEROS:
     case B_ONES:
     case B_FULL: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         ElemType e;
         Type shape;
         if (!get_type_arg(S, a[0], &e) || !get_shape(S, a[1], &shape))
@@ -327,8 +343,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     // ------------------------------------------------ elementwise math
     case B_EXP: case B_EXP2: case B_LOG: case B_LOG2: case B_SQRT: case B_RSQRT: case B_SIN:
     case B_COS: case B_TANH: case B_ERF: case B_SIGMOID: case B_FLOOR: case B_CEIL: case B_ABS: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         Type t = check_value(S, a[0], "argument");
         if (is_error(&t))
             return fail(call);
@@ -339,7 +353,8 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         }
         bool okt = b == B_ABS ? (elem_is_float(t.elem) || elem_is_int(t.elem)) : elem_is_float(t.elem);
         if (!okt) {
-            error_at(a[0]->span, "'%s' needs a floating-point argument, got %s", name, tstr(&t, b1));
+            error_at(a[0]->span, "'%s' needs a %s argument, got %s", name, b == B_ABS ? "numeric" : "floating-point",
+                     tstr(&t, b1));
             if (elem_is_int(t.elem))
                 note_at(a[0]->span, "convert it first, e.g. %s(f32(x))", name);
             return fail(call);
@@ -351,7 +366,10 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
                 if (a[0]->cval.is_float) {
                     call->is_const = true;
                     call->cval = (ConstVal){.is_float = true, .f = fabs(a[0]->cval.f)};
-                } else if (a[0]->cval.i != INT64_MIN) {
+                } else if (a[0]->cval.i == INT64_MIN) {
+                    error_at(call->span, "integer overflow in a constant expression");
+                    return fail(call);
+                } else {
                     int64_t v = a[0]->cval.i < 0 ? -a[0]->cval.i : a[0]->cval.i;
                     call->is_const = true;
                     call->cval = (ConstVal){.i = v, .f = (double)v};
@@ -367,8 +385,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     case B_MAXIMUM:
     case B_MINIMUM:
     case B_CLAMP: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         for (int i = 0; i < np; i++) {
             Type t = check_value(S, a[i], "argument");
             ok = ok && !is_error(&t);
@@ -419,8 +435,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         return t;
     }
     case B_WHERE: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         Type c = check_value(S, a[0], "condition");
         Type x = check_value(S, a[1], "argument");
         Type y = check_value(S, a[2], "argument");
@@ -444,15 +458,14 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
             call->is_const = true;
             call->cval = a[0]->cval.i ? a[1]->cval : a[2]->cval;
         } else if (t.elem == EL_INT || t.elem == EL_FLOAT) {
-            concretize(a[1]);
-            concretize(a[2]);
+            concretize(a[1]);  // both branches take the same default type
+            if (!coerce_to(a[2], a[1]->type.elem, ""))
+                return fail(call);
             t.elem = a[1]->type.elem;
         }
         return set_type(call, t);
     }
     case B_CDIV: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         Type x = check_value(S, a[0], "argument"), y = check_value(S, a[1], "argument");
         if (is_error(&x) || is_error(&y))
             return fail(call);
@@ -465,12 +478,12 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         if (e == EL_NONE)
             return fail(call);
         set_type(call, type_scalar(e));
+        if (a[1]->is_const && a[1]->cval.i <= 0) {
+            error_at(a[1]->span, "'cdiv' by %lld; the divisor must be positive", (long long)a[1]->cval.i);
+            return fail(call);
+        }
         if (a[0]->is_const && a[1]->is_const) {
             int64_t p = a[0]->cval.i, q = a[1]->cval.i;
-            if (q <= 0) {
-                error_at(a[1]->span, "'cdiv' by %lld; the divisor must be positive", (long long)q);
-                return fail(call);
-            }
             int64_t r = p / q + (p % q > 0);
             call->is_const = true;
             call->cval = (ConstVal){.i = r, .f = (double)r};
@@ -479,9 +492,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     // ------------------------------------------------ reductions
     case B_SUM: case B_MAX: case B_MIN: case B_MEAN: case B_ARGMAX: case B_ARGMIN: {
-        static const char *const allowed[] = {"axis", "keepdims", NULL};
-        if (!check_kwargs(call, allowed))
-            return fail(call);
         Type x = check_value(S, a[0], "argument");
         if (is_error(&x))
             return fail(call);
@@ -525,9 +535,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     // ------------------------------------------------ matrix products
     case B_DOT: {
-        static const char *const allowed[] = {"acc", "out_type", "allow_tf32", NULL};
-        if (!check_kwargs(call, allowed))
-            return fail(call);
         Type x = check_value(S, a[0], "operand"), y = check_value(S, a[1], "operand");
         if (is_error(&x) || is_error(&y))
             return fail(call);
@@ -561,9 +568,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     // ------------------------------------------------ shapes
     case B_TRANS: {
-        static const char *const allowed[] = {"perm", NULL};
-        if (!check_kwargs(call, allowed))
-            return fail(call);
         Type x = check_value(S, a[0], "argument");
         if (is_error(&x))
             return fail(call);
@@ -603,8 +607,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     case B_RESHAPE:
     case B_BROADCAST: {
-        if (!check_kwargs(call, NULL))
-            return fail(call);
         Type x = check_value(S, a[0], "argument");
         Type shape;
         if (is_error(&x) || !get_shape(S, a[1], &shape))
@@ -631,9 +633,6 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     // ------------------------------------------------ memory
     case B_LOAD: {
-        static const char *const allowed[] = {"mask", "other", NULL};
-        if (!check_kwargs(call, allowed))
-            return fail(call);
         Node *t = memory_target(S, call, false);
         if (!t)
             return fail(call);
@@ -659,12 +658,10 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     case B_ATOMIC_ADD:
     case B_ATOMIC_MAX:
     case B_ATOMIC_MIN: {
-        static const char *const allowed[] = {"mask", NULL};
-        if (!check_kwargs(call, allowed))
-            return fail(call);
         Node *t = memory_target(S, call, true);
         if (!t)
             return fail(call);
+        t->base->sym->written = true;  // even if rejected below: no "never written" follow-on
         Type shape = t->type;
         Type v = check_value(S, a[1], "value");
         if (is_error(&v))

@@ -12,7 +12,9 @@
 static struct {
     DiagOptions opts;
     int errors, warnings;
+    int problems;         // genuine errors, printed or deduplicated (not promoted warnings)
     bool stopped;         // error limit reached
+    bool fatal_pending;   // "too many errors" is owed (printed after the last error's notes)
     bool last_dropped;    // the last error/warning was not printed: drop its notes
     bool dedupe;
     const DiagContext *contexts[MAX_CONTEXTS];
@@ -29,6 +31,7 @@ void diag_init(DiagOptions opts) {
 }
 
 int diag_error_count(void) { return D.errors; }
+int diag_problem_count(void) { return D.problems; }
 bool diag_should_stop(void) { return D.stopped; }
 void diag_set_dedupe(bool on) { D.dedupe = on; D.nseen = on ? D.nseen : 0; }
 
@@ -76,13 +79,17 @@ static int display_char(const unsigned char *p, const unsigned char *end, int dc
         *width = 1;
         return 1;
     }
-    int n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-    if (c >= 0xf5)
-        n = 0;
+    // Well-formed UTF-8 only (no overlong forms, surrogates or code points past U+10FFFF),
+    // the same rule as the lexer's.
+    int n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
     if (n && p + n <= end) {
         bool ok = true;
         for (int i = 1; i < n; i++)
             ok = ok && (p[i] & 0xc0) == 0x80;
+        unsigned c1 = p[1];
+        if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
+            (c == 0xf4 && c1 > 0x8f))
+            ok = false;
         if (ok) {
             memcpy(out, p, (size_t)n);
             out[n] = '\0';
@@ -123,8 +130,10 @@ static void print_snippet(FILE *o, Span caret, Span range) {
     if (re > leo)
         re = leo;
 
-    // First pass: display column of the caret, to choose a window on long lines.
+    // First pass: display column of the caret, and whether the line is wider than the
+    // window (only such lines are shown as a window around the caret).
     int dcol = 0, caret_col = 0;
+    bool wide = false;
     char buf[16];
     for (const unsigned char *p = ls; p < le;) {
         if ((uint32_t)(p - text) == caret.off)
@@ -132,12 +141,13 @@ static void print_snippet(FILE *o, Span caret, Span range) {
         int w;
         p += display_char(p, le, dcol, buf, &w);
         dcol += w;
-        if (dcol > caret_col + LINE_WINDOW && (uint32_t)(p - text) > caret.off)
+        wide = wide || dcol > LINE_WINDOW;
+        if (wide && dcol > caret_col + LINE_WINDOW && (uint32_t)(p - text) > caret.off)
             break;
     }
     if (caret.off >= leo)
         caret_col = dcol;
-    int win_start = caret_col > LINE_WINDOW / 2 ? caret_col - LINE_WINDOW / 2 : 0;
+    int win_start = wide && caret_col > LINE_WINDOW / 2 ? caret_col - LINE_WINDOW / 2 : 0;
     int win_end = win_start + LINE_WINDOW;
 
     char lineno[16];
@@ -197,6 +207,15 @@ static uint64_t hash_diag(Span s) {
     return h;
 }
 
+static void print_fatal(void) {
+    if (!D.fatal_pending)
+        return;
+    D.fatal_pending = false;
+    if (D.opts.out)
+        fprintf(D.opts.out, "%stilec: %sfatal error:%s%s too many errors emitted, stopping now%s\n", col(C_BOLD),
+                col(C_RED), col(C_RESET), col(C_BOLD), col(C_RESET));
+}
+
 static void flush_contexts(void) {
     FILE *o = D.opts.out;
     for (int i = D.npending - 1; o && i >= 0; i--) {
@@ -208,14 +227,20 @@ static void flush_contexts(void) {
     D.npending = 0;
 }
 
-void diag_flush(void) { flush_contexts(); }
+void diag_flush(void) {
+    flush_contexts();
+    print_fatal();
+}
 
 static void emit(DiagLevel level, Span caret, Span range, bool snippet, const char *fmt, va_list ap) {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     if (level != DIAG_NOTE) {
         flush_contexts();
+        if (level == DIAG_ERROR)
+            D.problems++;
         if (D.stopped) {
+            print_fatal();
             D.last_dropped = true;
             return;
         }
@@ -266,10 +291,7 @@ static void emit_contexts(void) {
 static void check_limit(void) {
     if (!D.stopped && D.opts.error_limit > 0 && D.errors >= D.opts.error_limit) {
         D.stopped = true;
-        flush_contexts();
-        if (D.opts.out)
-            fprintf(D.opts.out, "%stilec: %sfatal error:%s%s too many errors emitted, stopping now%s\n",
-                    col(C_BOLD), col(C_RED), col(C_RESET), col(C_BOLD), col(C_RESET));
+        D.fatal_pending = true;  // printed once the last error's notes are out
     }
 }
 
@@ -308,7 +330,6 @@ void note_at(Span span, const char *fmt, ...) {
 }
 
 void error_plain(const char *fmt, ...) {
-    flush_contexts();
     va_list ap;
     va_start(ap, fmt);
     emit(DIAG_ERROR, (Span){0}, (Span){0}, false, fmt, ap);

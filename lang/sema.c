@@ -185,6 +185,7 @@ static void check_assign_name(Sema *S, Node *n) {
         check_expr(S, lhs);  // reports the undeclared name
         return;
     }
+    sym->used = true;
     if (sym->kind != SYM_VAR) {
         error_at(lhs->span, "cannot assign to %s '%s'", sym_kind_name(sym->kind), lhs->name);
         if (sym->kind == SYM_LET)
@@ -467,7 +468,7 @@ static Symbol *dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
 }
 
 // A literal dimension or stride, or a global integer constant.
-static bool literal_dim(Sema *S, Node *d, int64_t *out) {
+static bool literal_dim(Sema *S, Node *d, const char *what, int64_t *out) {
     if (d->kind == ND_INT) {
         *out = d->ival;
         return true;
@@ -477,8 +478,8 @@ static bool literal_dim(Sema *S, Node *d, int64_t *out) {
         if (g && g->kind == SYM_CONST) {
             if (g->cval.is_float || !elem_is_int(g->type.elem)) {
                 char b[96];
-                error_at(d->span, "constant '%s' of type %s cannot be a dimension; dimensions are integers",
-                         d->name, type_str(&g->type, b, sizeof b));
+                error_at(d->span, "constant '%s' of type %s cannot be a %s; %ss are integers", d->name,
+                         type_str(&g->type, b, sizeof b), what, what);
                 note_at(g->span, "'%s' is declared here", d->name);
                 *out = 1;
                 return true;
@@ -507,7 +508,7 @@ static void declare_tensor(Sema *S, Node *p, KernelInfo *ki) {
     for (int i = 0; i < rank; i++) {
         Node *d = ty->args.items[i];
         int64_t v;
-        if (literal_dim(S, d, &v)) {
+        if (literal_dim(S, d, "dimension", &v)) {
             if (v <= 0)
                 error_at(d->span, "tensor dimensions must be positive, got %lld", (long long)v);
             sym->const_dims[i] = v;
@@ -525,7 +526,7 @@ static void declare_tensor(Sema *S, Node *p, KernelInfo *ki) {
     for (int i = 0; i < p->kwargs.len; i++) {
         Node *d = p->kwargs.items[i];
         int64_t v;
-        if (literal_dim(S, d, &v)) {
+        if (literal_dim(S, d, "stride", &v)) {
             if (v < 0)
                 error_at(d->span, "strides must not be negative, got %lld", (long long)v);
             sym->const_strides[i] = v;
@@ -581,7 +582,17 @@ static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
         sp->values[i] = ast_alloc(sizeof(int64_t) * (size_t)t->args.len);
         for (int j = 0; j < t->args.len; j++) {
             int64_t v;
-            if (!check_const_int(S, t->args.items[j], "a tunable value", &v)) {
+            Node *tv = t->args.items[j];
+            bool is_param = false;
+            for (int p = 0; tv->kind == ND_NAME && p < k->args.len; p++)
+                is_param = is_param || strcmp(k->args.items[p]->name, tv->name) == 0;
+            if (is_param && !scope_lookup(S, tv->name)) {
+                error_at(tv->span, "a tunable value must be a compile-time constant; '%s' is a kernel parameter",
+                         tv->name);
+                ok = false;
+                continue;
+            }
+            if (!check_const_int(S, tv, "a tunable value", &v)) {
                 ok = false;
                 continue;
             }
@@ -628,15 +639,13 @@ typedef enum CfgResult { CFG_OK, CFG_REJECTED, CFG_ERROR } CfgResult;
 
 // Checks kernel k for one configuration. With !body, only the constraints are evaluated.
 static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool body) {
-    int errors_before = diag_error_count();
+    int errors_before = diag_problem_count();
     KernelInfo *ki = ast_alloc(sizeof(KernelInfo));
     k->kinfo = ki;
     Scope *saved = scope_push(S, S->global);
     FuncCtx fctx = {.decl = k, .is_kernel = true, .body = k->body};
     S->fn = &fctx;
     S->kinfo = ki;
-    S->inline_nodes = 0;
-    S->inline_budget_reported = false;
 
     DiagContext ctx = {.span = k->nspan};
     size_t len = (size_t)snprintf(ctx.text, sizeof ctx.text, "in kernel '%s' with ", k->name);
@@ -710,17 +719,17 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     }
 
     S->clause = NULL;
-    if (body && !rejected && diag_error_count() == errors_before) {
+    if (body && !rejected && diag_problem_count() == errors_before) {
         check_block(S, k->body, false);
         // Unused and unwritten parameters, unless errors already explain them.
-        for (int i = 0; i < ki->ntensors && diag_error_count() == errors_before; i++) {
+        for (int i = 0; i < ki->ntensors && diag_problem_count() == errors_before; i++) {
             Symbol *t = ki->tensors[i];
             if (((Node *)t->decl)->is_out && !t->written && !diag_should_stop())
                 error_at(t->span, "output tensor '%s' is never written", t->name);
             else if (!t->used && !((Node *)t->decl)->is_out)
                 warning_at(t->span, "tensor parameter '%s' is never used", t->name);
         }
-        for (int i = 0; i < ki->nscalars && diag_error_count() == errors_before; i++)
+        for (int i = 0; i < ki->nscalars && diag_problem_count() == errors_before; i++)
             if (!ki->scalars[i]->used)
                 warning_at(ki->scalars[i]->span, "parameter '%s' is never used", ki->scalars[i]->name);
     }
@@ -729,7 +738,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     scope_pop(S, saved);
     S->fn = NULL;
     S->kinfo = NULL;
-    if (diag_error_count() != errors_before)
+    if (diag_problem_count() != errors_before)
         return CFG_ERROR;
     return rejected ? CFG_REJECTED : CFG_OK;
 }
@@ -767,7 +776,7 @@ static void check_unused_helper(Sema *S, Node *f) {
         bool known = p->ty->args.len <= TILE_MAX_RANK;
         for (int d = 0; known && d < p->ty->args.len; d++) {
             int64_t v;
-            known = literal_dim(S, p->ty->args.items[d], &v) && v > 0;
+            known = literal_dim(S, p->ty->args.items[d], "dimension", &v) && v > 0;
             t.dims[t.rank++] = v;
         }
         if (known)
@@ -785,7 +794,7 @@ static void sema_init(Sema *S, Program *prog) {
 }
 
 bool sema_check_program(Program *prog, const SemaOptions *opts) {
-    int errors_before = diag_error_count();
+    int errors_before = diag_problem_count();
     Sema S;
     sema_init(&S, prog);
     SemaOptions none = {0};
@@ -798,6 +807,8 @@ bool sema_check_program(Program *prog, const SemaOptions *opts) {
         Space sp;
         if (!kernel_space(&S, k, opts, &sp))
             continue;
+        S.inline_nodes = 0;
+        S.inline_budget_reported = false;
         diag_set_dedupe(true);
         Config cfg;
         // Visit the configurations (a sample of large spaces): all of each kernel with
@@ -829,7 +840,7 @@ bool sema_check_program(Program *prog, const SemaOptions *opts) {
     for (int d = 0; d < opts->ndefines; d++)
         if (!opts->defines[d].used)
             warning_at((Span){0}, "-D %s does not name a tunable of any kernel", opts->defines[d].name);
-    return diag_error_count() == errors_before;
+    return diag_problem_count() == errors_before;
 }
 
 bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, Config *out) {

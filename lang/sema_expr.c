@@ -91,7 +91,9 @@ bool check_const_int(Sema *S, Node *n, const char *what, int64_t *out) {
 
 // ================================================================ element types
 
-bool coerce_to(Node *n, ElemType elem, const char *what) {
+bool coerce_to(Node *n, ElemType elem, const char *what_) {
+    char what[96];  // " as a loop bound", or nothing
+    snprintf(what, sizeof what, "%s%s", what_[0] ? " " : "", what_);
     ElemType from = n->type.elem;
     if (is_error(&n->type))
         return false;
@@ -99,11 +101,11 @@ bool coerce_to(Node *n, ElemType elem, const char *what) {
         return true;
     if (from == EL_INT) {
         if (elem == EL_I1) {
-            error_at(n->span, "integer constant cannot be used as i1 %s; write true or false", what);
+            error_at(n->span, "integer constant cannot be used as i1%s; write true or false", what);
             return false;
         }
         if (elem_is_int(elem) && !fits(n->cval.i, elem)) {
-            error_at(n->span, "constant %lld does not fit in %s %s", (long long)n->cval.i, elem_name(elem), what);
+            error_at(n->span, "constant %lld does not fit in %s%s", (long long)n->cval.i, elem_name(elem), what);
             return false;
         }
         if (elem_is_float(elem)) {
@@ -120,11 +122,11 @@ bool coerce_to(Node *n, ElemType elem, const char *what) {
             n->type.elem = elem;
             return true;
         }
-        error_at(n->span, "float constant cannot be used as %s %s", elem_name(elem), what);
+        error_at(n->span, "float constant cannot be used as %s%s", elem_name(elem), what);
         return false;
     }
     char b[96];
-    error_at(n->span, "expected %s %s, got %s", elem_name(elem), what, tstr(&n->type, b));
+    error_at(n->span, "expected %s%s, got %s", elem_name(elem), what, tstr(&n->type, b));
     return false;
 }
 
@@ -132,9 +134,9 @@ void concretize(Node *n) {
     if (n->type.cls != TY_VALUE)
         return;
     if (n->type.elem == EL_INT)
-        coerce_to(n, fits(n->cval.i, EL_I32) ? EL_I32 : EL_I64, "here");
+        coerce_to(n, fits(n->cval.i, EL_I32) ? EL_I32 : EL_I64, "");
     else if (n->type.elem == EL_FLOAT)
-        coerce_to(n, EL_F32, "here");
+        coerce_to(n, EL_F32, "");
 }
 
 static ElemType wider_float(ElemType a, ElemType b) {
@@ -150,9 +152,9 @@ ElemType unify_elems(Node *n, Node *a, Node *b, const char *op) {
     if (is_untyped(ea) && is_untyped(eb))
         return EL_FLOAT;  // an int constant meets a float constant
     if (is_untyped(ea))
-        return coerce_to(a, eb, "here") ? eb : EL_NONE;
+        return coerce_to(a, eb, "") ? eb : EL_NONE;
     if (is_untyped(eb))
-        return coerce_to(b, ea, "here") ? ea : EL_NONE;
+        return coerce_to(b, ea, "") ? ea : EL_NONE;
     if (elem_is_int(ea) && elem_is_int(eb))
         return elem_bits(ea) >= elem_bits(eb) ? ea : eb;
     if (elem_is_float(ea) && elem_is_float(eb))
@@ -206,7 +208,7 @@ bool check_assignable(Node *n, const Type *to, const char *verb_target) {
     char b1[96], b2[96];
     if (from.elem != to->elem) {
         if (is_untyped(from.elem)) {
-            if (!coerce_to(n, to->elem, "here"))
+            if (!coerce_to(n, to->elem, ""))
                 return false;
         } else {
             error_at(n->span, "cannot %s of type %s: the value has type %s", verb_target, tstr(to, b1),
@@ -228,20 +230,23 @@ bool check_assignable(Node *n, const Type *to, const char *verb_target) {
 
 // ================================================================ names
 
-const char *suggest_name(Sema *S, const char *name) {
+const char *suggest_name(Sema *S, const char *name, bool callable) {
     const char *best = NULL;
     int best_d = (int)strlen(name) / 3 + 1;
     if (best_d > 3)
         best_d = 3;
     for (Scope *sc = S->scope; sc; sc = sc->parent)
         for (int i = 0; i < sc->n; i++) {
+            bool is_fn = sc->syms[i]->kind == SYM_FUNC || sc->syms[i]->kind == SYM_KERNEL;
+            if (is_fn != callable || sc->syms[i]->kind == SYM_KERNEL)
+                continue;
             int d = diag_edit_distance(name, sc->syms[i]->name);
             if (d > 0 && d < best_d + (best ? 0 : 1)) {
                 best = sc->syms[i]->name;
                 best_d = d;
             }
         }
-    for (int b = 0; b < B_COUNT; b++) {
+    for (int b = 0; callable && b < B_COUNT; b++) {
         int d = diag_edit_distance(name, builtin_name((Builtin)b));
         if (d > 0 && d < best_d + (best ? 0 : 1)) {
             best = builtin_name((Builtin)b);
@@ -258,7 +263,7 @@ static Type check_name(Sema *S, Node *n) {
             error_at(n->span, "'%s' is a builtin function; call it with arguments", n->name);
             return fail(n);
         }
-        const char *sugg = suggest_name(S, n->name);
+        const char *sugg = suggest_name(S, n->name, false);
         if (sugg)
             error_at(n->span, "use of undeclared identifier '%s'; did you mean '%s'?", n->name, sugg);
         else
@@ -426,7 +431,7 @@ static bool fold_binary(Node *n, const Node *a, const Node *b, ElemType elem) {
     case OP_BITXOR: r = x ^ y; break;
     case OP_SHL:
     case OP_SHR:
-        if (y < 0 || y >= (elem == EL_INT ? 63 : elem_bits(elem))) {
+        if (y < 0 || y >= (elem == EL_INT ? 64 : elem_bits(elem))) {
             error_range(n->nspan, n->span, "shift count %lld is out of range for %s", (long long)y,
                         elem == EL_INT ? "an integer constant" : elem_name(elem));
             return false;
@@ -582,6 +587,11 @@ static Type check_binary(Sema *S, Node *n) {
     set_type(n, t);
     if (n->lhs->is_const && n->rhs->is_const && !fold_binary(n, n->lhs, n->rhs, elem))
         return fail(n);
+    if ((n->op == OP_DIV || n->op == OP_MOD) && elem_is_int(elem) && n->rhs->is_const && !n->rhs->cval.is_float &&
+        n->rhs->cval.i == 0 && !n->lhs->is_const) {
+        error_range(n->nspan, n->span, "integer division by zero");
+        return fail(n);
+    }
     return t;
 }
 
@@ -880,12 +890,14 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
         any_gather = true;
         Type g;
         if (!broadcast_shapes(&gather, &it->type, &g)) {
+            char b2[96];
             error_at(it->span, "index tile %s does not broadcast with the other index tiles (%s)", tstr(&it->type, b1),
-                     type_str(&gather, (char[96]){0}, 96));
+                     tstr(&gather, b2));
             ok = false;
             continue;
         }
         g.cls = TY_VALUE;
+        g.elem = it->type.elem;
         gather = g;
     }
     if (!ok)
@@ -1132,6 +1144,7 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     for (int i = 0; i < fn->args.len && ok; i++)
         ok = bind_param(S, fn->args.items[i], call->args.items[i], i, fn->name);
     Type result = {.cls = TY_VOID};
+    int problems_before = diag_problem_count();
     if (ok) {
         check_block(S, body, false);
         if (fn->ty) {
@@ -1149,6 +1162,8 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
         } else if (fctx.ret) {
             result = fctx.ret->type;
         }
+        if (diag_problem_count() != problems_before)
+            result = type_error();  // already reported inside the helper
     } else {
         result = type_error();
     }
@@ -1169,6 +1184,8 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
 
 // Moves named arguments out of `args` into `kwargs` (idempotent).
 static bool split_args(Node *call) {
+    if (call->ival < 0)  // reported when first checked (another configuration)
+        return false;
     bool has_kw = false;
     for (int i = 0; i < call->args.len; i++)
         has_kw = has_kw || call->args.items[i]->kind == ND_KWARG;
@@ -1195,6 +1212,8 @@ static bool split_args(Node *call) {
     }
     call->args = pos;
     call->kwargs = kw;
+    if (!ok)
+        call->ival = -1;
     return ok;
 }
 
@@ -1206,7 +1225,7 @@ static Type check_call(Sema *S, Node *n) {
     if (b != B_NONE && !sym)
         return check_builtin_call(S, n, b);
     if (!sym) {
-        const char *sugg = suggest_name(S, n->name);
+        const char *sugg = suggest_name(S, n->name, true);
         if (sugg)
             error_at(n->nspan, "call to undeclared function '%s'; did you mean '%s'?", n->name, sugg);
         else

@@ -77,7 +77,7 @@ bool check_assignable(Node *n, const Type *to, const char *what);
 // Checks tile dims (positive, within limits); reports at n.
 bool check_tile_shape(Node *n, const Type *t);
 // Suggests a visible name close to `name` (NULL if none).
-const char *suggest_name(Sema *S, const char *name);
+const char *suggest_name(Sema *S, const char *name, bool callable);
 
 // Checks `X[...]` where X is a tensor (load or the target of a store/atomic).
 Type check_tensor_index(Sema *S, Node *n, bool is_store);

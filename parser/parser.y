@@ -452,6 +452,13 @@ static int yylex(YYSTYPE *val, YYLTYPE *loc, yyscan_t scanner, Parser *P) {
     }
     P->prev_tok = P->cur_tok;
     P->cur_tok = *loc;
+    if (tok == '{') {
+        if (P->nbraces < PARSE_MAX_BRACES)
+            P->braces[P->nbraces] = *loc;
+        P->nbraces++;
+    } else if (tok == '}' && P->nbraces > 0) {
+        P->nbraces--;
+    }
     return tok;
 }
 
@@ -514,6 +521,12 @@ static bool starts_expression(yysymbol_kind_t k) {
     return false;
 }
 
+// At end of file, points at the innermost '{' still open, like clang's "to match this '{'".
+static void note_unclosed(Parser *P, yysymbol_kind_t found) {
+    if (found == YYSYMBOL_YYEOF && P->nbraces > 0 && P->nbraces <= PARSE_MAX_BRACES)
+        note_at(P->braces[P->nbraces - 1], "to match this '{'");
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *P) {
     (void)scanner;
     P->errors++;
@@ -533,10 +546,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     int n = 0;
     if (expr)
         names[n++] = "an expression";
+    bool only_continuations = !expr;
+    for (int i = 0; i < nall; i++)
+        only_continuations = only_continuations && continues_expression(all[i]);
     for (int i = 0; i < nall; i++) {
         if (expr && starts_expression(all[i]))
             continue;
-        if (continues_expression(all[i]))
+        if (continues_expression(all[i]) && !only_continuations)
             continue;
         names[n++] = yysymbol_name(all[i]);
         wants_semi = wants_semi || strcmp(names[n - 1], "';'") == 0;
@@ -558,6 +574,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     }
     if (n == 0 || n > 4) {
         error_at(at, "unexpected %s", found_text);
+        note_unclosed(P, found);
         return 0;
     }
     if (n == 1 && strcmp(names[0], "'..'") == 0) {
@@ -570,6 +587,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         len += (size_t)snprintf(exp + len, sizeof exp - len, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
                                 names[i]);
     error_at(at, "expected %s, found %s", exp, found_text);
+    note_unclosed(P, found);
     return 0;
 }
 
@@ -622,6 +640,10 @@ bool parse_dump_tokens(const SourceFile *file, FILE *out) {
             fprintf(out, " %.17g", val.f);
         else if (tok == IDENT || tok == STRING)
             fprintf(out, " \"%s\"", val.str);
+        else if (tok == TYPE)
+            fprintf(out, " %s", elem_name(val.elem));
+        else if (tok == ASSIGN_OP)
+            fprintf(out, " '%s='", binary_op_spelling(val.op));
         fputc('\n', out);
         if (tok == END || diag_should_stop())
             break;

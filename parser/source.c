@@ -176,6 +176,10 @@ static void load_imports(Loader *L, SourceFile *file, int first_decl) {
             L->ok = false;
             return;
         }
+        if (strlen(imp->name) + 2 != imp->nspan.len) {
+            L->ok = false;  // a null character in the path, reported by the lexer
+            continue;
+        }
         if (imp->name[0] == '\0') {
             error_at(imp->nspan, "empty import path");
             L->ok = false;

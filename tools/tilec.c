@@ -1,5 +1,6 @@
 // tools/tilec.c — the command-line driver. compile() lists the stages in order; each can be
 // printed with --emit=STAGE. User errors exit 1; nothing here is reached by library code.
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,10 +135,10 @@ static int parse_args(int argc, char **argv, Options *o) {
         const char *v;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage, stdout);
-            return -1;
+            return ok ? -1 : 1;
         } else if (strcmp(a, "--version") == 0) {
             printf("tilec version %s\nfront end: Flex + Bison; pinned LLVM/MLIR 22\n", TILEC_VERSION);
-            return -1;
+            return ok ? -1 : 1;
         } else if (strncmp(a, "--emit=", 7) == 0) {
             if (strcmp(a + 7, "tokens") == 0)
                 o->emit = EMIT_TOKENS;
@@ -245,7 +246,7 @@ static int compile(const Options *o) {
     if (o->output && o->emit != EMIT_NONE) {
         out = fopen(o->output, "w");
         if (!out) {
-            error_plain("cannot open output file '%s'", o->output);
+            error_plain("cannot open output file '%s': %s", o->output, strerror(errno));
             return 1;
         }
     }
