@@ -160,18 +160,22 @@ Node *ast_clone(const Node *n) {
 // ================================================================ names
 
 static const char *const kind_names[] = {
+// clang-format off
 #define X(e, s) s,
     NODE_KINDS(X)
 #undef X
+    // clang-format on
 };
 
 const char *node_kind_name(NodeKind k) { return kind_names[k]; }
 
 static const char *const binop_names[] = {
     "=",
+// clang-format off
 #define X(e, s) s,
     BINARY_OPS(X)
 #undef X
+    // clang-format on
 };
 
 const char *binary_op_spelling(int op) { return binop_names[op]; }
@@ -191,11 +195,13 @@ static const struct {
     bool is_float;
 } elem_table[] = {
     {"<none>", 0, false},
+// clang-format off
 #define X(e, s, b, f) {s, b, f},
     ELEM_TYPES(X)
 #undef X
     {"integer constant", 64, false},
     {"float constant", 64, true},
+    // clang-format on
 };
 
 const char *elem_name(ElemType e) { return elem_table[e].name; }
@@ -204,11 +210,13 @@ bool elem_is_float(ElemType e) { return e != EL_NONE && elem_table[e].is_float; 
 bool elem_is_int(ElemType e) { return e != EL_NONE && e != EL_I1 && !elem_table[e].is_float; }
 
 ElemType elem_from_name(const char *s, size_t n) {
+// clang-format off
 #define X(e, sp, b, f)                                  \
     if (strlen(sp) == n && memcmp(sp, s, n) == 0)       \
         return e;
     ELEM_TYPES(X)
 #undef X
+    // clang-format on
     return EL_NONE;
 }
 
@@ -276,16 +284,12 @@ static void dump_node(Dumper *d, const Node *n, const char *role) {
         break;
     case ND_BINARY: fprintf(o, " '%s'", binary_op_spelling(n->op)); break;
     case ND_UNARY: fprintf(o, " '%s'", unary_op_spelling(n->op)); break;
-    case ND_ASSIGN:
-        fprintf(o, " '%s%s'", n->op ? binary_op_spelling(n->op) : "", "=");
-        break;
+    case ND_ASSIGN: fprintf(o, " '%s%s'", n->op ? binary_op_spelling(n->op) : "", "="); break;
     case ND_TYPENAME:
     case ND_CAST: fprintf(o, " %s", elem_name(n->elem)); break;
     case ND_TYPEEXPR: fprintf(o, " %s%s", elem_name(n->elem), n->has_shape ? "[...]" : ""); break;
     case ND_IMPORT: fprintf(o, " \"%s\"", n->name); break;
-    case ND_PARAM:
-        fprintf(o, " %s%s", n->name, n->is_out ? " out" : "");
-        break;
+    case ND_PARAM: fprintf(o, " %s%s", n->name, n->is_out ? " out" : ""); break;
     default:
         if (n->name)
             fprintf(o, " %s", n->name);

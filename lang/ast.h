@@ -35,24 +35,26 @@ typedef struct Span {
 // ---------------------------------------------------------------- element types
 
 // X(enum, spelling, bits, is_float)
-#define ELEM_TYPES(X)             \
-    X(EL_I1, "i1", 1, false)      \
-    X(EL_I8, "i8", 8, false)      \
-    X(EL_I16, "i16", 16, false)   \
-    X(EL_I32, "i32", 32, false)   \
-    X(EL_I64, "i64", 64, false)   \
-    X(EL_F16, "f16", 16, true)    \
-    X(EL_BF16, "bf16", 16, true)  \
-    X(EL_F32, "f32", 32, true)    \
+#define ELEM_TYPES(X)            \
+    X(EL_I1, "i1", 1, false)     \
+    X(EL_I8, "i8", 8, false)     \
+    X(EL_I16, "i16", 16, false)  \
+    X(EL_I32, "i32", 32, false)  \
+    X(EL_I64, "i64", 64, false)  \
+    X(EL_F16, "f16", 16, true)   \
+    X(EL_BF16, "bf16", 16, true) \
+    X(EL_F32, "f32", 32, true)   \
     X(EL_F64, "f64", 64, true)
 
 typedef enum ElemType {
     EL_NONE,  // no element type (void, error)
+// clang-format off
 #define X(e, s, b, f) e,
     ELEM_TYPES(X)
 #undef X
     EL_INT,    // an untyped integer constant: takes the type of what it meets (i32 alone)
     EL_FLOAT,  // an untyped float constant: takes the float type it meets (f32 alone)
+    // clang-format on
 } ElemType;
 
 // What kind of thing an expression denotes.
@@ -82,32 +84,34 @@ typedef struct ConstVal {
 // ---------------------------------------------------------------- operators
 
 // X(enum, spelling)
-#define BINARY_OPS(X)   \
-    X(OP_ADD, "+")      \
-    X(OP_SUB, "-")      \
-    X(OP_MUL, "*")      \
-    X(OP_DIV, "/")      \
-    X(OP_MOD, "%")      \
-    X(OP_MATMUL, "@")   \
-    X(OP_EQ, "==")      \
-    X(OP_NE, "!=")      \
-    X(OP_LT, "<")       \
-    X(OP_LE, "<=")      \
-    X(OP_GT, ">")       \
-    X(OP_GE, ">=")      \
-    X(OP_AND, "&&")     \
-    X(OP_OR, "||")      \
-    X(OP_BITAND, "&")   \
-    X(OP_BITOR, "|")    \
-    X(OP_BITXOR, "^")   \
-    X(OP_SHL, "<<")     \
+#define BINARY_OPS(X) \
+    X(OP_ADD, "+")    \
+    X(OP_SUB, "-")    \
+    X(OP_MUL, "*")    \
+    X(OP_DIV, "/")    \
+    X(OP_MOD, "%")    \
+    X(OP_MATMUL, "@") \
+    X(OP_EQ, "==")    \
+    X(OP_NE, "!=")    \
+    X(OP_LT, "<")     \
+    X(OP_LE, "<=")    \
+    X(OP_GT, ">")     \
+    X(OP_GE, ">=")    \
+    X(OP_AND, "&&")   \
+    X(OP_OR, "||")    \
+    X(OP_BITAND, "&") \
+    X(OP_BITOR, "|")  \
+    X(OP_BITXOR, "^") \
+    X(OP_SHL, "<<")   \
     X(OP_SHR, ">>")
 
 typedef enum BinaryOp {
     OP_NONE,  // plain '=' in an assignment
+// clang-format off
 #define X(e, s) e,
     BINARY_OPS(X)
 #undef X
+    // clang-format on
 } BinaryOp;
 
 typedef enum UnaryOp {
@@ -119,46 +123,48 @@ typedef enum UnaryOp {
 // ---------------------------------------------------------------- nodes
 
 // X(enum, name used by --emit=ast)
-#define NODE_KINDS(X)                                                          \
-    /* expressions */                                                          \
-    X(ND_INT, "IntLit")         /* 42, 0x2a                                  */ \
-    X(ND_FLOAT, "FloatLit")     /* 1.5, 1e-5, inf, nan                       */ \
-    X(ND_BOOL, "BoolLit")       /* true, false                               */ \
-    X(ND_NAME, "Name")          /* x                                         */ \
-    X(ND_TYPENAME, "TypeName")  /* f32 used as an argument: zeros(f32, ...)  */ \
-    X(ND_LIST, "List")          /* [a, b] as a shape argument                */ \
-    X(ND_UNARY, "Unary")        /* -x  !x  ~x                                */ \
-    X(ND_BINARY, "Binary")      /* a + b, a @ b, a < b, ...                  */ \
-    X(ND_CALL, "Call")          /* f(a, b, axis = 1)                         */ \
-    X(ND_CAST, "Cast")          /* f32(x)                                    */ \
-    X(ND_INDEX, "Index")        /* X[i, a:b] mask m else v ; x[:, None]      */ \
-    X(ND_SLICE, "Slice")        /* a : b inside an index (either may be absent) */ \
-    X(ND_NEWAXIS, "NewAxis")    /* None inside an index                      */ \
-    X(ND_KWARG, "NamedArg")     /* axis = 1 inside a call                    */ \
-    /* statements */                                                           \
-    X(ND_LET, "Let")            /* let x = e;                                */ \
-    X(ND_VAR, "Var")            /* var x = e;                                */ \
-    X(ND_ASSIGN, "Assign")      /* x = e; x += e; X[...] = e;                */ \
-    X(ND_EXPR_STMT, "ExprStmt") /* atomic_add(X[i], v);                      */ \
-    X(ND_FOR, "For")            /* for i in a .. b step s { }                */ \
-    X(ND_WHILE, "While")        /* while c { }                               */ \
-    X(ND_IF, "If")              /* if c { } else { }                         */ \
-    X(ND_BLOCK, "Block")        /* { ... }                                   */ \
-    X(ND_RETURN, "Return")      /* return e;                                 */ \
-    /* declarations */                                                         \
-    X(ND_IMPORT, "Import")      /* import "file.tile";                       */ \
-    X(ND_CONST, "Const")        /* const EPS = 1e-5;                         */ \
-    X(ND_KERNEL, "Kernel")      /* kernel k(...) tune ... grid (...) { }     */ \
-    X(ND_FUNC, "Func")          /* fn f(x) -> f32 { }                        */ \
-    X(ND_PARAM, "Param")        /* A: f32[M, K], C: out f32[M, N], x: f32    */ \
-    X(ND_TYPEEXPR, "TypeExpr")  /* f32, f32[M, K], f32[BM, BN]               */ \
-    X(ND_TUNE, "Tune")          /* BM in {32, 64}                            */ \
-    X(ND_ERROR, "Error")        /* stands in for something already diagnosed */
+#define NODE_KINDS(X)                                                             \
+    /* expressions */                                                             \
+    X(ND_INT, "IntLit")        /* 42, 0x2a                                  */    \
+    X(ND_FLOAT, "FloatLit")    /* 1.5, 1e-5, inf, nan                       */    \
+    X(ND_BOOL, "BoolLit")      /* true, false                               */    \
+    X(ND_NAME, "Name")         /* x                                         */    \
+    X(ND_TYPENAME, "TypeName") /* f32 used as an argument: zeros(f32, ...)  */    \
+    X(ND_LIST, "List")         /* [a, b] as a shape argument                */    \
+    X(ND_UNARY, "Unary")       /* -x  !x  ~x                                */    \
+    X(ND_BINARY, "Binary")     /* a + b, a @ b, a < b, ...                  */    \
+    X(ND_CALL, "Call")         /* f(a, b, axis = 1)                         */    \
+    X(ND_CAST, "Cast")         /* f32(x)                                    */    \
+    X(ND_INDEX, "Index")       /* X[i, a:b] mask m else v ; x[:, None]      */    \
+    X(ND_SLICE, "Slice")       /* a : b inside an index (either may be absent) */ \
+    X(ND_NEWAXIS, "NewAxis")   /* None inside an index                      */    \
+    X(ND_KWARG, "NamedArg")    /* axis = 1 inside a call                    */    \
+    /* statements */                                                              \
+    X(ND_LET, "Let")            /* let x = e;                                */   \
+    X(ND_VAR, "Var")            /* var x = e;                                */   \
+    X(ND_ASSIGN, "Assign")      /* x = e; x += e; X[...] = e;                */   \
+    X(ND_EXPR_STMT, "ExprStmt") /* atomic_add(X[i], v);                      */   \
+    X(ND_FOR, "For")            /* for i in a .. b step s { }                */   \
+    X(ND_WHILE, "While")        /* while c { }                               */   \
+    X(ND_IF, "If")              /* if c { } else { }                         */   \
+    X(ND_BLOCK, "Block")        /* { ... }                                   */   \
+    X(ND_RETURN, "Return")      /* return e;                                 */   \
+    /* declarations */                                                            \
+    X(ND_IMPORT, "Import")     /* import "file.tile";                       */    \
+    X(ND_CONST, "Const")       /* const EPS = 1e-5;                         */    \
+    X(ND_KERNEL, "Kernel")     /* kernel k(...) tune ... grid (...) { }     */    \
+    X(ND_FUNC, "Func")         /* fn f(x) -> f32 { }                        */    \
+    X(ND_PARAM, "Param")       /* A: f32[M, K], C: out f32[M, N], x: f32    */    \
+    X(ND_TYPEEXPR, "TypeExpr") /* f32, f32[M, K], f32[BM, BN]               */    \
+    X(ND_TUNE, "Tune")         /* BM in {32, 64}                            */    \
+    X(ND_ERROR, "Error")       /* stands in for something already diagnosed */
 
 typedef enum NodeKind {
+// clang-format off
 #define X(e, s) e,
     NODE_KINDS(X)
 #undef X
+    // clang-format on
 } NodeKind;
 
 typedef struct Node Node;
@@ -172,9 +178,9 @@ typedef struct NodeList {
 
 struct Node {
     NodeKind kind;
-    Span span;    // the whole construct
-    Span nspan;   // the name, for declarations and names (else == span)
-    int op;       // BinaryOp / UnaryOp / assignment BinaryOp (OP_NONE for '=')
+    Span span;         // the whole construct
+    Span nspan;        // the name, for declarations and names (else == span)
+    int op;            // BinaryOp / UnaryOp / assignment BinaryOp (OP_NONE for '=')
     const char *name;  // name, callee, declared name, import path
     ElemType elem;     // ND_TYPENAME, ND_CAST, ND_TYPEEXPR
     int64_t ival;      // ND_INT, ND_BOOL
@@ -183,45 +189,45 @@ struct Node {
     bool has_shape;    // ND_TYPEEXPR: has a [dims] part (else a scalar type)
     int depth;         // height of this subtree (bounded by the parser)
 
-    Node *lhs, *rhs;         // binary, assign, slice lo/hi, kwarg value (rhs)
-    Node *cond, *then, *els; // if / while (cond, then), index mask (cond) / pad (els)
-    Node *init;              // let/var value, for start, return value, const value
-    Node *limit, *step;      // for end and step
-    Node *body;              // for, while, kernel, func
-    Node *base;              // index base, call on a tile
-    Node *ty;                // declared type: let/var/param/const/func result
-    NodeList args;    // call args, index items, list items, block statements, type dims,
-                      // tune values, kernel/func params
-    NodeList kwargs;  // call: named args; param: explicit strides
-    NodeList tunes;   // kernel: ND_TUNE items
-    NodeList wheres;  // kernel: constraint expressions
-    NodeList grid;    // kernel: grid expressions
+    Node *lhs, *rhs;          // binary, assign, slice lo/hi, kwarg value (rhs)
+    Node *cond, *then, *els;  // if / while (cond, then), index mask (cond) / pad (els)
+    Node *init;               // let/var value, for start, return value, const value
+    Node *limit, *step;       // for end and step
+    Node *body;               // for, while, kernel, func
+    Node *base;               // index base, call on a tile
+    Node *ty;                 // declared type: let/var/param/const/func result
+    NodeList args;            // call args, index items, list items, block statements, type dims,
+                              // tune values, kernel/func params
+    NodeList kwargs;          // call: named args; param: explicit strides
+    NodeList tunes;           // kernel: ND_TUNE items
+    NodeList wheres;          // kernel: constraint expressions
+    NodeList grid;            // kernel: grid expressions
 
     // Filled by sema.
     Type type;
-    Symbol *sym;           // resolved name / declared symbol
-    bool is_const;         // a compile-time value, in cval
+    Symbol *sym;    // resolved name / declared symbol
+    bool is_const;  // a compile-time value, in cval
     ConstVal cval;
-    Node *inlined;         // ND_CALL of a helper: the checked copy of its body (ND_BLOCK)
-    Node *inlined_ret;     // and the returned expression inside that copy
-    KernelInfo *kinfo;     // ND_KERNEL
+    Node *inlined;      // ND_CALL of a helper: the checked copy of its body (ND_BLOCK)
+    Node *inlined_ret;  // and the returned expression inside that copy
+    KernelInfo *kinfo;  // ND_KERNEL
 };
 
 // ---------------------------------------------------------------- symbols
 
 typedef enum SymKind {
-    SYM_TENSOR,   // tensor parameter
-    SYM_SCALAR,   // scalar parameter
-    SYM_SIZE,     // symbolic size bound from a tensor's shape (M, K)
-    SYM_STRIDE,   // symbolic stride declared by a tensor (lda)
-    SYM_TUNABLE,  // tune BM in {...}
-    SYM_CONST,    // const X = ...
-    SYM_LET,      // let x = ...
-    SYM_VAR,      // var x = ...
-    SYM_LOOPVAR,  // for i in ...
-    SYM_FUNC,     // fn f(...)
-    SYM_KERNEL,   // kernel k(...)
-    SYM_SHAPEVAR, // a dimension name in a helper's parameter type, bound per call
+    SYM_TENSOR,    // tensor parameter
+    SYM_SCALAR,    // scalar parameter
+    SYM_SIZE,      // symbolic size bound from a tensor's shape (M, K)
+    SYM_STRIDE,    // symbolic stride declared by a tensor (lda)
+    SYM_TUNABLE,   // tune BM in {...}
+    SYM_CONST,     // const X = ...
+    SYM_LET,       // let x = ...
+    SYM_VAR,       // var x = ...
+    SYM_LOOPVAR,   // for i in ...
+    SYM_FUNC,      // fn f(...)
+    SYM_KERNEL,    // kernel k(...)
+    SYM_SHAPEVAR,  // a dimension name in a helper's parameter type, bound per call
 } SymKind;
 
 struct Symbol {
@@ -232,8 +238,8 @@ struct Symbol {
     Type type;      // value type (tensor: elem + rank; dims unknown)
     bool is_const;  // consts, tunables, shape variables and lets of constants
     ConstVal cval;
-    int index;      // ABI position among its kind (tensors, scalars, sizes, strides)
-    bool written;   // tensor stored to / var reassigned
+    int index;     // ABI position among its kind (tensors, scalars, sizes, strides)
+    bool written;  // tensor stored to / var reassigned
     bool used;
     // SYM_TENSOR: the symbols of its sizes and strides (NULL stride = contiguous rule)
     Symbol *dims[TILE_MAX_RANK];
@@ -246,14 +252,20 @@ struct Symbol {
 
 // A kernel's ABI and search space, computed by sema (independent of the config).
 struct KernelInfo {
-    Symbol **tensors;  int ntensors;  // in declaration order
-    Symbol **scalars;  int nscalars;  // in declaration order
-    Symbol **sizes;    int nsizes;    // in order of first appearance
-    Symbol **strides;  int nstrides;  // in order of first appearance
-    Symbol **tunables; int ntunables; // in declaration order
-    Node **runtime_wheres; int nruntime_wheres; // constraints that read sizes/scalars
-    int64_t nconfigs;  // configurations that satisfy the compile-time constraints (-1: the
-                       // space was too large to count; nconfigs_total says how large)
+    Symbol **tensors;
+    int ntensors;  // in declaration order
+    Symbol **scalars;
+    int nscalars;  // in declaration order
+    Symbol **sizes;
+    int nsizes;  // in order of first appearance
+    Symbol **strides;
+    int nstrides;  // in order of first appearance
+    Symbol **tunables;
+    int ntunables;  // in declaration order
+    Node **runtime_wheres;
+    int nruntime_wheres;  // constraints that read sizes/scalars
+    int64_t nconfigs;     // configurations that satisfy the compile-time constraints (-1: the
+                          // space was too large to count; nconfigs_total says how large)
     int64_t nconfigs_total;
 };
 
@@ -266,7 +278,7 @@ typedef struct Config {
 // ---------------------------------------------------------------- a parsed program
 
 typedef struct Program {
-    NodeList decls;        // declarations of all files, imports first
+    NodeList decls;  // declarations of all files, imports first
     SourceFile **files;
     int nfiles;
 } Program;
@@ -275,9 +287,9 @@ typedef struct Program {
 
 void *ast_alloc(size_t size);  // zeroed, never freed (one arena per compilation)
 char *ast_strndup(const char *s, size_t n);
-void ast_arena_reset(void);    // frees every allocation (fuzzer, library users)
+void ast_arena_reset(void);  // frees every allocation (fuzzer, library users)
 size_t ast_arena_bytes(void);
-long ast_node_count(void);     // nodes made since the last reset (parsing and inlining)
+long ast_node_count(void);  // nodes made since the last reset (parsing and inlining)
 
 Node *ast_new(NodeKind kind, Span span);
 Node *ast_binary(int op, Node *lhs, Node *rhs, Span span);
@@ -291,8 +303,8 @@ const char *binary_op_spelling(int op);
 const char *unary_op_spelling(int op);
 const char *elem_name(ElemType e);
 int elem_bits(ElemType e);
-bool elem_is_float(ElemType e);  // f16 bf16 f32 f64 and untyped floats
-bool elem_is_int(ElemType e);    // i8..i64 and untyped ints (not i1)
+bool elem_is_float(ElemType e);                    // f16 bf16 f32 f64 and untyped floats
+bool elem_is_int(ElemType e);                      // i8..i64 and untyped ints (not i1)
 ElemType elem_from_name(const char *s, size_t n);  // EL_NONE if not a type name
 
 // Writes a type as users see it ("f32[64, 32]", "i32") into buf.

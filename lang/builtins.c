@@ -9,9 +9,11 @@ static const struct {
     const char *name;
     int min_args, max_args;
 } builtin_table[] = {
+// clang-format off
 #define X(e, n, lo, hi) {n, lo, hi},
     BUILTINS(X)
 #undef X
+    // clang-format on
 };
 
 Builtin builtin_lookup(const char *name) {
@@ -64,8 +66,8 @@ static Node *arg_or_kw(Node *call, int pos, const char *name, bool *ok) {
         if (k) {
             for (int i = 0; i < call->kwargs.len; i++)
                 if (call->kwargs.items[i]->rhs == k)
-                    error_at(call->kwargs.items[i]->nspan, "argument '%s' is given both by position and by name",
-                             name);
+                    error_at(call->kwargs.items[i]->nspan,
+                             "argument '%s' is given both by position and by name", name);
             *ok = false;
         }
         return call->args.items[pos];
@@ -213,7 +215,8 @@ static bool check_mask(Sema *S, Node *call, Node *mask, Type *shape) {
     Type bc;
     if (!broadcast_shapes(shape, &m, &bc) || bc.rank != shape->rank ||
         memcmp(bc.dims, shape->dims, sizeof(int64_t) * (size_t)shape->rank) != 0) {
-        error_at(mask->span, "mask %s does not broadcast to the indexed shape %s", tstr(&m, b1), tstr(shape, b2));
+        error_at(mask->span, "mask %s does not broadcast to the indexed shape %s", tstr(&m, b1),
+                 tstr(shape, b2));
         return false;
     }
     return true;
@@ -240,11 +243,19 @@ static const char *const *builtin_kwargs(Builtin b) {
     static const char *const load[] = {"mask", "other", NULL};
     static const char *const store[] = {"mask", NULL};
     switch (b) {
-    case B_SUM: case B_MAX: case B_MIN: case B_MEAN: case B_ARGMAX: case B_ARGMIN: return reduce;
+    case B_SUM:
+    case B_MAX:
+    case B_MIN:
+    case B_MEAN:
+    case B_ARGMAX:
+    case B_ARGMIN: return reduce;
     case B_DOT: return dot;
     case B_TRANS: return trans;
     case B_LOAD: return load;
-    case B_STORE: case B_ATOMIC_ADD: case B_ATOMIC_MAX: case B_ATOMIC_MIN: return store;
+    case B_STORE:
+    case B_ATOMIC_ADD:
+    case B_ATOMIC_MAX:
+    case B_ATOMIC_MIN: return store;
     default: return NULL;
     }
 }
@@ -258,8 +269,8 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     if (np < builtin_table[b].min_args || np > builtin_table[b].max_args) {
         int lo = builtin_table[b].min_args, hi = builtin_table[b].max_args;
         if (lo == hi)
-            error_at(call->span, "'%s' takes %d argument%s, but %d %s given", name, lo, lo == 1 ? "" : "s", np,
-                     np == 1 ? "was" : "were");
+            error_at(call->span, "'%s' takes %d argument%s, but %d %s given", name, lo, lo == 1 ? "" : "s",
+                     np, np == 1 ? "was" : "were");
         else
             error_at(call->span, "'%s' takes %d to %d arguments, but %d %s given", name, lo, hi, np,
                      np == 1 ? "was" : "were");
@@ -278,15 +289,16 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
             return fail(call);
         if (!S->kinfo) {
             if (S->fn)
-                error_at(call->span, "'%s' can only be used in a kernel; pass the value to the helper instead",
-                         name);
+                error_at(call->span,
+                         "'%s' can only be used in a kernel; pass the value to the helper instead", name);
             else
                 error_at(call->span, "'%s' can only be used in a kernel body", name);
             return fail(call);
         }
         if (S->clause) {
-            error_at(call->span, "'%s' cannot be used in a '%s' clause, which is evaluated before any program runs",
-                     name, S->clause);
+            error_at(call->span,
+                     "'%s' cannot be used in a '%s' clause, which is evaluated before any program runs", name,
+                     S->clause);
             return fail(call);
         }
         if (axis < 0 || axis >= S->grid_rank) {
@@ -341,8 +353,20 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         return set_type(call, t);
     }
     // ------------------------------------------------ elementwise math
-    case B_EXP: case B_EXP2: case B_LOG: case B_LOG2: case B_SQRT: case B_RSQRT: case B_SIN:
-    case B_COS: case B_TANH: case B_ERF: case B_SIGMOID: case B_FLOOR: case B_CEIL: case B_ABS: {
+    case B_EXP:
+    case B_EXP2:
+    case B_LOG:
+    case B_LOG2:
+    case B_SQRT:
+    case B_RSQRT:
+    case B_SIN:
+    case B_COS:
+    case B_TANH:
+    case B_ERF:
+    case B_SIGMOID:
+    case B_FLOOR:
+    case B_CEIL:
+    case B_ABS: {
         Type t = check_value(S, a[0], "argument");
         if (is_error(&t))
             return fail(call);
@@ -353,8 +377,8 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         }
         bool okt = b == B_ABS ? (elem_is_float(t.elem) || elem_is_int(t.elem)) : elem_is_float(t.elem);
         if (!okt) {
-            error_at(a[0]->span, "'%s' needs a %s argument, got %s", name, b == B_ABS ? "numeric" : "floating-point",
-                     tstr(&t, b1));
+            error_at(a[0]->span, "'%s' needs a %s argument, got %s", name,
+                     b == B_ABS ? "numeric" : "floating-point", tstr(&t, b1));
             if (elem_is_int(t.elem))
                 note_at(a[0]->span, "convert it first, e.g. %s(f32(x))", name);
             return fail(call);
@@ -491,20 +515,26 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         return call->type;
     }
     // ------------------------------------------------ reductions
-    case B_SUM: case B_MAX: case B_MIN: case B_MEAN: case B_ARGMAX: case B_ARGMIN: {
+    case B_SUM:
+    case B_MAX:
+    case B_MIN:
+    case B_MEAN:
+    case B_ARGMAX:
+    case B_ARGMIN: {
         Type x = check_value(S, a[0], "argument");
         if (is_error(&x))
             return fail(call);
         if (x.rank == 0) {
             error_at(a[0]->span, "'%s' reduces a tile, but got the scalar %s", name, tstr(&x, b1));
             if (b == B_MAX || b == B_MIN)
-                note_at(call->span, "for the %s of two values, use %s(a, b)", name, b == B_MAX ? "maximum" : "minimum");
+                note_at(call->span, "for the %s of two values, use %s(a, b)", name,
+                        b == B_MAX ? "maximum" : "minimum");
             return fail(call);
         }
         bool numeric = elem_is_float(x.elem) || elem_is_int(x.elem);
         if (!numeric || (b == B_MEAN && !elem_is_float(x.elem))) {
-            error_at(a[0]->span, "'%s' needs a %s tile, got %s", name, b == B_MEAN ? "floating-point" : "numeric",
-                     tstr(&x, b1));
+            error_at(a[0]->span, "'%s' needs a %s tile, got %s", name,
+                     b == B_MEAN ? "floating-point" : "numeric", tstr(&x, b1));
             return fail(call);
         }
         Node *axis_n = arg_or_kw(call, 1, "axis", &ok);

@@ -12,10 +12,10 @@
 static struct {
     DiagOptions opts;
     int errors, warnings;
-    int problems;         // genuine errors, printed or deduplicated (not promoted warnings)
-    bool stopped;         // error limit reached
-    bool fatal_pending;   // "too many errors" is owed (printed after the last error's notes)
-    bool last_dropped;    // the last error/warning was not printed: drop its notes
+    int problems;        // genuine errors, printed or deduplicated (not promoted warnings)
+    bool stopped;        // error limit reached
+    bool fatal_pending;  // "too many errors" is owed (printed after the last error's notes)
+    bool last_dropped;   // the last error/warning was not printed: drop its notes
     bool dedupe;
     const DiagContext *contexts[MAX_CONTEXTS];
     int ncontexts;
@@ -33,7 +33,10 @@ void diag_init(DiagOptions opts) {
 int diag_error_count(void) { return D.errors; }
 int diag_problem_count(void) { return D.problems; }
 bool diag_should_stop(void) { return D.stopped; }
-void diag_set_dedupe(bool on) { D.dedupe = on; D.nseen = on ? D.nseen : 0; }
+void diag_set_dedupe(bool on) {
+    D.dedupe = on;
+    D.nseen = on ? D.nseen : 0;
+}
 
 static void flush_contexts(void);
 
@@ -63,8 +66,7 @@ static const char *col(const char *c) { return D.opts.color ? c : ""; }
 
 // Appends the display form of byte `p[0]` (and following bytes of a UTF-8 sequence) to
 // `out`; returns how many source bytes it consumed and sets *width to its display width.
-static int display_char(const unsigned char *p, const unsigned char *end, int dcol, char *out,
-                        int *width) {
+static int display_char(const unsigned char *p, const unsigned char *end, int dcol, char *out, int *width) {
     unsigned c = p[0];
     if (c == '\t') {
         int w = 4 - dcol % 4;
@@ -212,8 +214,8 @@ static void print_fatal(void) {
         return;
     D.fatal_pending = false;
     if (D.opts.out)
-        fprintf(D.opts.out, "%stilec: %sfatal error:%s%s too many errors emitted, stopping now%s\n", col(C_BOLD),
-                col(C_RED), col(C_RESET), col(C_BOLD), col(C_RESET));
+        fprintf(D.opts.out, "%stilec: %sfatal error:%s%s too many errors emitted, stopping now%s\n",
+                col(C_BOLD), col(C_RED), col(C_RESET), col(C_BOLD), col(C_RESET));
 }
 
 static void flush_contexts(void) {
@@ -272,8 +274,8 @@ static void emit(DiagLevel level, Span caret, Span range, bool snippet, const ch
         fprintf(o, "%s%s:%d:%d: ", col(C_BOLD), caret.file->path, caret.line, caret.col);
     else
         fprintf(o, "%stilec: ", col(C_BOLD));
-    fprintf(o, "%s%s:%s%s %s%s\n", col(level_color(level)), level_name(level), col(C_RESET),
-            col(C_BOLD), msg, col(C_RESET));
+    fprintf(o, "%s%s:%s%s %s%s\n", col(level_color(level)), level_name(level), col(C_RESET), col(C_BOLD), msg,
+            col(C_RESET));
     if (caret.file && snippet)
         print_snippet(o, caret, range);
 }

@@ -31,7 +31,7 @@ void diag_init(DiagOptions opts);
 int diag_error_count(void);    // errors printed (with -Werror, warnings count)
 int diag_problem_count(void);  // genuine errors, including ones dropped as duplicates: the
                                // count checkers compare to tell whether something failed
-bool diag_should_stop(void);  // the error limit was reached: callers unwind quietly
+bool diag_should_stop(void);   // the error limit was reached: callers unwind quietly
 
 void error_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // Caret at `caret`, tildes under `range` (e.g. at a binary operator, under the whole expression).

@@ -219,7 +219,8 @@ static void check_store(Sema *S, Node *n) {
         return;
     if (bt.cls != TY_TENSOR) {
         if (bt.cls == TY_VALUE)
-            error_at(lhs->span, "cannot assign to part of a tile value; build a new tile with where() instead");
+            error_at(lhs->span,
+                     "cannot assign to part of a tile value; build a new tile with where() instead");
         else
             check_value(S, lhs->base, "value");
         return;
@@ -277,7 +278,10 @@ static void check_for(Sema *S, Node *n) {
         if (!elem_is_int(t.elem) || t.rank != 0) {
             char b[96];
             error_at(parts[i]->span, "the %s of a 'for' loop must be a scalar integer, got %s",
-                     i == 0 ? "start" : i == 1 ? "end" : "step", type_str(&t, b, 96));
+                     i == 0   ? "start"
+                     : i == 1 ? "end"
+                              : "step",
+                     type_str(&t, b, 96));
             ok = false;
         }
     }
@@ -294,7 +298,8 @@ static void check_for(Sema *S, Node *n) {
             if (parts[i] && !coerce_to(parts[i], e, "as a loop bound"))
                 e = EL_NONE;
         if (n->step && n->step->is_const && n->step->cval.i <= 0) {
-            error_at(n->step->span, "the step of a 'for' loop must be positive, got %lld", (long long)n->step->cval.i);
+            error_at(n->step->span, "the step of a 'for' loop must be positive, got %lld",
+                     (long long)n->step->cval.i);
             e = EL_NONE;
         }
     }
@@ -424,9 +429,9 @@ static void declare_globals(Sema *S) {
 // ================================================================ kernels
 
 typedef struct Space {
-    int n;                 // tunables
-    Node *items[64];       // their ND_TUNE nodes
-    int64_t *values[64];   // their candidate values
+    int n;                // tunables
+    Node *items[64];      // their ND_TUNE nodes
+    int64_t *values[64];  // their candidate values
     int counts[64];
     int64_t total;
 } Space;
@@ -542,8 +547,8 @@ static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
     for (int i = 0; i < k->args.len; i++) {
         Node *p = k->args.items[i];
         if (!p->ty) {
-            error_at(p->nspan, "kernel parameter '%s' needs a type, like '%s: f32[N]' or '%s: f32'", p->name, p->name,
-                     p->name);
+            error_at(p->nspan, "kernel parameter '%s' needs a type, like '%s: f32[N]' or '%s: f32'", p->name,
+                     p->name, p->name);
             Symbol *s = declare(S, SYM_SCALAR, p->name, p->nspan, p);
             if (s)
                 s->type = type_error();
@@ -587,7 +592,8 @@ static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
             for (int p = 0; tv->kind == ND_NAME && p < k->args.len; p++)
                 is_param = is_param || strcmp(k->args.items[p]->name, tv->name) == 0;
             if (is_param && !scope_lookup(S, tv->name)) {
-                error_at(tv->span, "a tunable value must be a compile-time constant; '%s' is a kernel parameter",
+                error_at(tv->span,
+                         "a tunable value must be a compile-time constant; '%s' is a kernel parameter",
                          tv->name);
                 ok = false;
                 continue;
@@ -598,8 +604,8 @@ static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
             }
             for (int q = 0; q < sp->counts[i]; q++)
                 if (sp->values[i][q] == v) {
-                    error_at(t->args.items[j]->span, "duplicate value %lld in the search space of '%s'", (long long)v,
-                             t->name);
+                    error_at(t->args.items[j]->span, "duplicate value %lld in the search space of '%s'",
+                             (long long)v, t->name);
                     ok = false;
                 }
             sp->values[i][sp->counts[i]++] = v;
@@ -883,8 +889,8 @@ void sema_print_prototype(const Node *k, void *out) {
     for (int i = 0; ki && i < ki->ntensors; i++, n++) {
         const Symbol *t = ki->tensors[i];
         bool is_out = ((const Node *)t->decl)->is_out;
-        fprintf(o, "%s%s%s *%s", n ? ", " : "", is_out ? "" : "const ", t->type.elem == EL_I1 ? "uint8_t" : c_type(t->type.elem),
-                t->name);
+        fprintf(o, "%s%s%s *%s", n ? ", " : "", is_out ? "" : "const ",
+                t->type.elem == EL_I1 ? "uint8_t" : c_type(t->type.elem), t->name);
     }
     for (int i = 0; ki && i < ki->nscalars; i++, n++)
         fprintf(o, "%s%s %s", n ? ", " : "", c_type(ki->scalars[i]->type.elem), ki->scalars[i]->name);

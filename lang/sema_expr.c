@@ -105,7 +105,8 @@ bool coerce_to(Node *n, ElemType elem, const char *what_) {
             return false;
         }
         if (elem_is_int(elem) && !fits(n->cval.i, elem)) {
-            error_at(n->span, "constant %lld does not fit in %s%s", (long long)n->cval.i, elem_name(elem), what);
+            error_at(n->span, "constant %lld does not fit in %s%s", (long long)n->cval.i, elem_name(elem),
+                     what);
             return false;
         }
         if (elem_is_float(elem)) {
@@ -163,8 +164,7 @@ ElemType unify_elems(Node *n, Node *a, Node *b, const char *op) {
     error_range(n->nspan, n->span, "mismatched element types in '%s': %s and %s", op, tstr(&a->type, b1),
                 tstr(&b->type, b2));
     if ((elem_is_float(ea) || elem_is_float(eb)) && ea != EL_I1 && eb != EL_I1)
-        note_at(n->span, "convert one side explicitly, e.g. %s(...)",
-                elem_name(elem_is_float(ea) ? ea : eb));
+        note_at(n->span, "convert one side explicitly, e.g. %s(...)", elem_name(elem_is_float(ea) ? ea : eb));
     return EL_NONE;
 }
 
@@ -192,7 +192,8 @@ bool check_tile_shape(Node *n, const Type *t) {
         }
         if (t->dims[i] > SEMA_MAX_TILE_ELEMS || total * t->dims[i] > SEMA_MAX_TILE_ELEMS) {
             char b[96];
-            error_at(n->span, "tile %s is too large (the limit is %d elements)", tstr(t, b), SEMA_MAX_TILE_ELEMS);
+            error_at(n->span, "tile %s is too large (the limit is %d elements)", tstr(t, b),
+                     SEMA_MAX_TILE_ELEMS);
             return false;
         }
         total *= t->dims[i];
@@ -322,12 +323,24 @@ typedef enum OpClass { OPC_ARITH, OPC_INT, OPC_CMP, OPC_EQ, OPC_LOGIC, OPC_BITS 
 
 static OpClass op_class(int op) {
     switch (op) {
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: return OPC_ARITH;
-    case OP_MOD: case OP_SHL: case OP_SHR: return OPC_INT;
-    case OP_LT: case OP_LE: case OP_GT: case OP_GE: return OPC_CMP;
-    case OP_EQ: case OP_NE: return OPC_EQ;
-    case OP_AND: case OP_OR: return OPC_LOGIC;
-    case OP_BITAND: case OP_BITOR: case OP_BITXOR: return OPC_BITS;
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL:
+    case OP_DIV: return OPC_ARITH;
+    case OP_MOD:
+    case OP_SHL:
+    case OP_SHR: return OPC_INT;
+    case OP_LT:
+    case OP_LE:
+    case OP_GT:
+    case OP_GE: return OPC_CMP;
+    case OP_EQ:
+    case OP_NE: return OPC_EQ;
+    case OP_AND:
+    case OP_OR: return OPC_LOGIC;
+    case OP_BITAND:
+    case OP_BITOR:
+    case OP_BITXOR: return OPC_BITS;
     }
     unreachable();
 }
@@ -347,7 +360,8 @@ static bool operands_ok(Node *n, OpClass c, ElemType a, ElemType b) {
         if (ai && bi)
             return true;
         if (n->op == OP_MOD && (af || bf))
-            error_range(n->nspan, n->span, "'%%' needs integer operands, got %s and %s", elem_name(a), elem_name(b));
+            error_range(n->nspan, n->span, "'%%' needs integer operands, got %s and %s", elem_name(a),
+                        elem_name(b));
         else
             error_range(n->nspan, n->span, "'%s' needs integer operands, got %s and %s", op, elem_name(a),
                         elem_name(b));
@@ -365,7 +379,8 @@ static bool operands_ok(Node *n, OpClass c, ElemType a, ElemType b) {
     case OPC_LOGIC:
         if (ab && bb)
             return true;
-        error_range(n->nspan, n->span, "'%s' needs i1 operands, got %s and %s", op, elem_name(a), elem_name(b));
+        error_range(n->nspan, n->span, "'%s' needs i1 operands, got %s and %s", op, elem_name(a),
+                    elem_name(b));
         if (!ab && !bb)
             note_at(n->span, "compare explicitly, e.g. 'x != 0'");
         return false;
@@ -446,7 +461,9 @@ static bool fold_binary(Node *n, const Node *a, const Node *b, ElemType elem) {
         }
         break;
     }
-    ElemType re = op_class(n->op) == OPC_CMP || op_class(n->op) == OPC_EQ || op_class(n->op) == OPC_LOGIC ? EL_I1 : elem;
+    ElemType re = op_class(n->op) == OPC_CMP || op_class(n->op) == OPC_EQ || op_class(n->op) == OPC_LOGIC
+                      ? EL_I1
+                      : elem;
     if (ovf || !fits(r, re == EL_INT ? EL_I64 : re)) {
         error_range(n->nspan, n->span, "integer overflow in a constant expression (%s)",
                     re == EL_INT ? "64-bit" : elem_name(re));
@@ -463,15 +480,17 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
     if (is_error(&ta) || is_error(&tb))
         return fail(n);
     if (ta.rank < 2 || tb.rank < 2 || ta.rank > 3 || tb.rank > 3 || ta.rank != tb.rank) {
-        error_range(n->nspan, n->span, "matrix product needs two 2-D (or two 3-D, batched) tiles, got %s and %s",
-                    tstr(&ta, b1), tstr(&tb, b2));
+        error_range(n->nspan, n->span,
+                    "matrix product needs two 2-D (or two 3-D, batched) tiles, got %s and %s", tstr(&ta, b1),
+                    tstr(&tb, b2));
         if (ta.rank == 1 || tb.rank == 1)
             note_at(n->span, "make a 1-D tile a row or a column with x[None, :] or x[:, None]");
         return fail(n);
     }
     int r = ta.rank;
     if (ta.dims[r - 1] != tb.dims[r - 2]) {
-        error_range(n->nspan, n->span, "inner dimensions of the matrix product do not match: %s and %s (%lld vs %lld)",
+        error_range(n->nspan, n->span,
+                    "inner dimensions of the matrix product do not match: %s and %s (%lld vs %lld)",
                     tstr(&ta, b1), tstr(&tb, b2), (long long)ta.dims[r - 1], (long long)tb.dims[r - 2]);
         return fail(n);
     }
@@ -481,13 +500,16 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
         return fail(n);
     }
     if (ta.elem != tb.elem) {
-        error_range(n->nspan, n->span, "operands of a matrix product must have the same element type, got %s and %s",
+        error_range(n->nspan, n->span,
+                    "operands of a matrix product must have the same element type, got %s and %s",
                     elem_name(ta.elem), elem_name(tb.elem));
         return fail(n);
     }
     ElemType in = ta.elem, def;
     switch (in) {
-    case EL_F16: case EL_BF16: case EL_F32: def = EL_F32; break;
+    case EL_F16:
+    case EL_BF16:
+    case EL_F32: def = EL_F32; break;
     case EL_F64: def = EL_F64; break;
     case EL_I8: def = EL_I32; break;
     default:
@@ -502,9 +524,11 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
     Type res = type_value(def, r, ta.dims);
     res.dims[r - 1] = tb.dims[r - 1];
     if (out_elem != EL_NONE) {
-        bool ok = out_elem == def || (out_elem == EL_F16 && in == EL_F16) || (out_elem == EL_BF16 && in == EL_BF16);
+        bool ok =
+            out_elem == def || (out_elem == EL_F16 && in == EL_F16) || (out_elem == EL_BF16 && in == EL_BF16);
         if (!ok) {
-            error_range(n->nspan, n->span, "cannot accumulate %s products in %s", elem_name(in), elem_name(out_elem));
+            error_range(n->nspan, n->span, "cannot accumulate %s products in %s", elem_name(in),
+                        elem_name(out_elem));
             return fail(n);
         }
         res.elem = out_elem;
@@ -520,7 +544,8 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
         }
         bool ok = tc.elem == def || (tc.elem == in && (in == EL_F16 || in == EL_BF16));
         if (!ok) {
-            error_at(acc->span, "cannot accumulate %s products in a %s accumulator", elem_name(in), elem_name(tc.elem));
+            error_at(acc->span, "cannot accumulate %s products in a %s accumulator", elem_name(in),
+                     elem_name(tc.elem));
             return fail(n);
         }
         res.elem = tc.elem;
@@ -547,8 +572,11 @@ static bool check_chain(Node *n) {
     Node *inner = is_comparison(n->lhs) ? n->lhs : n->rhs;
     if (is_bitwise(inner->lhs) || is_bitwise(inner->rhs)) {
         Node *bw = is_bitwise(inner->lhs) ? inner->lhs : inner->rhs;
-        note_at(bw->nspan, "'%s' binds tighter than comparisons; did you mean '%s'?", binary_op_spelling(bw->op),
-                bw->op == OP_BITAND ? "&&" : bw->op == OP_BITOR ? "||" : "!=");
+        note_at(bw->nspan, "'%s' binds tighter than comparisons; did you mean '%s'?",
+                binary_op_spelling(bw->op),
+                bw->op == OP_BITAND  ? "&&"
+                : bw->op == OP_BITOR ? "||"
+                                     : "!=");
     }
     return false;
 }
@@ -587,8 +615,8 @@ static Type check_binary(Sema *S, Node *n) {
     set_type(n, t);
     if (n->lhs->is_const && n->rhs->is_const && !fold_binary(n, n->lhs, n->rhs, elem))
         return fail(n);
-    if ((n->op == OP_DIV || n->op == OP_MOD) && elem_is_int(elem) && n->rhs->is_const && !n->rhs->cval.is_float &&
-        n->rhs->cval.i == 0 && !n->lhs->is_const) {
+    if ((n->op == OP_DIV || n->op == OP_MOD) && elem_is_int(elem) && n->rhs->is_const &&
+        !n->rhs->cval.is_float && n->rhs->cval.i == 0 && !n->lhs->is_const) {
         error_range(n->nspan, n->span, "integer division by zero");
         return fail(n);
     }
@@ -600,7 +628,7 @@ static Type check_unary(Sema *S, Node *n) {
     if (is_error(&t))
         return fail(n);
     const char *op = unary_op_spelling(n->op);
-    bool ok = n->op == UOP_NEG ? (elem_is_int(t.elem) || elem_is_float(t.elem))
+    bool ok = n->op == UOP_NEG   ? (elem_is_int(t.elem) || elem_is_float(t.elem))
               : n->op == UOP_NOT ? t.elem == EL_I1
                                  : elem_is_int(t.elem);
     if (!ok) {
@@ -699,7 +727,8 @@ static bool same_expr(const Node *a, const Node *b) {
     case ND_UNARY: return a->op == b->op && same_expr(a->lhs, b->lhs) && same_expr(a->rhs, b->rhs);
     case ND_CALL:
     case ND_CAST:
-        if (a->elem != b->elem || (a->name && b->name && strcmp(a->name, b->name) != 0) || a->args.len != b->args.len)
+        if (a->elem != b->elem || (a->name && b->name && strcmp(a->name, b->name) != 0) ||
+            a->args.len != b->args.len)
             return false;
         for (int i = 0; i < a->args.len; i++)
             if (!same_expr(a->args.items[i], b->args.items[i]))
@@ -830,7 +859,8 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
                 lo = it->lhs->cval.i;
             if (!it->rhs) {
                 if (cdim < 0 || !lo_const) {
-                    error_at(it->span, "a slice of tensor '%s' needs a compile-time size; write 'lo : lo + N'",
+                    error_at(it->span,
+                             "a slice of tensor '%s' needs a compile-time size; write 'lo : lo + N'",
                              sym->name);
                     ok = false;
                     continue;
@@ -838,7 +868,8 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
                 size = cdim - lo;
             } else if (!it->lhs) {
                 if (!it->rhs->is_const) {
-                    error_at(it->span, "a slice of tensor '%s' needs a compile-time size; write 'lo : lo + N'",
+                    error_at(it->span,
+                             "a slice of tensor '%s' needs a compile-time size; write 'lo : lo + N'",
                              sym->name);
                     ok = false;
                     continue;
@@ -846,7 +877,8 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
                 size = it->rhs->cval.i;
             } else if (!static_difference(it->lhs, it->rhs, &size)) {
                 error_at(it->span, "the size of this slice is not a compile-time constant");
-                note_at(it->span, "write the upper bound as the lower bound plus a constant, e.g. 'm : m + BM'");
+                note_at(it->span,
+                        "write the upper bound as the lower bound plus a constant, e.g. 'm : m + BM'");
                 ok = false;
                 continue;
             }
@@ -891,8 +923,8 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
         Type g;
         if (!broadcast_shapes(&gather, &it->type, &g)) {
             char b2[96];
-            error_at(it->span, "index tile %s does not broadcast with the other index tiles (%s)", tstr(&it->type, b1),
-                     tstr(&gather, b2));
+            error_at(it->span, "index tile %s does not broadcast with the other index tiles (%s)",
+                     tstr(&it->type, b1), tstr(&gather, b2));
             ok = false;
             continue;
         }
@@ -982,14 +1014,17 @@ static Type check_tile_index(Sema *S, Node *n, const Type *bt) {
         if (!check_const_int(S, it, "an index into a tile value", &k))
             return fail(n);
         if (k < 0 || k >= size) {
-            error_at(it->span, "index %lld is out of bounds for dimension %d of %s", (long long)k, dim, tstr(bt, b));
+            error_at(it->span, "index %lld is out of bounds for dimension %d of %s", (long long)k, dim,
+                     tstr(bt, b));
             return fail(n);
         }
         dim++;
     }
     if (dim != bt->rank) {
-        error_at(n->span, "a tile of type %s is indexed with %d dimension%s; index every dimension (use ':' to keep one)",
-                 tstr(bt, b), dim, dim == 1 ? "" : "s");
+        error_at(
+            n->span,
+            "a tile of type %s is indexed with %d dimension%s; index every dimension (use ':' to keep one)",
+            tstr(bt, b), dim, dim == 1 ? "" : "s");
         return fail(n);
     }
     return set_type(n, res);
@@ -1017,7 +1052,8 @@ static long count_nodes(const Node *n) {
     if (!n)
         return 0;
     long c = 1;
-    const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->init, n->limit, n->step, n->body, n->base, n->ty};
+    const Node *kids[] = {n->lhs,   n->rhs,  n->cond, n->then, n->els, n->init,
+                          n->limit, n->step, n->body, n->base, n->ty};
     for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
         c += count_nodes(kids[i]);
     const NodeList *lists[] = {&n->args, &n->kwargs};
@@ -1054,7 +1090,8 @@ static bool bind_param(Sema *S, Node *param, Node *arg, int index, const char *f
         Node *d = ty->args.items[i];
         int64_t want = arg->type.dims[i];
         Symbol *prev = d->kind == ND_NAME ? scope_lookup(S, d->name) : NULL;
-        if (d->kind == ND_NAME && (!prev || prev->kind != SYM_SHAPEVAR) && !(prev && prev->kind == SYM_CONST)) {
+        if (d->kind == ND_NAME && (!prev || prev->kind != SYM_SHAPEVAR) &&
+            !(prev && prev->kind == SYM_CONST)) {
             Symbol *v = declare(S, SYM_SHAPEVAR, d->name, d->span, d);
             if (!v)
                 return false;
@@ -1067,8 +1104,8 @@ static bool bind_param(Sema *S, Node *param, Node *arg, int index, const char *f
         if (!check_const_int(S, d, "a dimension", &got))
             return false;
         if (got != want) {
-            error_at(arg->span, "argument %d of '%s' has type %s, but dimension %d must be %lld", index + 1, fname,
-                     tstr(&arg->type, b), i, (long long)got);
+            error_at(arg->span, "argument %d of '%s' has type %s, but dimension %d must be %lld", index + 1,
+                     fname, tstr(&arg->type, b), i, (long long)got);
             note_at(param->nspan, "parameter '%s' is declared here", param->name);
             return false;
         }
@@ -1078,8 +1115,8 @@ static bool bind_param(Sema *S, Node *param, Node *arg, int index, const char *f
             if (!coerce_to(arg, ty->elem, "as an argument"))
                 return false;
         } else {
-            error_at(arg->span, "argument %d of '%s' must be %s, got %s", index + 1, fname, elem_name(ty->elem),
-                     tstr(&arg->type, b));
+            error_at(arg->span, "argument %d of '%s' must be %s, got %s", index + 1, fname,
+                     elem_name(ty->elem), tstr(&arg->type, b));
             note_at(param->nspan, "parameter '%s' is declared here", param->name);
             return false;
         }
@@ -1110,7 +1147,8 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
         return fail(call);
     for (int i = 0; i < S->inline_depth; i++) {
         if (S->inline_stack[i] == fn) {
-            error_at(call->span, "recursive call to '%s'; helper functions are inlined and cannot recurse", fn->name);
+            error_at(call->span, "recursive call to '%s'; helper functions are inlined and cannot recurse",
+                     fn->name);
             return fail(call);
         }
     }
@@ -1152,7 +1190,8 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
             if (!declared_type(S, fn->ty, &want)) {
                 result = type_error();
             } else if (!fctx.ret) {
-                error_at(fn->nspan, "function '%s' declares a result but does not end with 'return'", fn->name);
+                error_at(fn->nspan, "function '%s' declares a result but does not end with 'return'",
+                         fn->name);
                 result = type_error();
             } else if (!is_error(&fctx.ret->type) && check_assignable(fctx.ret, &want, "return a value")) {
                 result = want;
@@ -1237,7 +1276,8 @@ static Type check_call(Sema *S, Node *n) {
     if (sym->kind == SYM_FUNC)
         return check_helper_call(S, n, sym);
     if (sym->kind == SYM_KERNEL) {
-        error_at(n->nspan, "kernel '%s' cannot be called from .tile code; kernels are launched from C", n->name);
+        error_at(n->nspan, "kernel '%s' cannot be called from .tile code; kernels are launched from C",
+                 n->name);
         note_at(sym->span, "'%s' is declared here", n->name);
         return fail(n);
     }
@@ -1254,15 +1294,9 @@ static Type check_call(Sema *S, Node *n) {
 Type check_expr(Sema *S, Node *n) {
     n->is_const = false;
     switch (n->kind) {
-    case ND_INT:
-        set_const_int(n, n->ival);
-        return set_type(n, type_scalar(EL_INT));
-    case ND_FLOAT:
-        set_const_float(n, n->fval);
-        return set_type(n, type_scalar(EL_FLOAT));
-    case ND_BOOL:
-        set_const_int(n, n->ival);
-        return set_type(n, type_scalar(EL_I1));
+    case ND_INT: set_const_int(n, n->ival); return set_type(n, type_scalar(EL_INT));
+    case ND_FLOAT: set_const_float(n, n->fval); return set_type(n, type_scalar(EL_FLOAT));
+    case ND_BOOL: set_const_int(n, n->ival); return set_type(n, type_scalar(EL_I1));
     case ND_NAME: return check_name(S, n);
     case ND_TYPENAME: return set_type(n, (Type){.cls = TY_TYPE, .elem = n->elem});
     case ND_LIST: {

@@ -10,17 +10,17 @@
 // A lexical scope: a small table of symbols and a parent.
 typedef struct Scope {
     struct Scope *parent;
-    Symbol **syms;   // in declaration order
+    Symbol **syms;  // in declaration order
     int n, cap;
-    int *hash;       // open addressing over syms (indices + 1, 0 = empty), 2 * cap slots
+    int *hash;  // open addressing over syms (indices + 1, 0 = empty), 2 * cap slots
 } Scope;
 
 // What the statements being checked belong to.
 typedef struct FuncCtx {
-    Node *decl;         // ND_KERNEL or ND_FUNC
+    Node *decl;  // ND_KERNEL or ND_FUNC
     bool is_kernel;
-    Node *ret;          // a helper: the checked return expression (set by its return)
-    Node *body;         // the block whose last statement may be 'return'
+    Node *ret;   // a helper: the checked return expression (set by its return)
+    Node *body;  // the block whose last statement may be 'return'
     int loop_depth;
 } FuncCtx;
 
@@ -29,9 +29,9 @@ typedef struct Sema {
     Scope *global;
     Scope *scope;
     FuncCtx *fn;
-    KernelInfo *kinfo;      // the kernel being checked (NULL in helpers)
-    int grid_rank;          // of that kernel
-    const char *clause;     // "grid" or "where" while checking those clauses (NULL in bodies)
+    KernelInfo *kinfo;   // the kernel being checked (NULL in helpers)
+    int grid_rank;       // of that kernel
+    const char *clause;  // "grid" or "where" while checking those clauses (NULL in bodies)
     Node *inline_stack[SEMA_MAX_INLINE_DEPTH + 1];
     int inline_depth;
     long inline_nodes;

@@ -7,26 +7,26 @@
 
 #include "../lang/ast.h"
 
-#define PARSE_MAX_DEPTH 200         // deepest syntax tree accepted (expressions and blocks)
-#define PARSE_MAX_NODES 500000      // syntax nodes in one compilation (a big kernel file has ~10^4)
-#define PARSE_MAX_IMPORT_DEPTH 32   // longest chain of imports
-#define PARSE_MAX_BRACES 256        // open braces remembered for notes
+#define PARSE_MAX_DEPTH 200        // deepest syntax tree accepted (expressions and blocks)
+#define PARSE_MAX_NODES 500000     // syntax nodes in one compilation (a big kernel file has ~10^4)
+#define PARSE_MAX_IMPORT_DEPTH 32  // longest chain of imports
+#define PARSE_MAX_BRACES 256       // open braces remembered for notes
 #define PARSE_MAX_FILE_BYTES (256u << 20)
 
 // State shared by the lexer (yyextra) and the parser (parse-param) for one file.
 typedef struct Parser {
     const SourceFile *file;
-    uint32_t off;       // byte offset of the next character
-    int line, col;      // position of the next character
-    NodeList *decls;    // where top-level declarations go
-    int errors;         // syntax and lexical errors in this file
-    bool too_deep;      // a nesting error was reported (reported once per file)
-    bool fatal;         // stop parsing this file: the lexer returns end of file
-    Span comment_start; // where an open /* comment began
-    Span prev_tok, cur_tok;  // the last two tokens read (for "expected ';'" placement)
+    uint32_t off;                   // byte offset of the next character
+    int line, col;                  // position of the next character
+    NodeList *decls;                // where top-level declarations go
+    int errors;                     // syntax and lexical errors in this file
+    bool too_deep;                  // a nesting error was reported (reported once per file)
+    bool fatal;                     // stop parsing this file: the lexer returns end of file
+    Span comment_start;             // where an open /* comment began
+    Span prev_tok, cur_tok;         // the last two tokens read (for "expected ';'" placement)
     Span braces[PARSE_MAX_BRACES];  // open '{' (for "to match this '{'")
     int nbraces;
-    bool dump_tokens;   // --emit=tokens: the lexer prints each token
+    bool dump_tokens;  // --emit=tokens: the lexer prints each token
     FILE *token_out;
 } Parser;
 

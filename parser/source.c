@@ -94,8 +94,8 @@ SourceFile *source_from_memory(const char *name, const char *data, size_t len) {
 // ================================================================ imports
 
 typedef struct Loaded {
-    char *key;            // canonical path (realpath) of a file already loaded or loading
-    bool done;            // false while its imports are being loaded (a cycle if seen again)
+    char *key;  // canonical path (realpath) of a file already loaded or loading
+    bool done;  // false while its imports are being loaded (a cycle if seen again)
     SourceFile *file;
 } Loaded;
 

@@ -17,18 +17,18 @@
 typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST } Emit;
 
 typedef struct Options {
-    bool check;             // `tilec check`: parse and check only
+    bool check;  // `tilec check`: parse and check only
     Emit emit;
-    const char *output;     // -o
+    const char *output;  // -o
     const char **inputs;
     int ninputs;
     const char **include_dirs;
     int ninclude_dirs;
     SemaDefine *defines;
     int ndefines;
-    bool verbose;           // check -v: list kernels and their C prototypes
-    bool all_configs;       // check every configuration (check's default)
-    int color;              // -1 auto, 0 never, 1 always
+    bool verbose;      // check -v: list kernels and their C prototypes
+    bool all_configs;  // check every configuration (check's default)
+    int color;         // -1 auto, 0 never, 1 always
     int error_limit;
     bool werror;
 } Options;
@@ -59,9 +59,26 @@ static const char *const usage =
     "  --version               Show the version\n";
 
 static const char *const known_flags[] = {
-    "--emit=tokens", "--emit=ast", "-o", "-D", "-I", "--all-configs", "--default-config", "-v",
-    "--verbose", "--color=auto", "--color=always", "--color=never", "-fcolor-diagnostics",
-    "-fno-color-diagnostics", "--error-limit=", "-Werror", "-h", "--help", "--version", NULL,
+    "--emit=tokens",
+    "--emit=ast",
+    "-o",
+    "-D",
+    "-I",
+    "--all-configs",
+    "--default-config",
+    "-v",
+    "--verbose",
+    "--color=auto",
+    "--color=always",
+    "--color=never",
+    "-fcolor-diagnostics",
+    "-fno-color-diagnostics",
+    "--error-limit=",
+    "-Werror",
+    "-h",
+    "--help",
+    "--version",
+    NULL,
 };
 
 static void unknown_flag(const char *arg) {
@@ -144,8 +161,10 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_TOKENS;
             else if (strcmp(a + 7, "ast") == 0)
                 o->emit = EMIT_AST;
-            else if (!strcmp(a + 7, "mlir") || !strcmp(a + 7, "llvm") || !strcmp(a + 7, "asm") || !strcmp(a + 7, "obj")) {
-                error_plain("--emit=%s is not available yet: this version of tilec has no code generation", a + 7);
+            else if (!strcmp(a + 7, "mlir") || !strcmp(a + 7, "llvm") || !strcmp(a + 7, "asm") ||
+                     !strcmp(a + 7, "obj")) {
+                error_plain("--emit=%s is not available yet: this version of tilec has no code generation",
+                            a + 7);
                 ok = false;
             } else {
                 error_plain("invalid value '%s' in '--emit=%s' (expected tokens or ast)", a + 7, a + 7);
@@ -203,7 +222,8 @@ static int parse_args(int argc, char **argv, Options *o) {
         ok = false;
     }
     if (ok && o->emit != EMIT_NONE && o->check) {
-        error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'", o->emit == EMIT_TOKENS ? "tokens" : "ast");
+        error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'",
+                    o->emit == EMIT_TOKENS ? "tokens" : "ast");
         ok = false;
     }
     return ok ? 0 : 1;
@@ -219,7 +239,8 @@ static void list_kernels(const Program *prog, FILE *out) {
             fprintf(out, "%s:%d: kernel %s: %lld configuration%s", k->span.file->path, k->span.line, k->name,
                     (long long)ki->nconfigs, ki->nconfigs == 1 ? "" : "s");
         else
-            fprintf(out, "%s:%d: kernel %s: %lld points in the search space (too many to count the valid ones)",
+            fprintf(out,
+                    "%s:%d: kernel %s: %lld points in the search space (too many to count the valid ones)",
                     k->span.file->path, k->span.line, k->name, (long long)ki->nconfigs_total);
         for (int t = 0; t < ki->ntunables; t++)
             fprintf(out, "%s%s=%lld", t ? ", " : " (default ", ki->tunables[t]->name,
@@ -286,7 +307,8 @@ int main(int argc, char **argv) {
     if (rc != 0)
         return rc < 0 ? 0 : 1;
     const char *term = getenv("TERM");
-    bool color = o.color == 1 || (o.color == -1 && isatty(2) && term && strcmp(term, "dumb") != 0 && !getenv("NO_COLOR"));
+    bool color = o.color == 1 ||
+                 (o.color == -1 && isatty(2) && term && strcmp(term, "dumb") != 0 && !getenv("NO_COLOR"));
     diag_init((DiagOptions){.out = stderr, .color = color, .error_limit = o.error_limit, .werror = o.werror});
     return compile(&o);
 }
