@@ -40,9 +40,14 @@ bool check_kwargs(Node *call, const char *const *allowed) {
         for (const char *const *a = allowed; a && *a; a++)
             known = known || strcmp(*a, k->name) == 0;
         if (!known) {
-            if (allowed && allowed[0])
-                error_at(k->nspan, "'%s' has no argument named '%s'", call->name, k->name);
-            else
+            if (allowed && allowed[0]) {
+                char list[128] = "";
+                size_t len = 0;
+                for (const char *const *a = allowed; *a && len < sizeof list; a++)
+                    len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", a == allowed ? "" : ", ", *a);
+                error_at(k->nspan, "'%s' has no argument named '%s' (its named arguments are %s)", call->name,
+                         k->name, list);
+            } else
                 error_at(k->nspan, "'%s' takes no named arguments", call->name);
             ok = false;
         }

@@ -197,9 +197,14 @@ static void check_assign_name(Sema *S, Node *n) {
     char what[160];
     snprintf(what, sizeof what, "assign to '%s'", lhs->name);
     Node *value = assigned_value(n);
+    int problems_before = diag_problem_count();
     Type t = check_value(S, value, "value");
     lhs->sym = sym;
     lhs->type = sym->type;
+    if (n->op != OP_NONE && diag_problem_count() != problems_before && !is_error(&sym->type)) {
+        char b[96];
+        note_at(sym->span, "'%s' is declared here with type %s", lhs->name, type_str(&sym->type, b, sizeof b));
+    }
     if (is_error(&t) || is_error(&sym->type))
         return;
     if (sym->type.rank == 0 && t.rank > 0 && n->op == OP_NONE) {

@@ -389,6 +389,8 @@ static bool operands_ok(Node *n, OpClass c, ElemType a, ElemType b) {
             return true;
         error_range(n->nspan, n->span, "'%s' needs integer or i1 operands, got %s and %s", op, elem_name(a),
                     elem_name(b));
+        if (n->op == OP_BITXOR && (af || bf))
+            note_at(n->nspan, "'^' is exclusive or; for a power, use pow(x, y)");
         return false;
     }
     return false;

@@ -224,6 +224,8 @@ stmt
     | postfix ASSIGN_OP expr ';'
                                 { $$ = mk(ND_ASSIGN, @$); $$->op = $2; $$->lhs = $1; $$->rhs = $3; $$->nspan = @2; $$ = fin(P, $$); }
     | expr ';'                  { $$ = mk(ND_EXPR_STMT, @$); $$->lhs = $1; $$ = fin(P, $$); }
+    | FOR error block           { $$ = NULL; }  /* e.g. a C-style header: resume at the body */
+    | WHILE error block         { $$ = NULL; }
     | FOR IDENT IN expr DOTDOT expr opt_step block
                                 { $$ = named(ND_FOR, @$, $2, @2); $$->init = $4; $$->limit = $6; $$->step = $7;
                                   $$->body = $8; $$ = fin(P, $$); }
@@ -575,6 +577,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     if (n == 0 || n > 4) {
         error_at(at, "unexpected %s", found_text);
         note_unclosed(P, found);
+        return 0;
+    }
+    if (P->prev_tok.file && P->prev_tok.len == 3 && memcmp(P->prev_tok.file->text + P->prev_tok.off, "for", 3) == 0) {
+        error_at(at, "expected the loop variable, found %s (a loop is written 'for i in start .. end { ... }')",
+                 found_text);
         return 0;
     }
     if (n == 1 && strcmp(names[0], "'..'") == 0) {
