@@ -92,26 +92,29 @@ static bool const_bool(Sema *S, Node *n, const char *what, bool *out) {
     return true;
 }
 
-static bool get_shape(Sema *S, Node *n, Type *out) {
-    Type t = check_expr(S, n);
-    if (is_error(&t))
+// An argument that must be a shape ([BM, BN]) or an element type (f32): its type, or false.
+static bool get_class(Sema *S, Node *n, TypeClass cls, Type *out) {
+    *out = check_expr(S, n);
+    if (is_error(out))
         return false;
-    if (t.cls != TY_SHAPE) {
-        error_at(n->span, "expected a shape like [BM, BN]");
+    if (out->cls != cls) {
+        error_at(n->span, cls == TY_SHAPE ? "expected a shape like [BM, BN]" : "expected an element type such as f32");
         return false;
     }
-    *out = type_value(EL_NONE, t.rank, t.dims);
+    return true;
+}
+
+static bool get_shape(Sema *S, Node *n, Type *out) {
+    if (!get_class(S, n, TY_SHAPE, out))
+        return false;
+    *out = type_value(EL_NONE, out->rank, out->dims);
     return true;
 }
 
 static bool get_type_arg(Sema *S, Node *n, ElemType *out) {
-    Type t = check_expr(S, n);
-    if (is_error(&t))
+    Type t;
+    if (!get_class(S, n, TY_TYPE, &t))
         return false;
-    if (t.cls != TY_TYPE) {
-        error_at(n->span, "expected an element type such as f32");
-        return false;
-    }
     *out = t.elem;
     return true;
 }

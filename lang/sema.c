@@ -501,6 +501,26 @@ static bool literal_dim(Sema *S, Node *d, const char *what, int64_t *out) {
     return false;
 }
 
+// One dimension (SYM_SIZE) or stride (SYM_STRIDE) of a tensor parameter: a literal or global
+// constant (into *lit; dimensions must be positive, strides not negative), or a name.
+static void tensor_extent(Sema *S, Node *d, SymKind kind, KernelInfo *ki, int64_t *lit, Symbol **sym) {
+    bool is_dim = kind == SYM_SIZE;
+    int64_t v;
+    if (literal_dim(S, d, is_dim ? "dimension" : "stride", &v)) {
+        if (is_dim && v <= 0)
+            error_at(d->span, "tensor dimensions must be positive, got %lld", (long long)v);
+        else if (!is_dim && v < 0)
+            error_at(d->span, "strides must not be negative, got %lld", (long long)v);
+        *lit = v;
+    } else if (d->kind == ND_NAME) {
+        *sym = dim_symbol(S, d, kind, ki);
+    } else if (is_dim) {
+        error_at(d->span, "a tensor dimension must be a size name (like M) or an integer literal");
+    } else {
+        error_at(d->span, "a stride must be a name (like lda) or an integer literal");
+    }
+}
+
 static void declare_tensor(Sema *S, Node *p, KernelInfo *ki) {
     Node *ty = p->ty;
     int rank = ty->args.len;
@@ -515,37 +535,15 @@ static void declare_tensor(Sema *S, Node *p, KernelInfo *ki) {
     }
     sym->index = ki->ntensors;
     push_sym(&ki->tensors, &ki->ntensors, sym);
-    for (int i = 0; i < rank; i++) {
-        Node *d = ty->args.items[i];
-        int64_t v;
-        if (literal_dim(S, d, "dimension", &v)) {
-            if (v <= 0)
-                error_at(d->span, "tensor dimensions must be positive, got %lld", (long long)v);
-            sym->const_dims[i] = v;
-        } else if (d->kind == ND_NAME) {
-            sym->dims[i] = dim_symbol(S, d, SYM_SIZE, ki);
-        } else {
-            error_at(d->span, "a tensor dimension must be a size name (like M) or an integer literal");
-        }
-    }
+    for (int i = 0; i < rank; i++)
+        tensor_extent(S, ty->args.items[i], SYM_SIZE, ki, &sym->const_dims[i], &sym->dims[i]);
     if (p->kwargs.len && p->kwargs.len != rank) {
         error_at(p->kwargs.items[0]->span, "tensor '%s' has %d dimension%s but %d stride%s", p->name, rank,
                  rank == 1 ? "" : "s", p->kwargs.len, p->kwargs.len == 1 ? "" : "s");
         return;
     }
-    for (int i = 0; i < p->kwargs.len; i++) {
-        Node *d = p->kwargs.items[i];
-        int64_t v;
-        if (literal_dim(S, d, "stride", &v)) {
-            if (v < 0)
-                error_at(d->span, "strides must not be negative, got %lld", (long long)v);
-            sym->const_strides[i] = v;
-        } else if (d->kind == ND_NAME) {
-            sym->strides[i] = dim_symbol(S, d, SYM_STRIDE, ki);
-        } else {
-            error_at(d->span, "a stride must be a name (like lda) or an integer literal");
-        }
-    }
+    for (int i = 0; i < p->kwargs.len; i++)
+        tensor_extent(S, p->kwargs.items[i], SYM_STRIDE, ki, &sym->const_strides[i], &sym->strides[i]);
 }
 
 static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
