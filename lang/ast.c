@@ -152,6 +152,7 @@ Node *ast_clone(const Node *n) {
     clone_list(&c->grid, &n->grid);
     c->inlined = NULL;
     c->inlined_ret = NULL;
+    c->inline_params = NULL;
     if (n->kind == ND_ASSIGN)
         c->init = NULL;  // derived by sema from lhs and rhs (see assigned_value)
     return c;

@@ -208,9 +208,10 @@ struct Node {
     Symbol *sym;    // resolved name / declared symbol
     bool is_const;  // a compile-time value, in cval
     ConstVal cval;
-    Node *inlined;      // ND_CALL of a helper: the checked copy of its body (ND_BLOCK)
-    Node *inlined_ret;  // and the returned expression inside that copy
-    KernelInfo *kinfo;  // ND_KERNEL
+    Node *inlined;           // ND_CALL of a helper: the checked copy of its body (ND_BLOCK)
+    Node *inlined_ret;       // and the returned expression inside that copy
+    Symbol **inline_params;  // and the symbols its parameters are bound to, in order
+    KernelInfo *kinfo;       // ND_KERNEL
 };
 
 // ---------------------------------------------------------------- symbols

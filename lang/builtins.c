@@ -32,6 +32,8 @@ Node *kwarg(Node *call, const char *name) {
     return NULL;
 }
 
+Node *sema_named_arg(const Node *call, const char *name) { return kwarg((Node *)call, name); }
+
 bool check_kwargs(Node *call, const char *const *allowed) {
     bool ok = true;
     for (int i = 0; i < call->kwargs.len; i++) {
@@ -44,7 +46,8 @@ bool check_kwargs(Node *call, const char *const *allowed) {
                 char list[128] = "";
                 size_t len = 0;
                 for (const char *const *a = allowed; *a && len < sizeof list; a++)
-                    len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", a == allowed ? "" : ", ", *a);
+                    len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", a == allowed ? "" : ", ",
+                                            *a);
                 error_at(k->nspan, "'%s' has no argument named '%s' (its named arguments are %s)", call->name,
                          k->name, list);
             } else
@@ -98,7 +101,8 @@ static bool get_class(Sema *S, Node *n, TypeClass cls, Type *out) {
     if (is_error(out))
         return false;
     if (out->cls != cls) {
-        error_at(n->span, cls == TY_SHAPE ? "expected a shape like [BM, BN]" : "expected an element type such as f32");
+        error_at(n->span,
+                 cls == TY_SHAPE ? "expected a shape like [BM, BN]" : "expected an element type such as f32");
         return false;
     }
     return true;

@@ -203,7 +203,8 @@ static void check_assign_name(Sema *S, Node *n) {
     lhs->type = sym->type;
     if (n->op != OP_NONE && diag_problem_count() != problems_before && !is_error(&sym->type)) {
         char b[96];
-        note_at(sym->span, "'%s' is declared here with type %s", lhs->name, type_str(&sym->type, b, sizeof b));
+        note_at(sym->span, "'%s' is declared here with type %s", lhs->name,
+                type_str(&sym->type, b, sizeof b));
     }
     if (is_error(&t) || is_error(&sym->type))
         return;

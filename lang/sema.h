@@ -100,6 +100,9 @@ bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg);
 // Returns false when no configuration satisfies them (reported).
 bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, Config *out);
 
+// The value of a call's named argument (NULL if absent).
+Node *sema_named_arg(const Node *call, const char *name);
+
 // Writes the C prototype of a checked kernel ("int matmul(const float *A, ...)").
 void sema_print_prototype(const Node *kernel, void *out /* FILE* */);
 

@@ -1066,10 +1066,11 @@ static long count_nodes(const Node *n) {
 }
 
 // Binds a helper parameter to its argument, checking a declared type if there is one.
-static bool bind_param(Sema *S, Node *param, Node *arg, int index, const char *fname) {
+static bool bind_param(Sema *S, Node *call, Node *param, Node *arg, int index, const char *fname) {
     Symbol *sym = declare(S, SYM_LET, param->name, param->nspan, param);
     if (!sym)
         return false;
+    call->inline_params[index] = sym;
     sym->type = arg->type;
     sym->is_const = arg->is_const;
     sym->cval = arg->cval;
@@ -1181,8 +1182,9 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     S->kinfo = NULL;
     S->inline_stack[S->inline_depth++] = fn;
 
+    call->inline_params = ast_alloc(sizeof(Symbol *) * (size_t)(fn->args.len + 1));
     for (int i = 0; i < fn->args.len && ok; i++)
-        ok = bind_param(S, fn->args.items[i], call->args.items[i], i, fn->name);
+        ok = bind_param(S, call, fn->args.items[i], call->args.items[i], i, fn->name);
     Type result = {.cls = TY_VOID};
     int problems_before = diag_problem_count();
     if (ok) {

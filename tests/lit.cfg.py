@@ -102,3 +102,7 @@ if timeout > 0 and lit_config.maxIndividualTestTime == 0:
 
 if sanitized:
     config.available_features.add("asan")
+
+# C drivers of differential tests: built with ASan in the sanitized run (which has no memory
+# ulimit); the plain run still catches writes past the end with guard values.
+config.substitutions.append(("%driver_cc", "cc -O1 -fsanitize=address,undefined" if sanitized else "cc -O1"))

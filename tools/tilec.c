@@ -10,11 +10,12 @@
 #include "../lang/ast.h"
 #include "../lang/diag.h"
 #include "../lang/sema.h"
+#include "../lowering/lower.h"
 #include "../parser/parse.h"
 
 #define TILEC_VERSION "0.1.0"
 
-typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST } Emit;
+typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST, EMIT_MLIR } Emit;
 
 typedef struct Options {
     bool check;  // `tilec check`: parse and check only
@@ -31,6 +32,7 @@ typedef struct Options {
     int color;         // -1 auto, 0 never, 1 always
     int error_limit;
     bool werror;
+    bool mlir_debuginfo;  // --mlir-print-debuginfo: print locations with --emit=mlir
 } Options;
 
 static const char *const usage =
@@ -43,7 +45,7 @@ static const char *const usage =
     "  check                   Parse and check the files (every tunable configuration); no output\n"
     "\n"
     "OPTIONS:\n"
-    "  --emit=<stage>          Print a stage instead of compiling: tokens, ast\n"
+    "  --emit=<stage>          Print a stage instead of compiling: tokens, ast, mlir (tile level)\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
     "  -D <name>=<value>       Fix a tunable to an integer value\n"
     "  -I <dir>                Search <dir> for imported files\n"
@@ -55,12 +57,14 @@ static const char *const usage =
     "  -fno-color-diagnostics  Same as --color=never\n"
     "  --error-limit=<n>       Stop after <n> errors (default 20, 0 for no limit)\n"
     "  -Werror                 Treat warnings as errors\n"
+    "  --mlir-print-debuginfo  With --emit=mlir: print each op's .tile source location\n"
     "  -h, --help              Show this help\n"
     "  --version               Show the version\n";
 
 static const char *const known_flags[] = {
     "--emit=tokens",
     "--emit=ast",
+    "--emit=mlir",
     "-o",
     "-D",
     "-I",
@@ -75,6 +79,7 @@ static const char *const known_flags[] = {
     "-fno-color-diagnostics",
     "--error-limit=",
     "-Werror",
+    "--mlir-print-debuginfo",
     "-h",
     "--help",
     "--version",
@@ -161,13 +166,14 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_TOKENS;
             else if (strcmp(a + 7, "ast") == 0)
                 o->emit = EMIT_AST;
-            else if (!strcmp(a + 7, "mlir") || !strcmp(a + 7, "llvm") || !strcmp(a + 7, "asm") ||
-                     !strcmp(a + 7, "obj")) {
-                error_plain("--emit=%s is not available yet: this version of tilec has no code generation",
+            else if (strcmp(a + 7, "mlir") == 0)
+                o->emit = EMIT_MLIR;
+            else if (!strcmp(a + 7, "llvm") || !strcmp(a + 7, "asm") || !strcmp(a + 7, "obj")) {
+                error_plain("--emit=%s is not available yet: this version of tilec stops at --emit=mlir",
                             a + 7);
                 ok = false;
             } else {
-                error_plain("invalid value '%s' in '--emit=%s' (expected tokens or ast)", a + 7, a + 7);
+                error_plain("invalid value '%s' in '--emit=%s' (expected tokens, ast or mlir)", a + 7, a + 7);
                 ok = false;
             }
         } else if (strncmp(a, "-o", 2) == 0 && (a[2] == '\0' || a[1] == 'o')) {
@@ -207,6 +213,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->error_limit = (int)n;
         } else if (strcmp(a, "-Werror") == 0) {
             o->werror = true;
+        } else if (strcmp(a, "--mlir-print-debuginfo") == 0) {
+            o->mlir_debuginfo = true;
         } else if (strcmp(a, "check") == 0) {
             error_plain("'check' must come first: tilec check <file>...");
             ok = false;
@@ -223,7 +231,9 @@ static int parse_args(int argc, char **argv, Options *o) {
     }
     if (ok && o->emit != EMIT_NONE && o->check) {
         error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'",
-                    o->emit == EMIT_TOKENS ? "tokens" : "ast");
+                    o->emit == EMIT_TOKENS ? "tokens"
+                    : o->emit == EMIT_AST  ? "ast"
+                                           : "mlir");
         ok = false;
     }
     return ok ? 0 : 1;
@@ -287,11 +297,14 @@ static int compile(const Options *o) {
         ok = sema_check_program(&prog, &so);
     if (o->emit == EMIT_AST)
         ast_dump(&prog, out);
+    else if (o->emit == EMIT_MLIR && ok)
+        ok = lower_emit_mlir(&prog, &so, o->mlir_debuginfo, out);
     else if (o->check && o->verbose && ok)
         list_kernels(&prog, out);
     else if (!o->check && ok) {
-        error_plain("code generation is not available yet in tilec %s; use 'tilec check' or --emit=ast",
-                    TILEC_VERSION);
+        error_plain(
+            "object output is not available yet in tilec %s; use 'tilec check', --emit=ast or --emit=mlir",
+            TILEC_VERSION);
         ok = false;
     }
     if (out != stdout)

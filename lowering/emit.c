@@ -1,0 +1,1215 @@
+// lowering/emit.c — the checked AST of one kernel configuration as tile-level MLIR, built op by
+// op through the MLIR C API (docs/lowering-plan.md).
+#include <math.h>
+#include <string.h>
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Dialect/Linalg.h"
+#include "mlir-c/IR.h"
+#include "mlir-c/RegisterEverything.h"
+
+#include "../lang/diag.h"
+#include "lower.h"
+
+// ================================================================ state
+
+typedef struct Binding {
+    const Symbol *sym;
+    MlirValue value;
+} Binding;
+
+typedef struct Emitter {
+    MlirContext ctx;
+    MlirBlock block;   // where ops are appended
+    MlirLocation loc;  // location of the construct being lowered
+    Binding *env;      // symbol → current value (a stack; the innermost binding wins)
+    int nenv, capenv;
+    MlirValue pid[3], np[3];
+    const Node *kernel;
+    bool failed;
+} Emitter;
+
+static MlirValue emit_expr(Emitter *e, Node *n);
+static void emit_block(Emitter *e, Node *block);
+
+static MlirStringRef str(const char *s) { return mlirStringRefCreateFromCString(s); }
+
+// A construct the lowering does not handle yet: a user-visible error, not a crash.
+static MlirValue unsupported(Emitter *e, const Node *n, const char *what) {
+    if (!e->failed)
+        error_at(n->span, "lowering of %s is not implemented yet", what);
+    e->failed = true;
+    return (MlirValue){NULL};
+}
+
+static void bind(Emitter *e, const Symbol *sym, MlirValue v) {
+    if (e->nenv == e->capenv) {
+        int cap = e->capenv ? 2 * e->capenv : 64;
+        Binding *nb = ast_alloc(sizeof(Binding) * (size_t)cap);
+        if (e->nenv)
+            memcpy(nb, e->env, sizeof(Binding) * (size_t)e->nenv);
+        e->env = nb;
+        e->capenv = cap;
+    }
+    e->env[e->nenv++] = (Binding){sym, v};
+}
+
+static bool lookup(Emitter *e, const Symbol *sym, MlirValue *out) {
+    for (int i = e->nenv - 1; i >= 0; i--)
+        if (e->env[i].sym == sym) {
+            *out = e->env[i].value;
+            return true;
+        }
+    return false;
+}
+
+// ================================================================ ops and types
+
+static MlirNamedAttribute named(Emitter *e, const char *name, MlirAttribute a) {
+    return mlirNamedAttributeGet(mlirIdentifierGet(e->ctx, str(name)), a);
+}
+
+static MlirOperation op(Emitter *e, const char *name, int nres, const MlirType *res, int nops,
+                        const MlirValue *ops, int nattrs, const MlirNamedAttribute *attrs, int nregions) {
+    MlirOperationState st = mlirOperationStateGet(str(name), e->loc);
+    if (nres)
+        mlirOperationStateAddResults(&st, nres, res);
+    if (nops)
+        mlirOperationStateAddOperands(&st, nops, ops);
+    if (nattrs)
+        mlirOperationStateAddAttributes(&st, nattrs, attrs);
+    MlirRegion regions[3];
+    for (int i = 0; i < nregions; i++)
+        regions[i] = mlirRegionCreate();
+    if (nregions)
+        mlirOperationStateAddOwnedRegions(&st, nregions, regions);
+    MlirOperation o = mlirOperationCreate(&st);
+    if (mlirOperationIsNull(o))
+        internal_error(__FILE__, __LINE__, "cannot create operation %s", name);
+    mlirBlockAppendOwnedOperation(e->block, o);
+    return o;
+}
+
+static MlirValue op1(Emitter *e, const char *name, MlirType res, int nops, const MlirValue *ops) {
+    return mlirOperationGetResult(op(e, name, 1, &res, nops, ops, 0, NULL, 0), 0);
+}
+
+static MlirType elem_type(Emitter *e, ElemType t) {
+    switch (t) {
+    case EL_I1: return mlirIntegerTypeGet(e->ctx, 1);
+    case EL_I8: return mlirIntegerTypeGet(e->ctx, 8);
+    case EL_I16: return mlirIntegerTypeGet(e->ctx, 16);
+    case EL_I32: return mlirIntegerTypeGet(e->ctx, 32);
+    case EL_I64:
+    case EL_INT: return mlirIntegerTypeGet(e->ctx, 64);
+    case EL_F16: return mlirF16TypeGet(e->ctx);
+    case EL_BF16: return mlirBF16TypeGet(e->ctx);
+    case EL_F32: return mlirF32TypeGet(e->ctx);
+    case EL_F64:
+    case EL_FLOAT: return mlirF64TypeGet(e->ctx);
+    case EL_NONE: break;
+    }
+    unreachable();
+}
+
+static MlirType value_type(Emitter *e, const Type *t) {
+    MlirType el = elem_type(e, t->elem);
+    if (t->rank == 0)
+        return el;
+    return mlirRankedTensorTypeGet(t->rank, t->dims, el, mlirAttributeGetNull());
+}
+
+static MlirType tensor_of(Emitter *e, ElemType el, int rank, const int64_t *dims) {
+    return mlirRankedTensorTypeGet(rank, dims, elem_type(e, el), mlirAttributeGetNull());
+}
+
+static MlirType memref_type(Emitter *e, const Symbol *t) {
+    int64_t shape[TILE_MAX_RANK], strides[TILE_MAX_RANK];
+    for (int i = 0; i < t->type.rank; i++) {
+        shape[i] = mlirShapedTypeGetDynamicSize();
+        strides[i] = mlirShapedTypeGetDynamicStrideOrOffset();
+    }
+    MlirAttribute layout =
+        mlirStridedLayoutAttrGet(e->ctx, mlirShapedTypeGetDynamicStrideOrOffset(), t->type.rank, strides);
+    return mlirMemRefTypeGet(elem_type(e, t->type.elem), t->type.rank, shape, layout, mlirAttributeGetNull());
+}
+
+static MlirType i64t(Emitter *e) { return mlirIntegerTypeGet(e->ctx, 64); }
+static MlirType indext(Emitter *e) { return mlirIndexTypeGet(e->ctx); }
+
+static MlirValue const_int(Emitter *e, MlirType t, int64_t v) {
+    MlirNamedAttribute a = named(e, "value", mlirIntegerAttrGet(t, v));
+    MlirOperation o = op(e, "arith.constant", 1, &t, 0, NULL, 1, &a, 0);
+    return mlirOperationGetResult(o, 0);
+}
+
+static MlirValue const_float(Emitter *e, MlirType t, double v) {
+    MlirNamedAttribute a = named(e, "value", mlirFloatAttrDoubleGet(e->ctx, t, v));
+    MlirOperation o = op(e, "arith.constant", 1, &t, 0, NULL, 1, &a, 0);
+    return mlirOperationGetResult(o, 0);
+}
+
+// A scalar constant of element type el.
+static MlirValue const_scalar(Emitter *e, ElemType el, const ConstVal *v) {
+    MlirType t = elem_type(e, el);
+    if (elem_is_float(el))
+        return const_float(e, t, v->is_float ? v->f : (double)v->i);
+    return const_int(e, t, v->is_float ? (int64_t)v->f : v->i);
+}
+
+static MlirAttribute i64_array(Emitter *e, int n, const int64_t *v) {
+    return mlirDenseI64ArrayGet(e->ctx, n, v);
+}
+
+static MlirAttribute segments(Emitter *e, int n, const int32_t *v) {
+    return mlirDenseI32ArrayGet(e->ctx, n, v);
+}
+
+static MlirValue binop(Emitter *e, const char *name, MlirValue a, MlirValue b) {
+    MlirValue ops[2] = {a, b};
+    return op1(e, name, mlirValueGetType(a), 2, ops);
+}
+
+static MlirValue to_index(Emitter *e, MlirValue v) { return op1(e, "arith.index_cast", indext(e), 1, &v); }
+
+// ================================================================ elementwise helpers
+
+// Converts a scalar or tile value from element type `from` to `to` (same shape).
+static MlirValue convert(Emitter *e, MlirValue v, ElemType from, ElemType to, const Type *shape) {
+    if (from == to || from == EL_INT || from == EL_FLOAT)
+        return v;
+    Type t = *shape;
+    t.elem = to;
+    MlirType rt = value_type(e, &t);
+    bool ff = elem_is_float(from), tf = elem_is_float(to);
+    const char *name;
+    if (to == EL_I1) {  // x != 0
+        MlirValue zero = ff ? const_float(e, elem_type(e, from), 0.0) : const_int(e, elem_type(e, from), 0);
+        if (shape->rank) {
+            Type zs = *shape;
+            zs.elem = from;
+            zero = op1(e, "tensor.splat", value_type(e, &zs), 1, &zero);
+        }
+        MlirValue ops[2] = {v, zero};
+        MlirNamedAttribute pred =
+            named(e, "predicate", mlirIntegerAttrGet(i64t(e), ff ? 13 : 1));  // une / ne
+        return mlirOperationGetResult(op(e, ff ? "arith.cmpf" : "arith.cmpi", 1, &rt, 2, ops, 1, &pred, 0),
+                                      0);
+    }
+    if (ff && tf)
+        name = elem_bits(to) > elem_bits(from) ? "arith.extf" : "arith.truncf";
+    else if (!ff && !tf)
+        name = from == EL_I1                     ? "arith.extui"
+               : elem_bits(to) > elem_bits(from) ? "arith.extsi"
+                                                 : "arith.trunci";
+    else if (ff)
+        name = "arith.fptosi";
+    else
+        name = from == EL_I1 ? "arith.uitofp" : "arith.sitofp";
+    if (ff && tf && elem_bits(to) == elem_bits(from))  // f16 <-> bf16: through f32
+        return convert(e, convert(e, v, from, EL_F32, shape), EL_F32, to, shape);
+    return op1(e, name, rt, 1, &v);
+}
+
+// The affine map of an input of shape `in` broadcast (numpy rules) to a rank-`rank` output.
+static MlirAttribute broadcast_map(Emitter *e, const Type *in, const Type *out) {
+    MlirAffineExpr exprs[TILE_MAX_RANK];
+    for (int j = 0; j < in->rank; j++) {
+        int i = out->rank - in->rank + j;
+        exprs[j] = in->dims[j] == 1 && out->dims[i] != 1 ? mlirAffineConstantExprGet(e->ctx, 0)
+                                                         : mlirAffineDimExprGet(e->ctx, i);
+    }
+    return mlirAffineMapAttrGet(mlirAffineMapGet(e->ctx, out->rank, 0, in->rank, exprs));
+}
+
+static MlirAttribute parallel_iterators(Emitter *e, int rank) {
+    MlirAttribute it[TILE_MAX_RANK];
+    for (int i = 0; i < rank; i++)
+        it[i] = mlirAttributeParseGet(e->ctx, str("#linalg.iterator_type<parallel>"));
+    return mlirArrayAttrGet(e->ctx, rank, it);
+}
+
+static MlirValue empty_tensor(Emitter *e, const Type *t) {
+    MlirType rt = tensor_of(e, t->elem, t->rank, t->dims);  // 0-d for a full reduction
+    return mlirOperationGetResult(op(e, "tensor.empty", 1, &rt, 0, NULL, 0, NULL, 0), 0);
+}
+
+// Broadcasts a scalar or tile of type `from` to the tile type `to` (same element type).
+static MlirValue broadcast_to(Emitter *e, MlirValue v, const Type *from, const Type *to) {
+    if (to->rank == 0)
+        return v;
+    if (from->rank == to->rank && memcmp(from->dims, to->dims, sizeof(int64_t) * (size_t)to->rank) == 0)
+        return v;
+    MlirType rt = value_type(e, to);
+    if (from->rank == 0)
+        return op1(e, "tensor.splat", rt, 1, &v);
+    MlirValue ops[2] = {v, empty_tensor(e, to)};
+    MlirAttribute maps[2] = {broadcast_map(e, from, to),
+                             mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ctx, to->rank))};
+    MlirNamedAttribute attrs[3] = {
+        named(e, "indexing_maps", mlirArrayAttrGet(e->ctx, 2, maps)),
+        named(e, "iterator_types", parallel_iterators(e, to->rank)),
+        named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){1, 1})),
+    };
+    MlirOperation g = op(e, "linalg.generic", 1, &rt, 2, ops, 3, attrs, 1);
+    MlirType el = elem_type(e, to->elem);
+    MlirType bargs[2] = {el, el};
+    MlirLocation locs[2] = {e->loc, e->loc};
+    MlirBlock body = mlirBlockCreate(2, bargs, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(g, 0), body);
+    MlirBlock saved = e->block;
+    e->block = body;
+    MlirValue in = mlirBlockGetArgument(body, 0);
+    op(e, "linalg.yield", 0, NULL, 1, &in, 0, NULL, 0);
+    e->block = saved;
+    return mlirOperationGetResult(g, 0);
+}
+
+// Lowers n and converts it to element type `el` and broadcast shape `to`.
+static MlirValue operand(Emitter *e, Node *n, ElemType el, const Type *to) {
+    MlirValue v;
+    if (n->is_const && n->type.rank == 0) {
+        v = const_scalar(e, el, &n->cval);
+    } else {
+        v = emit_expr(e, n);
+        if (e->failed)
+            return v;
+        v = convert(e, v, n->type.elem, el, &n->type);
+    }
+    Type from = n->type;
+    from.elem = el;
+    Type target = *to;
+    target.elem = el;
+    return broadcast_to(e, v, &from, &target);
+}
+
+// ================================================================ operators
+
+static int cmp_predicate(int op_, bool is_float) {
+    // arith.cmpf: oeq 1, ogt 2, oge 3, olt 4, ole 5, une 13; arith.cmpi: eq 0, ne 1, slt 2, sle 3,
+    // sgt 4, sge 5.
+    switch (op_) {
+    case OP_EQ: return is_float ? 1 : 0;
+    case OP_NE: return is_float ? 13 : 1;
+    case OP_LT: return is_float ? 4 : 2;
+    case OP_LE: return is_float ? 5 : 3;
+    case OP_GT: return is_float ? 2 : 4;
+    case OP_GE: return is_float ? 3 : 5;
+    }
+    unreachable();
+}
+
+static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc);
+
+static MlirValue emit_binary(Emitter *e, Node *n) {
+    if (n->op == OP_MATMUL)
+        return emit_matmul(e, n, n->lhs, n->rhs, NULL);
+    // The operands' common element type: the result's, except for comparisons.
+    bool cmp = n->op >= OP_EQ && n->op <= OP_GE;
+    ElemType el = n->type.elem;
+    if (cmp) {
+        ElemType a = n->lhs->type.elem, b = n->rhs->type.elem;
+        if (a == EL_INT || a == EL_FLOAT)
+            el = b;
+        else if (b == EL_INT || b == EL_FLOAT)
+            el = a;
+        else if (elem_is_float(a) && elem_is_float(b))
+            el = (a == EL_F16 && b == EL_BF16) || (a == EL_BF16 && b == EL_F16) ? EL_F32
+                 : elem_bits(a) >= elem_bits(b)                                 ? a
+                                                                                : b;
+        else
+            el = elem_bits(a) >= elem_bits(b) ? a : b;
+        if (el == EL_INT || el == EL_FLOAT)
+            el = el == EL_INT ? EL_I64 : EL_F64;
+    }
+    MlirValue a = operand(e, n->lhs, el, &n->type);
+    MlirValue b = operand(e, n->rhs, el, &n->type);
+    if (e->failed)
+        return a;
+    bool fl = elem_is_float(el);
+    if (cmp) {
+        MlirType rt = value_type(e, &n->type);
+        MlirValue ops[2] = {a, b};
+        MlirNamedAttribute pred =
+            named(e, "predicate", mlirIntegerAttrGet(i64t(e), cmp_predicate(n->op, fl)));
+        return mlirOperationGetResult(op(e, fl ? "arith.cmpf" : "arith.cmpi", 1, &rt, 2, ops, 1, &pred, 0),
+                                      0);
+    }
+    const char *name = NULL;
+    switch (n->op) {
+    case OP_ADD: name = fl ? "arith.addf" : "arith.addi"; break;
+    case OP_SUB: name = fl ? "arith.subf" : "arith.subi"; break;
+    case OP_MUL: name = fl ? "arith.mulf" : "arith.muli"; break;
+    case OP_DIV: name = fl ? "arith.divf" : "arith.divsi"; break;
+    case OP_MOD: name = "arith.remsi"; break;
+    case OP_AND:
+    case OP_BITAND: name = "arith.andi"; break;
+    case OP_OR:
+    case OP_BITOR: name = "arith.ori"; break;
+    case OP_BITXOR: name = "arith.xori"; break;
+    case OP_SHL: name = "arith.shli"; break;
+    case OP_SHR: name = "arith.shrsi"; break;
+    }
+    return binop(e, name, a, b);
+}
+
+static MlirValue emit_unary(Emitter *e, Node *n) {
+    MlirValue x = operand(e, n->lhs, n->type.elem, &n->type);
+    if (e->failed)
+        return x;
+    if (n->op == UOP_NEG && elem_is_float(n->type.elem))
+        return op1(e, "arith.negf", mlirValueGetType(x), 1, &x);
+    Type s = n->type;
+    ConstVal c = {.i = n->op == UOP_NEG ? 0 : -1};  // 0 - x, or x ^ all-ones (true for i1)
+    MlirValue k = const_scalar(e, n->type.elem, &c);
+    if (s.rank)
+        k = op1(e, "tensor.splat", value_type(e, &s), 1, &k);
+    return n->op == UOP_NEG ? binop(e, "arith.subi", k, x) : binop(e, "arith.xori", x, k);
+}
+
+// ================================================================ tensor slices
+
+typedef struct SliceDims {
+    int rank;
+    MlirValue lo[TILE_MAX_RANK];        // i64: start of the requested window
+    int64_t size[TILE_MAX_RANK];        // static window size (1 for a scalar index)
+    bool dropped[TILE_MAX_RANK];        // scalar index: the dimension is dropped
+    MlirValue valid_lo[TILE_MAX_RANK];  // index: first element inside the tensor
+    MlirValue valid[TILE_MAX_RANK];     // index: elements inside the tensor
+    MlirValue low[TILE_MAX_RANK];       // index: padding before
+    MlirValue high[TILE_MAX_RANK];      // index: padding after
+} SliceDims;
+
+static MlirValue size_value(Emitter *e, const Symbol *t, int i) {
+    if (t->const_dims[i] >= 0)
+        return const_int(e, i64t(e), t->const_dims[i]);
+    MlirValue v;
+    if (!lookup(e, t->dims[i], &v))
+        unreachable();
+    return v;
+}
+
+static MlirValue clamp(Emitter *e, MlirValue v, MlirValue lo, MlirValue hi) {
+    return binop(e, "arith.minsi", binop(e, "arith.maxsi", v, lo), hi);
+}
+
+// The window of X[...] (slices and scalar indices) clipped to the tensor.
+static bool slice_dims(Emitter *e, Node *n, SliceDims *d) {
+    const Symbol *t = n->base->sym;
+    d->rank = t->type.rank;
+    MlirValue zero = const_int(e, i64t(e), 0);
+    for (int i = 0; i < d->rank; i++) {
+        Node *it = n->args.items[i];
+        if (it->kind == ND_SLICE) {
+            d->dropped[i] = false;
+            if (it->lhs)
+                d->lo[i] = operand(e, it->lhs, EL_I64, &(Type){.cls = TY_VALUE, .elem = EL_I64});
+            else
+                d->lo[i] = zero;
+            int64_t lo_c = it->lhs && it->lhs->is_const ? it->lhs->cval.i : 0;
+            d->size[i] =
+                it->rhs && it->rhs->is_const && (!it->lhs || it->lhs->is_const) ? it->rhs->cval.i - lo_c : -1;
+            if (d->size[i] < 0) {
+                // lo : lo + N — the size was proven constant by sema; recover it from the type.
+                int k = 0;
+                for (int j = 0; j < i; j++)
+                    k += n->args.items[j]->kind == ND_SLICE;
+                d->size[i] = n->type.dims[k];
+            }
+            if (!it->rhs && t->const_dims[i] >= 0)
+                d->size[i] = t->const_dims[i] - lo_c;
+        } else if (it->type.rank == 0) {
+            d->dropped[i] = true;
+            d->lo[i] = operand(e, it, EL_I64, &(Type){.cls = TY_VALUE, .elem = EL_I64});
+            d->size[i] = 1;
+        } else {
+            unsupported(e, it, "gathers through index tiles");
+            return false;
+        }
+        if (e->failed)
+            return false;
+        MlirValue dim = size_value(e, t, i);
+        MlirValue s = const_int(e, i64t(e), d->size[i]);
+        MlirValue vlo = clamp(e, d->lo[i], zero, dim);
+        MlirValue vhi = clamp(e, binop(e, "arith.addi", d->lo[i], s), zero, dim);
+        MlirValue valid = binop(e, "arith.maxsi", binop(e, "arith.subi", vhi, vlo), zero);
+        MlirValue low = clamp(e, binop(e, "arith.subi", vlo, d->lo[i]), zero, s);
+        MlirValue high = binop(e, "arith.subi", binop(e, "arith.subi", s, low), valid);
+        d->valid_lo[i] = to_index(e, vlo);
+        d->valid[i] = to_index(e, valid);
+        d->low[i] = to_index(e, low);
+        d->high[i] = to_index(e, high);
+    }
+    return true;
+}
+
+static MlirValue memref_of(Emitter *e, const Symbol *t) {
+    MlirValue m;
+    if (!lookup(e, t, &m))
+        unreachable();
+    return m;
+}
+
+// op with dynamic offsets/sizes and unit strides (tensor.extract_slice, memref.subview).
+static MlirOperation dynamic_slice(Emitter *e, const char *name, MlirType rt, MlirValue src, int rank,
+                                   const MlirValue *offsets, const MlirValue *sizes) {
+    MlirValue ops[1 + 2 * TILE_MAX_RANK];
+    int64_t dyn[TILE_MAX_RANK], ones[TILE_MAX_RANK];
+    ops[0] = src;
+    for (int i = 0; i < rank; i++) {
+        ops[1 + i] = offsets[i];
+        ops[1 + rank + i] = sizes[i];
+        dyn[i] = mlirShapedTypeGetDynamicSize();
+        ones[i] = 1;
+    }
+    int64_t dyn_off[TILE_MAX_RANK];
+    for (int i = 0; i < rank; i++)
+        dyn_off[i] = mlirShapedTypeGetDynamicStrideOrOffset();
+    MlirNamedAttribute attrs[4] = {
+        named(e, "static_offsets", i64_array(e, rank, dyn_off)),
+        named(e, "static_sizes", i64_array(e, rank, dyn)),
+        named(e, "static_strides", i64_array(e, rank, ones)),
+        named(e, "operandSegmentSizes", segments(e, 4, (int32_t[]){1, rank, rank, 0})),
+    };
+    return op(e, name, 1, &rt, 1 + 2 * rank, ops, 4, attrs, 0);
+}
+
+static MlirType dynamic_tensor(Emitter *e, ElemType el, int rank) {
+    int64_t dyn[TILE_MAX_RANK];
+    for (int i = 0; i < rank; i++)
+        dyn[i] = mlirShapedTypeGetDynamicSize();
+    return tensor_of(e, el, rank, dyn);
+}
+
+// Collapses the unit dimensions marked `dropped` of a tile (tensor.collapse_shape), or
+// extracts the scalar when every dimension is dropped.
+static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Type *result, ElemType el) {
+    int kept = 0;
+    for (int i = 0; i < d->rank; i++)
+        kept += !d->dropped[i];
+    if (kept == d->rank)
+        return v;
+    if (kept == 0) {
+        MlirValue ops[1 + TILE_MAX_RANK];
+        ops[0] = v;
+        MlirValue zero = const_int(e, indext(e), 0);
+        for (int i = 0; i < d->rank; i++)
+            ops[1 + i] = zero;
+        return op1(e, "tensor.extract", elem_type(e, el), 1 + d->rank, ops);
+    }
+    // Groups: each kept dimension takes the dropped ones before it; trailing dropped ones join
+    // the last group.
+    MlirAttribute groups[TILE_MAX_RANK];
+    int ng = 0;
+    MlirAttribute cur[TILE_MAX_RANK];
+    int nc = 0;
+    for (int i = 0; i < d->rank; i++) {
+        cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
+        if (!d->dropped[i]) {
+            groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
+            nc = 0;
+        }
+    }
+    if (nc) {  // trailing dropped dims: append to the last group
+        MlirAttribute last[TILE_MAX_RANK];
+        int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
+        for (int i = 0; i < nl; i++)
+            last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
+        for (int i = 0; i < nc; i++)
+            last[nl + i] = cur[i];
+        groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
+    }
+    MlirType rt = value_type(e, result);
+    MlirNamedAttribute a = named(e, "reassociation", mlirArrayAttrGet(e->ctx, ng, groups));
+    return mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &rt, 1, &v, 1, &a, 0), 0);
+}
+
+static MlirValue emit_tensor_load(Emitter *e, Node *n) {
+    const Symbol *t = n->base->sym;
+    SliceDims d;
+    if (!slice_dims(e, n, &d))
+        return (MlirValue){NULL};
+    ElemType el = t->type.elem;
+    MlirValue mem = memref_of(e, t);
+    MlirType dyn = dynamic_tensor(e, el, d.rank);
+    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ctx));
+    MlirValue whole =
+        mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
+    MlirValue part = mlirOperationGetResult(
+        dynamic_slice(e, "tensor.extract_slice", dyn, whole, d.rank, d.valid_lo, d.valid), 0);
+    // Pad to the static window with the padding value.
+    MlirValue pad = n->els ? operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
+                           : const_scalar(e, el, &(ConstVal){0});
+    Type full = {.cls = TY_VALUE, .elem = el, .rank = d.rank};
+    for (int i = 0; i < d.rank; i++)
+        full.dims[i] = d.size[i];
+    MlirType ft = value_type(e, &full);
+    MlirValue ops[1 + 2 * TILE_MAX_RANK];
+    int64_t dyn_pad[TILE_MAX_RANK];
+    ops[0] = part;
+    for (int i = 0; i < d.rank; i++) {
+        ops[1 + i] = d.low[i];
+        ops[1 + d.rank + i] = d.high[i];
+        dyn_pad[i] = mlirShapedTypeGetDynamicSize();
+    }
+    MlirNamedAttribute attrs[3] = {
+        named(e, "static_low", i64_array(e, d.rank, dyn_pad)),
+        named(e, "static_high", i64_array(e, d.rank, dyn_pad)),
+        named(e, "operandSegmentSizes", segments(e, 3, (int32_t[]){1, d.rank, d.rank})),
+    };
+    MlirOperation p = op(e, "tensor.pad", 1, &ft, 1 + 2 * d.rank, ops, 3, attrs, 1);
+    MlirType idx[TILE_MAX_RANK];
+    MlirLocation locs[TILE_MAX_RANK];
+    for (int i = 0; i < d.rank; i++) {
+        idx[i] = indext(e);
+        locs[i] = e->loc;
+    }
+    MlirBlock body = mlirBlockCreate(d.rank, idx, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(p, 0), body);
+    MlirBlock saved = e->block;
+    e->block = body;
+    op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
+    e->block = saved;
+    return drop_dims(e, mlirOperationGetResult(p, 0), &d, &n->type, el);
+}
+
+static void emit_tensor_store(Emitter *e, Node *target, Node *value) {
+    const Symbol *t = target->base->sym;
+    SliceDims d;
+    if (!slice_dims(e, target, &d))
+        return;
+    ElemType el = t->type.elem;
+    Type full = {.cls = TY_VALUE, .elem = el, .rank = d.rank};
+    for (int i = 0; i < d.rank; i++)
+        full.dims[i] = d.size[i];
+    // The value at the window's full rank (dropped dimensions as size 1).
+    MlirValue v = operand(e, value, el, &target->type);
+    if (e->failed)
+        return;
+    if (target->type.rank != d.rank) {
+        Type shaped = target->type;
+        shaped.elem = el;
+        MlirType ft = value_type(e, &full);
+        if (shaped.rank == 0) {
+            v = op1(e, "tensor.splat", ft, 1, &v);
+        } else {
+            // expand_shape back to the window rank (the inverse of drop_dims)
+            MlirAttribute groups[TILE_MAX_RANK], cur[TILE_MAX_RANK];
+            int ng = 0, nc = 0;
+            for (int i = 0; i < d.rank; i++) {
+                cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
+                if (!d.dropped[i]) {
+                    groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
+                    nc = 0;
+                }
+            }
+            if (nc) {
+                MlirAttribute last[TILE_MAX_RANK];
+                int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
+                for (int i = 0; i < nl; i++)
+                    last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
+                for (int i = 0; i < nc; i++)
+                    last[nl + i] = cur[i];
+                groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
+            }
+            MlirNamedAttribute attrs[3] = {
+                named(e, "reassociation", mlirArrayAttrGet(e->ctx, ng, groups)),
+                named(e, "static_output_shape", i64_array(e, d.rank, full.dims)),
+            };
+            v = mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &ft, 1, &v, 2, attrs, 0), 0);
+        }
+    }
+    MlirType dyn = dynamic_tensor(e, el, d.rank);
+    MlirValue part =
+        mlirOperationGetResult(dynamic_slice(e, "tensor.extract_slice", dyn, v, d.rank, d.low, d.valid), 0);
+    MlirValue mem = memref_of(e, t);
+    int64_t shape[TILE_MAX_RANK], strides[TILE_MAX_RANK];
+    for (int i = 0; i < d.rank; i++) {
+        shape[i] = mlirShapedTypeGetDynamicSize();
+        strides[i] = mlirShapedTypeGetDynamicStrideOrOffset();
+    }
+    MlirAttribute layout =
+        mlirStridedLayoutAttrGet(e->ctx, mlirShapedTypeGetDynamicStrideOrOffset(), d.rank, strides);
+    MlirType sub = mlirMemRefTypeGet(elem_type(e, el), d.rank, shape, layout, mlirAttributeGetNull());
+    MlirValue dst =
+        mlirOperationGetResult(dynamic_slice(e, "memref.subview", sub, mem, d.rank, d.valid_lo, d.valid), 0);
+    MlirValue ops[2] = {part, dst};
+    MlirNamedAttribute w = named(e, "writable", mlirUnitAttrGet(e->ctx));
+    op(e, "bufferization.materialize_in_destination", 0, NULL, 2, ops, 1, &w, 0);
+}
+
+// ================================================================ linalg
+
+static MlirValue filled(Emitter *e, const Type *t, MlirValue scalar) {
+    MlirValue ops[2] = {scalar, empty_tensor(e, t)};
+    MlirType rt = tensor_of(e, t->elem, t->rank, t->dims);
+    MlirNamedAttribute seg = named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){1, 1}));
+    MlirOperation f = op(e, "linalg.fill", 1, &rt, 2, ops, 1, &seg, 1);
+    mlirLinalgFillBuiltinNamedOpRegion(f);
+    return mlirOperationGetResult(f, 0);
+}
+
+static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc) {
+    if (n->type.rank != 2)
+        return unsupported(e, n, "batched matrix products");
+    MlirValue va = emit_expr(e, a), vb = emit_expr(e, b);
+    if (e->failed)
+        return va;
+    MlirValue init = acc ? operand(e, acc, n->type.elem, &n->type)
+                         : filled(e, &n->type, const_scalar(e, n->type.elem, &(ConstVal){0}));
+    MlirValue ops[3] = {va, vb, init};
+    MlirType rt = value_type(e, &n->type);
+    MlirNamedAttribute seg = named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){2, 1}));
+    MlirOperation m = op(e, "linalg.matmul", 1, &rt, 3, ops, 1, &seg, 1);
+    mlirLinalgFillBuiltinNamedOpRegion(m);
+    return mlirOperationGetResult(m, 0);
+}
+
+// sum/max/min/mean over one axis (or all): linalg.reduce into a filled init.
+static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axis, bool keep) {
+    Type xt = x->type;
+    ElemType el = xt.elem;
+    bool fl = elem_is_float(el);
+    MlirValue vx = emit_expr(e, x);
+    if (e->failed)
+        return vx;
+    int64_t dims[TILE_MAX_RANK];
+    int nd = 0;
+    Type rt = {.cls = TY_VALUE, .elem = el};
+    for (int i = 0; i < xt.rank; i++) {
+        if (axis < 0 || i == axis)
+            dims[nd++] = i;
+        else
+            rt.dims[rt.rank++] = xt.dims[i];
+    }
+    ConstVal id = {0};
+    if (b == B_MAX)
+        id = fl ? (ConstVal){.is_float = true, .f = -INFINITY} : (ConstVal){.i = INT64_MIN};
+    else if (b == B_MIN)
+        id = fl ? (ConstVal){.is_float = true, .f = INFINITY} : (ConstVal){.i = INT64_MAX};
+    if (!fl && b != B_SUM && b != B_MEAN) {  // the identity at this width
+        int bits = elem_bits(el);
+        if (bits < 64)
+            id.i = b == B_MAX ? -(INT64_C(1) << (bits - 1)) : (INT64_C(1) << (bits - 1)) - 1;
+    }
+    MlirValue init = filled(e, &rt, const_scalar(e, el, &id));
+    MlirValue ops[2] = {vx, init};
+    MlirType rty = mlirRankedTensorTypeGet(rt.rank, rt.dims, elem_type(e, el), mlirAttributeGetNull());
+    MlirNamedAttribute attrs[1] = {named(e, "dimensions", i64_array(e, nd, dims))};
+    MlirOperation r = op(e, "linalg.reduce", 1, &rty, 2, ops, 1, attrs, 1);
+    MlirType et = elem_type(e, el);
+    MlirType bargs[2] = {et, et};
+    MlirLocation locs[2] = {e->loc, e->loc};
+    MlirBlock body = mlirBlockCreate(2, bargs, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(r, 0), body);
+    MlirBlock saved = e->block;
+    e->block = body;
+    MlirValue in = mlirBlockGetArgument(body, 0), accv = mlirBlockGetArgument(body, 1);
+    const char *name = b == B_MAX   ? (fl ? "arith.maximumf" : "arith.maxsi")
+                       : b == B_MIN ? (fl ? "arith.minimumf" : "arith.minsi")
+                                    : (fl ? "arith.addf" : "arith.addi");
+    MlirValue c = binop(e, name, in, accv);
+    op(e, "linalg.yield", 0, NULL, 1, &c, 0, NULL, 0);
+    e->block = saved;
+    MlirValue res = mlirOperationGetResult(r, 0);
+    if (b == B_MEAN) {
+        int64_t count = 1;
+        for (int i = 0; i < nd; i++)
+            count *= xt.dims[dims[i]];
+        MlirValue k = const_float(e, et, (double)count);
+        res = binop(e, "arith.divf", res, op1(e, "tensor.splat", rty, 1, &k));
+    }
+    if (rt.rank == 0)
+        res = op1(e, "tensor.extract", et, 1, &res);
+    if (keep)
+        return unsupported(e, call, "keepdims");
+    return res;
+}
+
+// ================================================================ calls
+
+static MlirValue emit_math(Emitter *e, Node *n, const char *name) {
+    MlirValue x = operand(e, n->args.items[0], n->type.elem, &n->type);
+    if (e->failed)
+        return x;
+    return op1(e, name, mlirValueGetType(x), 1, &x);
+}
+
+static MlirValue emit_elementwise2(Emitter *e, Node *n, const char *fname, const char *iname) {
+    MlirValue a = operand(e, n->args.items[0], n->type.elem, &n->type);
+    MlirValue b = operand(e, n->args.items[1], n->type.elem, &n->type);
+    if (e->failed)
+        return a;
+    return binop(e, elem_is_float(n->type.elem) ? fname : iname, a, b);
+}
+
+static MlirValue emit_helper(Emitter *e, Node *call) {
+    int mark = e->nenv;
+    for (int i = 0; i < call->args.len; i++) {
+        MlirValue v = emit_expr(e, call->args.items[i]);
+        if (e->failed)
+            return v;
+        bind(e, call->inline_params[i], v);
+    }
+    emit_block(e, call->inlined);
+    MlirValue r = {NULL};
+    if (call->inlined_ret && !e->failed)
+        r = operand(e, call->inlined_ret, call->type.elem, &call->type);
+    e->nenv = mark;
+    return r;
+}
+
+static MlirValue emit_call(Emitter *e, Node *n) {
+    if (n->inlined)
+        return emit_helper(e, n);
+    Builtin b = builtin_lookup(n->name);
+    Node **a = n->args.items;
+    switch (b) {
+    case B_PROGRAM_ID:
+    case B_NUM_PROGRAMS: return (b == B_PROGRAM_ID ? e->pid : e->np)[a[0]->cval.i];
+    case B_ARANGE: {
+        int64_t lo = n->args.len == 2 ? a[0]->cval.i : 0;
+        MlirValue out = empty_tensor(e, &n->type);
+        MlirType rt = value_type(e, &n->type);
+        MlirAttribute maps[1] = {mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ctx, 1))};
+        MlirNamedAttribute attrs[3] = {
+            named(e, "indexing_maps", mlirArrayAttrGet(e->ctx, 1, maps)),
+            named(e, "iterator_types", parallel_iterators(e, 1)),
+            named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){0, 1})),
+        };
+        MlirOperation g = op(e, "linalg.generic", 1, &rt, 1, &out, 3, attrs, 1);
+        MlirType i32 = elem_type(e, EL_I32);
+        MlirLocation l = e->loc;
+        MlirBlock body = mlirBlockCreate(1, &i32, &l);
+        mlirRegionAppendOwnedBlock(mlirOperationGetRegion(g, 0), body);
+        MlirBlock saved = e->block;
+        e->block = body;
+        MlirNamedAttribute dim = named(e, "dim", mlirIntegerAttrGet(i64t(e), 0));
+        MlirType it = indext(e);
+        MlirValue i = mlirOperationGetResult(op(e, "linalg.index", 1, &it, 0, NULL, 1, &dim, 0), 0);
+        MlirValue i32v = op1(e, "arith.index_cast", i32, 1, &i);
+        MlirValue v = binop(e, "arith.addi", i32v, const_int(e, i32, lo));
+        op(e, "linalg.yield", 0, NULL, 1, &v, 0, NULL, 0);
+        e->block = saved;
+        return mlirOperationGetResult(g, 0);
+    }
+    case B_ZEROS:
+    case B_ONES:
+    case B_FULL: {
+        MlirValue s = b == B_FULL
+                          ? operand(e, a[2], n->type.elem, &(Type){.cls = TY_VALUE, .elem = n->type.elem})
+                          : const_scalar(e, n->type.elem, &(ConstVal){.i = b == B_ONES, .f = b == B_ONES});
+        if (b != B_FULL && elem_is_float(n->type.elem))
+            s = const_float(e, elem_type(e, n->type.elem), b == B_ONES ? 1.0 : 0.0);
+        return n->type.rank ? op1(e, "tensor.splat", value_type(e, &n->type), 1, &s) : s;
+    }
+    case B_EXP: return emit_math(e, n, "math.exp");
+    case B_EXP2: return emit_math(e, n, "math.exp2");
+    case B_LOG: return emit_math(e, n, "math.log");
+    case B_LOG2: return emit_math(e, n, "math.log2");
+    case B_SQRT: return emit_math(e, n, "math.sqrt");
+    case B_RSQRT: return emit_math(e, n, "math.rsqrt");
+    case B_SIN: return emit_math(e, n, "math.sin");
+    case B_COS: return emit_math(e, n, "math.cos");
+    case B_TANH: return emit_math(e, n, "math.tanh");
+    case B_ERF: return emit_math(e, n, "math.erf");
+    case B_FLOOR: return emit_math(e, n, "math.floor");
+    case B_CEIL: return emit_math(e, n, "math.ceil");
+    case B_ABS: return emit_math(e, n, elem_is_float(n->type.elem) ? "math.absf" : "math.absi");
+    case B_SIGMOID: {  // 1 / (1 + exp(-x))
+        MlirValue x = operand(e, a[0], n->type.elem, &n->type);
+        if (e->failed)
+            return x;
+        MlirType t = mlirValueGetType(x);
+        MlirValue one = const_float(e, elem_type(e, n->type.elem), 1.0);
+        if (n->type.rank)
+            one = op1(e, "tensor.splat", t, 1, &one);
+        MlirValue neg = op1(e, "arith.negf", t, 1, &x);
+        MlirValue ex = op1(e, "math.exp", t, 1, &neg);
+        return binop(e, "arith.divf", one, binop(e, "arith.addf", one, ex));
+    }
+    case B_POW: return emit_elementwise2(e, n, "math.powf", "math.ipowi");
+    case B_MAXIMUM: return emit_elementwise2(e, n, "arith.maximumf", "arith.maxsi");
+    case B_MINIMUM: return emit_elementwise2(e, n, "arith.minimumf", "arith.minsi");
+    case B_CLAMP: {
+        MlirValue x = operand(e, a[0], n->type.elem, &n->type), lo = operand(e, a[1], n->type.elem, &n->type),
+                  hi = operand(e, a[2], n->type.elem, &n->type);
+        if (e->failed)
+            return x;
+        bool fl = elem_is_float(n->type.elem);
+        return binop(e, fl ? "arith.minimumf" : "arith.minsi",
+                     binop(e, fl ? "arith.maximumf" : "arith.maxsi", x, lo), hi);
+    }
+    case B_WHERE: {
+        Type ct = n->type;
+        ct.elem = EL_I1;
+        MlirValue c = operand(e, a[0], EL_I1, &ct);
+        MlirValue x = operand(e, a[1], n->type.elem, &n->type), y = operand(e, a[2], n->type.elem, &n->type);
+        if (e->failed)
+            return c;
+        MlirValue ops[3] = {c, x, y};
+        return op1(e, "arith.select", mlirValueGetType(x), 3, ops);
+    }
+    case B_CDIV: {
+        MlirValue x = operand(e, a[0], n->type.elem, &n->type), y = operand(e, a[1], n->type.elem, &n->type);
+        return e->failed ? x : binop(e, "arith.ceildivsi", x, y);
+    }
+    case B_SUM:
+    case B_MAX:
+    case B_MIN:
+    case B_MEAN: {
+        Node *axis = n->args.len > 1 ? a[1] : sema_named_arg(n, "axis");
+        Node *keep = sema_named_arg(n, "keepdims");
+        int ax = -1;
+        if (axis) {
+            ax = (int)axis->cval.i;
+            if (ax < 0)
+                ax += a[0]->type.rank;
+        }
+        return emit_reduce(e, n, b, a[0], ax, keep && keep->cval.i);
+    }
+    case B_DOT: {
+        Node *acc = n->args.len > 2 ? a[2] : sema_named_arg(n, "acc");
+        if (acc && acc->type.cls == TY_TYPE)
+            acc = NULL;
+        if (sema_named_arg(n, "allow_tf32") || sema_named_arg(n, "out_type"))
+            return unsupported(e, n, "dot with out_type or allow_tf32");
+        return emit_matmul(e, n, a[0], a[1], acc);
+    }
+    default: break;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "'%s'", n->name);
+    return unsupported(e, n, what);
+}
+
+// ================================================================ expressions
+
+static MlirValue emit_tile_index(Emitter *e, Node *n) {
+    // Only ':' and None: a reshape that inserts unit dimensions (tensor.expand_shape).
+    const Type *bt = &n->base->type;
+    for (int i = 0; i < n->args.len; i++) {
+        Node *it = n->args.items[i];
+        if (it->kind == ND_SLICE && (it->lhs || it->rhs))
+            return unsupported(e, it, "slices of tile values");
+        if (it->kind != ND_SLICE && it->kind != ND_NEWAXIS)
+            return unsupported(e, it, "indexing tile values with constants");
+    }
+    MlirValue v = emit_expr(e, n->base);
+    if (e->failed || n->type.rank == bt->rank)
+        return v;
+    if (bt->rank == 0)
+        return op1(e, "tensor.splat", value_type(e, &n->type), 1, &v);
+    // Each original dimension takes the new unit dimensions before it; trailing ones join the last.
+    MlirAttribute groups[TILE_MAX_RANK], cur[TILE_MAX_RANK];
+    int ng = 0, nc = 0;
+    for (int i = 0; i < n->args.len; i++) {
+        cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
+        if (n->args.items[i]->kind == ND_SLICE) {
+            groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
+            nc = 0;
+        }
+    }
+    if (nc) {
+        MlirAttribute last[TILE_MAX_RANK];
+        int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
+        for (int i = 0; i < nl; i++)
+            last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
+        for (int i = 0; i < nc; i++)
+            last[nl + i] = cur[i];
+        groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
+    }
+    MlirType rt = value_type(e, &n->type);
+    MlirNamedAttribute attrs[2] = {
+        named(e, "reassociation", mlirArrayAttrGet(e->ctx, ng, groups)),
+        named(e, "static_output_shape", i64_array(e, n->type.rank, n->type.dims)),
+    };
+    return mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &rt, 1, &v, 2, attrs, 0), 0);
+}
+
+static MlirValue emit_expr(Emitter *e, Node *n) {
+    if (e->failed)
+        return (MlirValue){NULL};
+    MlirLocation saved = e->loc;
+    e->loc = mlirLocationFileLineColGet(e->ctx, str(n->span.file->path), (unsigned)n->span.line,
+                                        (unsigned)n->span.col);
+    MlirValue v = {NULL};
+    if (n->is_const && n->type.cls == TY_VALUE && n->type.rank == 0) {
+        ElemType el = n->type.elem == EL_INT ? EL_I64 : n->type.elem == EL_FLOAT ? EL_F64 : n->type.elem;
+        v = const_scalar(e, el, &n->cval);
+    } else {
+        switch (n->kind) {
+        case ND_NAME:
+            if (!lookup(e, n->sym, &v))
+                internal_error(__FILE__, __LINE__, "no value for '%s'", n->name);
+            break;
+        case ND_UNARY: v = emit_unary(e, n); break;
+        case ND_BINARY: v = emit_binary(e, n); break;
+        case ND_CAST: {
+            Node *x = n->args.items[0];
+            v = emit_expr(e, x);
+            if (!e->failed)
+                v = convert(e, v, x->type.elem, n->elem, &x->type);
+            break;
+        }
+        case ND_CALL: v = emit_call(e, n); break;
+        case ND_INDEX:
+            v = n->base->type.cls == TY_TENSOR ? emit_tensor_load(e, n) : emit_tile_index(e, n);
+            break;
+        default: v = unsupported(e, n, node_kind_name(n->kind)); break;
+        }
+    }
+    e->loc = saved;
+    return v;
+}
+
+// ================================================================ statements
+
+// The variables (declared outside `n`) that `n` assigns, in first-assignment order.
+static void assigned_vars(Emitter *e, const Node *n, const Symbol **out, int *count) {
+    if (!n)
+        return;
+    if (n->kind == ND_ASSIGN && n->lhs->kind == ND_NAME && n->lhs->sym && n->lhs->sym->kind == SYM_VAR) {
+        MlirValue ignored;
+        bool outside = lookup(e, n->lhs->sym, &ignored);
+        bool seen = false;
+        for (int i = 0; i < *count; i++)
+            seen = seen || out[i] == n->lhs->sym;
+        if (outside && !seen && *count < 256)
+            out[(*count)++] = n->lhs->sym;
+    }
+    const Node *kids[] = {n->then, n->els, n->body};
+    for (size_t i = 0; i < 3; i++)
+        assigned_vars(e, kids[i], out, count);
+    if (n->kind == ND_BLOCK)
+        for (int i = 0; i < n->args.len; i++)
+            assigned_vars(e, n->args.items[i], out, count);
+}
+
+static void yield_vars(Emitter *e, const Symbol **vars, int n, const char *name) {
+    MlirValue vals[256];
+    for (int i = 0; i < n; i++)
+        lookup(e, vars[i], &vals[i]);
+    op(e, name, 0, NULL, n, vals, 0, NULL, 0);
+}
+
+static void emit_for(Emitter *e, Node *n) {
+    const Symbol *vars[256];
+    int nv = 0;
+    assigned_vars(e, n->body, vars, &nv);
+    ElemType it = n->sym->type.elem;
+    Type st = {.cls = TY_VALUE, .elem = it};
+    MlirValue ops[3 + 256];
+    ops[0] = operand(e, n->init, it, &st);
+    ops[1] = operand(e, n->limit, it, &st);
+    ops[2] = n->step ? operand(e, n->step, it, &st) : const_int(e, elem_type(e, it), 1);
+    if (e->failed)
+        return;
+    MlirType types[1 + 256];
+    MlirLocation locs[1 + 256];
+    types[0] = elem_type(e, it);
+    locs[0] = e->loc;
+    for (int i = 0; i < nv; i++) {
+        lookup(e, vars[i], &ops[3 + i]);
+        types[1 + i] = mlirValueGetType(ops[3 + i]);
+        locs[1 + i] = e->loc;
+    }
+    MlirOperation f = op(e, "scf.for", nv, types + 1, 3 + nv, ops, 0, NULL, 1);
+    MlirBlock body = mlirBlockCreate(1 + nv, types, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
+    MlirBlock saved = e->block;
+    int mark = e->nenv;
+    e->block = body;
+    bind(e, n->sym, mlirBlockGetArgument(body, 0));
+    for (int i = 0; i < nv; i++)
+        bind(e, vars[i], mlirBlockGetArgument(body, 1 + i));
+    emit_block(e, n->body);
+    if (!e->failed)
+        yield_vars(e, vars, nv, "scf.yield");
+    e->block = saved;
+    e->nenv = mark;
+    for (int i = 0; i < nv; i++)
+        bind(e, vars[i], mlirOperationGetResult(f, i));
+}
+
+static void emit_if(Emitter *e, Node *n) {
+    const Symbol *vars[256];
+    int nv = 0;
+    assigned_vars(e, n->then, vars, &nv);
+    assigned_vars(e, n->els, vars, &nv);
+    MlirValue c = operand(e, n->cond, EL_I1, &(Type){.cls = TY_VALUE, .elem = EL_I1});
+    if (e->failed)
+        return;
+    MlirType types[256];
+    for (int i = 0; i < nv; i++) {
+        MlirValue v;
+        lookup(e, vars[i], &v);
+        types[i] = mlirValueGetType(v);
+    }
+    MlirOperation f = op(e, "scf.if", nv, types, 1, &c, 0, NULL, 2);
+    for (int r = 0; r < 2; r++) {
+        MlirBlock body = mlirBlockCreate(0, NULL, NULL);
+        mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, r), body);
+        MlirBlock saved = e->block;
+        int mark = e->nenv;
+        e->block = body;
+        Node *branch = r == 0 ? n->then : n->els;
+        if (branch && branch->kind == ND_IF)
+            emit_if(e, branch);
+        else if (branch)
+            emit_block(e, branch);
+        if (!e->failed)
+            yield_vars(e, vars, nv, "scf.yield");
+        e->block = saved;
+        e->nenv = mark;
+    }
+    for (int i = 0; i < nv; i++)
+        bind(e, vars[i], mlirOperationGetResult(f, i));
+}
+
+static void emit_stmt(Emitter *e, Node *n) {
+    e->loc = mlirLocationFileLineColGet(e->ctx, str(n->span.file->path), (unsigned)n->span.line,
+                                        (unsigned)n->span.col);
+    switch (n->kind) {
+    case ND_LET:
+    case ND_VAR: {
+        MlirValue v = operand(e, n->init, n->sym->type.elem, &n->sym->type);
+        if (!e->failed)
+            bind(e, n->sym, v);
+        return;
+    }
+    case ND_ASSIGN:
+        if (n->lhs->kind == ND_NAME) {
+            MlirValue v = operand(e, n->init, n->lhs->sym->type.elem, &n->lhs->sym->type);
+            if (!e->failed)
+                bind(e, n->lhs->sym, v);
+        } else {
+            emit_tensor_store(e, n->lhs, n->init);
+        }
+        return;
+    case ND_FOR: emit_for(e, n); return;
+    case ND_IF: emit_if(e, n); return;
+    case ND_BLOCK: emit_block(e, n); return;
+    case ND_RETURN: return;  // a helper's value: read by emit_helper
+    case ND_EXPR_STMT: emit_expr(e, n->lhs); return;
+    case ND_WHILE: unsupported(e, n, "'while' loops"); return;
+    default: unsupported(e, n, node_kind_name(n->kind)); return;
+    }
+}
+
+static void emit_block(Emitter *e, Node *block) {
+    int mark = e->nenv;
+    for (int i = 0; i < block->args.len && !e->failed; i++)
+        emit_stmt(e, block->args.items[i]);
+    // Variables assigned here but declared outside keep their new values.
+    int keep = mark;
+    for (int i = mark; i < e->nenv; i++) {
+        const Symbol *s = e->env[i].sym;
+        bool declared_inside = false;
+        for (int j = mark; j < i && !declared_inside; j++)
+            declared_inside = e->env[j].sym == s;
+        if (s->kind == SYM_VAR && !declared_inside) {
+            bool before = false;
+            for (int j = 0; j < mark && !before; j++)
+                before = e->env[j].sym == s;
+            if (before)
+                e->env[keep++] = e->env[i];
+        }
+    }
+    e->nenv = keep;
+}
+
+// ================================================================ kernels
+
+static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
+    KernelInfo *ki = k->kinfo;
+    MlirType args[64 + 4 * TILE_MAX_RANK];
+    MlirLocation locs[64 + 4 * TILE_MAX_RANK];
+    int na = 0;
+    e->loc = mlirLocationFileLineColGet(e->ctx, str(k->span.file->path), (unsigned)k->span.line,
+                                        (unsigned)k->span.col);
+    if (ki->ntensors + ki->nscalars + ki->nsizes + ki->nstrides + 6 > 64) {
+        unsupported(e, k, "kernels with more than 58 parameters, sizes and strides");
+        return;
+    }
+    for (int i = 0; i < ki->ntensors; i++)
+        args[na++] = memref_type(e, ki->tensors[i]);
+    for (int i = 0; i < ki->nscalars; i++)
+        args[na++] = elem_type(e, ki->scalars[i]->type.elem);
+    for (int i = 0; i < ki->nsizes + ki->nstrides + 6; i++)
+        args[na++] = i64t(e);
+    for (int i = 0; i < na; i++)
+        locs[i] = e->loc;
+    char name[512];
+    snprintf(name, sizeof name, "%s__program", k->name);
+    MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, 0, NULL);
+    MlirNamedAttribute attrs[2] = {
+        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(name))),
+        named(e, "function_type", mlirTypeAttrGet(fty)),
+    };
+    e->block = mlirModuleGetBody(module);
+    MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 2, attrs, 1);
+    MlirBlock body = mlirBlockCreate(na, args, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
+    e->block = body;
+    e->nenv = 0;
+    int a = 0;
+    for (int i = 0; i < ki->ntensors; i++)
+        bind(e, ki->tensors[i], mlirBlockGetArgument(body, a++));
+    for (int i = 0; i < ki->nscalars; i++)
+        bind(e, ki->scalars[i], mlirBlockGetArgument(body, a++));
+    for (int i = 0; i < ki->nsizes; i++)
+        bind(e, ki->sizes[i], mlirBlockGetArgument(body, a++));
+    for (int i = 0; i < ki->nstrides; i++)
+        bind(e, ki->strides[i], mlirBlockGetArgument(body, a++));
+    for (int i = 0; i < 3; i++)
+        e->pid[i] = mlirBlockGetArgument(body, a++);
+    for (int i = 0; i < 3; i++)
+        e->np[i] = mlirBlockGetArgument(body, a++);
+    e->kernel = k;
+    emit_block(e, k->body);
+    e->block = body;
+    op(e, "func.return", 0, NULL, 0, NULL, 0, NULL, 0);
+}
+
+static void print_cb(MlirStringRef s, void *out) { fwrite(s.data, 1, s.length, out); }
+
+bool lower_emit_mlir(Program *prog, const SemaOptions *opts, bool debuginfo, FILE *out) {
+    MlirContext ctx = mlirContextCreate();
+    MlirDialectRegistry reg = mlirDialectRegistryCreate();
+    mlirRegisterAllDialects(reg);
+    mlirContextAppendDialectRegistry(ctx, reg);
+    mlirDialectRegistryDestroy(reg);
+    mlirContextLoadAllAvailableDialects(ctx);
+    Emitter e = {.ctx = ctx};
+    MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
+    bool ok = true;
+    for (int i = 0; i < prog->decls.len && ok; i++) {
+        Node *k = prog->decls.items[i];
+        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0)
+            continue;
+        Config cfg;
+        if (!sema_default_config(prog, k, opts, &cfg) || !sema_check_kernel(prog, k, &cfg)) {
+            ok = false;
+            break;
+        }
+        emit_kernel(&e, module, k);
+        ok = !e.failed;
+    }
+    if (ok) {
+        MlirOperation m = mlirModuleGetOperation(module);
+        if (!mlirOperationVerify(m)) {
+            mlirOperationPrint(m, print_cb, stderr);
+            internal_error(__FILE__, __LINE__, "the tile-level module does not verify (printed above)");
+        }
+        MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
+        mlirOpPrintingFlagsEnableDebugInfo(flags, debuginfo, false);
+        mlirOperationPrintWithFlags(m, flags, print_cb, out);
+        mlirOpPrintingFlagsDestroy(flags);
+        fputc('\n', out);
+    }
+    mlirModuleDestroy(module);
+    mlirContextDestroy(ctx);
+    return ok;
+}
