@@ -5,6 +5,7 @@
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Dialect/LLVM.h"
 #include "mlir-c/Dialect/Linalg.h"
 #include "mlir-c/IR.h"
 #include "mlir-c/RegisterEverything.h"
@@ -1173,15 +1174,204 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     op(e, "func.return", 0, NULL, 0, NULL, 0, NULL, 0);
 }
 
+// ================================================================ the C entry
+
+// One field of a memref descriptor and its position in the LLVM struct.
+typedef struct DescField {
+    MlirValue v;
+    int64_t pos[2];
+    int npos;
+} DescField;
+
+// int NAME(tensors as pointers, scalars, sizes, strides): checks the arguments, builds the
+// memref descriptors, and runs the program over the grid (serially for now). Returns 0, or 1
+// (a negative size or stride), 2 (a null pointer to a non-empty tensor), 3 (a run-time
+// constraint is false).
+static void emit_entry(Emitter *e, MlirModule module, Node *k) {
+    KernelInfo *ki = k->kinfo;
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0), i32 = elem_type(e, EL_I32), i1 = elem_type(e, EL_I1);
+    MlirType args[64];
+    MlirLocation locs[64];
+    int na = 0;
+    for (int i = 0; i < ki->ntensors; i++)
+        args[na++] = ptr;
+    for (int i = 0; i < ki->nscalars; i++)
+        args[na++] = elem_type(e, ki->scalars[i]->type.elem);
+    for (int i = 0; i < ki->nsizes + ki->nstrides; i++)
+        args[na++] = i64t(e);
+    for (int i = 0; i < na; i++)
+        locs[i] = e->loc;
+    MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, 1, &i32);
+    MlirNamedAttribute attrs[2] = {
+        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(k->name))),
+        named(e, "function_type", mlirTypeAttrGet(fty)),
+    };
+    e->block = mlirModuleGetBody(module);
+    MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 2, attrs, 1);
+    MlirBlock body = mlirBlockCreate(na, args, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
+    e->block = body;
+    e->nenv = 0;
+    int a = ki->ntensors;
+    for (int i = 0; i < ki->nscalars; i++)
+        bind(e, ki->scalars[i], mlirBlockGetArgument(body, a++));
+    for (int i = 0; i < ki->nsizes; i++)
+        bind(e, ki->sizes[i], mlirBlockGetArgument(body, a++));
+    for (int i = 0; i < ki->nstrides; i++)
+        bind(e, ki->strides[i], mlirBlockGetArgument(body, a++));
+    MlirValue zero = const_int(e, i64t(e), 0);
+    MlirNamedAttribute slt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
+    MlirNamedAttribute sgt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));
+    MlirNamedAttribute ieq = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 0));
+    // 1: a negative size or stride
+    MlirValue bad = const_int(e, i1, 0);
+    for (int i = ki->ntensors + ki->nscalars; i < na; i++) {
+        MlirValue ops[2] = {mlirBlockGetArgument(body, i), zero};
+        bad = binop(e, "arith.ori", bad,
+                    mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ops, 1, &slt, 0), 0));
+    }
+    // 2: a null pointer to a tensor with elements
+    MlirValue null_bad = const_int(e, i1, 0);
+    MlirValue nullp = mlirOperationGetResult(op(e, "llvm.mlir.zero", 1, &ptr, 0, NULL, 0, NULL, 0), 0);
+    for (int t = 0; t < ki->ntensors; t++) {
+        MlirValue ops[2] = {mlirBlockGetArgument(body, t), nullp};
+        MlirValue isnull = mlirOperationGetResult(op(e, "llvm.icmp", 1, &i1, 2, ops, 1, &ieq, 0), 0);
+        MlirValue nonempty = const_int(e, i1, 1);
+        for (int d = 0; d < ki->tensors[t]->type.rank; d++) {
+            MlirValue dops[2] = {size_value(e, ki->tensors[t], d), zero};
+            nonempty = binop(e, "arith.andi", nonempty,
+                             mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, dops, 1, &sgt, 0), 0));
+        }
+        null_bad = binop(e, "arith.ori", null_bad, binop(e, "arith.andi", isnull, nonempty));
+    }
+    // 3: a run-time constraint is false
+    MlirValue where_bad = const_int(e, i1, 0);
+    for (int w = 0; w < ki->nruntime_wheres; w++) {
+        MlirValue c = operand(e, ki->runtime_wheres[w], EL_I1, &(Type){.cls = TY_VALUE, .elem = EL_I1});
+        if (e->failed)
+            return;
+        where_bad = binop(e, "arith.ori", where_bad, binop(e, "arith.xori", c, const_int(e, i1, 1)));
+    }
+    MlirValue st = const_int(e, i32, 0);
+    MlirValue codes[3] = {const_int(e, i32, 3), const_int(e, i32, 2), const_int(e, i32, 1)};
+    MlirValue conds[3] = {where_bad, null_bad, bad};
+    for (int i = 0; i < 3; i++) {  // the lowest code wins
+        MlirValue ops[3] = {conds[i], codes[i], st};
+        st = op1(e, "arith.select", i32, 3, ops);
+    }
+    // The grid.
+    MlirValue grid[3];
+    Node *g = k->grid.len ? k->grid.items[0] : NULL;
+    for (int i = 0; i < 3; i++) {
+        grid[i] = const_int(e, i64t(e), 1);
+        if (g && i < g->args.len)
+            grid[i] = operand(e, g->args.items[i], EL_I64, &(Type){.cls = TY_VALUE, .elem = EL_I64});
+    }
+    if (e->failed)
+        return;
+    MlirValue ok_ops[2] = {st, const_int(e, i32, 0)};
+    MlirValue run = mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ok_ops, 1, &ieq, 0), 0);
+    MlirOperation iff = op(e, "scf.if", 0, NULL, 1, &run, 0, NULL, 2);
+    MlirBlock then = mlirBlockCreate(0, NULL, NULL), els = mlirBlockCreate(0, NULL, NULL);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(iff, 0), then);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(iff, 1), els);
+    e->block = els;
+    op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    e->block = then;
+    // Memref descriptors: {allocated, aligned, offset, sizes[r], strides[r]} cast to the memref.
+    MlirValue call_args[64];
+    int nc = 0;
+    for (int t = 0; t < ki->ntensors; t++) {
+        const Symbol *ts = ki->tensors[t];
+        int r = ts->type.rank;
+        MlirType arr = mlirLLVMArrayTypeGet(i64t(e), (unsigned)r);
+        MlirType fields[5] = {ptr, ptr, i64t(e), arr, arr};
+        MlirType st_t = mlirLLVMStructTypeLiteralGet(e->ctx, 5, fields, false);
+        MlirValue dsc = mlirOperationGetResult(op(e, "llvm.mlir.undef", 1, &st_t, 0, NULL, 0, NULL, 0), 0);
+        MlirValue p = mlirBlockGetArgument(body, t);
+        MlirValue dims[TILE_MAX_RANK], strides[TILE_MAX_RANK];
+        for (int d = 0; d < r; d++)
+            dims[d] = size_value(e, ts, d);
+        for (int d = r - 1; d >= 0; d--) {
+            if (ts->strides[d])
+                lookup(e, ts->strides[d], &strides[d]);
+            else if (ts->const_strides[d] >= 0)
+                strides[d] = const_int(e, i64t(e), ts->const_strides[d]);
+            else
+                strides[d] = d == r - 1 ? const_int(e, i64t(e), 1)
+                                        : binop(e, "arith.muli", strides[d + 1], dims[d + 1]);
+        }
+        DescField fields_in[3 + 2 * TILE_MAX_RANK];
+        int nf = 0;
+        fields_in[nf++] = (DescField){p, {0}, 1};
+        fields_in[nf++] = (DescField){p, {1}, 1};
+        fields_in[nf++] = (DescField){zero, {2}, 1};
+        for (int d = 0; d < r; d++) {
+            fields_in[nf++] = (DescField){dims[d], {3, d}, 2};
+            fields_in[nf++] = (DescField){strides[d], {4, d}, 2};
+        }
+        for (int j = 0; j < nf; j++) {
+            MlirValue ops[2] = {dsc, fields_in[j].v};
+            MlirNamedAttribute pos = named(e, "position", i64_array(e, fields_in[j].npos, fields_in[j].pos));
+            dsc = mlirOperationGetResult(op(e, "llvm.insertvalue", 1, &st_t, 2, ops, 1, &pos, 0), 0);
+        }
+        MlirType mt = memref_type(e, ts);
+        call_args[nc++] = op1(e, "builtin.unrealized_conversion_cast", mt, 1, &dsc);
+    }
+    for (int i = ki->ntensors; i < na; i++)
+        call_args[nc++] = mlirBlockGetArgument(body, i);
+    // for p0, p1, p2 over the grid: NAME__program(..., p0, p1, p2, g0, g1, g2)
+    MlirValue one = const_int(e, i64t(e), 1);
+    MlirValue pids[3];
+    MlirBlock outer = e->block;
+    for (int i = 0; i < 3; i++) {
+        MlirValue ops[3] = {zero, grid[i], one};
+        MlirOperation loop = op(e, "scf.for", 0, NULL, 3, ops, 0, NULL, 1);
+        MlirType it = i64t(e);
+        MlirLocation l = e->loc;
+        MlirBlock lb = mlirBlockCreate(1, &it, &l);
+        mlirRegionAppendOwnedBlock(mlirOperationGetRegion(loop, 0), lb);
+        pids[i] = mlirBlockGetArgument(lb, 0);
+        e->block = lb;
+    }
+    for (int i = 0; i < 3; i++)
+        call_args[nc++] = pids[i];
+    for (int i = 0; i < 3; i++)
+        call_args[nc++] = grid[i];
+    char pname[512];
+    snprintf(pname, sizeof pname, "%s__program", k->name);
+    MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ctx, str(pname)));
+    op(e, "func.call", 0, NULL, nc, call_args, 1, &callee, 0);
+    // close the three loops (innermost first) and the if
+    for (int i = 2; i >= 0; i--) {
+        op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        MlirOperation parent = mlirBlockGetParentOperation(e->block);
+        e->block = mlirOperationGetBlock(parent);
+    }
+    (void)outer;
+    op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    e->block = body;
+    op(e, "func.return", 0, NULL, 1, &st, 0, NULL, 0);
+}
+
 static void print_cb(MlirStringRef s, void *out) { fwrite(s.data, 1, s.length, out); }
 
-bool lower_emit_mlir(Program *prog, const SemaOptions *opts, bool debuginfo, FILE *out) {
+MlirContext lower_context(void) {
+    static bool passes_registered;
+    if (!passes_registered) {
+        mlirRegisterAllPasses();
+        passes_registered = true;
+    }
     MlirContext ctx = mlirContextCreate();
     MlirDialectRegistry reg = mlirDialectRegistryCreate();
     mlirRegisterAllDialects(reg);
     mlirContextAppendDialectRegistry(ctx, reg);
     mlirDialectRegistryDestroy(reg);
     mlirContextLoadAllAvailableDialects(ctx);
+    return ctx;
+}
+
+bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, MlirModule *out) {
     Emitter e = {.ctx = ctx};
     MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
     bool ok = true;
@@ -1195,21 +1385,27 @@ bool lower_emit_mlir(Program *prog, const SemaOptions *opts, bool debuginfo, FIL
             break;
         }
         emit_kernel(&e, module, k);
+        if (!e.failed)
+            emit_entry(&e, module, k);
         ok = !e.failed;
     }
-    if (ok) {
-        MlirOperation m = mlirModuleGetOperation(module);
-        if (!mlirOperationVerify(m)) {
-            mlirOperationPrint(m, print_cb, stderr);
-            internal_error(__FILE__, __LINE__, "the tile-level module does not verify (printed above)");
-        }
-        MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
-        mlirOpPrintingFlagsEnableDebugInfo(flags, debuginfo, false);
-        mlirOperationPrintWithFlags(m, flags, print_cb, out);
-        mlirOpPrintingFlagsDestroy(flags);
-        fputc('\n', out);
+    if (!ok) {
+        mlirModuleDestroy(module);
+        return false;
     }
-    mlirModuleDestroy(module);
-    mlirContextDestroy(ctx);
-    return ok;
+    MlirOperation m = mlirModuleGetOperation(module);
+    if (!mlirOperationVerify(m)) {
+        mlirOperationPrint(m, print_cb, stderr);
+        internal_error(__FILE__, __LINE__, "the tile-level module does not verify (printed above)");
+    }
+    *out = module;
+    return true;
+}
+
+void lower_print_module(MlirModule module, bool debuginfo, FILE *out) {
+    MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
+    mlirOpPrintingFlagsEnableDebugInfo(flags, debuginfo, false);
+    mlirOperationPrintWithFlags(mlirModuleGetOperation(module), flags, print_cb, out);
+    mlirOpPrintingFlagsDestroy(flags);
+    fputc('\n', out);
 }

@@ -15,10 +15,38 @@
 #include "../lang/ast.h"
 #include "../lang/sema.h"
 
-// Builds and verifies the tile-level module of every kernel in the main files, each at its
-// default configuration, and prints it. False after reporting an error (a construct the
-// lowering does not handle yet, or a verifier failure, which is a compiler bug).
-// With debuginfo, every op is printed with its location (file:line:col in the .tile source).
-bool lower_emit_mlir(Program *prog, const SemaOptions *opts, bool debuginfo, FILE *out);
+// What to produce.
+typedef enum LowerStage {
+    LOWER_MLIR,  // the tile-level module (--emit=mlir)
+    LOWER_LLVM,  // LLVM IR after O3 (--emit=llvm)
+    LOWER_ASM,   // assembly for the target CPU (--emit=asm)
+    LOWER_OBJ,   // an ELF object (-o k.o), plus its C header
+} LowerStage;
+
+typedef struct LowerOptions {
+    LowerStage stage;
+    bool debuginfo;      // print op locations with LOWER_MLIR
+    const char *output;  // file to write (required for LOWER_OBJ; else NULL prints to stdout)
+    const char *cpu;     // target CPU (NULL: the host's)
+} LowerOptions;
+
+// Lowers every kernel of the main files, each at its default configuration, to the stage
+// asked for. False after reporting an error (a construct the lowering does not handle yet,
+// an output that cannot be written); a verifier failure is a compiler bug (internal error).
+bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo);
+
+// ---------------------------------------------------------------- emit.c (used by pipeline.c)
+
+#include "mlir-c/IR.h"
+
+MlirContext lower_context(void);  // a context with every upstream dialect loaded
+// The tile-level module: per kernel NAME__program and the C entry NAME. False if reported.
+bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, MlirModule *out);
+void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
+
+// ---------------------------------------------------------------- header.c
+
+// Writes the C header of the kernels of the main files (prototypes, status codes).
+bool lower_write_header(const Program *prog, const char *path, const char *object_name);
 
 #endif

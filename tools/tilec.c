@@ -15,7 +15,7 @@
 
 #define TILEC_VERSION "0.1.0"
 
-typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST, EMIT_MLIR } Emit;
+typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST, EMIT_MLIR, EMIT_LLVM, EMIT_ASM } Emit;
 
 typedef struct Options {
     bool check;  // `tilec check`: parse and check only
@@ -45,7 +45,8 @@ static const char *const usage =
     "  check                   Parse and check the files (every tunable configuration); no output\n"
     "\n"
     "OPTIONS:\n"
-    "  --emit=<stage>          Print a stage instead of compiling: tokens, ast, mlir (tile level)\n"
+    "  --emit=<stage>          Print a stage instead of compiling: tokens, ast, mlir (tile level),\n"
+    "                          llvm (after O3), asm; obj (the default) writes FILE.o and FILE.h\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
     "  -D <name>=<value>       Fix a tunable to an integer value\n"
     "  -I <dir>                Search <dir> for imported files\n"
@@ -65,6 +66,8 @@ static const char *const known_flags[] = {
     "--emit=tokens",
     "--emit=ast",
     "--emit=mlir",
+    "--emit=llvm",
+    "--emit=asm",
     "-o",
     "-D",
     "-I",
@@ -168,12 +171,16 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit = EMIT_AST;
             else if (strcmp(a + 7, "mlir") == 0)
                 o->emit = EMIT_MLIR;
-            else if (!strcmp(a + 7, "llvm") || !strcmp(a + 7, "asm") || !strcmp(a + 7, "obj")) {
-                error_plain("--emit=%s is not available yet: this version of tilec stops at --emit=mlir",
-                            a + 7);
-                ok = false;
-            } else {
-                error_plain("invalid value '%s' in '--emit=%s' (expected tokens, ast or mlir)", a + 7, a + 7);
+            else if (strcmp(a + 7, "llvm") == 0)
+                o->emit = EMIT_LLVM;
+            else if (strcmp(a + 7, "asm") == 0)
+                o->emit = EMIT_ASM;
+            else if (strcmp(a + 7, "obj") == 0)
+                o->emit = EMIT_NONE;  // the default: an object (and its header) with -o
+            else {
+                error_plain(
+                    "invalid value '%s' in '--emit=%s' (expected tokens, ast, mlir, llvm, asm or obj)", a + 7,
+                    a + 7);
                 ok = false;
             }
         } else if (strncmp(a, "-o", 2) == 0 && (a[2] == '\0' || a[1] == 'o')) {
@@ -261,7 +268,23 @@ static void list_kernels(const Program *prog, FILE *out) {
     }
 }
 
-// The pipeline: read, parse (with imports), check, print what was asked for.
+// k.o -> k.h beside it (FILE.h when the object's name has no extension).
+static bool write_header(const Program *prog, const char *object) {
+    size_t n = strlen(object);
+    char *header = malloc(n + 3);
+    memcpy(header, object, n + 1);
+    char *dot = strrchr(header, '.');
+    if (dot && !strchr(dot, '/'))
+        strcpy(dot, ".h");
+    else
+        strcat(header, ".h");
+    const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
+    bool ok = lower_write_header(prog, header, base);
+    free(header);
+    return ok;
+}
+
+// The pipeline: read, parse (with imports), check, then print a stage or lower.
 static int compile(const Options *o) {
     SourceFile **files = calloc((size_t)o->ninputs, sizeof(SourceFile *));
     int nfiles = 0;
@@ -274,7 +297,7 @@ static int compile(const Options *o) {
             ok = false;
     }
     FILE *out = stdout;
-    if (o->output && o->emit != EMIT_NONE) {
+    if (o->output && (o->emit == EMIT_TOKENS || o->emit == EMIT_AST)) {
         out = fopen(o->output, "w");
         if (!out) {
             error_plain("cannot open output file '%s': %s", o->output, strerror(errno));
@@ -295,17 +318,23 @@ static int compile(const Options *o) {
     SemaOptions so = {.defines = o->defines, .ndefines = o->ndefines, .all_configs = o->all_configs};
     if (ok && !diag_should_stop())
         ok = sema_check_program(&prog, &so);
-    if (o->emit == EMIT_AST)
+    if (o->emit == EMIT_AST) {
         ast_dump(&prog, out);
-    else if (o->emit == EMIT_MLIR && ok)
-        ok = lower_emit_mlir(&prog, &so, o->mlir_debuginfo, out);
-    else if (o->check && o->verbose && ok)
-        list_kernels(&prog, out);
-    else if (!o->check && ok) {
-        error_plain(
-            "object output is not available yet in tilec %s; use 'tilec check', --emit=ast or --emit=mlir",
-            TILEC_VERSION);
+    } else if (o->check) {
+        if (o->verbose && ok)
+            list_kernels(&prog, out);
+    } else if (ok && o->emit == EMIT_NONE && !o->output) {
+        error_plain("no output file: write the object with -o FILE.o (its header goes beside it)");
         ok = false;
+    } else if (ok) {
+        LowerOptions lo = {.debuginfo = o->mlir_debuginfo, .output = o->output};
+        lo.stage = o->emit == EMIT_MLIR   ? LOWER_MLIR
+                   : o->emit == EMIT_LLVM ? LOWER_LLVM
+                   : o->emit == EMIT_ASM  ? LOWER_ASM
+                                          : LOWER_OBJ;
+        ok = lower_program(&prog, &so, &lo);
+        if (ok && lo.stage == LOWER_OBJ)
+            ok = write_header(&prog, o->output);
     }
     if (out != stdout)
         fclose(out);
