@@ -1007,6 +1007,18 @@ static void emit_for(Emitter *e, Node *n) {
     ops[2] = n->step ? operand(e, n->step, it, &st) : const_int(e, elem_type(e, it), 1);
     if (e->failed)
         return;
+    if (n->step && !n->step->is_const) {
+        // A step that is not positive at run time runs no iterations (docs/language.md §7):
+        // step 1 from the start to the start.
+        MlirType i1 = elem_type(e, EL_I1);
+        MlirValue zero = const_int(e, elem_type(e, it), 0), one = const_int(e, elem_type(e, it), 1);
+        MlirValue cops[2] = {ops[2], zero};
+        MlirNamedAttribute sgt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));
+        MlirValue pos = mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, cops, 1, &sgt, 0), 0);
+        MlirValue s1[3] = {pos, ops[1], ops[0]}, s2[3] = {pos, ops[2], one};
+        ops[1] = op1(e, "arith.select", elem_type(e, it), 3, s1);
+        ops[2] = op1(e, "arith.select", elem_type(e, it), 3, s2);
+    }
     MlirType types[1 + 256];
     MlirLocation locs[1 + 256];
     types[0] = elem_type(e, it);
