@@ -54,7 +54,8 @@ int main(int argc, char **argv) {
     }
     qsort(t, (size_t)reps, sizeof(double), cmp);
     double med = t[reps / 2], gflops = 2.0 * (double)n * (double)n * (double)n / med * 1e-9;
-    printf("matmul %lldx%lldx%lld f32: %s (max relative error %.1e), median %.3f s over %d runs = %.2f GFLOP/s\n",
+    printf("matmul %lldx%lldx%lld f32: %s (max relative error %.1e), median %.3f s over %d runs = %.2f "
+           "GFLOP/s\n",
            (long long)n, (long long)n, (long long)n, max_err < 1e-5 ? "correct" : "WRONG", max_err, med, reps,
            gflops);
     free(a), free(b), free(c), free(t);

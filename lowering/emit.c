@@ -483,6 +483,31 @@ static MlirType dynamic_tensor(Emitter *e, ElemType el, int rank) {
     return tensor_of(e, el, rank, dyn);
 }
 
+// The reassociation of a collapse_shape/expand_shape between a rank-`n` shape and the shape
+// with only the dimensions marked `kept`: each kept dimension takes the unkept ones before it,
+// and trailing unkept ones join the last group.
+static MlirAttribute reassociation(Emitter *e, int n, const bool *kept) {
+    MlirAttribute groups[TILE_MAX_RANK], cur[TILE_MAX_RANK];
+    int ng = 0, nc = 0;
+    for (int i = 0; i < n; i++) {
+        cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
+        if (kept[i]) {
+            groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
+            nc = 0;
+        }
+    }
+    if (nc) {
+        MlirAttribute last[TILE_MAX_RANK];
+        int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
+        for (int i = 0; i < nl; i++)
+            last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
+        for (int i = 0; i < nc; i++)
+            last[nl + i] = cur[i];
+        groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
+    }
+    return mlirArrayAttrGet(e->ctx, ng, groups);
+}
+
 // Collapses the unit dimensions marked `dropped` of a tile (tensor.collapse_shape), or
 // extracts the scalar when every dimension is dropped.
 static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Type *result, ElemType el) {
@@ -499,30 +524,11 @@ static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Ty
             ops[1 + i] = zero;
         return op1(e, "tensor.extract", elem_type(e, el), 1 + d->rank, ops);
     }
-    // Groups: each kept dimension takes the dropped ones before it; trailing dropped ones join
-    // the last group.
-    MlirAttribute groups[TILE_MAX_RANK];
-    int ng = 0;
-    MlirAttribute cur[TILE_MAX_RANK];
-    int nc = 0;
-    for (int i = 0; i < d->rank; i++) {
-        cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
-        if (!d->dropped[i]) {
-            groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
-            nc = 0;
-        }
-    }
-    if (nc) {  // trailing dropped dims: append to the last group
-        MlirAttribute last[TILE_MAX_RANK];
-        int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
-        for (int i = 0; i < nl; i++)
-            last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
-        for (int i = 0; i < nc; i++)
-            last[nl + i] = cur[i];
-        groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
-    }
+    bool keep[TILE_MAX_RANK];
+    for (int i = 0; i < d->rank; i++)
+        keep[i] = !d->dropped[i];
     MlirType rt = value_type(e, result);
-    MlirNamedAttribute a = named(e, "reassociation", mlirArrayAttrGet(e->ctx, ng, groups));
+    MlirNamedAttribute a = named(e, "reassociation", reassociation(e, d->rank, keep));
     return mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &rt, 1, &v, 1, &a, 0), 0);
 }
 
@@ -596,26 +602,11 @@ static void emit_tensor_store(Emitter *e, Node *target, Node *value) {
             v = op1(e, "tensor.splat", ft, 1, &v);
         } else {
             // expand_shape back to the window rank (the inverse of drop_dims)
-            MlirAttribute groups[TILE_MAX_RANK], cur[TILE_MAX_RANK];
-            int ng = 0, nc = 0;
-            for (int i = 0; i < d.rank; i++) {
-                cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
-                if (!d.dropped[i]) {
-                    groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
-                    nc = 0;
-                }
-            }
-            if (nc) {
-                MlirAttribute last[TILE_MAX_RANK];
-                int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
-                for (int i = 0; i < nl; i++)
-                    last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
-                for (int i = 0; i < nc; i++)
-                    last[nl + i] = cur[i];
-                groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
-            }
-            MlirNamedAttribute attrs[3] = {
-                named(e, "reassociation", mlirArrayAttrGet(e->ctx, ng, groups)),
+            bool keep[TILE_MAX_RANK];
+            for (int i = 0; i < d.rank; i++)
+                keep[i] = !d.dropped[i];
+            MlirNamedAttribute attrs[2] = {
+                named(e, "reassociation", reassociation(e, d.rank, keep)),
                 named(e, "static_output_shape", i64_array(e, d.rank, full.dims)),
             };
             v = mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &ft, 1, &v, 2, attrs, 0), 0);
@@ -903,27 +894,12 @@ static MlirValue emit_tile_index(Emitter *e, Node *n) {
     if (bt->rank == 0)
         return op1(e, "tensor.splat", value_type(e, &n->type), 1, &v);
     // Each original dimension takes the new unit dimensions before it; trailing ones join the last.
-    MlirAttribute groups[TILE_MAX_RANK], cur[TILE_MAX_RANK];
-    int ng = 0, nc = 0;
-    for (int i = 0; i < n->args.len; i++) {
-        cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
-        if (n->args.items[i]->kind == ND_SLICE) {
-            groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
-            nc = 0;
-        }
-    }
-    if (nc) {
-        MlirAttribute last[TILE_MAX_RANK];
-        int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
-        for (int i = 0; i < nl; i++)
-            last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
-        for (int i = 0; i < nc; i++)
-            last[nl + i] = cur[i];
-        groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
-    }
+    bool keep[TILE_MAX_RANK];
+    for (int i = 0; i < n->args.len; i++)
+        keep[i] = n->args.items[i]->kind == ND_SLICE;
     MlirType rt = value_type(e, &n->type);
     MlirNamedAttribute attrs[2] = {
-        named(e, "reassociation", mlirArrayAttrGet(e->ctx, ng, groups)),
+        named(e, "reassociation", reassociation(e, n->args.len, keep)),
         named(e, "static_output_shape", i64_array(e, n->type.rank, n->type.dims)),
     };
     return mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &rt, 1, &v, 2, attrs, 0), 0);

@@ -44,3 +44,42 @@ static int check_close(const float *got, const double *want, int64_t n, double t
     }
     return 0;
 }
+
+// ---------------------------------------------------------------- references (in double)
+
+static void ref_softmax(const float *x, double *want, int64_t r, int64_t c) {
+    for (int64_t i = 0; i < r; i++) {
+        double m = -INFINITY, s = 0;
+        for (int64_t j = 0; j < c; j++)
+            m = fmax(m, x[i * c + j]);
+        for (int64_t j = 0; j < c; j++)
+            s += exp(x[i * c + j] - m);
+        for (int64_t j = 0; j < c; j++)
+            want[i * c + j] = exp(x[i * c + j] - m) / s;
+    }
+}
+
+static void ref_layernorm(const float *x, const float *w, const float *b, float eps, double *want, int64_t r,
+                          int64_t c) {
+    for (int64_t i = 0; i < r; i++) {
+        double mean = 0, var = 0;
+        for (int64_t j = 0; j < c; j++)
+            mean += x[i * c + j];
+        mean /= (double)c;
+        for (int64_t j = 0; j < c; j++)
+            var += (x[i * c + j] - mean) * (x[i * c + j] - mean);
+        var /= (double)c;
+        for (int64_t j = 0; j < c; j++)
+            want[i * c + j] = (x[i * c + j] - mean) / sqrt(var + eps) * w[j] + b[j];
+    }
+}
+
+static void ref_matmul(const float *a, const float *b, double *want, int64_t m, int64_t k, int64_t n) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double s = 0;
+            for (int64_t l = 0; l < k; l++)
+                s += (double)a[i * k + l] * b[l * n + j];
+            want[i * n + j] = s;
+        }
+}

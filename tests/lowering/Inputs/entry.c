@@ -43,15 +43,7 @@ static void test_softmax(void) {
         EXPECT(softmax(x, y, r, c) == TILEC_OK, "softmax status");
         EXPECT(softmax_online(x, y2, r, c) == TILEC_OK, "softmax_online status");
         double *want = malloc(sizeof(double) * (size_t)(r * c));
-        for (int64_t i = 0; i < r; i++) {
-            double m = -INFINITY, s = 0;
-            for (int64_t j = 0; j < c; j++)
-                m = fmax(m, x[i * c + j]);
-            for (int64_t j = 0; j < c; j++)
-                s += exp(x[i * c + j] - m);
-            for (int64_t j = 0; j < c; j++)
-                want[i * c + j] = exp(x[i * c + j] - m) / s;
-        }
+        ref_softmax(x, want, r, c);
         fails += check_close(y, want, r * c, 1e-5, "softmax") + check_guard(y, r * c, "softmax");
         fails +=
             check_close(y2, want, r * c, 1e-5, "softmax_online") + check_guard(y2, r * c, "softmax_online");
@@ -70,17 +62,7 @@ static void test_layernorm(void) {
     float *x = alloc_guarded(r * c), *w = alloc_guarded(c), *b = alloc_guarded(c), *y = alloc_guarded(r * c);
     EXPECT(layernorm(x, w, b, y, 1e-5f, r, c) == TILEC_OK, "layernorm status");
     double *want = malloc(sizeof(double) * (size_t)(r * c));
-    for (int64_t i = 0; i < r; i++) {
-        double mean = 0, var = 0;
-        for (int64_t j = 0; j < c; j++)
-            mean += x[i * c + j];
-        mean /= (double)c;
-        for (int64_t j = 0; j < c; j++)
-            var += (x[i * c + j] - mean) * (x[i * c + j] - mean);
-        var /= (double)c;
-        for (int64_t j = 0; j < c; j++)
-            want[i * c + j] = (x[i * c + j] - mean) / sqrt(var + 1e-5f) * w[j] + b[j];
-    }
+    ref_layernorm(x, w, b, 1e-5f, want, r, c);
     fails += check_close(y, want, r * c, 1e-4, "layernorm") + check_guard(y, r * c, "layernorm");
     free(x), free(w), free(b), free(y), free(want);
 }
@@ -92,13 +74,7 @@ static void test_matmul(void) {
         float *a = alloc_guarded(m * k), *b = alloc_guarded(k * n), *c = alloc_guarded(m * n);
         EXPECT(matmul(a, b, c, m, k, n) == TILEC_OK, "matmul status");
         double *want = malloc(sizeof(double) * (size_t)(m * n));
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) {
-                double acc = 0;
-                for (int64_t l = 0; l < k; l++)
-                    acc += (double)a[i * k + l] * b[l * n + j];
-                want[i * n + j] = acc;
-            }
+        ref_matmul(a, b, want, m, k, n);
         fails += check_close(c, want, m * n, 1e-5, "matmul") + check_guard(c, m * n, "matmul");
         free(a), free(b), free(c), free(want);
     }

@@ -45,13 +45,7 @@ static int run(int kind, int64_t m, int64_t k, int64_t n, int64_t bm, int64_t bn
                     M2(ah, m, k), M2(bh, k, n), M2(c, m, n), m, k, n, p, q, 0, g0, g1, 1);
         }
     double *want = malloc(sizeof(double) * (size_t)(m * n));
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < n; j++) {
-            double s = 0;
-            for (int64_t l = 0; l < k; l++)
-                s += (double)a[i * k + l] * b[l * n + j];
-            want[i * n + j] = s;
-        }
+    ref_matmul(a, b, want, m, k, n);
     const char *what = kind == 0 ? "matmul" : kind == 1 ? "matmul_f16" : "matmul_bf16";
     int fails = check_close(c, want, m * n, 1e-5, what) + check_guard(c, m * n, what);
     free(a), free(b), free(c), free(ah), free(bh), free(want);
