@@ -1171,8 +1171,133 @@ typedef struct DescField {
     int npos;
 } DescField;
 
-// int NAME(tensors as pointers, scalars, sizes, strides): checks the arguments, builds the
-// memref descriptors, and runs the program over the grid (serially for now). Returns 0, or 1
+// The address of 8-byte slot i of an argument context.
+static MlirValue slot(Emitter *e, MlirValue ctx, int i) {
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    MlirValue idx = const_int(e, i64t(e), i);
+    MlirValue ops[2] = {ctx, idx};
+    MlirNamedAttribute attrs[2] = {
+        named(e, "rawConstantIndices", mlirDenseI32ArrayGet(e->ctx, 1, (int32_t[]){INT32_MIN})),
+        named(e, "elem_type", mlirTypeAttrGet(i64t(e))),
+    };
+    return mlirOperationGetResult(op(e, "llvm.getelementptr", 1, &ptr, 2, ops, 2, attrs, 0), 0);
+}
+
+// The memref of tensor `ts` over pointer p: a descriptor {allocated, aligned, offset, sizes[r],
+// strides[r]} cast to the memref type. Sizes and strides come from the bound symbols.
+static MlirValue descriptor(Emitter *e, const Symbol *ts, MlirValue p) {
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    int r = ts->type.rank;
+    MlirType arr = mlirLLVMArrayTypeGet(i64t(e), (unsigned)r);
+    MlirType fields[5] = {ptr, ptr, i64t(e), arr, arr};
+    MlirType st_t = mlirLLVMStructTypeLiteralGet(e->ctx, 5, fields, false);
+    MlirValue dsc = mlirOperationGetResult(op(e, "llvm.mlir.undef", 1, &st_t, 0, NULL, 0, NULL, 0), 0);
+    MlirValue dims[TILE_MAX_RANK], strides[TILE_MAX_RANK];
+    for (int d = 0; d < r; d++)
+        dims[d] = size_value(e, ts, d);
+    for (int d = r - 1; d >= 0; d--) {
+        if (ts->strides[d])
+            lookup(e, ts->strides[d], &strides[d]);
+        else if (ts->const_strides[d] >= 0)
+            strides[d] = const_int(e, i64t(e), ts->const_strides[d]);
+        else
+            strides[d] =
+                d == r - 1 ? const_int(e, i64t(e), 1) : binop(e, "arith.muli", strides[d + 1], dims[d + 1]);
+    }
+    DescField in[3 + 2 * TILE_MAX_RANK];
+    int nf = 0;
+    in[nf++] = (DescField){p, {0}, 1};
+    in[nf++] = (DescField){p, {1}, 1};
+    in[nf++] = (DescField){const_int(e, i64t(e), 0), {2}, 1};
+    for (int d = 0; d < r; d++) {
+        in[nf++] = (DescField){dims[d], {3, d}, 2};
+        in[nf++] = (DescField){strides[d], {4, d}, 2};
+    }
+    for (int j = 0; j < nf; j++) {
+        MlirValue ops[2] = {dsc, in[j].v};
+        MlirNamedAttribute pos = named(e, "position", i64_array(e, in[j].npos, in[j].pos));
+        dsc = mlirOperationGetResult(op(e, "llvm.insertvalue", 1, &st_t, 2, ops, 1, &pos, 0), 0);
+    }
+    return op1(e, "builtin.unrealized_conversion_cast", memref_type(e, ts), 1, &dsc);
+}
+
+// void NAME__task(void *ctx, int64_t index): one program instance of the flattened grid, with
+// the arguments unpacked from the entry's context.
+static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *arg_types, int na) {
+    KernelInfo *ki = k->kinfo;
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    MlirType targs[2] = {ptr, i64t(e)};
+    MlirLocation locs[2] = {e->loc, e->loc};
+    MlirType fty = mlirFunctionTypeGet(e->ctx, 2, targs, 0, NULL);
+    char name[512];
+    snprintf(name, sizeof name, "%s__task", k->name);
+    MlirNamedAttribute attrs[3] = {
+        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(name))),
+        named(e, "function_type", mlirTypeAttrGet(fty)),
+        named(e, "sym_visibility", mlirStringAttrGet(e->ctx, str("private"))),
+    };
+    e->block = mlirModuleGetBody(module);
+    MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 3, attrs, 1);
+    MlirBlock body = mlirBlockCreate(2, targs, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
+    e->block = body;
+    e->nenv = 0;
+    MlirValue ctxp = mlirBlockGetArgument(body, 0), index = mlirBlockGetArgument(body, 1);
+    MlirValue vals[64 + 3];
+    for (int i = 0; i < na + 3; i++) {
+        MlirType t = i < na ? arg_types[i] : i64t(e);
+        MlirValue a = slot(e, ctxp, i);
+        vals[i] = op1(e, "llvm.load", t, 1, &a);
+    }
+    int a = ki->ntensors;
+    for (int i = 0; i < ki->nscalars; i++)
+        bind(e, ki->scalars[i], vals[a++]);
+    for (int i = 0; i < ki->nsizes; i++)
+        bind(e, ki->sizes[i], vals[a++]);
+    for (int i = 0; i < ki->nstrides; i++)
+        bind(e, ki->strides[i], vals[a++]);
+    MlirValue *grid = &vals[na];
+    MlirValue call_args[64 + 6];
+    int nc = 0;
+    for (int t = 0; t < ki->ntensors; t++)
+        call_args[nc++] = descriptor(e, ki->tensors[t], vals[t]);
+    for (int i = ki->ntensors; i < na; i++)
+        call_args[nc++] = vals[i];
+    // index = (p0 * g1 + p1) * g2 + p2
+    MlirValue g12 = binop(e, "arith.muli", grid[1], grid[2]);
+    MlirValue rem = binop(e, "arith.remsi", index, g12);
+    call_args[nc++] = binop(e, "arith.divsi", index, g12);
+    call_args[nc++] = binop(e, "arith.divsi", rem, grid[2]);
+    call_args[nc++] = binop(e, "arith.remsi", rem, grid[2]);
+    for (int i = 0; i < 3; i++)
+        call_args[nc++] = grid[i];
+    char pname[512];
+    snprintf(pname, sizeof pname, "%s__program", k->name);
+    MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ctx, str(pname)));
+    op(e, "func.call", 0, NULL, nc, call_args, 1, &callee, 0);
+    op(e, "func.return", 0, NULL, 0, NULL, 0, NULL, 0);
+}
+
+// The thread pool's entry point (runtime/tilec_rt.h), declared once per module.
+static void declare_runtime(Emitter *e, MlirModule module) {
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    MlirType targs[2] = {ptr, i64t(e)};
+    MlirType task_t = mlirFunctionTypeGet(e->ctx, 2, targs, 0, NULL);
+    MlirType args[3] = {i64t(e), task_t, ptr};
+    MlirType fty = mlirFunctionTypeGet(e->ctx, 3, args, 0, NULL);
+    MlirNamedAttribute attrs[3] = {
+        named(e, "sym_name", mlirStringAttrGet(e->ctx, str("tilec_rt_parallel_for"))),
+        named(e, "function_type", mlirTypeAttrGet(fty)),
+        named(e, "sym_visibility", mlirStringAttrGet(e->ctx, str("private"))),
+    };
+    e->block = mlirModuleGetBody(module);
+    e->loc = mlirLocationUnknownGet(e->ctx);
+    op(e, "func.func", 0, NULL, 0, NULL, 3, attrs, 1);
+}
+
+// int NAME(tensors as pointers, scalars, sizes, strides): checks the arguments, packs them and
+// the grid into a context, and hands the grid to the runtime's thread pool, which calls
+// NAME__task for each program instance. Returns 0, or 1
 // (a negative size or stride), 2 (a null pointer to a non-empty tensor), 3 (a run-time
 // constraint is false).
 static void emit_entry(Emitter *e, MlirModule module, Node *k) {
@@ -1266,80 +1391,33 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     e->block = els;
     op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
     e->block = then;
-    // Memref descriptors: {allocated, aligned, offset, sizes[r], strides[r]} cast to the memref.
-    MlirValue call_args[64];
-    int nc = 0;
-    for (int t = 0; t < ki->ntensors; t++) {
-        const Symbol *ts = ki->tensors[t];
-        int r = ts->type.rank;
-        MlirType arr = mlirLLVMArrayTypeGet(i64t(e), (unsigned)r);
-        MlirType fields[5] = {ptr, ptr, i64t(e), arr, arr};
-        MlirType st_t = mlirLLVMStructTypeLiteralGet(e->ctx, 5, fields, false);
-        MlirValue dsc = mlirOperationGetResult(op(e, "llvm.mlir.undef", 1, &st_t, 0, NULL, 0, NULL, 0), 0);
-        MlirValue p = mlirBlockGetArgument(body, t);
-        MlirValue dims[TILE_MAX_RANK], strides[TILE_MAX_RANK];
-        for (int d = 0; d < r; d++)
-            dims[d] = size_value(e, ts, d);
-        for (int d = r - 1; d >= 0; d--) {
-            if (ts->strides[d])
-                lookup(e, ts->strides[d], &strides[d]);
-            else if (ts->const_strides[d] >= 0)
-                strides[d] = const_int(e, i64t(e), ts->const_strides[d]);
-            else
-                strides[d] = d == r - 1 ? const_int(e, i64t(e), 1)
-                                        : binop(e, "arith.muli", strides[d + 1], dims[d + 1]);
-        }
-        DescField fields_in[3 + 2 * TILE_MAX_RANK];
-        int nf = 0;
-        fields_in[nf++] = (DescField){p, {0}, 1};
-        fields_in[nf++] = (DescField){p, {1}, 1};
-        fields_in[nf++] = (DescField){zero, {2}, 1};
-        for (int d = 0; d < r; d++) {
-            fields_in[nf++] = (DescField){dims[d], {3, d}, 2};
-            fields_in[nf++] = (DescField){strides[d], {4, d}, 2};
-        }
-        for (int j = 0; j < nf; j++) {
-            MlirValue ops[2] = {dsc, fields_in[j].v};
-            MlirNamedAttribute pos = named(e, "position", i64_array(e, fields_in[j].npos, fields_in[j].pos));
-            dsc = mlirOperationGetResult(op(e, "llvm.insertvalue", 1, &st_t, 2, ops, 1, &pos, 0), 0);
-        }
-        MlirType mt = memref_type(e, ts);
-        call_args[nc++] = op1(e, "builtin.unrealized_conversion_cast", mt, 1, &dsc);
-    }
-    for (int i = ki->ntensors; i < na; i++)
-        call_args[nc++] = mlirBlockGetArgument(body, i);
-    // for p0, p1, p2 over the grid: NAME__program(..., p0, p1, p2, g0, g1, g2)
+    // The arguments and the grid go into a context of 8-byte slots for NAME__task; the runtime
+    // runs the flattened grid over its threads.
+    int nslots = na + 3;
     MlirValue one = const_int(e, i64t(e), 1);
-    MlirValue pids[3];
-    MlirBlock outer = e->block;
-    for (int i = 0; i < 3; i++) {
-        MlirValue ops[3] = {zero, grid[i], one};
-        MlirOperation loop = op(e, "scf.for", 0, NULL, 3, ops, 0, NULL, 1);
-        MlirType it = i64t(e);
-        MlirLocation l = e->loc;
-        MlirBlock lb = mlirBlockCreate(1, &it, &l);
-        mlirRegionAppendOwnedBlock(mlirOperationGetRegion(loop, 0), lb);
-        pids[i] = mlirBlockGetArgument(lb, 0);
-        e->block = lb;
+    MlirType slots_t = mlirLLVMArrayTypeGet(i64t(e), (unsigned)nslots);
+    MlirNamedAttribute elem = named(e, "elem_type", mlirTypeAttrGet(slots_t));
+    MlirValue ctxp = mlirOperationGetResult(op(e, "llvm.alloca", 1, &ptr, 1, &one, 1, &elem, 0), 0);
+    for (int i = 0; i < nslots; i++) {
+        MlirValue v = i < na ? mlirBlockGetArgument(body, i) : grid[i - na];
+        MlirValue ops[2] = {v, slot(e, ctxp, i)};
+        op(e, "llvm.store", 0, NULL, 2, ops, 0, NULL, 0);
     }
-    for (int i = 0; i < 3; i++)
-        call_args[nc++] = pids[i];
-    for (int i = 0; i < 3; i++)
-        call_args[nc++] = grid[i];
-    char pname[512];
-    snprintf(pname, sizeof pname, "%s__program", k->name);
-    MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ctx, str(pname)));
-    op(e, "func.call", 0, NULL, nc, call_args, 1, &callee, 0);
-    // close the three loops (innermost first) and the if
-    for (int i = 2; i >= 0; i--) {
-        op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
-        MlirOperation parent = mlirBlockGetParentOperation(e->block);
-        e->block = mlirOperationGetBlock(parent);
-    }
-    (void)outer;
+    MlirValue total = binop(e, "arith.muli", binop(e, "arith.muli", grid[0], grid[1]), grid[2]);
+    MlirType task_args[2] = {ptr, i64t(e)};
+    MlirType task_t = mlirFunctionTypeGet(e->ctx, 2, task_args, 0, NULL);
+    char tname[512];
+    snprintf(tname, sizeof tname, "%s__task", k->name);
+    MlirNamedAttribute fattr = named(e, "value", mlirFlatSymbolRefAttrGet(e->ctx, str(tname)));
+    MlirValue fn = mlirOperationGetResult(op(e, "func.constant", 1, &task_t, 0, NULL, 1, &fattr, 0), 0);
+    MlirValue call_ops[3] = {total, fn, ctxp};
+    MlirNamedAttribute callee =
+        named(e, "callee", mlirFlatSymbolRefAttrGet(e->ctx, str("tilec_rt_parallel_for")));
+    op(e, "func.call", 0, NULL, 3, call_ops, 1, &callee, 0);
     op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
     e->block = body;
     op(e, "func.return", 0, NULL, 1, &st, 0, NULL, 0);
+    emit_task(e, module, k, args, na);
 }
 
 static void print_cb(MlirStringRef s, void *out) { fwrite(s.data, 1, s.length, out); }
@@ -1362,7 +1440,7 @@ MlirContext lower_context(void) {
 bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, MlirModule *out) {
     Emitter e = {.ctx = ctx};
     MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
-    bool ok = true;
+    bool ok = true, declared = false;
     for (int i = 0; i < prog->decls.len && ok; i++) {
         Node *k = prog->decls.items[i];
         if (k->kind != ND_KERNEL || k->span.file->import_depth != 0)
@@ -1372,6 +1450,9 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
             ok = false;
             break;
         }
+        if (!declared)
+            declare_runtime(&e, module);
+        declared = true;
         emit_kernel(&e, module, k);
         if (!e.failed)
             emit_entry(&e, module, k);

@@ -26,9 +26,11 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
             fprintf(f, " %s", prog->files[i]->path);
     fprintf(f, "; do not edit.\n//\n");
     fprintf(f,
-            "// Link %s with -lm. Each kernel runs its whole grid on the calling thread (threads\n"
-            "// come in a later version) and returns TILEC_OK or one of the status codes below.\n//\n",
-            object_name);
+            "// Link %s with tilec's runtime and libm: cc ... %s libtilec_rt.a -lpthread -lm\n"
+            "// (libtilec_rt.a is in tilec's build/lib). Each call runs the kernel's whole grid, spread\n"
+            "// over all cores (TILE_NUM_THREADS=N to choose), and returns TILEC_OK or one of the\n"
+            "// status codes below.\n//\n",
+            object_name, object_name);
     fprintf(f, "// Kernels and the configuration compiled:\n");
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];

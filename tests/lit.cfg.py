@@ -106,3 +106,6 @@ if sanitized:
 # C drivers of differential tests: built with ASan in the sanitized run (which has no memory
 # ulimit); the plain run still catches writes past the end with guard values.
 config.substitutions.append(("%driver_cc", "cc -O1 -fsanitize=address,undefined" if sanitized else "cc -O1"))
+# What a program that calls compiled kernels links: tilec's runtime (the grid's thread pool).
+tilec_rt = params.get("tilec_rt", os.path.join(os.path.dirname(os.path.dirname(tilec)), "lib", "libtilec_rt.a"))
+config.substitutions.append(("%runtime_lib", shlex.quote(tilec_rt) + " -lpthread"))
