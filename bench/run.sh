@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# bench/run.sh — stdlib matmul compiled by tilec against OpenBLAS (libopenblas-dev), on 1
+# thread and on all threads, in one run each; prints a table of GFLOP/s and ratios
+# (ratio = OpenBLAS time / tilec time: above 1 means tilec is faster).
+#   bench/run.sh [--smoke] [--budget SECONDS] [MxNxK ...]
+# --smoke runs two small sizes (CI keeps the harness from rotting; timings are never judged).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build/bench
+mkdir -p "$out"
+args=("$@")
+if [[ "${1:-}" == "--smoke" ]]; then
+    args=(64x64x64 96x80x72)
+fi
+build/bin/tilec stdlib/matmul.tile -o "$out/matmul.o"
+cc -O2 -I"$out" -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/matmul_bench.c "$out/matmul.o" \
+    build/lib/libtilec_rt.a -lopenblas -lpthread -lm -o "$out/matmul_bench"
+cores=$(nproc)
+echo "matmul f32, tilec (stdlib/matmul.tile, $(grep -m1 '//   matmul:' "$out/matmul.h" | sed 's|//   matmul: ||')) vs OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas-dev 2>/dev/null || echo '?')"
+echo "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $cores cores; median of 3-5 runs after a warm-up"
+printf 'threads\tshape\n'
+for t in 1 "$cores"; do
+    TILE_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$out/matmul_bench" "${args[@]}"
+done
