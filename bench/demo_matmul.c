@@ -7,18 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "matmul.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     int64_t n = argc > 1 ? atoll(argv[1]) : 512;
@@ -52,8 +42,7 @@ int main(int argc, char **argv) {
         matmul(a, b, c, n, n, n);
         t[r] = now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp);
-    double med = t[reps / 2], gflops = 2.0 * (double)n * (double)n * (double)n / med * 1e-9;
+    double med = median(t, reps), gflops = 2.0 * (double)n * (double)n * (double)n / med * 1e-9;
     printf("matmul %lldx%lldx%lld f32: %s (max relative error %.1e), median %.3f s over %d runs = %.2f "
            "GFLOP/s\n",
            (long long)n, (long long)n, (long long)n, max_err < 1e-5 ? "correct" : "WRONG", max_err, med, reps,

@@ -10,18 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "matmul.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct Shape {
     int64_t m, n, k;
@@ -40,8 +30,7 @@ static double time_it(int which, const Shape *s, const float *a, const float *b,
         if (r >= 0)
             t[r] = now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp);
-    return t[reps / 2];
+    return median(t, reps);
 }
 
 int main(int argc, char **argv) {
@@ -58,7 +47,7 @@ int main(int argc, char **argv) {
             shapes[ns++] = (Shape){m, n, k};
     }
     if (ns == 0) {
-        const Shape def[] = {{512, 512, 512},   {1024, 1024, 1024}, {2048, 2048, 2048},
+        const Shape def[] = {{512, 512, 512},    {1024, 1024, 1024}, {2048, 2048, 2048},
                              {4096, 4096, 4096}, {128, 4096, 1024},  {1023, 1023, 1023}};
         memcpy(shapes, def, sizeof def);
         ns = 6;
@@ -74,8 +63,10 @@ int main(int argc, char **argv) {
                    flop / tilec_rate, budget);
             continue;
         }
-        float *a = malloc(sizeof(float) * (size_t)(s->m * s->k)), *b = malloc(sizeof(float) * (size_t)(s->k * s->n));
-        float *c = malloc(sizeof(float) * (size_t)(s->m * s->n)), *c2 = malloc(sizeof(float) * (size_t)(s->m * s->n));
+        float *a = malloc(sizeof(float) * (size_t)(s->m * s->k)),
+              *b = malloc(sizeof(float) * (size_t)(s->k * s->n));
+        float *c = malloc(sizeof(float) * (size_t)(s->m * s->n)),
+              *c2 = malloc(sizeof(float) * (size_t)(s->m * s->n));
         srand(7);
         for (int64_t j = 0; j < s->m * s->k; j++)
             a[j] = (float)rand() / (float)RAND_MAX - 0.5f;
@@ -90,9 +81,10 @@ int main(int argc, char **argv) {
             err = d > err ? d : err;
         }
         tilec_rate = flop / tt;
-        printf("%s\t%lldx%lldx%lld\ttilec %.2f GFLOP/s\topenblas %.2f GFLOP/s\tratio %.3f\tmax rel diff %.1e\n",
-               threads ? threads : "all", (long long)s->m, (long long)s->n, (long long)s->k, flop / tt * 1e-9,
-               flop / tb * 1e-9, tb / tt, err);
+        printf(
+            "%s\t%lldx%lldx%lld\ttilec %.2f GFLOP/s\topenblas %.2f GFLOP/s\tratio %.3f\tmax rel diff %.1e\n",
+            threads ? threads : "all", (long long)s->m, (long long)s->n, (long long)s->k, flop / tt * 1e-9,
+            flop / tb * 1e-9, tb / tt, err);
         fflush(stdout);
         free(a), free(b), free(c), free(c2);
     }

@@ -13,7 +13,7 @@ if [[ "${1:-}" == "--smoke" ]]; then
     args=(64x64x64 96x80x72)
 fi
 build/bin/tilec stdlib/matmul.tile -o "$out/matmul.o"
-cc -O2 -I"$out" -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/matmul_bench.c "$out/matmul.o" \
+cc -O2 -I"$out" -Ibench -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/matmul_bench.c "$out/matmul.o" \
     build/lib/libtilec_rt.a -lopenblas -lpthread -lm -o "$out/matmul_bench"
 cores=$(nproc)
 echo "matmul f32, tilec (stdlib/matmul.tile, $(grep -m1 '//   matmul:' "$out/matmul.h" | sed 's|//   matmul: ||')) vs OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas-dev 2>/dev/null || echo '?')"

@@ -96,6 +96,17 @@ static MlirValue op1(Emitter *e, const char *name, MlirType res, int nops, const
     return mlirOperationGetResult(op(e, name, 1, &res, nops, ops, 0, NULL, 0), 0);
 }
 
+// A new block with arguments of the given types (at the current location) as the body of
+// region `r` of op `o`.
+static MlirBlock region_block(Emitter *e, MlirOperation o, int r, int n, const MlirType *types) {
+    MlirLocation locs[1 + 256 + 64];
+    for (int i = 0; i < n; i++)
+        locs[i] = e->loc;
+    MlirBlock b = mlirBlockCreate(n, types, locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(o, r), b);
+    return b;
+}
+
 static MlirType elem_type(Emitter *e, ElemType t) {
     switch (t) {
     case EL_I1: return mlirIntegerTypeGet(e->ctx, 1);
@@ -256,9 +267,7 @@ static MlirValue broadcast_to(Emitter *e, MlirValue v, const Type *from, const T
     MlirOperation g = op(e, "linalg.generic", 1, &rt, 2, ops, 3, attrs, 1);
     MlirType el = elem_type(e, to->elem);
     MlirType bargs[2] = {el, el};
-    MlirLocation locs[2] = {e->loc, e->loc};
-    MlirBlock body = mlirBlockCreate(2, bargs, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(g, 0), body);
+    MlirBlock body = region_block(e, g, 0, 2, bargs);
     MlirBlock saved = e->block;
     e->block = body;
     MlirValue in = mlirBlockGetArgument(body, 0);
@@ -567,13 +576,9 @@ static MlirValue emit_tensor_load(Emitter *e, Node *n) {
     };
     MlirOperation p = op(e, "tensor.pad", 1, &ft, 1 + 2 * d.rank, ops, 3, attrs, 1);
     MlirType idx[TILE_MAX_RANK];
-    MlirLocation locs[TILE_MAX_RANK];
-    for (int i = 0; i < d.rank; i++) {
+    for (int i = 0; i < d.rank; i++)
         idx[i] = indext(e);
-        locs[i] = e->loc;
-    }
-    MlirBlock body = mlirBlockCreate(d.rank, idx, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(p, 0), body);
+    MlirBlock body = region_block(e, p, 0, d.rank, idx);
     MlirBlock saved = e->block;
     e->block = body;
     op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
@@ -692,9 +697,7 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
     MlirOperation r = op(e, "linalg.reduce", 1, &rty, 2, ops, 1, attrs, 1);
     MlirType et = elem_type(e, el);
     MlirType bargs[2] = {et, et};
-    MlirLocation locs[2] = {e->loc, e->loc};
-    MlirBlock body = mlirBlockCreate(2, bargs, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(r, 0), body);
+    MlirBlock body = region_block(e, r, 0, 2, bargs);
     MlirBlock saved = e->block;
     e->block = body;
     MlirValue in = mlirBlockGetArgument(body, 0), accv = mlirBlockGetArgument(body, 1);
@@ -772,9 +775,7 @@ static MlirValue emit_call(Emitter *e, Node *n) {
         };
         MlirOperation g = op(e, "linalg.generic", 1, &rt, 1, &out, 3, attrs, 1);
         MlirType i32 = elem_type(e, EL_I32);
-        MlirLocation l = e->loc;
-        MlirBlock body = mlirBlockCreate(1, &i32, &l);
-        mlirRegionAppendOwnedBlock(mlirOperationGetRegion(g, 0), body);
+        MlirBlock body = region_block(e, g, 0, 1, &i32);
         MlirBlock saved = e->block;
         e->block = body;
         MlirNamedAttribute dim = named(e, "dim", mlirIntegerAttrGet(i64t(e), 0));
@@ -971,6 +972,24 @@ static void yield_vars(Emitter *e, const Symbol **vars, int n, const char *name)
     op(e, name, 0, NULL, n, vals, 0, NULL, 0);
 }
 
+static void emit_if(Emitter *e, Node *n);
+
+// Emits `branch` (a block, an else-if, or nothing) into the region block `body`, then yields the
+// current values of `vars`; bindings made inside are dropped afterwards.
+static void emit_region(Emitter *e, MlirBlock body, Node *branch, const Symbol **vars, int nv) {
+    MlirBlock saved = e->block;
+    int mark = e->nenv;
+    e->block = body;
+    if (branch && branch->kind == ND_IF)
+        emit_if(e, branch);
+    else if (branch)
+        emit_block(e, branch);
+    if (!e->failed)
+        yield_vars(e, vars, nv, "scf.yield");
+    e->block = saved;
+    e->nenv = mark;
+}
+
 static void emit_for(Emitter *e, Node *n) {
     const Symbol *vars[256];
     int nv = 0;
@@ -996,27 +1015,18 @@ static void emit_for(Emitter *e, Node *n) {
         ops[2] = op1(e, "arith.select", elem_type(e, it), 3, s2);
     }
     MlirType types[1 + 256];
-    MlirLocation locs[1 + 256];
     types[0] = elem_type(e, it);
-    locs[0] = e->loc;
     for (int i = 0; i < nv; i++) {
         lookup(e, vars[i], &ops[3 + i]);
         types[1 + i] = mlirValueGetType(ops[3 + i]);
-        locs[1 + i] = e->loc;
     }
     MlirOperation f = op(e, "scf.for", nv, types + 1, 3 + nv, ops, 0, NULL, 1);
-    MlirBlock body = mlirBlockCreate(1 + nv, types, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
-    MlirBlock saved = e->block;
-    int mark = e->nenv;
-    e->block = body;
+    MlirBlock body = region_block(e, f, 0, 1 + nv, types);
+    int mark = e->nenv;  // the loop variable and the carried values are bound inside only
     bind(e, n->sym, mlirBlockGetArgument(body, 0));
     for (int i = 0; i < nv; i++)
         bind(e, vars[i], mlirBlockGetArgument(body, 1 + i));
-    emit_block(e, n->body);
-    if (!e->failed)
-        yield_vars(e, vars, nv, "scf.yield");
-    e->block = saved;
+    emit_region(e, body, n->body, vars, nv);
     e->nenv = mark;
     for (int i = 0; i < nv; i++)
         bind(e, vars[i], mlirOperationGetResult(f, i));
@@ -1037,22 +1047,8 @@ static void emit_if(Emitter *e, Node *n) {
         types[i] = mlirValueGetType(v);
     }
     MlirOperation f = op(e, "scf.if", nv, types, 1, &c, 0, NULL, 2);
-    for (int r = 0; r < 2; r++) {
-        MlirBlock body = mlirBlockCreate(0, NULL, NULL);
-        mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, r), body);
-        MlirBlock saved = e->block;
-        int mark = e->nenv;
-        e->block = body;
-        Node *branch = r == 0 ? n->then : n->els;
-        if (branch && branch->kind == ND_IF)
-            emit_if(e, branch);
-        else if (branch)
-            emit_block(e, branch);
-        if (!e->failed)
-            yield_vars(e, vars, nv, "scf.yield");
-        e->block = saved;
-        e->nenv = mark;
-    }
+    for (int r = 0; r < 2; r++)
+        emit_region(e, region_block(e, f, r, 0, NULL), r == 0 ? n->then : n->els, vars, nv);
     for (int i = 0; i < nv; i++)
         bind(e, vars[i], mlirOperationGetResult(f, i));
 }
@@ -1114,7 +1110,6 @@ static void emit_block(Emitter *e, Node *block) {
 static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     KernelInfo *ki = k->kinfo;
     MlirType args[64 + 4 * TILE_MAX_RANK];
-    MlirLocation locs[64 + 4 * TILE_MAX_RANK];
     int na = 0;
     e->loc = mlirLocationFileLineColGet(e->ctx, str(k->span.file->path), (unsigned)k->span.line,
                                         (unsigned)k->span.col);
@@ -1128,8 +1123,6 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
         args[na++] = elem_type(e, ki->scalars[i]->type.elem);
     for (int i = 0; i < ki->nsizes + ki->nstrides + 6; i++)
         args[na++] = i64t(e);
-    for (int i = 0; i < na; i++)
-        locs[i] = e->loc;
     char name[512];
     snprintf(name, sizeof name, "%s__program", k->name);
     MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, 0, NULL);
@@ -1139,8 +1132,7 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     };
     e->block = mlirModuleGetBody(module);
     MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 2, attrs, 1);
-    MlirBlock body = mlirBlockCreate(na, args, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
+    MlirBlock body = region_block(e, f, 0, na, args);
     e->block = body;
     e->nenv = 0;
     int a = 0;
@@ -1227,7 +1219,6 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
     KernelInfo *ki = k->kinfo;
     MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
     MlirType targs[2] = {ptr, i64t(e)};
-    MlirLocation locs[2] = {e->loc, e->loc};
     MlirType fty = mlirFunctionTypeGet(e->ctx, 2, targs, 0, NULL);
     char name[512];
     snprintf(name, sizeof name, "%s__task", k->name);
@@ -1238,8 +1229,7 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
     };
     e->block = mlirModuleGetBody(module);
     MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 3, attrs, 1);
-    MlirBlock body = mlirBlockCreate(2, targs, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
+    MlirBlock body = region_block(e, f, 0, 2, targs);
     e->block = body;
     e->nenv = 0;
     MlirValue ctxp = mlirBlockGetArgument(body, 0), index = mlirBlockGetArgument(body, 1);
@@ -1304,7 +1294,6 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     KernelInfo *ki = k->kinfo;
     MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0), i32 = elem_type(e, EL_I32), i1 = elem_type(e, EL_I1);
     MlirType args[64];
-    MlirLocation locs[64];
     int na = 0;
     for (int i = 0; i < ki->ntensors; i++)
         args[na++] = ptr;
@@ -1312,8 +1301,6 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         args[na++] = elem_type(e, ki->scalars[i]->type.elem);
     for (int i = 0; i < ki->nsizes + ki->nstrides; i++)
         args[na++] = i64t(e);
-    for (int i = 0; i < na; i++)
-        locs[i] = e->loc;
     MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, 1, &i32);
     MlirNamedAttribute attrs[2] = {
         named(e, "sym_name", mlirStringAttrGet(e->ctx, str(k->name))),
@@ -1321,8 +1308,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     };
     e->block = mlirModuleGetBody(module);
     MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 2, attrs, 1);
-    MlirBlock body = mlirBlockCreate(na, args, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(f, 0), body);
+    MlirBlock body = region_block(e, f, 0, na, args);
     e->block = body;
     e->nenv = 0;
     int a = ki->ntensors;
@@ -1385,9 +1371,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     MlirValue ok_ops[2] = {st, const_int(e, i32, 0)};
     MlirValue run = mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ok_ops, 1, &ieq, 0), 0);
     MlirOperation iff = op(e, "scf.if", 0, NULL, 1, &run, 0, NULL, 2);
-    MlirBlock then = mlirBlockCreate(0, NULL, NULL), els = mlirBlockCreate(0, NULL, NULL);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(iff, 0), then);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(iff, 1), els);
+    MlirBlock then = region_block(e, iff, 0, 0, NULL), els = region_block(e, iff, 1, 0, NULL);
     e->block = els;
     op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
     e->block = then;
