@@ -1107,6 +1107,42 @@ static void emit_block(Emitter *e, Node *block) {
 
 // ================================================================ kernels
 
+// A func.func `name` in the module (private unless `public_`), its body the current block, with
+// no bindings yet.
+static MlirBlock new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args,
+                          int nres, const MlirType *res, bool public_) {
+    MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, nres, res);
+    MlirNamedAttribute attrs[3] = {
+        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(name))),
+        named(e, "function_type", mlirTypeAttrGet(fty)),
+        named(e, "sym_visibility", mlirStringAttrGet(e->ctx, str("private"))),
+    };
+    e->block = mlirModuleGetBody(module);
+    MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, public_ ? 2 : 3, attrs, 1);
+    MlirBlock body = region_block(e, f, 0, na, args);
+    e->block = body;
+    e->nenv = 0;
+    return body;
+}
+
+// Binds a kernel's scalars, sizes and strides to values[0..], in ABI order; returns how many.
+static int bind_scalars(Emitter *e, const KernelInfo *ki, const MlirValue *values) {
+    int a = 0;
+    for (int i = 0; i < ki->nscalars; i++)
+        bind(e, ki->scalars[i], values[a++]);
+    for (int i = 0; i < ki->nsizes; i++)
+        bind(e, ki->sizes[i], values[a++]);
+    for (int i = 0; i < ki->nstrides; i++)
+        bind(e, ki->strides[i], values[a++]);
+    return a;
+}
+
+// Block arguments first .. first + n - 1 into out.
+static void block_args(MlirBlock b, int first, int n, MlirValue *out) {
+    for (int i = 0; i < n; i++)
+        out[i] = mlirBlockGetArgument(b, first + i);
+}
+
 static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     KernelInfo *ki = k->kinfo;
     MlirType args[64 + 4 * TILE_MAX_RANK];
@@ -1125,25 +1161,13 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
         args[na++] = i64t(e);
     char name[512];
     snprintf(name, sizeof name, "%s__program", k->name);
-    MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, 0, NULL);
-    MlirNamedAttribute attrs[2] = {
-        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(name))),
-        named(e, "function_type", mlirTypeAttrGet(fty)),
-    };
-    e->block = mlirModuleGetBody(module);
-    MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 2, attrs, 1);
-    MlirBlock body = region_block(e, f, 0, na, args);
-    e->block = body;
-    e->nenv = 0;
+    MlirBlock body = new_func(e, module, name, na, args, 0, NULL, true);
     int a = 0;
     for (int i = 0; i < ki->ntensors; i++)
         bind(e, ki->tensors[i], mlirBlockGetArgument(body, a++));
-    for (int i = 0; i < ki->nscalars; i++)
-        bind(e, ki->scalars[i], mlirBlockGetArgument(body, a++));
-    for (int i = 0; i < ki->nsizes; i++)
-        bind(e, ki->sizes[i], mlirBlockGetArgument(body, a++));
-    for (int i = 0; i < ki->nstrides; i++)
-        bind(e, ki->strides[i], mlirBlockGetArgument(body, a++));
+    MlirValue vals[64];
+    block_args(body, a, ki->nscalars + ki->nsizes + ki->nstrides, vals);
+    a += bind_scalars(e, ki, vals);
     for (int i = 0; i < 3; i++)
         e->pid[i] = mlirBlockGetArgument(body, a++);
     for (int i = 0; i < 3; i++)
@@ -1219,19 +1243,9 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
     KernelInfo *ki = k->kinfo;
     MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
     MlirType targs[2] = {ptr, i64t(e)};
-    MlirType fty = mlirFunctionTypeGet(e->ctx, 2, targs, 0, NULL);
     char name[512];
     snprintf(name, sizeof name, "%s__task", k->name);
-    MlirNamedAttribute attrs[3] = {
-        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(name))),
-        named(e, "function_type", mlirTypeAttrGet(fty)),
-        named(e, "sym_visibility", mlirStringAttrGet(e->ctx, str("private"))),
-    };
-    e->block = mlirModuleGetBody(module);
-    MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 3, attrs, 1);
-    MlirBlock body = region_block(e, f, 0, 2, targs);
-    e->block = body;
-    e->nenv = 0;
+    MlirBlock body = new_func(e, module, name, 2, targs, 0, NULL, false);
     MlirValue ctxp = mlirBlockGetArgument(body, 0), index = mlirBlockGetArgument(body, 1);
     MlirValue vals[64 + 3];
     for (int i = 0; i < na + 3; i++) {
@@ -1239,13 +1253,7 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
         MlirValue a = slot(e, ctxp, i);
         vals[i] = op1(e, "llvm.load", t, 1, &a);
     }
-    int a = ki->ntensors;
-    for (int i = 0; i < ki->nscalars; i++)
-        bind(e, ki->scalars[i], vals[a++]);
-    for (int i = 0; i < ki->nsizes; i++)
-        bind(e, ki->sizes[i], vals[a++]);
-    for (int i = 0; i < ki->nstrides; i++)
-        bind(e, ki->strides[i], vals[a++]);
+    bind_scalars(e, ki, vals + ki->ntensors);
     MlirValue *grid = &vals[na];
     MlirValue call_args[64 + 6];
     int nc = 0;
@@ -1282,7 +1290,7 @@ static void declare_runtime(Emitter *e, MlirModule module) {
     };
     e->block = mlirModuleGetBody(module);
     e->loc = mlirLocationUnknownGet(e->ctx);
-    op(e, "func.func", 0, NULL, 0, NULL, 3, attrs, 1);
+    op(e, "func.func", 0, NULL, 0, NULL, 3, attrs, 1);  // a declaration: no body
 }
 
 // int NAME(tensors as pointers, scalars, sizes, strides): checks the arguments, packs them and
@@ -1301,23 +1309,10 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         args[na++] = elem_type(e, ki->scalars[i]->type.elem);
     for (int i = 0; i < ki->nsizes + ki->nstrides; i++)
         args[na++] = i64t(e);
-    MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, 1, &i32);
-    MlirNamedAttribute attrs[2] = {
-        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(k->name))),
-        named(e, "function_type", mlirTypeAttrGet(fty)),
-    };
-    e->block = mlirModuleGetBody(module);
-    MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, 2, attrs, 1);
-    MlirBlock body = region_block(e, f, 0, na, args);
-    e->block = body;
-    e->nenv = 0;
-    int a = ki->ntensors;
-    for (int i = 0; i < ki->nscalars; i++)
-        bind(e, ki->scalars[i], mlirBlockGetArgument(body, a++));
-    for (int i = 0; i < ki->nsizes; i++)
-        bind(e, ki->sizes[i], mlirBlockGetArgument(body, a++));
-    for (int i = 0; i < ki->nstrides; i++)
-        bind(e, ki->strides[i], mlirBlockGetArgument(body, a++));
+    MlirBlock body = new_func(e, module, k->name, na, args, 1, &i32, true);
+    MlirValue vals[64];
+    block_args(body, ki->ntensors, na - ki->ntensors, vals);
+    bind_scalars(e, ki, vals);
     MlirValue zero = const_int(e, i64t(e), 0);
     MlirNamedAttribute slt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
     MlirNamedAttribute sgt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));
