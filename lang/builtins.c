@@ -84,7 +84,7 @@ static Node *arg_or_kw(Node *call, int pos, const char *name, bool *ok) {
 }
 
 static bool const_bool(Sema *S, Node *n, const char *what, bool *out) {
-    Type t = check_value(S, n, what);
+    Type t = check_value(S, n);
     if (is_error(&t))
         return false;
     if (t.elem != EL_I1 || t.rank != 0 || !n->is_const) {
@@ -129,7 +129,7 @@ static bool get_axis(Sema *S, Node *call, Node *axis, const Type *x, int *out) {
     if (!axis)
         return true;
     int64_t a;
-    Type t = check_value(S, axis, "axis");
+    Type t = check_value(S, axis);
     if (is_error(&t))
         return false;
     if (!axis->is_const || !elem_is_int(t.elem) || t.rank) {
@@ -216,7 +216,7 @@ static Node *memory_target(Sema *S, Node *call, bool is_store) {
 static bool check_mask(Sema *S, Node *call, Node *mask, Type *shape) {
     if (!mask)
         return true;
-    Type m = check_value(S, mask, "mask");
+    Type m = check_value(S, mask);
     if (is_error(&m))
         return false;
     char b1[96], b2[96];
@@ -351,7 +351,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         if (!check_tile_shape(a[1], &t))
             return fail(call);
         if (b == B_FULL) {
-            Type v = check_value(S, a[2], "fill value");
+            Type v = check_value(S, a[2]);
             if (is_error(&v))
                 return fail(call);
             if (v.rank != 0) {
@@ -379,7 +379,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     case B_FLOOR:
     case B_CEIL:
     case B_ABS: {
-        Type t = check_value(S, a[0], "argument");
+        Type t = check_value(S, a[0]);
         if (is_error(&t))
             return fail(call);
         if (t.elem == EL_INT && b != B_ABS) {
@@ -422,7 +422,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     case B_MINIMUM:
     case B_CLAMP: {
         for (int i = 0; i < np; i++) {
-            Type t = check_value(S, a[i], "argument");
+            Type t = check_value(S, a[i]);
             ok = ok && !is_error(&t);
             if (ok && !(elem_is_float(t.elem) || elem_is_int(t.elem))) {
                 error_at(a[i]->span, "'%s' needs numeric arguments, got %s", name, tstr(&t, b1));
@@ -471,9 +471,9 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         return t;
     }
     case B_WHERE: {
-        Type c = check_value(S, a[0], "condition");
-        Type x = check_value(S, a[1], "argument");
-        Type y = check_value(S, a[2], "argument");
+        Type c = check_value(S, a[0]);
+        Type x = check_value(S, a[1]);
+        Type y = check_value(S, a[2]);
         if (is_error(&c) || is_error(&x) || is_error(&y))
             return fail(call);
         if (c.elem != EL_I1) {
@@ -502,7 +502,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         return set_type(call, t);
     }
     case B_CDIV: {
-        Type x = check_value(S, a[0], "argument"), y = check_value(S, a[1], "argument");
+        Type x = check_value(S, a[0]), y = check_value(S, a[1]);
         if (is_error(&x) || is_error(&y))
             return fail(call);
         if (!elem_is_int(x.elem) || !elem_is_int(y.elem) || x.rank || y.rank) {
@@ -533,7 +533,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     case B_MEAN:
     case B_ARGMAX:
     case B_ARGMIN: {
-        Type x = check_value(S, a[0], "argument");
+        Type x = check_value(S, a[0]);
         if (is_error(&x))
             return fail(call);
         if (x.rank == 0) {
@@ -577,7 +577,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     // ------------------------------------------------ matrix products
     case B_DOT: {
-        Type x = check_value(S, a[0], "operand"), y = check_value(S, a[1], "operand");
+        Type x = check_value(S, a[0]), y = check_value(S, a[1]);
         if (is_error(&x) || is_error(&y))
             return fail(call);
         Node *acc = arg_or_kw(call, 2, "acc", &ok);
@@ -599,7 +599,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
                 out = ta.elem;
                 acc = NULL;
             } else if (ta.cls != TY_VALUE) {
-                check_value(S, acc, "accumulator");  // reports what it is instead
+                check_value(S, acc);  // reports what it is instead
                 return fail(call);
             } else if (ot) {
                 error_at(ot->span, "'out_type' cannot be combined with an accumulator tile");
@@ -610,7 +610,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     // ------------------------------------------------ shapes
     case B_TRANS: {
-        Type x = check_value(S, a[0], "argument");
+        Type x = check_value(S, a[0]);
         if (is_error(&x))
             return fail(call);
         Node *perm_n = arg_or_kw(call, 1, "perm", &ok);
@@ -649,7 +649,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
     }
     case B_RESHAPE:
     case B_BROADCAST: {
-        Type x = check_value(S, a[0], "argument");
+        Type x = check_value(S, a[0]);
         Type shape;
         if (is_error(&x) || !get_shape(S, a[1], &shape))
             return fail(call);
@@ -687,7 +687,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
         if (!check_mask(S, call, kwarg(call, "mask"), &r))
             return fail(call);
         if (other) {
-            Type o = check_value(S, other, "other");
+            Type o = check_value(S, other);
             if (is_error(&o))
                 return fail(call);
             Type want = type_value(r.elem, r.rank, r.dims);
@@ -705,7 +705,7 @@ Type check_builtin_call(Sema *S, Node *call, Builtin b) {
             return fail(call);
         t->base->sym->written = true;  // even if rejected below: no "never written" follow-on
         Type shape = t->type;
-        Type v = check_value(S, a[1], "value");
+        Type v = check_value(S, a[1]);
         if (is_error(&v))
             return fail(call);
         if (!check_mask(S, call, kwarg(call, "mask"), &shape))

@@ -138,7 +138,7 @@ bool declared_type(Sema *S, Node *ty, Type *out) {
 
 static void check_binding(Sema *S, Node *n) {
     bool is_var = n->kind == ND_VAR;
-    Type t = check_value(S, n->init, "initializer");
+    Type t = check_value(S, n->init);
     char what[160];
     snprintf(what, sizeof what, "initialize '%s'", n->name);
     if (!is_error(&t) && n->ty) {
@@ -198,7 +198,7 @@ static void check_assign_name(Sema *S, Node *n) {
     snprintf(what, sizeof what, "assign to '%s'", lhs->name);
     Node *value = assigned_value(n);
     int problems_before = diag_problem_count();
-    Type t = check_value(S, value, "value");
+    Type t = check_value(S, value);
     lhs->sym = sym;
     lhs->type = sym->type;
     if (n->op != OP_NONE && diag_problem_count() != problems_before && !is_error(&sym->type)) {
@@ -228,7 +228,7 @@ static void check_store(Sema *S, Node *n) {
             error_at(lhs->span,
                      "cannot assign to part of a tile value; build a new tile with where() instead");
         else
-            check_value(S, lhs->base, "value");
+            check_value(S, lhs->base);
         return;
     }
     Type target = check_tensor_index(S, lhs, true);
@@ -246,7 +246,7 @@ static void check_store(Sema *S, Node *n) {
         return;
     }
     Node *value = assigned_value(n);
-    Type t = check_value(S, value, "value");
+    Type t = check_value(S, value);
     if (is_error(&t))
         return;
     char what[160];
@@ -255,7 +255,7 @@ static void check_store(Sema *S, Node *n) {
 }
 
 static bool check_condition(Sema *S, Node *c, const char *stmt) {
-    Type t = check_value(S, c, "condition");
+    Type t = check_value(S, c);
     if (is_error(&t))
         return false;
     if (t.elem != EL_I1 || t.rank != 0) {
@@ -276,7 +276,7 @@ static void check_for(Sema *S, Node *n) {
     for (int i = 0; i < 3; i++) {
         if (!parts[i])
             continue;
-        Type t = check_value(S, parts[i], "loop bound");
+        Type t = check_value(S, parts[i]);
         if (is_error(&t)) {
             ok = false;
             continue;
@@ -337,7 +337,7 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
         if (t.cls == TY_VALUE)
             warning_at(n->lhs->span, "result of expression is unused");
         else if (t.cls != TY_VOID && t.cls != TY_ERROR)
-            check_value(S, n->lhs, "statement");
+            check_value(S, n->lhs);
         return;
     }
     case ND_FOR: check_for(S, n); return;
@@ -365,8 +365,7 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
             return;
         }
         if (n->init) {
-            Type t = check_value(S, n->init, "return value");
-            (void)t;
+            check_value(S, n->init);
             S->fn->ret = n->init;
         }
         return;
@@ -396,7 +395,7 @@ static void declare_globals(Sema *S) {
         Node *d = S->prog->decls.items[i];
         switch (d->kind) {
         case ND_CONST: {
-            Type t = check_value(S, d->init, "constant");
+            Type t = check_value(S, d->init);
             bool ok = !is_error(&t);
             if (ok && (t.rank != 0 || !d->init->is_const)) {
                 error_at(d->init->span, "the value of constant '%s' must be a compile-time scalar", d->name);
@@ -692,7 +691,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         S->clause = "grid";
         for (int i = 0; i < g->args.len; i++) {
             Node *e = g->args.items[i];
-            Type t = check_value(S, e, "grid dimension");
+            Type t = check_value(S, e);
             if (is_error(&t))
                 continue;
             if (!elem_is_int(t.elem) || t.rank) {
@@ -709,7 +708,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     bool rejected = false;
     for (int i = 0; i < k->wheres.len; i++) {
         Node *w = k->wheres.items[i];
-        Type t = check_value(S, w, "constraint");
+        Type t = check_value(S, w);
         if (is_error(&t))
             continue;
         if (t.elem != EL_I1 || t.rank) {

@@ -68,7 +68,7 @@ static void set_const_float(Node *n, double v) {
 static double const_as_float(const Node *n) { return n->cval.is_float ? n->cval.f : (double)n->cval.i; }
 
 bool check_const_int(Sema *S, Node *n, const char *what, int64_t *out) {
-    Type t = check_value(S, n, what);
+    Type t = check_value(S, n);
     if (is_error(&t))
         return false;
     if (t.rank != 0) {
@@ -291,8 +291,7 @@ static Type check_name(Sema *S, Node *n) {
     return set_type(n, sym->type);
 }
 
-Type check_value(Sema *S, Node *n, const char *what) {
-    (void)what;
+Type check_value(Sema *S, Node *n) {
     Type t = check_expr(S, n);
     switch (t.cls) {
     case TY_ERROR:
@@ -584,8 +583,8 @@ static bool check_chain(Node *n) {
 }
 
 static Type check_binary(Sema *S, Node *n) {
-    Type ta = check_value(S, n->lhs, "operand");
-    Type tb = check_value(S, n->rhs, "operand");
+    Type ta = check_value(S, n->lhs);
+    Type tb = check_value(S, n->rhs);
     if (is_error(&ta) || is_error(&tb))
         return fail(n);
     if (!check_chain(n))
@@ -626,7 +625,7 @@ static Type check_binary(Sema *S, Node *n) {
 }
 
 static Type check_unary(Sema *S, Node *n) {
-    Type t = check_value(S, n->lhs, "operand");
+    Type t = check_value(S, n->lhs);
     if (is_error(&t))
         return fail(n);
     const char *op = unary_op_spelling(n->op);
@@ -673,7 +672,7 @@ static Type check_cast(Sema *S, Node *n) {
         return fail(n);
     }
     Node *x = n->args.items[0];
-    Type t = check_value(S, x, "operand");
+    Type t = check_value(S, x);
     if (is_error(&t))
         return fail(n);
     Type r = t;
@@ -795,7 +794,7 @@ static bool static_difference(const Node *lo, const Node *hi, int64_t *out) {
 }
 
 static bool check_index_scalar(Sema *S, Node *x, const char *what) {
-    Type t = check_value(S, x, what);
+    Type t = check_value(S, x);
     if (is_error(&t))
         return false;
     if (!elem_is_int(t.elem)) {
@@ -950,7 +949,7 @@ Type check_tensor_index(Sema *S, Node *n, bool is_store) {
             error_at(n->els->span, "'else' padding has no meaning in a store");
             return fail(n);
         }
-        Type pt = check_value(S, n->els, "padding");
+        Type pt = check_value(S, n->els);
         if (is_error(&pt))
             return fail(n);
         if (pt.rank != 0) {
@@ -1005,7 +1004,7 @@ static Type check_tile_index(Sema *S, Node *n, const Type *bt) {
             dim++;
             continue;
         }
-        Type it_t = check_value(S, it, "an index");
+        Type it_t = check_value(S, it);
         if (is_error(&it_t))
             return fail(n);
         if (it_t.rank != 0) {
@@ -1044,7 +1043,7 @@ static Type check_index(Sema *S, Node *n) {
     if (bt.cls == TY_VALUE)
         error_at(n->nspan, "cannot index a scalar of type %s", tstr(&bt, b));
     else
-        check_value(S, n->base, "indexed value");
+        check_value(S, n->base);
     return fail(n);
 }
 
@@ -1143,7 +1142,7 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     }
     bool ok = true;
     for (int i = 0; i < call->args.len; i++) {
-        Type t = check_value(S, call->args.items[i], "argument");
+        Type t = check_value(S, call->args.items[i]);
         ok = ok && !is_error(&t);
     }
     if (!ok)

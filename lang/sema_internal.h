@@ -56,7 +56,7 @@ bool declared_type(Sema *S, Node *ty, Type *out);
 // Checks an expression and returns its type (also stored in n->type).
 Type check_expr(Sema *S, Node *n);
 // Checks an expression that must be a value (scalar or tile); other kinds are reported.
-Type check_value(Sema *S, Node *n, const char *what);
+Type check_value(Sema *S, Node *n);
 // Checks an expression that must be a compile-time integer; false if reported.
 bool check_const_int(Sema *S, Node *n, const char *what, int64_t *out);
 
