@@ -12,7 +12,8 @@ args=("$@")
 if [[ "${1:-}" == "--smoke" ]]; then
     args=(64x64x64 96x80x72)
 fi
-build/bin/tilec stdlib/matmul.tile -o "$out/matmul.o"
+# TILEC_FLAGS: extra tilec flags (e.g. "-D BM=96 --schedule=reg_m=6,reg_n=16") to compare schedules.
+build/bin/tilec ${TILEC_FLAGS:-} stdlib/matmul.tile -o "$out/matmul.o"
 cc -O2 -I"$out" -Ibench -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/matmul_bench.c "$out/matmul.o" \
     build/lib/libtilec_rt.a -lopenblas -lpthread -lm -o "$out/matmul_bench"
 cores=$(nproc)

@@ -312,9 +312,27 @@ static int cmp_predicate(int op_, bool is_float) {
 
 static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc);
 
+static bool same_type(const Type *a, const Type *b) {
+    if (a->elem != b->elem || a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
 static MlirValue emit_binary(Emitter *e, Node *n) {
     if (n->op == OP_MATMUL)
         return emit_matmul(e, n, n->lhs, n->rhs, NULL);
+    // `x + a @ b` (and `acc += a @ b`) accumulates into x: one linalg.matmul with x as its init,
+    // as dot(a, b, x) would (docs/language.md, "dot").
+    if (n->op == OP_ADD && elem_is_float(n->type.elem)) {
+        Node *mm = n->rhs->kind == ND_BINARY && n->rhs->op == OP_MATMUL   ? n->rhs
+                   : n->lhs->kind == ND_BINARY && n->lhs->op == OP_MATMUL ? n->lhs
+                                                                          : NULL;
+        if (mm && same_type(&mm->type, &n->type))
+            return emit_matmul(e, n, mm->lhs, mm->rhs, mm == n->rhs ? n->lhs : n->rhs);
+    }
     // The operands' common element type: the result's, except for comparisons.
     bool cmp = n->op >= OP_EQ && n->op <= OP_GE;
     ElemType el = n->type.elem;
@@ -388,6 +406,7 @@ typedef struct SliceDims {
     MlirValue valid_lo[TILE_MAX_RANK];  // index: first element inside the tensor
     MlirValue valid[TILE_MAX_RANK];     // index: elements inside the tensor
     MlirValue low[TILE_MAX_RANK];       // index: padding before
+    bool low_zero[TILE_MAX_RANK];       // the start is provably >= 0: no padding before
     MlirValue high[TILE_MAX_RANK];      // index: padding after
 } SliceDims;
 
@@ -402,6 +421,39 @@ static MlirValue size_value(Emitter *e, const Symbol *t, int i) {
 
 static MlirValue clamp(Emitter *e, MlirValue v, MlirValue lo, MlirValue hi) {
     return binop(e, "arith.minsi", binop(e, "arith.maxsi", v, lo), hi);
+}
+
+// Whether an integer expression is provably >= 0: literals, sizes, strides, program ids, and
+// lets, loop variables (from a non-negative start; a step <= 0 runs no iterations), sums,
+// products, quotients and remainders of such. Slices starting there need no padding before.
+static bool nonneg(const Node *n) {
+    if (!n)
+        return true;
+    if (n->is_const)
+        return n->cval.i >= 0;
+    switch (n->kind) {
+    case ND_NAME: {
+        const Symbol *s = n->sym;
+        if (!s)
+            return false;
+        if (s->kind == SYM_SIZE || s->kind == SYM_STRIDE)
+            return true;
+        if (s->kind == SYM_LET && s->decl && s->decl->kind == ND_LET)
+            return nonneg(s->decl->init);
+        if (s->kind == SYM_LOOPVAR && s->decl && s->decl->kind == ND_FOR)
+            return nonneg(s->decl->init);
+        return false;
+    }
+    case ND_BINARY:
+        return (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_DIV || n->op == OP_MOD) && nonneg(n->lhs) &&
+               nonneg(n->rhs);
+    case ND_CALL: {
+        Builtin b = builtin_lookup(n->name);
+        return b == B_PROGRAM_ID || b == B_NUM_PROGRAMS ||
+               (b == B_CDIV && n->args.len == 2 && nonneg(n->args.items[0]) && nonneg(n->args.items[1]));
+    }
+    default: return false;
+    }
 }
 
 // The window of X[...] (slices and scalar indices) clipped to the tensor.
@@ -441,10 +493,18 @@ static bool slice_dims(Emitter *e, Node *n, SliceDims *d) {
             return false;
         MlirValue dim = size_value(e, t, i);
         MlirValue s = const_int(e, i64t(e), d->size[i]);
-        MlirValue vlo = clamp(e, d->lo[i], zero, dim);
-        MlirValue vhi = clamp(e, binop(e, "arith.addi", d->lo[i], s), zero, dim);
+        d->low_zero[i] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
+        MlirValue vlo, vhi, low;
+        if (d->low_zero[i]) {
+            vlo = binop(e, "arith.minsi", d->lo[i], dim);
+            vhi = binop(e, "arith.minsi", binop(e, "arith.addi", d->lo[i], s), dim);
+            low = zero;
+        } else {
+            vlo = clamp(e, d->lo[i], zero, dim);
+            vhi = clamp(e, binop(e, "arith.addi", d->lo[i], s), zero, dim);
+            low = clamp(e, binop(e, "arith.subi", vlo, d->lo[i]), zero, s);
+        }
         MlirValue valid = binop(e, "arith.maxsi", binop(e, "arith.subi", vhi, vlo), zero);
-        MlirValue low = clamp(e, binop(e, "arith.subi", vlo, d->lo[i]), zero, s);
         MlirValue high = binop(e, "arith.subi", binop(e, "arith.subi", s, low), valid);
         d->valid_lo[i] = to_index(e, vlo);
         d->valid[i] = to_index(e, valid);
@@ -562,19 +622,24 @@ static MlirValue emit_tensor_load(Emitter *e, Node *n) {
         full.dims[i] = d.size[i];
     MlirType ft = value_type(e, &full);
     MlirValue ops[1 + 2 * TILE_MAX_RANK];
-    int64_t dyn_pad[TILE_MAX_RANK];
+    int64_t dyn_pad[TILE_MAX_RANK], static_low[TILE_MAX_RANK];
+    int nops = 1, nlow = 0;
     ops[0] = part;
     for (int i = 0; i < d.rank; i++) {
-        ops[1 + i] = d.low[i];
-        ops[1 + d.rank + i] = d.high[i];
         dyn_pad[i] = mlirShapedTypeGetDynamicSize();
+        static_low[i] = d.low_zero[i] ? 0 : dyn_pad[i];
+        if (!d.low_zero[i])
+            ops[nops++] = d.low[i];
     }
+    nlow = nops - 1;
+    for (int i = 0; i < d.rank; i++)
+        ops[nops++] = d.high[i];
     MlirNamedAttribute attrs[3] = {
-        named(e, "static_low", i64_array(e, d.rank, dyn_pad)),
+        named(e, "static_low", i64_array(e, d.rank, static_low)),
         named(e, "static_high", i64_array(e, d.rank, dyn_pad)),
-        named(e, "operandSegmentSizes", segments(e, 3, (int32_t[]){1, d.rank, d.rank})),
+        named(e, "operandSegmentSizes", segments(e, 3, (int32_t[]){1, nlow, d.rank})),
     };
-    MlirOperation p = op(e, "tensor.pad", 1, &ft, 1 + 2 * d.rank, ops, 3, attrs, 1);
+    MlirOperation p = op(e, "tensor.pad", 1, &ft, nops, ops, 3, attrs, 1);
     MlirType idx[TILE_MAX_RANK];
     for (int i = 0; i < d.rank; i++)
         idx[i] = indext(e);

@@ -14,20 +14,25 @@
 
 #include "../lang/ast.h"
 #include "../lang/sema.h"
+#include "schedule.h"
 
 // What to produce.
 typedef enum LowerStage {
-    LOWER_MLIR,  // the tile-level module (--emit=mlir)
-    LOWER_LLVM,  // LLVM IR after O3 (--emit=llvm)
-    LOWER_ASM,   // assembly for the target CPU (--emit=asm)
-    LOWER_OBJ,   // an ELF object (-o k.o), plus its C header
+    LOWER_MLIR,          // the tile-level module (--emit=mlir)
+    LOWER_SCHEDULED,     // dot tiled to register tiles and vectorized (--emit=scheduled)
+    LOWER_BUFFERIZED,    // after one-shot bufferization: tiles are buffers (--emit=bufferized)
+    LOWER_LLVM_DIALECT,  // the LLVM dialect, before translation (--emit=llvm-dialect)
+    LOWER_LLVM,          // LLVM IR after O3 (--emit=llvm)
+    LOWER_ASM,           // assembly for the target CPU (--emit=asm)
+    LOWER_OBJ,           // an ELF object (-o k.o), plus its C header
 } LowerStage;
 
 typedef struct LowerOptions {
     LowerStage stage;
-    bool debuginfo;      // print op locations with LOWER_MLIR
-    const char *output;  // file to write (required for LOWER_OBJ; else NULL prints to stdout)
-    const char *cpu;     // target CPU (NULL: the host's)
+    bool debuginfo;            // print op locations with LOWER_MLIR
+    const char *output;        // file to write (required for LOWER_OBJ; else NULL prints to stdout)
+    const char *cpu;           // target CPU (NULL: the host's)
+    const Schedule *schedule;  // NULL: schedule_default(cpu)
 } LowerOptions;
 
 // Lowers every kernel of the main files, each at its default configuration, to the stage

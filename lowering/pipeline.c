@@ -31,8 +31,9 @@ static const char *const bufferize_script =
 // Stages after bufferization, down to the LLVM dialect.
 static const char *const to_llvm_pipeline =
     "builtin.module(canonicalize, cse, func.func(promote-buffers-to-stack{max-alloc-size-in-bytes=65536}), "
-    "convert-linalg-to-loops, expand-strided-metadata, lower-affine, convert-scf-to-cf, "
-    "convert-math-to-llvm, "
+    "convert-linalg-to-loops, convert-vector-to-scf{full-unroll=true}, expand-strided-metadata, "
+    "lower-affine, "
+    "convert-scf-to-cf, convert-vector-to-llvm, convert-ub-to-llvm, convert-math-to-llvm, "
     "convert-math-to-libm, finalize-memref-to-llvm, convert-arith-to-llvm, convert-cf-to-llvm, "
     "convert-func-to-llvm, reconcile-unrealized-casts)";
 
@@ -67,8 +68,9 @@ static void bufferize(MlirContext ctx, MlirModule module) {
     if (mlirModuleIsNull(script))
         internal_error(__FILE__, __LINE__, "cannot parse the bufferization script");
     MlirOperation root = mlirModuleGetOperation(script);
-    MlirOperation entry = mlirSymbolTableLookup(mlirSymbolTableCreate(root),
-                                                mlirStringRefCreateFromCString("__transform_main"));
+    MlirSymbolTable symbols = mlirSymbolTableCreate(root);
+    MlirOperation entry = mlirSymbolTableLookup(symbols, mlirStringRefCreateFromCString("__transform_main"));
+    mlirSymbolTableDestroy(symbols);
     MlirTransformOptions opts = mlirTransformOptionsCreate();
     if (mlirLogicalResultIsFailure(
             mlirTransformApplyNamedSequence(mlirModuleGetOperation(module), entry, root, opts)))
@@ -112,13 +114,24 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
         error_plain("cannot open output file '%s'", lo->output);
         ok = false;
     }
-    if (ok && lo->stage == LOWER_MLIR) {
-        lower_print_module(module, lo->debuginfo, out);
-    } else if (ok) {
+    // Each stage runs only as far as asked; the module is printed where it stops.
+    Schedule sched;
+    if (lo->schedule)
+        sched = *lo->schedule;
+    else
+        schedule_default(lo->cpu, &sched);
+    if (ok && lo->stage > LOWER_MLIR) {
         run_passes(ctx, module, "builtin.module(convert-elementwise-to-linalg, canonicalize, cse)",
                    "tile-level");
+        schedule_apply(ctx, module, &sched);
+    }
+    if (ok && lo->stage > LOWER_SCHEDULED)
         bufferize(ctx, module);
+    if (ok && lo->stage > LOWER_BUFFERIZED)
         run_passes(ctx, module, to_llvm_pipeline, "LLVM-dialect");
+    if (ok && lo->stage <= LOWER_LLVM_DIALECT) {
+        lower_print_module(module, lo->debuginfo, out);
+    } else if (ok) {
         mlirRegisterAllLLVMTranslations(ctx);
         LLVMContextRef lctx = LLVMContextCreate();
         LLVMModuleRef m = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), lctx);

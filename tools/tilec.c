@@ -15,12 +15,33 @@
 
 #define TILEC_VERSION "0.1.0"
 
-typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST, EMIT_MLIR, EMIT_LLVM, EMIT_ASM } Emit;
+// What --emit prints: the front end's stages, or one of the lowering's (LowerStage).
+typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST, EMIT_LOWER } Emit;
+
+static const struct {
+    const char *name;
+    Emit emit;
+    LowerStage stage;
+} emit_names[] = {
+    {"tokens", EMIT_TOKENS, LOWER_OBJ},
+    {"ast", EMIT_AST, LOWER_OBJ},
+    {"mlir", EMIT_LOWER, LOWER_MLIR},
+    {"scheduled", EMIT_LOWER, LOWER_SCHEDULED},
+    {"bufferized", EMIT_LOWER, LOWER_BUFFERIZED},
+    {"llvm-dialect", EMIT_LOWER, LOWER_LLVM_DIALECT},
+    {"llvm", EMIT_LOWER, LOWER_LLVM},
+    {"asm", EMIT_LOWER, LOWER_ASM},
+    {"obj", EMIT_NONE, LOWER_OBJ},  // the default: an object (and its header) with -o
+};
 
 typedef struct Options {
     bool check;  // `tilec check`: parse and check only
     Emit emit;
-    const char *output;  // -o
+    LowerStage stage;  // with EMIT_LOWER
+    const char *emit_name;
+    const char *cpu;       // --cpu / -mcpu (NULL: the host's)
+    const char *schedule;  // --schedule=KEY=VALUE,... overrides
+    const char *output;    // -o
     const char **inputs;
     int ninputs;
     const char **include_dirs;
@@ -46,7 +67,12 @@ static const char *const usage =
     "\n"
     "OPTIONS:\n"
     "  --emit=<stage>          Print a stage instead of compiling: tokens, ast, mlir (tile level),\n"
+    "                          scheduled (tiled and vectorized), bufferized, llvm-dialect,\n"
     "                          llvm (after O3), asm; obj (the default) writes FILE.o and FILE.h\n"
+    "  --cpu=<name>            Compile for CPU <name> (e.g. skylake-avx512, znver2, x86-64-v3);\n"
+    "                          default: this machine's CPU. Also -mcpu=<name>\n"
+    "  --schedule=<k=v,...>    Override the schedule: reg_m, reg_n (dot register tile), unroll_k,\n"
+    "                          vector_bits (128/256/512), elem_vectors, vectorize (0/1)\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
     "  -D <name>=<value>       Fix a tunable to an integer value\n"
     "  -I <dir>                Search <dir> for imported files\n"
@@ -66,7 +92,13 @@ static const char *const known_flags[] = {
     "--emit=tokens",
     "--emit=ast",
     "--emit=mlir",
+    "--emit=scheduled",
+    "--emit=bufferized",
+    "--emit=llvm-dialect",
     "--emit=llvm",
+    "--cpu=",
+    "--schedule=",
+    "-mcpu=",
     "--emit=asm",
     "-o",
     "-D",
@@ -165,22 +197,35 @@ static int parse_args(int argc, char **argv, Options *o) {
             printf("tilec version %s\nfront end: Flex + Bison; pinned LLVM/MLIR 22\n", TILEC_VERSION);
             return ok ? -1 : 1;
         } else if (strncmp(a, "--emit=", 7) == 0) {
-            if (strcmp(a + 7, "tokens") == 0)
-                o->emit = EMIT_TOKENS;
-            else if (strcmp(a + 7, "ast") == 0)
-                o->emit = EMIT_AST;
-            else if (strcmp(a + 7, "mlir") == 0)
-                o->emit = EMIT_MLIR;
-            else if (strcmp(a + 7, "llvm") == 0)
-                o->emit = EMIT_LLVM;
-            else if (strcmp(a + 7, "asm") == 0)
-                o->emit = EMIT_ASM;
-            else if (strcmp(a + 7, "obj") == 0)
-                o->emit = EMIT_NONE;  // the default: an object (and its header) with -o
-            else {
-                error_plain(
-                    "invalid value '%s' in '--emit=%s' (expected tokens, ast, mlir, llvm, asm or obj)", a + 7,
-                    a + 7);
+            size_t k = 0, n = sizeof emit_names / sizeof emit_names[0];
+            while (k < n && strcmp(a + 7, emit_names[k].name) != 0)
+                k++;
+            if (k == n) {
+                error_plain("invalid value '%s' in '%s' (expected tokens, ast, mlir, scheduled, bufferized, "
+                            "llvm-dialect, llvm, asm or obj)",
+                            a + 7, a);
+                ok = false;
+            } else {
+                o->emit = emit_names[k].emit;
+                o->stage = emit_names[k].stage;
+                o->emit_name = emit_names[k].name;
+            }
+        } else if (strncmp(a, "--schedule=", 11) == 0) {
+            o->schedule = a + 11;
+            Schedule scratch;
+            char why[256];
+            schedule_default(NULL, &scratch);
+            if (!schedule_parse(o->schedule, &scratch, why, sizeof why)) {
+                error_plain("invalid '%s': %s", a, why);
+                ok = false;
+            }
+        } else if (strncmp(a, "--cpu=", 6) == 0 || strncmp(a, "-mcpu=", 6) == 0) {
+            o->cpu = a + 6;
+            if (!*o->cpu) {
+                error_plain("'%s' needs a CPU name (e.g. %sskylake-avx512)", a, a);
+                ok = false;
+            } else if (!schedule_known_cpu(o->cpu)) {
+                error_plain("unknown CPU '%s' in '%s' (see 'llc -mcpu=help' for the names)", o->cpu, a);
                 ok = false;
             }
         } else if (strncmp(a, "-o", 2) == 0 && (a[2] == '\0' || a[1] == 'o')) {
@@ -237,10 +282,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         ok = false;
     }
     if (ok && o->emit != EMIT_NONE && o->check) {
-        error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'",
-                    o->emit == EMIT_TOKENS ? "tokens"
-                    : o->emit == EMIT_AST  ? "ast"
-                                           : "mlir");
+        error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'", o->emit_name);
         ok = false;
     }
     return ok ? 0 : 1;
@@ -327,11 +369,14 @@ static int compile(const Options *o) {
         error_plain("no output file: write the object with -o FILE.o (its header goes beside it)");
         ok = false;
     } else if (ok) {
-        LowerOptions lo = {.debuginfo = o->mlir_debuginfo, .output = o->output};
-        lo.stage = o->emit == EMIT_MLIR   ? LOWER_MLIR
-                   : o->emit == EMIT_LLVM ? LOWER_LLVM
-                   : o->emit == EMIT_ASM  ? LOWER_ASM
-                                          : LOWER_OBJ;
+        LowerOptions lo = {.debuginfo = o->mlir_debuginfo, .output = o->output, .cpu = o->cpu};
+        Schedule sched;
+        char why[256];
+        schedule_default(o->cpu, &sched);
+        if (o->schedule)
+            schedule_parse(o->schedule, &sched, why, sizeof why);  // validated with the flags
+        lo.schedule = &sched;
+        lo.stage = o->emit == EMIT_LOWER ? o->stage : LOWER_OBJ;
         ok = lower_program(&prog, &so, &lo);
         if (ok && lo.stage == LOWER_OBJ)
             ok = write_header(&prog, o->output);

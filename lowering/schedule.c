@@ -1,0 +1,376 @@
+// lowering/schedule.c — applies a Schedule (schedule.h) to the tile-level module as a
+// transform-dialect script generated from it, run through the C API's transform interpreter.
+//
+// Per dot (linalg.matmul with static shapes, the padded tiles of the program):
+//   tile_using_for [reg_m, reg_n, 1]   the register tile, a reduction loop over k inside
+//   vectorize {create_named_contraction}  vector.contract of reg_m x reg_n x 1
+//   hoist_loop_invariant_subsets        the accumulator's read/write leave the k loop: it
+//                                       stays in registers (loop-carried vectors)
+//   loop.unroll {factor = unroll_k}     the k loop
+//   lower_contraction (outerproduct)    one FMA per accumulator row and k
+// The script works on tensors, so the accumulator's hoisting sees through no memref aliasing.
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llvm-c/Core.h"
+#include "llvm-c/TargetMachine.h"
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Dialect/Transform/Interpreter.h"
+
+#include "../lang/diag.h"
+#include "schedule.h"
+
+// ================================================================ defaults for a CPU
+
+// The x86-64 CPU names LLVM 22 knows (`llc -mtriple=x86_64 -mcpu=help`), by SIMD width for fp32
+// FMA work: AVX-512F, AVX/AVX2 (256), else SSE (128).
+static const char *const cpus512[] = {
+    "cannonlake",
+    "cascadelake",
+    "cooperlake",
+    "diamondrapids",
+    "emeraldrapids",
+    "graniterapids",
+    "graniterapids-d",
+    "graniterapids_d",
+    "icelake-client",
+    "icelake-server",
+    "icelake_client",
+    "icelake_server",
+    "knl",
+    "knm",
+    "mic_avx512",
+    "rocketlake",
+    "sapphirerapids",
+    "skx",
+    "skylake-avx512",
+    "skylake_avx512",
+    "tigerlake",
+    "x86-64-v4",
+    "znver4",
+    "znver5",
+    NULL,
+};
+static const char *const cpus256[] = {
+    "alderlake",
+    "arrowlake",
+    "arrowlake-s",
+    "arrowlake_s",
+    "bdver1",
+    "bdver2",
+    "bdver3",
+    "bdver4",
+    "broadwell",
+    "btver2",
+    "clearwaterforest",
+    "core-avx-i",
+    "core-avx2",
+    "core_2nd_gen_avx",
+    "core_3rd_gen_avx",
+    "core_4th_gen_avx",
+    "core_4th_gen_avx_tsx",
+    "core_5th_gen_avx",
+    "core_5th_gen_avx_tsx",
+    "corei7-avx",
+    "gracemont",
+    "grandridge",
+    "haswell",
+    "ivybridge",
+    "lunarlake",
+    "meteorlake",
+    "novalake",
+    "pantherlake",
+    "raptorlake",
+    "sandybridge",
+    "sierraforest",
+    "skylake",
+    "wildcatlake",
+    "x86-64-v3",
+    "znver1",
+    "znver2",
+    "znver3",
+    NULL,
+};
+static const char *const cpus128[] = {
+    "amdfam10",
+    "athlon64",
+    "athlon64-sse3",
+    "athlon-fx",
+    "atom",
+    "atom_sse4_2",
+    "atom_sse4_2_movbe",
+    "barcelona",
+    "bonnell",
+    "btver1",
+    "core2",
+    "core_2_duo_sse4_1",
+    "core_2_duo_ssse3",
+    "core_aes_pclmulqdq",
+    "core_i7_sse4_2",
+    "corei7",
+    "generic",
+    "goldmont",
+    "goldmont-plus",
+    "goldmont_plus",
+    "k8",
+    "k8-sse3",
+    "nehalem",
+    "nocona",
+    "opteron",
+    "opteron-sse3",
+    "penryn",
+    "silvermont",
+    "slm",
+    "tremont",
+    "westmere",
+    "x86-64",
+    "x86-64-v2",
+    NULL,
+};
+
+static bool listed(const char *const *names, const char *cpu) {
+    for (; *names; names++)
+        if (strcmp(*names, cpu) == 0)
+            return true;
+    return false;
+}
+
+bool schedule_known_cpu(const char *cpu) {
+    return listed(cpus512, cpu) || listed(cpus256, cpu) || listed(cpus128, cpu);
+}
+
+void schedule_default(const char *cpu, Schedule *s) {
+    int bits = 128;
+    if (cpu) {
+        bits = listed(cpus512, cpu) ? 512 : listed(cpus256, cpu) ? 256 : 128;
+    } else {
+        char *features = LLVMGetHostCPUFeatures();
+        bits = strstr(features, "+avx512f") ? 512 : strstr(features, "+avx2") ? 256 : 128;
+        LLVMDisposeMessage(features);
+    }
+    *s = (Schedule){.vector_bits = bits, .unroll_k = 4, .vectorize = true, .elem_vectors = 2};
+}
+
+bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) {
+    const char *p = text;
+    while (*p) {
+        const char *eq = strchr(p, '=');
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        if (!eq || eq > end) {
+            snprintf(error, (size_t)error_size, "expected KEY=VALUE, found '%.*s'", (int)(end - p), p);
+            return false;
+        }
+        char *num_end;
+        long v = strtol(eq + 1, &num_end, 10);
+        int klen = (int)(eq - p);
+        if (num_end != end || eq + 1 == end || v < 0 || v > 4096) {
+            snprintf(error, (size_t)error_size, "'%.*s' is not a value for '%.*s' (an integer 0..4096)",
+                     (int)(end - eq - 1), eq + 1, klen, p);
+            return false;
+        }
+        int *field = klen == 11 && !strncmp(p, "vector_bits", 11)    ? &s->vector_bits
+                     : klen == 5 && !strncmp(p, "reg_m", 5)          ? &s->reg_m
+                     : klen == 5 && !strncmp(p, "reg_n", 5)          ? &s->reg_n
+                     : klen == 8 && !strncmp(p, "unroll_k", 8)       ? &s->unroll_k
+                     : klen == 12 && !strncmp(p, "elem_vectors", 12) ? &s->elem_vectors
+                                                                     : NULL;
+        if (field) {
+            *field = (int)v;
+        } else if (klen == 9 && !strncmp(p, "vectorize", 9)) {
+            if (v > 1) {
+                snprintf(error, (size_t)error_size, "vectorize must be 0 or 1, not %ld", v);
+                return false;
+            }
+            s->vectorize = v == 1;
+        } else {
+            snprintf(error, (size_t)error_size,
+                     "unknown schedule key '%.*s' (expected vector_bits, reg_m, reg_n, unroll_k, "
+                     "vectorize, elem_vectors)",
+                     klen, p);
+            return false;
+        }
+        if (field == &s->vector_bits && v != 128 && v != 256 && v != 512) {
+            snprintf(error, (size_t)error_size, "vector_bits must be 128, 256 or 512, not %ld", v);
+            return false;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return true;
+}
+
+// ================================================================ the script
+
+typedef struct Script {
+    char *text;
+    size_t len, cap;
+} Script;
+
+static void add(Script *s, const char *fmt, ...) {
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(s->text + s->len, s->cap - s->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < s->cap - s->len) {
+            s->len += (size_t)n;
+            return;
+        }
+        s->cap = s->cap * 2 + (size_t)n + 256;
+        s->text = realloc(s->text, s->cap);
+        if (!s->text)
+            internal_error(__FILE__, __LINE__, "out of memory");
+    }
+}
+
+// One dot of the module: its static shape and the register tile chosen for it.
+typedef struct Dot {
+    MlirOperation op;
+    int64_t m, n, k;
+    bool f32;  // f32 operands (the vectorized path); others keep scalar loops for now
+} Dot;
+
+typedef struct Dots {
+    Dot items[256];
+    int len;
+} Dots;
+
+static MlirWalkResult find_dot(MlirOperation op, void *user) {
+    Dots *d = user;
+    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+    if (name.length != 13 || strncmp(name.data, "linalg.matmul", 13) || d->len == 256)
+        return MlirWalkResultAdvance;
+    MlirType a = mlirValueGetType(mlirOperationGetOperand(op, 0));
+    MlirType b = mlirValueGetType(mlirOperationGetOperand(op, 1));
+    if (!mlirTypeIsARankedTensor(a) || !mlirShapedTypeHasStaticShape(a) || !mlirShapedTypeHasStaticShape(b))
+        return MlirWalkResultAdvance;
+    Dot *t = &d->items[d->len++];
+    t->op = op;
+    t->m = mlirShapedTypeGetDimSize(a, 0);
+    t->k = mlirShapedTypeGetDimSize(a, 1);
+    t->n = mlirShapedTypeGetDimSize(b, 1);
+    t->f32 =
+        mlirTypeIsAF32(mlirShapedTypeGetElementType(a)) && mlirTypeIsAF32(mlirShapedTypeGetElementType(b));
+    return MlirWalkResultAdvance;
+}
+
+// The register tile for an m x n accumulator: the schedule's if it divides the shape, else the
+// candidate with the most accumulator vectors that fit the register file with room for the
+// operands, among those dividing the shape (FMA latency x throughput wants >= 10 in flight).
+static void register_tile(const Schedule *s, int64_t m, int64_t n, int *rm, int *rn) {
+    if (s->reg_m > 0 && s->reg_n > 0 && m % s->reg_m == 0 && n % s->reg_n == 0) {
+        *rm = s->reg_m;
+        *rn = s->reg_n;
+        return;
+    }
+    int lanes = s->vector_bits / 32;
+    int regs = s->vector_bits == 512 ? 32 : 16;
+    int best = -1;
+    *rm = *rn = 1;
+    for (int vn = 1; vn <= 4; vn++) {
+        for (int r = 1; r <= 16; r++) {
+            int acc = r * vn;
+            // Accumulators + one register per B vector + one broadcast of A.
+            if (acc + vn + 1 > regs || m % r != 0 || n % (vn * lanes) != 0)
+                continue;
+            // Prefer more accumulators (latency), then fewer loads per FMA (r + vn per r * vn).
+            int score = (acc > 12 ? 12 : acc) * 100 - (r + vn) * 100 / acc;
+            if (score > best) {
+                best = score;
+                *rm = r;
+                *rn = vn * lanes;
+            }
+        }
+    }
+    if (best < 0) {  // n is no multiple of the vector width: rows of the largest dividing width
+        int w = lanes;
+        while (w > 1 && n % w != 0)
+            w /= 2;
+        *rn = w;
+        *rm = m % 4 == 0 ? 4 : m % 2 == 0 ? 2 : 1;
+    }
+}
+
+static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
+    add(sc,
+        "module attributes {transform.with_named_sequence} {\n"
+        "  transform.named_sequence @__transform_main(%%root: !transform.any_op {transform.readonly}) {\n");
+    for (int i = 0; i < dots->len; i++) {
+        const Dot *d = &dots->items[i];
+        if (!d->f32)
+            continue;
+        int rm, rn;
+        register_tile(s, d->m, d->n, &rm, &rn);
+        add(sc,
+            "    %%mm%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : "
+            "i64} "
+            "in %%root : (!transform.any_op) -> !transform.any_op\n"
+            "    %%t%d, %%l%d:3 = transform.structured.tile_using_for %%mm%d tile_sizes [%d, %d, 1] : "
+            "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, "
+            "!transform.any_op)\n"
+            "    transform.structured.vectorize %%t%d {create_named_contraction} : !transform.any_op\n"
+            "    transform.annotate %%l%d#2 \"tilec.kloop\" : !transform.any_op\n",
+            i, i, i, i, i, rm, rn, i, i);
+    }
+    add(sc, "    transform.apply_patterns to %%root {\n"
+            "      transform.apply_patterns.canonicalization\n"
+            "    } : !transform.any_op\n"
+            "    transform.apply_cse to %%root : !transform.any_op\n"
+            "    %%loops = transform.structured.match ops{[\"scf.for\"]} in %%root : (!transform.any_op) -> "
+            "!transform.any_op\n"
+            "    transform.foreach %%loops : !transform.any_op {\n"
+            "    ^bb0(%%loop: !transform.any_op):\n"
+            "      transform.loop.hoist_loop_invariant_subsets %%loop : !transform.any_op\n"
+            "    }\n");
+    if (s->unroll_k > 1)
+        add(sc,
+            "    %%kloops = transform.structured.match ops{[\"scf.for\"]} attributes {tilec.kloop} in %%root "
+            ": (!transform.any_op) -> !transform.any_op\n"
+            "    transform.foreach %%kloops : !transform.any_op {\n"
+            "    ^bb0(%%loop: !transform.any_op):\n"
+            "      transform.loop.unroll %%loop {factor = %d} : !transform.any_op\n"
+            "    }\n",
+            s->unroll_k);
+    add(sc, "    transform.apply_patterns to %%root {\n"
+            "      transform.apply_patterns.vector.lower_contraction lowering_strategy = \"outerproduct\"\n"
+            "      transform.apply_patterns.vector.lower_outerproduct\n"
+            "      transform.apply_patterns.canonicalization\n"
+            "    } : !transform.any_op\n"
+            "    transform.yield\n"
+            "  }\n"
+            "}\n");
+}
+
+void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
+    if (!s->vectorize)
+        return;
+    Dots dots = {.len = 0};
+    mlirOperationWalk(mlirModuleGetOperation(module), find_dot, &dots, MlirWalkPreOrder);
+    MlirType i64 = mlirIntegerTypeGet(ctx, 64);
+    for (int i = 0; i < dots.len; i++)
+        mlirOperationSetDiscardableAttributeByName(
+            dots.items[i].op, mlirStringRefCreateFromCString("tilec.dot"), mlirIntegerAttrGet(i64, i));
+    Script sc = {0};
+    build_script(s, &dots, &sc);
+    MlirModule script = mlirModuleCreateParse(ctx, (MlirStringRef){sc.text, sc.len});
+    if (mlirModuleIsNull(script))
+        internal_error(__FILE__, __LINE__, "cannot parse the generated schedule script:\n%s", sc.text);
+    MlirOperation root = mlirModuleGetOperation(script);
+    MlirSymbolTable symbols = mlirSymbolTableCreate(root);
+    MlirOperation entry = mlirSymbolTableLookup(symbols, mlirStringRefCreateFromCString("__transform_main"));
+    mlirSymbolTableDestroy(symbols);
+    MlirTransformOptions opts = mlirTransformOptionsCreate();
+    if (mlirLogicalResultIsFailure(
+            mlirTransformApplyNamedSequence(mlirModuleGetOperation(module), entry, root, opts)))
+        internal_error(__FILE__, __LINE__,
+                       "the schedule failed (see the MLIR diagnostics above); script:\n%s", sc.text);
+    mlirTransformOptionsDestroy(opts);
+    mlirModuleDestroy(script);
+    free(sc.text);
+    if (!mlirOperationVerify(mlirModuleGetOperation(module)))
+        internal_error(__FILE__, __LINE__, "the scheduled module does not verify");
+}
