@@ -28,9 +28,14 @@ static const char *const bufferize_script =
     "  }\n"
     "}\n";
 
-// Stages after bufferization, down to the LLVM dialect.
+// Stages after bufferization, down to the LLVM dialect. Tile buffers are allocated once per
+// program, outside its loops (buffer-loop-hoisting: an allocation inside a loop would take new
+// stack on every iteration), on the stack up to 64 KiB each, else on the heap and freed
+// (buffer-deallocation-pipeline).
 static const char *const to_llvm_pipeline =
-    "builtin.module(canonicalize, cse, func.func(promote-buffers-to-stack{max-alloc-size-in-bytes=65536}), "
+    "builtin.module(canonicalize, cse, func.func(buffer-loop-hoisting, "
+    "promote-buffers-to-stack{max-alloc-size-in-bytes=65536}), buffer-deallocation-pipeline, "
+    "convert-bufferization-to-memref, "
     "convert-linalg-to-loops, convert-vector-to-scf{full-unroll=true}, expand-strided-metadata, "
     "lower-affine, "
     "convert-scf-to-cf, convert-vector-to-llvm, convert-ub-to-llvm, convert-math-to-llvm, "

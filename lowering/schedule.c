@@ -309,12 +309,12 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
             "    %%mm%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : "
             "i64} "
             "in %%root : (!transform.any_op) -> !transform.any_op\n"
-            "    %%t%d, %%l%d:3 = transform.structured.tile_using_for %%mm%d tile_sizes [%d, %d, 1] : "
+            "    %%t%d, %%l%d:3 = transform.structured.tile_using_for %%mm%d tile_sizes [%d, %d, 1]%s : "
             "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, "
             "!transform.any_op)\n"
             "    transform.structured.vectorize %%t%d {create_named_contraction} : !transform.any_op\n"
             "    transform.annotate %%l%d#2 \"tilec.kloop\" : !transform.any_op\n",
-            i, i, i, i, i, rm, rn, i, i);
+            i, i, i, i, i, rm, rn, getenv("TILEC_XCHG") ? " interchange = [1, 0, 2]" : "", i, i);
     }
     add(sc, "    transform.apply_patterns to %%root {\n"
             "      transform.apply_patterns.canonicalization\n"
