@@ -258,41 +258,39 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
-// The register tile for an m x n accumulator: the schedule's if it divides the shape, else the
-// candidate with the most accumulator vectors that fit the register file with room for the
-// operands, among those dividing the shape (FMA latency x throughput wants >= 10 in flight).
+// The register tile for an m x n accumulator: the schedule's, else the one with the most
+// accumulator vectors that fit the register file with room for the operands (FMA latency x
+// throughput wants >= 10-16 in flight), then the fewest loads per FMA, then rows that divide m.
+// Rows or columns left over (m % rows, n % columns) become a peeled remainder tile, vectorized
+// at its own static size. Never larger than the accumulator.
 static void register_tile(const Schedule *s, int64_t m, int64_t n, int *rm, int *rn) {
-    if (s->reg_m > 0 && s->reg_n > 0 && m % s->reg_m == 0 && n % s->reg_n == 0) {
-        *rm = s->reg_m;
-        *rn = s->reg_n;
-        return;
-    }
     int lanes = s->vector_bits / 32;
     int regs = s->vector_bits == 512 ? 32 : 16;
-    int best = -1;
-    *rm = *rn = 1;
-    for (int vn = 1; vn <= 4; vn++) {
-        for (int r = 1; r <= 16; r++) {
-            int acc = r * vn;
-            // Accumulators + one register per B vector + one broadcast of A.
-            if (acc + vn + 1 > regs || m % r != 0 || n % (vn * lanes) != 0)
-                continue;
-            // Prefer more accumulators (latency), then fewer loads per FMA (r + vn per r * vn).
-            int score = (acc > 12 ? 12 : acc) * 100 - (r + vn) * 100 / acc;
-            if (score > best) {
-                best = score;
-                *rm = r;
-                *rn = vn * lanes;
+    int cap = s->vector_bits == 512 ? 16 : 12;
+    *rm = 1;
+    *rn = lanes;
+    if (s->reg_m > 0 && s->reg_n > 0) {
+        *rm = s->reg_m;
+        *rn = s->reg_n;
+    } else {
+        int best = -1;
+        for (int vn = 1; vn <= 2; vn++)
+            for (int r = 1; r <= 16; r++) {
+                int acc = r * vn;
+                if (acc + vn + 1 > regs)  // accumulators + B vectors + one broadcast of A
+                    continue;
+                int score = (acc > cap ? cap : acc) * 100 - (r + vn) * 100 / acc + (m % r == 0 ? 30 : 0);
+                if (score > best) {
+                    best = score;
+                    *rm = r;
+                    *rn = vn * lanes;
+                }
             }
-        }
     }
-    if (best < 0) {  // n is no multiple of the vector width: rows of the largest dividing width
-        int w = lanes;
-        while (w > 1 && n % w != 0)
-            w /= 2;
-        *rn = w;
-        *rm = m % 4 == 0 ? 4 : m % 2 == 0 ? 2 : 1;
-    }
+    if (*rm > m)
+        *rm = (int)m;
+    while (*rn > n && *rn > 1)
+        *rn = *rn > lanes ? *rn - lanes : *rn / 2;
 }
 
 static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
@@ -306,15 +304,43 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
         int rm, rn;
         register_tile(s, d->m, d->n, &rm, &rn);
         add(sc,
-            "    %%mm%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : "
-            "i64} "
+            "    %%mm%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : i64} "
             "in %%root : (!transform.any_op) -> !transform.any_op\n"
-            "    %%t%d, %%l%d:3 = transform.structured.tile_using_for %%mm%d tile_sizes [%d, %d, 1]%s : "
+            "    %%t%d, %%l%d:3 = transform.structured.tile_using_for %%mm%d tile_sizes [%d, %d, 1] : "
             "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, "
             "!transform.any_op)\n"
-            "    transform.structured.vectorize %%t%d {create_named_contraction} : !transform.any_op\n"
-            "    transform.annotate %%l%d#2 \"tilec.kloop\" : !transform.any_op\n",
-            i, i, i, i, i, rm, rn, getenv("TILEC_XCHG") ? " interchange = [1, 0, 2]" : "", i, i);
+            "    transform.annotate %%l%d#2 \"tilec.kloop\" : !transform.any_op\n"
+            "    transform.annotate %%l%d#1 \"tilec.jloop%d\" : !transform.any_op\n",
+            i, i, i, i, i, rm, rn, i, i, i);
+        // A remainder of rows, then of columns (in every copy of the column loop), peeled off
+        // so that every tile has a static shape.
+        if (d->m % rm)
+            add(sc,
+                "    %%i%d = transform.cast %%l%d#0 : !transform.any_op to !transform.op<\"scf.for\">\n"
+                "    %%im%d, %%ir%d = transform.loop.peel %%i%d : (!transform.op<\"scf.for\">) -> "
+                "(!transform.any_op, !transform.any_op)\n",
+                i, i, i, i, i);
+        if (d->n % rn)
+            add(sc,
+                "    %%j%d = transform.structured.match ops{[\"scf.for\"]} attributes {tilec.jloop%d} in %%root "
+                ": (!transform.any_op) -> !transform.op<\"scf.for\">\n"
+                "    transform.foreach %%j%d : !transform.op<\"scf.for\"> {\n"
+                "    ^bb0(%%loop: !transform.op<\"scf.for\">):\n"
+                "      %%jm, %%jr = transform.loop.peel %%loop : (!transform.op<\"scf.for\">) -> "
+                "(!transform.any_op, !transform.any_op)\n"
+                "    }\n",
+                i, i, i);
+        add(sc, "    transform.apply_patterns to %%root {\n"
+                "      transform.apply_patterns.canonicalization\n"
+                "    } : !transform.any_op\n");
+        add(sc,
+            "    %%v%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : i64} "
+            "in %%root : (!transform.any_op) -> !transform.any_op\n"
+            "    transform.foreach %%v%d : !transform.any_op {\n"
+            "    ^bb0(%%op: !transform.any_op):\n"
+            "      transform.structured.vectorize %%op {create_named_contraction} : !transform.any_op\n"
+            "    }\n",
+            i, i, i);
     }
     add(sc, "    transform.apply_patterns to %%root {\n"
             "      transform.apply_patterns.canonicalization\n"
