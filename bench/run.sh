@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 out=build/bench
 mkdir -p "$out"
 args=("$@")
+norm_args=()
 if [[ "${1:-}" == "--smoke" ]]; then
     args=(64x64x64 96x80x72)
+    norm_args=(64x1000 33x4096)
 fi
 # TILEC_FLAGS: extra tilec flags (e.g. "-D BM=96 --schedule=reg_m=6,reg_n=16") to compare schedules.
 build/bin/tilec ${TILEC_FLAGS:-} stdlib/matmul.tile -o "$out/matmul.o"
@@ -22,4 +24,16 @@ echo "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $cores core
 printf 'threads\tshape\n'
 for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$out/matmul_bench" "${args[@]}"
+done
+
+# Softmax and layer norm: bandwidth-bound, against a plain C loop and a copy of the same bytes.
+for k in softmax layernorm; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
+cc -O3 -march=native -I"$out" -Ibench -Iruntime bench/norms_bench.c "$out/softmax.o" "$out/layernorm.o" \
+    build/lib/libtilec_rt.a -lpthread -lm -o "$out/norms_bench"
+echo
+echo "softmax / layernorm f32 (stdlib, BC = 1024), GB/s = (bytes read + written) / s; C loop: the same"
+echo "algorithm in plain C (-O3 -march=native); copy: memcpy of the same bytes; same threads for all"
+printf 'threads\tRxC\n'
+for t in 1 "$cores"; do
+    TILE_NUM_THREADS=$t "$out/norms_bench" "${norm_args[@]}"
 done

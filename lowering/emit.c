@@ -769,7 +769,17 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
     const char *name = b == B_MAX   ? (fl ? "arith.maximumf" : "arith.maxsi")
                        : b == B_MIN ? (fl ? "arith.minimumf" : "arith.minsi")
                                     : (fl ? "arith.addf" : "arith.addi");
-    MlirValue c = binop(e, name, in, accv);
+    MlirValue c;
+    if (fl) {
+        // The order of a tile reduction is unspecified (docs/language.md): reassociation lets
+        // LLVM vectorize it.
+        MlirValue ops2[2] = {in, accv};
+        MlirNamedAttribute fm = named(
+            e, "fastmath", mlirAttributeParseGet(e->ctx, mlirStringRefCreateFromCString("#arith.fastmath<reassoc>")));
+        c = mlirOperationGetResult(op(e, name, 1, (MlirType[]){et}, 2, ops2, 1, &fm, 0), 0);
+    } else {
+        c = binop(e, name, in, accv);
+    }
     op(e, "linalg.yield", 0, NULL, 1, &c, 0, NULL, 0);
     e->block = saved;
     MlirValue res = mlirOperationGetResult(r, 0);
@@ -788,6 +798,61 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
 }
 
 // ================================================================ calls
+
+// exp for f32 scalars and tiles as arithmetic (Cephes expf: x = n ln2 + r, |r| <= ln2/2,
+// exp(r) by a degree-7 polynomial, 2^n built in the exponent bits), so loops over tiles
+// vectorize instead of calling libm's expf per element. About 1 ulp; results below the
+// smallest normal float flush to 0; exp(+inf) = +inf, exp(-inf) = 0, NaN stays NaN.
+static MlirValue exp_f32(Emitter *e, MlirValue x, const Type *shape) {
+    MlirType ft = mlirValueGetType(x);
+    Type it_ = *shape;
+    it_.elem = EL_I32;
+    MlirType it = value_type(e, &it_);
+    bool tile = shape->rank > 0;
+#define KF(v)                                                                      \
+    (tile ? op1(e, "tensor.splat", ft, 1, (MlirValue[]){const_float(e, f32t, (v))}) \
+          : const_float(e, f32t, (v)))
+#define KI(v)                                                                                  \
+    (tile ? op1(e, "tensor.splat", it, 1, (MlirValue[]){const_int(e, i32t, (v))}) : const_int(e, i32t, (v)))
+    MlirType f32t = elem_type(e, EL_F32), i32t = elem_type(e, EL_I32);
+    MlirValue xc = binop(e, "arith.minimumf", binop(e, "arith.maximumf", x, KF(-87.33654475)), KF(88.72283905));
+    MlirValue n = op1(e, "math.floor", ft, 1,
+                      (MlirValue[]){binop(e, "arith.addf", binop(e, "arith.mulf", xc, KF(1.44269504088896341)),
+                                          KF(0.5))});
+    MlirValue r = binop(e, "arith.subf", xc, binop(e, "arith.mulf", n, KF(0.693359375)));
+    r = binop(e, "arith.subf", r, binop(e, "arith.mulf", n, KF(-2.12194440e-4)));
+    static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
+                               4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+    MlirValue p = KF(c[0]);
+    for (int i = 1; i < 6; i++)
+        p = op1(e, "math.fma", ft, 3, (MlirValue[]){p, r, KF(c[i])});
+    MlirValue r2 = binop(e, "arith.mulf", r, r);
+    p = op1(e, "math.fma", ft, 3, (MlirValue[]){p, r2, binop(e, "arith.addf", r, KF(1.0))});
+    // 2^n as 2^(n >> 1) * 2^(n - (n >> 1)): n is in [-126, 128] after the clamp, each factor's
+    // biased exponent stays normal.
+    MlirValue ni = op1(e, "arith.fptosi", it, 1, &n);
+    MlirValue n1 = binop(e, "arith.shrsi", ni, KI(1));
+    MlirValue n2 = binop(e, "arith.subi", ni, n1);
+    MlirValue b1 = binop(e, "arith.shli", binop(e, "arith.addi", n1, KI(127)), KI(23));
+    MlirValue b2 = binop(e, "arith.shli", binop(e, "arith.addi", n2, KI(127)), KI(23));
+    MlirValue y = binop(e, "arith.mulf", binop(e, "arith.mulf", p, op1(e, "arith.bitcast", ft, 1, &b1)),
+                        op1(e, "arith.bitcast", ft, 1, &b2));
+    // Above the largest finite result (and +inf itself): +inf; below the smallest normal: 0.
+    Type bt_ = *shape;
+    bt_.elem = EL_I1;
+    MlirType bt = value_type(e, &bt_);
+    MlirNamedAttribute ogt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
+    MlirValue big = mlirOperationGetResult(
+        op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){x, KF(88.72283905)}, 1, &ogt, 0), 0);
+    y = op1(e, "arith.select", ft, 3, (MlirValue[]){big, KF(INFINITY), y});
+    MlirNamedAttribute olt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));
+    MlirValue small = mlirOperationGetResult(
+        op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){x, KF(-87.33654475)}, 1, &olt, 0), 0);
+    y = op1(e, "arith.select", ft, 3, (MlirValue[]){small, KF(0.0), y});
+#undef KF
+#undef KI
+    return y;
+}
 
 static MlirValue emit_math(Emitter *e, Node *n, const char *name) {
     MlirValue x = operand(e, n->args.items[0], n->type.elem, &n->type);
@@ -862,7 +927,12 @@ static MlirValue emit_call(Emitter *e, Node *n) {
             s = const_float(e, elem_type(e, n->type.elem), b == B_ONES ? 1.0 : 0.0);
         return n->type.rank ? op1(e, "tensor.splat", value_type(e, &n->type), 1, &s) : s;
     }
-    case B_EXP: return emit_math(e, n, "math.exp");
+    case B_EXP:
+        if (n->type.elem == EL_F32) {
+            MlirValue x = operand(e, a[0], EL_F32, &n->type);
+            return e->failed ? x : exp_f32(e, x, &n->type);
+        }
+        return emit_math(e, n, "math.exp");
     case B_EXP2: return emit_math(e, n, "math.exp2");
     case B_LOG: return emit_math(e, n, "math.log");
     case B_LOG2: return emit_math(e, n, "math.log2");
@@ -884,7 +954,7 @@ static MlirValue emit_call(Emitter *e, Node *n) {
         if (n->type.rank)
             one = op1(e, "tensor.splat", t, 1, &one);
         MlirValue neg = op1(e, "arith.negf", t, 1, &x);
-        MlirValue ex = op1(e, "math.exp", t, 1, &neg);
+        MlirValue ex = n->type.elem == EL_F32 ? exp_f32(e, neg, &n->type) : op1(e, "math.exp", t, 1, &neg);
         return binop(e, "arith.divf", one, binop(e, "arith.addf", one, ex));
     }
     case B_POW: return emit_elementwise2(e, n, "math.powf", "math.ipowi");
