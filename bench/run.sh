@@ -4,6 +4,7 @@
 # (ratio = OpenBLAS time / tilec time: above 1 means tilec is faster).
 #   bench/run.sh [--smoke] [--budget SECONDS] [MxNxK ...]
 # --smoke runs two small sizes (CI keeps the harness from rotting; timings are never judged).
+# Writes the matmul table to build/bench/matmul.txt and its chart to build/bench/matmul.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/bench
@@ -19,12 +20,15 @@ build/bin/tilec ${TILEC_FLAGS:-} stdlib/matmul.tile -o "$out/matmul.o"
 cc -O2 -I"$out" -Ibench -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/matmul_bench.c "$out/matmul.o" \
     build/lib/libtilec_rt.a -lopenblas -lpthread -lm -o "$out/matmul_bench"
 cores=$(nproc)
+{
 echo "matmul f32, tilec (stdlib/matmul.tile, $(grep -m1 '//   matmul:' "$out/matmul.h" | sed 's|//   matmul: ||')) vs OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas-dev 2>/dev/null || echo '?')"
 echo "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $cores cores; median of 3-5 runs after a warm-up"
 printf 'threads\tshape\n'
 for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$out/matmul_bench" "${args[@]}"
 done
+} | tee "$out/matmul.txt"
+python3 bench/chart.py "$out/matmul.txt" "$out/matmul.svg" && echo "chart: $out/matmul.svg"
 
 # Softmax and layer norm: bandwidth-bound, against a plain C loop and a copy of the same bytes.
 for k in softmax layernorm; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
