@@ -103,7 +103,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ns; i++) {
         Job j = {.r = shapes[i][0], .c = shapes[i][1]};
         j.rows_per_task = 64;
-        float *x = malloc(sizeof(float) * (size_t)(j.r * j.c)), *y = malloc(sizeof(float) * (size_t)(j.r * j.c));
+        float *x = malloc(sizeof(float) * (size_t)(j.r * j.c)),
+              *y = malloc(sizeof(float) * (size_t)(j.r * j.c));
         float *w = malloc(sizeof(float) * (size_t)j.c), *b = malloc(sizeof(float) * (size_t)j.c);
         srand(7);
         for (int64_t k = 0; k < j.r * j.c; k++)

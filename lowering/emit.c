@@ -774,8 +774,9 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
         // The order of a tile reduction is unspecified (docs/language.md): reassociation lets
         // LLVM vectorize it.
         MlirValue ops2[2] = {in, accv};
-        MlirNamedAttribute fm = named(
-            e, "fastmath", mlirAttributeParseGet(e->ctx, mlirStringRefCreateFromCString("#arith.fastmath<reassoc>")));
+        MlirNamedAttribute fm =
+            named(e, "fastmath",
+                  mlirAttributeParseGet(e->ctx, mlirStringRefCreateFromCString("#arith.fastmath<reassoc>")));
         c = mlirOperationGetResult(op(e, name, 1, (MlirType[]){et}, 2, ops2, 1, &fm, 0), 0);
     } else {
         c = binop(e, name, in, accv);
@@ -809,16 +810,17 @@ static MlirValue exp_f32(Emitter *e, MlirValue x, const Type *shape) {
     it_.elem = EL_I32;
     MlirType it = value_type(e, &it_);
     bool tile = shape->rank > 0;
-#define KF(v)                                                                      \
+#define KF(v)                                                                       \
     (tile ? op1(e, "tensor.splat", ft, 1, (MlirValue[]){const_float(e, f32t, (v))}) \
           : const_float(e, f32t, (v)))
-#define KI(v)                                                                                  \
+#define KI(v) \
     (tile ? op1(e, "tensor.splat", it, 1, (MlirValue[]){const_int(e, i32t, (v))}) : const_int(e, i32t, (v)))
     MlirType f32t = elem_type(e, EL_F32), i32t = elem_type(e, EL_I32);
-    MlirValue xc = binop(e, "arith.minimumf", binop(e, "arith.maximumf", x, KF(-87.33654475)), KF(88.72283905));
-    MlirValue n = op1(e, "math.floor", ft, 1,
-                      (MlirValue[]){binop(e, "arith.addf", binop(e, "arith.mulf", xc, KF(1.44269504088896341)),
-                                          KF(0.5))});
+    MlirValue xc =
+        binop(e, "arith.minimumf", binop(e, "arith.maximumf", x, KF(-87.33654475)), KF(88.72283905));
+    MlirValue n = op1(
+        e, "math.floor", ft, 1,
+        (MlirValue[]){binop(e, "arith.addf", binop(e, "arith.mulf", xc, KF(1.44269504088896341)), KF(0.5))});
     MlirValue r = binop(e, "arith.subf", xc, binop(e, "arith.mulf", n, KF(0.693359375)));
     r = binop(e, "arith.subf", r, binop(e, "arith.mulf", n, KF(-2.12194440e-4)));
     static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,

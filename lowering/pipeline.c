@@ -22,7 +22,8 @@
 static const char *const bufferize_script =
     "module attributes {transform.with_named_sequence} {\n"
     "  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.consumed}) {\n"
-    "    %m = transform.bufferization.one_shot_bufferize %root {bufferize_function_boundaries = false, allow_return_allocs_from_loops = true,\n"
+    "    %m = transform.bufferization.one_shot_bufferize %root {bufferize_function_boundaries = false, "
+    "allow_return_allocs_from_loops = true,\n"
     "         memcpy_op = \"linalg.copy\"} : (!transform.any_op) -> !transform.any_op\n"
     "    transform.yield\n"
     "  }\n"
@@ -126,8 +127,10 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
     else
         schedule_default(lo->cpu, &sched);
     if (ok && lo->stage > LOWER_MLIR) {
-        run_passes(ctx, module, "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
-                   "tile-level");
+        run_passes(
+            ctx, module,
+            "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
+            "tile-level");
         schedule_apply(ctx, module, &sched);
     }
     if (ok && lo->stage > LOWER_SCHEDULED)

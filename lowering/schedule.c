@@ -151,7 +151,7 @@ void schedule_default(const char *cpu, Schedule *s) {
         bits = strstr(features, "+avx512f") ? 512 : strstr(features, "+avx2") ? 256 : 128;
         LLVMDisposeMessage(features);
     }
-    *s = (Schedule){.vector_bits = bits, .unroll_k = 4, .vectorize = true, .elem_vectors = 2};
+    *s = (Schedule){.vector_bits = bits, .unroll_k = 4, .vectorize = true};
 }
 
 bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) {
@@ -173,24 +173,27 @@ bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) 
                      (int)(end - eq - 1), eq + 1, klen, p);
             return false;
         }
-        int *field = klen == 11 && !strncmp(p, "vector_bits", 11)    ? &s->vector_bits
-                     : klen == 5 && !strncmp(p, "reg_m", 5)          ? &s->reg_m
-                     : klen == 5 && !strncmp(p, "reg_n", 5)          ? &s->reg_n
-                     : klen == 8 && !strncmp(p, "unroll_k", 8)       ? &s->unroll_k
-                     : klen == 12 && !strncmp(p, "elem_vectors", 12) ? &s->elem_vectors
-                                                                     : NULL;
+        int *field = klen == 11 && !strncmp(p, "vector_bits", 11) ? &s->vector_bits
+                     : klen == 5 && !strncmp(p, "reg_m", 5)       ? &s->reg_m
+                     : klen == 5 && !strncmp(p, "reg_n", 5)       ? &s->reg_n
+                     : klen == 8 && !strncmp(p, "unroll_k", 8)    ? &s->unroll_k
+                                                                  : NULL;
         if (field) {
             *field = (int)v;
-        } else if (klen == 9 && !strncmp(p, "vectorize", 9)) {
+        } else if ((klen == 9 && !strncmp(p, "vectorize", 9)) ||
+                   (klen == 10 && !strncmp(p, "cols_outer", 10))) {
             if (v > 1) {
-                snprintf(error, (size_t)error_size, "vectorize must be 0 or 1, not %ld", v);
+                snprintf(error, (size_t)error_size, "%.*s must be 0 or 1, not %ld", klen, p, v);
                 return false;
             }
-            s->vectorize = v == 1;
+            if (klen == 9)
+                s->vectorize = v == 1;
+            else
+                s->cols_outer = v == 1;
         } else {
             snprintf(error, (size_t)error_size,
                      "unknown schedule key '%.*s' (expected vector_bits, reg_m, reg_n, unroll_k, "
-                     "vectorize, elem_vectors)",
+                     "cols_outer, vectorize)",
                      klen, p);
             return false;
         }
@@ -303,30 +306,35 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
             continue;
         int rm, rn;
         register_tile(s, d->m, d->n, &rm, &rn);
+        // Loop order of the register tiles: rows outer (an A strip stays in L1 while the B
+        // tile streams), or columns outer (s->cols_outer: a B strip stays while A streams).
+        bool xchg = s->cols_outer;
         add(sc,
-            "    %%mm%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : i64} "
+            "    %%mm%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : "
+            "i64} "
             "in %%root : (!transform.any_op) -> !transform.any_op\n"
-            "    %%t%d, %%l%d:3 = transform.structured.tile_using_for %%mm%d tile_sizes [%d, %d, 1] : "
+            "    %%t%d, %%l%d:3 = transform.structured.tile_using_for %%mm%d tile_sizes [%d, %d, 1]%s : "
             "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, "
             "!transform.any_op)\n"
             "    transform.annotate %%l%d#2 \"tilec.kloop\" : !transform.any_op\n"
-            "    transform.annotate %%l%d#1 \"tilec.jloop%d\" : !transform.any_op\n",
-            i, i, i, i, i, rm, rn, i, i, i);
-        // A remainder of rows, then of columns (in every copy of the column loop), peeled off
-        // so that every tile has a static shape.
-        if (d->m % rm)
+            "    transform.annotate %%l%d#1 \"tilec.inner%d\" : !transform.any_op\n",
+            i, i, i, i, i, rm, rn, xchg ? " interchange = [1, 0, 2]" : "", i, i, i);
+        // A remainder of the outer loop, then of the inner one (in every copy of it), peeled
+        // off so that every tile has a static shape.
+        if (xchg ? d->n % rn : d->m % rm)
             add(sc,
-                "    %%i%d = transform.cast %%l%d#0 : !transform.any_op to !transform.op<\"scf.for\">\n"
-                "    %%im%d, %%ir%d = transform.loop.peel %%i%d : (!transform.op<\"scf.for\">) -> "
+                "    %%o%d = transform.cast %%l%d#0 : !transform.any_op to !transform.op<\"scf.for\">\n"
+                "    %%om%d, %%or%d = transform.loop.peel %%o%d : (!transform.op<\"scf.for\">) -> "
                 "(!transform.any_op, !transform.any_op)\n",
                 i, i, i, i, i);
-        if (d->n % rn)
+        if (xchg ? d->m % rm : d->n % rn)
             add(sc,
-                "    %%j%d = transform.structured.match ops{[\"scf.for\"]} attributes {tilec.jloop%d} in %%root "
+                "    %%in%d = transform.structured.match ops{[\"scf.for\"]} attributes {tilec.inner%d} in "
+                "%%root "
                 ": (!transform.any_op) -> !transform.op<\"scf.for\">\n"
-                "    transform.foreach %%j%d : !transform.op<\"scf.for\"> {\n"
+                "    transform.foreach %%in%d : !transform.op<\"scf.for\"> {\n"
                 "    ^bb0(%%loop: !transform.op<\"scf.for\">):\n"
-                "      %%jm, %%jr = transform.loop.peel %%loop : (!transform.op<\"scf.for\">) -> "
+                "      %%pm, %%pr = transform.loop.peel %%loop : (!transform.op<\"scf.for\">) -> "
                 "(!transform.any_op, !transform.any_op)\n"
                 "    }\n",
                 i, i, i);
@@ -334,7 +342,8 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
                 "      transform.apply_patterns.canonicalization\n"
                 "    } : !transform.any_op\n");
         add(sc,
-            "    %%v%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : i64} "
+            "    %%v%d = transform.structured.match ops{[\"linalg.matmul\"]} attributes {tilec.dot = %d : "
+            "i64} "
             "in %%root : (!transform.any_op) -> !transform.any_op\n"
             "    transform.foreach %%v%d : !transform.any_op {\n"
             "    ^bb0(%%op: !transform.any_op):\n"

@@ -2,8 +2,10 @@
 //
 // A kernel's own tunables (BM, BN, BK, ...) fix the program's tiles, which are its cache tiles
 // and, through the padded slice loads, its packed operands. The schedule decides the rest: the
-// register tile each `dot` is split into, how far its reduction loop is unrolled, the vector
-// width, and how elementwise and reduction tiles are vectorized. It is one plain struct so the
+// register tile each `dot` is split into, the order of those tiles, how far their reduction
+// loop is unrolled, and the vector width. (Elementwise and reduction tiles become fused loops
+// over the tile that LLVM's loop vectorizer widens: reductions are marked reassociable and exp
+// is arithmetic, lowering/emit.c.) It is one plain struct so the
 // autotuner can vary it; `schedule_default` fills it for a CPU, `schedule_parse` reads overrides
 // (`--schedule=reg_m=6,reg_n=16,...`), and schedule.c applies it as a transform-dialect script
 // (generated text: data, not IR) to the tile-level module, before bufferization.
@@ -16,12 +18,12 @@
 
 typedef struct Schedule {
     int vector_bits;   // SIMD width in bits: 512 (AVX-512), 256 (AVX2), 128 (SSE)
-    int reg_m, reg_n;  // dot register tile (rows x columns of the accumulator); 0: the
-                       // best that divides the dot's shape, from the vector width
+    int reg_m, reg_n;  // dot register tile (rows x columns of the accumulator); 0: chosen
+                       // from the vector width (rows/columns left over are peeled)
     int unroll_k;      // unroll factor of the reduction loop around the register tile
-    bool vectorize;    // vectorize dot, elementwise and reduction tiles (off: scalar loops,
-                       // a reference for differential testing)
-    int elem_vectors;  // elementwise tiles: vectors per step of the innermost dimension
+    bool cols_outer;   // register tiles: loop over columns outside the loop over rows
+    bool vectorize;    // tile and vectorize dot (off: scalar loops, a reference for
+                       // differential testing)
 } Schedule;
 
 // The default schedule for `cpu` (NULL: this machine's CPU).
@@ -30,7 +32,7 @@ void schedule_default(const char *cpu, Schedule *s);
 // Whether `cpu` is an x86-64 CPU name LLVM knows (for --cpu).
 bool schedule_known_cpu(const char *cpu);
 
-// Applies "key=value,key=value" overrides (keys as the fields above; vectorize=0|1) to `s`.
+// Applies "key=value,key=value" overrides (keys as the fields above; booleans 0|1) to `s`.
 // False, with `error` set to a message naming the bad key or value, on a malformed string.
 bool schedule_parse(const char *text, Schedule *s, char *error, int error_size);
 

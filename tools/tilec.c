@@ -72,7 +72,7 @@ static const char *const usage =
     "  --cpu=<name>            Compile for CPU <name> (e.g. skylake-avx512, znver2, x86-64-v3);\n"
     "                          default: this machine's CPU. Also -mcpu=<name>\n"
     "  --schedule=<k=v,...>    Override the schedule: reg_m, reg_n (dot register tile), unroll_k,\n"
-    "                          vector_bits (128/256/512), elem_vectors, vectorize (0/1)\n"
+    "                          cols_outer (0/1), vector_bits (128/256/512), vectorize (0/1)\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
     "  -D <name>=<value>       Fix a tunable to an integer value\n"
     "  -I <dir>                Search <dir> for imported files\n"
