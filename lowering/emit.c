@@ -554,7 +554,7 @@ static MlirType dynamic_tensor(Emitter *e, ElemType el, int rank) {
 
 // The reassociation of a collapse_shape/expand_shape between a rank-`n` shape and the shape
 // with only the dimensions marked `kept`: each kept dimension takes the unkept ones before it,
-// and trailing unkept ones join the last group.
+// and trailing unkept ones join the last group; with none kept, one group of all.
 static MlirAttribute reassociation(Emitter *e, int n, const bool *kept) {
     MlirAttribute groups[TILE_MAX_RANK], cur[TILE_MAX_RANK];
     int ng = 0, nc = 0;
@@ -565,7 +565,9 @@ static MlirAttribute reassociation(Emitter *e, int n, const bool *kept) {
             nc = 0;
         }
     }
-    if (nc) {
+    if (nc && ng == 0) {
+        groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
+    } else if (nc) {
         MlirAttribute last[TILE_MAX_RANK];
         int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
         for (int i = 0; i < nl; i++)
@@ -712,9 +714,9 @@ static MlirValue filled(Emitter *e, const Type *t, MlirValue scalar) {
     return mlirOperationGetResult(f, 0);
 }
 
+// dot of [M, K] x [K, N] (linalg.matmul) or [B, M, K] x [B, K, N] (linalg.batch_matmul), in the
+// result's (accumulation) type, into `acc` or zeros.
 static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc) {
-    if (n->type.rank != 2)
-        return unsupported(e, n, "batched matrix products");
     MlirValue va = emit_expr(e, a), vb = emit_expr(e, b);
     if (e->failed)
         return va;
@@ -723,7 +725,8 @@ static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc) {
     MlirValue ops[3] = {va, vb, init};
     MlirType rt = value_type(e, &n->type);
     MlirNamedAttribute seg = named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){2, 1}));
-    MlirOperation m = op(e, "linalg.matmul", 1, &rt, 3, ops, 1, &seg, 1);
+    MlirOperation m =
+        op(e, n->type.rank == 3 ? "linalg.batch_matmul" : "linalg.matmul", 1, &rt, 3, ops, 1, &seg, 1);
     mlirLinalgFillBuiltinNamedOpRegion(m);
     return mlirOperationGetResult(m, 0);
 }
@@ -791,10 +794,21 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
         MlirValue k = const_float(e, et, (double)count);
         res = binop(e, "arith.divf", res, op1(e, "tensor.splat", rty, 1, &k));
     }
+    if (keep) {  // the reduced dimensions come back with size 1 (the call's type)
+        MlirType kt = value_type(e, &call->type);
+        if (rt.rank == 0)
+            return op1(e, "tensor.splat", kt, 1, (MlirValue[]){op1(e, "tensor.extract", et, 1, &res)});
+        bool kept[TILE_MAX_RANK];
+        for (int i = 0; i < xt.rank; i++)
+            kept[i] = !(axis < 0 || i == axis);
+        MlirNamedAttribute attrs[2] = {
+            named(e, "reassociation", reassociation(e, xt.rank, kept)),
+            named(e, "static_output_shape", i64_array(e, call->type.rank, call->type.dims)),
+        };
+        return mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &kt, 1, &res, 2, attrs, 0), 0);
+    }
     if (rt.rank == 0)
         res = op1(e, "tensor.extract", et, 1, &res);
-    if (keep)
-        return unsupported(e, call, "keepdims");
     return res;
 }
 
@@ -981,6 +995,55 @@ static MlirValue emit_call(Emitter *e, Node *n) {
         MlirValue ops[3] = {c, x, y};
         return op1(e, "arith.select", mlirValueGetType(x), 3, ops);
     }
+    case B_TRANS: {
+        MlirValue x = emit_expr(e, a[0]);
+        if (e->failed)
+            return x;
+        Node *perm_n = n->args.len > 1 ? a[1] : sema_named_arg(n, "perm");
+        int64_t perm[TILE_MAX_RANK] = {1, 0};
+        for (int i = 0; perm_n && i < perm_n->type.rank; i++)
+            perm[i] = perm_n->type.dims[i];
+        MlirValue ops[2] = {x, empty_tensor(e, &n->type)};
+        MlirType rt = value_type(e, &n->type);
+        MlirNamedAttribute pa = named(e, "permutation", i64_array(e, n->type.rank, perm));
+        MlirOperation t = op(e, "linalg.transpose", 1, &rt, 2, ops, 1, &pa, 1);
+        MlirType et = elem_type(e, n->type.elem);
+        MlirBlock body = region_block(e, t, 0, 2, (MlirType[]){et, et});
+        MlirBlock saved = e->block;
+        e->block = body;
+        MlirValue in = mlirBlockGetArgument(body, 0);
+        op(e, "linalg.yield", 0, NULL, 1, &in, 0, NULL, 0);
+        e->block = saved;
+        return mlirOperationGetResult(t, 0);
+    }
+    case B_BROADCAST: {
+        MlirValue x = emit_expr(e, a[0]);
+        return e->failed ? x : broadcast_to(e, x, &a[0]->type, &n->type);
+    }
+    case B_RESHAPE: {  // row-major: collapse to one dimension, expand to the new shape
+        MlirValue x = emit_expr(e, a[0]);
+        if (e->failed)
+            return x;
+        Type xt = a[0]->type, flat = {.cls = TY_VALUE, .elem = xt.elem, .rank = 1, .dims = {1}};
+        for (int i = 0; i < xt.rank; i++)
+            flat.dims[0] *= xt.dims[i];
+        bool none[TILE_MAX_RANK] = {0};
+        if (xt.rank == 0) {
+            x = op1(e, "tensor.splat", value_type(e, &flat), 1, &x);
+        } else if (xt.rank > 1) {
+            MlirType ft = value_type(e, &flat);
+            MlirNamedAttribute ra = named(e, "reassociation", reassociation(e, xt.rank, none));
+            x = mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &ft, 1, &x, 1, &ra, 0), 0);
+        }
+        if (n->type.rank == 1)
+            return x;
+        MlirType rt = value_type(e, &n->type);
+        MlirNamedAttribute attrs[2] = {
+            named(e, "reassociation", reassociation(e, n->type.rank, none)),
+            named(e, "static_output_shape", i64_array(e, n->type.rank, n->type.dims)),
+        };
+        return mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &rt, 1, &x, 2, attrs, 0), 0);
+    }
     case B_CDIV: {
         MlirValue x = operand(e, a[0], n->type.elem, &n->type), y = operand(e, a[1], n->type.elem, &n->type);
         return e->failed ? x : binop(e, "arith.ceildivsi", x, y);
@@ -1003,8 +1066,8 @@ static MlirValue emit_call(Emitter *e, Node *n) {
         Node *acc = n->args.len > 2 ? a[2] : sema_named_arg(n, "acc");
         if (acc && acc->type.cls == TY_TYPE)
             acc = NULL;
-        if (sema_named_arg(n, "allow_tf32") || sema_named_arg(n, "out_type"))
-            return unsupported(e, n, "dot with out_type or allow_tf32");
+        // out_type is the result's (accumulation) type; allow_tf32 permits, and on a CPU does
+        // not need, reduced precision: full f32.
         return emit_matmul(e, n, a[0], a[1], acc);
     }
     default: break;
@@ -1169,6 +1232,45 @@ static void emit_for(Emitter *e, Node *n) {
         bind(e, vars[i], mlirOperationGetResult(f, i));
 }
 
+// while cond { body }: scf.while carrying the variables the body assigns; the condition is
+// evaluated in the "before" region on the current values.
+static void emit_while(Emitter *e, Node *n) {
+    const Symbol *vars[256];
+    int nv = 0;
+    assigned_vars(e, n->body, vars, &nv);
+    MlirValue inits[256];
+    MlirType types[256];
+    for (int i = 0; i < nv; i++) {
+        lookup(e, vars[i], &inits[i]);
+        types[i] = mlirValueGetType(inits[i]);
+    }
+    MlirOperation w = op(e, "scf.while", nv, types, nv, inits, 0, NULL, 2);
+    MlirBlock before = region_block(e, w, 0, nv, types), saved = e->block;
+    int mark = e->nenv;
+    for (int i = 0; i < nv; i++)
+        bind(e, vars[i], mlirBlockGetArgument(before, i));
+    e->block = before;
+    MlirValue c = operand(e, n->cond, EL_I1, &(Type){.cls = TY_VALUE, .elem = EL_I1});
+    if (!e->failed) {
+        MlirValue ops[1 + 256];
+        ops[0] = c;
+        for (int i = 0; i < nv; i++)
+            ops[1 + i] = mlirBlockGetArgument(before, i);
+        op(e, "scf.condition", 0, NULL, 1 + nv, ops, 0, NULL, 0);
+    }
+    e->block = saved;
+    e->nenv = mark;
+    if (e->failed)
+        return;
+    MlirBlock after = region_block(e, w, 1, nv, types);
+    for (int i = 0; i < nv; i++)
+        bind(e, vars[i], mlirBlockGetArgument(after, i));
+    emit_region(e, after, n->body, vars, nv);
+    e->nenv = mark;
+    for (int i = 0; i < nv; i++)
+        bind(e, vars[i], mlirOperationGetResult(w, i));
+}
+
 static void emit_if(Emitter *e, Node *n) {
     const Symbol *vars[256];
     int nv = 0;
@@ -1215,7 +1317,7 @@ static void emit_stmt(Emitter *e, Node *n) {
     case ND_BLOCK: emit_block(e, n); return;
     case ND_RETURN: return;  // a helper's value: read by emit_helper
     case ND_EXPR_STMT: emit_expr(e, n->lhs); return;
-    case ND_WHILE: unsupported(e, n, "'while' loops"); return;
+    case ND_WHILE: emit_while(e, n); return;
     default: unsupported(e, n, node_kind_name(n->kind)); return;
     }
 }
