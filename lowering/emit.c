@@ -731,6 +731,8 @@ static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc) {
     return mlirOperationGetResult(m, 0);
 }
 
+static MlirValue reduced_result(Emitter *e, Node *call, MlirValue res, const Type *xt, int axis, bool keep);
+
 // sum/max/min/mean over one axis (or all): linalg.reduce into a filled init.
 static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axis, bool keep) {
     Type xt = x->type;
@@ -794,22 +796,100 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
         MlirValue k = const_float(e, et, (double)count);
         res = binop(e, "arith.divf", res, op1(e, "tensor.splat", rty, 1, &k));
     }
-    if (keep) {  // the reduced dimensions come back with size 1 (the call's type)
+    return reduced_result(e, call, res, &xt, axis, keep);
+}
+
+// The result of a reduction of `xt` over `axis` (-1: all) computed as the tensor `res`: a scalar
+// for a full reduction, or with keepdims the reduced dimensions back with size 1 (call's type).
+static MlirValue reduced_result(Emitter *e, Node *call, MlirValue res, const Type *xt, int axis, bool keep) {
+    MlirType et = elem_type(e, call->type.elem);
+    bool all = axis < 0 || xt->rank == 1;
+    if (keep) {
         MlirType kt = value_type(e, &call->type);
-        if (rt.rank == 0)
+        if (all)
             return op1(e, "tensor.splat", kt, 1, (MlirValue[]){op1(e, "tensor.extract", et, 1, &res)});
         bool kept[TILE_MAX_RANK];
-        for (int i = 0; i < xt.rank; i++)
-            kept[i] = !(axis < 0 || i == axis);
+        for (int i = 0; i < xt->rank; i++)
+            kept[i] = i != axis;
         MlirNamedAttribute attrs[2] = {
-            named(e, "reassociation", reassociation(e, xt.rank, kept)),
+            named(e, "reassociation", reassociation(e, xt->rank, kept)),
             named(e, "static_output_shape", i64_array(e, call->type.rank, call->type.dims)),
         };
         return mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &kt, 1, &res, 2, attrs, 0), 0);
     }
-    if (rt.rank == 0)
-        res = op1(e, "tensor.extract", et, 1, &res);
-    return res;
+    return all ? op1(e, "tensor.extract", et, 1, &res) : res;
+}
+
+// argmax/argmin over one axis (or all, as a row-major position): a linalg.generic with two
+// outputs, the best value so far and its position (i32); a strictly better element replaces
+// them, so ties keep the first position and NaN never wins.
+static MlirValue emit_argreduce(Emitter *e, Node *call, Builtin b, Node *x, int axis, bool keep) {
+    Type xt = x->type;
+    MlirValue vx = emit_expr(e, x);
+    if (e->failed)
+        return vx;
+    int r = xt.rank;
+    Type vt = {.cls = TY_VALUE, .elem = xt.elem}, it = {.cls = TY_VALUE, .elem = EL_I32};
+    MlirAffineExpr kept_dims[TILE_MAX_RANK];
+    MlirAttribute iters[TILE_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+        bool red = axis < 0 || i == axis;
+        iters[i] = mlirAttributeParseGet(
+            e->ctx, str(red ? "#linalg.iterator_type<reduction>" : "#linalg.iterator_type<parallel>"));
+        if (!red) {
+            kept_dims[vt.rank] = mlirAffineDimExprGet(e->ctx, i);
+            vt.dims[vt.rank++] = xt.dims[i];
+        }
+    }
+    it.rank = vt.rank;
+    memcpy(it.dims, vt.dims, sizeof vt.dims);
+    bool fl = elem_is_float(xt.elem);
+    MlirType et = elem_type(e, xt.elem), i32 = elem_type(e, EL_I32);
+    int bits = elem_bits(xt.elem);
+    MlirValue worst = fl ? const_float(e, et, b == B_ARGMAX ? -INFINITY : INFINITY)
+                         : const_int(e, et,
+                                     b == B_ARGMAX ? -(int64_t)(UINT64_MAX >> (65 - bits)) - 1
+                                                   : (int64_t)(UINT64_MAX >> (65 - bits)));
+    MlirValue outs[3] = {vx, filled(e, &vt, worst), filled(e, &it, const_int(e, i32, 0))};
+    MlirType rts[2] = {mlirValueGetType(outs[1]), mlirValueGetType(outs[2])};
+    MlirAffineMap out_map = mlirAffineMapGet(e->ctx, r, 0, vt.rank, kept_dims);
+    MlirAttribute maps[3] = {mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ctx, r)),
+                             mlirAffineMapAttrGet(out_map), mlirAffineMapAttrGet(out_map)};
+    MlirNamedAttribute attrs[3] = {
+        named(e, "indexing_maps", mlirArrayAttrGet(e->ctx, 3, maps)),
+        named(e, "iterator_types", mlirArrayAttrGet(e->ctx, r, iters)),
+        named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){1, 2})),
+    };
+    MlirOperation g = op(e, "linalg.generic", 2, rts, 3, outs, 3, attrs, 1);
+    MlirBlock body = region_block(e, g, 0, 3, (MlirType[]){et, et, i32});
+    MlirBlock saved = e->block;
+    e->block = body;
+    MlirValue v = mlirBlockGetArgument(body, 0), best = mlirBlockGetArgument(body, 1),
+              pos = mlirBlockGetArgument(body, 2);
+    MlirValue here = const_int(e, indext(e), 0);
+    int64_t stride = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        if (!(axis < 0 || i == axis))
+            continue;
+        MlirNamedAttribute dim = named(e, "dim", mlirIntegerAttrGet(i64t(e), i));
+        MlirValue idx =
+            mlirOperationGetResult(op(e, "linalg.index", 1, (MlirType[]){indext(e)}, 0, NULL, 1, &dim, 0), 0);
+        here = binop(e, "arith.addi", here, binop(e, "arith.muli", idx, const_int(e, indext(e), stride)));
+        stride *= xt.dims[i];
+    }
+    here = op1(e, "arith.index_cast", i32, 1, &here);
+    // ogt 2 / olt 4 (cmpf); sgt 4 / slt 2 (cmpi)
+    int pred = fl ? (b == B_ARGMAX ? 2 : 4) : (b == B_ARGMAX ? 4 : 2);
+    MlirNamedAttribute pa = named(e, "predicate", mlirIntegerAttrGet(i64t(e), pred));
+    MlirValue better =
+        mlirOperationGetResult(op(e, fl ? "arith.cmpf" : "arith.cmpi", 1, (MlirType[]){elem_type(e, EL_I1)},
+                                  2, (MlirValue[]){v, best}, 1, &pa, 0),
+                               0);
+    MlirValue ys[2] = {op1(e, "arith.select", et, 3, (MlirValue[]){better, v, best}),
+                       op1(e, "arith.select", i32, 3, (MlirValue[]){better, here, pos})};
+    op(e, "linalg.yield", 0, NULL, 2, ys, 0, NULL, 0);
+    e->block = saved;
+    return reduced_result(e, call, mlirOperationGetResult(g, 1), &xt, axis, keep);
 }
 
 // ================================================================ calls
@@ -1061,6 +1141,18 @@ static MlirValue emit_call(Emitter *e, Node *n) {
                 ax += a[0]->type.rank;
         }
         return emit_reduce(e, n, b, a[0], ax, keep && keep->cval.i);
+    }
+    case B_ARGMAX:
+    case B_ARGMIN: {
+        Node *axis = n->args.len > 1 ? a[1] : sema_named_arg(n, "axis");
+        Node *keep = sema_named_arg(n, "keepdims");
+        int ax = -1;
+        if (axis) {
+            ax = (int)axis->cval.i;
+            if (ax < 0)
+                ax += a[0]->type.rank;
+        }
+        return emit_argreduce(e, n, b, a[0], ax, keep && keep->cval.i);
     }
     case B_DOT: {
         Node *acc = n->args.len > 2 ? a[2] : sema_named_arg(n, "acc");
