@@ -732,6 +732,7 @@ static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc) {
 }
 
 static MlirValue reduced_result(Emitter *e, Node *call, MlirValue res, const Type *xt, int axis, bool keep);
+static MlirValue reshape_to(Emitter *e, MlirValue x, const Type *from, const Type *to);
 
 // sum/max/min/mean over one axis (or all): linalg.reduce into a filled init.
 static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axis, bool keep) {
@@ -890,6 +891,33 @@ static MlirValue emit_argreduce(Emitter *e, Node *call, Builtin b, Node *x, int 
     op(e, "linalg.yield", 0, NULL, 2, ys, 0, NULL, 0);
     e->block = saved;
     return reduced_result(e, call, mlirOperationGetResult(g, 1), &xt, axis, keep);
+}
+
+// The same elements in row-major order with the shape `to`: collapse to one dimension, then
+// expand (a scalar is splat first; a scalar result is extracted).
+static MlirValue reshape_to(Emitter *e, MlirValue x, const Type *from, const Type *to) {
+    Type flat = {.cls = TY_VALUE, .elem = from->elem, .rank = 1, .dims = {1}};
+    for (int i = 0; i < from->rank; i++)
+        flat.dims[0] *= from->dims[i];
+    bool none[TILE_MAX_RANK] = {0};
+    if (from->rank == 0) {
+        x = op1(e, "tensor.splat", value_type(e, &flat), 1, &x);
+    } else if (from->rank > 1) {
+        MlirType ft = value_type(e, &flat);
+        MlirNamedAttribute ra = named(e, "reassociation", reassociation(e, from->rank, none));
+        x = mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &ft, 1, &x, 1, &ra, 0), 0);
+    }
+    if (to->rank == 0)
+        return op1(e, "tensor.extract", elem_type(e, to->elem), 2,
+                   (MlirValue[]){x, const_int(e, indext(e), 0)});
+    if (to->rank == 1)
+        return x;
+    MlirType rt = value_type(e, to);
+    MlirNamedAttribute attrs[2] = {
+        named(e, "reassociation", reassociation(e, to->rank, none)),
+        named(e, "static_output_shape", i64_array(e, to->rank, to->dims)),
+    };
+    return mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &rt, 1, &x, 2, attrs, 0), 0);
 }
 
 // ================================================================ calls
@@ -1100,29 +1128,9 @@ static MlirValue emit_call(Emitter *e, Node *n) {
         MlirValue x = emit_expr(e, a[0]);
         return e->failed ? x : broadcast_to(e, x, &a[0]->type, &n->type);
     }
-    case B_RESHAPE: {  // row-major: collapse to one dimension, expand to the new shape
+    case B_RESHAPE: {
         MlirValue x = emit_expr(e, a[0]);
-        if (e->failed)
-            return x;
-        Type xt = a[0]->type, flat = {.cls = TY_VALUE, .elem = xt.elem, .rank = 1, .dims = {1}};
-        for (int i = 0; i < xt.rank; i++)
-            flat.dims[0] *= xt.dims[i];
-        bool none[TILE_MAX_RANK] = {0};
-        if (xt.rank == 0) {
-            x = op1(e, "tensor.splat", value_type(e, &flat), 1, &x);
-        } else if (xt.rank > 1) {
-            MlirType ft = value_type(e, &flat);
-            MlirNamedAttribute ra = named(e, "reassociation", reassociation(e, xt.rank, none));
-            x = mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &ft, 1, &x, 1, &ra, 0), 0);
-        }
-        if (n->type.rank == 1)
-            return x;
-        MlirType rt = value_type(e, &n->type);
-        MlirNamedAttribute attrs[2] = {
-            named(e, "reassociation", reassociation(e, n->type.rank, none)),
-            named(e, "static_output_shape", i64_array(e, n->type.rank, n->type.dims)),
-        };
-        return mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &rt, 1, &x, 2, attrs, 0), 0);
+        return e->failed ? x : reshape_to(e, x, &a[0]->type, &n->type);
     }
     case B_CDIV: {
         MlirValue x = operand(e, a[0], n->type.elem, &n->type), y = operand(e, a[1], n->type.elem, &n->type);
@@ -1172,14 +1180,44 @@ static MlirValue emit_call(Emitter *e, Node *n) {
 // ================================================================ expressions
 
 static MlirValue emit_tile_index(Emitter *e, Node *n) {
-    // Only ':' and None: a reshape that inserts unit dimensions (tensor.expand_shape).
     const Type *bt = &n->base->type;
+    bool whole = true;  // only ':' and None: a reshape that inserts unit dimensions
     for (int i = 0; i < n->args.len; i++) {
         Node *it = n->args.items[i];
-        if (it->kind == ND_SLICE && (it->lhs || it->rhs))
-            return unsupported(e, it, "slices of tile values");
-        if (it->kind != ND_SLICE && it->kind != ND_NEWAXIS)
-            return unsupported(e, it, "indexing tile values with constants");
+        whole = whole && (it->kind == ND_NEWAXIS || (it->kind == ND_SLICE && !it->lhs && !it->rhs));
+    }
+    if (!whole) {
+        // Constant slices and indices (checked by sema): a static extract_slice over the base's
+        // dimensions (size 1 where indexed), then the result's shape in row-major order.
+        MlirValue v = emit_expr(e, n->base);
+        if (e->failed)
+            return v;
+        int64_t off[TILE_MAX_RANK], size[TILE_MAX_RANK], ones[TILE_MAX_RANK];
+        int d = 0;
+        for (int i = 0; i < n->args.len; i++) {
+            Node *it = n->args.items[i];
+            if (it->kind == ND_NEWAXIS)
+                continue;
+            if (it->kind == ND_SLICE) {
+                off[d] = it->lhs ? it->lhs->cval.i : 0;
+                size[d] = (it->rhs ? it->rhs->cval.i : bt->dims[d]) - off[d];
+            } else {
+                off[d] = it->cval.i;
+                size[d] = 1;
+            }
+            ones[d++] = 1;
+        }
+        Type part = {.cls = TY_VALUE, .elem = bt->elem, .rank = bt->rank};
+        memcpy(part.dims, size, sizeof(int64_t) * (size_t)bt->rank);
+        MlirType pt = value_type(e, &part);
+        MlirNamedAttribute attrs[4] = {
+            named(e, "static_offsets", i64_array(e, bt->rank, off)),
+            named(e, "static_sizes", i64_array(e, bt->rank, size)),
+            named(e, "static_strides", i64_array(e, bt->rank, ones)),
+            named(e, "operandSegmentSizes", segments(e, 4, (int32_t[]){1, 0, 0, 0})),
+        };
+        MlirValue p = mlirOperationGetResult(op(e, "tensor.extract_slice", 1, &pt, 1, &v, 4, attrs, 0), 0);
+        return reshape_to(e, p, &part, &n->type);
     }
     MlirValue v = emit_expr(e, n->base);
     if (e->failed || n->type.rank == bt->rank)
