@@ -33,6 +33,7 @@ typedef struct Emitter {
 
 static MlirValue emit_expr(Emitter *e, Node *n);
 static void emit_block(Emitter *e, Node *block);
+static void emit_stmt(Emitter *e, Node *n);
 
 static MlirStringRef str(const char *s) { return mlirStringRefCreateFromCString(s); }
 
@@ -703,6 +704,212 @@ static void emit_tensor_store(Emitter *e, Node *target, Node *value) {
     op(e, "bufferization.materialize_in_destination", 0, NULL, 2, ops, 1, &w, 0);
 }
 
+// ================================================================ element-wise accesses
+
+// Gathers, scatters, masked load/store and atomics: X[items] visited element by element. Per
+// tensor dimension an item is a scalar index, a slice (its position in the result shape) or an
+// index tile (broadcast to the result shape, as i64). Loops over the result shape compute each
+// element's indices, test them against the tensor's bounds (and the mask), and read, write or
+// update the element only when inside.
+typedef struct Access {
+    const Symbol *t;
+    Type shape;                    // the result shape S (element type: the tensor's)
+    int kind[TILE_MAX_RANK];       // 0 scalar index, 1 slice, 2 index tile
+    MlirValue val[TILE_MAX_RANK];  // i64 scalar, slice start, or i64 tile of shape S
+    int rdim[TILE_MAX_RANK];       // slice: its dimension in S
+    MlirValue mask;                // i1 tile of shape S (or scalar), or null
+} Access;
+
+static bool access_of(Emitter *e, Node *n, Node *mask, Access *a) {
+    a->t = n->base->sym;
+    a->shape = n->type;
+    Type s64 = n->type, i64s = {.cls = TY_VALUE, .elem = EL_I64};
+    s64.elem = EL_I64;
+    int rd = 0;
+    for (int j = 0; j < n->args.len; j++) {
+        Node *it = n->args.items[j];
+        if (it->kind == ND_SLICE) {
+            a->kind[j] = 1;
+            a->val[j] = it->lhs ? operand(e, it->lhs, EL_I64, &i64s) : const_int(e, i64t(e), 0);
+            a->rdim[j] = rd++;
+        } else {
+            a->kind[j] = it->type.rank ? 2 : 0;
+            a->val[j] = operand(e, it, EL_I64, it->type.rank ? &s64 : &i64s);
+        }
+    }
+    Type sm = n->type;
+    sm.elem = EL_I1;
+    a->mask = mask ? operand(e, mask, EL_I1, &sm) : (MlirValue){NULL};
+    return !e->failed;
+}
+
+// Element `ivs` of a value of shape S (a scalar stays itself).
+static MlirValue element_at(Emitter *e, MlirValue v, const Type *shape, const MlirValue *ivs, ElemType el) {
+    if (shape->rank == 0 || !mlirTypeIsARankedTensor(mlirValueGetType(v)))
+        return v;
+    MlirValue ops[1 + TILE_MAX_RANK];
+    ops[0] = v;
+    for (int i = 0; i < shape->rank; i++)
+        ops[1 + i] = ivs[i];
+    return op1(e, "tensor.extract", elem_type(e, el), 1 + shape->rank, ops);
+}
+
+// The tensor indices (index type) of result element `ivs`, and whether it is inside the tensor
+// (and selected by the mask).
+static MlirValue access_element(Emitter *e, const Access *a, const MlirValue *ivs, MlirValue *idx) {
+    MlirType i1 = elem_type(e, EL_I1);
+    MlirValue zero = const_int(e, i64t(e), 0), cond = const_int(e, i1, 1);
+    MlirNamedAttribute sge = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 5)),
+                       slt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
+    for (int j = 0; j < a->t->type.rank; j++) {
+        MlirValue k = a->kind[j] == 0 ? a->val[j]
+                      : a->kind[j] == 1
+                          ? binop(e, "arith.addi", a->val[j],
+                                  op1(e, "arith.index_cast", i64t(e), 1, (MlirValue[]){ivs[a->rdim[j]]}))
+                          : element_at(e, a->val[j], &a->shape, ivs, EL_I64);
+        MlirValue lo =
+            mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, (MlirValue[]){k, zero}, 1, &sge, 0), 0);
+        MlirValue hi = mlirOperationGetResult(
+            op(e, "arith.cmpi", 1, &i1, 2, (MlirValue[]){k, size_value(e, a->t, j)}, 1, &slt, 0), 0);
+        cond = binop(e, "arith.andi", cond, binop(e, "arith.andi", lo, hi));
+        idx[j] = to_index(e, k);
+    }
+    if (!mlirValueIsNull(a->mask))
+        cond = binop(e, "arith.andi", cond, element_at(e, a->mask, &a->shape, ivs, EL_I1));
+    return cond;
+}
+
+// The loads: `acc` (a tensor of shape S) with every element set; recursion over S's dimensions.
+static MlirValue gather_loops(Emitter *e, const Access *a, MlirValue whole, MlirValue other, int d,
+                              MlirValue *ivs, MlirValue acc) {
+    ElemType el = a->shape.elem;
+    MlirType et = elem_type(e, el);
+    if (d == a->shape.rank) {
+        MlirValue idx[TILE_MAX_RANK];
+        MlirValue cond = access_element(e, a, ivs, idx);
+        MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
+        MlirBlock saved = e->block;
+        e->block = region_block(e, f, 0, 0, NULL);
+        MlirValue ops[1 + TILE_MAX_RANK];
+        ops[0] = whole;
+        for (int j = 0; j < a->t->type.rank; j++)
+            ops[1 + j] = idx[j];
+        MlirValue v = op1(e, "tensor.extract", et, 1 + a->t->type.rank, ops);
+        op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
+        e->block = region_block(e, f, 1, 0, NULL);
+        MlirValue o = element_at(e, other, &a->shape, ivs, el);
+        op(e, "scf.yield", 0, NULL, 1, &o, 0, NULL, 0);
+        e->block = saved;
+        MlirValue ins[2 + TILE_MAX_RANK];
+        ins[0] = mlirOperationGetResult(f, 0);
+        ins[1] = acc;
+        for (int i = 0; i < a->shape.rank; i++)
+            ins[2 + i] = ivs[i];
+        return op1(e, "tensor.insert", mlirValueGetType(acc), 2 + a->shape.rank, ins);
+    }
+    MlirValue bounds[4] = {const_int(e, indext(e), 0), const_int(e, indext(e), a->shape.dims[d]),
+                           const_int(e, indext(e), 1), acc};
+    MlirType types[2] = {indext(e), mlirValueGetType(acc)};
+    MlirOperation f = op(e, "scf.for", 1, &types[1], 4, bounds, 0, NULL, 1);
+    MlirBlock body = region_block(e, f, 0, 2, types), saved = e->block;
+    e->block = body;
+    ivs[d] = mlirBlockGetArgument(body, 0);
+    MlirValue r = gather_loops(e, a, whole, other, d + 1, ivs, mlirBlockGetArgument(body, 1));
+    op(e, "scf.yield", 0, NULL, 1, &r, 0, NULL, 0);
+    e->block = saved;
+    return mlirOperationGetResult(f, 0);
+}
+
+// X[items] with index tiles, or load(X[...], mask = m, other = v): the padding value (or
+// `other`) where an element is outside the tensor or masked off; those are not read.
+static MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
+    Access a;
+    if (!access_of(e, n, mask, &a))
+        return (MlirValue){NULL};
+    ElemType el = a.shape.elem;
+    MlirValue pad;
+    if (other)
+        pad = operand(e, other, el, &a.shape);
+    else
+        pad = n->els ? operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
+                     : const_scalar(e, el, &(ConstVal){0});
+    MlirValue mem = memref_of(e, a.t);
+    MlirType dyn = dynamic_tensor(e, el, a.t->type.rank);
+    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ctx));
+    MlirValue whole =
+        mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
+    MlirValue ivs[TILE_MAX_RANK];
+    MlirValue r = gather_loops(e, &a, whole, pad, 0, ivs, empty_tensor(e, &a.shape));
+    return a.shape.rank ? r : op1(e, "tensor.extract", elem_type(e, el), 1, &r);
+}
+
+// The stores: one store or atomic update per selected element inside the tensor.
+static void scatter_loops(Emitter *e, const Access *a, MlirValue v, int rmw, int d, MlirValue *ivs) {
+    if (d == a->shape.rank) {
+        MlirValue idx[TILE_MAX_RANK];
+        MlirValue cond = access_element(e, a, ivs, idx);
+        MlirOperation f = op(e, "scf.if", 0, NULL, 1, &cond, 0, NULL, 2);
+        MlirBlock saved = e->block;
+        e->block = region_block(e, f, 0, 0, NULL);
+        int r = a->t->type.rank;
+        MlirValue ops[2 + TILE_MAX_RANK];
+        ops[0] = element_at(e, v, &a->shape, ivs, a->shape.elem);
+        ops[1] = memref_of(e, a->t);
+        for (int j = 0; j < r; j++)
+            ops[2 + j] = idx[j];
+        if (rmw >= 0) {
+            MlirNamedAttribute kind = named(e, "kind", mlirIntegerAttrGet(i64t(e), rmw));
+            op(e, "memref.atomic_rmw", 1, (MlirType[]){elem_type(e, a->shape.elem)}, 2 + r, ops, 1, &kind, 0);
+        } else {
+            op(e, "memref.store", 0, NULL, 2 + r, ops, 0, NULL, 0);
+        }
+        op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        e->block = region_block(e, f, 1, 0, NULL);
+        op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        e->block = saved;
+        return;
+    }
+    MlirValue bounds[3] = {const_int(e, indext(e), 0), const_int(e, indext(e), a->shape.dims[d]),
+                           const_int(e, indext(e), 1)};
+    MlirOperation f = op(e, "scf.for", 0, NULL, 3, bounds, 0, NULL, 1);
+    MlirType it = indext(e);
+    MlirBlock body = region_block(e, f, 0, 1, &it), saved = e->block;
+    e->block = body;
+    ivs[d] = mlirBlockGetArgument(body, 0);
+    scatter_loops(e, a, v, rmw, d + 1, ivs);
+    op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    e->block = saved;
+}
+
+// X[items with index tiles] = v, store(X[...], v, mask = m), atomic_add/max/min(X[...], v, mask = m).
+static void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) {
+    Access a;
+    if (!access_of(e, target, mask, &a))
+        return;
+    ElemType el = a.shape.elem;
+    MlirValue v = operand(e, value, el, &a.shape);
+    if (e->failed)
+        return;
+    bool fl = elem_is_float(el);
+    // arith::AtomicRMWKind: addf 0, addi 1, maximumf 4, maxs 6, minimumf 8, mins 10 (-1: a store).
+    int rmw = b == B_ATOMIC_ADD   ? (fl ? 0 : 1)
+              : b == B_ATOMIC_MAX ? (fl ? 4 : 6)
+              : b == B_ATOMIC_MIN ? (fl ? 8 : 10)
+                                  : -1;
+    MlirValue ivs[TILE_MAX_RANK];
+    scatter_loops(e, &a, v, rmw, 0, ivs);
+}
+
+// Whether X[items] has an index tile (a gather or scatter).
+static bool has_index_tile(const Node *n) {
+    for (int j = 0; j < n->args.len; j++) {
+        const Node *it = n->args.items[j];
+        if (it->kind != ND_SLICE && it->type.rank > 0)
+            return true;
+    }
+    return false;
+}
+
 // ================================================================ linalg
 
 static MlirValue filled(Emitter *e, const Type *t, MlirValue scalar) {
@@ -1001,7 +1208,10 @@ static MlirValue emit_helper(Emitter *e, Node *call) {
             return v;
         bind(e, call->inline_params[i], v);
     }
-    emit_block(e, call->inlined);
+    // The body's statements in the helper's own scope (not emit_block, which would drop its lets
+    // before the return value that reads them is evaluated).
+    for (int i = 0; i < call->inlined->args.len && !e->failed; i++)
+        emit_stmt(e, call->inlined->args.items[i]);
     MlirValue r = {NULL};
     if (call->inlined_ret && !e->failed)
         r = operand(e, call->inlined_ret, call->type.elem, &call->type);
@@ -1102,6 +1312,23 @@ static MlirValue emit_call(Emitter *e, Node *n) {
             return c;
         MlirValue ops[3] = {c, x, y};
         return op1(e, "arith.select", mlirValueGetType(x), 3, ops);
+    }
+    case B_LOAD: {
+        Node *mask = sema_named_arg(n, "mask"), *other = sema_named_arg(n, "other");
+        if (!mask && !other && !has_index_tile(a[0]))
+            return emit_tensor_load(e, a[0]);
+        return emit_gather(e, a[0], mask, other);
+    }
+    case B_STORE:
+    case B_ATOMIC_ADD:
+    case B_ATOMIC_MAX:
+    case B_ATOMIC_MIN: {
+        Node *mask = sema_named_arg(n, "mask");
+        if (b == B_STORE && !mask && !has_index_tile(a[0]))
+            emit_tensor_store(e, a[0], a[1]);
+        else
+            emit_scatter(e, a[0], a[1], mask, b);
+        return (MlirValue){NULL};
     }
     case B_TRANS: {
         MlirValue x = emit_expr(e, a[0]);
@@ -1263,7 +1490,9 @@ static MlirValue emit_expr(Emitter *e, Node *n) {
         }
         case ND_CALL: v = emit_call(e, n); break;
         case ND_INDEX:
-            v = n->base->type.cls == TY_TENSOR ? emit_tensor_load(e, n) : emit_tile_index(e, n);
+            v = n->base->type.cls != TY_TENSOR ? emit_tile_index(e, n)
+                : has_index_tile(n)            ? emit_gather(e, n, NULL, NULL)
+                                               : emit_tensor_load(e, n);
             break;
         default: v = unsupported(e, n, node_kind_name(n->kind)); break;
         }
@@ -1438,6 +1667,8 @@ static void emit_stmt(Emitter *e, Node *n) {
             MlirValue v = operand(e, n->init, n->lhs->sym->type.elem, &n->lhs->sym->type);
             if (!e->failed)
                 bind(e, n->lhs->sym, v);
+        } else if (has_index_tile(n->lhs)) {
+            emit_scatter(e, n->lhs, n->init, NULL, B_STORE);
         } else {
             emit_tensor_store(e, n->lhs, n->init);
         }
