@@ -248,6 +248,19 @@ static MlirValue empty_tensor(Emitter *e, const Type *t) {
     return mlirOperationGetResult(op(e, "tensor.empty", 1, &rt, 0, NULL, 0, NULL, 0), 0);
 }
 
+// Gives a linalg op with one input and one output the body that yields the input element (a
+// copy that moves elements: broadcasting generic, transpose); returns its result.
+static MlirValue copy_body(Emitter *e, MlirOperation o, ElemType elem) {
+    MlirType el = elem_type(e, elem);
+    MlirBlock body = region_block(e, o, 0, 2, (MlirType[]){el, el});
+    MlirBlock saved = e->block;
+    e->block = body;
+    MlirValue in = mlirBlockGetArgument(body, 0);
+    op(e, "linalg.yield", 0, NULL, 1, &in, 0, NULL, 0);
+    e->block = saved;
+    return mlirOperationGetResult(o, 0);
+}
+
 // Broadcasts a scalar or tile of type `from` to the tile type `to` (same element type).
 static MlirValue broadcast_to(Emitter *e, MlirValue v, const Type *from, const Type *to) {
     if (to->rank == 0)
@@ -266,15 +279,7 @@ static MlirValue broadcast_to(Emitter *e, MlirValue v, const Type *from, const T
         named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){1, 1})),
     };
     MlirOperation g = op(e, "linalg.generic", 1, &rt, 2, ops, 3, attrs, 1);
-    MlirType el = elem_type(e, to->elem);
-    MlirType bargs[2] = {el, el};
-    MlirBlock body = region_block(e, g, 0, 2, bargs);
-    MlirBlock saved = e->block;
-    e->block = body;
-    MlirValue in = mlirBlockGetArgument(body, 0);
-    op(e, "linalg.yield", 0, NULL, 1, &in, 0, NULL, 0);
-    e->block = saved;
-    return mlirOperationGetResult(g, 0);
+    return copy_body(e, g, to->elem);
 }
 
 // Lowers n and converts it to element type `el` and broadcast shape `to`.
@@ -1341,15 +1346,7 @@ static MlirValue emit_call(Emitter *e, Node *n) {
         MlirValue ops[2] = {x, empty_tensor(e, &n->type)};
         MlirType rt = value_type(e, &n->type);
         MlirNamedAttribute pa = named(e, "permutation", i64_array(e, n->type.rank, perm));
-        MlirOperation t = op(e, "linalg.transpose", 1, &rt, 2, ops, 1, &pa, 1);
-        MlirType et = elem_type(e, n->type.elem);
-        MlirBlock body = region_block(e, t, 0, 2, (MlirType[]){et, et});
-        MlirBlock saved = e->block;
-        e->block = body;
-        MlirValue in = mlirBlockGetArgument(body, 0);
-        op(e, "linalg.yield", 0, NULL, 1, &in, 0, NULL, 0);
-        e->block = saved;
-        return mlirOperationGetResult(t, 0);
+        return copy_body(e, op(e, "linalg.transpose", 1, &rt, 2, ops, 1, &pa, 1), n->type.elem);
     }
     case B_BROADCAST: {
         MlirValue x = emit_expr(e, a[0]);
@@ -1366,17 +1363,7 @@ static MlirValue emit_call(Emitter *e, Node *n) {
     case B_SUM:
     case B_MAX:
     case B_MIN:
-    case B_MEAN: {
-        Node *axis = n->args.len > 1 ? a[1] : sema_named_arg(n, "axis");
-        Node *keep = sema_named_arg(n, "keepdims");
-        int ax = -1;
-        if (axis) {
-            ax = (int)axis->cval.i;
-            if (ax < 0)
-                ax += a[0]->type.rank;
-        }
-        return emit_reduce(e, n, b, a[0], ax, keep && keep->cval.i);
-    }
+    case B_MEAN:
     case B_ARGMAX:
     case B_ARGMIN: {
         Node *axis = n->args.len > 1 ? a[1] : sema_named_arg(n, "axis");
@@ -1387,7 +1374,9 @@ static MlirValue emit_call(Emitter *e, Node *n) {
             if (ax < 0)
                 ax += a[0]->type.rank;
         }
-        return emit_argreduce(e, n, b, a[0], ax, keep && keep->cval.i);
+        bool k = keep && keep->cval.i;
+        return b == B_ARGMAX || b == B_ARGMIN ? emit_argreduce(e, n, b, a[0], ax, k)
+                                              : emit_reduce(e, n, b, a[0], ax, k);
     }
     case B_DOT: {
         Node *acc = n->args.len > 2 ? a[2] : sema_named_arg(n, "acc");

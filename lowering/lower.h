@@ -49,6 +49,13 @@ MlirContext lower_context(void);  // a context with every upstream dialect loade
 bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, MlirModule *out);
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
 
+// ---------------------------------------------------------------- pipeline.c (used by schedule.c)
+
+// Runs the transform script `script_text` (@__transform_main) on the module, then verifies it;
+// a failure is an internal error that prints the script.
+void lower_apply_transform(MlirContext ctx, MlirModule module, const char *script_text, size_t len,
+                           const char *what);
+
 // ---------------------------------------------------------------- header.c
 
 // Writes the C header of the kernels of the main files (prototypes, status codes).

@@ -69,10 +69,11 @@ static void run_passes(MlirContext ctx, MlirModule module, const char *pipeline,
     mlirPassManagerDestroy(pm);
 }
 
-static void bufferize(MlirContext ctx, MlirModule module) {
-    MlirModule script = mlirModuleCreateParse(ctx, mlirStringRefCreateFromCString(bufferize_script));
+void lower_apply_transform(MlirContext ctx, MlirModule module, const char *script_text, size_t len,
+                           const char *what) {
+    MlirModule script = mlirModuleCreateParse(ctx, (MlirStringRef){script_text, len});
     if (mlirModuleIsNull(script))
-        internal_error(__FILE__, __LINE__, "cannot parse the bufferization script");
+        internal_error(__FILE__, __LINE__, "cannot parse the %s script:\n%s", what, script_text);
     MlirOperation root = mlirModuleGetOperation(script);
     MlirSymbolTable symbols = mlirSymbolTableCreate(root);
     MlirOperation entry = mlirSymbolTableLookup(symbols, mlirStringRefCreateFromCString("__transform_main"));
@@ -80,11 +81,12 @@ static void bufferize(MlirContext ctx, MlirModule module) {
     MlirTransformOptions opts = mlirTransformOptionsCreate();
     if (mlirLogicalResultIsFailure(
             mlirTransformApplyNamedSequence(mlirModuleGetOperation(module), entry, root, opts)))
-        internal_error(__FILE__, __LINE__, "bufferization failed (see the MLIR diagnostics above)");
+        internal_error(__FILE__, __LINE__, "the %s failed (see the MLIR diagnostics above); script:\n%s",
+                       what, script_text);
     mlirTransformOptionsDestroy(opts);
     mlirModuleDestroy(script);
     if (!mlirOperationVerify(mlirModuleGetOperation(module)))
-        internal_error(__FILE__, __LINE__, "the bufferized module does not verify");
+        internal_error(__FILE__, __LINE__, "the module does not verify after the %s", what);
 }
 
 static LLVMTargetMachineRef target_machine(const char *cpu_name) {
@@ -134,7 +136,7 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
         schedule_apply(ctx, module, &sched);
     }
     if (ok && lo->stage > LOWER_SCHEDULED)
-        bufferize(ctx, module);
+        lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
     if (ok && lo->stage > LOWER_BUFFERIZED)
         run_passes(ctx, module, to_llvm_pipeline, "LLVM-dialect");
     if (ok && lo->stage <= LOWER_LLVM_DIALECT) {

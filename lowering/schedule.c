@@ -18,10 +18,9 @@
 #include "llvm-c/TargetMachine.h"
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
-#include "mlir-c/Dialect/Transform/Interpreter.h"
 
 #include "../lang/diag.h"
-#include "schedule.h"
+#include "lower.h"
 
 // ================================================================ defaults for a CPU
 
@@ -391,20 +390,7 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
             dots.items[i].op, mlirStringRefCreateFromCString("tilec.dot"), mlirIntegerAttrGet(i64, i));
     Script sc = {0};
     build_script(s, &dots, &sc);
-    MlirModule script = mlirModuleCreateParse(ctx, (MlirStringRef){sc.text, sc.len});
-    if (mlirModuleIsNull(script))
-        internal_error(__FILE__, __LINE__, "cannot parse the generated schedule script:\n%s", sc.text);
-    MlirOperation root = mlirModuleGetOperation(script);
-    MlirSymbolTable symbols = mlirSymbolTableCreate(root);
-    MlirOperation entry = mlirSymbolTableLookup(symbols, mlirStringRefCreateFromCString("__transform_main"));
-    mlirSymbolTableDestroy(symbols);
-    MlirTransformOptions opts = mlirTransformOptionsCreate();
-    if (mlirLogicalResultIsFailure(
-            mlirTransformApplyNamedSequence(mlirModuleGetOperation(module), entry, root, opts)))
-        internal_error(__FILE__, __LINE__,
-                       "the schedule failed (see the MLIR diagnostics above); script:\n%s", sc.text);
-    mlirTransformOptionsDestroy(opts);
-    mlirModuleDestroy(script);
+    lower_apply_transform(ctx, module, sc.text, sc.len, "schedule");
     free(sc.text);
     if (!mlirOperationVerify(mlirModuleGetOperation(module)))
         internal_error(__FILE__, __LINE__, "the scheduled module does not verify");
