@@ -232,6 +232,7 @@ static void add(Script *s, const char *fmt, ...) {
 // One dot of the module: its static shape and the register tile chosen for it.
 typedef struct Dot {
     MlirOperation op;
+    MlirOperation pad[2];  // the tensor.pad loads of A and B (null if the operand is not one)
     int64_t m, n, k;
     bool f32;  // f32 operands (the vectorized path); others keep scalar loops for now
 } Dot;
@@ -252,6 +253,13 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
         return MlirWalkResultAdvance;
     Dot *t = &d->items[d->len++];
     t->op = op;
+    for (int k = 0; k < 2; k++) {
+        MlirValue v = mlirOperationGetOperand(op, k);
+        MlirOperation def = mlirOpResultGetOwner(v);
+        MlirStringRef dn =
+            mlirValueIsAOpResult(v) ? mlirIdentifierStr(mlirOperationGetName(def)) : (MlirStringRef){"", 0};
+        t->pad[k] = dn.length == 10 && !strncmp(dn.data, "tensor.pad", 10) ? def : (MlirOperation){NULL};
+    }
     t->m = mlirShapedTypeGetDimSize(a, 0);
     t->k = mlirShapedTypeGetDimSize(a, 1);
     t->n = mlirShapedTypeGetDimSize(b, 1);
@@ -316,8 +324,11 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
             "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, "
             "!transform.any_op)\n"
             "    transform.annotate %%l%d#2 \"tilec.kloop\" : !transform.any_op\n"
-            "    transform.annotate %%l%d#1 \"tilec.inner%d\" : !transform.any_op\n",
-            i, i, i, i, i, rm, rn, xchg ? " interchange = [1, 0, 2]" : "", i, i, i);
+            "    transform.annotate %%l%d#1 \"tilec.inner%d\" : !transform.any_op\n"
+            "    transform.annotate %%l%d#%d \"tilec.rows%d\" : !transform.any_op\n"
+            "    transform.annotate %%l%d#%d \"tilec.cols%d\" : !transform.any_op\n",
+            i, i, i, i, i, rm, rn, xchg ? " interchange = [1, 0, 2]" : "", i, i, i, i, xchg ? 1 : 0, i, i,
+            xchg ? 0 : 1, i);
         // A remainder of the outer loop, then of the inner one (in every copy of it), peeled
         // off so that every tile has a static shape.
         if (xchg ? d->n % rn : d->m % rm)
@@ -379,6 +390,97 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
             "}\n");
 }
 
+// Register-tile loops that only compute padding are skipped: a row loop of a dot runs up to its
+// A tile's valid rows, a column loop up to its B tile's valid columns (rounded up to the step;
+// the accumulator's other rows and columns are never stored). The loops and the padded loads
+// were tagged (tilec.rows<i>/cols<i>, tilec.lhs<i>/rhs<i>) before the script ran.
+typedef struct Tagged {
+    MlirOperation ops[1024];
+    int len;
+} Tagged;
+
+static MlirWalkResult find_tagged(MlirOperation op, void *user) {
+    Tagged *t = user;
+    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+    bool want = (name.length == 7 && !strncmp(name.data, "scf.for", 7)) ||
+                (name.length == 10 && !strncmp(name.data, "tensor.pad", 10));
+    for (intptr_t i = 0; want && t->len < 1024 && i < mlirOperationGetNumDiscardableAttributes(op); i++) {
+        MlirStringRef a = mlirIdentifierStr(mlirOperationGetDiscardableAttribute(op, i).name);
+        if (a.length >= 10 && !strncmp(a.data, "tilec.", 6) &&
+            (!strncmp(a.data + 6, "rows", 4) || !strncmp(a.data + 6, "cols", 4) ||
+             !strncmp(a.data + 6, "lhs", 3) || !strncmp(a.data + 6, "rhs", 3))) {
+            t->ops[t->len++] = op;
+            break;
+        }
+    }
+    return MlirWalkResultAdvance;
+}
+
+static bool has_attr(MlirOperation op, const char *name) {
+    return !mlirAttributeIsNull(
+        mlirOperationGetDiscardableAttributeByName(op, mlirStringRefCreateFromCString(name)));
+}
+
+static MlirValue index_op(MlirContext ctx, MlirOperation before, const char *name, int n,
+                          const MlirValue *ops, MlirAttribute value) {
+    MlirLocation loc = mlirOperationGetLocation(before);
+    MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(name), loc);
+    MlirType it = mlirIndexTypeGet(ctx);
+    mlirOperationStateAddResults(&st, 1, &it);
+    mlirOperationStateAddOperands(&st, n, ops);
+    if (!mlirAttributeIsNull(value)) {
+        MlirNamedAttribute a =
+            mlirNamedAttributeGet(mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("value")), value);
+        mlirOperationStateAddAttributes(&st, 1, &a);
+    }
+    MlirOperation o = mlirOperationCreate(&st);
+    mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(before), before, o);
+    return mlirOperationGetResult(o, 0);
+}
+
+static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
+    Tagged t = {.len = 0};
+    mlirOperationWalk(mlirModuleGetOperation(module), find_tagged, &t, MlirWalkPreOrder);
+    MlirType it = mlirIndexTypeGet(ctx);
+    char name[32];
+    for (int i = 0; i < t.len; i++) {
+        MlirOperation loop = t.ops[i];
+        for (int dot = 0; dot < ndots; dot++)
+            for (int k = 0; k < 2; k++) {
+                snprintf(name, sizeof name, "tilec.%s%d", k ? "cols" : "rows", dot);
+                if (!has_attr(loop, name))
+                    continue;
+                snprintf(name, sizeof name, "tilec.%s%d", k ? "rhs" : "lhs", dot);
+                MlirOperation pad = {NULL};
+                for (int j = 0; j < t.len && mlirOperationIsNull(pad); j++)
+                    if (has_attr(t.ops[j], name))
+                        pad = t.ops[j];
+                if (mlirOperationIsNull(pad) || mlirOperationGetBlock(pad).ptr == NULL)
+                    continue;
+                // ub' = min(ub, ceil(valid / step) * step), valid = dim(the load's part inside, k)
+                MlirValue ub = mlirOperationGetOperand(loop, 1), step = mlirOperationGetOperand(loop, 2);
+                MlirValue dim = index_op(ctx, loop, "arith.constant", 0, NULL, mlirIntegerAttrGet(it, k));
+                MlirValue valid =
+                    index_op(ctx, loop, "tensor.dim", 2, (MlirValue[]){mlirOperationGetOperand(pad, 0), dim},
+                             mlirAttributeGetNull());
+                MlirValue one = index_op(ctx, loop, "arith.constant", 0, NULL, mlirIntegerAttrGet(it, 1));
+                MlirValue up =
+                    index_op(ctx, loop, "arith.subi", 2,
+                             (MlirValue[]){index_op(ctx, loop, "arith.addi", 2, (MlirValue[]){valid, step},
+                                                    mlirAttributeGetNull()),
+                                           one},
+                             mlirAttributeGetNull());
+                MlirValue q =
+                    index_op(ctx, loop, "arith.divui", 2, (MlirValue[]){up, step}, mlirAttributeGetNull());
+                MlirValue r =
+                    index_op(ctx, loop, "arith.muli", 2, (MlirValue[]){q, step}, mlirAttributeGetNull());
+                mlirOperationSetOperand(
+                    loop, 1,
+                    index_op(ctx, loop, "arith.minui", 2, (MlirValue[]){ub, r}, mlirAttributeGetNull()));
+            }
+    }
+}
+
 void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
     if (!s->vectorize)
         return;
@@ -390,8 +492,17 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
             dots.items[i].op, mlirStringRefCreateFromCString("tilec.dot"), mlirIntegerAttrGet(i64, i));
     Script sc = {0};
     build_script(s, &dots, &sc);
+    char name[32];
+    for (int i = 0; i < dots.len; i++)
+        for (int k = 0; k < 2; k++)
+            if (!mlirOperationIsNull(dots.items[i].pad[k])) {
+                snprintf(name, sizeof name, "tilec.%s%d", k ? "rhs" : "lhs", i);
+                mlirOperationSetDiscardableAttributeByName(
+                    dots.items[i].pad[k], mlirStringRefCreateFromCString(name), mlirUnitAttrGet(ctx));
+            }
     lower_apply_transform(ctx, module, sc.text, sc.len, "schedule");
     free(sc.text);
+    trim_register_loops(ctx, module, dots.len);
     if (!mlirOperationVerify(mlirModuleGetOperation(module)))
         internal_error(__FILE__, __LINE__, "the scheduled module does not verify");
 }

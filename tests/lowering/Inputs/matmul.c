@@ -57,7 +57,7 @@ int main(void) {
     int fails = 0;
     for (size_t i = 0; i < 5; i++)
         for (size_t j = 0; j < 5; j++) {
-            fails += run(0, sizes[i], sizes[j], sizes[(i + j) % 5], 128, 256);
+            fails += run(0, sizes[i], sizes[j], sizes[(i + j) % 5], 256, 256);
             fails += run(1, sizes[i], sizes[j], sizes[(i + 2 * j) % 5], 128, 128);
             fails += run(2, sizes[j], sizes[i], sizes[(i + 3 * j) % 5], 128, 128);
         }
