@@ -932,6 +932,12 @@ static MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc) {
     MlirValue va = emit_expr(e, a), vb = emit_expr(e, b);
     if (e->failed)
         return va;
+    // f16/bf16 operands with a wider accumulator: widen the tiles once (exact), so the product
+    // runs at the accumulator's type instead of converting inside the innermost loop.
+    if (elem_is_float(n->type.elem) && elem_bits(a->type.elem) < elem_bits(n->type.elem)) {
+        va = convert(e, va, a->type.elem, n->type.elem, &a->type);
+        vb = convert(e, vb, b->type.elem, n->type.elem, &b->type);
+    }
     MlirValue init = acc ? operand(e, acc, n->type.elem, &n->type)
                          : filled(e, &n->type, const_scalar(e, n->type.elem, &(ConstVal){0}));
     MlirValue ops[3] = {va, vb, init};

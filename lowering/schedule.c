@@ -234,7 +234,8 @@ typedef struct Dot {
     MlirOperation op;
     MlirOperation pad[2];  // the tensor.pad loads of A and B (null if the operand is not one)
     int64_t m, n, k;
-    bool f32;  // f32 operands (the vectorized path); others keep scalar loops for now
+    bool fl;       // floating-point operands (vectorized; f16/bf16 widened to the f32 accumulator)
+    int acc_bits;  // the accumulator's element width: lanes per vector = vector_bits / acc_bits
 } Dot;
 
 typedef struct Dots {
@@ -263,8 +264,10 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
     t->m = mlirShapedTypeGetDimSize(a, 0);
     t->k = mlirShapedTypeGetDimSize(a, 1);
     t->n = mlirShapedTypeGetDimSize(b, 1);
-    t->f32 =
-        mlirTypeIsAF32(mlirShapedTypeGetElementType(a)) && mlirTypeIsAF32(mlirShapedTypeGetElementType(b));
+    t->fl = mlirTypeIsAFloat(mlirShapedTypeGetElementType(a)) &&
+            mlirTypeIsAFloat(mlirShapedTypeGetElementType(b));
+    MlirType acc = mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetOperand(op, 2)));
+    t->acc_bits = mlirTypeIsAFloat(acc) ? (int)mlirFloatTypeGetWidth(acc) : 32;
     return MlirWalkResultAdvance;
 }
 
@@ -273,8 +276,8 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
 // throughput wants >= 10-16 in flight), then the fewest loads per FMA, then rows that divide m.
 // Rows or columns left over (m % rows, n % columns) become a peeled remainder tile, vectorized
 // at its own static size. Never larger than the accumulator.
-static void register_tile(const Schedule *s, int64_t m, int64_t n, int *rm, int *rn) {
-    int lanes = s->vector_bits / 32;
+static void register_tile(const Schedule *s, int64_t m, int64_t n, int acc_bits, int *rm, int *rn) {
+    int lanes = s->vector_bits / acc_bits;
     int regs = s->vector_bits == 512 ? 32 : 16;
     int cap = s->vector_bits == 512 ? 16 : 12;
     *rm = 1;
@@ -309,10 +312,10 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
         "  transform.named_sequence @__transform_main(%%root: !transform.any_op {transform.readonly}) {\n");
     for (int i = 0; i < dots->len; i++) {
         const Dot *d = &dots->items[i];
-        if (!d->f32)
+        if (!d->fl)
             continue;
         int rm, rn;
-        register_tile(s, d->m, d->n, &rm, &rn);
+        register_tile(s, d->m, d->n, d->acc_bits, &rm, &rn);
         // Loop order of the register tiles: rows outer (an A strip stays in L1 while the B
         // tile streams), or columns outer (s->cols_outer: a B strip stays while A streams).
         bool xchg = s->cols_outer;
