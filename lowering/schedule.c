@@ -229,7 +229,13 @@ static void add(Script *s, const char *fmt, ...) {
     }
 }
 
-// One dot of the module: its static shape and the register tile chosen for it.
+// Whether `op` is named `name` (e.g. "tensor.pad").
+static bool op_is(MlirOperation op, const char *name) {
+    return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
+                              mlirStringRefCreateFromCString(name));
+}
+
+// One dot of the module: its static shape, element types and padded operand loads.
 typedef struct Dot {
     MlirOperation op;
     MlirOperation pad[2];  // the tensor.pad loads of A and B (null if the operand is not one)
@@ -245,8 +251,7 @@ typedef struct Dots {
 
 static MlirWalkResult find_dot(MlirOperation op, void *user) {
     Dots *d = user;
-    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
-    if (name.length != 13 || strncmp(name.data, "linalg.matmul", 13) || d->len == 256)
+    if (!op_is(op, "linalg.matmul") || d->len == 256)
         return MlirWalkResultAdvance;
     MlirType a = mlirValueGetType(mlirOperationGetOperand(op, 0));
     MlirType b = mlirValueGetType(mlirOperationGetOperand(op, 1));
@@ -256,10 +261,9 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
     t->op = op;
     for (int k = 0; k < 2; k++) {
         MlirValue v = mlirOperationGetOperand(op, k);
-        MlirOperation def = mlirOpResultGetOwner(v);
-        MlirStringRef dn =
-            mlirValueIsAOpResult(v) ? mlirIdentifierStr(mlirOperationGetName(def)) : (MlirStringRef){"", 0};
-        t->pad[k] = dn.length == 10 && !strncmp(dn.data, "tensor.pad", 10) ? def : (MlirOperation){NULL};
+        t->pad[k] = mlirValueIsAOpResult(v) && op_is(mlirOpResultGetOwner(v), "tensor.pad")
+                        ? mlirOpResultGetOwner(v)
+                        : (MlirOperation){NULL};
     }
     t->m = mlirShapedTypeGetDimSize(a, 0);
     t->k = mlirShapedTypeGetDimSize(a, 1);
@@ -404,9 +408,7 @@ typedef struct Tagged {
 
 static MlirWalkResult find_tagged(MlirOperation op, void *user) {
     Tagged *t = user;
-    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
-    bool want = (name.length == 7 && !strncmp(name.data, "scf.for", 7)) ||
-                (name.length == 10 && !strncmp(name.data, "tensor.pad", 10));
+    bool want = op_is(op, "scf.for") || op_is(op, "tensor.pad");
     for (intptr_t i = 0; want && t->len < 1024 && i < mlirOperationGetNumDiscardableAttributes(op); i++) {
         MlirStringRef a = mlirIdentifierStr(mlirOperationGetDiscardableAttribute(op, i).name);
         if (a.length >= 10 && !strncmp(a.data, "tilec.", 6) &&
