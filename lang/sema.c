@@ -665,6 +665,13 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         diag_push_context(&ctx);
 
     declare_params(S, k, ki);
+    for (int b = 0; b < S->nbind; b++) {
+        Symbol *sym = scope_find(S->scope, S->bind[b].name);
+        if (sym && (sym->kind == SYM_SIZE || sym->kind == SYM_SCALAR)) {
+            sym->is_const = true;
+            sym->cval = (ConstVal){.i = S->bind[b].value, .f = (double)S->bind[b].value};
+        }
+    }
     for (int i = 0; i < k->tunes.len; i++) {
         Node *t = k->tunes.items[i];
         Symbol *s = declare(S, SYM_TUNABLE, t->name, t->nspan, t);
@@ -865,6 +872,35 @@ bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg) {
     Sema S;
     sema_init(&S, prog);
     return check_kernel_config(&S, kernel, cfg, true) == CFG_OK;
+}
+
+int64_t sema_enumerate_configs(Program *prog, Node *kernel, Config *out, int64_t max) {
+    Sema S;
+    sema_init(&S, prog);
+    Space sp;
+    if (!kernel_space(&S, kernel, NULL, &sp))
+        return -1;
+    int64_t n = 0;
+    for (int64_t i = 0; i < sp.total && n < max && !diag_should_stop(); i++) {
+        config_at(&sp, i, &out[n]);
+        CfgResult r = check_kernel_config(&S, kernel, &out[n], false);
+        if (r == CFG_ERROR)
+            return -1;
+        n += r == CFG_OK;
+    }
+    return n;
+}
+
+int sema_constraints_hold(Program *prog, Node *kernel, const Config *cfg, const SemaDefine *bind, int nbind) {
+    Sema S;
+    sema_init(&S, prog);
+    S.bind = bind;
+    S.nbind = nbind;
+    CfgResult r = check_kernel_config(&S, kernel, cfg, false);
+    int result = r == CFG_ERROR ? -1 : r == CFG_REJECTED ? 0 : kernel->kinfo->nruntime_wheres ? 2 : 1;
+    S.nbind = 0;
+    check_kernel_config(&S, kernel, cfg, false);  // leave no size marked constant
+    return result;
 }
 
 // ================================================================ the C prototype

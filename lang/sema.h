@@ -100,6 +100,15 @@ bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg);
 // Returns false when no configuration satisfies them (reported).
 bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, Config *out);
 
+// The configurations of the kernel's search space that satisfy its compile-time constraints,
+// in enumeration order (the first tunable varies slowest), at most `max`; -1 on an error.
+int64_t sema_enumerate_configs(Program *prog, Node *kernel, Config *out, int64_t max);
+
+// The kernel's constraints for `cfg` with the sizes and scalars in `bind` taken as known (the
+// autotuner's shapes): 1 all hold, 0 one does not, 2 some read a value not bound, -1 an error
+// (reported).
+int sema_constraints_hold(Program *prog, Node *kernel, const Config *cfg, const SemaDefine *bind, int nbind);
+
 // The value of a call's named argument (NULL if absent).
 Node *sema_named_arg(const Node *call, const char *name);
 

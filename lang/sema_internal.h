@@ -36,6 +36,8 @@ typedef struct Sema {
     int inline_depth;
     long inline_nodes;
     bool inline_budget_reported;
+    const SemaDefine *bind;  // sizes and scalars taken as known constants (the tuner's shapes)
+    int nbind;
 } Sema;
 
 // ---------------------------------------------------------------- sema.c

@@ -28,6 +28,7 @@ typedef struct Emitter {
     int nenv, capenv;
     MlirValue pid[3], np[3];
     const Node *kernel;
+    const char *sym;  // the kernel's entry symbol: its name, or NAME__vI in a tuned object
     bool failed;
 } Emitter;
 
@@ -1755,7 +1756,7 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     for (int i = 0; i < ki->nsizes + ki->nstrides + 6; i++)
         args[na++] = i64t(e);
     char name[512];
-    snprintf(name, sizeof name, "%s__program", k->name);
+    snprintf(name, sizeof name, "%s__program", e->sym);
     MlirBlock body = new_func(e, module, name, na, args, 0, NULL, true);
     int a = 0;
     for (int i = 0; i < ki->ntensors; i++)
@@ -1839,7 +1840,7 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
     MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
     MlirType targs[2] = {ptr, i64t(e)};
     char name[512];
-    snprintf(name, sizeof name, "%s__task", k->name);
+    snprintf(name, sizeof name, "%s__task", e->sym);
     MlirBlock body = new_func(e, module, name, 2, targs, 0, NULL, false);
     MlirValue ctxp = mlirBlockGetArgument(body, 0), index = mlirBlockGetArgument(body, 1);
     MlirValue vals[64 + 3];
@@ -1865,7 +1866,7 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
     for (int i = 0; i < 3; i++)
         call_args[nc++] = grid[i];
     char pname[512];
-    snprintf(pname, sizeof pname, "%s__program", k->name);
+    snprintf(pname, sizeof pname, "%s__program", e->sym);
     MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ctx, str(pname)));
     op(e, "func.call", 0, NULL, nc, call_args, 1, &callee, 0);
     op(e, "func.return", 0, NULL, 0, NULL, 0, NULL, 0);
@@ -1904,7 +1905,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         args[na++] = elem_type(e, ki->scalars[i]->type.elem);
     for (int i = 0; i < ki->nsizes + ki->nstrides; i++)
         args[na++] = i64t(e);
-    MlirBlock body = new_func(e, module, k->name, na, args, 1, &i32, true);
+    MlirBlock body = new_func(e, module, e->sym, na, args, 1, &i32, true);
     MlirValue vals[64];
     block_args(body, ki->ntensors, na - ki->ntensors, vals);
     bind_scalars(e, ki, vals);
@@ -1981,7 +1982,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     MlirType task_args[2] = {ptr, i64t(e)};
     MlirType task_t = mlirFunctionTypeGet(e->ctx, 2, task_args, 0, NULL);
     char tname[512];
-    snprintf(tname, sizeof tname, "%s__task", k->name);
+    snprintf(tname, sizeof tname, "%s__task", e->sym);
     MlirNamedAttribute fattr = named(e, "value", mlirFlatSymbolRefAttrGet(e->ctx, str(tname)));
     MlirValue fn = mlirOperationGetResult(op(e, "func.constant", 1, &task_t, 0, NULL, 1, &fattr, 0), 0);
     MlirValue call_ops[3] = {total, fn, ctxp};
@@ -2011,27 +2012,7 @@ MlirContext lower_context(void) {
     return ctx;
 }
 
-bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, MlirModule *out) {
-    Emitter e = {.ctx = ctx};
-    MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
-    bool ok = true, declared = false;
-    for (int i = 0; i < prog->decls.len && ok; i++) {
-        Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0)
-            continue;
-        Config cfg;
-        if (!sema_default_config(prog, k, opts, &cfg) || !sema_check_kernel(prog, k, &cfg)) {
-            ok = false;
-            break;
-        }
-        if (!declared)
-            declare_runtime(&e, module);
-        declared = true;
-        emit_kernel(&e, module, k);
-        if (!e.failed)
-            emit_entry(&e, module, k);
-        ok = !e.failed;
-    }
+static bool finish_module(MlirModule module, bool ok, MlirModule *out) {
     if (!ok) {
         mlirModuleDestroy(module);
         return false;
@@ -2043,6 +2024,47 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
     }
     *out = module;
     return true;
+}
+
+bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only,
+                        MlirModule *out) {
+    Emitter e = {.ctx = ctx};
+    MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
+    bool ok = true, declared = false;
+    for (int i = 0; i < prog->decls.len && ok; i++) {
+        Node *k = prog->decls.items[i];
+        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || (only && strcmp(only, k->name)))
+            continue;
+        Config cfg;
+        if (!sema_default_config(prog, k, opts, &cfg) || !sema_check_kernel(prog, k, &cfg)) {
+            ok = false;
+            break;
+        }
+        if (!declared)
+            declare_runtime(&e, module);
+        declared = true;
+        e.sym = k->name;
+        emit_kernel(&e, module, k);
+        if (!e.failed)
+            emit_entry(&e, module, k);
+        ok = !e.failed;
+    }
+    return finish_module(module, ok, out);
+}
+
+bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
+                         MlirModule *out) {
+    Emitter e = {.ctx = ctx, .sym = sym};
+    MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
+    bool ok = sema_check_kernel(prog, kernel, cfg);
+    if (ok) {
+        declare_runtime(&e, module);
+        emit_kernel(&e, module, kernel);
+        if (!e.failed)
+            emit_entry(&e, module, kernel);
+        ok = !e.failed;
+    }
+    return finish_module(module, ok, out);
 }
 
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out) {

@@ -7,7 +7,7 @@
 #include "../lang/diag.h"
 #include "lower.h"
 
-bool lower_write_header(const Program *prog, const char *path, const char *object_name) {
+bool lower_write_header(const Program *prog, const char *path, const char *object_name, const char *notes) {
     FILE *f = fopen(path, "w");
     if (!f) {
         error_plain("cannot open output file '%s'", path);
@@ -42,6 +42,8 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
                     (long long)k->kinfo->tunables[t]->cval.i);
         fprintf(f, "\n");
     }
+    if (notes)
+        fputs(notes, f);
     fprintf(f, "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n#include <stdint.h>\n\n", guard, guard);
     fprintf(f, "#ifndef TILEC_STATUS_CODES\n#define TILEC_STATUS_CODES\n"
                "#define TILEC_OK 0               // done\n"
@@ -55,6 +57,15 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
             continue;
         sema_print_prototype(k, f);
         fprintf(f, ";\n");
+        // A tuned kernel (its name on an entry line of the notes): which version runs a call.
+        char entry[256];
+        snprintf(entry, sizeof entry, "//   %s: ", k->name);
+        if (notes && strstr(notes, entry)) {
+            fprintf(f, "int %s__variant(", k->name);
+            for (int s = 0; s < k->kinfo->nsizes; s++)
+                fprintf(f, "%sint64_t %s", s ? ", " : "", k->kinfo->sizes[s]->name);
+            fprintf(f, "%s);\n", k->kinfo->nsizes ? "" : "void");
+        }
     }
     fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
     bool ok = fclose(f) == 0;

@@ -33,7 +33,34 @@ typedef struct LowerOptions {
     const char *output;        // file to write (required for LOWER_OBJ; else NULL prints to stdout)
     const char *cpu;           // target CPU (NULL: the host's)
     const Schedule *schedule;  // NULL: schedule_default(cpu)
+    const char *only_kernel;   // compile only this kernel of the main files (NULL: all)
 } LowerOptions;
+
+// A tuned object (`tilec --tuned`): per kernel, several compiled versions and the shapes
+// that pick them. The entry NAME(...) asks NAME__variant(sizes) which version to run
+// (runtime/tilec_rt.h: tilec_rt_pick_variant); a version whose run-time constraints reject
+// the call's sizes hands over to the others in order.
+typedef struct LowerVariant {
+    Config config;
+    Schedule schedule;
+} LowerVariant;
+
+#define LOWER_MAX_DISPATCH_SIZES 16
+typedef struct LowerDispatch {
+    int64_t sizes[LOWER_MAX_DISPATCH_SIZES];  // a tuned shape, in the order of the kernel's sizes
+    int variant;                              // the version that was fastest there
+} LowerDispatch;
+
+typedef struct LowerTuned {
+    Node *kernel;
+    LowerVariant *variants;  // [0] is the fallback for shapes far from every tuned one
+    int nvariants;
+    LowerDispatch *entries;
+    int nentries;
+} LowerTuned;
+
+// Writes one object holding every kernel of `tuned` (lo->stage must be LOWER_OBJ or LOWER_LLVM).
+bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, const LowerOptions *lo);
 
 // Lowers every kernel of the main files, each at its default configuration, to the stage
 // asked for. False after reporting an error (a construct the lowering does not handle yet,
@@ -45,8 +72,13 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
 #include "mlir-c/IR.h"
 
 MlirContext lower_context(void);  // a context with every upstream dialect loaded
-// The tile-level module: per kernel NAME__program and the C entry NAME. False if reported.
-bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, MlirModule *out);
+// The tile-level module: per kernel NAME__program and the C entry NAME (only kernel `only`
+// when not NULL). False if reported.
+bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only,
+                        MlirModule *out);
+// One kernel at one configuration, its symbols named SYM, SYM__program, SYM__task.
+bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
+                         MlirModule *out);
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
 
 // ---------------------------------------------------------------- pipeline.c (used by schedule.c)
@@ -58,7 +90,9 @@ void lower_apply_transform(MlirContext ctx, MlirModule module, const char *scrip
 
 // ---------------------------------------------------------------- header.c
 
-// Writes the C header of the kernels of the main files (prototypes, status codes).
-bool lower_write_header(const Program *prog, const char *path, const char *object_name);
+// Writes the C header of the kernels of the main files (prototypes, status codes). `notes`
+// (may be NULL): comment lines on a tuned object's versions; a kernel named on an entry line
+// ("//   NAME: ...") also gets its NAME__variant(sizes) prototype.
+bool lower_write_header(const Program *prog, const char *path, const char *object_name, const char *notes);
 
 #endif

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "llvm-c/Core.h"
+#include "llvm-c/Analysis.h"
 #include "llvm-c/Error.h"
+#include "llvm-c/Linker.h"
 #include "llvm-c/Target.h"
 #include "llvm-c/TargetMachine.h"
 #include "llvm-c/Transforms/PassBuilder.h"
@@ -109,10 +111,71 @@ static LLVMTargetMachineRef target_machine(const char *cpu_name) {
     return tm;
 }
 
+// The stages from the tile level down to the LLVM dialect (as far as `stage`, at most
+// LOWER_LLVM_DIALECT), in place.
+static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, LowerStage stage) {
+    if (stage > LOWER_MLIR) {
+        run_passes(
+            ctx, module,
+            "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
+            "tile-level");
+        schedule_apply(ctx, module, sched);
+    }
+    if (stage > LOWER_SCHEDULED)
+        lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
+    if (stage > LOWER_BUFFERIZED)
+        run_passes(ctx, module, to_llvm_pipeline, "LLVM-dialect");
+}
+
+static LLVMModuleRef translate(MlirContext ctx, MlirModule module, LLVMContextRef lctx) {
+    mlirRegisterAllLLVMTranslations(ctx);
+    LLVMModuleRef m = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), lctx);
+    if (!m)
+        internal_error(__FILE__, __LINE__, "translation to LLVM IR failed");
+    return m;
+}
+
+// O3 for the target machine, then the module printed (LOWER_LLVM), its assembly or its object.
+static bool finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out) {
+    LLVMTargetMachineRef tm = target_machine(lo->cpu);
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(m, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(m, layout);
+    LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef perr = LLVMRunPasses(m, "default<O3>", tm, pbo);
+    if (perr) {
+        char *msg = LLVMGetErrorMessage(perr);
+        internal_error(__FILE__, __LINE__, "LLVM's O3 pipeline failed: %s", msg);
+    }
+    LLVMDisposePassBuilderOptions(pbo);
+    bool ok = true;
+    char *err = NULL;
+    if (lo->stage == LOWER_LLVM) {
+        char *text = LLVMPrintModuleToString(m);
+        fputs(text, out);
+        LLVMDisposeMessage(text);
+    } else if (lo->stage == LOWER_ASM) {
+        LLVMMemoryBufferRef buf;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &err, &buf))
+            internal_error(__FILE__, __LINE__, "code generation failed: %s", err);
+        fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), out);
+        LLVMDisposeMemoryBuffer(buf);
+    } else if (LLVMTargetMachineEmitToFile(tm, m, (char *)lo->output, LLVMObjectFile, &err)) {
+        error_plain("cannot write '%s': %s", lo->output, err);
+        LLVMDisposeMessage(err);
+        ok = false;
+    }
+    LLVMDisposeTargetData(layout);
+    LLVMDisposeTargetMachine(tm);
+    return ok;
+}
+
 bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo) {
     MlirContext ctx = lower_context();
     MlirModule module;
-    if (!lower_build_module(ctx, prog, opts, &module)) {
+    if (!lower_build_module(ctx, prog, opts, lo->only_kernel, &module)) {
         mlirContextDestroy(ctx);
         return false;
     }
@@ -128,62 +191,182 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
         sched = *lo->schedule;
     else
         schedule_default(lo->cpu, &sched);
-    if (ok && lo->stage > LOWER_MLIR) {
-        run_passes(
-            ctx, module,
-            "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
-            "tile-level");
-        schedule_apply(ctx, module, &sched);
-    }
-    if (ok && lo->stage > LOWER_SCHEDULED)
-        lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
-    if (ok && lo->stage > LOWER_BUFFERIZED)
-        run_passes(ctx, module, to_llvm_pipeline, "LLVM-dialect");
+    if (ok)
+        run_stages(ctx, module, &sched, lo->stage < LOWER_LLVM_DIALECT ? lo->stage : LOWER_LLVM_DIALECT);
     if (ok && lo->stage <= LOWER_LLVM_DIALECT) {
         lower_print_module(module, lo->debuginfo, out);
     } else if (ok) {
-        mlirRegisterAllLLVMTranslations(ctx);
         LLVMContextRef lctx = LLVMContextCreate();
-        LLVMModuleRef m = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), lctx);
-        if (!m)
-            internal_error(__FILE__, __LINE__, "translation to LLVM IR failed");
-        LLVMTargetMachineRef tm = target_machine(lo->cpu);
-        char *triple = LLVMGetTargetMachineTriple(tm);
-        LLVMSetTarget(m, triple);
-        LLVMDisposeMessage(triple);
-        LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
-        LLVMSetModuleDataLayout(m, layout);
-        LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
-        LLVMErrorRef perr = LLVMRunPasses(m, "default<O3>", tm, pbo);
-        if (perr) {
-            char *msg = LLVMGetErrorMessage(perr);
-            internal_error(__FILE__, __LINE__, "LLVM's O3 pipeline failed: %s", msg);
-        }
-        LLVMDisposePassBuilderOptions(pbo);
-        char *err = NULL;
-        if (lo->stage == LOWER_LLVM) {
-            char *text = LLVMPrintModuleToString(m);
-            fputs(text, out);
-            LLVMDisposeMessage(text);
-        } else if (lo->stage == LOWER_ASM) {
-            LLVMMemoryBufferRef buf;
-            if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &err, &buf))
-                internal_error(__FILE__, __LINE__, "code generation failed: %s", err);
-            fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), out);
-            LLVMDisposeMemoryBuffer(buf);
-        } else if (LLVMTargetMachineEmitToFile(tm, m, (char *)lo->output, LLVMObjectFile, &err)) {
-            error_plain("cannot write '%s': %s", lo->output, err);
-            LLVMDisposeMessage(err);
-            ok = false;
-        }
-        LLVMDisposeTargetData(layout);
-        LLVMDisposeTargetMachine(tm);
+        LLVMModuleRef m = translate(ctx, module, lctx);
+        ok = finish_llvm(m, lo, out);
         LLVMDisposeModule(m);
         LLVMContextDispose(lctx);
     }
     if (out && out != stdout)
         fclose(out);
     mlirModuleDestroy(module);
+    mlirContextDestroy(ctx);
+    return ok;
+}
+
+// ================================================================ tuned objects
+
+// NAME__variant(sizes...): the index of the version to run, from the kernel's table of tuned
+// shapes (a private constant) through tilec_rt_pick_variant.
+static LLVMValueRef build_picker(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRef b) {
+    LLVMContextRef c = LLVMGetModuleContext(m);
+    const KernelInfo *ki = t->kernel->kinfo;
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(c), i32 = LLVMInt32TypeInContext(c);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(c, 0);
+    int nsizes = ki->nsizes, row = nsizes + 1;
+    LLVMValueRef *cells = malloc(sizeof(LLVMValueRef) * (size_t)(t->nentries * row + 1));
+    for (int e = 0; e < t->nentries; e++) {
+        for (int s = 0; s < nsizes; s++)
+            cells[e * row + s] = LLVMConstInt(i64, (unsigned long long)t->entries[e].sizes[s], 1);
+        cells[e * row + nsizes] = LLVMConstInt(i64, (unsigned long long)t->entries[e].variant, 1);
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%s__dispatch", t->kernel->name);
+    LLVMTypeRef table_ty = LLVMArrayType2(i64, (uint64_t)(t->nentries * row));
+    LLVMValueRef table = LLVMAddGlobal(m, table_ty, name);
+    LLVMSetInitializer(table, LLVMConstArray2(i64, cells, (uint64_t)(t->nentries * row)));
+    LLVMSetGlobalConstant(table, 1);
+    LLVMSetLinkage(table, LLVMPrivateLinkage);
+    free(cells);
+
+    LLVMTypeRef pick_args[] = {ptr, i32, i32, ptr};
+    LLVMTypeRef pick_ty = LLVMFunctionType(i32, pick_args, 4, 0);
+    LLVMValueRef pick = LLVMGetNamedFunction(m, "tilec_rt_pick_variant");
+    if (!pick)
+        pick = LLVMAddFunction(m, "tilec_rt_pick_variant", pick_ty);
+
+    LLVMTypeRef *size_tys = malloc(sizeof(LLVMTypeRef) * (size_t)(nsizes + 1));
+    for (int s = 0; s < nsizes; s++)
+        size_tys[s] = i64;
+    snprintf(name, sizeof name, "%s__variant", t->kernel->name);
+    LLVMTypeRef fn_ty = LLVMFunctionType(i32, size_tys, (unsigned)nsizes, 0);
+    LLVMValueRef fn = LLVMAddFunction(m, name, fn_ty);
+    free(size_tys);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c, fn, "entry"));
+    LLVMValueRef arr =
+        LLVMBuildArrayAlloca(b, i64, LLVMConstInt(i32, (unsigned)(nsizes ? nsizes : 1), 0), "sizes");
+    for (int s = 0; s < nsizes; s++) {
+        LLVMValueRef idx = LLVMConstInt(i64, (unsigned)s, 0);
+        LLVMBuildStore(b, LLVMGetParam(fn, (unsigned)s), LLVMBuildGEP2(b, i64, arr, &idx, 1, ""));
+    }
+    LLVMValueRef args[] = {table, LLVMConstInt(i32, (unsigned)t->nentries, 0),
+                           LLVMConstInt(i32, (unsigned)nsizes, 0), arr};
+    LLVMBuildRet(b, LLVMBuildCall2(b, pick_ty, pick, args, 4, "v"));
+    return fn;
+}
+
+// NAME(args...): runs the version NAME__variant picks; when that one's run-time constraints
+// reject the call (TILEC_ERR_CONSTRAINT), every version in order, until one accepts.
+static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRef b) {
+    LLVMContextRef c = LLVMGetModuleContext(m);
+    const KernelInfo *ki = t->kernel->kinfo;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(c);
+    LLVMValueRef picker = build_picker(m, t, b);
+    char name[256];
+    LLVMValueRef *versions = malloc(sizeof(LLVMValueRef) * (size_t)t->nvariants);
+    for (int v = 0; v < t->nvariants; v++) {
+        snprintf(name, sizeof name, "%s__v%d", t->kernel->name, v);
+        versions[v] = LLVMGetNamedFunction(m, name);
+        if (!versions[v])
+            internal_error(__FILE__, __LINE__, "tuned object: %s is missing", name);
+    }
+    LLVMTypeRef fn_ty = LLVMGlobalGetValueType(versions[0]);
+    LLVMValueRef fn = LLVMAddFunction(m, t->kernel->name, fn_ty);
+    unsigned nargs = LLVMCountParams(fn);
+    LLVMValueRef *args = malloc(sizeof(LLVMValueRef) * (nargs + 1));
+    for (unsigned a = 0; a < nargs; a++)
+        args[a] = LLVMGetParam(fn, a);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c, fn, "entry");
+    LLVMBasicBlockRef *fallback = malloc(sizeof(LLVMBasicBlockRef) * (size_t)(t->nvariants + 1));
+    for (int v = 0; v <= t->nvariants; v++)
+        fallback[v] = LLVMAppendBasicBlockInContext(c, fn, "fallback");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c, fn, "done");
+    LLVMPositionBuilderAtEnd(b, done);
+    LLVMValueRef result = LLVMBuildPhi(b, i32, "status");
+    LLVMBuildRet(b, result);
+
+    LLVMValueRef three = LLVMConstInt(i32, 3, 0);
+    // Calls version v, then returns its status unless it is TILEC_ERR_CONSTRAINT (-> next).
+    LLVMBasicBlockRef preferred = NULL;
+    LLVMPositionBuilderAtEnd(b, entry);
+    int first = ki->ntensors + ki->nscalars;
+    LLVMValueRef v = LLVMBuildCall2(b, LLVMGlobalGetValueType(picker), picker, args + first,
+                                    (unsigned)ki->nsizes, "variant");
+    LLVMValueRef sw = LLVMBuildSwitch(b, v, fallback[0], (unsigned)t->nvariants);
+    for (int k = 0; k < 2 * t->nvariants; k++) {
+        int ver = k % t->nvariants;
+        LLVMBasicBlockRef bb =
+            k < t->nvariants ? LLVMAppendBasicBlockInContext(c, fn, "preferred") : fallback[ver];
+        if (k < t->nvariants)
+            LLVMAddCase(sw, LLVMConstInt(i32, (unsigned)ver, 0), bb);
+        preferred = bb;
+        LLVMPositionBuilderAtEnd(b, bb);
+        LLVMValueRef r = LLVMBuildCall2(b, fn_ty, versions[ver], args, nargs, "r");
+        LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntNE, r, three, "");
+        LLVMBuildCondBr(b, ok, done, k < t->nvariants ? fallback[0] : fallback[ver + 1]);
+        LLVMAddIncoming(result, &r, &preferred, 1);
+    }
+    LLVMPositionBuilderAtEnd(b, fallback[t->nvariants]);
+    LLVMBuildBr(b, done);
+    LLVMAddIncoming(result, &three, &fallback[t->nvariants], 1);
+    free(fallback);
+    free(args);
+    free(versions);
+}
+
+bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, const LowerOptions *lo) {
+    MlirContext ctx = lower_context();
+    LLVMContextRef lctx = LLVMContextCreate();
+    LLVMModuleRef whole = LLVMModuleCreateWithNameInContext("tuned", lctx);
+    bool ok = true;
+    for (int k = 0; k < ntuned && ok; k++) {
+        const LowerTuned *t = &tuned[k];
+        for (int v = 0; v < t->nvariants && ok; v++) {
+            char sym[256];
+            if (t->nvariants == 1)
+                snprintf(sym, sizeof sym, "%s", t->kernel->name);
+            else
+                snprintf(sym, sizeof sym, "%s__v%d", t->kernel->name, v);
+            MlirModule module;
+            if (!lower_build_variant(ctx, prog, t->kernel, &t->variants[v].config, sym, &module)) {
+                ok = false;
+                break;
+            }
+            run_stages(ctx, module, &t->variants[v].schedule, LOWER_LLVM_DIALECT);
+            LLVMModuleRef m = translate(ctx, module, lctx);
+            mlirModuleDestroy(module);
+            if (LLVMLinkModules2(whole, m))
+                internal_error(__FILE__, __LINE__, "linking the versions of '%s' failed", t->kernel->name);
+        }
+        if (ok && t->nvariants > 1) {
+            // The ABI (KernelInfo) does not depend on the configuration: any check will do.
+            ok = sema_check_kernel(prog, t->kernel, &t->variants[0].config);
+            LLVMBuilderRef b = LLVMCreateBuilderInContext(lctx);
+            if (ok)
+                build_dispatcher(whole, t, b);
+            LLVMDisposeBuilder(b);
+        }
+    }
+    char *msg = NULL;
+    if (ok && LLVMVerifyModule(whole, LLVMReturnStatusAction, &msg))
+        internal_error(__FILE__, __LINE__, "the tuned object's dispatcher does not verify: %s", msg);
+    LLVMDisposeMessage(msg);
+    FILE *out = stdout;
+    if (ok && lo->stage != LOWER_OBJ && lo->output && !(out = fopen(lo->output, "w"))) {
+        error_plain("cannot open output file '%s'", lo->output);
+        ok = false;
+    }
+    if (ok)
+        ok = finish_llvm(whole, lo, out);
+    if (out && out != stdout)
+        fclose(out);
+    LLVMDisposeModule(whole);
+    LLVMContextDispose(lctx);
     mlirContextDestroy(ctx);
     return ok;
 }

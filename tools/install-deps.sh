@@ -12,6 +12,7 @@ packages=(
     llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
     libzstd-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
     libopenblas-dev
+    libsqlite3-dev libxxhash-dev
 )
 
 missing=()

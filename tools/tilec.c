@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../autotune/tune.h"
 #include "../lang/ast.h"
 #include "../lang/diag.h"
 #include "../lang/sema.h"
@@ -14,6 +15,7 @@
 #include "../parser/parse.h"
 
 #define TILEC_VERSION "0.1.0"
+#define TILEC_COMPILER_ID "tilec " TILEC_VERSION " / LLVM 22"
 
 // What --emit prints: the front end's stages, or one of the lowering's (LowerStage).
 typedef enum Emit { EMIT_NONE, EMIT_TOKENS, EMIT_AST, EMIT_LOWER } Emit;
@@ -54,6 +56,9 @@ typedef struct Options {
     int error_limit;
     bool werror;
     bool mlir_debuginfo;  // --mlir-print-debuginfo: print locations with --emit=mlir
+    const char *kernel;   // --kernel NAME: compile only this kernel
+    bool tuned;           // --tuned: versions per tuned shape from the tuning database
+    const char *db;       // --db PATH (with --tuned)
 } Options;
 
 static const char *const usage =
@@ -61,9 +66,13 @@ static const char *const usage =
     "\n"
     "USAGE: tilec [options] <file.tile>...\n"
     "       tilec check [options] <file.tile>...\n"
+    "       tilec tune <file.tile> --shape M=..,N=.. [options]   (tilec tune --help)\n"
+    "       tilec db show|export|merge ...                        (tilec db --help)\n"
     "\n"
     "COMMANDS:\n"
     "  check                   Parse and check the files (every tunable configuration); no output\n"
+    "  tune                    Measure a kernel's configurations per shape into the tuning database\n"
+    "  db                      Show, export or merge tuning databases\n"
     "\n"
     "OPTIONS:\n"
     "  --emit=<stage>          Print a stage instead of compiling: tokens, ast, mlir (tile level),\n"
@@ -74,6 +83,10 @@ static const char *const usage =
     "  --schedule=<k=v,...>    Override the schedule: reg_m, reg_n (dot register tile), unroll_k,\n"
     "                          cols_outer (0/1), vector_bits (128/256/512), vectorize (0/1)\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
+    "  --kernel <name>         Compile only kernel <name> of the files\n"
+    "  --tuned                 One version per tuned shape from the tuning database, picked by\n"
+    "                          the call's sizes (see 'tilec tune')\n"
+    "  --db <path>             The tuning database for --tuned (default: as 'tilec tune')\n"
     "  -D <name>=<value>       Fix a tunable to an integer value\n"
     "  -I <dir>                Search <dir> for imported files\n"
     "  --all-configs           Check every configuration of each kernel (default for 'check')\n"
@@ -101,6 +114,9 @@ static const char *const known_flags[] = {
     "-mcpu=",
     "--emit=asm",
     "-o",
+    "--kernel",
+    "--tuned",
+    "--db",
     "-D",
     "-I",
     "--all-configs",
@@ -232,6 +248,12 @@ static int parse_args(int argc, char **argv, Options *o) {
             if (!(v = flag_value(argc, argv, &i, "-o")))
                 return 1;
             o->output = v;
+        } else if (strcmp(a, "--kernel") == 0 || strcmp(a, "--db") == 0) {
+            if (!(v = flag_value(argc, argv, &i, a)))
+                return 1;
+            *(a[2] == 'k' ? &o->kernel : &o->db) = v;
+        } else if (strcmp(a, "--tuned") == 0) {
+            o->tuned = true;
         } else if (strncmp(a, "-D", 2) == 0) {
             if (!(v = flag_value(argc, argv, &i, "-D")))
                 return 1;
@@ -311,7 +333,7 @@ static void list_kernels(const Program *prog, FILE *out) {
 }
 
 // k.o -> k.h beside it (FILE.h when the object's name has no extension).
-static bool write_header(const Program *prog, const char *object) {
+static bool write_header(const Program *prog, const char *object, const char *notes) {
     size_t n = strlen(object);
     char *header = malloc(n + 3);
     memcpy(header, object, n + 1);
@@ -321,7 +343,7 @@ static bool write_header(const Program *prog, const char *object) {
     else
         strcat(header, ".h");
     const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
-    bool ok = lower_write_header(prog, header, base);
+    bool ok = lower_write_header(prog, header, base, notes);
     free(header);
     return ok;
 }
@@ -377,9 +399,33 @@ static int compile(const Options *o) {
             schedule_parse(o->schedule, &sched, why, sizeof why);  // validated with the flags
         lo.schedule = &sched;
         lo.stage = o->emit == EMIT_LOWER ? o->stage : LOWER_OBJ;
-        ok = lower_program(&prog, &so, &lo);
+        lo.only_kernel = o->kernel;
+        char *notes = NULL;
+        bool found = !o->kernel;
+        for (int i = 0; i < prog.decls.len && !found; i++)
+            found = prog.decls.items[i]->kind == ND_KERNEL && !strcmp(prog.decls.items[i]->name, o->kernel);
+        if (!found) {
+            error_plain("--kernel: no kernel '%s' in the input files", o->kernel);
+            ok = false;
+        } else if (o->tuned) {
+            if (lo.stage != LOWER_OBJ && lo.stage != LOWER_LLVM && lo.stage != LOWER_ASM) {
+                error_plain("--tuned makes objects: it goes with -o, --emit=llvm or --emit=asm");
+                ok = false;
+            } else {
+                char db[1024];
+                if (o->db)
+                    snprintf(db, sizeof db, "%s", o->db);
+                else
+                    tune_default_db_path(db, sizeof db);
+                TuneIdentity id = {.compiler = TILEC_COMPILER_ID, .cpu = o->cpu};
+                ok = tune_build_object(&prog, db, &id, &lo, &notes);
+            }
+        } else {
+            ok = lower_program(&prog, &so, &lo);
+        }
         if (ok && lo.stage == LOWER_OBJ)
-            ok = write_header(&prog, o->output);
+            ok = write_header(&prog, o->output, notes);
+        free(notes);
     }
     if (out != stdout)
         fclose(out);
@@ -390,6 +436,12 @@ static int compile(const Options *o) {
 int main(int argc, char **argv) {
     Options o = {0};
     diag_init((DiagOptions){.out = stderr, .error_limit = 20});
+    if (argc > 1 && strcmp(argv[1], "tune") == 0) {
+        TuneIdentity id = {.compiler = TILEC_COMPILER_ID};
+        return tune_main(argc - 1, argv + 1, &id);
+    }
+    if (argc > 1 && strcmp(argv[1], "db") == 0)
+        return tune_db_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : 1;

@@ -1,0 +1,359 @@
+// autotune/measure.c — one variant on one shape, in a child process (measure.h). The call goes
+// through libffi: the kernel's C signature is known only at run time.
+#include "measure.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <ffi.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static size_t elem_bytes(ElemType e) {
+    switch (e) {
+    case EL_I1:
+    case EL_I8: return 1;
+    case EL_I16:
+    case EL_F16:
+    case EL_BF16: return 2;
+    case EL_I32:
+    case EL_F32: return 4;
+    default: return 8;
+    }
+}
+
+static uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+static uint16_t to_f16(float f) {  // |f| < 2: normal or zero, round to nearest even
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t sign = (u >> 16) & 0x8000, exp = (u >> 23) & 0xff, man = u & 0x7fffff;
+    if (exp < 103)
+        return (uint16_t)sign;
+    if (exp < 113) {  // subnormal half
+        man |= 0x800000;
+        uint32_t shift = 126 - exp, h = man >> shift, rem = man & ((1u << shift) - 1),
+                 half = 1u << (shift - 1);
+        h += rem > half || (rem == half && (h & 1));
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((exp - 112) << 10) | (man >> 13), rem = man & 0x1fff;
+    h += rem > 0x1000 || (rem == 0x1000 && (h & 1));
+    return (uint16_t)(sign | h);
+}
+
+static float from_half(uint16_t h, ElemType e) {
+    if (e == EL_BF16) {
+        uint32_t u = (uint32_t)h << 16;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float f;
+    if (exp == 0)
+        f = ldexpf((float)man, -24);
+    else if (exp == 31)
+        f = man ? NAN : INFINITY;
+    else
+        f = ldexpf((float)(man | 0x400), (int)exp - 25);
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u |= sign;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static double get(const void *p, int64_t i, ElemType e) {
+    switch (e) {
+    case EL_I1:
+    case EL_I8: return ((const int8_t *)p)[i];
+    case EL_I16: return ((const int16_t *)p)[i];
+    case EL_I32: return ((const int32_t *)p)[i];
+    case EL_I64: return (double)((const int64_t *)p)[i];
+    case EL_F16:
+    case EL_BF16: return from_half(((const uint16_t *)p)[i], e);
+    case EL_F32: return ((const float *)p)[i];
+    default: return ((const double *)p)[i];
+    }
+}
+
+// Deterministic contents: floats uniform in [-1, 1), integers in [0, 4) (i1: 0/1).
+static void fill(void *p, int64_t n, ElemType e, uint64_t seed) {
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int64_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        float f = (float)((double)(s >> 11) / 4503599627370496.0 - 1.0);
+        int64_t k = (int64_t)(s >> 62);
+        switch (e) {
+        case EL_I1: ((int8_t *)p)[i] = (int8_t)(k & 1); break;
+        case EL_I8: ((int8_t *)p)[i] = (int8_t)k; break;
+        case EL_I16: ((int16_t *)p)[i] = (int16_t)k; break;
+        case EL_I32: ((int32_t *)p)[i] = (int32_t)k; break;
+        case EL_I64: ((int64_t *)p)[i] = k; break;
+        case EL_F16: ((uint16_t *)p)[i] = to_f16(f); break;
+        case EL_BF16: ((uint16_t *)p)[i] = to_bf16(f); break;
+        case EL_F32: ((float *)p)[i] = f; break;
+        default: ((double *)p)[i] = f; break;
+        }
+    }
+}
+
+static ffi_type *ffi_of(const MeasureArg *a) {
+    if (a->kind == MA_TENSOR)
+        return &ffi_type_pointer;
+    if (a->kind == MA_INT64)
+        return &ffi_type_sint64;
+    switch (a->elem) {
+    case EL_I1:
+    case EL_I8: return &ffi_type_sint8;
+    case EL_I16: return &ffi_type_sint16;
+    case EL_I32: return &ffi_type_sint32;
+    case EL_I64: return &ffi_type_sint64;
+    case EL_F16:
+    case EL_BF16: return &ffi_type_uint16;
+    case EL_F32: return &ffi_type_float;
+    default: return &ffi_type_double;
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// The child: never returns. Writes one MeasureResult to `fd`.
+static void child(const MeasureJob *job, int fd) {
+    MeasureResult r = {.status = TS_CRASH};
+#define FAIL(st, ...)                                     \
+    do {                                                  \
+        r.status = st;                                    \
+        snprintf(r.detail, sizeof r.detail, __VA_ARGS__); \
+        goto out;                                         \
+    } while (0)
+    void *lib = dlopen(job->so_path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        FAIL(TS_CRASH, "cannot load the variant: %s", dlerror());
+    void *fn = dlsym(lib, job->symbol);
+    if (!fn)
+        FAIL(TS_CRASH, "no symbol %s in the variant", job->symbol);
+    // Enough copies of the tensors that one call's data has left the last-level cache when the
+    // next call using that copy comes around.
+    size_t set = 0;
+    for (int i = 0; i < job->nargs; i++)
+        if (job->args[i].kind == MA_TENSOR)
+            set += (size_t)job->args[i].elems * elem_bytes(job->args[i].elem);
+    long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (llc <= 0)
+        llc = 32l << 20;
+    int copies = set ? (int)((2 * (size_t)llc + set - 1) / set) : 1;
+    if (copies > 16)
+        copies = 16;
+    while (copies > 1 && set * (size_t)copies > (1ull << 30))
+        copies--;
+    if (copies < 1)
+        copies = 1;
+    void *bufs[64][16] = {{0}};
+    for (int i = 0; i < job->nargs; i++) {
+        const MeasureArg *a = &job->args[i];
+        if (a->kind != MA_TENSOR)
+            continue;
+        size_t bytes = (size_t)a->elems * elem_bytes(a->elem);
+        for (int c = 0; c < copies; c++) {
+            bufs[i][c] = malloc(bytes ? bytes : 1);
+            if (!bufs[i][c])
+                FAIL(TS_CRASH, "out of memory for the arguments (%zu bytes)", bytes);
+            fill(bufs[i][c], a->elems, a->elem, (uint64_t)i + 1);
+        }
+    }
+    ffi_cif cif;
+    ffi_type *types[64];
+    for (int i = 0; i < job->nargs; i++)
+        types[i] = ffi_of(&job->args[i]);
+    if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)job->nargs, &ffi_type_sint32, types) != FFI_OK)
+        FAIL(TS_CRASH, "libffi cannot describe the kernel's signature");
+    union {
+        void *p;
+        int64_t i;
+        int32_t i32;
+        int16_t i16;
+        int8_t i8;
+        float f;
+        double d;
+    } vals[64];
+    void *ptrs[64];
+    for (int i = 0; i < job->nargs; i++) {
+        const MeasureArg *a = &job->args[i];
+        ptrs[i] = &vals[i];
+        if (a->kind == MA_INT64)
+            vals[i].i = a->ival;
+        else if (a->kind == MA_SCALAR) {
+            switch (a->elem) {
+            case EL_F32: vals[i].f = (float)a->fval; break;
+            case EL_F64: vals[i].d = a->fval; break;
+            case EL_F16: vals[i].i16 = (int16_t)to_f16((float)a->fval); break;
+            case EL_BF16: vals[i].i16 = (int16_t)to_bf16((float)a->fval); break;
+            case EL_I64: vals[i].i = a->ival; break;
+            case EL_I32: vals[i].i32 = (int32_t)a->ival; break;
+            case EL_I16: vals[i].i16 = (int16_t)a->ival; break;
+            default: vals[i].i8 = (int8_t)a->ival; break;
+            }
+        }
+    }
+    ffi_arg status = 0;
+#define SET_COPY(c)                         \
+    for (int i = 0; i < job->nargs; i++)    \
+        if (job->args[i].kind == MA_TENSOR) \
+            vals[i].p = bufs[i][c];
+    // The checked call.
+    SET_COPY(0);
+    ffi_call(&cif, FFI_FN(fn), &status, ptrs);
+    if ((int32_t)status == 3)
+        FAIL(TS_INVALID, "the kernel's run-time constraints reject this shape (status 3)");
+    if ((int32_t)status != 0)
+        FAIL(TS_CRASH, "the kernel returned status %d", (int)(int32_t)status);
+    FILE *ref = fopen(job->ref_path, job->write_ref ? "wb" : "rb");
+    if (!ref)
+        FAIL(TS_CRASH, "cannot open the reference '%s': %s", job->ref_path, strerror(errno));
+    for (int i = 0; i < job->nargs; i++) {
+        const MeasureArg *a = &job->args[i];
+        if (a->kind != MA_TENSOR || !a->is_out)
+            continue;
+        size_t bytes = (size_t)a->elems * elem_bytes(a->elem);
+        if (job->write_ref) {
+            if (fwrite(bufs[i][0], 1, bytes, ref) != bytes) {
+                fclose(ref);
+                FAIL(TS_CRASH, "cannot write the reference '%s'", job->ref_path);
+            }
+            continue;
+        }
+        void *want = malloc(bytes ? bytes : 1);
+        if (!want || fread(want, 1, bytes, ref) != bytes) {
+            free(want);
+            fclose(ref);
+            FAIL(TS_CRASH, "the reference '%s' is short", job->ref_path);
+        }
+        double scale = 0, err = 0;
+        bool fl = a->elem >= EL_F16;
+        for (int64_t e = 0; e < a->elems; e++) {
+            double w = get(want, e, a->elem), g = get(bufs[i][0], e, a->elem);
+            if (isnan(w) || isnan(g)) {
+                if (isnan(w) != isnan(g))
+                    err = INFINITY;
+                continue;
+            }
+            if (isinf(w) || isinf(g)) {
+                if (w != g)
+                    err = INFINITY;
+                continue;
+            }
+            scale = fmax(scale, fabs(w));
+            err = fmax(err, fabs(w - g));
+        }
+        free(want);
+        double rel = fl ? err / fmax(scale, 1e-30) : (err > 0 ? INFINITY : 0);
+        if (scale == 0 && err == 0)
+            rel = 0;
+        r.max_error = fmax(r.max_error, rel);
+    }
+    fclose(ref);
+    if (r.max_error > job->tolerance)
+        FAIL(TS_WRONG, "output differs from the reference (normwise %.3g > %.3g)", r.max_error,
+             job->tolerance);
+    // A warm-up call, then the timed ones.
+    SET_COPY(copies > 1 ? 1 : 0);
+    ffi_call(&cif, FFI_FN(fn), &status, ptrs);
+    double t[1024], spent = 0;
+    int reps = 0, max_reps = job->max_reps < 1024 ? job->max_reps : 1024;
+    while (reps < max_reps && (reps < job->min_reps || spent < job->min_seconds)) {
+        SET_COPY((reps + 2) % copies);
+        double t0 = now();
+        ffi_call(&cif, FFI_FN(fn), &status, ptrs);
+        t[reps] = now() - t0;
+        spent += t[reps++];
+    }
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    r.status = TS_OK;
+    r.reps = reps;
+    r.seconds = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+out:
+    if (write(fd, &r, sizeof r) != (ssize_t)sizeof r)
+        _exit(2);
+    _exit(0);
+#undef FAIL
+#undef SET_COPY
+}
+
+MeasureResult measure_run(const MeasureJob *job) {
+    MeasureResult r = {.status = TS_CRASH};
+    int fds[2];
+    if (pipe(fds) != 0) {
+        snprintf(r.detail, sizeof r.detail, "pipe: %s", strerror(errno));
+        return r;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(r.detail, sizeof r.detail, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return r;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child(job, fds[1]);
+    }
+    close(fds[1]);
+    struct pollfd p = {.fd = fds[0], .events = POLLIN};
+    double deadline = now() + job->timeout;
+    size_t got = 0;
+    bool killed = false;
+    while (got < sizeof r) {
+        double left = deadline - now();
+        int n = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            kill(pid, SIGKILL);
+            killed = true;
+            break;
+        }
+        ssize_t k = read(fds[0], (char *)&r + got, sizeof r - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fds[0]);
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    if (killed) {
+        r = (MeasureResult){.status = TS_TIMEOUT};
+        snprintf(r.detail, sizeof r.detail, "killed after %.0f s", job->timeout);
+    } else if (got < sizeof r) {
+        r = (MeasureResult){.status = TS_CRASH};
+        if (WIFSIGNALED(ws))
+            snprintf(r.detail, sizeof r.detail, "the run died: %s", strsignal(WTERMSIG(ws)));
+        else
+            snprintf(r.detail, sizeof r.detail, "the run exited with %d", WEXITSTATUS(ws));
+    }
+    return r;
+}

@@ -1,0 +1,54 @@
+// autotune/measure.h — runs one compiled variant of a kernel on one shape, in a child process:
+// generated inputs, a check against the reference output, then timed calls.
+//
+// The child loads the variant (a shared object), fills every tensor from a fixed-seed generator
+// (the same data for every variant of a shape), calls the kernel once and compares each output
+// tensor with the reference's (or writes the reference), then makes a warm-up call and timed
+// calls, rotating through enough copies of the arguments that the last-level cache does not
+// hold the next call's data, and reports the median. The parent kills it at the timeout.
+#ifndef TILEC_AUTOTUNE_MEASURE_H
+#define TILEC_AUTOTUNE_MEASURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lang/ast.h"
+#include "db.h"
+
+typedef enum MeasureArgKind { MA_TENSOR, MA_SCALAR, MA_INT64 } MeasureArgKind;
+
+// One argument of the kernel's C entry, in order.
+typedef struct MeasureArg {
+    MeasureArgKind kind;
+    ElemType elem;  // tensor element / scalar type
+    bool is_out;    // an output tensor: checked against the reference
+    int64_t elems;  // tensor: element count (its extent with the strides given)
+    int64_t ival;   // MA_INT64 (sizes, strides) and integer scalars
+    double fval;    // float scalars
+} MeasureArg;
+
+typedef struct MeasureJob {
+    const char *so_path;  // the variant, linked as a shared object
+    const char *symbol;   // its entry
+    MeasureArg args[64];
+    int nargs;
+    const char *ref_path;  // reference outputs: written (write_ref) or compared
+    bool write_ref;
+    double tolerance;  // largest normwise output difference accepted (per output tensor)
+    int min_reps, max_reps;
+    double min_seconds;  // time the timed calls for at least this long (within max_reps)
+    double timeout;      // seconds before the child is killed
+} MeasureJob;
+
+typedef struct MeasureResult {
+    TuneStatus status;
+    double seconds;  // median of the timed calls
+    int reps;
+    double max_error;
+    char detail[256];  // why it failed
+} MeasureResult;
+
+// Runs the job in a child process and waits for it (at most job->timeout seconds).
+MeasureResult measure_run(const MeasureJob *job);
+
+#endif

@@ -1,0 +1,230 @@
+// autotune/tuned.c — `tilec FILE --tuned`: an object with the best version of each kernel per
+// tuned shape, from the tuning database (tune.h; the dispatch rule is in runtime/tilec_rt.h).
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lang/diag.h"
+#include "../lang/sema.h"
+#include "tune.h"
+
+#define MAX_VERSIONS 32
+#define MAX_ENTRIES 256
+
+typedef struct Best {
+    char shape[256];
+    char config[256];
+    double seconds;
+    int reps;
+} Best;
+
+typedef struct Collect {
+    const char *device;  // rows of this machine when it has any
+    bool have_device;
+    Best best[MAX_ENTRIES];
+    int n;
+} Collect;
+
+static void scan_device(const TuneRow *r, void *user) {
+    Collect *c = user;
+    if (r->status == TS_OK && strcmp(r->key.device, c->device) == 0)
+        c->have_device = true;
+}
+
+// Per shape: the fastest correct row among those timed with the most calls (a quick round-1
+// time never beats a careful one).
+static void collect(const TuneRow *r, void *user) {
+    Collect *c = user;
+    if (r->status != TS_OK || (c->have_device && strcmp(r->key.device, c->device) != 0))
+        return;
+    int quality = r->reps >= 5;
+    for (int i = 0; i < c->n; i++) {
+        Best *b = &c->best[i];
+        if (strcmp(b->shape, r->key.shape) != 0)
+            continue;
+        int bq = b->reps >= 5;
+        if (quality > bq || (quality == bq && r->seconds < b->seconds)) {
+            snprintf(b->config, sizeof b->config, "%s", r->key.config);
+            b->seconds = r->seconds;
+            b->reps = r->reps;
+        }
+        return;
+    }
+    if (c->n == MAX_ENTRIES)
+        return;
+    Best *b = &c->best[c->n++];
+    snprintf(b->shape, sizeof b->shape, "%s", r->key.shape);
+    snprintf(b->config, sizeof b->config, "%s", r->key.config);
+    b->seconds = r->seconds;
+    b->reps = r->reps;
+}
+
+// "BM=128,BN=64,BK=64;unroll_k=8" -> the tunables' values and the schedule. False if the
+// names do not match the kernel's tunables (a row of an older space).
+static bool parse_config(const Node *k, const char *text, const char *cpu, LowerVariant *v) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    char *sched = strchr(buf, ';');
+    if (sched)
+        *sched++ = '\0';
+    schedule_default(cpu, &v->schedule);
+    char why[256];
+    if (sched && !schedule_parse(sched, &v->schedule, why, sizeof why))
+        return false;
+    v->config.n = k->tunes.len;
+    bool seen[64] = {false};
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq)
+            return false;
+        *eq = '\0';
+        int t = 0;
+        while (t < k->tunes.len && strcmp(k->tunes.items[t]->name, item) != 0)
+            t++;
+        if (t == k->tunes.len || t >= 64)
+            return false;
+        v->config.values[t] = atoll(eq + 1);
+        seen[t] = true;
+    }
+    for (int t = 0; t < k->tunes.len; t++)
+        if (!seen[t])
+            return false;
+    return true;
+}
+
+static bool parse_shape(const KernelInfo *ki, const char *text, LowerDispatch *d) {
+    if (ki->nsizes > LOWER_MAX_DISPATCH_SIZES)
+        return false;
+    for (int s = 0; s < ki->nsizes; s++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "%s=", ki->sizes[s]->name);
+        const char *p = text;
+        size_t n = strlen(pat);
+        while (p && strncmp(p, pat, n) != 0) {
+            p = strchr(p, ',');
+            p = p ? p + 1 : NULL;
+        }
+        if (!p)
+            return false;
+        d->sizes[s] = (int64_t)atof(p + n);
+    }
+    return true;
+}
+
+static void appendf(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char **buf, size_t *len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[1024];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    memcpy(*buf + *len, tmp, (size_t)n + 1);
+    *len += (size_t)n;
+}
+
+bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *id, const LowerOptions *lo,
+                       char **notes) {
+    char err[2048];
+    if (access(db_path, R_OK) != 0) {
+        error_plain("--tuned: no tuning database at '%s' (run 'tilec tune' first, or give --db PATH)",
+                    db_path);
+        return false;
+    }
+    TuneDB *db = tune_db_open(db_path, false, err, sizeof err);
+    if (!db) {
+        error_plain("--tuned: %s", err);
+        return false;
+    }
+    LowerTuned tuned[64];
+    int nt = 0;
+    size_t nlen = 0;
+    *notes = NULL;
+    appendf(notes, &nlen, "// Tuned versions (from %s; NAME__variant(sizes) returns the one a call runs):\n",
+            db_path);
+    bool ok = true;
+    for (int i = 0; i < prog->decls.len && ok && nt < 64; i++) {
+        Node *k = prog->decls.items[i];
+        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 ||
+            (lo->only_kernel && strcmp(lo->only_kernel, k->name)))
+            continue;
+        LowerTuned *t = &tuned[nt++];
+        memset(t, 0, sizeof *t);
+        t->kernel = k;
+        t->variants = calloc(MAX_VERSIONS, sizeof(LowerVariant));
+        t->entries = calloc(MAX_ENTRIES, sizeof(LowerDispatch));
+        if (!sema_default_config(prog, k, NULL, &t->variants[0].config)) {
+            ok = false;
+            break;
+        }
+        schedule_default(id->cpu, &t->variants[0].schedule);
+        if (lo->schedule)
+            t->variants[0].schedule = *lo->schedule;
+        t->nvariants = 1;
+        sema_check_kernel(prog, k, &t->variants[0].config);
+        TuneKey key, filter = {0};
+        tune_key_for(prog, k, id, &key);
+        filter = key;
+        filter.device[0] = filter.shape[0] = filter.config[0] = '\0';
+        Collect *c = calloc(1, sizeof *c);
+        c->device = key.device;
+        if (tune_db_each(db, &filter, scan_device, c, err, sizeof err) < 0 ||
+            tune_db_each(db, &filter, collect, c, err, sizeof err) < 0) {
+            error_plain("--tuned: %s", err);
+            free(c);
+            ok = false;
+            break;
+        }
+        if (c->n == 0)
+            warning_at(k->nspan,
+                       "no tuning results for kernel '%s' in %s (this source, compiler and target); "
+                       "compiled at its default configuration",
+                       k->name, db_path);
+        for (int e = 0; e < c->n && t->nentries < MAX_ENTRIES; e++) {
+            LowerVariant v;
+            LowerDispatch d;
+            if (!parse_config(k, c->best[e].config, id->cpu, &v) ||
+                !parse_shape(k->kinfo, c->best[e].shape, &d))
+                continue;
+            int found = -1;
+            for (int j = 0; j < t->nvariants && found < 0; j++)
+                if (!memcmp(&t->variants[j].config.values, &v.config.values,
+                            sizeof(int64_t) * (size_t)v.config.n) &&
+                    !memcmp(&t->variants[j].schedule, &v.schedule, sizeof v.schedule))
+                    found = j;
+            if (found < 0 && t->nvariants < MAX_VERSIONS) {
+                found = t->nvariants;
+                t->variants[t->nvariants++] = v;
+            }
+            if (found < 0)
+                continue;
+            d.variant = found;
+            t->entries[t->nentries++] = d;
+            appendf(notes, &nlen, "//   %s: %s -> v%d (%s, %.4f ms)\n", k->name, c->best[e].shape, found,
+                    c->best[e].config, c->best[e].seconds * 1e3);
+        }
+        free(c);
+        if (t->nentries == 0)
+            t->nvariants = 1;
+        for (int j = 0; j < t->nvariants; j++) {
+            appendf(notes, &nlen, "//   %s v%d:", k->name, j);
+            for (int x = 0; x < k->tunes.len; x++)
+                appendf(notes, &nlen, "%s%s=%lld", x ? "," : " ", k->tunes.items[x]->name,
+                        (long long)t->variants[j].config.values[x]);
+            const Schedule *s = &t->variants[j].schedule;
+            appendf(notes, &nlen, "; unroll_k=%d%s%s\n", s->unroll_k, s->reg_m ? ", register tile set" : "",
+                    j == 0 ? " (default: shapes far from every tuned one)" : "");
+        }
+    }
+    tune_db_close(db);
+    if (ok)
+        ok = lower_tuned_object(prog, tuned, nt, lo);
+    for (int i = 0; i < nt; i++) {
+        free(tuned[i].variants);
+        free(tuned[i].entries);
+    }
+    return ok;
+}
