@@ -31,6 +31,10 @@ typedef enum TuneStatus {
     TS_NSTATUS
 } TuneStatus;
 
+// A time from at least this many calls is a careful one (rounds 2 and 3); a quick one (round 1)
+// never replaces it and never beats it when objects are built.
+#define TUNE_CAREFUL_REPS 3
+
 typedef struct TuneRow {
     TuneKey key;
     TuneStatus status;

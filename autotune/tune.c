@@ -272,18 +272,18 @@ static bool parse_range(const char *item, Range *r, const char *spec) {
         return false;
     }
     snprintf(r->names[r->nnames++], 32, "%.*s", (int)(eq - p), p);
-    const char *v = eq + 1;
+    const char *v = eq + 1, *dots = strstr(v, "..");
     char *end;
-    double lo = strtod(v, &end);
-    if (end == v)
+    char lo_text[64];
+    snprintf(lo_text, sizeof lo_text, "%.*s", dots ? (int)(dots - v) : (int)strlen(v), v);
+    double lo = strtod(lo_text, &end);
+    if (end == lo_text || *end != '\0')
         goto bad;
-    if (*end == '\0') {
+    if (!dots) {
         r->values[r->nvalues++] = lo;
         return true;
     }
-    if (strncmp(end, "..", 2) != 0)
-        goto bad;
-    v = end + 2;
+    v = dots + 2;
     double hi = strtod(v, &end);
     if (end == v || (*end != '*' && *end != '+'))
         goto bad;
@@ -622,7 +622,7 @@ static Result point_result(Tuner *T, ShapeRun *S, Point *p, int quality) {
     int got = tune_db_get(T->db, &res.row.key, &row, err, sizeof err);
     if (got < 0)
         error_plain("%s", err);
-    if (got == 1 && (row.status != TS_OK || row.reps >= (quality == FULL ? 5 : 1))) {
+    if (got == 1 && (row.status != TS_OK || row.reps >= (quality == FULL ? TUNE_CAREFUL_REPS : 1))) {
         res.row = row;
         res.from_db = true;
         T->reused++;
@@ -651,7 +651,7 @@ static Result measure_point(Tuner *T, ShapeRun *S, Point *p, int quality, bool w
         so_path(T, p, so, sizeof so);
         job.so_path = so;
         job.write_ref = write_ref;
-        job.min_reps = quality == FULL ? 5 : 1;
+        job.min_reps = quality == FULL ? TUNE_CAREFUL_REPS : 1;
         job.max_reps = quality == FULL ? 200 : 20;
         job.min_seconds = quality == FULL ? 0.25 : 0.02;
         double t = S->t_ref > 0 ? S->t_ref : 1.0;
@@ -700,6 +700,28 @@ typedef struct Ranked {
 static int by_seconds(const void *a, const void *b) {
     double x = ((const Ranked *)a)->seconds, y = ((const Ranked *)b)->seconds;
     return (x > y) - (x < y);
+}
+
+// Whether the kernel multiplies tiles (dot or @, helpers included): only then do the
+// schedule alternatives change its code.
+static bool has_dot(const Node *n) {
+    if (!n)
+        return false;
+    if ((n->kind == ND_BINARY && n->op == OP_MATMUL) ||
+        (n->kind == ND_CALL && n->name && !strcmp(n->name, "dot")))
+        return true;
+    const Node *kids[] = {n->lhs,   n->rhs,  n->cond, n->then, n->els,    n->init,
+                          n->limit, n->step, n->body, n->base, n->inlined};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        if (has_dot(kids[i]))
+            return true;
+    for (int i = 0; i < n->args.len; i++)
+        if (has_dot(n->args.items[i]))
+            return true;
+    for (int i = 0; i < n->kwargs.len; i++)
+        if (has_dot(n->kwargs.items[i]))
+            return true;
+    return false;
 }
 
 // The per-shape outcome printed at the end.
@@ -797,11 +819,18 @@ static void tune_shape(Tuner *T, ShapeRun *S, PrevTimes *prev, Outcome *o) {
             r1[nr1++] = (Ranked){.point = i, .seconds = r.row.seconds};
     }
     o->tried = n1;
-    // Round 2: the best three (and the reference) timed again with more calls.
+    // Rounds 2 and 3 get what is left of the shape's share, at the cost of a careful timing
+    // (its compile, and calls worth max(0.25 s, 3 calls) plus the checked and warm-up calls).
+    double careful = 1.0 / T->jobs + 0.1 + S->bytes * 2 / 1e9 + 2 * S->t_ref + fmax(0.25, 3 * S->t_ref);
+    double left = share - careful - n1 * per;
+    int n2 = (int)(0.5 * left / careful);
+    n2 = n2 < 1 ? 1 : n2 > 3 ? 3 : n2;
+    bool round3 = 0.5 * left >= 3 * careful && has_dot(T->kernel->body);
+    // Round 2: the best of round 1 timed again with more calls, against the reference.
     qsort(r1, (size_t)nr1, sizeof *r1, by_seconds);
     int best = r0;
     double best_s = ref.row.seconds;
-    for (int i = 0; i < nr1 && i < 3; i++) {
+    for (int i = 0; i < nr1 && i < n2; i++) {
         Result r = r1[i].point == r0 ? ref : point_result(T, S, &pts[r1[i].point], FULL);
         S->done++;
         progress(T, S, "round 2");
@@ -813,7 +842,7 @@ static void tune_shape(Tuner *T, ShapeRun *S, PrevTimes *prev, Outcome *o) {
     o->best = pts[best];
     // Round 3: the target's schedule alternatives on the winner.
     static const char *const alternatives[] = {"unroll_k=8", "unroll_k=2", "reg_m=4,reg_n=24"};
-    for (int a = 0; a < 3; a++) {
+    for (int a = 0; a < 3 && round3; a++) {
         Point alt;
         point_make(T, &alt, &pts[best].config, alternatives[a]);
         Result r = point_result(T, S, &alt, FULL);

@@ -40,12 +40,12 @@ static void collect(const TuneRow *r, void *user) {
     Collect *c = user;
     if (r->status != TS_OK || (c->have_device && strcmp(r->key.device, c->device) != 0))
         return;
-    int quality = r->reps >= 5;
+    int quality = r->reps >= TUNE_CAREFUL_REPS;
     for (int i = 0; i < c->n; i++) {
         Best *b = &c->best[i];
         if (strcmp(b->shape, r->key.shape) != 0)
             continue;
-        int bq = b->reps >= 5;
+        int bq = b->reps >= TUNE_CAREFUL_REPS;
         if (quality > bq || (quality == bq && r->seconds < b->seconds)) {
             snprintf(b->config, sizeof b->config, "%s", r->key.config);
             b->seconds = r->seconds;
@@ -60,6 +60,10 @@ static void collect(const TuneRow *r, void *user) {
     snprintf(b->config, sizeof b->config, "%s", r->key.config);
     b->seconds = r->seconds;
     b->reps = r->reps;
+}
+
+static int by_shape(const void *a, const void *b) {
+    return strverscmp(((const Best *)a)->shape, ((const Best *)b)->shape);
 }
 
 // "BM=128,BN=64,BK=64;unroll_k=8" -> the tunables' values and the schedule. False if the
@@ -178,6 +182,8 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
             ok = false;
             break;
         }
+        // Tuned shapes in natural order ("N=40" before "N=1000"): versions numbered by size.
+        qsort(c->best, (size_t)c->n, sizeof c->best[0], by_shape);
         if (c->n == 0)
             warning_at(k->nspan,
                        "no tuning results for kernel '%s' in %s (this source, compiler and target); "
