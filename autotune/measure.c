@@ -21,18 +21,7 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static size_t elem_bytes(ElemType e) {
-    switch (e) {
-    case EL_I1:
-    case EL_I8: return 1;
-    case EL_I16:
-    case EL_F16:
-    case EL_BF16: return 2;
-    case EL_I32:
-    case EL_F32: return 4;
-    default: return 8;
-    }
-}
+size_t measure_elem_bytes(ElemType e) { return elem_bits(e) < 8 ? 1 : (size_t)elem_bits(e) / 8; }
 
 static uint16_t to_bf16(float f) {
     uint32_t u;
@@ -160,7 +149,7 @@ static void child(const MeasureJob *job, int fd) {
     size_t set = 0;
     for (int i = 0; i < job->nargs; i++)
         if (job->args[i].kind == MA_TENSOR)
-            set += (size_t)job->args[i].elems * elem_bytes(job->args[i].elem);
+            set += (size_t)job->args[i].elems * measure_elem_bytes(job->args[i].elem);
     long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
     if (llc <= 0)
         llc = 32l << 20;
@@ -176,7 +165,7 @@ static void child(const MeasureJob *job, int fd) {
         const MeasureArg *a = &job->args[i];
         if (a->kind != MA_TENSOR)
             continue;
-        size_t bytes = (size_t)a->elems * elem_bytes(a->elem);
+        size_t bytes = (size_t)a->elems * measure_elem_bytes(a->elem);
         for (int c = 0; c < copies; c++) {
             bufs[i][c] = malloc(bytes ? bytes : 1);
             if (!bufs[i][c])
@@ -237,7 +226,7 @@ static void child(const MeasureJob *job, int fd) {
         const MeasureArg *a = &job->args[i];
         if (a->kind != MA_TENSOR || !a->is_out)
             continue;
-        size_t bytes = (size_t)a->elems * elem_bytes(a->elem);
+        size_t bytes = (size_t)a->elems * measure_elem_bytes(a->elem);
         if (job->write_ref) {
             if (fwrite(bufs[i][0], 1, bytes, ref) != bytes) {
                 fclose(ref);

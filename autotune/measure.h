@@ -10,6 +10,7 @@
 #define TILEC_AUTOTUNE_MEASURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../lang/ast.h"
@@ -47,6 +48,9 @@ typedef struct MeasureResult {
     double max_error;
     char detail[256];  // why it failed
 } MeasureResult;
+
+// Bytes per element of a tensor of `e` as the kernel's C entry takes it (i1 as one byte).
+size_t measure_elem_bytes(ElemType e);
 
 // Runs the job in a child process and waits for it (at most job->timeout seconds).
 MeasureResult measure_run(const MeasureJob *job);

@@ -54,11 +54,6 @@ typedef struct Point {
     char key[256];   // "BM=256,BN=256,BK=64" or "BM=...;unroll_k=8"
 } Point;
 
-typedef struct Result {
-    TuneRow row;
-    bool from_db;
-} Result;
-
 typedef struct Tuner {
     // options
     const char **inputs;
@@ -402,6 +397,13 @@ static bool same_config(const Config *a, const Config *b) {
     return true;
 }
 
+// The database key of point p on shape s.
+static void row_key(const Tuner *T, const Shape *s, const Point *p, TuneKey *k) {
+    *k = T->key;
+    snprintf(k->shape, sizeof k->shape, "%s", s->text);
+    snprintf(k->config, sizeof k->config, "%s", p->key);
+}
+
 // The variant's shared object in the cache (named by everything that shapes its code).
 static void so_path(Tuner *T, const Point *p, char *out, size_t n) {
     char text[1024];
@@ -521,13 +523,12 @@ static void compile_points(Tuner *T, Point **pts, int n, bool *failed) {
 
 typedef struct ShapeRun {
     Shape *shape;
-    int index;
     char ref[512];
     bool ref_ready;    // the reference output is in `ref` (written by this process)
     Point *ref_point;  // the point whose output is the reference
     double t_ref;      // the reference's median time
+    MeasureJob job;    // the kernel's arguments for this shape (job_for), shared by every point
     double bytes;      // of one set of the tensors
-    int budget_points;
     int done, planned;
 } ShapeRun;
 
@@ -551,11 +552,11 @@ static void progress(Tuner *T, ShapeRun *S, const char *phase) {
     fflush(stderr);
 }
 
+// The arguments of the kernel's entry for shape S (the same for every point of the shape).
 static void job_for(Tuner *T, ShapeRun *S, MeasureJob *job) {
     const KernelInfo *ki = T->kernel->kinfo;
     memset(job, 0, sizeof *job);
     bool found;
-    S->bytes = 0;
     for (int i = 0; i < ki->ntensors && job->nargs < 64; i++) {
         const Symbol *t = ki->tensors[i];
         MeasureArg *a = &job->args[job->nargs++];
@@ -566,7 +567,6 @@ static void job_for(Tuner *T, ShapeRun *S, MeasureJob *job) {
         for (int d = 0; d < t->type.rank; d++)
             a->elems *=
                 t->dims[d] ? (int64_t)shape_value(S->shape, t->dims[d]->name, &found) : t->const_dims[d];
-        S->bytes += (double)a->elems * (a->elem == EL_F64 || a->elem == EL_I64 ? 8 : 4);
     }
     for (int i = 0; i < ki->nscalars && job->nargs < 64; i++) {
         MeasureArg *a = &job->args[job->nargs++];
@@ -599,7 +599,6 @@ static void job_for(Tuner *T, ShapeRun *S, MeasureJob *job) {
         }
     }
     job->symbol = T->kernel->name;
-    job->ref_path = S->ref;
     job->tolerance = 1e-3;
     for (int i = 0; i < ki->ntensors; i++)
         if (ki->tensors[i]->type.elem == EL_F16 || ki->tensors[i]->type.elem == EL_BF16)
@@ -608,48 +607,40 @@ static void job_for(Tuner *T, ShapeRun *S, MeasureJob *job) {
 
 enum { QUICK, FULL };
 
-static Result measure_point(Tuner *T, ShapeRun *S, Point *p, int quality, bool write_ref);
+static TuneRow measure_point(Tuner *T, ShapeRun *S, Point *p, int quality, bool write_ref);
 
 // The row for point p on shape S: from the database when it holds one good enough (any
 // failure, or a time from at least as many calls as `quality` asks), else measured now (after
 // the reference, when this process has not written its output yet).
-static Result point_result(Tuner *T, ShapeRun *S, Point *p, int quality) {
-    Result res = {.row.key = T->key};
-    snprintf(res.row.key.shape, sizeof res.row.key.shape, "%s", S->shape->text);
-    snprintf(res.row.key.config, sizeof res.row.key.config, "%s", p->key);
+static TuneRow point_result(Tuner *T, ShapeRun *S, Point *p, int quality) {
+    TuneKey key;
+    row_key(T, S->shape, p, &key);
     char err[1024];
     TuneRow row;
-    int got = tune_db_get(T->db, &res.row.key, &row, err, sizeof err);
+    int got = tune_db_get(T->db, &key, &row, err, sizeof err);
     if (got < 0)
         error_plain("%s", err);
     if (got == 1 && (row.status != TS_OK || row.reps >= (quality == FULL ? TUNE_CAREFUL_REPS : 1))) {
-        res.row = row;
-        res.from_db = true;
         T->reused++;
-        return res;
+        return row;
     }
-    if (!S->ref_ready && S->ref_point && S->ref_point != p) {
-        Result ref = measure_point(T, S, S->ref_point, FULL, true);
-        S->ref_ready = ref.row.status == TS_OK;
-    }
+    if (!S->ref_ready && S->ref_point && S->ref_point != p)
+        measure_point(T, S, S->ref_point, FULL, true);
     return measure_point(T, S, p, quality, p == S->ref_point && !S->ref_ready);
 }
 
-static Result measure_point(Tuner *T, ShapeRun *S, Point *p, int quality, bool write_ref) {
-    Result res = {.row.key = T->key};
-    snprintf(res.row.key.shape, sizeof res.row.key.shape, "%s", S->shape->text);
-    snprintf(res.row.key.config, sizeof res.row.key.config, "%s", p->key);
+static TuneRow measure_point(Tuner *T, ShapeRun *S, Point *p, int quality, bool write_ref) {
+    TuneRow row = {.status = TS_COMPILE};
+    row_key(T, S->shape, p, &row.key);
     char err[1024];
     bool failed = false;
     compile_points(T, &p, 1, &failed);
-    if (failed) {
-        res.row.status = TS_COMPILE;
-    } else {
-        MeasureJob job;
-        job_for(T, S, &job);
+    if (!failed) {
+        MeasureJob job = S->job;
         char so[1200];
         so_path(T, p, so, sizeof so);
         job.so_path = so;
+        job.ref_path = S->ref;
         job.write_ref = write_ref;
         job.min_reps = quality == FULL ? TUNE_CAREFUL_REPS : 1;
         job.max_reps = quality == FULL ? 200 : 20;
@@ -657,10 +648,10 @@ static Result measure_point(Tuner *T, ShapeRun *S, Point *p, int quality, bool w
         double t = S->t_ref > 0 ? S->t_ref : 1.0;
         job.timeout = T->timeout > 0 ? T->timeout : 30 + t * (job.min_reps + 3) * 10;
         MeasureResult m = measure_run(&job);
-        res.row.status = m.status;
-        res.row.seconds = m.seconds;
-        res.row.reps = m.reps;
-        res.row.max_error = m.max_error;
+        row.status = m.status;
+        row.seconds = m.seconds;
+        row.reps = m.reps;
+        row.max_error = m.max_error;
         if (write_ref && m.status == TS_OK)
             S->ref_ready = true;
         if (m.status != TS_OK && !T->quiet && m.status != TS_INVALID) {
@@ -671,19 +662,19 @@ static Result measure_point(Tuner *T, ShapeRun *S, Point *p, int quality, bool w
         }
     }
     T->measured++;
-    if (!tune_db_put(T->db, &res.row, err, sizeof err))
+    if (!tune_db_put(T->db, &row, err, sizeof err))
         error_plain("%s", err);
-    return res;
+    return row;
 }
 
 // The reference of the shape: the first allowed point (in order) that runs correctly on it.
 // Returns that point's index or -1.
-static int ensure_reference(Tuner *T, ShapeRun *S, Point *pts, int n, Result *out) {
+static int ensure_reference(Tuner *T, ShapeRun *S, Point *pts, int n, TuneRow *out) {
     for (int i = 0; i < n; i++) {
         S->ref_point = &pts[i];
-        Result r = point_result(T, S, &pts[i], FULL);
-        if (r.row.status == TS_OK) {
-            S->t_ref = r.row.seconds;
+        TuneRow r = point_result(T, S, &pts[i], FULL);
+        if (r.status == TS_OK) {
+            S->t_ref = r.seconds;
             *out = r;
             return i;
         }
@@ -733,54 +724,48 @@ typedef struct Outcome {
     int candidates, tried;
 } Outcome;
 
-typedef struct PrevTimes {
-    double *seconds;  // per config index (NAN: not measured)
-} PrevTimes;
-
-static void tune_shape(Tuner *T, ShapeRun *S, PrevTimes *prev, Outcome *o) {
+// One shape's search. `prev` (NULL for the first shape): per configuration, its time on the
+// previous shape (NAN: not measured there, INFINITY: it failed there).
+static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
     o->shape = S->shape;
-    // Bind the sizes (and scalars given) and keep the configurations whose constraints hold.
+    job_for(T, S, &S->job);
+    S->bytes = 0;
+    for (int i = 0; i < S->job.nargs; i++)
+        if (S->job.args[i].kind == MA_TENSOR)
+            S->bytes += (double)S->job.args[i].elems * (double)measure_elem_bytes(S->job.args[i].elem);
+    // Bind the sizes (and scalars given) and keep the configurations whose constraints hold,
+    // ordered: the default, then by the previous shape's times, else declaration order.
     SemaDefine bind[MAX_BOUND];
     for (int k = 0; k < S->shape->n; k++)
         bind[k] = (SemaDefine){.name = S->shape->name[k], .value = (int64_t)S->shape->value[k]};
-    int *allowed = malloc(sizeof(int) * (size_t)T->nconfigs);
-    int na = 0, def = -1;
-    for (int c = 0; c < T->nconfigs; c++)
-        if (sema_constraints_hold(&T->prog, T->kernel, &T->configs[c], bind, S->shape->n) != 0) {
-            if (same_config(&T->configs[c], &T->default_config))
-                def = na;
-            allowed[na++] = c;
-        }
+    Ranked *order = malloc(sizeof(Ranked) * (size_t)T->nconfigs);
+    int na = 0;
+    bool has_default = false;
+    for (int c = 0; c < T->nconfigs; c++) {
+        if (sema_constraints_hold(&T->prog, T->kernel, &T->configs[c], bind, S->shape->n) == 0)
+            continue;
+        bool is_default = same_config(&T->configs[c], &T->default_config);
+        has_default = has_default || is_default;
+        order[na] = (Ranked){.point = c,
+                             .seconds = is_default                ? -1
+                                        : prev && !isnan(prev[c]) ? prev[c]
+                                                                  : 1e30 + na};
+        na++;
+    }
     o->candidates = na;
-    // Order: the default, then by the previous shape's times, else declaration order.
-    Ranked *order = malloc(sizeof(Ranked) * (size_t)(na + 1));
-    for (int i = 0; i < na; i++)
-        order[i] = (Ranked){.point = allowed[i],
-                            .seconds = i == def                                    ? -1
-                                       : prev && !isnan(prev->seconds[allowed[i]]) ? prev->seconds[allowed[i]]
-                                                                                   : 1e30 + i};
     qsort(order, (size_t)na, sizeof *order, by_seconds);
-    Point *pts = malloc(sizeof(Point) * (size_t)(na + 8));
+    Point *pts = malloc(sizeof(Point) * (size_t)(na ? na : 1));
     for (int i = 0; i < na; i++)
         point_make(T, &pts[i], &T->configs[order[i].point], "");
-    if (na == 0) {
-        free(allowed);
-        free(order);
-        free(pts);
-        return;
-    }
+    Ranked *r1 = malloc(sizeof(Ranked) * (size_t)(na ? na : 1));
     S->planned = 1;
     progress(T, S, "reference");
-    Result ref;
-    int r0 = ensure_reference(T, S, pts, na, &ref);
+    TuneRow ref;
+    int r0 = na ? ensure_reference(T, S, pts, na, &ref) : -1;
     S->done = 1;
-    if (r0 < 0) {
-        free(allowed);
-        free(order);
-        free(pts);
-        return;
-    }
-    o->default_s = r0 == 0 && def >= 0 ? ref.row.seconds : NAN;
+    if (r0 < 0)
+        goto done;
+    o->default_s = r0 == 0 && has_default ? ref.seconds : NAN;
     // Round 1: as many as the shape's share of the budget pays for. The estimate of one
     // point: its compile (shared by the jobs), the child's start and input fill, and a checked,
     // a warm-up and a timed call (at least 20 ms of calls).
@@ -794,13 +779,11 @@ static void tune_shape(Tuner *T, ShapeRun *S, PrevTimes *prev, Outcome *o) {
     bool *failed = malloc((size_t)n1);
     int nb = 0;
     for (int i = 0; i < n1; i++) {
-        Result r;
+        TuneKey key;
         TuneRow row;
         char err[256];
-        r.row.key = T->key;
-        snprintf(r.row.key.shape, sizeof r.row.key.shape, "%s", S->shape->text);
-        snprintf(r.row.key.config, sizeof r.row.key.config, "%s", pts[i].key);
-        if (tune_db_get(T->db, &r.row.key, &row, err, sizeof err) != 1)
+        row_key(T, S->shape, &pts[i], &key);
+        if (tune_db_get(T->db, &key, &row, err, sizeof err) != 1)
             batch[nb++] = &pts[i];
     }
     if (nb > 1) {
@@ -809,14 +792,13 @@ static void tune_shape(Tuner *T, ShapeRun *S, PrevTimes *prev, Outcome *o) {
     }
     free(batch);
     free(failed);
-    Ranked *r1 = malloc(sizeof(Ranked) * (size_t)n1);
     int nr1 = 0;
     for (int i = 0; i < n1; i++) {
-        Result r = i == r0 ? ref : point_result(T, S, &pts[i], QUICK);
+        TuneRow r = i == r0 ? ref : point_result(T, S, &pts[i], QUICK);
         S->done++;
         progress(T, S, "round 1");
-        if (r.row.status == TS_OK)
-            r1[nr1++] = (Ranked){.point = i, .seconds = r.row.seconds};
+        if (r.status == TS_OK)
+            r1[nr1++] = (Ranked){.point = i, .seconds = r.seconds};
     }
     o->tried = n1;
     // Rounds 2 and 3 get what is left of the shape's share, at the cost of a careful timing
@@ -829,14 +811,14 @@ static void tune_shape(Tuner *T, ShapeRun *S, PrevTimes *prev, Outcome *o) {
     // Round 2: the best of round 1 timed again with more calls, against the reference.
     qsort(r1, (size_t)nr1, sizeof *r1, by_seconds);
     int best = r0;
-    double best_s = ref.row.seconds;
+    double best_s = ref.seconds;
     for (int i = 0; i < nr1 && i < n2; i++) {
-        Result r = r1[i].point == r0 ? ref : point_result(T, S, &pts[r1[i].point], FULL);
+        TuneRow r = r1[i].point == r0 ? ref : point_result(T, S, &pts[r1[i].point], FULL);
         S->done++;
         progress(T, S, "round 2");
-        if (r.row.status == TS_OK && r.row.seconds < best_s) {
+        if (r.status == TS_OK && r.seconds < best_s) {
             best = r1[i].point;
-            best_s = r.row.seconds;
+            best_s = r.seconds;
         }
     }
     o->best = pts[best];
@@ -845,17 +827,17 @@ static void tune_shape(Tuner *T, ShapeRun *S, PrevTimes *prev, Outcome *o) {
     for (int a = 0; a < 3 && round3; a++) {
         Point alt;
         point_make(T, &alt, &pts[best].config, alternatives[a]);
-        Result r = point_result(T, S, &alt, FULL);
+        TuneRow r = point_result(T, S, &alt, FULL);
         S->done++;
         progress(T, S, "schedules");
-        if (r.row.status == TS_OK && r.row.seconds < best_s) {
+        if (r.status == TS_OK && r.seconds < best_s) {
             o->best = alt;
-            best_s = r.row.seconds;
+            best_s = r.seconds;
         }
     }
     o->best_s = best_s;
     o->ok = true;
-    free(allowed);
+done:
     free(order);
     free(pts);
     free(r1);
@@ -1166,23 +1148,22 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
         }
     T->shapes_total = nm;
     Outcome *out = calloc((size_t)nm + 1, sizeof(Outcome));
-    PrevTimes prev = {.seconds = malloc(sizeof(double) * (size_t)T->nconfigs)};
+    double *prev = malloc(sizeof(double) * (size_t)T->nconfigs);
     for (int s = 0; s < nm; s++) {
-        ShapeRun S = {.shape = mine[s], .index = s};
+        ShapeRun S = {.shape = mine[s]};
         snprintf(S.ref, sizeof S.ref, "%s/ref-%d.bin", T->workdir, s);
         T->shape_i = s;
-        tune_shape(T, &S, s ? &prev : NULL, &out[s]);
+        tune_shape(T, &S, s ? prev : NULL, &out[s]);
         // The next shape ranks the configurations by their times on this one.
         for (int c = 0; c < T->nconfigs; c++) {
             TuneRow row;
-            TuneKey k = T->key;
+            TuneKey k;
             Point p;
             point_make(T, &p, &T->configs[c], "");
-            snprintf(k.shape, sizeof k.shape, "%s", mine[s]->text);
-            snprintf(k.config, sizeof k.config, "%s", p.key);
-            prev.seconds[c] = tune_db_get(T->db, &k, &row, err, sizeof err) != 1 ? NAN
-                              : row.status == TS_OK                              ? row.seconds
-                                                                                 : INFINITY;
+            row_key(T, mine[s], &p, &k);
+            prev[c] = tune_db_get(T->db, &k, &row, err, sizeof err) != 1 ? NAN
+                      : row.status == TS_OK                              ? row.seconds
+                                                                         : INFINITY;
         }
     }
     if (T->progress)
