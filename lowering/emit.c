@@ -11,6 +11,7 @@
 #include "mlir-c/RegisterEverything.h"
 
 #include "../lang/diag.h"
+#include "build.h"
 #include "lower.h"
 
 // ================================================================ state
@@ -21,14 +22,13 @@ typedef struct Binding {
 } Binding;
 
 typedef struct Emitter {
-    MlirContext ctx;
-    MlirBlock block;   // where ops are appended
-    MlirLocation loc;  // location of the construct being lowered
+    IRBuilder ir;      // where ops are appended, at the location of the construct being lowered
     Binding *env;      // symbol → current value (a stack; the innermost binding wins)
     int nenv, capenv;
     MlirValue pid[3], np[3];
     const Node *kernel;
     const char *sym;  // the kernel's entry symbol: its name, or NAME__vI in a tuned object
+    bool gpu;         // NVIDIA target: tensors reach NAME__program as pointers, the entry launches
     bool failed;
 } Emitter;
 
@@ -36,7 +36,7 @@ static MlirValue emit_expr(Emitter *e, Node *n);
 static void emit_block(Emitter *e, Node *block);
 static void emit_stmt(Emitter *e, Node *n);
 
-static MlirStringRef str(const char *s) { return mlirStringRefCreateFromCString(s); }
+static MlirStringRef str(const char *s) { return ir_str(s); }
 
 // A construct the lowering does not handle yet: a user-visible error, not a crash.
 static MlirValue unsupported(Emitter *e, const Node *n, const char *what) {
@@ -70,58 +70,35 @@ static bool lookup(Emitter *e, const Symbol *sym, MlirValue *out) {
 // ================================================================ ops and types
 
 static MlirNamedAttribute named(Emitter *e, const char *name, MlirAttribute a) {
-    return mlirNamedAttributeGet(mlirIdentifierGet(e->ctx, str(name)), a);
+    return ir_named(&e->ir, name, a);
 }
 
 static MlirOperation op(Emitter *e, const char *name, int nres, const MlirType *res, int nops,
                         const MlirValue *ops, int nattrs, const MlirNamedAttribute *attrs, int nregions) {
-    MlirOperationState st = mlirOperationStateGet(str(name), e->loc);
-    if (nres)
-        mlirOperationStateAddResults(&st, nres, res);
-    if (nops)
-        mlirOperationStateAddOperands(&st, nops, ops);
-    if (nattrs)
-        mlirOperationStateAddAttributes(&st, nattrs, attrs);
-    MlirRegion regions[3];
-    for (int i = 0; i < nregions; i++)
-        regions[i] = mlirRegionCreate();
-    if (nregions)
-        mlirOperationStateAddOwnedRegions(&st, nregions, regions);
-    MlirOperation o = mlirOperationCreate(&st);
-    if (mlirOperationIsNull(o))
-        internal_error(__FILE__, __LINE__, "cannot create operation %s", name);
-    mlirBlockAppendOwnedOperation(e->block, o);
-    return o;
+    return ir_op(&e->ir, name, nres, res, nops, ops, nattrs, attrs, nregions);
 }
 
 static MlirValue op1(Emitter *e, const char *name, MlirType res, int nops, const MlirValue *ops) {
-    return mlirOperationGetResult(op(e, name, 1, &res, nops, ops, 0, NULL, 0), 0);
+    return ir_op1(&e->ir, name, res, nops, ops);
 }
 
-// A new block with arguments of the given types (at the current location) as the body of
-// region `r` of op `o`.
 static MlirBlock region_block(Emitter *e, MlirOperation o, int r, int n, const MlirType *types) {
-    MlirLocation locs[1 + 256 + 64];
-    for (int i = 0; i < n; i++)
-        locs[i] = e->loc;
-    MlirBlock b = mlirBlockCreate(n, types, locs);
-    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(o, r), b);
-    return b;
+    return ir_region_block(&e->ir, o, r, n, types);
 }
 
 static MlirType elem_type(Emitter *e, ElemType t) {
     switch (t) {
-    case EL_I1: return mlirIntegerTypeGet(e->ctx, 1);
-    case EL_I8: return mlirIntegerTypeGet(e->ctx, 8);
-    case EL_I16: return mlirIntegerTypeGet(e->ctx, 16);
-    case EL_I32: return mlirIntegerTypeGet(e->ctx, 32);
+    case EL_I1: return mlirIntegerTypeGet(e->ir.ctx, 1);
+    case EL_I8: return mlirIntegerTypeGet(e->ir.ctx, 8);
+    case EL_I16: return mlirIntegerTypeGet(e->ir.ctx, 16);
+    case EL_I32: return mlirIntegerTypeGet(e->ir.ctx, 32);
     case EL_I64:
-    case EL_INT: return mlirIntegerTypeGet(e->ctx, 64);
-    case EL_F16: return mlirF16TypeGet(e->ctx);
-    case EL_BF16: return mlirBF16TypeGet(e->ctx);
-    case EL_F32: return mlirF32TypeGet(e->ctx);
+    case EL_INT: return mlirIntegerTypeGet(e->ir.ctx, 64);
+    case EL_F16: return mlirF16TypeGet(e->ir.ctx);
+    case EL_BF16: return mlirBF16TypeGet(e->ir.ctx);
+    case EL_F32: return mlirF32TypeGet(e->ir.ctx);
     case EL_F64:
-    case EL_FLOAT: return mlirF64TypeGet(e->ctx);
+    case EL_FLOAT: return mlirF64TypeGet(e->ir.ctx);
     case EL_NONE: break;
     }
     unreachable();
@@ -145,24 +122,16 @@ static MlirType memref_type(Emitter *e, const Symbol *t) {
         strides[i] = mlirShapedTypeGetDynamicStrideOrOffset();
     }
     MlirAttribute layout =
-        mlirStridedLayoutAttrGet(e->ctx, mlirShapedTypeGetDynamicStrideOrOffset(), t->type.rank, strides);
+        mlirStridedLayoutAttrGet(e->ir.ctx, mlirShapedTypeGetDynamicStrideOrOffset(), t->type.rank, strides);
     return mlirMemRefTypeGet(elem_type(e, t->type.elem), t->type.rank, shape, layout, mlirAttributeGetNull());
 }
 
-static MlirType i64t(Emitter *e) { return mlirIntegerTypeGet(e->ctx, 64); }
-static MlirType indext(Emitter *e) { return mlirIndexTypeGet(e->ctx); }
+static MlirType i64t(Emitter *e) { return mlirIntegerTypeGet(e->ir.ctx, 64); }
+static MlirType indext(Emitter *e) { return mlirIndexTypeGet(e->ir.ctx); }
 
-static MlirValue const_int(Emitter *e, MlirType t, int64_t v) {
-    MlirNamedAttribute a = named(e, "value", mlirIntegerAttrGet(t, v));
-    MlirOperation o = op(e, "arith.constant", 1, &t, 0, NULL, 1, &a, 0);
-    return mlirOperationGetResult(o, 0);
-}
+static MlirValue const_int(Emitter *e, MlirType t, int64_t v) { return ir_const_int(&e->ir, t, v); }
 
-static MlirValue const_float(Emitter *e, MlirType t, double v) {
-    MlirNamedAttribute a = named(e, "value", mlirFloatAttrDoubleGet(e->ctx, t, v));
-    MlirOperation o = op(e, "arith.constant", 1, &t, 0, NULL, 1, &a, 0);
-    return mlirOperationGetResult(o, 0);
-}
+static MlirValue const_float(Emitter *e, MlirType t, double v) { return ir_const_float(&e->ir, t, v); }
 
 // A scalar constant of element type el.
 static MlirValue const_scalar(Emitter *e, ElemType el, const ConstVal *v) {
@@ -173,16 +142,15 @@ static MlirValue const_scalar(Emitter *e, ElemType el, const ConstVal *v) {
 }
 
 static MlirAttribute i64_array(Emitter *e, int n, const int64_t *v) {
-    return mlirDenseI64ArrayGet(e->ctx, n, v);
+    return mlirDenseI64ArrayGet(e->ir.ctx, n, v);
 }
 
 static MlirAttribute segments(Emitter *e, int n, const int32_t *v) {
-    return mlirDenseI32ArrayGet(e->ctx, n, v);
+    return mlirDenseI32ArrayGet(e->ir.ctx, n, v);
 }
 
 static MlirValue binop(Emitter *e, const char *name, MlirValue a, MlirValue b) {
-    MlirValue ops[2] = {a, b};
-    return op1(e, name, mlirValueGetType(a), 2, ops);
+    return ir_binop(&e->ir, name, a, b);
 }
 
 static MlirValue to_index(Emitter *e, MlirValue v) { return op1(e, "arith.index_cast", indext(e), 1, &v); }
@@ -231,17 +199,17 @@ static MlirAttribute broadcast_map(Emitter *e, const Type *in, const Type *out) 
     MlirAffineExpr exprs[TILE_MAX_RANK];
     for (int j = 0; j < in->rank; j++) {
         int i = out->rank - in->rank + j;
-        exprs[j] = in->dims[j] == 1 && out->dims[i] != 1 ? mlirAffineConstantExprGet(e->ctx, 0)
-                                                         : mlirAffineDimExprGet(e->ctx, i);
+        exprs[j] = in->dims[j] == 1 && out->dims[i] != 1 ? mlirAffineConstantExprGet(e->ir.ctx, 0)
+                                                         : mlirAffineDimExprGet(e->ir.ctx, i);
     }
-    return mlirAffineMapAttrGet(mlirAffineMapGet(e->ctx, out->rank, 0, in->rank, exprs));
+    return mlirAffineMapAttrGet(mlirAffineMapGet(e->ir.ctx, out->rank, 0, in->rank, exprs));
 }
 
 static MlirAttribute parallel_iterators(Emitter *e, int rank) {
     MlirAttribute it[TILE_MAX_RANK];
     for (int i = 0; i < rank; i++)
-        it[i] = mlirAttributeParseGet(e->ctx, str("#linalg.iterator_type<parallel>"));
-    return mlirArrayAttrGet(e->ctx, rank, it);
+        it[i] = mlirAttributeParseGet(e->ir.ctx, str("#linalg.iterator_type<parallel>"));
+    return mlirArrayAttrGet(e->ir.ctx, rank, it);
 }
 
 static MlirValue empty_tensor(Emitter *e, const Type *t) {
@@ -254,11 +222,11 @@ static MlirValue empty_tensor(Emitter *e, const Type *t) {
 static MlirValue copy_body(Emitter *e, MlirOperation o, ElemType elem) {
     MlirType el = elem_type(e, elem);
     MlirBlock body = region_block(e, o, 0, 2, (MlirType[]){el, el});
-    MlirBlock saved = e->block;
-    e->block = body;
+    MlirBlock saved = e->ir.block;
+    e->ir.block = body;
     MlirValue in = mlirBlockGetArgument(body, 0);
     op(e, "linalg.yield", 0, NULL, 1, &in, 0, NULL, 0);
-    e->block = saved;
+    e->ir.block = saved;
     return mlirOperationGetResult(o, 0);
 }
 
@@ -273,9 +241,9 @@ static MlirValue broadcast_to(Emitter *e, MlirValue v, const Type *from, const T
         return op1(e, "tensor.splat", rt, 1, &v);
     MlirValue ops[2] = {v, empty_tensor(e, to)};
     MlirAttribute maps[2] = {broadcast_map(e, from, to),
-                             mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ctx, to->rank))};
+                             mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ir.ctx, to->rank))};
     MlirNamedAttribute attrs[3] = {
-        named(e, "indexing_maps", mlirArrayAttrGet(e->ctx, 2, maps)),
+        named(e, "indexing_maps", mlirArrayAttrGet(e->ir.ctx, 2, maps)),
         named(e, "iterator_types", parallel_iterators(e, to->rank)),
         named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){1, 1})),
     };
@@ -568,12 +536,12 @@ static MlirAttribute reassociation(Emitter *e, int n, const bool *kept) {
     for (int i = 0; i < n; i++) {
         cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
         if (kept[i]) {
-            groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
+            groups[ng++] = mlirArrayAttrGet(e->ir.ctx, nc, cur);
             nc = 0;
         }
     }
     if (nc && ng == 0) {
-        groups[ng++] = mlirArrayAttrGet(e->ctx, nc, cur);
+        groups[ng++] = mlirArrayAttrGet(e->ir.ctx, nc, cur);
     } else if (nc) {
         MlirAttribute last[TILE_MAX_RANK];
         int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
@@ -581,9 +549,9 @@ static MlirAttribute reassociation(Emitter *e, int n, const bool *kept) {
             last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
         for (int i = 0; i < nc; i++)
             last[nl + i] = cur[i];
-        groups[ng - 1] = mlirArrayAttrGet(e->ctx, nl + nc, last);
+        groups[ng - 1] = mlirArrayAttrGet(e->ir.ctx, nl + nc, last);
     }
-    return mlirArrayAttrGet(e->ctx, ng, groups);
+    return mlirArrayAttrGet(e->ir.ctx, ng, groups);
 }
 
 // Collapses the unit dimensions marked `dropped` of a tile (tensor.collapse_shape), or
@@ -618,7 +586,7 @@ static MlirValue emit_tensor_load(Emitter *e, Node *n) {
     ElemType el = t->type.elem;
     MlirValue mem = memref_of(e, t);
     MlirType dyn = dynamic_tensor(e, el, d.rank);
-    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ctx));
+    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
     MlirValue whole =
         mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
     MlirValue part = mlirOperationGetResult(
@@ -653,10 +621,10 @@ static MlirValue emit_tensor_load(Emitter *e, Node *n) {
     for (int i = 0; i < d.rank; i++)
         idx[i] = indext(e);
     MlirBlock body = region_block(e, p, 0, d.rank, idx);
-    MlirBlock saved = e->block;
-    e->block = body;
+    MlirBlock saved = e->ir.block;
+    e->ir.block = body;
     op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
-    e->block = saved;
+    e->ir.block = saved;
     return drop_dims(e, mlirOperationGetResult(p, 0), &d, &n->type, el);
 }
 
@@ -701,12 +669,12 @@ static void emit_tensor_store(Emitter *e, Node *target, Node *value) {
         strides[i] = mlirShapedTypeGetDynamicStrideOrOffset();
     }
     MlirAttribute layout =
-        mlirStridedLayoutAttrGet(e->ctx, mlirShapedTypeGetDynamicStrideOrOffset(), d.rank, strides);
+        mlirStridedLayoutAttrGet(e->ir.ctx, mlirShapedTypeGetDynamicStrideOrOffset(), d.rank, strides);
     MlirType sub = mlirMemRefTypeGet(elem_type(e, el), d.rank, shape, layout, mlirAttributeGetNull());
     MlirValue dst =
         mlirOperationGetResult(dynamic_slice(e, "memref.subview", sub, mem, d.rank, d.valid_lo, d.valid), 0);
     MlirValue ops[2] = {part, dst};
-    MlirNamedAttribute w = named(e, "writable", mlirUnitAttrGet(e->ctx));
+    MlirNamedAttribute w = named(e, "writable", mlirUnitAttrGet(e->ir.ctx));
     op(e, "bufferization.materialize_in_destination", 0, NULL, 2, ops, 1, &w, 0);
 }
 
@@ -794,18 +762,18 @@ static MlirValue gather_loops(Emitter *e, const Access *a, MlirValue whole, Mlir
         MlirValue idx[TILE_MAX_RANK];
         MlirValue cond = access_element(e, a, ivs, idx);
         MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
-        MlirBlock saved = e->block;
-        e->block = region_block(e, f, 0, 0, NULL);
+        MlirBlock saved = e->ir.block;
+        e->ir.block = region_block(e, f, 0, 0, NULL);
         MlirValue ops[1 + TILE_MAX_RANK];
         ops[0] = whole;
         for (int j = 0; j < a->t->type.rank; j++)
             ops[1 + j] = idx[j];
         MlirValue v = op1(e, "tensor.extract", et, 1 + a->t->type.rank, ops);
         op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
-        e->block = region_block(e, f, 1, 0, NULL);
+        e->ir.block = region_block(e, f, 1, 0, NULL);
         MlirValue o = element_at(e, other, &a->shape, ivs, el);
         op(e, "scf.yield", 0, NULL, 1, &o, 0, NULL, 0);
-        e->block = saved;
+        e->ir.block = saved;
         MlirValue ins[2 + TILE_MAX_RANK];
         ins[0] = mlirOperationGetResult(f, 0);
         ins[1] = acc;
@@ -817,12 +785,12 @@ static MlirValue gather_loops(Emitter *e, const Access *a, MlirValue whole, Mlir
                            const_int(e, indext(e), 1), acc};
     MlirType types[2] = {indext(e), mlirValueGetType(acc)};
     MlirOperation f = op(e, "scf.for", 1, &types[1], 4, bounds, 0, NULL, 1);
-    MlirBlock body = region_block(e, f, 0, 2, types), saved = e->block;
-    e->block = body;
+    MlirBlock body = region_block(e, f, 0, 2, types), saved = e->ir.block;
+    e->ir.block = body;
     ivs[d] = mlirBlockGetArgument(body, 0);
     MlirValue r = gather_loops(e, a, whole, other, d + 1, ivs, mlirBlockGetArgument(body, 1));
     op(e, "scf.yield", 0, NULL, 1, &r, 0, NULL, 0);
-    e->block = saved;
+    e->ir.block = saved;
     return mlirOperationGetResult(f, 0);
 }
 
@@ -841,7 +809,7 @@ static MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
                      : const_scalar(e, el, &(ConstVal){0});
     MlirValue mem = memref_of(e, a.t);
     MlirType dyn = dynamic_tensor(e, el, a.t->type.rank);
-    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ctx));
+    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
     MlirValue whole =
         mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
     MlirValue ivs[TILE_MAX_RANK];
@@ -855,8 +823,8 @@ static void scatter_loops(Emitter *e, const Access *a, MlirValue v, int rmw, int
         MlirValue idx[TILE_MAX_RANK];
         MlirValue cond = access_element(e, a, ivs, idx);
         MlirOperation f = op(e, "scf.if", 0, NULL, 1, &cond, 0, NULL, 2);
-        MlirBlock saved = e->block;
-        e->block = region_block(e, f, 0, 0, NULL);
+        MlirBlock saved = e->ir.block;
+        e->ir.block = region_block(e, f, 0, 0, NULL);
         int r = a->t->type.rank;
         MlirValue ops[2 + TILE_MAX_RANK];
         ops[0] = element_at(e, v, &a->shape, ivs, a->shape.elem);
@@ -870,21 +838,21 @@ static void scatter_loops(Emitter *e, const Access *a, MlirValue v, int rmw, int
             op(e, "memref.store", 0, NULL, 2 + r, ops, 0, NULL, 0);
         }
         op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
-        e->block = region_block(e, f, 1, 0, NULL);
+        e->ir.block = region_block(e, f, 1, 0, NULL);
         op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
-        e->block = saved;
+        e->ir.block = saved;
         return;
     }
     MlirValue bounds[3] = {const_int(e, indext(e), 0), const_int(e, indext(e), a->shape.dims[d]),
                            const_int(e, indext(e), 1)};
     MlirOperation f = op(e, "scf.for", 0, NULL, 3, bounds, 0, NULL, 1);
     MlirType it = indext(e);
-    MlirBlock body = region_block(e, f, 0, 1, &it), saved = e->block;
-    e->block = body;
+    MlirBlock body = region_block(e, f, 0, 1, &it), saved = e->ir.block;
+    e->ir.block = body;
     ivs[d] = mlirBlockGetArgument(body, 0);
     scatter_loops(e, a, v, rmw, d + 1, ivs);
     op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
-    e->block = saved;
+    e->ir.block = saved;
 }
 
 // X[items with index tiles] = v, store(X[...], v, mask = m), atomic_add/max/min(X[...], v, mask = m).
@@ -988,8 +956,8 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
     MlirType et = elem_type(e, el);
     MlirType bargs[2] = {et, et};
     MlirBlock body = region_block(e, r, 0, 2, bargs);
-    MlirBlock saved = e->block;
-    e->block = body;
+    MlirBlock saved = e->ir.block;
+    e->ir.block = body;
     MlirValue in = mlirBlockGetArgument(body, 0), accv = mlirBlockGetArgument(body, 1);
     const char *name = b == B_MAX   ? (fl ? "arith.maximumf" : "arith.maxsi")
                        : b == B_MIN ? (fl ? "arith.minimumf" : "arith.minsi")
@@ -1001,13 +969,13 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
         MlirValue ops2[2] = {in, accv};
         MlirNamedAttribute fm =
             named(e, "fastmath",
-                  mlirAttributeParseGet(e->ctx, mlirStringRefCreateFromCString("#arith.fastmath<reassoc>")));
+                  mlirAttributeParseGet(e->ir.ctx, mlirStringRefCreateFromCString("#arith.fastmath<reassoc>")));
         c = mlirOperationGetResult(op(e, name, 1, (MlirType[]){et}, 2, ops2, 1, &fm, 0), 0);
     } else {
         c = binop(e, name, in, accv);
     }
     op(e, "linalg.yield", 0, NULL, 1, &c, 0, NULL, 0);
-    e->block = saved;
+    e->ir.block = saved;
     MlirValue res = mlirOperationGetResult(r, 0);
     if (b == B_MEAN) {
         int64_t count = 1;
@@ -1055,9 +1023,9 @@ static MlirValue emit_argreduce(Emitter *e, Node *call, Builtin b, Node *x, int 
     for (int i = 0; i < r; i++) {
         bool red = axis < 0 || i == axis;
         iters[i] = mlirAttributeParseGet(
-            e->ctx, str(red ? "#linalg.iterator_type<reduction>" : "#linalg.iterator_type<parallel>"));
+            e->ir.ctx, str(red ? "#linalg.iterator_type<reduction>" : "#linalg.iterator_type<parallel>"));
         if (!red) {
-            kept_dims[vt.rank] = mlirAffineDimExprGet(e->ctx, i);
+            kept_dims[vt.rank] = mlirAffineDimExprGet(e->ir.ctx, i);
             vt.dims[vt.rank++] = xt.dims[i];
         }
     }
@@ -1072,18 +1040,18 @@ static MlirValue emit_argreduce(Emitter *e, Node *call, Builtin b, Node *x, int 
                                                    : (int64_t)(UINT64_MAX >> (65 - bits)));
     MlirValue outs[3] = {vx, filled(e, &vt, worst), filled(e, &it, const_int(e, i32, 0))};
     MlirType rts[2] = {mlirValueGetType(outs[1]), mlirValueGetType(outs[2])};
-    MlirAffineMap out_map = mlirAffineMapGet(e->ctx, r, 0, vt.rank, kept_dims);
-    MlirAttribute maps[3] = {mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ctx, r)),
+    MlirAffineMap out_map = mlirAffineMapGet(e->ir.ctx, r, 0, vt.rank, kept_dims);
+    MlirAttribute maps[3] = {mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ir.ctx, r)),
                              mlirAffineMapAttrGet(out_map), mlirAffineMapAttrGet(out_map)};
     MlirNamedAttribute attrs[3] = {
-        named(e, "indexing_maps", mlirArrayAttrGet(e->ctx, 3, maps)),
-        named(e, "iterator_types", mlirArrayAttrGet(e->ctx, r, iters)),
+        named(e, "indexing_maps", mlirArrayAttrGet(e->ir.ctx, 3, maps)),
+        named(e, "iterator_types", mlirArrayAttrGet(e->ir.ctx, r, iters)),
         named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){1, 2})),
     };
     MlirOperation g = op(e, "linalg.generic", 2, rts, 3, outs, 3, attrs, 1);
     MlirBlock body = region_block(e, g, 0, 3, (MlirType[]){et, et, i32});
-    MlirBlock saved = e->block;
-    e->block = body;
+    MlirBlock saved = e->ir.block;
+    e->ir.block = body;
     MlirValue v = mlirBlockGetArgument(body, 0), best = mlirBlockGetArgument(body, 1),
               pos = mlirBlockGetArgument(body, 2);
     MlirValue here = const_int(e, indext(e), 0);
@@ -1108,7 +1076,7 @@ static MlirValue emit_argreduce(Emitter *e, Node *call, Builtin b, Node *x, int 
     MlirValue ys[2] = {op1(e, "arith.select", et, 3, (MlirValue[]){better, v, best}),
                        op1(e, "arith.select", i32, 3, (MlirValue[]){better, here, pos})};
     op(e, "linalg.yield", 0, NULL, 2, ys, 0, NULL, 0);
-    e->block = saved;
+    e->ir.block = saved;
     return reduced_result(e, call, mlirOperationGetResult(g, 1), &xt, axis, keep);
 }
 
@@ -1243,24 +1211,24 @@ static MlirValue emit_call(Emitter *e, Node *n) {
         int64_t lo = n->args.len == 2 ? a[0]->cval.i : 0;
         MlirValue out = empty_tensor(e, &n->type);
         MlirType rt = value_type(e, &n->type);
-        MlirAttribute maps[1] = {mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ctx, 1))};
+        MlirAttribute maps[1] = {mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ir.ctx, 1))};
         MlirNamedAttribute attrs[3] = {
-            named(e, "indexing_maps", mlirArrayAttrGet(e->ctx, 1, maps)),
+            named(e, "indexing_maps", mlirArrayAttrGet(e->ir.ctx, 1, maps)),
             named(e, "iterator_types", parallel_iterators(e, 1)),
             named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){0, 1})),
         };
         MlirOperation g = op(e, "linalg.generic", 1, &rt, 1, &out, 3, attrs, 1);
         MlirType i32 = elem_type(e, EL_I32);
         MlirBlock body = region_block(e, g, 0, 1, &i32);
-        MlirBlock saved = e->block;
-        e->block = body;
+        MlirBlock saved = e->ir.block;
+        e->ir.block = body;
         MlirNamedAttribute dim = named(e, "dim", mlirIntegerAttrGet(i64t(e), 0));
         MlirType it = indext(e);
         MlirValue i = mlirOperationGetResult(op(e, "linalg.index", 1, &it, 0, NULL, 1, &dim, 0), 0);
         MlirValue i32v = op1(e, "arith.index_cast", i32, 1, &i);
         MlirValue v = binop(e, "arith.addi", i32v, const_int(e, i32, lo));
         op(e, "linalg.yield", 0, NULL, 1, &v, 0, NULL, 0);
-        e->block = saved;
+        e->ir.block = saved;
         return mlirOperationGetResult(g, 0);
     }
     case B_ZEROS:
@@ -1462,8 +1430,8 @@ static MlirValue emit_tile_index(Emitter *e, Node *n) {
 static MlirValue emit_expr(Emitter *e, Node *n) {
     if (e->failed)
         return (MlirValue){NULL};
-    MlirLocation saved = e->loc;
-    e->loc = mlirLocationFileLineColGet(e->ctx, str(n->span.file->path), (unsigned)n->span.line,
+    MlirLocation saved = e->ir.loc;
+    e->ir.loc = mlirLocationFileLineColGet(e->ir.ctx, str(n->span.file->path), (unsigned)n->span.line,
                                         (unsigned)n->span.col);
     MlirValue v = {NULL};
     if (n->is_const && n->type.cls == TY_VALUE && n->type.rank == 0) {
@@ -1493,7 +1461,7 @@ static MlirValue emit_expr(Emitter *e, Node *n) {
         default: v = unsupported(e, n, node_kind_name(n->kind)); break;
         }
     }
-    e->loc = saved;
+    e->ir.loc = saved;
     return v;
 }
 
@@ -1532,16 +1500,16 @@ static void emit_if(Emitter *e, Node *n);
 // Emits `branch` (a block, an else-if, or nothing) into the region block `body`, then yields the
 // current values of `vars`; bindings made inside are dropped afterwards.
 static void emit_region(Emitter *e, MlirBlock body, Node *branch, const Symbol **vars, int nv) {
-    MlirBlock saved = e->block;
+    MlirBlock saved = e->ir.block;
     int mark = e->nenv;
-    e->block = body;
+    e->ir.block = body;
     if (branch && branch->kind == ND_IF)
         emit_if(e, branch);
     else if (branch)
         emit_block(e, branch);
     if (!e->failed)
         yield_vars(e, vars, nv, "scf.yield");
-    e->block = saved;
+    e->ir.block = saved;
     e->nenv = mark;
 }
 
@@ -1600,11 +1568,11 @@ static void emit_while(Emitter *e, Node *n) {
         types[i] = mlirValueGetType(inits[i]);
     }
     MlirOperation w = op(e, "scf.while", nv, types, nv, inits, 0, NULL, 2);
-    MlirBlock before = region_block(e, w, 0, nv, types), saved = e->block;
+    MlirBlock before = region_block(e, w, 0, nv, types), saved = e->ir.block;
     int mark = e->nenv;
     for (int i = 0; i < nv; i++)
         bind(e, vars[i], mlirBlockGetArgument(before, i));
-    e->block = before;
+    e->ir.block = before;
     MlirValue c = operand(e, n->cond, EL_I1, &(Type){.cls = TY_VALUE, .elem = EL_I1});
     if (!e->failed) {
         MlirValue ops[1 + 256];
@@ -1613,7 +1581,7 @@ static void emit_while(Emitter *e, Node *n) {
             ops[1 + i] = mlirBlockGetArgument(before, i);
         op(e, "scf.condition", 0, NULL, 1 + nv, ops, 0, NULL, 0);
     }
-    e->block = saved;
+    e->ir.block = saved;
     e->nenv = mark;
     if (e->failed)
         return;
@@ -1648,7 +1616,7 @@ static void emit_if(Emitter *e, Node *n) {
 }
 
 static void emit_stmt(Emitter *e, Node *n) {
-    e->loc = mlirLocationFileLineColGet(e->ctx, str(n->span.file->path), (unsigned)n->span.line,
+    e->ir.loc = mlirLocationFileLineColGet(e->ir.ctx, str(n->span.file->path), (unsigned)n->span.line,
                                         (unsigned)n->span.col);
     switch (n->kind) {
     case ND_LET:
@@ -1707,16 +1675,16 @@ static void emit_block(Emitter *e, Node *block) {
 // no bindings yet.
 static MlirBlock new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args,
                           int nres, const MlirType *res, bool public_) {
-    MlirType fty = mlirFunctionTypeGet(e->ctx, na, args, nres, res);
+    MlirType fty = mlirFunctionTypeGet(e->ir.ctx, na, args, nres, res);
     MlirNamedAttribute attrs[3] = {
-        named(e, "sym_name", mlirStringAttrGet(e->ctx, str(name))),
+        named(e, "sym_name", mlirStringAttrGet(e->ir.ctx, str(name))),
         named(e, "function_type", mlirTypeAttrGet(fty)),
-        named(e, "sym_visibility", mlirStringAttrGet(e->ctx, str("private"))),
+        named(e, "sym_visibility", mlirStringAttrGet(e->ir.ctx, str("private"))),
     };
-    e->block = mlirModuleGetBody(module);
+    e->ir.block = mlirModuleGetBody(module);
     MlirOperation f = op(e, "func.func", 0, NULL, 0, NULL, public_ ? 2 : 3, attrs, 1);
     MlirBlock body = region_block(e, f, 0, na, args);
-    e->block = body;
+    e->ir.block = body;
     e->nenv = 0;
     return body;
 }
@@ -1739,18 +1707,20 @@ static void block_args(MlirBlock b, int first, int n, MlirValue *out) {
         out[i] = mlirBlockGetArgument(b, first + i);
 }
 
+static MlirValue descriptor(Emitter *e, const Symbol *ts, MlirValue p);
+
 static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     KernelInfo *ki = k->kinfo;
     MlirType args[64 + 4 * TILE_MAX_RANK];
     int na = 0;
-    e->loc = mlirLocationFileLineColGet(e->ctx, str(k->span.file->path), (unsigned)k->span.line,
+    e->ir.loc = mlirLocationFileLineColGet(e->ir.ctx, str(k->span.file->path), (unsigned)k->span.line,
                                         (unsigned)k->span.col);
     if (ki->ntensors + ki->nscalars + ki->nsizes + ki->nstrides + 6 > 64) {
         unsupported(e, k, "kernels with more than 58 parameters, sizes and strides");
         return;
     }
     for (int i = 0; i < ki->ntensors; i++)
-        args[na++] = memref_type(e, ki->tensors[i]);
+        args[na++] = e->gpu ? mlirLLVMPointerTypeGet(e->ir.ctx, 0) : memref_type(e, ki->tensors[i]);
     for (int i = 0; i < ki->nscalars; i++)
         args[na++] = elem_type(e, ki->scalars[i]->type.elem);
     for (int i = 0; i < ki->nsizes + ki->nstrides + 6; i++)
@@ -1758,19 +1728,22 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     char name[512];
     snprintf(name, sizeof name, "%s__program", e->sym);
     MlirBlock body = new_func(e, module, name, na, args, 0, NULL, true);
-    int a = 0;
-    for (int i = 0; i < ki->ntensors; i++)
-        bind(e, ki->tensors[i], mlirBlockGetArgument(body, a++));
+    int a = ki->ntensors;
     MlirValue vals[64];
     block_args(body, a, ki->nscalars + ki->nsizes + ki->nstrides, vals);
     a += bind_scalars(e, ki, vals);
+    // For the GPU, each tensor's memref is a descriptor over its pointer argument, which the
+    // GPU backend reads back (backends/gpu.h); for the CPU the entry passes memrefs.
+    for (int i = 0; i < ki->ntensors; i++)
+        bind(e, ki->tensors[i],
+             e->gpu ? descriptor(e, ki->tensors[i], mlirBlockGetArgument(body, i)) : mlirBlockGetArgument(body, i));
     for (int i = 0; i < 3; i++)
         e->pid[i] = mlirBlockGetArgument(body, a++);
     for (int i = 0; i < 3; i++)
         e->np[i] = mlirBlockGetArgument(body, a++);
     e->kernel = k;
     emit_block(e, k->body);
-    e->block = body;
+    e->ir.block = body;
     op(e, "func.return", 0, NULL, 0, NULL, 0, NULL, 0);
 }
 
@@ -1785,11 +1758,11 @@ typedef struct DescField {
 
 // The address of 8-byte slot i of an argument context.
 static MlirValue slot(Emitter *e, MlirValue ctx, int i) {
-    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ir.ctx, 0);
     MlirValue idx = const_int(e, i64t(e), i);
     MlirValue ops[2] = {ctx, idx};
     MlirNamedAttribute attrs[2] = {
-        named(e, "rawConstantIndices", mlirDenseI32ArrayGet(e->ctx, 1, (int32_t[]){INT32_MIN})),
+        named(e, "rawConstantIndices", mlirDenseI32ArrayGet(e->ir.ctx, 1, (int32_t[]){INT32_MIN})),
         named(e, "elem_type", mlirTypeAttrGet(i64t(e))),
     };
     return mlirOperationGetResult(op(e, "llvm.getelementptr", 1, &ptr, 2, ops, 2, attrs, 0), 0);
@@ -1798,11 +1771,11 @@ static MlirValue slot(Emitter *e, MlirValue ctx, int i) {
 // The memref of tensor `ts` over pointer p: a descriptor {allocated, aligned, offset, sizes[r],
 // strides[r]} cast to the memref type. Sizes and strides come from the bound symbols.
 static MlirValue descriptor(Emitter *e, const Symbol *ts, MlirValue p) {
-    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ir.ctx, 0);
     int r = ts->type.rank;
     MlirType arr = mlirLLVMArrayTypeGet(i64t(e), (unsigned)r);
     MlirType fields[5] = {ptr, ptr, i64t(e), arr, arr};
-    MlirType st_t = mlirLLVMStructTypeLiteralGet(e->ctx, 5, fields, false);
+    MlirType st_t = mlirLLVMStructTypeLiteralGet(e->ir.ctx, 5, fields, false);
     MlirValue dsc = mlirOperationGetResult(op(e, "llvm.mlir.undef", 1, &st_t, 0, NULL, 0, NULL, 0), 0);
     MlirValue dims[TILE_MAX_RANK], strides[TILE_MAX_RANK];
     for (int d = 0; d < r; d++)
@@ -1837,7 +1810,7 @@ static MlirValue descriptor(Emitter *e, const Symbol *ts, MlirValue p) {
 // the arguments unpacked from the entry's context.
 static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *arg_types, int na) {
     KernelInfo *ki = k->kinfo;
-    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ir.ctx, 0);
     MlirType targs[2] = {ptr, i64t(e)};
     char name[512];
     snprintf(name, sizeof name, "%s__task", e->sym);
@@ -1867,25 +1840,28 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
         call_args[nc++] = grid[i];
     char pname[512];
     snprintf(pname, sizeof pname, "%s__program", e->sym);
-    MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ctx, str(pname)));
+    MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ir.ctx, str(pname)));
     op(e, "func.call", 0, NULL, nc, call_args, 1, &callee, 0);
     op(e, "func.return", 0, NULL, 0, NULL, 0, NULL, 0);
 }
 
-// The thread pool's entry point (runtime/tilec_rt.h), declared once per module.
+// The thread pool's entry point (runtime/tilec_rt.h), declared once per module; for the GPU,
+// the kernel's launcher NAME__cuda_launch(blocks, stream, parameters), once per kernel.
 static void declare_runtime(Emitter *e, MlirModule module) {
-    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0);
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ir.ctx, 0), i32 = elem_type(e, EL_I32);
     MlirType targs[2] = {ptr, i64t(e)};
-    MlirType task_t = mlirFunctionTypeGet(e->ctx, 2, targs, 0, NULL);
-    MlirType args[3] = {i64t(e), task_t, ptr};
-    MlirType fty = mlirFunctionTypeGet(e->ctx, 3, args, 0, NULL);
+    MlirType task_t = mlirFunctionTypeGet(e->ir.ctx, 2, targs, 0, NULL);
+    MlirType args[3] = {i64t(e), e->gpu ? ptr : task_t, ptr};
+    MlirType fty = mlirFunctionTypeGet(e->ir.ctx, 3, args, e->gpu ? 1 : 0, &i32);
+    char name[512];
+    snprintf(name, sizeof name, "%s__cuda_launch", e->sym);
     MlirNamedAttribute attrs[3] = {
-        named(e, "sym_name", mlirStringAttrGet(e->ctx, str("tilec_rt_parallel_for"))),
+        named(e, "sym_name", mlirStringAttrGet(e->ir.ctx, str(e->gpu ? name : "tilec_rt_parallel_for"))),
         named(e, "function_type", mlirTypeAttrGet(fty)),
-        named(e, "sym_visibility", mlirStringAttrGet(e->ctx, str("private"))),
+        named(e, "sym_visibility", mlirStringAttrGet(e->ir.ctx, str("private"))),
     };
-    e->block = mlirModuleGetBody(module);
-    e->loc = mlirLocationUnknownGet(e->ctx);
+    e->ir.block = mlirModuleGetBody(module);
+    e->ir.loc = mlirLocationUnknownGet(e->ir.ctx);
     op(e, "func.func", 0, NULL, 0, NULL, 3, attrs, 1);  // a declaration: no body
 }
 
@@ -1893,21 +1869,27 @@ static void declare_runtime(Emitter *e, MlirModule module) {
 // the grid into a context, and hands the grid to the runtime's thread pool, which calls
 // NAME__task for each program instance. Returns 0, or 1
 // (a negative size or stride), 2 (a null pointer to a non-empty tensor), 3 (a run-time
-// constraint is false).
+// constraint is false). For the GPU the entry is NAME_launch(stream, the same arguments): the
+// same checks, then NAME__cuda_launch(blocks, stream, kernel parameters), which the GPU backend
+// defines (backends/gpu.h), launches the grid and returns the status.
 static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     KernelInfo *ki = k->kinfo;
-    MlirType ptr = mlirLLVMPointerTypeGet(e->ctx, 0), i32 = elem_type(e, EL_I32), i1 = elem_type(e, EL_I1);
-    MlirType args[64];
-    int na = 0;
+    MlirType ptr = mlirLLVMPointerTypeGet(e->ir.ctx, 0), i32 = elem_type(e, EL_I32), i1 = elem_type(e, EL_I1);
+    MlirType args[65];
+    int na = 0, a0 = e->gpu ? 1 : 0;  // the stream comes first for the GPU
+    if (e->gpu)
+        args[na++] = ptr;
     for (int i = 0; i < ki->ntensors; i++)
         args[na++] = ptr;
     for (int i = 0; i < ki->nscalars; i++)
         args[na++] = elem_type(e, ki->scalars[i]->type.elem);
     for (int i = 0; i < ki->nsizes + ki->nstrides; i++)
         args[na++] = i64t(e);
-    MlirBlock body = new_func(e, module, e->sym, na, args, 1, &i32, true);
+    char fname[512];
+    snprintf(fname, sizeof fname, "%s%s", e->sym, e->gpu ? "_launch" : "");
+    MlirBlock body = new_func(e, module, fname, na, args, 1, &i32, true);
     MlirValue vals[64];
-    block_args(body, ki->ntensors, na - ki->ntensors, vals);
+    block_args(body, a0 + ki->ntensors, na - a0 - ki->ntensors, vals);
     bind_scalars(e, ki, vals);
     MlirValue zero = const_int(e, i64t(e), 0);
     MlirNamedAttribute slt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
@@ -1915,7 +1897,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     MlirNamedAttribute ieq = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 0));
     // 1: a negative size or stride
     MlirValue bad = const_int(e, i1, 0);
-    for (int i = ki->ntensors + ki->nscalars; i < na; i++) {
+    for (int i = a0 + ki->ntensors + ki->nscalars; i < na; i++) {
         MlirValue ops[2] = {mlirBlockGetArgument(body, i), zero};
         bad = binop(e, "arith.ori", bad,
                     mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ops, 1, &slt, 0), 0));
@@ -1924,7 +1906,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     MlirValue null_bad = const_int(e, i1, 0);
     MlirValue nullp = mlirOperationGetResult(op(e, "llvm.mlir.zero", 1, &ptr, 0, NULL, 0, NULL, 0), 0);
     for (int t = 0; t < ki->ntensors; t++) {
-        MlirValue ops[2] = {mlirBlockGetArgument(body, t), nullp};
+        MlirValue ops[2] = {mlirBlockGetArgument(body, a0 + t), nullp};
         MlirValue isnull = mlirOperationGetResult(op(e, "llvm.icmp", 1, &i1, 2, ops, 1, &ieq, 0), 0);
         MlirValue nonempty = const_int(e, i1, 1);
         for (int d = 0; d < ki->tensors[t]->type.rank; d++) {
@@ -1961,38 +1943,55 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         return;
     MlirValue ok_ops[2] = {st, const_int(e, i32, 0)};
     MlirValue run = mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ok_ops, 1, &ieq, 0), 0);
-    MlirOperation iff = op(e, "scf.if", 0, NULL, 1, &run, 0, NULL, 2);
+    MlirOperation iff = op(e, "scf.if", 1, &i32, 1, &run, 0, NULL, 2);
     MlirBlock then = region_block(e, iff, 0, 0, NULL), els = region_block(e, iff, 1, 0, NULL);
-    e->block = els;
-    op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
-    e->block = then;
-    // The arguments and the grid go into a context of 8-byte slots for NAME__task; the runtime
-    // runs the flattened grid over its threads.
-    int nslots = na + 3;
+    e->ir.block = els;
+    op(e, "scf.yield", 0, NULL, 1, &st, 0, NULL, 0);
+    e->ir.block = then;
+    // The arguments and the grid go into a context of 8-byte slots: for NAME__task, which the
+    // runtime runs over its threads for each program of the flattened grid, or, through an
+    // array of pointers to the slots, as the GPU kernel's parameters.
+    int nslots = na - a0 + 3;
     MlirValue one = const_int(e, i64t(e), 1);
     MlirType slots_t = mlirLLVMArrayTypeGet(i64t(e), (unsigned)nslots);
     MlirNamedAttribute elem = named(e, "elem_type", mlirTypeAttrGet(slots_t));
     MlirValue ctxp = mlirOperationGetResult(op(e, "llvm.alloca", 1, &ptr, 1, &one, 1, &elem, 0), 0);
     for (int i = 0; i < nslots; i++) {
-        MlirValue v = i < na ? mlirBlockGetArgument(body, i) : grid[i - na];
+        MlirValue v = i < na - a0 ? mlirBlockGetArgument(body, a0 + i) : grid[i - na + a0];
         MlirValue ops[2] = {v, slot(e, ctxp, i)};
         op(e, "llvm.store", 0, NULL, 2, ops, 0, NULL, 0);
     }
     MlirValue total = binop(e, "arith.muli", binop(e, "arith.muli", grid[0], grid[1]), grid[2]);
-    MlirType task_args[2] = {ptr, i64t(e)};
-    MlirType task_t = mlirFunctionTypeGet(e->ctx, 2, task_args, 0, NULL);
-    char tname[512];
-    snprintf(tname, sizeof tname, "%s__task", e->sym);
-    MlirNamedAttribute fattr = named(e, "value", mlirFlatSymbolRefAttrGet(e->ctx, str(tname)));
-    MlirValue fn = mlirOperationGetResult(op(e, "func.constant", 1, &task_t, 0, NULL, 1, &fattr, 0), 0);
-    MlirValue call_ops[3] = {total, fn, ctxp};
-    MlirNamedAttribute callee =
-        named(e, "callee", mlirFlatSymbolRefAttrGet(e->ctx, str("tilec_rt_parallel_for")));
-    op(e, "func.call", 0, NULL, 3, call_ops, 1, &callee, 0);
-    op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
-    e->block = body;
-    op(e, "func.return", 0, NULL, 1, &st, 0, NULL, 0);
-    emit_task(e, module, k, args, na);
+    MlirValue status = const_int(e, i32, 0);
+    if (e->gpu) {
+        MlirValue params = mlirOperationGetResult(op(e, "llvm.alloca", 1, &ptr, 1, &one, 1, &elem, 0), 0);
+        for (int i = 0; i < nslots; i++) {
+            MlirValue ops[2] = {slot(e, ctxp, i), slot(e, params, i)};
+            op(e, "llvm.store", 0, NULL, 2, ops, 0, NULL, 0);
+        }
+        char lname[512];
+        snprintf(lname, sizeof lname, "%s__cuda_launch", e->sym);
+        MlirValue call_ops[3] = {total, mlirBlockGetArgument(body, 0), params};
+        MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ir.ctx, str(lname)));
+        status = mlirOperationGetResult(op(e, "func.call", 1, &i32, 3, call_ops, 1, &callee, 0), 0);
+    } else {
+        MlirType task_args[2] = {ptr, i64t(e)};
+        MlirType task_t = mlirFunctionTypeGet(e->ir.ctx, 2, task_args, 0, NULL);
+        char tname[512];
+        snprintf(tname, sizeof tname, "%s__task", e->sym);
+        MlirNamedAttribute fattr = named(e, "value", mlirFlatSymbolRefAttrGet(e->ir.ctx, str(tname)));
+        MlirValue fn = mlirOperationGetResult(op(e, "func.constant", 1, &task_t, 0, NULL, 1, &fattr, 0), 0);
+        MlirValue call_ops[3] = {total, fn, ctxp};
+        MlirNamedAttribute callee =
+            named(e, "callee", mlirFlatSymbolRefAttrGet(e->ir.ctx, str("tilec_rt_parallel_for")));
+        op(e, "func.call", 0, NULL, 3, call_ops, 1, &callee, 0);
+    }
+    op(e, "scf.yield", 0, NULL, 1, &status, 0, NULL, 0);
+    e->ir.block = body;
+    MlirValue result = mlirOperationGetResult(iff, 0);
+    op(e, "func.return", 0, NULL, 1, &result, 0, NULL, 0);
+    if (!e->gpu)
+        emit_task(e, module, k, args, na);
 }
 
 static void print_cb(MlirStringRef s, void *out) { fwrite(s.data, 1, s.length, out); }
@@ -2026,9 +2025,9 @@ static bool finish_module(MlirModule module, bool ok, MlirModule *out) {
     return true;
 }
 
-bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only,
+bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only, bool gpu,
                         MlirModule *out) {
-    Emitter e = {.ctx = ctx};
+    Emitter e = {.ir.ctx = ctx, .gpu = gpu};
     MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
     bool ok = true, declared = false;
     for (int i = 0; i < prog->decls.len && ok; i++) {
@@ -2040,10 +2039,10 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
             ok = false;
             break;
         }
-        if (!declared)
+        e.sym = k->name;
+        if (!declared || gpu)
             declare_runtime(&e, module);
         declared = true;
-        e.sym = k->name;
         emit_kernel(&e, module, k);
         if (!e.failed)
             emit_entry(&e, module, k);
@@ -2053,8 +2052,8 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
 }
 
 bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
-                         MlirModule *out) {
-    Emitter e = {.ctx = ctx, .sym = sym};
+                         bool gpu, MlirModule *out) {
+    Emitter e = {.ir.ctx = ctx, .sym = sym, .gpu = gpu};
     MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
     bool ok = sema_check_kernel(prog, kernel, cfg);
     if (ok) {

@@ -25,6 +25,11 @@ typedef enum LowerStage {
     LOWER_LLVM,          // LLVM IR after O3 (--emit=llvm)
     LOWER_ASM,           // assembly for the target CPU (--emit=asm)
     LOWER_OBJ,           // an ELF object (-o k.o), plus its C header
+    // NVIDIA targets: the tile-level module, then
+    LOWER_GPU,           // the program distributed over a thread block's threads (--emit=gpu)
+    LOWER_NVVM,          // the device code in the LLVM dialect with NVVM ops (--emit=nvvm)
+    LOWER_PTX,           // PTX from LLVM's NVPTX back end (--emit=ptx)
+    LOWER_PTXAS,         // ptxas -v's report on the assembled kernel (--emit=ptxas)
 } LowerStage;
 
 typedef struct LowerOptions {
@@ -34,6 +39,8 @@ typedef struct LowerOptions {
     const char *cpu;           // target CPU (NULL: the host's)
     const Schedule *schedule;  // NULL: schedule_default(cpu)
     const char *only_kernel;   // compile only this kernel of the main files (NULL: all)
+    const char *gpu_arch;      // NVIDIA target ("sm_80", "sm_89", "sm_90a"); NULL: x86-64
+    const char *gpu_schedule;  // overrides of the GPU schedule (backends/gpu.h), or NULL
 } LowerOptions;
 
 // A tuned object (`tilec --tuned`): per kernel, several compiled versions and the shapes
@@ -73,12 +80,14 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
 
 MlirContext lower_context(void);  // a context with every upstream dialect loaded
 // The tile-level module: per kernel NAME__program and the C entry NAME (only kernel `only`
-// when not NULL). False if reported.
-bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only,
+// when not NULL). False if reported. With `gpu`, NAME__program takes its tensors as pointers
+// (each bound to a memref descriptor built over it) and the entry is the host launcher
+// NAME_launch(stream, ...), which calls NAME__cuda_launch (backends/gpu.h).
+bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only, bool gpu,
                         MlirModule *out);
 // One kernel at one configuration, its symbols named SYM, SYM__program, SYM__task.
 bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
-                         MlirModule *out);
+                         bool gpu, MlirModule *out);
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
 
 // ---------------------------------------------------------------- pipeline.c (used by schedule.c)

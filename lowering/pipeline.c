@@ -175,7 +175,7 @@ static bool finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out) {
 bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo) {
     MlirContext ctx = lower_context();
     MlirModule module;
-    if (!lower_build_module(ctx, prog, opts, lo->only_kernel, &module)) {
+    if (!lower_build_module(ctx, prog, opts, lo->only_kernel, lo->gpu_arch != NULL, &module)) {
         mlirContextDestroy(ctx);
         return false;
     }
@@ -333,7 +333,7 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
             else
                 snprintf(sym, sizeof sym, "%s__v%d", t->kernel->name, v);
             MlirModule module;
-            if (!lower_build_variant(ctx, prog, t->kernel, &t->variants[v].config, sym, &module)) {
+            if (!lower_build_variant(ctx, prog, t->kernel, &t->variants[v].config, sym, false, &module)) {
                 ok = false;
                 break;
             }

@@ -1,0 +1,66 @@
+// lowering/build.c — generic op constructors over the MLIR C API (build.h).
+#include "build.h"
+
+#include <stdlib.h>
+
+#include "mlir-c/BuiltinAttributes.h"
+
+#include "../lang/diag.h"
+
+MlirStringRef ir_str(const char *s) { return mlirStringRefCreateFromCString(s); }
+
+MlirNamedAttribute ir_named(IRBuilder *b, const char *name, MlirAttribute a) {
+    return mlirNamedAttributeGet(mlirIdentifierGet(b->ctx, ir_str(name)), a);
+}
+
+MlirOperation ir_op(IRBuilder *b, const char *name, int nres, const MlirType *res, int nops, const MlirValue *ops,
+                    int nattrs, const MlirNamedAttribute *attrs, int nregions) {
+    MlirOperationState st = mlirOperationStateGet(ir_str(name), b->loc);
+    if (nres)
+        mlirOperationStateAddResults(&st, nres, res);
+    if (nops)
+        mlirOperationStateAddOperands(&st, nops, ops);
+    if (nattrs)
+        mlirOperationStateAddAttributes(&st, nattrs, attrs);
+    MlirRegion regions[3];
+    for (int i = 0; i < nregions; i++)
+        regions[i] = mlirRegionCreate();
+    if (nregions)
+        mlirOperationStateAddOwnedRegions(&st, nregions, regions);
+    MlirOperation o = mlirOperationCreate(&st);
+    if (mlirOperationIsNull(o))
+        internal_error(__FILE__, __LINE__, "cannot create operation %s", name);
+    mlirBlockAppendOwnedOperation(b->block, o);
+    return o;
+}
+
+MlirValue ir_op1(IRBuilder *b, const char *name, MlirType res, int nops, const MlirValue *ops) {
+    return mlirOperationGetResult(ir_op(b, name, 1, &res, nops, ops, 0, NULL, 0), 0);
+}
+
+MlirValue ir_binop(IRBuilder *b, const char *name, MlirValue x, MlirValue y) {
+    MlirValue ops[2] = {x, y};
+    return ir_op1(b, name, mlirValueGetType(x), 2, ops);
+}
+
+MlirBlock ir_region_block(IRBuilder *b, MlirOperation o, int r, int n, const MlirType *types) {
+    MlirLocation *locs = malloc(sizeof(MlirLocation) * (size_t)(n ? n : 1));
+    if (!locs)
+        internal_error(__FILE__, __LINE__, "out of memory");
+    for (int i = 0; i < n; i++)
+        locs[i] = b->loc;
+    MlirBlock blk = mlirBlockCreate(n, types, locs);
+    free(locs);
+    mlirRegionAppendOwnedBlock(mlirOperationGetRegion(o, r), blk);
+    return blk;
+}
+
+MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v) {
+    MlirNamedAttribute a = ir_named(b, "value", mlirIntegerAttrGet(t, v));
+    return mlirOperationGetResult(ir_op(b, "arith.constant", 1, &t, 0, NULL, 1, &a, 0), 0);
+}
+
+MlirValue ir_const_float(IRBuilder *b, MlirType t, double v) {
+    MlirNamedAttribute a = ir_named(b, "value", mlirFloatAttrDoubleGet(b->ctx, t, v));
+    return mlirOperationGetResult(ir_op(b, "arith.constant", 1, &t, 0, NULL, 1, &a, 0), 0);
+}

@@ -1,0 +1,30 @@
+// lowering/build.h — building MLIR ops through the C API: one insertion point (a block and a
+// location) and the few generic constructors that the front end's emitter (emit.c) and the GPU
+// backend (backends/gpu_simt.c) both use.
+#ifndef TILEC_LOWERING_BUILD_H
+#define TILEC_LOWERING_BUILD_H
+
+#include <stdint.h>
+
+#include "mlir-c/IR.h"
+
+typedef struct IRBuilder {
+    MlirContext ctx;
+    MlirBlock block;   // where ops are appended
+    MlirLocation loc;  // the location new ops get
+} IRBuilder;
+
+MlirStringRef ir_str(const char *s);
+MlirNamedAttribute ir_named(IRBuilder *b, const char *name, MlirAttribute a);
+// Appends op `name` with the given results, operands, attributes and `nregions` empty regions
+// (at most 3). A failure to create it is a compiler bug.
+MlirOperation ir_op(IRBuilder *b, const char *name, int nres, const MlirType *res, int nops, const MlirValue *ops,
+                    int nattrs, const MlirNamedAttribute *attrs, int nregions);
+MlirValue ir_op1(IRBuilder *b, const char *name, MlirType res, int nops, const MlirValue *ops);
+MlirValue ir_binop(IRBuilder *b, const char *name, MlirValue x, MlirValue y);  // result type of x
+// A new block with arguments of the given types as the body of region `r` of `o`.
+MlirBlock ir_region_block(IRBuilder *b, MlirOperation o, int r, int n, const MlirType *types);
+MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v);
+MlirValue ir_const_float(IRBuilder *b, MlirType t, double v);
+
+#endif
