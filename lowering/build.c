@@ -13,8 +13,8 @@ MlirNamedAttribute ir_named(IRBuilder *b, const char *name, MlirAttribute a) {
     return mlirNamedAttributeGet(mlirIdentifierGet(b->ctx, ir_str(name)), a);
 }
 
-MlirOperation ir_op(IRBuilder *b, const char *name, int nres, const MlirType *res, int nops, const MlirValue *ops,
-                    int nattrs, const MlirNamedAttribute *attrs, int nregions) {
+MlirOperation ir_op(IRBuilder *b, const char *name, int nres, const MlirType *res, int nops,
+                    const MlirValue *ops, int nattrs, const MlirNamedAttribute *attrs, int nregions) {
     MlirOperationState st = mlirOperationStateGet(ir_str(name), b->loc);
     if (nres)
         mlirOperationStateAddResults(&st, nres, res);

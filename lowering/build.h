@@ -18,8 +18,8 @@ MlirStringRef ir_str(const char *s);
 MlirNamedAttribute ir_named(IRBuilder *b, const char *name, MlirAttribute a);
 // Appends op `name` with the given results, operands, attributes and `nregions` empty regions
 // (at most 3). A failure to create it is a compiler bug.
-MlirOperation ir_op(IRBuilder *b, const char *name, int nres, const MlirType *res, int nops, const MlirValue *ops,
-                    int nattrs, const MlirNamedAttribute *attrs, int nregions);
+MlirOperation ir_op(IRBuilder *b, const char *name, int nres, const MlirType *res, int nops,
+                    const MlirValue *ops, int nattrs, const MlirNamedAttribute *attrs, int nregions);
 MlirValue ir_op1(IRBuilder *b, const char *name, MlirType res, int nops, const MlirValue *ops);
 MlirValue ir_binop(IRBuilder *b, const char *name, MlirValue x, MlirValue y);  // result type of x
 // A new block with arguments of the given types as the body of region `r` of `o`.

@@ -22,8 +22,8 @@ typedef struct Binding {
 } Binding;
 
 typedef struct Emitter {
-    IRBuilder ir;      // where ops are appended, at the location of the construct being lowered
-    Binding *env;      // symbol → current value (a stack; the innermost binding wins)
+    IRBuilder ir;  // where ops are appended, at the location of the construct being lowered
+    Binding *env;  // symbol → current value (a stack; the innermost binding wins)
     int nenv, capenv;
     MlirValue pid[3], np[3];
     const Node *kernel;
@@ -967,9 +967,9 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
         // The order of a tile reduction is unspecified (docs/language.md): reassociation lets
         // LLVM vectorize it.
         MlirValue ops2[2] = {in, accv};
-        MlirNamedAttribute fm =
-            named(e, "fastmath",
-                  mlirAttributeParseGet(e->ir.ctx, mlirStringRefCreateFromCString("#arith.fastmath<reassoc>")));
+        MlirNamedAttribute fm = named(
+            e, "fastmath",
+            mlirAttributeParseGet(e->ir.ctx, mlirStringRefCreateFromCString("#arith.fastmath<reassoc>")));
         c = mlirOperationGetResult(op(e, name, 1, (MlirType[]){et}, 2, ops2, 1, &fm, 0), 0);
     } else {
         c = binop(e, name, in, accv);
@@ -1432,7 +1432,7 @@ static MlirValue emit_expr(Emitter *e, Node *n) {
         return (MlirValue){NULL};
     MlirLocation saved = e->ir.loc;
     e->ir.loc = mlirLocationFileLineColGet(e->ir.ctx, str(n->span.file->path), (unsigned)n->span.line,
-                                        (unsigned)n->span.col);
+                                           (unsigned)n->span.col);
     MlirValue v = {NULL};
     if (n->is_const && n->type.cls == TY_VALUE && n->type.rank == 0) {
         ElemType el = n->type.elem == EL_INT ? EL_I64 : n->type.elem == EL_FLOAT ? EL_F64 : n->type.elem;
@@ -1617,7 +1617,7 @@ static void emit_if(Emitter *e, Node *n) {
 
 static void emit_stmt(Emitter *e, Node *n) {
     e->ir.loc = mlirLocationFileLineColGet(e->ir.ctx, str(n->span.file->path), (unsigned)n->span.line,
-                                        (unsigned)n->span.col);
+                                           (unsigned)n->span.col);
     switch (n->kind) {
     case ND_LET:
     case ND_VAR: {
@@ -1714,7 +1714,7 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     MlirType args[64 + 4 * TILE_MAX_RANK];
     int na = 0;
     e->ir.loc = mlirLocationFileLineColGet(e->ir.ctx, str(k->span.file->path), (unsigned)k->span.line,
-                                        (unsigned)k->span.col);
+                                           (unsigned)k->span.col);
     if (ki->ntensors + ki->nscalars + ki->nsizes + ki->nstrides + 6 > 64) {
         unsupported(e, k, "kernels with more than 58 parameters, sizes and strides");
         return;
@@ -1736,7 +1736,8 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     // GPU backend reads back (backends/gpu.h); for the CPU the entry passes memrefs.
     for (int i = 0; i < ki->ntensors; i++)
         bind(e, ki->tensors[i],
-             e->gpu ? descriptor(e, ki->tensors[i], mlirBlockGetArgument(body, i)) : mlirBlockGetArgument(body, i));
+             e->gpu ? descriptor(e, ki->tensors[i], mlirBlockGetArgument(body, i))
+                    : mlirBlockGetArgument(body, i));
     for (int i = 0; i < 3; i++)
         e->pid[i] = mlirBlockGetArgument(body, a++);
     for (int i = 0; i < 3; i++)

@@ -2,12 +2,14 @@
 // the main files (the ABI of docs/language.md §12) and the status codes.
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lang/diag.h"
 #include "lower.h"
 
-bool lower_write_header(const Program *prog, const char *path, const char *object_name, const char *notes) {
+bool lower_write_header(const Program *prog, const char *path, const char *object_name, const char *notes,
+                        const char *gpu_arch) {
     FILE *f = fopen(path, "w");
     if (!f) {
         error_plain("cannot open output file '%s'", path);
@@ -25,12 +27,22 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
         if (prog->files[i]->import_depth == 0)
             fprintf(f, " %s", prog->files[i]->path);
     fprintf(f, "; do not edit.\n//\n");
-    fprintf(f,
-            "// Link %s with tilec's runtime and libm: cc ... %s libtilec_rt.a -lpthread -lm\n"
-            "// (libtilec_rt.a is in tilec's build/lib). Each call runs the kernel's whole grid, spread\n"
-            "// over all cores (TILE_NUM_THREADS=N to choose), and returns TILEC_OK or one of the\n"
-            "// status codes below.\n//\n",
-            object_name, object_name);
+    if (gpu_arch)
+        fprintf(f,
+                "// GPU kernels for %s. Link %s with tilec's runtime: cc ... %s libtilec_rt.a -ldl\n"
+                "// -lpthread (libtilec_rt.a is in tilec's build/lib); nothing links against CUDA: the\n"
+                "// driver is opened at run time. NAME_launch(stream, device pointers, scalars, sizes)\n"
+                "// checks its arguments and launches the kernel's whole grid on `stream` (NULL: the\n"
+                "// default stream) without waiting; it returns TILEC_OK or one of the status codes below\n"
+                "// (tilec_rt_cuda_error() in tilec_rt.h explains 4 to 6).\n//\n",
+                gpu_arch, object_name, object_name);
+    else
+        fprintf(f,
+                "// Link %s with tilec's runtime and libm: cc ... %s libtilec_rt.a -lpthread -lm\n"
+                "// (libtilec_rt.a is in tilec's build/lib). Each call runs the kernel's whole grid, spread\n"
+                "// over all cores (TILE_NUM_THREADS=N to choose), and returns TILEC_OK or one of the\n"
+                "// status codes below.\n//\n",
+                object_name, object_name);
     fprintf(f, "// Kernels and the configuration compiled:\n");
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];
@@ -50,13 +62,34 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
                "#define TILEC_ERR_SIZE 1         // a size or stride argument is negative\n"
                "#define TILEC_ERR_NULL 2         // a null pointer for a tensor that has elements\n"
                "#define TILEC_ERR_CONSTRAINT 3   // a run-time 'where' constraint does not hold\n"
-               "#endif\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+               "#endif\n");
+    if (gpu_arch)
+        fprintf(f, "#ifndef TILEC_ERR_NO_GPU\n"
+                   "#define TILEC_ERR_NO_GPU 4       // no CUDA driver, or no usable GPU\n"
+                   "#define TILEC_ERR_CUDA 5         // a CUDA driver call failed (loading or launching)\n"
+                   "#define TILEC_ERR_GRID 6         // more programs than one launch can hold\n"
+                   "#endif\n");
+    fprintf(f, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];
         if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || !k->kinfo)
             continue;
-        sema_print_prototype(k, f);
-        fprintf(f, ";\n");
+        if (gpu_arch) {
+            // int NAME(args) -> int NAME_launch(void *stream, args)
+            char *proto = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&proto, &len);
+            sema_print_prototype(k, m);
+            fclose(m);
+            const char *paren = strchr(proto, '(');
+            fprintf(f, "int %s_launch(void *stream%s%s;\n", k->name,
+                    paren[1] == ')' || !strncmp(paren, "(void)", 6) ? "" : ", ",
+                    !strncmp(paren, "(void)", 6) ? ")" : paren + 1);
+            free(proto);
+        } else {
+            sema_print_prototype(k, f);
+            fprintf(f, ";\n");
+        }
         // A tuned kernel (its name on an entry line of the notes): which version runs a call.
         char entry[256];
         snprintf(entry, sizeof entry, "//   %s: ", k->name);

@@ -26,10 +26,10 @@ typedef enum LowerStage {
     LOWER_ASM,           // assembly for the target CPU (--emit=asm)
     LOWER_OBJ,           // an ELF object (-o k.o), plus its C header
     // NVIDIA targets: the tile-level module, then
-    LOWER_GPU,           // the program distributed over a thread block's threads (--emit=gpu)
-    LOWER_NVVM,          // the device code in the LLVM dialect with NVVM ops (--emit=nvvm)
-    LOWER_PTX,           // PTX from LLVM's NVPTX back end (--emit=ptx)
-    LOWER_PTXAS,         // ptxas -v's report on the assembled kernel (--emit=ptxas)
+    LOWER_GPU,    // the program distributed over a thread block's threads (--emit=gpu)
+    LOWER_NVVM,   // the device code in the LLVM dialect with NVVM ops (--emit=nvvm)
+    LOWER_PTX,    // PTX from LLVM's NVPTX back end (--emit=ptx)
+    LOWER_PTXAS,  // ptxas -v's report on the assembled kernel (--emit=ptxas)
 } LowerStage;
 
 typedef struct LowerOptions {
@@ -97,11 +97,31 @@ void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
 void lower_apply_transform(MlirContext ctx, MlirModule module, const char *script_text, size_t len,
                            const char *what);
 
+// ---------------------------------------------------------------- pipeline.c (used by backends/)
+
+#include "llvm-c/Core.h"
+
+// Runs a textual pass pipeline on the module, verifying after each pass; a failure is an
+// internal error naming `stage`.
+void lower_run_passes(MlirContext ctx, MlirModule module, const char *pipeline, const char *stage);
+extern const char *const lower_host_pipeline;  // host code (func, scf, arith) to the LLVM dialect
+LLVMModuleRef lower_translate(MlirContext ctx, MlirModule module, LLVMContextRef lctx);
+// O3 for the host CPU, then prints the module (LOWER_LLVM), its assembly or writes the object.
+bool lower_finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out);
+
+// ---------------------------------------------------------------- backends/ptx.c
+
+// The GPU half of lower_program: `module` is emit.c's GPU-mode module of the main files'
+// kernels; prints the stage lo->stage asks for or writes the object (cubins and launchers).
+bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const LowerOptions *lo, FILE *out);
+
 // ---------------------------------------------------------------- header.c
 
 // Writes the C header of the kernels of the main files (prototypes, status codes). `notes`
 // (may be NULL): comment lines on a tuned object's versions; a kernel named on an entry line
 // ("//   NAME: ...") also gets its NAME__variant(sizes) prototype.
-bool lower_write_header(const Program *prog, const char *path, const char *object_name, const char *notes);
+// With `gpu_arch`, the prototypes are the launchers NAME_launch(stream, ...) of a GPU object.
+bool lower_write_header(const Program *prog, const char *path, const char *object_name, const char *notes,
+                        const char *gpu_arch);
 
 #endif

@@ -35,7 +35,7 @@ static const char *const bufferize_script =
 // program, outside its loops (buffer-loop-hoisting: an allocation inside a loop would take new
 // stack on every iteration), on the stack up to 64 KiB each, else on the heap and freed
 // (buffer-deallocation-pipeline).
-static const char *const to_llvm_pipeline =
+const char *const lower_host_pipeline =
     "builtin.module(canonicalize, cse, func.func(buffer-loop-hoisting, "
     "promote-buffers-to-stack{max-alloc-size-in-bytes=65536}), buffer-deallocation-pipeline, "
     "convert-bufferization-to-memref, "
@@ -58,7 +58,7 @@ static void collect(MlirStringRef s, void *user) {
     e->text[e->len] = '\0';
 }
 
-static void run_passes(MlirContext ctx, MlirModule module, const char *pipeline, const char *stage) {
+void lower_run_passes(MlirContext ctx, MlirModule module, const char *pipeline, const char *stage) {
     MlirPassManager pm = mlirPassManagerCreate(ctx);
     mlirPassManagerEnableVerifier(pm, true);
     PassError err = {0};
@@ -115,7 +115,7 @@ static LLVMTargetMachineRef target_machine(const char *cpu_name) {
 // LOWER_LLVM_DIALECT), in place.
 static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, LowerStage stage) {
     if (stage > LOWER_MLIR) {
-        run_passes(
+        lower_run_passes(
             ctx, module,
             "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
             "tile-level");
@@ -124,10 +124,10 @@ static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched
     if (stage > LOWER_SCHEDULED)
         lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
     if (stage > LOWER_BUFFERIZED)
-        run_passes(ctx, module, to_llvm_pipeline, "LLVM-dialect");
+        lower_run_passes(ctx, module, lower_host_pipeline, "LLVM-dialect");
 }
 
-static LLVMModuleRef translate(MlirContext ctx, MlirModule module, LLVMContextRef lctx) {
+LLVMModuleRef lower_translate(MlirContext ctx, MlirModule module, LLVMContextRef lctx) {
     mlirRegisterAllLLVMTranslations(ctx);
     LLVMModuleRef m = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), lctx);
     if (!m)
@@ -136,7 +136,7 @@ static LLVMModuleRef translate(MlirContext ctx, MlirModule module, LLVMContextRe
 }
 
 // O3 for the target machine, then the module printed (LOWER_LLVM), its assembly or its object.
-static bool finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out) {
+bool lower_finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out) {
     LLVMTargetMachineRef tm = target_machine(lo->cpu);
     char *triple = LLVMGetTargetMachineTriple(tm);
     LLVMSetTarget(m, triple);
@@ -185,6 +185,14 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
         error_plain("cannot open output file '%s'", lo->output);
         ok = false;
     }
+    if (lo->gpu_arch) {
+        ok = ok && gpu_lower_module(ctx, module, prog, lo, out);
+        if (out && out != stdout)
+            fclose(out);
+        mlirModuleDestroy(module);
+        mlirContextDestroy(ctx);
+        return ok;
+    }
     // Each stage runs only as far as asked; the module is printed where it stops.
     Schedule sched;
     if (lo->schedule)
@@ -197,8 +205,8 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
         lower_print_module(module, lo->debuginfo, out);
     } else if (ok) {
         LLVMContextRef lctx = LLVMContextCreate();
-        LLVMModuleRef m = translate(ctx, module, lctx);
-        ok = finish_llvm(m, lo, out);
+        LLVMModuleRef m = lower_translate(ctx, module, lctx);
+        ok = lower_finish_llvm(m, lo, out);
         LLVMDisposeModule(m);
         LLVMContextDispose(lctx);
     }
@@ -338,7 +346,7 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
                 break;
             }
             run_stages(ctx, module, &t->variants[v].schedule, LOWER_LLVM_DIALECT);
-            LLVMModuleRef m = translate(ctx, module, lctx);
+            LLVMModuleRef m = lower_translate(ctx, module, lctx);
             mlirModuleDestroy(module);
             if (LLVMLinkModules2(whole, m))
                 internal_error(__FILE__, __LINE__, "linking the versions of '%s' failed", t->kernel->name);
@@ -362,7 +370,7 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
         ok = false;
     }
     if (ok)
-        ok = finish_llvm(whole, lo, out);
+        ok = lower_finish_llvm(whole, lo, out);
     if (out && out != stdout)
         fclose(out);
     LLVMDisposeModule(whole);

@@ -7,6 +7,7 @@
 #ifndef TILEC_RT_H
 #define TILEC_RT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -28,6 +29,45 @@ int tilec_rt_num_threads(void);
 // among rows where every size is within a factor of 2 of the tuned one; ties go to the first
 // row. No such row: version 0, the kernel's default configuration.
 int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const int64_t *sizes);
+
+// ---------------------------------------------------------------- NVIDIA GPUs (runtime/cuda.c)
+//
+// Objects built with --target=sm_XX launch through these; the driver (libcuda.so.1, or the file
+// TILEC_CUDA_DRIVER names) is opened on first use, so nothing links against CUDA. Kernels run in
+// the calling thread's current context, or device 0's primary context when it has none (the one
+// the CUDA runtime and PyTorch use). Status codes: 0, or those below.
+#define TILEC_RT_CUDA_OK 0
+#ifndef TILEC_ERR_NO_GPU
+#define TILEC_ERR_NO_GPU 4  // no CUDA driver, or no usable GPU
+#define TILEC_ERR_CUDA 5    // a driver call failed (tilec_rt_cuda_error() says which and why)
+#define TILEC_ERR_GRID 6    // the grid has more programs than one launch can hold (2^31 - 1)
+#endif
+
+// A kernel compiled for a GPU, as its object embeds it.
+typedef struct TilecCudaImage {
+    const void *cubin;  // ptxas's output for `arch`
+    uint64_t cubin_size;
+    const char *ptx;  // the PTX (NUL-terminated), which the driver compiles for other GPUs
+    uint64_t ptx_size;
+    const char *kernel;  // the entry's name
+    const char *arch;    // "sm_90a"
+    int32_t threads;     // per block
+    int32_t smem_bytes;  // dynamic shared memory per block
+} TilecCudaImage;
+
+// Launches `blocks` blocks of the kernel on `stream` (NULL: the default stream), loading it into
+// the current context on first use; params: pointers to each kernel parameter. Asynchronous.
+int tilec_rt_cuda_launch(const TilecCudaImage *image, int64_t blocks, void *stream, void **params);
+int tilec_rt_cuda_available(void);      // 1 when a driver and a GPU are there
+const char *tilec_rt_cuda_error(void);  // this thread's last error message ("" if none)
+
+// Device memory and copies, enough for tests and simple programs (pointers are device pointers).
+int tilec_rt_cuda_malloc(void **ptr, size_t bytes);
+int tilec_rt_cuda_free(void *ptr);
+int tilec_rt_cuda_upload(void *device_dst, const void *host_src, size_t bytes);
+int tilec_rt_cuda_download(void *host_dst, const void *device_src, size_t bytes);
+int tilec_rt_cuda_memset(void *device_dst, int byte, size_t bytes);
+int tilec_rt_cuda_synchronize(void);  // waits for the context's work; reports a kernel's fault
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include "../lang/ast.h"
 #include "../lang/diag.h"
 #include "../lang/sema.h"
+#include "../backends/gpu.h"
 #include "../lowering/lower.h"
 #include "../parser/parse.h"
 
@@ -33,6 +34,10 @@ static const struct {
     {"llvm-dialect", EMIT_LOWER, LOWER_LLVM_DIALECT},
     {"llvm", EMIT_LOWER, LOWER_LLVM},
     {"asm", EMIT_LOWER, LOWER_ASM},
+    {"gpu", EMIT_LOWER, LOWER_GPU},
+    {"nvvm", EMIT_LOWER, LOWER_NVVM},
+    {"ptx", EMIT_LOWER, LOWER_PTX},
+    {"ptxas", EMIT_LOWER, LOWER_PTXAS},
     {"obj", EMIT_NONE, LOWER_OBJ},  // the default: an object (and its header) with -o
 };
 
@@ -43,6 +48,7 @@ typedef struct Options {
     const char *emit_name;
     const char *cpu;       // --cpu / -mcpu (NULL: the host's)
     const char *schedule;  // --schedule=KEY=VALUE,... overrides
+    const char *gpu_arch;  // --target=sm_XX (NULL: x86-64)
     const char *output;    // -o
     const char **inputs;
     int ninputs;
@@ -80,8 +86,12 @@ static const char *const usage =
     "                          llvm (after O3), asm; obj (the default) writes FILE.o and FILE.h\n"
     "  --cpu=<name>            Compile for CPU <name> (e.g. skylake-avx512, znver2, x86-64-v3);\n"
     "                          default: this machine's CPU. Also -mcpu=<name>\n"
+    "  --target=<t>            x86-64 (the default) or an NVIDIA GPU: sm_80, sm_86, sm_87, sm_89,\n"
+    "                          sm_90, sm_90a. GPU stages for --emit: gpu (distributed over a\n"
+    "                          block's threads), nvvm, ptx, ptxas (ptxas -v's report)\n"
     "  --schedule=<k=v,...>    Override the schedule: reg_m, reg_n (dot register tile), unroll_k,\n"
-    "                          cols_outer (0/1), vector_bits (128/256/512), vectorize (0/1)\n"
+    "                          cols_outer (0/1), vector_bits (128/256/512), vectorize (0/1); for\n"
+    "                          a GPU: num_warps, vector_bytes, dot_rows, dot_cols, tensor_cores\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
     "  --kernel <name>         Compile only kernel <name> of the files\n"
     "  --tuned                 One version per tuned shape from the tuning database, picked by\n"
@@ -110,6 +120,11 @@ static const char *const known_flags[] = {
     "--emit=llvm-dialect",
     "--emit=llvm",
     "--cpu=",
+    "--target=",
+    "--emit=gpu",
+    "--emit=nvvm",
+    "--emit=ptx",
+    "--emit=ptxas",
     "--schedule=",
     "-mcpu=",
     "--emit=asm",
@@ -218,7 +233,7 @@ static int parse_args(int argc, char **argv, Options *o) {
                 k++;
             if (k == n) {
                 error_plain("invalid value '%s' in '%s' (expected tokens, ast, mlir, scheduled, bufferized, "
-                            "llvm-dialect, llvm, asm or obj)",
+                            "llvm-dialect, llvm, asm, obj, or for a GPU gpu, nvvm, ptx, ptxas)",
                             a + 7, a);
                 ok = false;
             } else {
@@ -227,12 +242,18 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->emit_name = emit_names[k].name;
             }
         } else if (strncmp(a, "--schedule=", 11) == 0) {
-            o->schedule = a + 11;
-            Schedule scratch;
-            char why[256];
-            schedule_default(NULL, &scratch);
-            if (!schedule_parse(o->schedule, &scratch, why, sizeof why)) {
-                error_plain("invalid '%s': %s", a, why);
+            o->schedule = a + 11;  // checked once the target is known
+        } else if (strncmp(a, "--target=", 9) == 0) {
+            GpuArch arch;
+            if (!strcmp(a + 9, "x86-64") || !strcmp(a + 9, "x86_64")) {
+                o->gpu_arch = NULL;
+            } else if (gpu_arch_parse(a + 9, &arch)) {
+                o->gpu_arch = a + 9;
+            } else {
+                error_plain(
+                    "unknown target '%s' in '%s' (expected x86-64, sm_80, sm_86, sm_87, sm_89, sm_90 or "
+                    "sm_90a)",
+                    a + 9, a);
                 ok = false;
             }
         } else if (strncmp(a, "--cpu=", 6) == 0 || strncmp(a, "-mcpu=", 6) == 0) {
@@ -307,6 +328,41 @@ static int parse_args(int argc, char **argv, Options *o) {
         error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'", o->emit_name);
         ok = false;
     }
+    char why[256];
+    if (o->schedule && o->gpu_arch) {
+        GpuArch arch;
+        GpuSchedule scratch;
+        gpu_arch_parse(o->gpu_arch, &arch);
+        gpu_schedule_default(&arch, &scratch);
+        if (!gpu_schedule_parse(o->schedule, &scratch, why, sizeof why)) {
+            error_plain("invalid '--schedule=%s': %s", o->schedule, why);
+            ok = false;
+        }
+    } else if (o->schedule) {
+        Schedule scratch;
+        schedule_default(NULL, &scratch);
+        if (!schedule_parse(o->schedule, &scratch, why, sizeof why)) {
+            error_plain("invalid '--schedule=%s': %s", o->schedule, why);
+            ok = false;
+        }
+    }
+    bool gpu_stage = o->emit == EMIT_LOWER && o->stage >= LOWER_GPU;
+    bool cpu_stage = o->emit == EMIT_LOWER && (o->stage == LOWER_SCHEDULED || o->stage == LOWER_BUFFERIZED ||
+                                               o->stage == LOWER_LLVM_DIALECT);
+    if (ok && gpu_stage && !o->gpu_arch) {
+        error_plain("--emit=%s is a GPU stage: add --target=sm_80 (or another NVIDIA architecture)",
+                    o->emit_name);
+        ok = false;
+    } else if (ok && cpu_stage && o->gpu_arch) {
+        error_plain(
+            "--emit=%s is an x86 stage; for %s the stages are mlir, gpu, nvvm, ptx, ptxas, llvm and asm "
+            "(the host code)",
+            o->emit_name, o->gpu_arch);
+        ok = false;
+    } else if (ok && o->gpu_arch && (o->cpu || o->tuned)) {
+        error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : "--tuned", o->gpu_arch);
+        ok = false;
+    }
     return ok ? 0 : 1;
 }
 
@@ -333,7 +389,7 @@ static void list_kernels(const Program *prog, FILE *out) {
 }
 
 // k.o -> k.h beside it (FILE.h when the object's name has no extension).
-static bool write_header(const Program *prog, const char *object, const char *notes) {
+static bool write_header(const Program *prog, const char *object, const char *notes, const char *gpu_arch) {
     size_t n = strlen(object);
     char *header = malloc(n + 3);
     memcpy(header, object, n + 1);
@@ -343,7 +399,7 @@ static bool write_header(const Program *prog, const char *object, const char *no
     else
         strcat(header, ".h");
     const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
-    bool ok = lower_write_header(prog, header, base, notes);
+    bool ok = lower_write_header(prog, header, base, notes, gpu_arch);
     free(header);
     return ok;
 }
@@ -391,11 +447,15 @@ static int compile(const Options *o) {
         error_plain("no output file: write the object with -o FILE.o (its header goes beside it)");
         ok = false;
     } else if (ok) {
-        LowerOptions lo = {.debuginfo = o->mlir_debuginfo, .output = o->output, .cpu = o->cpu};
+        LowerOptions lo = {.debuginfo = o->mlir_debuginfo,
+                           .output = o->output,
+                           .cpu = o->cpu,
+                           .gpu_arch = o->gpu_arch,
+                           .gpu_schedule = o->schedule};
         Schedule sched;
         char why[256];
         schedule_default(o->cpu, &sched);
-        if (o->schedule)
+        if (o->schedule && !o->gpu_arch)
             schedule_parse(o->schedule, &sched, why, sizeof why);  // validated with the flags
         lo.schedule = &sched;
         lo.stage = o->emit == EMIT_LOWER ? o->stage : LOWER_OBJ;
@@ -424,7 +484,7 @@ static int compile(const Options *o) {
             ok = lower_program(&prog, &so, &lo);
         }
         if (ok && lo.stage == LOWER_OBJ)
-            ok = write_header(&prog, o->output, notes);
+            ok = write_header(&prog, o->output, notes, o->gpu_arch);
         free(notes);
     }
     if (out != stdout)

@@ -1,0 +1,2033 @@
+// backends/gpu_simt.c — the tile-level program distributed over a thread block (gpu.h).
+//
+// The program function (tensor values) is rewritten op by op into a gpu.func whose values are
+// what one thread holds: a scalar stays a scalar; a tile becomes either a uniform scalar (a
+// splat: every element equal), a lazy description (a slice of a tensor in memory, read only
+// when a consumer fixes the layout), or a vector<E> of the E elements the thread owns under a
+// Layout. Control flow in a program depends on scalars only, so it is uniform over the block
+// and barriers and shuffles may sit anywhere.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+#include "mlir-c/Dialect/LLVM.h"
+#include "mlir-c/IR.h"
+
+#include "../lang/diag.h"
+#include "../lowering/build.h"
+#include "gpu.h"
+
+#define R 4           // the largest tile rank handled
+#define MAXE 256      // the most elements of one tile a thread holds
+#define MAXVALS 4096  // value map capacity (open addressing, grows)
+#define NULL_VALUE ((MlirValue){NULL})
+
+// ================================================================ layouts
+
+// How a tile of `shape` is spread over a block: along dim d each thread holds spt[d] adjacent
+// elements; tpw[d] lanes of a warp and wpc[d] warps sit side by side; the whole pattern repeats
+// reps[d] times. All are powers of two and spt*tpw*wpc*reps == shape. A thread's coordinate
+// along d is (lane >> lane_shift[d]) & (tpw[d]-1) and (warp >> warp_shift[d]) & (wpc[d]-1); lane
+// and warp bits no dim uses replicate the tile (those threads hold the same elements).
+// A thread's elements are numbered row-major over per-dim digits r in [0, reps*spt): the
+// element's position along d is (r / spt) * (spt*tpw*wpc) + base_d + r % spt, with
+// base_d = (warp_d * tpw + lane_d) * spt.
+typedef struct Layout {
+    int rank;
+    int64_t shape[R];
+    int spt[R], tpw[R], wpc[R], reps[R];
+    int lane_shift[R], warp_shift[R];
+} Layout;
+
+typedef enum DKind {
+    DV_NONE,
+    DV_SCALAR,   // v: the value (also used for non-tensor results of any op)
+    DV_UNIFORM,  // a tile whose elements all equal scalar v
+    DV_DIST,     // v: vector<E> under layout
+    DV_EMPTY,    // tensor.empty: only an op's destination
+    DV_DESC,     // a memref descriptor being built (llvm.insertvalue chain): ptr, sizes, strides
+    DV_MEMREF,   // a memref: ptr, strides[], offs[] (element offsets of a subview, may be null)
+    DV_LOAD,     // a slice of a tensor in memory (to_tensor + extract_slice [+ pad]), unread
+    DV_SUBTILE,  // tensor.extract_slice of a tile (the part of it a store writes)
+} DKind;
+
+typedef struct DVal {
+    DKind kind;
+    MlirValue v;
+    Layout layout;  // DV_DIST
+    int rank;       // tensors: rank, static shape and element type
+    int64_t shape[R];
+    MlirType elem;
+    MlirValue ptr;           // DV_DESC, DV_MEMREF, DV_LOAD: the base pointer (ptr<1>)
+    MlirValue strides[R];    // i64
+    MlirValue offs[R];       // i64: DV_MEMREF subview offsets, DV_LOAD/DV_SUBTILE slice offsets
+    MlirValue sizes[R];      // i64: DV_LOAD/DV_SUBTILE: how many elements of the slice are valid
+    MlirValue low[R];        // i64: DV_LOAD: padding before (null: none)
+    MlirValue pad;           // DV_LOAD: the padding value (null: the slice is statically in bounds)
+    const struct DVal *src;  // DV_SUBTILE: the tile
+} DVal;
+
+typedef struct MapEntry {
+    const void *key;
+    DVal *val;
+} MapEntry;
+
+// Result layouts of the region ops being converted (for their scf.yield).
+typedef struct RegionFrame {
+    MlirOperation op;
+    int n;
+    DVal *results;  // what each result is: kind and layout fixed before the body
+} RegionFrame;
+
+typedef struct Gpu {
+    IRBuilder b;
+    Program *prog;
+    const GpuArch *arch;
+    const GpuSchedule *sched;
+    int nwarps, nthreads;
+    MapEntry *map;
+    int mapcap, mapn;
+    MlirValue lane, warp;  // i64, computed at the kernel's entry
+    MlirValue smem;        // !llvm.ptr<3>: the dynamic shared memory
+    int64_t smem_bytes;    // the most any one use needs (every use ends with a barrier)
+    RegionFrame frames[32];
+    int nframes;
+    bool failed;
+} Gpu;
+
+// ---------------------------------------------------------------- value map
+
+static size_t hash_ptr(const void *p) { return ((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull; }
+
+static void map_put(Gpu *g, MlirValue k, DVal *v) {
+    if (2 * (g->mapn + 1) > g->mapcap) {
+        int cap = g->mapcap ? 2 * g->mapcap : MAXVALS;
+        MapEntry *old = g->map;
+        int oldcap = g->mapcap;
+        g->map = calloc((size_t)cap, sizeof(MapEntry));
+        if (!g->map)
+            internal_error(__FILE__, __LINE__, "out of memory");
+        g->mapcap = cap;
+        g->mapn = 0;
+        for (int i = 0; i < oldcap; i++)
+            if (old[i].key) {
+                size_t h = hash_ptr(old[i].key) & (size_t)(cap - 1);
+                while (g->map[h].key)
+                    h = (h + 1) & (size_t)(cap - 1);
+                g->map[h] = old[i];
+                g->mapn++;
+            }
+        free(old);
+    }
+    size_t h = hash_ptr(k.ptr) & (size_t)(g->mapcap - 1);
+    while (g->map[h].key && g->map[h].key != k.ptr)
+        h = (h + 1) & (size_t)(g->mapcap - 1);
+    if (!g->map[h].key)
+        g->mapn++;
+    g->map[h] = (MapEntry){k.ptr, v};
+}
+
+static DVal *map_get(Gpu *g, MlirValue k) {
+    if (!g->mapcap)
+        return NULL;
+    size_t h = hash_ptr(k.ptr) & (size_t)(g->mapcap - 1);
+    while (g->map[h].key) {
+        if (g->map[h].key == k.ptr)
+            return g->map[h].val;
+        h = (h + 1) & (size_t)(g->mapcap - 1);
+    }
+    return NULL;
+}
+
+static DVal *dval_new(DKind kind) {
+    DVal *d = ast_alloc(sizeof(DVal));
+    d->kind = kind;
+    return d;
+}
+
+static DVal *scalar_val(MlirValue v) {
+    DVal *d = dval_new(DV_SCALAR);
+    d->v = v;
+    return d;
+}
+
+// ---------------------------------------------------------------- errors
+
+// The .tile place of an op, from its location (file:line:col, as emit.c sets it).
+static bool span_of(Gpu *g, MlirLocation loc, Span *out) {
+    if (mlirAttributeIsNull(mlirLocationGetAttribute(loc)))
+        return false;
+    MlirIdentifier file = mlirLocationFileLineColRangeGetFilename(loc);
+    MlirStringRef path = mlirIdentifierStr(file);
+    int line = mlirLocationFileLineColRangeGetStartLine(loc);
+    int col = mlirLocationFileLineColRangeGetStartColumn(loc);
+    if (line <= 0)
+        return false;
+    for (int i = 0; i < g->prog->nfiles; i++) {
+        const SourceFile *f = g->prog->files[i];
+        if (strlen(f->path) != path.length || strncmp(f->path, path.data, path.length))
+            continue;
+        size_t off = 0;
+        for (int l = 1; l < line && off < f->len; off++)
+            if (f->text[off] == '\n')
+                l++;
+        *out =
+            (Span){.file = f, .off = (uint32_t)(off + (size_t)col - 1), .len = 1, .line = line, .col = col};
+        return true;
+    }
+    return false;
+}
+
+static void unsupported(Gpu *g, MlirOperation o, const char *what) {
+    if (g->failed)
+        return;
+    g->failed = true;
+    Span sp;
+    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(o));
+    if (span_of(g, mlirOperationGetLocation(o), &sp))
+        error_at(sp, "the GPU target does not handle %s yet (%.*s)", what, (int)name.length, name.data);
+    else
+        error_plain("the GPU target does not handle %s yet (%.*s)", what, (int)name.length, name.data);
+}
+
+static bool is(MlirOperation o, const char *name);
+
+// ---------------------------------------------------------------- small builders
+
+static MlirType i1t(Gpu *g) { return mlirIntegerTypeGet(g->b.ctx, 1); }
+static MlirType i32t(Gpu *g) { return mlirIntegerTypeGet(g->b.ctx, 32); }
+static MlirType i64t(Gpu *g) { return mlirIntegerTypeGet(g->b.ctx, 64); }
+static MlirType gptr(Gpu *g) { return mlirLLVMPointerTypeGet(g->b.ctx, 1); }
+static MlirType vec(MlirType el, int64_t n) { return mlirVectorTypeGet(1, &n, el); }
+
+static MlirValue cint(Gpu *g, int64_t v) { return ir_const_int(&g->b, i64t(g), v); }
+static MlirValue bin(Gpu *g, const char *name, MlirValue a, MlirValue b) {
+    return ir_binop(&g->b, name, a, b);
+}
+static MlirValue add(Gpu *g, MlirValue a, MlirValue b) { return bin(g, "arith.addi", a, b); }
+static MlirValue mul(Gpu *g, MlirValue a, MlirValue b) { return bin(g, "arith.muli", a, b); }
+static MlirValue addc(Gpu *g, MlirValue a, int64_t c) { return c ? add(g, a, cint(g, c)) : a; }
+
+static MlirValue cmp(Gpu *g, int pred, MlirValue a, MlirValue b) {
+    MlirType t = i1t(g);
+    MlirValue ops[2] = {a, b};
+    MlirNamedAttribute p = ir_named(&g->b, "predicate", mlirIntegerAttrGet(i64t(g), pred));
+    return mlirOperationGetResult(ir_op(&g->b, "arith.cmpi", 1, &t, 2, ops, 1, &p, 0), 0);
+}
+enum { CMP_EQ = 0, CMP_NE = 1, CMP_SLT = 2, CMP_SLE = 3, CMP_SGE = 5 };
+
+static MlirValue to_i64(Gpu *g, MlirValue v) {
+    MlirType t = mlirValueGetType(v);
+    if (mlirTypeIsAIndex(t))
+        return ir_op1(&g->b, "arith.index_cast", i64t(g), 1, &v);
+    if (mlirTypeIsAInteger(t) && mlirIntegerTypeGetWidth(t) < 64)
+        return ir_op1(&g->b, "arith.extui", i64t(g), 1, &v);
+    return v;
+}
+
+static MlirValue extract(Gpu *g, MlirValue v, int64_t i) {
+    MlirType el = mlirShapedTypeGetElementType(mlirValueGetType(v));
+    MlirNamedAttribute a = ir_named(&g->b, "static_position", mlirDenseI64ArrayGet(g->b.ctx, 1, &i));
+    return mlirOperationGetResult(ir_op(&g->b, "vector.extract", 1, &el, 1, &v, 1, &a, 0), 0);
+}
+
+static MlirValue from_elements(Gpu *g, MlirType el, int n, const MlirValue *xs) {
+    return ir_op1(&g->b, "vector.from_elements", vec(el, n), n, xs);
+}
+
+static MlirValue splat(Gpu *g, MlirValue s, int64_t n) {
+    return ir_op1(&g->b, "vector.broadcast", vec(mlirValueGetType(s), n), 1, &s);
+}
+
+static MlirValue shuffle(Gpu *g, MlirValue a, MlirValue b, int n, const int64_t *mask) {
+    MlirType el = mlirShapedTypeGetElementType(mlirValueGetType(a));
+    MlirValue ops[2] = {a, b};
+    MlirNamedAttribute m = ir_named(&g->b, "mask", mlirDenseI64ArrayGet(g->b.ctx, n, mask));
+    MlirType rt = vec(el, n);
+    return mlirOperationGetResult(ir_op(&g->b, "vector.shuffle", 1, &rt, 2, ops, 1, &m, 0), 0);
+}
+
+static int elem_bytes(MlirType t) {
+    if (mlirTypeIsAInteger(t))
+        return mlirIntegerTypeGetWidth(t) <= 8 ? 1 : (int)mlirIntegerTypeGetWidth(t) / 8;
+    if (mlirTypeIsAIndex(t))
+        return 8;
+    if (mlirTypeIsAF16(t) || mlirTypeIsABF16(t))
+        return 2;
+    if (mlirTypeIsAF64(t))
+        return 8;
+    return 4;
+}
+
+// &base[idx] for elements of type el (base: any pointer or vector of pointers).
+static MlirValue gep(Gpu *g, MlirValue base, MlirValue idx, MlirType el) {
+    MlirType bt = mlirValueGetType(base), it = mlirValueGetType(idx);
+    MlirType rt = bt;
+    if (mlirTypeIsAVector(it) && !mlirTypeIsAVector(bt))
+        rt = vec(bt, mlirShapedTypeGetDimSize(it, 0));
+    MlirValue ops[2] = {base, idx};
+    MlirNamedAttribute attrs[2] = {
+        ir_named(&g->b, "rawConstantIndices", mlirDenseI32ArrayGet(g->b.ctx, 1, (int32_t[]){INT32_MIN})),
+        ir_named(&g->b, "elem_type", mlirTypeAttrGet(el)),
+    };
+    return mlirOperationGetResult(ir_op(&g->b, "llvm.getelementptr", 1, &rt, 2, ops, 2, attrs, 0), 0);
+}
+
+static MlirValue load(Gpu *g, MlirType t, MlirValue p, int64_t align) {
+    MlirNamedAttribute a = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i64t(g), align));
+    return mlirOperationGetResult(ir_op(&g->b, "llvm.load", 1, &t, 1, &p, 1, &a, 0), 0);
+}
+
+static void store(Gpu *g, MlirValue v, MlirValue p, int64_t align) {
+    MlirValue ops[2] = {v, p};
+    MlirNamedAttribute a = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i64t(g), align));
+    ir_op(&g->b, "llvm.store", 0, NULL, 2, ops, 1, &a, 0);
+}
+
+static void barrier(Gpu *g) { ir_op(&g->b, "gpu.barrier", 0, NULL, 0, NULL, 0, NULL, 0); }
+
+// scf.if cond with `nres` results; returns the op; then/else blocks in *then, *els.
+static MlirOperation if_op(Gpu *g, MlirValue cond, int nres, const MlirType *res, MlirBlock *then,
+                           MlirBlock *els) {
+    MlirOperation o = ir_op(&g->b, "scf.if", nres, res, 1, &cond, 0, NULL, 2);
+    *then = ir_region_block(&g->b, o, 0, 0, NULL);
+    *els = ir_region_block(&g->b, o, 1, 0, NULL);
+    return o;
+}
+
+static void yield(Gpu *g, MlirBlock blk, int n, const MlirValue *vals) {
+    MlirBlock save = g->b.block;
+    g->b.block = blk;
+    ir_op(&g->b, "scf.yield", 0, NULL, n, vals, 0, NULL, 0);
+    g->b.block = save;
+}
+
+// ---------------------------------------------------------------- layouts
+
+static int ilog2(int64_t x) {
+    int l = 0;
+    while ((1ll << l) < x)
+        l++;
+    return l;
+}
+static bool pow2(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
+
+static int layout_elems(const Layout *L) {
+    int n = 1;
+    for (int d = 0; d < L->rank; d++)
+        n *= L->spt[d] * L->reps[d];
+    return n;
+}
+
+static bool layout_equal(const Layout *a, const Layout *b) {
+    if (a->rank != b->rank)
+        return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->shape[d] != b->shape[d] || a->spt[d] != b->spt[d] || a->tpw[d] != b->tpw[d] ||
+            a->wpc[d] != b->wpc[d] || a->reps[d] != b->reps[d] ||
+            (a->tpw[d] > 1 && a->lane_shift[d] != b->lane_shift[d]) ||
+            (a->wpc[d] > 1 && a->warp_shift[d] != b->warp_shift[d]))
+            return false;
+    return true;
+}
+
+// Fills the lane and warp shifts (the last dim in the lowest bits) and the repeats.
+static void layout_finish(Layout *L) {
+    int ls = 0, ws = 0;
+    for (int d = L->rank - 1; d >= 0; d--) {
+        L->lane_shift[d] = ls;
+        L->warp_shift[d] = ws;
+        ls += ilog2(L->tpw[d]);
+        ws += ilog2(L->wpc[d]);
+        L->reps[d] = (int)(L->shape[d] / ((int64_t)L->spt[d] * L->tpw[d] * L->wpc[d]));
+    }
+}
+
+// A blocked layout: `spt` elements per thread along each dim (capped by the shape), then the 32
+// lanes from the last dim inwards, then the warps from the first dim outwards (rows apart, so
+// that a row's reduction stays within a warp where it can).
+static void layout_blocked(Gpu *g, Layout *L, int rank, const int64_t *shape, const int *spt) {
+    L->rank = rank;
+    int lanes = 32, warps = g->nwarps;
+    for (int d = 0; d < rank; d++) {
+        L->shape[d] = shape[d];
+        L->spt[d] = (int)(spt[d] < shape[d] ? spt[d] : shape[d]);
+        L->tpw[d] = L->wpc[d] = 1;
+    }
+    for (int d = rank - 1; d >= 0 && lanes > 1; d--) {
+        int64_t room = shape[d] / L->spt[d];
+        while (lanes > 1 && L->tpw[d] < room) {
+            L->tpw[d] *= 2;
+            lanes /= 2;
+        }
+    }
+    for (int d = 0; d < rank && warps > 1; d++) {
+        int64_t room = shape[d] / ((int64_t)L->spt[d] * L->tpw[d]);
+        while (warps > 1 && L->wpc[d] < room) {
+            L->wpc[d] *= 2;
+            warps /= 2;
+        }
+    }
+    layout_finish(L);
+}
+
+// The layout a tile gets when nothing asks for another: 16-byte (vector_bytes) runs along the
+// last dim.
+static void layout_default(Gpu *g, Layout *L, int rank, const int64_t *shape, MlirType elem) {
+    int spt[R] = {1, 1, 1, 1};
+    if (rank > 0) {
+        int v = g->sched->vector_bytes / elem_bytes(elem);
+        spt[rank - 1] = v > 0 ? v : 1;
+    }
+    layout_blocked(g, L, rank, shape, spt);
+}
+
+// The accumulator layout of the FMA dot: dot_rows x dot_cols per thread, lanes 4 x 8.
+static void layout_dot(Gpu *g, Layout *L, const int64_t *shape) {
+    int spt[2] = {g->sched->dot_rows, g->sched->dot_cols};
+    layout_blocked(g, L, 2, shape, spt);
+}
+
+// Lane and warp bits that some dim uses (the others replicate).
+static void layout_masks(const Layout *L, int64_t *lane_mask, int64_t *warp_mask) {
+    *lane_mask = *warp_mask = 0;
+    for (int d = 0; d < L->rank; d++) {
+        *lane_mask |= (int64_t)(L->tpw[d] - 1) << L->lane_shift[d];
+        *warp_mask |= (int64_t)(L->wpc[d] - 1) << L->warp_shift[d];
+    }
+}
+
+// Per-dim digits of element e.
+static void layout_digits(const Layout *L, int e, int *r) {
+    for (int d = L->rank - 1; d >= 0; d--) {
+        int radix = L->reps[d] * L->spt[d];
+        r[d] = e % radix;
+        e /= radix;
+    }
+}
+
+static int64_t digit_offset(const Layout *L, int d, int r) {
+    return (int64_t)(r / L->spt[d]) * L->spt[d] * L->tpw[d] * L->wpc[d] + r % L->spt[d];
+}
+
+// base_d of this thread (i64).
+static void layout_base(Gpu *g, const Layout *L, MlirValue *base) {
+    for (int d = 0; d < L->rank; d++) {
+        MlirValue ld = cint(g, 0), wd = cint(g, 0);
+        if (L->tpw[d] > 1)
+            ld = bin(g, "arith.andi", bin(g, "arith.shrui", g->lane, cint(g, L->lane_shift[d])),
+                     cint(g, L->tpw[d] - 1));
+        if (L->wpc[d] > 1)
+            wd = bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, L->warp_shift[d])),
+                     cint(g, L->wpc[d] - 1));
+        base[d] = mul(g, add(g, mul(g, wd, cint(g, L->tpw[d])), ld), cint(g, L->spt[d]));
+    }
+}
+
+// Whether this thread is the first of the threads holding the same elements (i1).
+static MlirValue layout_owner(Gpu *g, const Layout *L) {
+    int64_t lm, wm;
+    layout_masks(L, &lm, &wm);
+    MlirValue z = cint(g, 0);
+    MlirValue a = cmp(g, CMP_EQ, bin(g, "arith.andi", g->lane, cint(g, ~lm & 31)), z);
+    MlirValue b = cmp(g, CMP_EQ, bin(g, "arith.andi", g->warp, cint(g, ~wm & (g->nwarps - 1))), z);
+    return bin(g, "arith.andi", a, b);
+}
+
+// ---------------------------------------------------------------- tensors and types
+
+static bool tensor_info(MlirType t, int *rank, int64_t *shape, MlirType *elem) {
+    if (!mlirTypeIsARankedTensor(t))
+        return false;
+    *rank = (int)mlirShapedTypeGetRank(t);
+    *elem = mlirShapedTypeGetElementType(t);
+    for (int d = 0; d < *rank; d++)
+        shape[d] = mlirShapedTypeGetDimSize(t, d);
+    return true;
+}
+
+static DVal *dist_val(const Layout *L, MlirValue v, MlirType elem) {
+    DVal *d = dval_new(DV_DIST);
+    d->layout = *L;
+    d->rank = L->rank;
+    memcpy(d->shape, L->shape, sizeof d->shape);
+    d->elem = elem;
+    d->v = v;
+    return d;
+}
+
+static DVal *uniform_val(MlirValue s, int rank, const int64_t *shape) {
+    DVal *d = dval_new(DV_UNIFORM);
+    d->v = s;
+    d->rank = rank;
+    memcpy(d->shape, shape, sizeof(int64_t) * (size_t)rank);
+    d->elem = mlirValueGetType(s);
+    return d;
+}
+
+// ---------------------------------------------------------------- shared memory
+
+static MlirValue smem_at(Gpu *g, MlirValue idx, MlirType el) { return gep(g, g->smem, idx, el); }
+
+static void smem_need(Gpu *g, int64_t bytes) {
+    if (bytes > g->smem_bytes)
+        g->smem_bytes = bytes;
+}
+
+// Writes a distributed tile to shared memory, element (p0, ..., pn) at sum(p_d * stride_d);
+// only the owning copy of replicated elements writes.
+static void smem_write(Gpu *g, const DVal *x, const int64_t *stride, int64_t at) {
+    const Layout *L = &x->layout;
+    int E = layout_elems(L);
+    MlirValue base[R];
+    layout_base(g, L, base);
+    MlirValue tb = cint(g, at);
+    for (int d = 0; d < L->rank; d++)
+        tb = add(g, tb, mul(g, base[d], cint(g, stride[d])));
+    MlirBlock then, els;
+    if_op(g, layout_owner(g, L), 0, NULL, &then, &els);
+    yield(g, els, 0, NULL);
+    MlirBlock save = g->b.block;
+    g->b.block = then;
+    int eb = elem_bytes(x->elem);
+    int run = L->rank && stride[L->rank - 1] == 1 ? L->spt[L->rank - 1] : 1;
+    while (run * eb > 16)
+        run /= 2;
+    for (int e = 0; e < E; e += run) {
+        int r[R];
+        layout_digits(L, e, r);
+        int64_t off = 0;
+        for (int d = 0; d < L->rank; d++)
+            off += digit_offset(L, d, r[d]) * stride[d];
+        MlirValue p = smem_at(g, addc(g, tb, off), x->elem);
+        if (run == 1) {
+            store(g, extract(g, x->v, e), p, eb);
+        } else {
+            int64_t mask[16];
+            for (int i = 0; i < run; i++)
+                mask[i] = e + i;
+            store(g, shuffle(g, x->v, x->v, run, mask), p, (int64_t)eb * run);
+        }
+    }
+    yield(g, then, 0, NULL);
+    g->b.block = save;
+}
+
+// Reads a tile in layout L from shared memory: element at sum(p_d * stride_d) (a stride of 0
+// broadcasts along that dim).
+static MlirValue smem_read(Gpu *g, const Layout *L, MlirType elem, const int64_t *stride, MlirValue at) {
+    int E = layout_elems(L);
+    MlirValue base[R];
+    layout_base(g, L, base);
+    MlirValue tb = at;
+    for (int d = 0; d < L->rank; d++)
+        if (stride[d])
+            tb = add(g, tb, mul(g, base[d], cint(g, stride[d])));
+    int eb = elem_bytes(elem);
+    int run = L->rank && stride[L->rank - 1] == 1 ? L->spt[L->rank - 1] : 1;
+    while (run * eb > 16)
+        run /= 2;
+    MlirValue *xs = malloc(sizeof(MlirValue) * (size_t)E);
+    for (int e = 0; e < E; e += run) {
+        int r[R];
+        layout_digits(L, e, r);
+        int64_t off = 0;
+        for (int d = 0; d < L->rank; d++)
+            off += digit_offset(L, d, r[d]) * stride[d];
+        MlirValue p = smem_at(g, addc(g, tb, off), elem);
+        if (run == 1) {
+            xs[e] = load(g, elem, p, eb);
+        } else {
+            MlirValue v = load(g, vec(elem, run), p, (int64_t)eb * run);
+            for (int i = 0; i < run; i++)
+                xs[e + i] = extract(g, v, i);
+        }
+    }
+    MlirValue v = from_elements(g, elem, E, xs);
+    free(xs);
+    return v;
+}
+
+static void row_major(int rank, const int64_t *shape, int64_t *stride) {
+    int64_t s = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        stride[d] = s;
+        s *= shape[d];
+    }
+}
+
+// ---------------------------------------------------------------- materializing tiles
+
+static MlirValue materialize(Gpu *g, MlirOperation at, const DVal *x, const Layout *L);
+
+// A slice of a tensor in memory read in layout L: per run of adjacent elements along the last
+// dim, one vector load when the run is in bounds, contiguous and aligned, else a masked gather
+// (elements outside the slice read the padding value).
+static MlirValue load_tile(Gpu *g, const DVal *x, const Layout *L) {
+    int E = layout_elems(L), rank = L->rank;
+    MlirType el = x->elem;
+    int eb = elem_bytes(el);
+    MlirValue base[R];
+    layout_base(g, L, base);
+    for (int d = 0; d < rank; d++)
+        if (x->shape[d] < 0)
+            internal_error(__FILE__, __LINE__, "GPU back end: a slice of unknown shape read whole");
+    int run = rank ? L->spt[rank - 1] : 1;
+    while (run * eb > 16)
+        run /= 2;
+    MlirValue last_stride = rank ? x->strides[rank - 1] : cint(g, 1);
+    MlirValue unit = cmp(g, CMP_EQ, last_stride, cint(g, 1));
+    MlirValue *xs = malloc(sizeof(MlirValue) * (size_t)E);
+    MlirValue zero = cint(g, 0);
+    for (int e = 0; e < E; e += run) {
+        int r[R];
+        layout_digits(L, e, r);
+        // p_d: the element's position in the tile; q_d = p_d - low_d: in the slice.
+        MlirValue inb = ir_const_int(&g->b, i1t(g), 1), idx = zero, q_last = zero;
+        for (int d = 0; d < rank; d++) {
+            MlirValue p = addc(g, base[d], digit_offset(L, d, r[d]));
+            MlirValue q = x->low[d].ptr ? bin(g, "arith.subi", p, x->low[d]) : p;
+            if (d == rank - 1)
+                q_last = q;
+            if (x->pad.ptr) {
+                MlirValue hi = d == rank - 1 ? addc(g, q, run - 1) : q;
+                inb = bin(g, "arith.andi", inb, cmp(g, CMP_SLT, hi, x->sizes[d]));
+                if (x->low[d].ptr)
+                    inb = bin(g, "arith.andi", inb, cmp(g, CMP_SGE, q, zero));
+            }
+            idx = add(g, idx, mul(g, add(g, x->offs[d], q), x->strides[d]));
+        }
+        MlirValue p = gep(g, x->ptr, idx, el);
+        MlirType vt = vec(el, run);
+        MlirValue v;
+        if (run == 1 && !x->pad.ptr) {
+            v = splat(g, load(g, el, p, eb), 1);
+        } else {
+            // The fast path: in bounds, unit stride, aligned.
+            MlirValue addr = ir_op1(&g->b, "llvm.ptrtoint", i64t(g), 1, &p);
+            MlirValue aligned =
+                cmp(g, CMP_EQ, bin(g, "arith.andi", addr, cint(g, (int64_t)run * eb - 1)), zero);
+            MlirValue fast = bin(g, "arith.andi", inb, bin(g, "arith.andi", unit, aligned));
+            MlirBlock then, els;
+            MlirOperation iff = if_op(g, fast, 1, &vt, &then, &els);
+            MlirBlock save = g->b.block;
+            g->b.block = then;
+            MlirValue fv = load(g, vt, p, (int64_t)run * eb);
+            yield(g, then, 1, &fv);
+            g->b.block = els;
+            // Element i of the run: in bounds on its own, at idx + i * last_stride.
+            MlirValue iota[16], ok[16];
+            for (int i = 0; i < run; i++) {
+                iota[i] = mul(g, cint(g, i), last_stride);
+                MlirValue qi = addc(g, q_last, i);
+                MlirValue oki = ir_const_int(&g->b, i1t(g), 1);
+                if (x->pad.ptr) {
+                    // the other dims' bounds: recomputed on the run's first element
+                    MlirValue o = ir_const_int(&g->b, i1t(g), 1);
+                    for (int d = 0; d < rank - 1; d++) {
+                        MlirValue pd = addc(g, base[d], digit_offset(L, d, r[d]));
+                        MlirValue qd = x->low[d].ptr ? bin(g, "arith.subi", pd, x->low[d]) : pd;
+                        o = bin(g, "arith.andi", o, cmp(g, CMP_SLT, qd, x->sizes[d]));
+                        if (x->low[d].ptr)
+                            o = bin(g, "arith.andi", o, cmp(g, CMP_SGE, qd, zero));
+                    }
+                    oki = bin(g, "arith.andi", o, cmp(g, CMP_SLT, qi, x->sizes[rank - 1]));
+                    if (x->low[rank - 1].ptr)
+                        oki = bin(g, "arith.andi", oki, cmp(g, CMP_SGE, qi, zero));
+                }
+                ok[i] = oki;
+            }
+            MlirValue ptrs = gep(g, p, from_elements(g, i64t(g), run, iota), el);
+            MlirValue mask = from_elements(g, i1t(g), run, ok);
+            MlirValue pass = splat(g, x->pad.ptr ? x->pad : ir_const_int(&g->b, i32t(g), 0), run);
+            if (!x->pad.ptr)
+                pass = ir_op1(&g->b, "llvm.mlir.poison", vt, 0, NULL);
+            MlirValue gops[3] = {ptrs, mask, pass};
+            MlirNamedAttribute al = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i32t(g), eb));
+            MlirValue sv = mlirOperationGetResult(
+                ir_op(&g->b, "llvm.intr.masked.gather", 1, &vt, 3, gops, 1, &al, 0), 0);
+            yield(g, els, 1, &sv);
+            g->b.block = save;
+            v = mlirOperationGetResult(iff, 0);
+        }
+        for (int i = 0; i < run; i++)
+            xs[e + i] = extract(g, v, i);
+    }
+    MlirValue v = from_elements(g, el, E, xs);
+    free(xs);
+    return v;
+}
+
+// Converts a distributed tile to layout L through shared memory. Every use of shared memory
+// ends with a barrier, so the next one may start writing at once.
+static MlirValue convert_layout(Gpu *g, const DVal *x, const Layout *L) {
+    int64_t stride[R];
+    row_major(x->rank, x->shape, stride);
+    int64_t n = 1;
+    for (int d = 0; d < x->rank; d++)
+        n *= x->shape[d];
+    smem_need(g, n * elem_bytes(x->elem));
+    smem_write(g, x, stride, 0);
+    barrier(g);
+    // L may have a different shape of the same elements (a reshape): read row-major.
+    int64_t lstride[R];
+    row_major(L->rank, L->shape, lstride);
+    MlirValue v = smem_read(g, L, x->elem, lstride, cint(g, 0));
+    barrier(g);
+    return v;
+}
+
+// `x` (a tile of rank x->rank) broadcast to layout L: dims[i] is the dim of L that x's dim i
+// runs along; L's other dims repeat it. Free when x's layout is L without those dims (a
+// reduction's result): a shuffle of the thread's own elements. Else through shared memory.
+static MlirValue broadcast_to(Gpu *g, MlirOperation at, const DVal *x, const Layout *L, const int *dims) {
+    int E = layout_elems(L);
+    if (x->kind == DV_UNIFORM)
+        return splat(g, x->v, E);
+    Layout want = {.rank = x->rank};
+    for (int i = 0; i < x->rank; i++) {
+        int d = dims[i];
+        want.shape[i] = L->shape[d];
+        want.spt[i] = L->spt[d];
+        want.tpw[i] = L->tpw[d];
+        want.wpc[i] = L->wpc[d];
+        want.reps[i] = L->reps[d];
+        want.lane_shift[i] = L->lane_shift[d];
+        want.warp_shift[i] = L->warp_shift[d];
+    }
+    MlirValue src = materialize(g, at, x, &want);
+    if (g->failed)
+        return src;
+    int64_t *mask = malloc(sizeof(int64_t) * (size_t)E);
+    for (int e = 0; e < E; e++) {
+        int r[R], rr[R];
+        layout_digits(L, e, r);
+        for (int i = 0; i < x->rank; i++)
+            rr[i] = r[dims[i]];
+        int64_t idx = 0;
+        for (int i = 0; i < x->rank; i++)
+            idx = idx * (want.reps[i] * want.spt[i]) + rr[i];
+        mask[e] = idx;
+    }
+    MlirValue v = shuffle(g, src, src, E, mask);
+    free(mask);
+    return v;
+}
+
+// The per-thread vector<E> of tile x in layout L (L's shape has x's elements).
+static MlirValue materialize(Gpu *g, MlirOperation at, const DVal *x, const Layout *L) {
+    int E = layout_elems(L);
+    switch (x->kind) {
+    case DV_UNIFORM: return splat(g, x->v, E);
+    case DV_LOAD: return load_tile(g, x, L);
+    case DV_DIST: {
+        if (layout_equal(&x->layout, L))
+            return x->v;
+        // Only unit dims added or removed: the same elements in the same order.
+        Layout a = x->layout, b = *L;
+        int na = 0, nb = 0;
+        for (int d = 0; d < a.rank; d++)
+            if (a.shape[d] != 1)
+                a.shape[na] = a.shape[d], a.spt[na] = a.spt[d], a.tpw[na] = a.tpw[d], a.wpc[na] = a.wpc[d],
+                a.reps[na] = a.reps[d], a.lane_shift[na] = a.lane_shift[d],
+                a.warp_shift[na++] = a.warp_shift[d];
+        for (int d = 0; d < b.rank; d++)
+            if (b.shape[d] != 1)
+                b.shape[nb] = b.shape[d], b.spt[nb] = b.spt[d], b.tpw[nb] = b.tpw[d], b.wpc[nb] = b.wpc[d],
+                b.reps[nb] = b.reps[d], b.lane_shift[nb] = b.lane_shift[d],
+                b.warp_shift[nb++] = b.warp_shift[d];
+        a.rank = na;
+        b.rank = nb;
+        if (layout_equal(&a, &b))
+            return x->v;
+        return convert_layout(g, x, L);
+    }
+    default: break;
+    }
+    unsupported(g, at, "this use of a tile");
+    return x->v;
+}
+
+// The layout a value has, or would get by default.
+static void natural_layout(Gpu *g, const DVal *x, Layout *L) {
+    if (x->kind == DV_DIST)
+        *L = x->layout;
+    else
+        layout_default(g, L, x->rank, x->shape, x->elem);
+}
+
+// ---------------------------------------------------------------- stores
+
+// Writes tile `x` (a DV_SUBTILE of a tile, or a whole tile) into memref `m`: tile element p goes
+// to m[moffs + p - toffs] when toffs <= p < toffs + sizes.
+static void store_tile(Gpu *g, MlirOperation at, const DVal *x, const DVal *m) {
+    const DVal *t = x->kind == DV_SUBTILE ? x->src : x;
+    Layout L;
+    natural_layout(g, t, &L);
+    MlirValue v = materialize(g, at, t, &L);
+    if (g->failed)
+        return;
+    int E = layout_elems(&L), rank = L.rank;
+    MlirType el = t->elem;
+    int eb = elem_bytes(el);
+    MlirValue base[R];
+    layout_base(g, &L, base);
+    MlirValue zero = cint(g, 0);
+    MlirValue owner = layout_owner(g, &L);
+    int run = rank ? L.spt[rank - 1] : 1;
+    while (run * eb > 16)
+        run /= 2;
+    MlirValue last_stride = rank ? m->strides[rank - 1] : cint(g, 1);
+    MlirValue unit = cmp(g, CMP_EQ, last_stride, cint(g, 1));
+    for (int e = 0; e < E; e += run) {
+        int r[R];
+        layout_digits(&L, e, r);
+        MlirValue ok_rest = owner, idx = zero, q_last = zero;
+        for (int d = 0; d < rank; d++) {
+            MlirValue p = addc(g, base[d], digit_offset(&L, d, r[d]));
+            MlirValue q = p;
+            if (x->kind == DV_SUBTILE) {
+                q = bin(g, "arith.subi", p, x->offs[d]);
+                if (d < rank - 1)
+                    ok_rest =
+                        bin(g, "arith.andi", ok_rest,
+                            bin(g, "arith.andi", cmp(g, CMP_SGE, q, zero), cmp(g, CMP_SLT, q, x->sizes[d])));
+            }
+            if (d == rank - 1)
+                q_last = q;
+            MlirValue o = m->offs[d].ptr ? add(g, m->offs[d], q) : q;
+            idx = add(g, idx, mul(g, o, m->strides[d]));
+        }
+        MlirValue p = gep(g, m->ptr, idx, el);
+        MlirValue ok[16], iota[16];
+        for (int i = 0; i < run; i++) {
+            MlirValue qi = addc(g, q_last, i);
+            ok[i] = ok_rest;
+            if (x->kind == DV_SUBTILE && rank)
+                ok[i] = bin(
+                    g, "arith.andi", ok_rest,
+                    bin(g, "arith.andi", cmp(g, CMP_SGE, qi, zero), cmp(g, CMP_SLT, qi, x->sizes[rank - 1])));
+            iota[i] = mul(g, cint(g, i), last_stride);
+        }
+        int64_t mask[16];
+        for (int i = 0; i < run; i++)
+            mask[i] = e + i;
+        MlirValue part = run == E ? v : shuffle(g, v, v, run, mask);
+        MlirValue all = bin(g, "arith.andi", ok[0], ok[run - 1]);
+        MlirValue addr = ir_op1(&g->b, "llvm.ptrtoint", i64t(g), 1, &p);
+        MlirValue aligned = cmp(g, CMP_EQ, bin(g, "arith.andi", addr, cint(g, (int64_t)run * eb - 1)), zero);
+        MlirValue fast = bin(g, "arith.andi", all, bin(g, "arith.andi", unit, aligned));
+        MlirBlock then, els;
+        if_op(g, fast, 0, NULL, &then, &els);
+        MlirBlock save = g->b.block;
+        g->b.block = then;
+        if (run == 1)
+            store(g, extract(g, part, 0), p, eb);
+        else
+            store(g, part, p, (int64_t)run * eb);
+        yield(g, then, 0, NULL);
+        g->b.block = els;
+        MlirValue ptrs = gep(g, p, from_elements(g, i64t(g), run, iota), el);
+        MlirValue sops[3] = {part, ptrs, from_elements(g, i1t(g), run, ok)};
+        MlirNamedAttribute al = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i32t(g), eb));
+        ir_op(&g->b, "llvm.intr.masked.scatter", 0, NULL, 3, sops, 1, &al, 0);
+        yield(g, els, 0, NULL);
+        g->b.block = save;
+    }
+}
+
+// ---------------------------------------------------------------- reductions
+
+// The binary op of a linalg.reduce body: one op of (in, init), then linalg.yield.
+static MlirOperation combiner(MlirOperation red) {
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(red, 0));
+    MlirOperation first = mlirBlockGetFirstOperation(body);
+    if (mlirOperationIsNull(first) || mlirOperationGetNumOperands(first) != 2)
+        return (MlirOperation){NULL};
+    MlirOperation next = mlirOperationGetNextInBlock(first);
+    if (mlirOperationIsNull(next) || !is(next, "linalg.yield"))
+        return (MlirOperation){NULL};
+    return first;
+}
+
+// comb(a, b) with the combiner's op name and attributes, on scalars or vectors.
+static MlirValue combine(Gpu *g, MlirOperation comb, MlirValue a, MlirValue b) {
+    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(comb));
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)n.length, n.data);
+    int na = (int)mlirOperationGetNumAttributes(comb);
+    MlirNamedAttribute attrs[8];
+    for (int i = 0; i < na && i < 8; i++)
+        attrs[i] = mlirOperationGetAttribute(comb, i);
+    MlirValue ops[2] = {a, b};
+    MlirType t = mlirValueGetType(a);
+    return mlirOperationGetResult(ir_op(&g->b, name, 1, &t, 2, ops, na < 8 ? na : 8, attrs, 0), 0);
+}
+
+static MlirValue shuffle_xor(Gpu *g, MlirValue v, int offset) {
+    MlirType t = mlirValueGetType(v);
+    MlirType res[2] = {t, i1t(g)};
+    MlirValue ops[3] = {v, ir_const_int(&g->b, i32t(g), offset), ir_const_int(&g->b, i32t(g), 32)};
+    MlirNamedAttribute mode =
+        ir_named(&g->b, "mode", mlirAttributeParseGet(g->b.ctx, ir_str("#gpu<shuffle_mode xor>")));
+    return mlirOperationGetResult(ir_op(&g->b, "gpu.shuffle", 2, res, 3, ops, 1, &mode, 0), 0);
+}
+
+// Reduces dim `rd` of distributed tile x: within each thread, then across the lanes along rd
+// (xor shuffles), then across the warps along rd (shared memory). The result is laid out as
+// x's layout without rd: each thread holds the results for its own positions in the other dims.
+static DVal *reduce_dim(Gpu *g, MlirOperation at, MlirOperation comb, const DVal *x, int rd) {
+    const Layout *L = &x->layout;
+    Layout O = {.rank = L->rank - 1};
+    for (int d = 0, o = 0; d < L->rank; d++) {
+        if (d == rd)
+            continue;
+        O.shape[o] = L->shape[d], O.spt[o] = L->spt[d], O.tpw[o] = L->tpw[d], O.wpc[o] = L->wpc[d];
+        O.reps[o] = L->reps[d], O.lane_shift[o] = L->lane_shift[d], O.warp_shift[o++] = L->warp_shift[d];
+    }
+    int E = layout_elems(L), EO = layout_elems(&O);
+    int bits = mlirTypeIsAInteger(x->elem) ? (int)mlirIntegerTypeGetWidth(x->elem) : elem_bytes(x->elem) * 8;
+    if (bits != 32 && bits != 64) {
+        unsupported(g, at, "reductions of 8- and 16-bit tiles");
+        return NULL;
+    }
+    MlirValue *acc = calloc((size_t)EO, sizeof(MlirValue));
+    for (int e = 0; e < E; e++) {
+        int r[R], ro[R];
+        layout_digits(L, e, r);
+        int64_t eo = 0;
+        for (int d = 0, o = 0; d < L->rank; d++)
+            if (d != rd)
+                ro[o++] = r[d];
+        for (int o = 0; o < O.rank; o++)
+            eo = eo * (O.reps[o] * O.spt[o]) + ro[o];
+        MlirValue s = extract(g, x->v, e);
+        acc[eo] = acc[eo].ptr ? combine(g, comb, acc[eo], s) : s;
+    }
+    for (int bit = 0; bit < ilog2(L->tpw[rd]); bit++)
+        for (int eo = 0; eo < EO; eo++)
+            acc[eo] = combine(g, comb, acc[eo], shuffle_xor(g, acc[eo], 1 << (L->lane_shift[rd] + bit)));
+    if (L->wpc[rd] > 1) {
+        // Warp w along rd writes its partials at [w][position in the result], row-major.
+        int64_t n = 1, ostride[R];
+        for (int o = 0; o < O.rank; o++)
+            n *= O.shape[o];
+        row_major(O.rank, O.shape, ostride);
+        smem_need(g, n * L->wpc[rd] * elem_bytes(x->elem));
+        MlirValue base[R];
+        layout_base(g, &O, base);
+        MlirValue tb = cint(g, 0);
+        for (int o = 0; o < O.rank; o++)
+            tb = add(g, tb, mul(g, base[o], cint(g, ostride[o])));
+        MlirValue wd = bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, L->warp_shift[rd])),
+                           cint(g, L->wpc[rd] - 1));
+        MlirValue lane_d = cint(g, 0);
+        if (L->tpw[rd] > 1)
+            lane_d = bin(g, "arith.andi", bin(g, "arith.shrui", g->lane, cint(g, L->lane_shift[rd])),
+                         cint(g, L->tpw[rd] - 1));
+        // One writer per result element and warp along rd: lane 0 along rd, no replica bits.
+        int64_t lm, wm;
+        layout_masks(L, &lm, &wm);
+        MlirValue z = cint(g, 0);
+        MlirValue writer =
+            bin(g, "arith.andi", cmp(g, CMP_EQ, bin(g, "arith.andi", g->lane, cint(g, ~lm & 31)), z),
+                cmp(g, CMP_EQ, lane_d, z));
+        writer = bin(g, "arith.andi", writer,
+                     cmp(g, CMP_EQ, bin(g, "arith.andi", g->warp, cint(g, ~wm & (g->nwarps - 1))), z));
+        MlirValue wbase = add(g, tb, mul(g, wd, cint(g, n)));
+        MlirBlock then, els;
+        if_op(g, writer, 0, NULL, &then, &els);
+        yield(g, els, 0, NULL);
+        MlirBlock save = g->b.block;
+        g->b.block = then;
+        for (int eo = 0; eo < EO; eo++) {
+            int r[R];
+            layout_digits(&O, eo, r);
+            int64_t off = 0;
+            for (int o = 0; o < O.rank; o++)
+                off += digit_offset(&O, o, r[o]) * ostride[o];
+            store(g, acc[eo], smem_at(g, addc(g, wbase, off), x->elem), elem_bytes(x->elem));
+        }
+        yield(g, then, 0, NULL);
+        g->b.block = save;
+        barrier(g);
+        for (int eo = 0; eo < EO; eo++) {
+            int r[R];
+            layout_digits(&O, eo, r);
+            int64_t off = 0;
+            for (int o = 0; o < O.rank; o++)
+                off += digit_offset(&O, o, r[o]) * ostride[o];
+            MlirValue s = {NULL};
+            for (int w = 0; w < L->wpc[rd]; w++) {
+                MlirValue v =
+                    load(g, x->elem, smem_at(g, addc(g, tb, off + w * n), x->elem), elem_bytes(x->elem));
+                s = w ? combine(g, comb, s, v) : v;
+            }
+            acc[eo] = s;
+        }
+        barrier(g);
+    }
+    DVal *res;
+    if (O.rank == 0) {
+        res = uniform_val(acc[0], 0, O.shape);
+    } else {
+        res = dist_val(&O, from_elements(g, x->elem, EO, acc), x->elem);
+    }
+    free(acc);
+    return res;
+}
+
+// ---------------------------------------------------------------- dot
+
+static MlirValue scf_for(Gpu *g, MlirValue lb, MlirValue ub, MlirValue step, int n, const MlirValue *inits,
+                         MlirBlock *body, MlirOperation *loop) {
+    MlirValue ops[3 + 8];
+    ops[0] = lb, ops[1] = ub, ops[2] = step;
+    MlirType types[1 + 8];
+    types[0] = mlirValueGetType(lb);
+    for (int i = 0; i < n; i++) {
+        ops[3 + i] = inits[i];
+        types[1 + i] = mlirValueGetType(inits[i]);
+    }
+    *loop = ir_op(&g->b, "scf.for", n, types + 1, 3 + n, ops, 0, NULL, 1);
+    *body = ir_region_block(&g->b, *loop, 0, 1 + n, types);
+    return mlirBlockGetArgument(*body, 0);
+}
+
+static MlirValue convert_float(Gpu *g, MlirValue v, MlirType to) {
+    MlirType from = mlirValueGetType(v);
+    MlirType fe = mlirTypeIsAVector(from) ? mlirShapedTypeGetElementType(from) : from;
+    if (mlirTypeEqual(fe, to))
+        return v;
+    MlirType rt = mlirTypeIsAVector(from) ? vec(to, mlirShapedTypeGetDimSize(from, 0)) : to;
+    return ir_op1(&g->b, elem_bytes(fe) < elem_bytes(to) ? "arith.extf" : "arith.truncf", rt, 1, &v);
+}
+
+// acc += a @ b with FMAs: a goes to shared memory transposed (As[k][m]), b as it is (Bs[k][n]);
+// each step of k reads the thread's rows of As and columns of Bs (vector loads) and updates its
+// dot_rows x dot_cols blocks of the accumulator.
+static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, const DVal *c) {
+    int64_t M = c->shape[0], N = c->shape[1], K = a->shape[1];
+    Layout LC;
+    if (c->kind == DV_DIST)
+        LC = c->layout;
+    else
+        layout_dot(g, &LC, c->shape);
+    MlirValue acc = materialize(g, at, c, &LC);
+    Layout LA, LB;
+    natural_layout(g, a, &LA);
+    natural_layout(g, b, &LB);
+    DVal *da = dist_val(&LA, materialize(g, at, a, &LA), a->elem);
+    DVal *db = dist_val(&LB, materialize(g, at, b, &LB), b->elem);
+    if (g->failed)
+        return NULL;
+    int eba = elem_bytes(a->elem), ebb = elem_bytes(b->elem);
+    int64_t boff = (M * K * eba + ebb - 1) / ebb;  // Bs, in elements of b
+    smem_need(g, boff * ebb + K * N * ebb);
+    smem_write(g, da, (int64_t[]){1, M}, 0);
+    smem_write(g, db, (int64_t[]){N, 1}, boff);
+    barrier(g);
+    MlirType accel = c->elem;
+    int E = layout_elems(&LC);
+    MlirValue base[2];
+    layout_base(g, &LC, base);
+    int unroll = K % 4 == 0 ? 4 : 1;
+    MlirBlock body;
+    MlirOperation loop;
+    MlirValue kk = scf_for(g, cint(g, 0), cint(g, K), cint(g, unroll), 1, &acc, &body, &loop);
+    MlirBlock save = g->b.block;
+    g->b.block = body;
+    MlirValue cur = mlirBlockGetArgument(body, 1);
+    int nr = LC.reps[0] * LC.spt[0], nc = LC.reps[1] * LC.spt[1];
+    for (int u = 0; u < unroll; u++) {
+        MlirValue k = addc(g, kk, u);
+        MlirValue av[64], bv[64];
+        MlirValue arow = add(g, mul(g, k, cint(g, M)), base[0]);
+        MlirValue bcol = add(g, mul(g, k, cint(g, N)), addc(g, base[1], boff));
+        for (int pass = 0; pass < 2; pass++) {
+            int n = pass ? nc : nr, spt = pass ? LC.spt[1] : LC.spt[0];
+            MlirType el = pass ? b->elem : a->elem;
+            int eb = pass ? ebb : eba;
+            int run = spt;
+            while (run * eb > 16)
+                run /= 2;
+            MlirValue *out = pass ? bv : av;
+            for (int r = 0; r < n; r += run) {
+                MlirValue idx = addc(g, pass ? bcol : arow, digit_offset(&LC, pass, r));
+                MlirValue v = load(g, vec(el, run), smem_at(g, idx, el), (int64_t)eb * run);
+                v = convert_float(g, v, accel);
+                for (int i = 0; i < run; i++)
+                    out[r + i] = extract(g, v, i);
+            }
+        }
+        MlirValue *ae = malloc(sizeof(MlirValue) * (size_t)E * 2), *be = ae + E;
+        for (int e = 0; e < E; e++) {
+            int r[2];
+            layout_digits(&LC, e, r);
+            ae[e] = av[r[0]];
+            be[e] = bv[r[1]];
+        }
+        MlirValue ops[3] = {from_elements(g, accel, E, ae), from_elements(g, accel, E, be), cur};
+        cur = ir_op1(&g->b, "math.fma", vec(accel, E), 3, ops);
+        free(ae);
+    }
+    ir_op(&g->b, "scf.yield", 0, NULL, 1, &cur, 0, NULL, 0);
+    g->b.block = save;
+    barrier(g);
+    return dist_val(&LC, mlirOperationGetResult(loop, 0), accel);
+}
+
+// ---------------------------------------------------------------- ops
+
+typedef struct TextBuf {
+    char *text;
+    size_t cap, len;
+} TextBuf;
+
+static void print_to(MlirStringRef s, void *user) {
+    TextBuf *t = user;
+    size_t n = s.length < t->cap - 1 - t->len ? s.length : t->cap - 1 - t->len;
+    memcpy(t->text + t->len, s.data, n);
+    t->len += n;
+    t->text[t->len] = '\0';
+}
+
+static bool is(MlirOperation o, const char *name) {
+    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(o));
+    return n.length == strlen(name) && !strncmp(n.data, name, n.length);
+}
+
+static bool name_prefix(MlirOperation o, const char *prefix) {
+    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(o));
+    return n.length > strlen(prefix) && !strncmp(n.data, prefix, strlen(prefix));
+}
+
+static DVal *get(Gpu *g, MlirValue v) {
+    DVal *d = map_get(g, v);
+    if (!d)
+        internal_error(__FILE__, __LINE__, "GPU back end: a value used before it was converted");
+    return d;
+}
+
+static MlirValue scalar_of(Gpu *g, MlirOperation at, MlirValue v) {
+    DVal *d = get(g, v);
+    if (d->kind != DV_SCALAR)
+        unsupported(g, at, "a tile where a scalar is expected");
+    return d->v;
+}
+
+static MlirAttribute attr(MlirOperation o, const char *name) {
+    return mlirOperationGetAttributeByName(o, ir_str(name));
+}
+
+static int64_t dense_at(MlirAttribute a, int i) { return mlirDenseI64ArrayGetElement(a, i); }
+
+// Offsets or sizes of a slice-like op: static entries from `static_name`, dynamic ones from
+// the operands starting at *next (advanced). As i64.
+static void mixed(Gpu *g, MlirOperation o, const char *static_name, int rank, int *next, MlirValue *out) {
+    MlirAttribute st = attr(o, static_name);
+    for (int d = 0; d < rank; d++) {
+        int64_t v = dense_at(st, d);
+        if (v == mlirShapedTypeGetDynamicSize())
+            out[d] = to_i64(g, scalar_of(g, o, mlirOperationGetOperand(o, (*next)++)));
+        else
+            out[d] = cint(g, v);
+    }
+}
+
+// A tensor-typed result of `o` from its static type.
+static DVal *tensor_result(MlirOperation o, int i, DKind kind) {
+    DVal *d = dval_new(kind);
+    if (!tensor_info(mlirValueGetType(mlirOperationGetResult(o, i)), &d->rank, d->shape, &d->elem))
+        d->kind = DV_NONE;
+    return d;
+}
+
+// Creates op `name` like `o` (its attributes) on new operands and result types.
+static MlirOperation recreate(Gpu *g, MlirOperation o, int nops, const MlirValue *ops, int nres,
+                              const MlirType *res, int nregions) {
+    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(o));
+    char name[96];
+    snprintf(name, sizeof name, "%.*s", (int)n.length, n.data);
+    int na = (int)mlirOperationGetNumAttributes(o);
+    MlirNamedAttribute *attrs = malloc(sizeof(MlirNamedAttribute) * (size_t)(na + 1));
+    for (int i = 0; i < na; i++)
+        attrs[i] = mlirOperationGetAttribute(o, i);
+    MlirOperation r = ir_op(&g->b, name, nres, res, nops, ops, na, attrs, nregions);
+    free(attrs);
+    return r;
+}
+
+static bool has_tensor(MlirOperation o) {
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(o); i++)
+        if (mlirTypeIsARankedTensor(mlirValueGetType(mlirOperationGetOperand(o, i))))
+            return true;
+    for (intptr_t i = 0; i < mlirOperationGetNumResults(o); i++)
+        if (mlirTypeIsARankedTensor(mlirValueGetType(mlirOperationGetResult(o, i))))
+            return true;
+    return false;
+}
+
+static void convert_block(Gpu *g, MlirBlock src);
+
+// An arith or math op on tiles: on each thread's elements, in the layout of its first
+// distributed operand (or the default); on scalars when every operand is uniform.
+static void convert_elementwise(Gpu *g, MlirOperation o) {
+    int n = (int)mlirOperationGetNumOperands(o);
+    DVal *res = tensor_result(o, 0, DV_DIST);
+    if (res->kind == DV_NONE || mlirOperationGetNumResults(o) != 1) {
+        unsupported(g, o, "this operation on tiles");
+        return;
+    }
+    DVal *ins[8];
+    const DVal *anchor = NULL;
+    bool all_uniform = true;
+    for (int i = 0; i < n && i < 8; i++) {
+        ins[i] = get(g, mlirOperationGetOperand(o, i));
+        if (ins[i]->kind == DV_DIST && !anchor)
+            anchor = ins[i];
+        if (ins[i]->kind != DV_UNIFORM && ins[i]->kind != DV_SCALAR)
+            all_uniform = false;
+    }
+    MlirValue ops[8];
+    if (all_uniform) {
+        for (int i = 0; i < n; i++)
+            ops[i] = ins[i]->v;
+        MlirOperation r = recreate(g, o, n, ops, 1, &res->elem, 0);
+        map_put(g, mlirOperationGetResult(o, 0),
+                uniform_val(mlirOperationGetResult(r, 0), res->rank, res->shape));
+        return;
+    }
+    Layout L;
+    if (anchor && anchor->rank == res->rank)
+        L = anchor->layout;
+    else
+        layout_default(g, &L, res->rank, res->shape, res->elem);
+    int E = layout_elems(&L);
+    for (int i = 0; i < n; i++)
+        ops[i] = ins[i]->kind == DV_SCALAR ? ins[i]->v : materialize(g, o, ins[i], &L);
+    MlirType rt = vec(res->elem, E);
+    MlirOperation r = recreate(g, o, n, ops, 1, &rt, 0);
+    map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, mlirOperationGetResult(r, 0), res->elem));
+}
+
+// linalg.generic with parallel iterators: its body on each thread's elements, inputs brought to
+// the output's layout (broadcast along the dims their maps leave out).
+static void convert_generic(Gpu *g, MlirOperation o) {
+    DVal *res = tensor_result(o, 0, DV_DIST);
+    MlirAttribute maps = attr(o, "indexing_maps");
+    char iters[512] = "";
+    mlirAttributePrint(attr(o, "iterator_types"), print_to, &(TextBuf){iters, sizeof iters, 0});
+    if (strstr(iters, "reduction")) {
+        unsupported(g, o, "a linalg.generic with a reduction");
+        return;
+    }
+    int nops = (int)mlirOperationGetNumOperands(o), nres = (int)mlirOperationGetNumResults(o);
+    int nin = nops - nres;
+    if (res->kind == DV_NONE || nres != 1 || nin > 8) {
+        unsupported(g, o, "this linalg.generic");
+        return;
+    }
+    // The output's layout: that of an input read without broadcasting, else the default.
+    Layout L;
+    bool have = false;
+    int dims[8][R];
+    for (int i = 0; i < nin; i++) {
+        MlirAffineMap m = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, i));
+        int nr = (int)mlirAffineMapGetNumResults(m);
+        for (int j = 0; j < nr; j++) {
+            MlirAffineExpr ex = mlirAffineMapGetResult(m, j);
+            if (!mlirAffineExprIsADim(ex)) {
+                unsupported(g, o, "this indexing map");
+                return;
+            }
+            dims[i][j] = (int)mlirAffineDimExprGetPosition(ex);
+            if (j && dims[i][j] <= dims[i][j - 1]) {
+                unsupported(g, o, "transposing indexing maps");
+                return;
+            }
+        }
+        DVal *in = get(g, mlirOperationGetOperand(o, i));
+        if (!have && in->kind == DV_DIST && nr == res->rank) {
+            L = in->layout;
+            have = true;
+        }
+    }
+    if (!have)
+        layout_default(g, &L, res->rank, res->shape, res->elem);
+    int E = layout_elems(&L);
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, 0));
+    for (int i = 0; i < nin; i++) {
+        DVal *in = get(g, mlirOperationGetOperand(o, i));
+        MlirValue v;
+        if (in->kind == DV_SCALAR)
+            v = splat(g, in->v, E);
+        else if (in->rank == res->rank)
+            v = materialize(g, o, in, &L);
+        else
+            v = broadcast_to(g, o, in, &L, dims[i]);
+        MlirType el = mlirValueGetType(mlirBlockGetArgument(body, i));
+        map_put(g, mlirBlockGetArgument(body, i), dist_val(&L, v, el));
+    }
+    // The body, op by op, on vectors.
+    MlirValue base[R];
+    bool have_base = false;
+    for (MlirOperation b = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(b) && !g->failed;
+         b = mlirOperationGetNextInBlock(b)) {
+        if (is(b, "linalg.yield")) {
+            DVal *y = get(g, mlirOperationGetOperand(b, 0));
+            MlirValue v = y->kind == DV_DIST ? y->v : splat(g, y->v, E);
+            map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, v, res->elem));
+            return;
+        }
+        if (is(b, "linalg.index")) {
+            if (!have_base)
+                layout_base(g, &L, base);
+            have_base = true;
+            int d = (int)mlirIntegerAttrGetValueInt(attr(b, "dim"));
+            MlirValue *xs = malloc(sizeof(MlirValue) * (size_t)E);
+            for (int e = 0; e < E; e++) {
+                int r[R];
+                layout_digits(&L, e, r);
+                MlirValue p = addc(g, base[d], digit_offset(&L, d, r[d]));
+                xs[e] = ir_op1(&g->b, "arith.index_cast", mlirIndexTypeGet(g->b.ctx), 1, &p);
+            }
+            MlirValue v = from_elements(g, mlirIndexTypeGet(g->b.ctx), E, xs);
+            free(xs);
+            map_put(g, mlirOperationGetResult(b, 0), dist_val(&L, v, mlirIndexTypeGet(g->b.ctx)));
+            continue;
+        }
+        if (mlirOperationGetNumRegions(b) || mlirOperationGetNumResults(b) != 1 ||
+            !(name_prefix(b, "arith.") || name_prefix(b, "math."))) {
+            unsupported(g, b, "this operation in an elementwise body");
+            return;
+        }
+        int n = (int)mlirOperationGetNumOperands(b);
+        MlirValue ops[8];
+        for (int i = 0; i < n && i < 8; i++) {
+            MlirValue v = mlirOperationGetOperand(b, i);
+            DVal *d = map_get(g, v);
+            if (!d) {  // a constant of the body not converted yet
+                unsupported(g, b, "this operand in an elementwise body");
+                return;
+            }
+            ops[i] = d->kind == DV_DIST ? d->v : splat(g, d->v, E);
+        }
+        MlirType el = mlirValueGetType(mlirOperationGetResult(b, 0));
+        MlirType rt = vec(el, E);
+        if (n == 0) {  // a constant: a scalar, splat where used
+            MlirOperation c = mlirOperationClone(b);
+            mlirBlockAppendOwnedOperation(g->b.block, c);
+            map_put(g, mlirOperationGetResult(b, 0), scalar_val(mlirOperationGetResult(c, 0)));
+            continue;
+        }
+        MlirOperation r = recreate(g, b, n, ops, 1, &rt, 0);
+        map_put(g, mlirOperationGetResult(b, 0), dist_val(&L, mlirOperationGetResult(r, 0), el));
+    }
+}
+
+static void convert_reduce(Gpu *g, MlirOperation o) {
+    MlirOperation comb = combiner(o);
+    if (mlirOperationIsNull(comb) || mlirOperationGetNumOperands(o) != 2) {
+        unsupported(g, o, "this reduction");
+        return;
+    }
+    DVal *x = get(g, mlirOperationGetOperand(o, 0));
+    DVal *init = get(g, mlirOperationGetOperand(o, 1));
+    DVal *cur = x;
+    if (cur->kind != DV_DIST) {
+        Layout L;
+        natural_layout(g, cur, &L);
+        cur = dist_val(&L, materialize(g, o, cur, &L), x->elem);
+    }
+    MlirAttribute dims = attr(o, "dimensions");
+    int nd = (int)mlirDenseArrayGetNumElements(dims);
+    for (int i = nd - 1; i >= 0 && !g->failed; i--)
+        cur = reduce_dim(g, o, comb, cur, (int)dense_at(dims, i));
+    if (g->failed)
+        return;
+    // Then the initial value.
+    if (cur->kind == DV_UNIFORM) {
+        MlirValue iv = init->kind == DV_UNIFORM || init->kind == DV_SCALAR ? init->v : NULL_VALUE;
+        if (!iv.ptr) {
+            unsupported(g, o, "this reduction's initial value");
+            return;
+        }
+        cur = uniform_val(combine(g, comb, cur->v, iv), cur->rank, cur->shape);
+    } else {
+        MlirValue iv = materialize(g, o, init, &cur->layout);
+        cur = dist_val(&cur->layout, combine(g, comb, cur->v, iv), cur->elem);
+    }
+    map_put(g, mlirOperationGetResult(o, 0), cur);
+}
+
+// tensor.collapse_shape / expand_shape: the same elements; a layout with unit dims added or
+// removed when only unit dims change, else through shared memory.
+static void convert_reshape(Gpu *g, MlirOperation o) {
+    DVal *x = get(g, mlirOperationGetOperand(o, 0));
+    DVal *res = tensor_result(o, 0, DV_DIST);
+    if (x->kind == DV_UNIFORM) {
+        map_put(g, mlirOperationGetResult(o, 0), uniform_val(x->v, res->rank, res->shape));
+        return;
+    }
+    Layout src;
+    natural_layout(g, x, &src);
+    MlirValue v = materialize(g, o, x, &src);
+    // Non-unit dims in order must match.
+    int a[R], b[R], na = 0, nb = 0;
+    for (int d = 0; d < src.rank; d++)
+        if (src.shape[d] != 1)
+            a[na++] = d;
+    for (int d = 0; d < res->rank; d++)
+        if (res->shape[d] != 1)
+            b[nb++] = d;
+    bool same = na == nb;
+    for (int i = 0; same && i < na; i++)
+        same = src.shape[a[i]] == res->shape[b[i]];
+    Layout L = {.rank = res->rank};
+    if (same) {
+        for (int d = 0; d < res->rank; d++) {
+            L.shape[d] = res->shape[d];
+            L.spt[d] = L.tpw[d] = L.wpc[d] = L.reps[d] = 1;
+        }
+        for (int i = 0; i < na; i++) {
+            int s = a[i], d = b[i];
+            L.spt[d] = src.spt[s], L.tpw[d] = src.tpw[s], L.wpc[d] = src.wpc[s], L.reps[d] = src.reps[s];
+            L.lane_shift[d] = src.lane_shift[s], L.warp_shift[d] = src.warp_shift[s];
+        }
+        map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, v, res->elem));
+        return;
+    }
+    layout_default(g, &L, res->rank, res->shape, res->elem);
+    DVal *xs = dist_val(&src, v, x->elem);
+    map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, convert_layout(g, xs, &L), res->elem));
+}
+
+// tensor.extract: a scalar of a tile (or of a tensor in memory).
+static void convert_extract(Gpu *g, MlirOperation o) {
+    DVal *x = get(g, mlirOperationGetOperand(o, 0));
+    int n = (int)mlirOperationGetNumOperands(o) - 1;
+    MlirValue idx[R];
+    for (int i = 0; i < n; i++)
+        idx[i] = to_i64(g, scalar_of(g, o, mlirOperationGetOperand(o, 1 + i)));
+    MlirValue r;
+    if (x->kind == DV_UNIFORM) {
+        r = x->v;
+    } else if (x->kind == DV_MEMREF) {
+        MlirValue lin = cint(g, 0);
+        for (int d = 0; d < n; d++)
+            lin = add(g, lin, mul(g, x->offs[d].ptr ? add(g, x->offs[d], idx[d]) : idx[d], x->strides[d]));
+        r = load(g, x->elem, gep(g, x->ptr, lin, x->elem), elem_bytes(x->elem));
+    } else {
+        Layout L;
+        natural_layout(g, x, &L);
+        DVal *d = dist_val(&L, materialize(g, o, x, &L), x->elem);
+        int64_t stride[R], total = 1;
+        row_major(d->rank, d->shape, stride);
+        for (int i = 0; i < d->rank; i++)
+            total *= d->shape[i];
+        smem_need(g, total * elem_bytes(x->elem));
+        smem_write(g, d, stride, 0);
+        barrier(g);
+        MlirValue lin = cint(g, 0);
+        for (int i = 0; i < n; i++)
+            lin = add(g, lin, mul(g, idx[i], cint(g, stride[i])));
+        r = load(g, x->elem, smem_at(g, lin, x->elem), elem_bytes(x->elem));
+        barrier(g);
+    }
+    map_put(g, mlirOperationGetResult(o, 0), scalar_val(r));
+}
+
+static void convert_slice(Gpu *g, MlirOperation o) {
+    DVal *src = get(g, mlirOperationGetOperand(o, 0));
+    DVal *res = tensor_result(o, 0, DV_NONE);
+    int rank = (int)mlirShapedTypeGetRank(mlirValueGetType(mlirOperationGetOperand(o, 0)));
+    int next = 1;
+    MlirValue offs[R], sizes[R], strides[R];
+    mixed(g, o, "static_offsets", rank, &next, offs);
+    mixed(g, o, "static_sizes", rank, &next, sizes);
+    mixed(g, o, "static_strides", rank, &next, strides);
+    for (int d = 0; d < rank; d++)
+        if (dense_at(attr(o, "static_strides"), d) != 1)
+            unsupported(g, o, "strided slices");
+    if (res->rank != rank)
+        unsupported(g, o, "rank-reducing slices");
+    if (g->failed)
+        return;
+    DVal *d = dval_new(src->kind == DV_MEMREF ? DV_LOAD : DV_SUBTILE);
+    d->rank = rank;
+    memcpy(d->shape, res->shape, sizeof d->shape);
+    d->elem = src->elem.ptr ? src->elem : res->elem;
+    for (int i = 0; i < rank; i++) {
+        d->offs[i] = src->kind == DV_MEMREF && src->offs[i].ptr ? add(g, src->offs[i], offs[i]) : offs[i];
+        d->sizes[i] = sizes[i];
+    }
+    if (src->kind == DV_MEMREF) {
+        d->ptr = src->ptr;
+        memcpy(d->strides, src->strides, sizeof d->strides);
+        d->elem = res->elem;
+    } else if (src->kind == DV_DIST || src->kind == DV_UNIFORM) {
+        d->src = src;
+    } else {
+        unsupported(g, o, "this slice");
+    }
+    map_put(g, mlirOperationGetResult(o, 0), d);
+}
+
+static void convert_pad(Gpu *g, MlirOperation o) {
+    DVal *src = get(g, mlirOperationGetOperand(o, 0));
+    DVal *res = tensor_result(o, 0, DV_LOAD);
+    if (src->kind != DV_LOAD) {
+        unsupported(g, o, "padding a tile");
+        return;
+    }
+    *res = *src;
+    tensor_info(mlirValueGetType(mlirOperationGetResult(o, 0)), &res->rank, res->shape, &res->elem);
+    int next = 1;
+    MlirValue low[R];
+    mixed(g, o, "static_low", res->rank, &next, low);
+    for (int d = 0; d < res->rank; d++)
+        res->low[d] = dense_at(attr(o, "static_low"), d) == 0 ? NULL_VALUE : low[d];
+    // The padding value: the body's yield operand (a constant inside the body, or a value).
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, 0));
+    MlirOperation y = mlirBlockGetTerminator(body);
+    MlirValue pv = mlirOperationGetOperand(y, 0);
+    DVal *pd = map_get(g, pv);
+    if (pd && pd->kind == DV_SCALAR) {
+        res->pad = pd->v;
+    } else if (mlirValueIsAOpResult(pv) && is(mlirOpResultGetOwner(pv), "arith.constant")) {
+        MlirOperation c = mlirOperationClone(mlirOpResultGetOwner(pv));
+        mlirBlockAppendOwnedOperation(g->b.block, c);
+        res->pad = mlirOperationGetResult(c, 0);
+    } else {
+        unsupported(g, o, "this padding value");
+        return;
+    }
+    map_put(g, mlirOperationGetResult(o, 0), res);
+}
+
+// The layout a loop-carried or yielded tile keeps: a dot's accumulator layout when a dot makes
+// it, else the default for its shape.
+static void carried_layout(Gpu *g, MlirValue yielded, const DVal *t, Layout *L) {
+    if (mlirValueIsAOpResult(yielded) && is(mlirOpResultGetOwner(yielded), "linalg.matmul"))
+        layout_dot(g, L, t->shape);
+    else
+        layout_default(g, L, t->rank, t->shape, t->elem);
+}
+
+// scf.for, scf.if, scf.while, ...: rebuilt with the per-thread types; tiles they carry get the
+// layout of carried_layout (scf.for and scf.if only).
+static void convert_region_op(Gpu *g, MlirOperation o) {
+    int nres = (int)mlirOperationGetNumResults(o), nops = (int)mlirOperationGetNumOperands(o);
+    bool is_for = is(o, "scf.for"), is_if = is(o, "scf.if");
+    if (g->nframes == 32 || nres > 64 || nops > 64) {
+        unsupported(g, o, "control flow nested this deeply");
+        return;
+    }
+    RegionFrame *f = &g->frames[g->nframes];
+    f->op = o;
+    f->n = nres;
+    f->results = ast_alloc(sizeof(DVal) * (size_t)(nres ? nres : 1));
+    MlirType rtypes[64];
+    MlirBlock first = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, 0));
+    MlirOperation term = mlirBlockGetTerminator(first);
+    for (int i = 0; i < nres; i++) {
+        DVal *t = tensor_result(o, i, DV_DIST);
+        if (t->kind == DV_NONE) {
+            f->results[i] = (DVal){.kind = DV_SCALAR};
+            rtypes[i] = mlirValueGetType(mlirOperationGetResult(o, i));
+            continue;
+        }
+        if (!is_for && !is_if) {
+            unsupported(g, o, "tiles carried by this loop");
+            return;
+        }
+        Layout L;
+        carried_layout(g, mlirOperationGetOperand(term, i), t, &L);
+        f->results[i] = *dist_val(&L, NULL_VALUE, t->elem);
+        rtypes[i] = vec(t->elem, layout_elems(&L));
+    }
+    MlirValue ops[64 + 3];
+    for (int i = 0; i < nops; i++) {
+        DVal *d = get(g, mlirOperationGetOperand(o, i));
+        int r = is_for ? i - 3 : -1;  // scf.for: lb, ub, step, then the inits of the results
+        if (r >= 0 && f->results[r].kind == DV_DIST)
+            ops[i] = materialize(g, o, d, &f->results[r].layout);
+        else if (d->kind == DV_SCALAR)
+            ops[i] = d->v;
+        else
+            unsupported(g, o, "tiles carried by this loop");
+    }
+    if (g->failed)
+        return;
+    int nreg = (int)mlirOperationGetNumRegions(o);
+    MlirOperation n = recreate(g, o, nops, ops, nres, rtypes, nreg);
+    g->nframes++;
+    MlirBlock save = g->b.block;
+    for (int r = 0; r < nreg && !g->failed; r++) {
+        MlirBlock src = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, r));
+        if (mlirBlockIsNull(src))
+            continue;
+        if (!mlirBlockIsNull(mlirBlockGetNextInRegion(src))) {
+            unsupported(g, o, "regions of several blocks");
+            break;
+        }
+        int na = (int)mlirBlockGetNumArguments(src);
+        MlirType at[64 + 1];
+        for (int i = 0; i < na && i < 65; i++) {
+            at[i] = mlirValueGetType(mlirBlockGetArgument(src, i));
+            if (is_for && i > 0)
+                at[i] = rtypes[i - 1];
+            else if (mlirTypeIsARankedTensor(at[i]))
+                unsupported(g, o, "tiles carried by this loop");
+        }
+        MlirBlock dst = ir_region_block(&g->b, n, r, na, at);
+        for (int i = 0; i < na; i++) {
+            MlirValue arg = mlirBlockGetArgument(dst, i);
+            if (is_for && i > 0 && f->results[i - 1].kind == DV_DIST)
+                map_put(g, mlirBlockGetArgument(src, i),
+                        dist_val(&f->results[i - 1].layout, arg, f->results[i - 1].elem));
+            else
+                map_put(g, mlirBlockGetArgument(src, i), scalar_val(arg));
+        }
+        g->b.block = dst;
+        convert_block(g, src);
+    }
+    g->b.block = save;
+    g->nframes--;
+    for (int i = 0; i < nres; i++) {
+        MlirValue v = mlirOperationGetResult(n, i);
+        map_put(g, mlirOperationGetResult(o, i),
+                f->results[i].kind == DV_DIST ? dist_val(&f->results[i].layout, v, f->results[i].elem)
+                                              : scalar_val(v));
+    }
+}
+
+// scf.yield: the values in the layouts the enclosing op fixed.
+static void convert_yield(Gpu *g, MlirOperation o) {
+    RegionFrame *f = g->nframes ? &g->frames[g->nframes - 1] : NULL;
+    int n = (int)mlirOperationGetNumOperands(o);
+    MlirValue ops[64];
+    for (int i = 0; i < n && i < 64; i++) {
+        DVal *d = get(g, mlirOperationGetOperand(o, i));
+        if (f && i < f->n && f->results[i].kind == DV_DIST)
+            ops[i] = materialize(g, o, d, &f->results[i].layout);
+        else if (d->kind == DV_SCALAR)
+            ops[i] = d->v;
+        else
+            unsupported(g, o, "this yielded tile");
+    }
+    if (!g->failed)
+        recreate(g, o, n, ops, 0, NULL, 0);
+}
+
+// An op without tiles: cloned, its operands replaced by their converted values.
+static void convert_plain(Gpu *g, MlirOperation o) {
+    MlirOperation c = mlirOperationClone(o);
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(o); i++)
+        mlirOperationSetOperand(c, i, scalar_of(g, o, mlirOperationGetOperand(o, i)));
+    mlirBlockAppendOwnedOperation(g->b.block, c);
+    for (intptr_t i = 0; i < mlirOperationGetNumResults(o); i++)
+        map_put(g, mlirOperationGetResult(o, i), scalar_val(mlirOperationGetResult(c, i)));
+}
+
+// The memref descriptors emit.c builds over the tensor pointers (llvm.insertvalue chains).
+static void convert_descriptor(Gpu *g, MlirOperation o) {
+    MlirValue res = mlirOperationGetResult(o, 0);
+    if (is(o, "llvm.mlir.undef")) {
+        map_put(g, res, dval_new(DV_DESC));
+        return;
+    }
+    if (is(o, "llvm.insertvalue")) {
+        DVal *d = dval_new(DV_DESC);
+        *d = *get(g, mlirOperationGetOperand(o, 0));
+        MlirAttribute pos = attr(o, "position");
+        MlirValue v = scalar_of(g, o, mlirOperationGetOperand(o, 1));
+        int64_t p0 = dense_at(pos, 0);
+        if (p0 == 1)
+            d->ptr = v;
+        else if (p0 == 3 || p0 == 4) {
+            int64_t dim = dense_at(pos, 1);
+            (p0 == 3 ? d->sizes : d->strides)[dim] = v;
+        }
+        map_put(g, res, d);
+        return;
+    }
+    // builtin.unrealized_conversion_cast to the memref
+    DVal *d = dval_new(DV_MEMREF);
+    *d = *get(g, mlirOperationGetOperand(o, 0));
+    d->kind = DV_MEMREF;
+    MlirType mt = mlirValueGetType(res);
+    d->rank = (int)mlirShapedTypeGetRank(mt);
+    d->elem = mlirShapedTypeGetElementType(mt);
+    map_put(g, res, d);
+}
+
+static void convert_subview(Gpu *g, MlirOperation o) {
+    DVal *src = get(g, mlirOperationGetOperand(o, 0));
+    int rank = src->rank;
+    if ((int)mlirShapedTypeGetRank(mlirValueGetType(mlirOperationGetResult(o, 0))) != rank) {
+        unsupported(g, o, "rank-reducing subviews");
+        return;
+    }
+    int next = 1;
+    MlirValue offs[R], sizes[R];
+    mixed(g, o, "static_offsets", rank, &next, offs);
+    mixed(g, o, "static_sizes", rank, &next, sizes);
+    DVal *d = dval_new(DV_MEMREF);
+    *d = *src;
+    for (int i = 0; i < rank; i++) {
+        d->offs[i] = src->offs[i].ptr ? add(g, src->offs[i], offs[i]) : offs[i];
+        d->sizes[i] = sizes[i];
+    }
+    map_put(g, mlirOperationGetResult(o, 0), d);
+}
+
+static void convert_op(Gpu *g, MlirOperation o) {
+    MlirLocation save_loc = g->b.loc;
+    g->b.loc = mlirOperationGetLocation(o);
+    int nres = (int)mlirOperationGetNumResults(o);
+    MlirType rt0 = nres ? mlirValueGetType(mlirOperationGetResult(o, 0)) : (MlirType){NULL};
+    if (is(o, "func.return")) {
+        // the kernel's gpu.return is added after the body
+    } else if ((is(o, "llvm.mlir.undef") || is(o, "llvm.insertvalue")) && mlirTypeIsALLVMStructType(rt0)) {
+        convert_descriptor(g, o);
+    } else if (is(o, "builtin.unrealized_conversion_cast") && mlirTypeIsAMemRef(rt0)) {
+        convert_descriptor(g, o);
+    } else if (is(o, "bufferization.to_tensor")) {
+        DVal *d = dval_new(DV_MEMREF);
+        *d = *get(g, mlirOperationGetOperand(o, 0));
+        map_put(g, mlirOperationGetResult(o, 0), d);
+    } else if (is(o, "memref.subview")) {
+        convert_subview(g, o);
+    } else if (is(o, "tensor.extract_slice")) {
+        convert_slice(g, o);
+    } else if (is(o, "tensor.pad")) {
+        convert_pad(g, o);
+    } else if (is(o, "bufferization.materialize_in_destination")) {
+        store_tile(g, o, get(g, mlirOperationGetOperand(o, 0)), get(g, mlirOperationGetOperand(o, 1)));
+    } else if (is(o, "tensor.splat")) {
+        DVal *t = tensor_result(o, 0, DV_UNIFORM);
+        map_put(g, mlirOperationGetResult(o, 0),
+                uniform_val(scalar_of(g, o, mlirOperationGetOperand(o, 0)), t->rank, t->shape));
+    } else if (is(o, "tensor.empty")) {
+        map_put(g, mlirOperationGetResult(o, 0), tensor_result(o, 0, DV_EMPTY));
+    } else if (is(o, "linalg.fill")) {
+        DVal *t = tensor_result(o, 0, DV_UNIFORM);
+        map_put(g, mlirOperationGetResult(o, 0),
+                uniform_val(scalar_of(g, o, mlirOperationGetOperand(o, 0)), t->rank, t->shape));
+    } else if (is(o, "arith.constant") && mlirTypeIsARankedTensor(rt0)) {
+        MlirAttribute v = attr(o, "value");
+        if (!mlirAttributeIsADenseElements(v) || !mlirDenseElementsAttrIsSplat(v)) {
+            unsupported(g, o, "constant tiles that are not splats");
+        } else {
+            DVal *t = tensor_result(o, 0, DV_UNIFORM);
+            MlirNamedAttribute a = ir_named(&g->b, "value", mlirDenseElementsAttrGetSplatValue(v));
+            MlirValue c =
+                mlirOperationGetResult(ir_op(&g->b, "arith.constant", 1, &t->elem, 0, NULL, 1, &a, 0), 0);
+            map_put(g, mlirOperationGetResult(o, 0), uniform_val(c, t->rank, t->shape));
+        }
+    } else if (is(o, "linalg.reduce")) {
+        convert_reduce(g, o);
+    } else if (is(o, "linalg.matmul")) {
+        DVal *a = get(g, mlirOperationGetOperand(o, 0)), *b = get(g, mlirOperationGetOperand(o, 1));
+        DVal *c = get(g, mlirOperationGetOperand(o, 2));
+        if (mlirOperationGetNumAttributes(o) > 2 && !mlirAttributeIsNull(attr(o, "indexing_maps")))
+            unsupported(g, o, "transposed dot operands");
+        DVal *r = g->failed ? NULL : dot_fma(g, o, a, b, c);
+        if (r)
+            map_put(g, mlirOperationGetResult(o, 0), r);
+    } else if (is(o, "linalg.generic")) {
+        convert_generic(g, o);
+    } else if (is(o, "tensor.collapse_shape") || is(o, "tensor.expand_shape")) {
+        convert_reshape(g, o);
+    } else if (is(o, "tensor.extract")) {
+        convert_extract(g, o);
+    } else if (is(o, "scf.yield")) {
+        convert_yield(g, o);
+    } else if (mlirOperationGetNumRegions(o) > 0 && name_prefix(o, "scf.")) {
+        convert_region_op(g, o);
+    } else if (has_tensor(o)) {
+        if ((name_prefix(o, "arith.") || name_prefix(o, "math.")) && !mlirOperationGetNumRegions(o))
+            convert_elementwise(g, o);
+        else
+            unsupported(g, o, "this operation on tiles");
+    } else if (mlirOperationGetNumRegions(o) > 0) {
+        unsupported(g, o, "this control flow");
+    } else {
+        convert_plain(g, o);
+    }
+    g->b.loc = save_loc;
+}
+
+static void convert_block(Gpu *g, MlirBlock src) {
+    for (MlirOperation o = mlirBlockGetFirstOperation(src); !mlirOperationIsNull(o) && !g->failed;
+         o = mlirOperationGetNextInBlock(o))
+        convert_op(g, o);
+}
+
+// ---------------------------------------------------------------- the kernel
+
+// The largest tile of the program, in elements (for the number of warps).
+static int64_t largest_tile(MlirOperation o) {
+    int64_t best = 0;
+    for (intptr_t i = 0; i < mlirOperationGetNumResults(o); i++) {
+        MlirType t = mlirValueGetType(mlirOperationGetResult(o, i));
+        if (mlirTypeIsARankedTensor(t) && mlirShapedTypeHasStaticShape(t)) {
+            int64_t n = 1;
+            for (int d = 0; d < mlirShapedTypeGetRank(t); d++)
+                n *= mlirShapedTypeGetDimSize(t, d);
+            if (n > best)
+                best = n;
+        }
+    }
+    for (intptr_t r = 0; r < mlirOperationGetNumRegions(o); r++)
+        for (MlirBlock b = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, r)); !mlirBlockIsNull(b);
+             b = mlirBlockGetNextInRegion(b))
+            for (MlirOperation c = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(c);
+                 c = mlirOperationGetNextInBlock(c)) {
+                int64_t n = largest_tile(c);
+                if (n > best)
+                    best = n;
+            }
+    return best;
+}
+
+static bool all_pow2_tiles(Gpu *g, MlirOperation o) {
+    for (intptr_t i = 0; i < mlirOperationGetNumResults(o); i++) {
+        MlirType t = mlirValueGetType(mlirOperationGetResult(o, i));
+        if (mlirTypeIsARankedTensor(t) && mlirShapedTypeHasStaticShape(t)) {
+            if (mlirShapedTypeGetRank(t) > R) {
+                unsupported(g, o, "tiles of rank above 4");
+                return false;
+            }
+            for (int d = 0; d < mlirShapedTypeGetRank(t); d++)
+                if (!pow2(mlirShapedTypeGetDimSize(t, d))) {
+                    unsupported(g, o, "tile shapes that are not powers of two");
+                    return false;
+                }
+        }
+    }
+    for (intptr_t r = 0; r < mlirOperationGetNumRegions(o); r++)
+        for (MlirBlock b = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, r)); !mlirBlockIsNull(b);
+             b = mlirBlockGetNextInRegion(b))
+            for (MlirOperation c = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(c);
+                 c = mlirOperationGetNextInBlock(c))
+                if (!all_pow2_tiles(g, c))
+                    return false;
+    return true;
+}
+
+static MlirOperation find_func(MlirModule m, const char *name) {
+    for (MlirOperation o = mlirBlockGetFirstOperation(mlirModuleGetBody(m)); !mlirOperationIsNull(o);
+         o = mlirOperationGetNextInBlock(o)) {
+        MlirAttribute n = mlirOperationGetAttributeByName(o, ir_str("sym_name"));
+        if (!mlirAttributeIsNull(n)) {
+            MlirStringRef s = mlirStringAttrGetValue(n);
+            if (s.length == strlen(name) && !strncmp(s.data, name, s.length))
+                return o;
+        }
+    }
+    return (MlirOperation){NULL};
+}
+
+static MlirValue gpu_index(Gpu *g, const char *op, const char *dim) {
+    char text[32];
+    snprintf(text, sizeof text, "#gpu<dim %s>", dim);
+    MlirNamedAttribute a = ir_named(&g->b, "dimension", mlirAttributeParseGet(g->b.ctx, ir_str(text)));
+    MlirType idx = mlirIndexTypeGet(g->b.ctx);
+    MlirValue v = mlirOperationGetResult(ir_op(&g->b, op, 1, &idx, 0, NULL, 1, &a, 0), 0);
+    return to_i64(g, v);
+}
+
+bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const char *sym, const GpuArch *arch,
+                    const GpuSchedule *sched, GpuKernel *out) {
+    char pname[300];
+    snprintf(pname, sizeof pname, "%s__program", sym);
+    MlirOperation prog_fn = find_func(module, pname);
+    if (mlirOperationIsNull(prog_fn))
+        internal_error(__FILE__, __LINE__, "GPU back end: no function %s", pname);
+    Gpu g = {.b = {.ctx = ctx, .loc = mlirOperationGetLocation(prog_fn)},
+             .prog = prog,
+             .arch = arch,
+             .sched = sched};
+    if (!all_pow2_tiles(&g, prog_fn))
+        return false;
+    g.nwarps = sched->num_warps;
+    if (!g.nwarps) {  // about 64 elements of the largest tile per thread, 4 to 16 warps
+        int64_t n = largest_tile(prog_fn);
+        g.nwarps = 4;
+        while (g.nwarps < 16 && n / (32 * g.nwarps) > 64)
+            g.nwarps *= 2;
+    }
+    g.nthreads = 32 * g.nwarps;
+
+    // gpu.module @SYM__gpu [#nvvm.target<...>] in the (now container) module.
+    MlirOperation mod_op = mlirModuleGetOperation(module);
+    mlirOperationSetAttributeByName(mod_op, ir_str("gpu.container_module"), mlirUnitAttrGet(ctx));
+    char text[256];
+    snprintf(text, sizeof text, "[#nvvm.target<O = 3, chip = \"%s\", features = \"%s\">]", arch->name,
+             arch->ptx_features);
+    char gname[300];
+    snprintf(gname, sizeof gname, "%s__gpu", sym);
+    g.b.block = mlirModuleGetBody(module);
+    MlirNamedAttribute gattrs[2] = {
+        ir_named(&g.b, "sym_name", mlirStringAttrGet(ctx, ir_str(gname))),
+        ir_named(&g.b, "targets", mlirAttributeParseGet(ctx, ir_str(text))),
+    };
+    MlirOperation gmod = ir_op(&g.b, "gpu.module", 0, NULL, 0, NULL, 2, gattrs, 1);
+    MlirBlock gbody = ir_region_block(&g.b, gmod, 0, 0, NULL);
+    g.b.block = gbody;
+    // The dynamic shared memory.
+    MlirType i8 = mlirIntegerTypeGet(ctx, 8);
+    MlirType arr0 = mlirLLVMArrayTypeGet(i8, 0);
+    MlirNamedAttribute sattrs[5] = {
+        ir_named(&g.b, "sym_name", mlirStringAttrGet(ctx, ir_str("__tilec_smem"))),
+        ir_named(&g.b, "global_type", mlirTypeAttrGet(arr0)),
+        ir_named(&g.b, "linkage", mlirAttributeParseGet(ctx, ir_str("#llvm.linkage<external>"))),
+        ir_named(&g.b, "addr_space", mlirIntegerAttrGet(i32t(&g), 3)),
+        ir_named(&g.b, "alignment", mlirIntegerAttrGet(i64t(&g), 16)),
+    };
+    ir_op(&g.b, "llvm.mlir.global", 0, NULL, 0, NULL, 5, sattrs, 1);
+
+    // gpu.func @SYM__kernel(params) kernel: the program's arguments but the coordinates, with
+    // the tensors' pointers in the global address space.
+    MlirBlock pbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(prog_fn, 0));
+    int na = (int)mlirBlockGetNumArguments(pbody);  // ..., pid0..2, np0..2
+    MlirType *kt = malloc(sizeof(MlirType) * (size_t)na);
+    int nk = 0;
+    for (int i = 0; i < na; i++) {
+        if (i >= na - 6 && i < na - 3)
+            continue;
+        MlirType t = mlirValueGetType(mlirBlockGetArgument(pbody, i));
+        kt[nk++] = mlirTypeIsALLVMPointerType(t) ? gptr(&g) : t;
+    }
+    snprintf(out->name, sizeof out->name, "%s__kernel", sym);
+    MlirType fty = mlirFunctionTypeGet(ctx, nk, kt, 0, NULL);
+    char block_text[64];
+    snprintf(block_text, sizeof block_text, "array<i32: %d, 1, 1>", g.nthreads);
+    MlirNamedAttribute fattrs[4] = {
+        ir_named(&g.b, "sym_name", mlirStringAttrGet(ctx, ir_str(out->name))),
+        ir_named(&g.b, "function_type", mlirTypeAttrGet(fty)),
+        ir_named(&g.b, "gpu.kernel", mlirUnitAttrGet(ctx)),
+        ir_named(&g.b, "known_block_size", mlirAttributeParseGet(ctx, ir_str(block_text))),
+    };
+    MlirOperation kfn = ir_op(&g.b, "gpu.func", 0, NULL, 0, NULL, 4, fattrs, 1);
+    MlirBlock kbody = ir_region_block(&g.b, kfn, 0, nk, kt);
+    free(kt);
+    g.b.block = kbody;
+    MlirValue tid = gpu_index(&g, "gpu.thread_id", "x");
+    g.lane = bin(&g, "arith.andi", tid, cint(&g, 31));
+    g.warp = bin(&g, "arith.shrui", tid, cint(&g, 5));
+    MlirType sp = mlirLLVMPointerTypeGet(ctx, 3);
+    MlirNamedAttribute gn =
+        ir_named(&g.b, "global_name", mlirFlatSymbolRefAttrGet(ctx, ir_str("__tilec_smem")));
+    g.smem = mlirOperationGetResult(ir_op(&g.b, "llvm.mlir.addressof", 1, &sp, 0, NULL, 1, &gn, 0), 0);
+    // Parameters, then the coordinates from the flattened block index:
+    // index = (p0 * np1 + p1) * np2 + p2.
+    for (int i = 0, k = 0; i < na; i++) {
+        if (i >= na - 6 && i < na - 3)
+            continue;
+        map_put(&g, mlirBlockGetArgument(pbody, i), scalar_val(mlirBlockGetArgument(kbody, k++)));
+    }
+    MlirValue np1 = mlirBlockGetArgument(kbody, nk - 2), np2 = mlirBlockGetArgument(kbody, nk - 1);
+    MlirValue bid = gpu_index(&g, "gpu.block_id", "x");
+    MlirValue n12 = mul(&g, np1, np2);
+    MlirValue rem = bin(&g, "arith.remui", bid, n12);
+    map_put(&g, mlirBlockGetArgument(pbody, na - 6), scalar_val(bin(&g, "arith.divui", bid, n12)));
+    map_put(&g, mlirBlockGetArgument(pbody, na - 5), scalar_val(bin(&g, "arith.divui", rem, np2)));
+    map_put(&g, mlirBlockGetArgument(pbody, na - 4), scalar_val(bin(&g, "arith.remui", rem, np2)));
+
+    convert_block(&g, pbody);
+    g.b.block = kbody;
+    ir_op(&g.b, "gpu.return", 0, NULL, 0, NULL, 0, NULL, 0);
+    free(g.map);
+    if (g.failed)
+        return false;
+    if (g.smem_bytes > arch->smem_limit) {
+        error_plain("kernel '%s' needs %lld bytes of shared memory per block, more than the %lld of %s: use "
+                    "smaller tiles",
+                    sym, (long long)g.smem_bytes, (long long)arch->smem_limit, arch->name);
+        return false;
+    }
+    mlirOperationRemoveFromParent(prog_fn);
+    mlirOperationDestroy(prog_fn);
+    out->threads = g.nthreads;
+    out->smem_bytes = g.smem_bytes;
+    return true;
+}
+
+// ---------------------------------------------------------------- targets and schedules
+
+bool gpu_arch_parse(const char *name, GpuArch *arch) {
+    static const struct {
+        const char *name;
+        int sm;
+        int64_t smem;
+        const char *ptx;
+    } known[] = {
+        {"sm_80", 80, 163 * 1024, "+ptx70"}, {"sm_86", 86, 99 * 1024, "+ptx71"},
+        {"sm_87", 87, 163 * 1024, "+ptx74"}, {"sm_89", 89, 99 * 1024, "+ptx78"},
+        {"sm_90", 90, 227 * 1024, "+ptx78"}, {"sm_90a", 90, 227 * 1024, "+ptx80"},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(name, known[i].name)) {
+            snprintf(arch->name, sizeof arch->name, "%s", name);
+            arch->sm = known[i].sm;
+            arch->smem_limit = known[i].smem;
+            arch->ptx_features = known[i].ptx;
+            return true;
+        }
+    return false;
+}
+
+void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s) {
+    *s = (GpuSchedule){
+        .num_warps = 0, .vector_bytes = 16, .dot_rows = 4, .dot_cols = 4, .tensor_cores = arch->sm >= 80};
+}
+
+bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        char *end = NULL;
+        long v = eq ? strtol(eq + 1, &end, 10) : 0;
+        if (!eq || end == eq + 1 || *end) {
+            snprintf(error, (size_t)error_size, "expected key=number in '%s'", kv);
+            return false;
+        }
+        *eq = '\0';
+        int *field = !strcmp(kv, "num_warps")      ? &s->num_warps
+                     : !strcmp(kv, "vector_bytes") ? &s->vector_bytes
+                     : !strcmp(kv, "dot_rows")     ? &s->dot_rows
+                     : !strcmp(kv, "dot_cols")     ? &s->dot_cols
+                                                   : NULL;
+        if (!strcmp(kv, "tensor_cores")) {
+            if (v != 0 && v != 1) {
+                snprintf(error, (size_t)error_size, "tensor_cores must be 0 or 1");
+                return false;
+            }
+            s->tensor_cores = v;
+            continue;
+        }
+        if (!field) {
+            snprintf(
+                error, (size_t)error_size,
+                "unknown GPU schedule key '%s' (num_warps, vector_bytes, dot_rows, dot_cols, tensor_cores)",
+                kv);
+            return false;
+        }
+        bool ok = field == &s->num_warps      ? (v == 0 || (pow2(v) && v <= 16))
+                  : field == &s->vector_bytes ? (v == 4 || v == 8 || v == 16)
+                                              : (pow2(v) && v <= 8);
+        if (!ok) {
+            snprintf(error, (size_t)error_size, "bad value %ld for %s", v, kv);
+            return false;
+        }
+        *field = (int)v;
+    }
+    return true;
+}
