@@ -39,23 +39,29 @@ typedef struct Compiled {
 
 static void print_cb(MlirStringRef s, void *out) { fwrite(s.data, 1, s.length, out); }
 
-// ptxas: $CUDA_PATH/bin, /usr/local/cuda/bin, then PATH.
-static bool find_ptxas(char *path, size_t n) {
+// The CUDA toolkit: $CUDA_PATH, /usr/local/cuda, else the directory above a ptxas on PATH.
+// It has bin/ptxas and nvvm/libdevice (which NVPTX code for math functions links).
+static bool find_toolkit(char *root, size_t n) {
+    char probe[1200];
     const char *cuda = getenv("CUDA_PATH");
     if (cuda && *cuda) {
-        snprintf(path, n, "%s/bin/ptxas", cuda);
-        return access(path, X_OK) == 0;
+        snprintf(root, n, "%s", cuda);
+        snprintf(probe, sizeof probe, "%s/bin/ptxas", root);
+        return access(probe, X_OK) == 0;
     }
-    snprintf(path, n, "/usr/local/cuda/bin/ptxas");
-    if (access(path, X_OK) == 0)
+    snprintf(root, n, "/usr/local/cuda");
+    snprintf(probe, sizeof probe, "%s/bin/ptxas", root);
+    if (access(probe, X_OK) == 0)
         return true;
     const char *env = getenv("PATH");
     char dirs[4096];
     snprintf(dirs, sizeof dirs, "%s", env ? env : "");
     for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(path, n, "%s/ptxas", d);
-        if (access(path, X_OK) == 0)
+        snprintf(probe, sizeof probe, "%s/ptxas", d);
+        if (access(probe, X_OK) == 0) {
+            snprintf(root, n, "%s/..", d);
             return true;
+        }
     }
     return false;
 }
@@ -80,15 +86,10 @@ static char *read_all(const char *path, size_t *len) {
 }
 
 // Assembles c->ptx for the architecture; fills the cubin and ptxas's report. A PTX that ptxas
-// rejects is a compiler bug; a missing ptxas is the user's to fix.
-static bool assemble(Compiled *c, const GpuArch *arch) {
-    char ptxas[1024];
-    if (!find_ptxas(ptxas, sizeof ptxas)) {
-        error_plain(
-            "cannot find ptxas (the CUDA toolkit's assembler) in $CUDA_PATH/bin, /usr/local/cuda/bin or "
-            "PATH: install the CUDA toolkit or set CUDA_PATH");
-        return false;
-    }
+// rejects is a compiler bug.
+static bool assemble(Compiled *c, const GpuArch *arch, const char *toolkit) {
+    char ptxas[1200];
+    snprintf(ptxas, sizeof ptxas, "%s/bin/ptxas", toolkit);
     const char *tmp = getenv("TMPDIR");
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/tilec-ptxas-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -245,6 +246,13 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
         return true;
     }
     mlirRegisterAllLLVMTranslations(ctx);
+    char toolkit[1024];
+    if (!find_toolkit(toolkit, sizeof toolkit)) {
+        error_plain(
+            "cannot find ptxas (the CUDA toolkit's assembler) in $CUDA_PATH/bin, /usr/local/cuda/bin or "
+            "PATH: install the CUDA toolkit or set CUDA_PATH");
+        return false;
+    }
     // The kernels: every NAME__program of the module.
     int n = 0, cap = 8;
     Compiled *cs = calloc((size_t)cap, sizeof(Compiled));
@@ -281,7 +289,11 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
         lower_print_module(module, false, out);
         goto done;
     }
-    lower_run_passes(ctx, module, "builtin.module(gpu-module-to-binary{format=isa})", "PTX");
+    // PTX, with libdevice from the toolkit linked for math functions.
+    char pipeline[1400];
+    snprintf(pipeline, sizeof pipeline, "builtin.module(gpu-module-to-binary{format=isa toolkit=%s})",
+             toolkit);
+    lower_run_passes(ctx, module, pipeline, "PTX");
     take_ptx(module, cs, n);
     for (int i = 0; i < n; i++)
         if (!cs[i].ptx)
@@ -292,7 +304,7 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
         goto done;
     }
     for (int i = 0; i < n && ok; i++)
-        ok = assemble(&cs[i], &arch);
+        ok = assemble(&cs[i], &arch, toolkit);
     if (!ok || lo->stage == LOWER_PTXAS) {
         for (int i = 0; i < n && ok; i++)
             fprintf(out, "// %s: %d threads, %lld bytes of dynamic shared memory\n%s", cs[i].kernel.name,
