@@ -34,11 +34,14 @@
 // A thread's elements are numbered row-major over per-dim digits r in [0, reps*spt): the
 // element's position along d is (r / spt) * (spt*tpw*wpc) + base_d + r % spt, with
 // base_d = (warp_d * tpw + lane_d) * spt.
+// With warp_outer (the mma accumulator), each warp's part is contiguous instead:
+// position = warp_d * (spt*tpw*reps) + (r / spt) * (spt*tpw) + lane_d * spt + r % spt.
 typedef struct Layout {
     int rank;
     int64_t shape[R];
     int spt[R], tpw[R], wpc[R], reps[R];
     int lane_shift[R], warp_shift[R];
+    bool warp_outer;
 } Layout;
 
 typedef enum DKind {
@@ -322,7 +325,7 @@ static int layout_elems(const Layout *L) {
 }
 
 static bool layout_equal(const Layout *a, const Layout *b) {
-    if (a->rank != b->rank)
+    if (a->rank != b->rank || a->warp_outer != b->warp_outer)
         return false;
     for (int d = 0; d < a->rank; d++)
         if (a->shape[d] != b->shape[d] || a->spt[d] != b->spt[d] || a->tpw[d] != b->tpw[d] ||
@@ -390,6 +393,62 @@ static void layout_dot(Gpu *g, Layout *L, const int64_t *shape) {
     layout_blocked(g, L, 2, shape, spt);
 }
 
+// Whether a dot (linalg.matmul) runs on tensor cores: mma.sync m16n8k16, f16 or bf16 operands
+// with an f32 accumulator, sm_80 and later, tiles in whole mma steps.
+// A dot operand, seen through the arith.extf that widens f16/bf16 tiles to the accumulator's
+// type (tensor cores take the narrow values).
+static MlirValue dot_operand(MlirOperation mm, int i) {
+    MlirValue v = mlirOperationGetOperand(mm, i);
+    if (mlirValueIsAOpResult(v) && is(mlirOpResultGetOwner(v), "arith.extf"))
+        return mlirOperationGetOperand(mlirOpResultGetOwner(v), 0);
+    return v;
+}
+
+static bool dot_uses_mma(Gpu *g, MlirOperation mm) {
+    if (!g->sched->tensor_cores || g->arch->sm < 80)
+        return false;
+    MlirType at = mlirValueGetType(dot_operand(mm, 0));
+    MlirType bt = mlirValueGetType(dot_operand(mm, 1));
+    MlirType ct = mlirValueGetType(mlirOperationGetOperand(mm, 2));
+    MlirType ae = mlirShapedTypeGetElementType(at), be = mlirShapedTypeGetElementType(bt);
+    if (!((mlirTypeIsAF16(ae) && mlirTypeIsAF16(be)) || (mlirTypeIsABF16(ae) && mlirTypeIsABF16(be))) ||
+        !mlirTypeIsAF32(mlirShapedTypeGetElementType(ct)))
+        return false;
+    int64_t M = mlirShapedTypeGetDimSize(ct, 0), N = mlirShapedTypeGetDimSize(ct, 1);
+    int64_t K = mlirShapedTypeGetDimSize(at, 1);
+    return M % 16 == 0 && N % 8 == 0 && K % 16 == 0;
+}
+
+// The mma.sync accumulator: warps split the tile into wm x wn contiguous parts; within a
+// warp's part, m16n8 tiles, where lane l holds rows l/4 and l/4 + 8, columns 2(l%4) and +1.
+static void layout_mma(Gpu *g, Layout *L, const int64_t *shape) {
+    int wm = 1, wn = 1;
+    while (wm * wn < g->nwarps) {
+        if (shape[0] / (wm * 2) >= 16 && (shape[0] / wm >= shape[1] / wn || shape[1] / (wn * 2) < 8))
+            wm *= 2;
+        else if (shape[1] / (wn * 2) >= 8)
+            wn *= 2;
+        else
+            break;
+    }
+    *L = (Layout){.rank = 2, .warp_outer = true};
+    L->shape[0] = shape[0], L->shape[1] = shape[1];
+    L->spt[0] = 1, L->tpw[0] = 8, L->lane_shift[0] = 2, L->wpc[0] = wm, L->warp_shift[0] = ilog2(wn);
+    L->spt[1] = 2, L->tpw[1] = 4, L->lane_shift[1] = 0, L->wpc[1] = wn, L->warp_shift[1] = 0;
+    L->reps[0] = (int)(shape[0] / (8 * wm));
+    L->reps[1] = (int)(shape[1] / (8 * wn));
+}
+
+static void layout_for_dot(Gpu *g, MlirOperation mm, Layout *L) {
+    int64_t shape[2];
+    MlirType ct = mlirValueGetType(mlirOperationGetOperand(mm, 2));
+    shape[0] = mlirShapedTypeGetDimSize(ct, 0), shape[1] = mlirShapedTypeGetDimSize(ct, 1);
+    if (dot_uses_mma(g, mm))
+        layout_mma(g, L, shape);
+    else
+        layout_dot(g, L, shape);
+}
+
 // Lane and warp bits that some dim uses (the others replicate).
 static void layout_masks(const Layout *L, int64_t *lane_mask, int64_t *warp_mask) {
     *lane_mask = *warp_mask = 0;
@@ -409,6 +468,8 @@ static void layout_digits(const Layout *L, int e, int *r) {
 }
 
 static int64_t digit_offset(const Layout *L, int d, int r) {
+    if (L->warp_outer)
+        return (int64_t)(r / L->spt[d]) * L->spt[d] * L->tpw[d] + r % L->spt[d];
     return (int64_t)(r / L->spt[d]) * L->spt[d] * L->tpw[d] * L->wpc[d] + r % L->spt[d];
 }
 
@@ -422,7 +483,11 @@ static void layout_base(Gpu *g, const Layout *L, MlirValue *base) {
         if (L->wpc[d] > 1)
             wd = bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, L->warp_shift[d])),
                      cint(g, L->wpc[d] - 1));
-        base[d] = mul(g, add(g, mul(g, wd, cint(g, L->tpw[d])), ld), cint(g, L->spt[d]));
+        if (L->warp_outer)
+            base[d] = add(g, mul(g, wd, cint(g, (int64_t)L->spt[d] * L->tpw[d] * L->reps[d])),
+                          mul(g, ld, cint(g, L->spt[d])));
+        else
+            base[d] = mul(g, add(g, mul(g, wd, cint(g, L->tpw[d])), ld), cint(g, L->spt[d]));
     }
 }
 
@@ -686,7 +751,7 @@ static MlirValue broadcast_to(Gpu *g, MlirOperation at, const DVal *x, const Lay
     int E = layout_elems(L);
     if (x->kind == DV_UNIFORM)
         return splat(g, x->v, E);
-    Layout want = {.rank = x->rank};
+    Layout want = {.rank = x->rank, .warp_outer = L->warp_outer};
     for (int i = 0; i < x->rank; i++) {
         int d = dims[i];
         want.shape[i] = L->shape[d];
@@ -880,7 +945,7 @@ static MlirValue shuffle_xor(Gpu *g, MlirValue v, int offset) {
 // x's layout without rd: each thread holds the results for its own positions in the other dims.
 static DVal *reduce_dim(Gpu *g, MlirOperation at, MlirOperation comb, const DVal *x, int rd) {
     const Layout *L = &x->layout;
-    Layout O = {.rank = L->rank - 1};
+    Layout O = {.rank = L->rank - 1, .warp_outer = L->warp_outer};
     for (int d = 0, o = 0; d < L->rank; d++) {
         if (d == rd)
             continue;
@@ -1014,7 +1079,7 @@ static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
     if (c->kind == DV_DIST)
         LC = c->layout;
     else
-        layout_dot(g, &LC, c->shape);
+        layout_for_dot(g, at, &LC);
     MlirValue acc = materialize(g, at, c, &LC);
     Layout LA, LB;
     natural_layout(g, a, &LA);
@@ -1077,6 +1142,118 @@ static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
     g->b.block = save;
     barrier(g);
     return dist_val(&LC, mlirOperationGetResult(loop, 0), accel);
+}
+
+// acc += a @ b on tensor cores: a goes to shared memory row-major, b transposed (each row
+// padded by 8 elements against bank conflicts); per 16-wide step of k, each warp loads its
+// A fragments (rows l/4, l/4 + 8; k pairs 2(l%4), +8) and B fragments (columns l/4) as 32-bit
+// pairs and issues one mma.sync m16n8k16 per m16n8 tile of its part of the accumulator.
+static DVal *dot_mma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, const DVal *c) {
+    int64_t M = c->shape[0], N = c->shape[1], K = a->shape[1];
+    Layout LC;
+    if (c->kind == DV_DIST && c->layout.warp_outer)
+        LC = c->layout;
+    else
+        layout_mma(g, &LC, c->shape);
+    MlirValue acc = materialize(g, at, c, &LC);
+    Layout LA, LB;
+    natural_layout(g, a, &LA);
+    natural_layout(g, b, &LB);
+    DVal *da = dist_val(&LA, materialize(g, at, a, &LA), a->elem);
+    DVal *db = dist_val(&LB, materialize(g, at, b, &LB), b->elem);
+    if (g->failed)
+        return NULL;
+    MlirType half = a->elem;
+    bool bf16 = mlirTypeIsABF16(half);
+    int64_t ka = K + 8, boff = M * ka;
+    smem_need(g, (boff + N * ka) * 2);
+    smem_write(g, da, (int64_t[]){ka, 1}, 0);
+    smem_write(g, db, (int64_t[]){1, ka}, boff);
+    barrier(g);
+    int wm = LC.wpc[0], wn = LC.wpc[1];
+    int64_t pm = M / wm, pn = N / wn;  // a warp's part
+    int mt = (int)(pm / 16), nt = (int)(pn / 8);
+    MlirValue wi =
+        bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, LC.warp_shift[0])), cint(g, wm - 1));
+    MlirValue wj =
+        bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, LC.warp_shift[1])), cint(g, wn - 1));
+    MlirValue gr = bin(g, "arith.shrui", g->lane, cint(g, 2));
+    MlirValue tc = mul(g, bin(g, "arith.andi", g->lane, cint(g, 3)), cint(g, 2));
+    MlirValue row0 = add(g, mul(g, wi, cint(g, pm)), gr);  // + i*16 (+8)
+    MlirValue col0 = add(g, mul(g, wj, cint(g, pn)), gr);  // + j*8
+    MlirBlock body;
+    MlirOperation loop;
+    MlirValue ks = scf_for(g, cint(g, 0), cint(g, K), cint(g, 16), 1, &acc, &body, &loop);
+    MlirBlock save = g->b.block;
+    g->b.block = body;
+    MlirValue cur = mlirBlockGetArgument(body, 1);
+    int E = layout_elems(&LC);
+    MlirValue *cs = malloc(sizeof(MlirValue) * (size_t)E);
+    for (int e = 0; e < E; e++)
+        cs[e] = extract(g, cur, e);
+    MlirType pair = vec(half, 2), i32 = i32t(g);
+    MlirValue kcol = add(g, ks, tc);
+    // 32-bit fragment registers: a pair of halves at smem element index idx.
+    MlirValue afrag[16][4], bfrag[32][2];
+    if (mt > 16 || nt > 32) {
+        free(cs);
+        unsupported(g, at, "dot tiles this large per warp");
+        return NULL;
+    }
+    for (int i = 0; i < mt; i++)
+        for (int q = 0; q < 4; q++) {
+            MlirValue r = addc(g, row0, i * 16 + (q & 1) * 8);
+            MlirValue idx = add(g, mul(g, r, cint(g, ka)), addc(g, kcol, (q >> 1) * 8));
+            MlirValue v = load(g, pair, smem_at(g, idx, half), 4);
+            afrag[i][q] = bf16 ? ir_op1(&g->b, "llvm.bitcast", i32, 1, &v) : v;
+        }
+    for (int j = 0; j < nt; j++)
+        for (int q = 0; q < 2; q++) {
+            MlirValue col = addc(g, col0, j * 8);
+            MlirValue idx = add(g, addc(g, mul(g, col, cint(g, ka)), boff), addc(g, kcol, q * 8));
+            MlirValue v = load(g, pair, smem_at(g, idx, half), 4);
+            bfrag[j][q] = bf16 ? ir_op1(&g->b, "llvm.bitcast", i32, 1, &v) : v;
+        }
+    MlirType f32 = mlirF32TypeGet(g->b.ctx);
+    MlirType fs[4] = {f32, f32, f32, f32};
+    MlirType st = mlirLLVMStructTypeLiteralGet(g->b.ctx, 4, fs, false);
+    char attrs_text[4][96];
+    snprintf(attrs_text[0], sizeof attrs_text[0], "#nvvm.shape<m = 16, n = 8, k = 16>");
+    snprintf(attrs_text[1], sizeof attrs_text[1], "#nvvm.mma_layout<row>");
+    snprintf(attrs_text[2], sizeof attrs_text[2], "#nvvm.mma_layout<col>");
+    snprintf(attrs_text[3], sizeof attrs_text[3], "#nvvm.mma_type<%s>", bf16 ? "bf16" : "f16");
+    MlirNamedAttribute mattrs[6] = {
+        ir_named(&g->b, "shape", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[0]))),
+        ir_named(&g->b, "layoutA", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[1]))),
+        ir_named(&g->b, "layoutB", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[2]))),
+        ir_named(&g->b, "operandSegmentSizes", mlirDenseI32ArrayGet(g->b.ctx, 3, (int32_t[]){4, 2, 4})),
+        ir_named(&g->b, "multiplicandAPtxType", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[3]))),
+        ir_named(&g->b, "multiplicandBPtxType", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[3]))),
+    };
+    int cols = LC.reps[1] * LC.spt[1];
+    for (int i = 0; i < mt; i++)
+        for (int j = 0; j < nt; j++) {
+            // accumulator elements: digits (2i + h, 2j + p)
+            int ei[4];
+            for (int q = 0; q < 4; q++)
+                ei[q] = (2 * i + (q >> 1)) * cols + 2 * j + (q & 1);
+            MlirValue ops[10] = {afrag[i][0], afrag[i][1], afrag[i][2], afrag[i][3], bfrag[j][0],
+                                 bfrag[j][1], cs[ei[0]],   cs[ei[1]],   cs[ei[2]],   cs[ei[3]]};
+            MlirValue d =
+                mlirOperationGetResult(ir_op(&g->b, "nvvm.mma.sync", 1, &st, 10, ops, 6, mattrs, 0), 0);
+            for (int q = 0; q < 4; q++) {
+                int64_t pos = q;
+                MlirNamedAttribute p = ir_named(&g->b, "position", mlirDenseI64ArrayGet(g->b.ctx, 1, &pos));
+                cs[ei[q]] =
+                    mlirOperationGetResult(ir_op(&g->b, "llvm.extractvalue", 1, &f32, 1, &d, 1, &p, 0), 0);
+            }
+        }
+    MlirValue next = from_elements(g, f32, E, cs);
+    free(cs);
+    ir_op(&g->b, "scf.yield", 0, NULL, 1, &next, 0, NULL, 0);
+    g->b.block = save;
+    barrier(g);
+    return dist_val(&LC, mlirOperationGetResult(loop, 0), c->elem);
 }
 
 // ---------------------------------------------------------------- ops
@@ -1386,7 +1563,7 @@ static void convert_reshape(Gpu *g, MlirOperation o) {
     bool same = na == nb;
     for (int i = 0; same && i < na; i++)
         same = src.shape[a[i]] == res->shape[b[i]];
-    Layout L = {.rank = res->rank};
+    Layout L = {.rank = res->rank, .warp_outer = src.warp_outer};
     if (same) {
         for (int d = 0; d < res->rank; d++) {
             L.shape[d] = res->shape[d];
@@ -1512,7 +1689,7 @@ static void convert_pad(Gpu *g, MlirOperation o) {
 // it, else the default for its shape.
 static void carried_layout(Gpu *g, MlirValue yielded, const DVal *t, Layout *L) {
     if (mlirValueIsAOpResult(yielded) && is(mlirOpResultGetOwner(yielded), "linalg.matmul"))
-        layout_dot(g, L, t->shape);
+        layout_for_dot(g, mlirOpResultGetOwner(yielded), L);
     else
         layout_default(g, L, t->rank, t->shape, t->elem);
 }
@@ -1736,7 +1913,10 @@ static void convert_op(Gpu *g, MlirOperation o) {
         DVal *c = get(g, mlirOperationGetOperand(o, 2));
         if (mlirOperationGetNumAttributes(o) > 2 && !mlirAttributeIsNull(attr(o, "indexing_maps")))
             unsupported(g, o, "transposed dot operands");
-        DVal *r = g->failed ? NULL : dot_fma(g, o, a, b, c);
+        bool mma = dot_uses_mma(g, o);
+        if (mma)
+            a = get(g, dot_operand(o, 0)), b = get(g, dot_operand(o, 1));
+        DVal *r = g->failed ? NULL : mma ? dot_mma(g, o, a, b, c) : dot_fma(g, o, a, b, c);
         if (r)
             map_put(g, mlirOperationGetResult(o, 0), r);
     } else if (is(o, "linalg.generic")) {
