@@ -352,7 +352,7 @@ static void layout_finish(Layout *L) {
 // lanes from the last dim inwards, then the warps from the first dim outwards (rows apart, so
 // that a row's reduction stays within a warp where it can).
 static void layout_blocked(Gpu *g, Layout *L, int rank, const int64_t *shape, const int *spt) {
-    L->rank = rank;
+    *L = (Layout){.rank = rank};
     int lanes = 32, warps = g->nwarps;
     for (int d = 0; d < rank; d++) {
         L->shape[d] = shape[d];

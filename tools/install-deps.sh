@@ -15,6 +15,15 @@ packages=(
     libsqlite3-dev libxxhash-dev
 )
 
+# The NVIDIA back end's assembler: the CUDA toolkit's ptxas (and libdevice), which these
+# machines have at /usr/local/cuda (CUDA 13); Debian's nvidia-cuda-toolkit (11.8) cannot
+# assemble for sm_90a. Not an apt package here: say so early rather than fail in the tests.
+if ! { [[ -n "${CUDA_PATH:-}" && -x "$CUDA_PATH/bin/ptxas" ]] || [[ -x /usr/local/cuda/bin/ptxas ]] ||
+       command -v ptxas >/dev/null 2>&1; }; then
+    echo "tilec: warning: no CUDA toolkit (ptxas) in \$CUDA_PATH, /usr/local/cuda or PATH: the GPU" >&2
+    echo "tilec: tests (tests/lowering/gpu-*) will fail; install CUDA 12 or later or set CUDA_PATH" >&2
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
