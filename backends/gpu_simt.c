@@ -1070,23 +1070,31 @@ static MlirValue convert_float(Gpu *g, MlirValue v, MlirType to) {
     return ir_op1(&g->b, elem_bytes(fe) < elem_bytes(to) ? "arith.extf" : "arith.truncf", rt, 1, &v);
 }
 
+// The accumulator in the dot's layout (the carried one when it is already distributed in a
+// layout of the same kind) and both operands in their natural layouts.
+static bool dot_setup(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, const DVal *c, Layout *LC,
+                      MlirValue *acc, DVal **da, DVal **db) {
+    layout_for_dot(g, at, LC);
+    if (c->kind == DV_DIST && c->layout.warp_outer == LC->warp_outer)
+        *LC = c->layout;
+    *acc = materialize(g, at, c, LC);
+    Layout LA, LB;
+    natural_layout(g, a, &LA);
+    natural_layout(g, b, &LB);
+    *da = dist_val(&LA, materialize(g, at, a, &LA), a->elem);
+    *db = dist_val(&LB, materialize(g, at, b, &LB), b->elem);
+    return !g->failed;
+}
+
 // acc += a @ b with FMAs: a goes to shared memory transposed (As[k][m]), b as it is (Bs[k][n]);
 // each step of k reads the thread's rows of As and columns of Bs (vector loads) and updates its
 // dot_rows x dot_cols blocks of the accumulator.
 static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, const DVal *c) {
     int64_t M = c->shape[0], N = c->shape[1], K = a->shape[1];
     Layout LC;
-    if (c->kind == DV_DIST)
-        LC = c->layout;
-    else
-        layout_for_dot(g, at, &LC);
-    MlirValue acc = materialize(g, at, c, &LC);
-    Layout LA, LB;
-    natural_layout(g, a, &LA);
-    natural_layout(g, b, &LB);
-    DVal *da = dist_val(&LA, materialize(g, at, a, &LA), a->elem);
-    DVal *db = dist_val(&LB, materialize(g, at, b, &LB), b->elem);
-    if (g->failed)
+    MlirValue acc;
+    DVal *da, *db;
+    if (!dot_setup(g, at, a, b, c, &LC, &acc, &da, &db))
         return NULL;
     int eba = elem_bytes(a->elem), ebb = elem_bytes(b->elem);
     int64_t boff = (M * K * eba + ebb - 1) / ebb;  // Bs, in elements of b
@@ -1151,17 +1159,9 @@ static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
 static DVal *dot_mma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, const DVal *c) {
     int64_t M = c->shape[0], N = c->shape[1], K = a->shape[1];
     Layout LC;
-    if (c->kind == DV_DIST && c->layout.warp_outer)
-        LC = c->layout;
-    else
-        layout_mma(g, &LC, c->shape);
-    MlirValue acc = materialize(g, at, c, &LC);
-    Layout LA, LB;
-    natural_layout(g, a, &LA);
-    natural_layout(g, b, &LB);
-    DVal *da = dist_val(&LA, materialize(g, at, a, &LA), a->elem);
-    DVal *db = dist_val(&LB, materialize(g, at, b, &LB), b->elem);
-    if (g->failed)
+    MlirValue acc;
+    DVal *da, *db;
+    if (!dot_setup(g, at, a, b, c, &LC, &acc, &da, &db))
         return NULL;
     MlirType half = a->elem;
     bool bf16 = mlirTypeIsABF16(half);
