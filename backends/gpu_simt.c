@@ -195,8 +195,6 @@ static void unsupported(Gpu *g, MlirOperation o, const char *what) {
         error_plain("the GPU target does not handle %s yet (%.*s)", what, (int)name.length, name.data);
 }
 
-static bool is(MlirOperation o, const char *name);
-
 // ---------------------------------------------------------------- small builders
 
 static MlirType i1t(Gpu *g) { return mlirIntegerTypeGet(g->b.ctx, 1); }
@@ -317,6 +315,14 @@ static int ilog2(int64_t x) {
 }
 static bool pow2(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
 
+// How many of `spt` adjacent elements of `eb` bytes one access moves: at most 16 bytes.
+static int vector_run(int spt, int eb) {
+    int run = spt;
+    while (run * eb > 16)
+        run /= 2;
+    return run;
+}
+
 static int layout_elems(const Layout *L) {
     int n = 1;
     for (int d = 0; d < L->rank; d++)
@@ -399,7 +405,7 @@ static void layout_dot(Gpu *g, Layout *L, const int64_t *shape) {
 // type (tensor cores take the narrow values).
 static MlirValue dot_operand(MlirOperation mm, int i) {
     MlirValue v = mlirOperationGetOperand(mm, i);
-    if (mlirValueIsAOpResult(v) && is(mlirOpResultGetOwner(v), "arith.extf"))
+    if (mlirValueIsAOpResult(v) && ir_op_is(mlirOpResultGetOwner(v), "arith.extf"))
         return mlirOperationGetOperand(mlirOpResultGetOwner(v), 0);
     return v;
 }
@@ -557,9 +563,7 @@ static void smem_write(Gpu *g, const DVal *x, const int64_t *stride, int64_t at)
     MlirBlock save = g->b.block;
     g->b.block = then;
     int eb = elem_bytes(x->elem);
-    int run = L->rank && stride[L->rank - 1] == 1 ? L->spt[L->rank - 1] : 1;
-    while (run * eb > 16)
-        run /= 2;
+    int run = vector_run(L->rank && stride[L->rank - 1] == 1 ? L->spt[L->rank - 1] : 1, eb);
     for (int e = 0; e < E; e += run) {
         int r[R];
         layout_digits(L, e, r);
@@ -591,9 +595,7 @@ static MlirValue smem_read(Gpu *g, const Layout *L, MlirType elem, const int64_t
         if (stride[d])
             tb = add(g, tb, mul(g, base[d], cint(g, stride[d])));
     int eb = elem_bytes(elem);
-    int run = L->rank && stride[L->rank - 1] == 1 ? L->spt[L->rank - 1] : 1;
-    while (run * eb > 16)
-        run /= 2;
+    int run = vector_run(L->rank && stride[L->rank - 1] == 1 ? L->spt[L->rank - 1] : 1, eb);
     MlirValue *xs = malloc(sizeof(MlirValue) * (size_t)E);
     for (int e = 0; e < E; e += run) {
         int r[R];
@@ -627,6 +629,14 @@ static void row_major(int rank, const int64_t *shape, int64_t *stride) {
 
 static MlirValue materialize(Gpu *g, MlirOperation at, const DVal *x, const Layout *L);
 
+// Whether position q (relative to the slice's start) along dim d is inside slice x (i1).
+static MlirValue in_slice(Gpu *g, const DVal *x, int d, MlirValue q) {
+    MlirValue ok = cmp(g, CMP_SLT, q, x->sizes[d]);
+    if (x->low[d].ptr)
+        ok = bin(g, "arith.andi", ok, cmp(g, CMP_SGE, q, cint(g, 0)));
+    return ok;
+}
+
 // A slice of a tensor in memory read in layout L: per run of adjacent elements along the last
 // dim, one vector load when the run is in bounds, contiguous and aligned, else a masked gather
 // (elements outside the slice read the padding value).
@@ -639,9 +649,7 @@ static MlirValue load_tile(Gpu *g, const DVal *x, const Layout *L) {
     for (int d = 0; d < rank; d++)
         if (x->shape[d] < 0)
             internal_error(__FILE__, __LINE__, "GPU back end: a slice of unknown shape read whole");
-    int run = rank ? L->spt[rank - 1] : 1;
-    while (run * eb > 16)
-        run /= 2;
+    int run = vector_run(rank ? L->spt[rank - 1] : 1, eb);
     MlirValue last_stride = rank ? x->strides[rank - 1] : cint(g, 1);
     MlirValue unit = cmp(g, CMP_EQ, last_stride, cint(g, 1));
     MlirValue *xs = malloc(sizeof(MlirValue) * (size_t)E);
@@ -649,21 +657,23 @@ static MlirValue load_tile(Gpu *g, const DVal *x, const Layout *L) {
     for (int e = 0; e < E; e += run) {
         int r[R];
         layout_digits(L, e, r);
-        // p_d: the element's position in the tile; q_d = p_d - low_d: in the slice.
-        MlirValue inb = ir_const_int(&g->b, i1t(g), 1), idx = zero, q_last = zero;
+        // p_d: the element's position in the tile; q_d = p_d - low_d: in the slice. `rest`:
+        // the dims before the last are in the slice (the same for the whole run).
+        MlirValue rest = ir_const_int(&g->b, i1t(g), 1), idx = zero, q_last = zero;
         for (int d = 0; d < rank; d++) {
             MlirValue p = addc(g, base[d], digit_offset(L, d, r[d]));
             MlirValue q = x->low[d].ptr ? bin(g, "arith.subi", p, x->low[d]) : p;
             if (d == rank - 1)
                 q_last = q;
-            if (x->pad.ptr) {
-                MlirValue hi = d == rank - 1 ? addc(g, q, run - 1) : q;
-                inb = bin(g, "arith.andi", inb, cmp(g, CMP_SLT, hi, x->sizes[d]));
-                if (x->low[d].ptr)
-                    inb = bin(g, "arith.andi", inb, cmp(g, CMP_SGE, q, zero));
-            }
+            else if (x->pad.ptr)
+                rest = bin(g, "arith.andi", rest, in_slice(g, x, d, q));
             idx = add(g, idx, mul(g, add(g, x->offs[d], q), x->strides[d]));
         }
+        MlirValue inb = rest;
+        if (x->pad.ptr && rank)
+            inb = bin(g, "arith.andi", rest,
+                      bin(g, "arith.andi", in_slice(g, x, rank - 1, q_last),
+                          in_slice(g, x, rank - 1, addc(g, q_last, run - 1))));
         MlirValue p = gep(g, x->ptr, idx, el);
         MlirType vt = vec(el, run);
         MlirValue v;
@@ -686,29 +696,14 @@ static MlirValue load_tile(Gpu *g, const DVal *x, const Layout *L) {
             MlirValue iota[16], ok[16];
             for (int i = 0; i < run; i++) {
                 iota[i] = mul(g, cint(g, i), last_stride);
-                MlirValue qi = addc(g, q_last, i);
-                MlirValue oki = ir_const_int(&g->b, i1t(g), 1);
-                if (x->pad.ptr) {
-                    // the other dims' bounds: recomputed on the run's first element
-                    MlirValue o = ir_const_int(&g->b, i1t(g), 1);
-                    for (int d = 0; d < rank - 1; d++) {
-                        MlirValue pd = addc(g, base[d], digit_offset(L, d, r[d]));
-                        MlirValue qd = x->low[d].ptr ? bin(g, "arith.subi", pd, x->low[d]) : pd;
-                        o = bin(g, "arith.andi", o, cmp(g, CMP_SLT, qd, x->sizes[d]));
-                        if (x->low[d].ptr)
-                            o = bin(g, "arith.andi", o, cmp(g, CMP_SGE, qd, zero));
-                    }
-                    oki = bin(g, "arith.andi", o, cmp(g, CMP_SLT, qi, x->sizes[rank - 1]));
-                    if (x->low[rank - 1].ptr)
-                        oki = bin(g, "arith.andi", oki, cmp(g, CMP_SGE, qi, zero));
-                }
-                ok[i] = oki;
+                ok[i] = x->pad.ptr && rank
+                            ? bin(g, "arith.andi", rest, in_slice(g, x, rank - 1, addc(g, q_last, i)))
+                            : ir_const_int(&g->b, i1t(g), 1);
             }
             MlirValue ptrs = gep(g, p, from_elements(g, i64t(g), run, iota), el);
             MlirValue mask = from_elements(g, i1t(g), run, ok);
-            MlirValue pass = splat(g, x->pad.ptr ? x->pad : ir_const_int(&g->b, i32t(g), 0), run);
-            if (!x->pad.ptr)
-                pass = ir_op1(&g->b, "llvm.mlir.poison", vt, 0, NULL);
+            MlirValue pass =
+                x->pad.ptr ? splat(g, x->pad, run) : ir_op1(&g->b, "llvm.mlir.poison", vt, 0, NULL);
             MlirValue gops[3] = {ptrs, mask, pass};
             MlirNamedAttribute al = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i32t(g), eb));
             MlirValue sv = mlirOperationGetResult(
@@ -841,9 +836,7 @@ static void store_tile(Gpu *g, MlirOperation at, const DVal *x, const DVal *m) {
     layout_base(g, &L, base);
     MlirValue zero = cint(g, 0);
     MlirValue owner = layout_owner(g, &L);
-    int run = rank ? L.spt[rank - 1] : 1;
-    while (run * eb > 16)
-        run /= 2;
+    int run = vector_run(rank ? L.spt[rank - 1] : 1, eb);
     MlirValue last_stride = rank ? m->strides[rank - 1] : cint(g, 1);
     MlirValue unit = cmp(g, CMP_EQ, last_stride, cint(g, 1));
     for (int e = 0; e < E; e += run) {
@@ -912,7 +905,7 @@ static MlirOperation combiner(MlirOperation red) {
     if (mlirOperationIsNull(first) || mlirOperationGetNumOperands(first) != 2)
         return (MlirOperation){NULL};
     MlirOperation next = mlirOperationGetNextInBlock(first);
-    if (mlirOperationIsNull(next) || !is(next, "linalg.yield"))
+    if (mlirOperationIsNull(next) || !ir_op_is(next, "linalg.yield"))
         return (MlirOperation){NULL};
     return first;
 }
@@ -1123,9 +1116,7 @@ static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
             int n = pass ? nc : nr, spt = pass ? LC.spt[1] : LC.spt[0];
             MlirType el = pass ? b->elem : a->elem;
             int eb = pass ? ebb : eba;
-            int run = spt;
-            while (run * eb > 16)
-                run /= 2;
+            int run = vector_run(spt, eb);
             MlirValue *out = pass ? bv : av;
             for (int r = 0; r < n; r += run) {
                 MlirValue idx = addc(g, pass ? bcol : arow, digit_offset(&LC, pass, r));
@@ -1258,24 +1249,6 @@ static DVal *dot_mma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
 
 // ---------------------------------------------------------------- ops
 
-typedef struct TextBuf {
-    char *text;
-    size_t cap, len;
-} TextBuf;
-
-static void print_to(MlirStringRef s, void *user) {
-    TextBuf *t = user;
-    size_t n = s.length < t->cap - 1 - t->len ? s.length : t->cap - 1 - t->len;
-    memcpy(t->text + t->len, s.data, n);
-    t->len += n;
-    t->text[t->len] = '\0';
-}
-
-static bool is(MlirOperation o, const char *name) {
-    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(o));
-    return n.length == strlen(name) && !strncmp(n.data, name, n.length);
-}
-
 static bool name_prefix(MlirOperation o, const char *prefix) {
     MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(o));
     return n.length > strlen(prefix) && !strncmp(n.data, prefix, strlen(prefix));
@@ -1396,7 +1369,7 @@ static void convert_generic(Gpu *g, MlirOperation o) {
     DVal *res = tensor_result(o, 0, DV_DIST);
     MlirAttribute maps = attr(o, "indexing_maps");
     char iters[512] = "";
-    mlirAttributePrint(attr(o, "iterator_types"), print_to, &(TextBuf){iters, sizeof iters, 0});
+    mlirAttributePrint(attr(o, "iterator_types"), ir_print_to_text, &(IRText){iters, sizeof iters, 0});
     if (strstr(iters, "reduction")) {
         unsupported(g, o, "a linalg.generic with a reduction");
         return;
@@ -1453,13 +1426,13 @@ static void convert_generic(Gpu *g, MlirOperation o) {
     bool have_base = false;
     for (MlirOperation b = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(b) && !g->failed;
          b = mlirOperationGetNextInBlock(b)) {
-        if (is(b, "linalg.yield")) {
+        if (ir_op_is(b, "linalg.yield")) {
             DVal *y = get(g, mlirOperationGetOperand(b, 0));
             MlirValue v = y->kind == DV_DIST ? y->v : splat(g, y->v, E);
             map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, v, res->elem));
             return;
         }
-        if (is(b, "linalg.index")) {
+        if (ir_op_is(b, "linalg.index")) {
             if (!have_base)
                 layout_base(g, &L, base);
             have_base = true;
@@ -1674,7 +1647,7 @@ static void convert_pad(Gpu *g, MlirOperation o) {
     DVal *pd = map_get(g, pv);
     if (pd && pd->kind == DV_SCALAR) {
         res->pad = pd->v;
-    } else if (mlirValueIsAOpResult(pv) && is(mlirOpResultGetOwner(pv), "arith.constant")) {
+    } else if (mlirValueIsAOpResult(pv) && ir_op_is(mlirOpResultGetOwner(pv), "arith.constant")) {
         MlirOperation c = mlirOperationClone(mlirOpResultGetOwner(pv));
         mlirBlockAppendOwnedOperation(g->b.block, c);
         res->pad = mlirOperationGetResult(c, 0);
@@ -1688,7 +1661,7 @@ static void convert_pad(Gpu *g, MlirOperation o) {
 // The layout a loop-carried or yielded tile keeps: a dot's accumulator layout when a dot makes
 // it, else the default for its shape.
 static void carried_layout(Gpu *g, MlirValue yielded, const DVal *t, Layout *L) {
-    if (mlirValueIsAOpResult(yielded) && is(mlirOpResultGetOwner(yielded), "linalg.matmul"))
+    if (mlirValueIsAOpResult(yielded) && ir_op_is(mlirOpResultGetOwner(yielded), "linalg.matmul"))
         layout_for_dot(g, mlirOpResultGetOwner(yielded), L);
     else
         layout_default(g, L, t->rank, t->shape, t->elem);
@@ -1698,7 +1671,7 @@ static void carried_layout(Gpu *g, MlirValue yielded, const DVal *t, Layout *L) 
 // layout of carried_layout (scf.for and scf.if only).
 static void convert_region_op(Gpu *g, MlirOperation o) {
     int nres = (int)mlirOperationGetNumResults(o), nops = (int)mlirOperationGetNumOperands(o);
-    bool is_for = is(o, "scf.for"), is_if = is(o, "scf.if");
+    bool is_for = ir_op_is(o, "scf.for"), is_if = ir_op_is(o, "scf.if");
     if (g->nframes == 32 || nres > 64 || nops > 64) {
         unsupported(g, o, "control flow nested this deeply");
         return;
@@ -1813,11 +1786,11 @@ static void convert_plain(Gpu *g, MlirOperation o) {
 // The memref descriptors emit.c builds over the tensor pointers (llvm.insertvalue chains).
 static void convert_descriptor(Gpu *g, MlirOperation o) {
     MlirValue res = mlirOperationGetResult(o, 0);
-    if (is(o, "llvm.mlir.undef")) {
+    if (ir_op_is(o, "llvm.mlir.undef")) {
         map_put(g, res, dval_new(DV_DESC));
         return;
     }
-    if (is(o, "llvm.insertvalue")) {
+    if (ir_op_is(o, "llvm.insertvalue")) {
         DVal *d = dval_new(DV_DESC);
         *d = *get(g, mlirOperationGetOperand(o, 0));
         MlirAttribute pos = attr(o, "position");
@@ -1867,35 +1840,36 @@ static void convert_op(Gpu *g, MlirOperation o) {
     g->b.loc = mlirOperationGetLocation(o);
     int nres = (int)mlirOperationGetNumResults(o);
     MlirType rt0 = nres ? mlirValueGetType(mlirOperationGetResult(o, 0)) : (MlirType){NULL};
-    if (is(o, "func.return")) {
+    if (ir_op_is(o, "func.return")) {
         // the kernel's gpu.return is added after the body
-    } else if ((is(o, "llvm.mlir.undef") || is(o, "llvm.insertvalue")) && mlirTypeIsALLVMStructType(rt0)) {
+    } else if ((ir_op_is(o, "llvm.mlir.undef") || ir_op_is(o, "llvm.insertvalue")) &&
+               mlirTypeIsALLVMStructType(rt0)) {
         convert_descriptor(g, o);
-    } else if (is(o, "builtin.unrealized_conversion_cast") && mlirTypeIsAMemRef(rt0)) {
+    } else if (ir_op_is(o, "builtin.unrealized_conversion_cast") && mlirTypeIsAMemRef(rt0)) {
         convert_descriptor(g, o);
-    } else if (is(o, "bufferization.to_tensor")) {
+    } else if (ir_op_is(o, "bufferization.to_tensor")) {
         DVal *d = dval_new(DV_MEMREF);
         *d = *get(g, mlirOperationGetOperand(o, 0));
         map_put(g, mlirOperationGetResult(o, 0), d);
-    } else if (is(o, "memref.subview")) {
+    } else if (ir_op_is(o, "memref.subview")) {
         convert_subview(g, o);
-    } else if (is(o, "tensor.extract_slice")) {
+    } else if (ir_op_is(o, "tensor.extract_slice")) {
         convert_slice(g, o);
-    } else if (is(o, "tensor.pad")) {
+    } else if (ir_op_is(o, "tensor.pad")) {
         convert_pad(g, o);
-    } else if (is(o, "bufferization.materialize_in_destination")) {
+    } else if (ir_op_is(o, "bufferization.materialize_in_destination")) {
         store_tile(g, o, get(g, mlirOperationGetOperand(o, 0)), get(g, mlirOperationGetOperand(o, 1)));
-    } else if (is(o, "tensor.splat")) {
+    } else if (ir_op_is(o, "tensor.splat")) {
         DVal *t = tensor_result(o, 0, DV_UNIFORM);
         map_put(g, mlirOperationGetResult(o, 0),
                 uniform_val(scalar_of(g, o, mlirOperationGetOperand(o, 0)), t->rank, t->shape));
-    } else if (is(o, "tensor.empty")) {
+    } else if (ir_op_is(o, "tensor.empty")) {
         map_put(g, mlirOperationGetResult(o, 0), tensor_result(o, 0, DV_EMPTY));
-    } else if (is(o, "linalg.fill")) {
+    } else if (ir_op_is(o, "linalg.fill")) {
         DVal *t = tensor_result(o, 0, DV_UNIFORM);
         map_put(g, mlirOperationGetResult(o, 0),
                 uniform_val(scalar_of(g, o, mlirOperationGetOperand(o, 0)), t->rank, t->shape));
-    } else if (is(o, "arith.constant") && mlirTypeIsARankedTensor(rt0)) {
+    } else if (ir_op_is(o, "arith.constant") && mlirTypeIsARankedTensor(rt0)) {
         MlirAttribute v = attr(o, "value");
         if (!mlirAttributeIsADenseElements(v) || !mlirDenseElementsAttrIsSplat(v)) {
             unsupported(g, o, "constant tiles that are not splats");
@@ -1906,9 +1880,9 @@ static void convert_op(Gpu *g, MlirOperation o) {
                 mlirOperationGetResult(ir_op(&g->b, "arith.constant", 1, &t->elem, 0, NULL, 1, &a, 0), 0);
             map_put(g, mlirOperationGetResult(o, 0), uniform_val(c, t->rank, t->shape));
         }
-    } else if (is(o, "linalg.reduce")) {
+    } else if (ir_op_is(o, "linalg.reduce")) {
         convert_reduce(g, o);
-    } else if (is(o, "linalg.matmul")) {
+    } else if (ir_op_is(o, "linalg.matmul")) {
         DVal *a = get(g, mlirOperationGetOperand(o, 0)), *b = get(g, mlirOperationGetOperand(o, 1));
         DVal *c = get(g, mlirOperationGetOperand(o, 2));
         if (mlirOperationGetNumAttributes(o) > 2 && !mlirAttributeIsNull(attr(o, "indexing_maps")))
@@ -1919,13 +1893,13 @@ static void convert_op(Gpu *g, MlirOperation o) {
         DVal *r = g->failed ? NULL : mma ? dot_mma(g, o, a, b, c) : dot_fma(g, o, a, b, c);
         if (r)
             map_put(g, mlirOperationGetResult(o, 0), r);
-    } else if (is(o, "linalg.generic")) {
+    } else if (ir_op_is(o, "linalg.generic")) {
         convert_generic(g, o);
-    } else if (is(o, "tensor.collapse_shape") || is(o, "tensor.expand_shape")) {
+    } else if (ir_op_is(o, "tensor.collapse_shape") || ir_op_is(o, "tensor.expand_shape")) {
         convert_reshape(g, o);
-    } else if (is(o, "tensor.extract")) {
+    } else if (ir_op_is(o, "tensor.extract")) {
         convert_extract(g, o);
-    } else if (is(o, "scf.yield")) {
+    } else if (ir_op_is(o, "scf.yield")) {
         convert_yield(g, o);
     } else if (mlirOperationGetNumRegions(o) > 0 && name_prefix(o, "scf.")) {
         convert_region_op(g, o);
@@ -2000,19 +1974,6 @@ static bool all_pow2_tiles(Gpu *g, MlirOperation o) {
     return true;
 }
 
-static MlirOperation find_func(MlirModule m, const char *name) {
-    for (MlirOperation o = mlirBlockGetFirstOperation(mlirModuleGetBody(m)); !mlirOperationIsNull(o);
-         o = mlirOperationGetNextInBlock(o)) {
-        MlirAttribute n = mlirOperationGetAttributeByName(o, ir_str("sym_name"));
-        if (!mlirAttributeIsNull(n)) {
-            MlirStringRef s = mlirStringAttrGetValue(n);
-            if (s.length == strlen(name) && !strncmp(s.data, name, s.length))
-                return o;
-        }
-    }
-    return (MlirOperation){NULL};
-}
-
 static MlirValue gpu_index(Gpu *g, const char *op, const char *dim) {
     char text[32];
     snprintf(text, sizeof text, "#gpu<dim %s>", dim);
@@ -2026,7 +1987,9 @@ bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const cha
                     const GpuSchedule *sched, GpuKernel *out) {
     char pname[300];
     snprintf(pname, sizeof pname, "%s__program", sym);
-    MlirOperation prog_fn = find_func(module, pname);
+    MlirSymbolTable symbols = mlirSymbolTableCreate(mlirModuleGetOperation(module));
+    MlirOperation prog_fn = mlirSymbolTableLookup(symbols, ir_str(pname));
+    mlirSymbolTableDestroy(symbols);
     if (mlirOperationIsNull(prog_fn))
         internal_error(__FILE__, __LINE__, "GPU back end: no function %s", pname);
     Gpu g = {.b = {.ctx = ctx, .loc = mlirOperationGetLocation(prog_fn)},

@@ -18,6 +18,7 @@
 #include "mlir-c/RegisterEverything.h"
 
 #include "../lang/diag.h"
+#include "../lowering/build.h"
 #include "../lowering/lower.h"
 #include "gpu.h"
 
@@ -36,8 +37,6 @@ typedef struct Compiled {
     size_t cubin_len;
     char *report;  // ptxas -v
 } Compiled;
-
-static void print_cb(MlirStringRef s, void *out) { fwrite(s.data, 1, s.length, out); }
 
 // The CUDA toolkit: $CUDA_PATH, /usr/local/cuda, else the directory above a ptxas on PATH.
 // It has bin/ptxas and nvvm/libdevice (which NVPTX code for math functions links).
@@ -276,7 +275,7 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
     if (!ok || lo->stage == LOWER_GPU) {
         if (ok) {
             if (!mlirOperationVerify(mlirModuleGetOperation(module))) {
-                mlirOperationPrint(mlirModuleGetOperation(module), print_cb, stderr);
+                mlirOperationPrint(mlirModuleGetOperation(module), ir_print_to_file, stderr);
                 internal_error(__FILE__, __LINE__,
                                "the distributed GPU module does not verify (printed above)");
             }

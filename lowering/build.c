@@ -1,7 +1,9 @@
 // lowering/build.c — generic op constructors over the MLIR C API (build.h).
 #include "build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mlir-c/BuiltinAttributes.h"
 
@@ -63,4 +65,19 @@ MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v) {
 MlirValue ir_const_float(IRBuilder *b, MlirType t, double v) {
     MlirNamedAttribute a = ir_named(b, "value", mlirFloatAttrDoubleGet(b->ctx, t, v));
     return mlirOperationGetResult(ir_op(b, "arith.constant", 1, &t, 0, NULL, 1, &a, 0), 0);
+}
+
+bool ir_op_is(MlirOperation o, const char *name) {
+    return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(o)), ir_str(name));
+}
+
+void ir_print_to_file(MlirStringRef s, void *file) { fwrite(s.data, 1, s.length, file); }
+
+void ir_print_to_text(MlirStringRef s, void *text) {
+    IRText *t = text;
+    size_t room = t->cap - 1 - t->len;
+    size_t n = s.length < room ? s.length : room;
+    memcpy(t->text + t->len, s.data, n);
+    t->len += n;
+    t->text[t->len] = '\0';
 }

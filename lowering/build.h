@@ -4,6 +4,7 @@
 #ifndef TILEC_LOWERING_BUILD_H
 #define TILEC_LOWERING_BUILD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mlir-c/IR.h"
@@ -26,5 +27,17 @@ MlirValue ir_binop(IRBuilder *b, const char *name, MlirValue x, MlirValue y);  /
 MlirBlock ir_region_block(IRBuilder *b, MlirOperation o, int r, int n, const MlirType *types);
 MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v);
 MlirValue ir_const_float(IRBuilder *b, MlirType t, double v);
+
+// Whether op `o` is named `name` ("scf.for").
+bool ir_op_is(MlirOperation o, const char *name);
+
+// Print callbacks for the C API's printers: to a FILE * (user), or appended to an IRText
+// (cut at its capacity, always NUL-terminated).
+typedef struct IRText {
+    char *text;
+    size_t cap, len;
+} IRText;
+void ir_print_to_file(MlirStringRef s, void *file);
+void ir_print_to_text(MlirStringRef s, void *text);
 
 #endif

@@ -1957,9 +1957,11 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     MlirType slots_t = mlirLLVMArrayTypeGet(i64t(e), (unsigned)nslots);
     MlirNamedAttribute elem = named(e, "elem_type", mlirTypeAttrGet(slots_t));
     MlirValue ctxp = mlirOperationGetResult(op(e, "llvm.alloca", 1, &ptr, 1, &one, 1, &elem, 0), 0);
+    MlirValue slots[64 + 3];
     for (int i = 0; i < nslots; i++) {
         MlirValue v = i < na - a0 ? mlirBlockGetArgument(body, a0 + i) : grid[i - na + a0];
-        MlirValue ops[2] = {v, slot(e, ctxp, i)};
+        slots[i] = slot(e, ctxp, i);
+        MlirValue ops[2] = {v, slots[i]};
         op(e, "llvm.store", 0, NULL, 2, ops, 0, NULL, 0);
     }
     MlirValue total = binop(e, "arith.muli", binop(e, "arith.muli", grid[0], grid[1]), grid[2]);
@@ -1967,7 +1969,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     if (e->gpu) {
         MlirValue params = mlirOperationGetResult(op(e, "llvm.alloca", 1, &ptr, 1, &one, 1, &elem, 0), 0);
         for (int i = 0; i < nslots; i++) {
-            MlirValue ops[2] = {slot(e, ctxp, i), slot(e, params, i)};
+            MlirValue ops[2] = {slots[i], slot(e, params, i)};
             op(e, "llvm.store", 0, NULL, 2, ops, 0, NULL, 0);
         }
         char lname[512];
@@ -1995,8 +1997,6 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         emit_task(e, module, k, args, na);
 }
 
-static void print_cb(MlirStringRef s, void *out) { fwrite(s.data, 1, s.length, out); }
-
 MlirContext lower_context(void) {
     static bool passes_registered;
     if (!passes_registered) {
@@ -2019,7 +2019,7 @@ static bool finish_module(MlirModule module, bool ok, MlirModule *out) {
     }
     MlirOperation m = mlirModuleGetOperation(module);
     if (!mlirOperationVerify(m)) {
-        mlirOperationPrint(m, print_cb, stderr);
+        mlirOperationPrint(m, ir_print_to_file, stderr);
         internal_error(__FILE__, __LINE__, "the tile-level module does not verify (printed above)");
     }
     *out = module;
@@ -2070,7 +2070,7 @@ bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Con
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out) {
     MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
     mlirOpPrintingFlagsEnableDebugInfo(flags, debuginfo, false);
-    mlirOperationPrintWithFlags(mlirModuleGetOperation(module), flags, print_cb, out);
+    mlirOperationPrintWithFlags(mlirModuleGetOperation(module), flags, ir_print_to_file, out);
     mlirOpPrintingFlagsDestroy(flags);
     fputc('\n', out);
 }

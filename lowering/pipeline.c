@@ -17,6 +17,7 @@
 #include "mlir-c/Target/LLVMIR.h"
 
 #include "../lang/diag.h"
+#include "build.h"
 #include "lower.h"
 
 // Bufferization as a transform script (data, parsed from text): the pass form cannot choose
@@ -45,25 +46,14 @@ const char *const lower_host_pipeline =
     "convert-math-to-libm, finalize-memref-to-llvm, convert-arith-to-llvm, convert-cf-to-llvm, "
     "convert-func-to-llvm, reconcile-unrealized-casts)";
 
-typedef struct PassError {
-    char text[2048];
-    size_t len;
-} PassError;
-
-static void collect(MlirStringRef s, void *user) {
-    PassError *e = user;
-    size_t n = s.length < sizeof e->text - 1 - e->len ? s.length : sizeof e->text - 1 - e->len;
-    memcpy(e->text + e->len, s.data, n);
-    e->len += n;
-    e->text[e->len] = '\0';
-}
-
 void lower_run_passes(MlirContext ctx, MlirModule module, const char *pipeline, const char *stage) {
     MlirPassManager pm = mlirPassManagerCreate(ctx);
     mlirPassManagerEnableVerifier(pm, true);
-    PassError err = {0};
-    MlirLogicalResult parsed = mlirParsePassPipeline(mlirPassManagerGetAsOpPassManager(pm),
-                                                     mlirStringRefCreateFromCString(pipeline), collect, &err);
+    char text[2048] = "";
+    IRText err = {text, sizeof text, 0};
+    MlirLogicalResult parsed =
+        mlirParsePassPipeline(mlirPassManagerGetAsOpPassManager(pm), mlirStringRefCreateFromCString(pipeline),
+                              ir_print_to_text, &err);
     if (mlirLogicalResultIsFailure(parsed))
         internal_error(__FILE__, __LINE__, "bad %s pipeline: %s", stage, err.text);
     if (mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module))))

@@ -20,6 +20,7 @@
 #include "mlir-c/BuiltinTypes.h"
 
 #include "../lang/diag.h"
+#include "build.h"
 #include "lower.h"
 
 // ================================================================ defaults for a CPU
@@ -230,11 +231,6 @@ static void add(Script *s, const char *fmt, ...) {
 }
 
 // Whether `op` is named `name` (e.g. "tensor.pad").
-static bool op_is(MlirOperation op, const char *name) {
-    return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(op)),
-                              mlirStringRefCreateFromCString(name));
-}
-
 // One dot of the module: its static shape, element types and padded operand loads.
 typedef struct Dot {
     MlirOperation op;
@@ -251,7 +247,7 @@ typedef struct Dots {
 
 static MlirWalkResult find_dot(MlirOperation op, void *user) {
     Dots *d = user;
-    if (!op_is(op, "linalg.matmul") || d->len == 256)
+    if (!ir_op_is(op, "linalg.matmul") || d->len == 256)
         return MlirWalkResultAdvance;
     MlirType a = mlirValueGetType(mlirOperationGetOperand(op, 0));
     MlirType b = mlirValueGetType(mlirOperationGetOperand(op, 1));
@@ -261,7 +257,7 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
     t->op = op;
     for (int k = 0; k < 2; k++) {
         MlirValue v = mlirOperationGetOperand(op, k);
-        t->pad[k] = mlirValueIsAOpResult(v) && op_is(mlirOpResultGetOwner(v), "tensor.pad")
+        t->pad[k] = mlirValueIsAOpResult(v) && ir_op_is(mlirOpResultGetOwner(v), "tensor.pad")
                         ? mlirOpResultGetOwner(v)
                         : (MlirOperation){NULL};
     }
@@ -408,7 +404,7 @@ typedef struct Tagged {
 
 static MlirWalkResult find_tagged(MlirOperation op, void *user) {
     Tagged *t = user;
-    bool want = op_is(op, "scf.for") || op_is(op, "tensor.pad");
+    bool want = ir_op_is(op, "scf.for") || ir_op_is(op, "tensor.pad");
     for (intptr_t i = 0; want && t->len < 1024 && i < mlirOperationGetNumDiscardableAttributes(op); i++) {
         MlirStringRef a = mlirIdentifierStr(mlirOperationGetDiscardableAttribute(op, i).name);
         if (a.length >= 10 && !strncmp(a.data, "tilec.", 6) &&
