@@ -574,8 +574,23 @@ static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Ty
     for (int i = 0; i < d->rank; i++)
         keep[i] = !d->dropped[i];
     MlirType rt = value_type(e, result);
-    MlirNamedAttribute a = named(e, "reassociation", reassociation(e, d->rank, keep));
-    return mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &rt, 1, &v, 1, &a, 0), 0);
+    if (e->gpu) {  // the GPU back end distributes collapse_shape
+        MlirNamedAttribute a = named(e, "reassociation", reassociation(e, d->rank, keep));
+        return mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &rt, 1, &v, 1, &a, 0), 0);
+    }
+    // On x86, a rank-reducing extract_slice of the whole tile rather than a collapse_shape:
+    // elementwise fusion folds a collapse_shape into the linalg.matmul consuming it, which turns
+    // the dot into a generic that the schedule no longer recognizes.
+    int64_t zeros[TILE_MAX_RANK], ones[TILE_MAX_RANK];
+    for (int i = 0; i < d->rank; i++)
+        zeros[i] = 0, ones[i] = 1;
+    MlirNamedAttribute attrs[4] = {
+        named(e, "static_offsets", i64_array(e, d->rank, zeros)),
+        named(e, "static_sizes", i64_array(e, d->rank, d->size)),
+        named(e, "static_strides", i64_array(e, d->rank, ones)),
+        named(e, "operandSegmentSizes", segments(e, 4, (int32_t[]){1, 0, 0, 0})),
+    };
+    return mlirOperationGetResult(op(e, "tensor.extract_slice", 1, &rt, 1, &v, 4, attrs, 0), 0);
 }
 
 static MlirValue emit_tensor_load(Emitter *e, Node *n) {
