@@ -72,7 +72,10 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
 // Lowers every kernel of the main files, each at its default configuration, to the stage
 // asked for. False after reporting an error (a construct the lowering does not handle yet,
 // an output that cannot be written); a verifier failure is a compiler bug (internal error).
-bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo);
+// x86 objects (and their LLVM IR/assembly) also hold, for kernels whose run-time constraints
+// read tunables, a version per other value of those tunables, tried in order when the default
+// rejects a call; *notes (malloc'ed, or left NULL) then lists them for the header.
+bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo, char **notes);
 
 // ---------------------------------------------------------------- emit.c (used by pipeline.c)
 

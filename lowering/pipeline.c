@@ -41,7 +41,7 @@ const char *const lower_host_pipeline =
     "promote-buffers-to-stack{max-alloc-size-in-bytes=65536}), buffer-deallocation-pipeline, "
     "convert-bufferization-to-memref, "
     "convert-linalg-to-loops, convert-vector-to-scf{full-unroll=true}, expand-strided-metadata, "
-    "lower-affine, "
+    "lower-affine, arith-expand{include-bf16=true}, "
     "convert-scf-to-cf, convert-vector-to-llvm, convert-ub-to-llvm, convert-math-to-llvm, "
     "convert-math-to-libm, finalize-memref-to-llvm, convert-arith-to-llvm, convert-cf-to-llvm, "
     "convert-func-to-llvm, reconcile-unrealized-casts)";
@@ -162,7 +162,122 @@ bool lower_finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out) {
     return ok;
 }
 
-bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo) {
+// ================================================================ versions for run-time constraints
+
+// Marks in `reads` the tunables (indices into ki->tunables) that expression `n` reads.
+static void tunables_read(const Node *n, const KernelInfo *ki, bool *reads) {
+    if (!n)
+        return;
+    if (n->kind == ND_NAME && n->sym && n->sym->kind == SYM_TUNABLE)
+        for (int t = 0; t < ki->ntunables; t++)
+            if (ki->tunables[t] == n->sym)
+                reads[t] = true;
+    const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->init, n->limit, n->step, n->base};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        tunables_read(kids[i], ki, reads);
+    for (int i = 0; i < n->args.len; i++)
+        tunables_read(n->args.items[i], ki, reads);
+    for (int i = 0; i < n->kwargs.len; i++)
+        tunables_read(n->kwargs.items[i], ki, reads);
+}
+
+#define MAX_CONSTRAINT_VERSIONS 16
+
+// The versions of an untuned kernel: its default configuration first; then, when run-time
+// constraints read tunables (softmax's `BC >= C`), one version per other value of each such
+// tunable that -D does not fix (the others at their defaults), where the compile-time
+// constraints hold. A call the default rejects then runs on the first version that accepts it,
+// instead of failing with TILEC_ERR_CONSTRAINT. Returns the number of versions (0: reported).
+static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, const Schedule *sched,
+                               LowerVariant *out) {
+    if (!sema_default_config(prog, k, opts, &out[0].config))
+        return 0;
+    out[0].schedule = *sched;
+    int n = 1;
+    const KernelInfo *ki = k->kinfo;
+    bool reads[64] = {false};
+    for (int w = 0; w < ki->nruntime_wheres; w++)
+        tunables_read(ki->runtime_wheres[w], ki, reads);
+    for (int t = 0; t < ki->ntunables && t < 64; t++) {
+        for (int d = 0; d < opts->ndefines && reads[t]; d++)
+            if (strcmp(opts->defines[d].name, ki->tunables[t]->name) == 0)
+                reads[t] = false;
+        const Node *tune = k->tunes.items[t];
+        for (int v = 0; reads[t] && v < tune->args.len && n < MAX_CONSTRAINT_VERSIONS; v++) {
+            const Node *val = tune->args.items[v];
+            if (!val->is_const || val->cval.i == out[0].config.values[t])
+                continue;
+            LowerVariant *x = &out[n];
+            *x = out[0];
+            x->config.values[t] = val->cval.i;
+            bool dup = false;
+            for (int j = 1; j < n && !dup; j++)
+                dup = !memcmp(out[j].config.values, x->config.values, sizeof(int64_t) * (size_t)x->config.n);
+            if (!dup && sema_constraints_hold(prog, k, &x->config, NULL, 0) != 0)
+                n++;
+        }
+    }
+    return n;
+}
+
+// An x86 object or its LLVM IR/assembly with the constraint versions of every kernel that has
+// several (constraint_versions), through the tuned objects' dispatcher. False when no kernel
+// has more than one (*handled false) or after an error (reported; *handled true).
+static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, const LowerOptions *lo,
+                                      char **notes, bool *handled) {
+    Schedule sched;
+    if (lo->schedule)
+        sched = *lo->schedule;
+    else
+        schedule_default(lo->cpu, &sched);
+    LowerTuned *tuned = calloc((size_t)prog->decls.len + 1, sizeof *tuned);
+    int nt = 0;
+    bool several = false, ok = true;
+    size_t len = 0;
+    for (int i = 0; i < prog->decls.len && ok; i++) {
+        Node *k = prog->decls.items[i];
+        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 ||
+            (lo->only_kernel && strcmp(lo->only_kernel, k->name)))
+            continue;
+        LowerTuned *t = &tuned[nt++];
+        t->kernel = k;
+        t->variants = calloc(MAX_CONSTRAINT_VERSIONS, sizeof(LowerVariant));
+        t->nvariants = constraint_versions(prog, k, opts, &sched, t->variants);
+        ok = t->nvariants > 0;
+        if (t->nvariants < 2)
+            continue;
+        several = true;
+        // The header lists the versions, tried in this order until one accepts the call.
+        for (int v = 0; v < t->nvariants; v++) {
+            char line[512];
+            int m = snprintf(line, sizeof line, "%s//   %s v%d:", len ? "" : "// Versions tried in order until one's run-time constraints hold:\n",
+                             k->name, v);
+            for (int x = 0; x < k->tunes.len && m < (int)sizeof line - 64; x++)
+                m += snprintf(line + m, sizeof line - (size_t)m, "%s%s=%lld", x ? "," : " ",
+                              k->tunes.items[x]->name, (long long)t->variants[v].config.values[x]);
+            snprintf(line + m, sizeof line - (size_t)m, "\n");
+            size_t l = strlen(line);
+            *notes = realloc(*notes, len + l + 1);
+            memcpy(*notes + len, line, l + 1);
+            len += l;
+        }
+    }
+    *handled = !ok || several;
+    if (ok && several)
+        ok = lower_tuned_object(prog, tuned, nt, lo);
+    for (int i = 0; i < nt; i++)
+        free(tuned[i].variants);
+    free(tuned);
+    return ok;
+}
+
+bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo, char **notes) {
+    if (!lo->gpu_arch && lo->stage >= LOWER_LLVM && lo->stage <= LOWER_OBJ) {
+        bool handled = false;
+        bool ok = lower_constraint_versions(prog, opts, lo, notes, &handled);
+        if (handled)
+            return ok;
+    }
     MlirContext ctx = lower_context();
     MlirModule module;
     if (!lower_build_module(ctx, prog, opts, lo->only_kernel, lo->gpu_arch != NULL, &module)) {

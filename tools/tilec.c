@@ -481,7 +481,7 @@ static int compile(const Options *o) {
                 ok = tune_build_object(&prog, db, &id, &lo, &notes);
             }
         } else {
-            ok = lower_program(&prog, &so, &lo);
+            ok = lower_program(&prog, &so, &lo, &notes);
         }
         if (ok && lo.stage == LOWER_OBJ)
             ok = write_header(&prog, o->output, notes, o->gpu_arch);
