@@ -768,45 +768,71 @@ static MlirValue access_element(Emitter *e, const Access *a, const MlirValue *iv
     return cond;
 }
 
-// The loads: `acc` (a tensor of shape S) with every element set; recursion over S's dimensions.
-static MlirValue gather_loops(Emitter *e, const Access *a, MlirValue whole, MlirValue other, int d,
-                              MlirValue *ivs, MlirValue acc) {
+// The loads: one linalg.generic over S whose body tests an element's indices (and mask) and
+// reads it only when inside. Index tiles, the mask and `other` are its inputs, so elementwise
+// fusion pulls their producers (aranges, broadcasts) into the body: an index that is an
+// offset plus the innermost loop index becomes consecutive addresses after lowering, and LLVM
+// vectorizes the conditional reads into masked vector loads.
+static MlirValue gather_generic(Emitter *e, const Access *a, MlirValue whole, MlirValue other) {
     ElemType el = a->shape.elem;
     MlirType et = elem_type(e, el);
-    if (d == a->shape.rank) {
-        MlirValue idx[TILE_MAX_RANK];
-        MlirValue cond = access_element(e, a, ivs, idx);
-        MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
-        MlirBlock saved = e->ir.block;
-        e->ir.block = region_block(e, f, 0, 0, NULL);
-        MlirValue ops[1 + TILE_MAX_RANK];
-        ops[0] = whole;
-        for (int j = 0; j < a->t->type.rank; j++)
-            ops[1 + j] = idx[j];
-        MlirValue v = op1(e, "tensor.extract", et, 1 + a->t->type.rank, ops);
-        op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
-        e->ir.block = region_block(e, f, 1, 0, NULL);
-        MlirValue o = element_at(e, other, &a->shape, ivs, el);
-        op(e, "scf.yield", 0, NULL, 1, &o, 0, NULL, 0);
-        e->ir.block = saved;
-        MlirValue ins[2 + TILE_MAX_RANK];
-        ins[0] = mlirOperationGetResult(f, 0);
-        ins[1] = acc;
-        for (int i = 0; i < a->shape.rank; i++)
-            ins[2 + i] = ivs[i];
-        return op1(e, "tensor.insert", mlirValueGetType(acc), 2 + a->shape.rank, ins);
-    }
-    MlirValue bounds[4] = {const_int(e, indext(e), 0), const_int(e, indext(e), a->shape.dims[d]),
-                           const_int(e, indext(e), 1), acc};
-    MlirType types[2] = {indext(e), mlirValueGetType(acc)};
-    MlirOperation f = op(e, "scf.for", 1, &types[1], 4, bounds, 0, NULL, 1);
-    MlirBlock body = region_block(e, f, 0, 2, types), saved = e->ir.block;
+    Access b = *a;  // the same access with every tile replaced by its element (a block argument)
+    MlirValue ins[TILE_MAX_RANK + 3];
+    MlirType arg_types[TILE_MAX_RANK + 3];
+    int which[TILE_MAX_RANK + 3], nin = 0;  // dimension j, or -1 the mask, -2 other
+    for (int j = 0; j < a->t->type.rank; j++)
+        if (a->kind[j] == 2)
+            which[nin] = j, arg_types[nin] = i64t(e), ins[nin++] = a->val[j];
+    if (!mlirValueIsNull(a->mask) && mlirTypeIsARankedTensor(mlirValueGetType(a->mask)))
+        which[nin] = -1, arg_types[nin] = elem_type(e, EL_I1), ins[nin++] = a->mask;
+    if (mlirTypeIsARankedTensor(mlirValueGetType(other)))
+        which[nin] = -2, arg_types[nin] = et, ins[nin++] = other;
+    ins[nin] = empty_tensor(e, &a->shape);
+    arg_types[nin] = et;
+    MlirAttribute maps[TILE_MAX_RANK + 3];
+    for (int i = 0; i <= nin; i++)
+        maps[i] = mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ir.ctx, a->shape.rank));
+    MlirNamedAttribute attrs[3] = {
+        named(e, "indexing_maps", mlirArrayAttrGet(e->ir.ctx, nin + 1, maps)),
+        named(e, "iterator_types", parallel_iterators(e, a->shape.rank)),
+        named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){nin, 1})),
+    };
+    MlirType rt = value_type(e, &a->shape);
+    MlirOperation g = op(e, "linalg.generic", 1, &rt, nin + 1, ins, 3, attrs, 1);
+    MlirBlock body = region_block(e, g, 0, nin + 1, arg_types), saved = e->ir.block;
     e->ir.block = body;
-    ivs[d] = mlirBlockGetArgument(body, 0);
-    MlirValue r = gather_loops(e, a, whole, other, d + 1, ivs, mlirBlockGetArgument(body, 1));
-    op(e, "scf.yield", 0, NULL, 1, &r, 0, NULL, 0);
+    for (int i = 0; i < nin; i++) {
+        MlirValue arg = mlirBlockGetArgument(body, i);
+        if (which[i] >= 0)
+            b.kind[which[i]] = 0, b.val[which[i]] = arg;
+        else if (which[i] == -1)
+            b.mask = arg;
+        else
+            other = arg;
+    }
+    MlirValue ivs[TILE_MAX_RANK];
+    MlirType it = indext(e);
+    for (int d = 0; d < a->shape.rank; d++) {
+        MlirNamedAttribute dim = named(e, "dim", mlirIntegerAttrGet(i64t(e), d));
+        ivs[d] = mlirOperationGetResult(op(e, "linalg.index", 1, &it, 0, NULL, 1, &dim, 0), 0);
+    }
+    MlirValue idx[TILE_MAX_RANK];
+    MlirValue cond = access_element(e, &b, ivs, idx);
+    MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
+    e->ir.block = region_block(e, f, 0, 0, NULL);
+    MlirValue ops[1 + TILE_MAX_RANK];
+    ops[0] = whole;
+    for (int j = 0; j < a->t->type.rank; j++)
+        ops[1 + j] = idx[j];
+    MlirValue v = op1(e, "tensor.extract", et, 1 + a->t->type.rank, ops);
+    op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
+    e->ir.block = region_block(e, f, 1, 0, NULL);
+    op(e, "scf.yield", 0, NULL, 1, &other, 0, NULL, 0);
+    e->ir.block = body;
+    MlirValue r = mlirOperationGetResult(f, 0);
+    op(e, "linalg.yield", 0, NULL, 1, &r, 0, NULL, 0);
     e->ir.block = saved;
-    return mlirOperationGetResult(f, 0);
+    return mlirOperationGetResult(g, 0);
 }
 
 // X[items] with index tiles, or load(X[...], mask = m, other = v): the padding value (or
@@ -827,9 +853,25 @@ static MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
     MlirValue whole =
         mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
-    MlirValue ivs[TILE_MAX_RANK];
-    MlirValue r = gather_loops(e, &a, whole, pad, 0, ivs, empty_tensor(e, &a.shape));
-    return a.shape.rank ? r : op1(e, "tensor.extract", elem_type(e, el), 1, &r);
+    if (a.shape.rank == 0) {  // one element: the test and the read, in place
+        MlirValue idx[TILE_MAX_RANK];
+        MlirValue cond = access_element(e, &a, NULL, idx);
+        MlirType et = elem_type(e, el);
+        MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
+        MlirBlock saved = e->ir.block;
+        e->ir.block = region_block(e, f, 0, 0, NULL);
+        MlirValue ops[1 + TILE_MAX_RANK];
+        ops[0] = whole;
+        for (int j = 0; j < a.t->type.rank; j++)
+            ops[1 + j] = idx[j];
+        MlirValue v = op1(e, "tensor.extract", et, 1 + a.t->type.rank, ops);
+        op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
+        e->ir.block = region_block(e, f, 1, 0, NULL);
+        op(e, "scf.yield", 0, NULL, 1, &pad, 0, NULL, 0);
+        e->ir.block = saved;
+        return mlirOperationGetResult(f, 0);
+    }
+    return gather_generic(e, &a, whole, pad);
 }
 
 // The stores: one store or atomic update per selected element inside the tensor.

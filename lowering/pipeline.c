@@ -250,7 +250,8 @@ static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, co
         // The header lists the versions, tried in this order until one accepts the call.
         for (int v = 0; v < t->nvariants; v++) {
             char line[512];
-            int m = snprintf(line, sizeof line, "%s//   %s v%d:", len ? "" : "// Versions tried in order until one's run-time constraints hold:\n",
+            int m = snprintf(line, sizeof line, "%s//   %s v%d:",
+                             len ? "" : "// Versions tried in order until one's run-time constraints hold:\n",
                              k->name, v);
             for (int x = 0; x < k->tunes.len && m < (int)sizeof line - 64; x++)
                 m += snprintf(line + m, sizeof line - (size_t)m, "%s%s=%lld", x ? "," : " ",

@@ -10,8 +10,8 @@ typedef struct Shape {
 } Shape;
 
 // mask: [mb][mh][ms][t] or NULL.
-static void ref_attention(Shape p, const float *q, const float *k, const float *v, const float *mask, int64_t mb,
-                          int64_t mh, int64_t ms, float scale, int causal, double *o) {
+static void ref_attention(Shape p, const float *q, const float *k, const float *v, const float *mask,
+                          int64_t mb, int64_t mh, int64_t ms, float scale, int causal, double *o) {
     double *sc = malloc(sizeof(double) * (size_t)p.t);
     for (int64_t b = 0; b < p.nb; b++)
         for (int64_t h = 0; h < p.nh; h++)
@@ -60,9 +60,10 @@ static void run(Shape p, int causal, int64_t mb, int64_t mh, int64_t ms) {
     double *want = want_buf(nq);
     ref_attention(p, q, k, v, mask, mb, mh, ms, scale, causal, want);
     char what[200];
-    snprintf(what, sizeof what, "attention%s NB=%lld NH=%lld S=%lld T=%lld D=%lld causal=%d mask=%lldx%lldx%lld",
-             mask ? "_mask" : "", (long long)p.nb, (long long)p.nh, (long long)p.s, (long long)p.t, (long long)p.d,
-             causal, (long long)mb, (long long)mh, (long long)ms);
+    snprintf(what, sizeof what,
+             "attention%s NB=%lld NH=%lld S=%lld T=%lld D=%lld causal=%d mask=%lldx%lldx%lld",
+             mask ? "_mask" : "", (long long)p.nb, (long long)p.nh, (long long)p.s, (long long)p.t,
+             (long long)p.d, causal, (long long)mb, (long long)mh, (long long)ms);
     if (mask)
         CALL(attention_mask(q, k, v, mask, o, scale, causal, p.nb, p.nh, p.s, p.d, p.t, mb, mh, ms));
     else
@@ -92,8 +93,8 @@ static void run(Shape p, int causal, int64_t mb, int64_t mh, int64_t ms) {
             double tol = bf ? 3e-2 : 4e-3;
             for (int64_t i = 0; i < nq; i++)
                 if (!(fabs(from(o16[i]) - want[i]) <= tol * fmax(1.0, fabs(want[i])))) {
-                    printf("FAIL %s %s: element %lld is %g, expected %g\n", bf ? "bf16" : "f16", what, (long long)i,
-                           from(o16[i]), want[i]);
+                    printf("FAIL %s %s: element %lld is %g, expected %g\n", bf ? "bf16" : "f16", what,
+                           (long long)i, from(o16[i]), want[i]);
                     fails++;
                     break;
                 }
@@ -112,7 +113,7 @@ static void run(Shape p, int causal, int64_t mb, int64_t mh, int64_t ms) {
 
 int main(void) {
     const Shape shapes[] = {
-        {1, 1, 1, 1, 64}, {1, 2, 17, 17, 64}, {2, 3, 17, 40, 128}, {1, 1, 1000, 1000, 64},
+        {1, 1, 1, 1, 64},    {1, 2, 17, 17, 64},  {2, 3, 17, 40, 128}, {1, 1, 1000, 1000, 64},
         {1, 2, 100, 33, 40}, {1, 1, 5, 130, 256}, {2, 1, 65, 65, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -123,7 +124,8 @@ int main(void) {
     run(m, 1, 1, 1, 17);  // one [S, T] mask for all
     run(m, 0, 2, 1, 1);   // a key-padding mask per batch
     float f[4] = {0};
-    EXPECT(attention(f, f, f, f, 1, 0, 1, 1, 1, 300, 1) == 3, "a head dim over 256 must return TILEC_ERR_CONSTRAINT");
+    EXPECT(attention(f, f, f, f, 1, 0, 1, 1, 1, 300, 1) == 3,
+           "a head dim over 256 must return TILEC_ERR_CONSTRAINT");
     EXPECT(attention_mask(f, f, f, f, f, 1, 0, 2, 1, 1, 4, 1, 3, 1, 1) == 3,
            "a mask batch that does not broadcast must return TILEC_ERR_CONSTRAINT");
     printf("attention: %s\n", fails ? "FAILED" : "all sizes match");

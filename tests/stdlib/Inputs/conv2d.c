@@ -40,20 +40,22 @@ static void ref_conv(const Conv *p, int nhwc, const float *x, const float *wt, c
                             }
                         }
                     s = ref_act(s, p->act);
-                    y[nhwc ? ((n * p->oh + oh) * p->ow + ow) * p->k + k : ((n * p->k + k) * p->oh + oh) * p->ow + ow] =
-                        s;
+                    y[nhwc ? ((n * p->oh + oh) * p->ow + ow) * p->k + k
+                           : ((n * p->k + k) * p->oh + oh) * p->ow + ow] = s;
                 }
 }
 
 static void run_conv(Conv p, int pb, int pr) {
     out_size(&p, pb, pr);
-    int64_t cg = p.c / p.groups, nx = p.n * p.c * p.h * p.w, nw = p.kh * p.kw * cg * p.k, ny = p.n * p.k * p.oh * p.ow;
+    int64_t cg = p.c / p.groups, nx = p.n * p.c * p.h * p.w, nw = p.kh * p.kw * cg * p.k,
+            ny = p.n * p.k * p.oh * p.ow;
     float *x = rand_buf(nx, 1), *wt = rand_buf(nw, 1), *bias = p.bias ? rand_buf(p.k, 1) : NULL;
     float *y = alloc_guarded(ny);
     double *want = want_buf(ny);
     char what[200];
     for (int nhwc = 0; nhwc < 2; nhwc++) {
-        snprintf(what, sizeof what, "conv2d_%s N=%lld C=%lld %lldx%lld K=%lld %lldx%lld s%d,%d p%d,%d,%d,%d d%d,%d g%lld act%d",
+        snprintf(what, sizeof what,
+                 "conv2d_%s N=%lld C=%lld %lldx%lld K=%lld %lldx%lld s%d,%d p%d,%d,%d,%d d%d,%d g%lld act%d",
                  nhwc ? "nhwc" : "nchw", (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w,
                  (long long)p.k, (long long)p.kh, (long long)p.kw, p.sh, p.sw, p.ph, pb, p.pw, pr, p.dh, p.dw,
                  (long long)p.groups, p.act);
@@ -65,28 +67,30 @@ static void run_conv(Conv p, int pb, int pr) {
                 for (int64_t j = 0; j < p.kw; j++)
                     for (int64_t c = 0; c < cg; c++)
                         for (int64_t k = 0; k < p.k; k++)
-                            wn[((k * cg + c) * p.kh + i) * p.kw + j] = wt[((i * p.kw + j) * cg + c) * p.k + k];
+                            wn[((k * cg + c) * p.kh + i) * p.kw + j] =
+                                wt[((i * p.kw + j) * cg + c) * p.k + k];
             wl = wn;
         }
         ref_conv(&p, nhwc, x, wl, bias, want);
-        int st = nhwc ? conv2d_nhwc(x, wl, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n, p.h, p.w, p.c,
-                                    p.kh, p.kw, cg, p.k, bias ? p.k : 0, p.oh, p.ow)
-                      : conv2d_nchw(x, wl, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n, p.c, p.h, p.w,
-                                    p.k, cg, p.kh, p.kw, bias ? p.k : 0, p.oh, p.ow);
+        int st = nhwc ? conv2d_nhwc(x, wl, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n, p.h, p.w,
+                                    p.c, p.kh, p.kw, cg, p.k, bias ? p.k : 0, p.oh, p.ow)
+                      : conv2d_nchw(x, wl, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n, p.c, p.h,
+                                    p.w, p.k, cg, p.kh, p.kw, bias ? p.k : 0, p.oh, p.ow);
         EXPECT(st == 0, "%s: status %d", what, st);
         fails += check_close(y, want, ny, 1e-4, what) + check_guard(y, ny, what);
-        if (p.groups == p.c && p.k == p.c) {  // the depthwise kernels on the same problem
+        if (p.groups == p.c && p.k == p.c) {                 // the depthwise kernels on the same problem
             float *wd = malloc(sizeof(float) * (size_t)nw);  // [kh][kw][c] or [c][kh][kw]
             for (int64_t i = 0; i < p.kh; i++)
                 for (int64_t j = 0; j < p.kw; j++)
                     for (int64_t c = 0; c < p.c; c++)
-                        wd[nhwc ? (i * p.kw + j) * p.c + c : (c * p.kh + i) * p.kw + j] = wt[(i * p.kw + j) * p.c + c];
+                        wd[nhwc ? (i * p.kw + j) * p.c + c : (c * p.kh + i) * p.kw + j] =
+                            wt[(i * p.kw + j) * p.c + c];
             for (int64_t i = 0; i < ny; i++)
                 y[i] = 0;
-            st = nhwc ? conv2d_depthwise_nhwc(x, wd, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n, p.h,
-                                              p.w, p.c, p.kh, p.kw, bias ? p.c : 0, p.oh, p.ow)
-                      : conv2d_depthwise_nchw(x, wd, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n, p.c,
-                                              p.h, p.w, p.kh, p.kw, bias ? p.c : 0, p.oh, p.ow);
+            st = nhwc ? conv2d_depthwise_nhwc(x, wd, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n,
+                                              p.h, p.w, p.c, p.kh, p.kw, bias ? p.c : 0, p.oh, p.ow)
+                      : conv2d_depthwise_nchw(x, wd, bias, y, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.act, p.n,
+                                              p.c, p.h, p.w, p.kh, p.kw, bias ? p.c : 0, p.oh, p.ow);
             char dw[240];
             snprintf(dw, sizeof dw, "depthwise %s", what);
             EXPECT(st == 0, "%s: status %d", dw, st);
@@ -118,15 +122,16 @@ static void run_pixel_shuffle(int64_t n, int64_t c, int64_t h, int64_t w, int64_
 
 int main(void) {
     //       n  c   h   w   k  kh kw groups oh ow  sh sw ph pw dh dw act bias
-    run_conv((Conv){1, 3, 7, 9, 5, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1}, 1, 1);       // same padding
+    run_conv((Conv){1, 3, 7, 9, 5, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1}, 1, 1);      // same padding
     run_conv((Conv){2, 17, 13, 11, 33, 3, 3, 1, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1}, 0, 1);  // strided, asymmetric
     run_conv((Conv){1, 5, 17, 19, 7, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 2, 0}, 2, 2);    // 5x5, GELU, no bias
     run_conv((Conv){1, 8, 15, 15, 12, 3, 3, 2, 0, 0, 1, 2, 2, 0, 2, 2, 4, 1}, 2, 1);   // groups, dilation
     run_conv((Conv){2, 6, 9, 10, 6, 3, 3, 6, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 1, 1);     // depthwise
     run_conv((Conv){1, 7, 5, 6, 7, 3, 3, 7, 0, 0, 2, 1, 0, 1, 1, 1, 5, 0}, 1, 0);      // depthwise strided
-    run_conv((Conv){1, 70, 6, 5, 130, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 3, 1}, 0, 0);   // 1x1, channels > tiles
-    run_conv((Conv){1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 6, 1}, 0, 0);      // all ones
-    run_conv((Conv){1, 1, 20, 21, 64, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 1, 1}, 2, 2);   // super-resolution conv1
+    run_conv((Conv){1, 70, 6, 5, 130, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 3, 1}, 0, 0);  // 1x1, channels > tiles
+    run_conv((Conv){1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 6, 1}, 0, 0);     // all ones
+    run_conv((Conv){1, 1, 20, 21, 64, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 1, 1}, 2,
+             2);  // super-resolution conv1
     run_pixel_shuffle(1, 1, 5, 7, 3);
     run_pixel_shuffle(2, 3, 4, 70, 2);
     run_pixel_shuffle(1, 2, 1, 1, 1);

@@ -17,10 +17,10 @@ static int fails;
     } while (0)
 
 // Status of a kernel call: 0 expected.
-#define CALL(expr)                                                      \
-    do {                                                                \
-        int status_ = (expr);                                           \
-        EXPECT(status_ == 0, "%s returned %d", #expr, status_);         \
+#define CALL(expr)                                              \
+    do {                                                        \
+        int status_ = (expr);                                   \
+        EXPECT(status_ == 0, "%s returned %d", #expr, status_); \
     } while (0)
 
 static uint16_t to_bf16(float f) {  // round to nearest even
@@ -66,9 +66,7 @@ static float *rand_buf(int64_t n, float scale) {
     return p;
 }
 
-static double *want_buf(int64_t n) {
-    return calloc((size_t)(n > 0 ? n : 1), sizeof(double));
-}
+static double *want_buf(int64_t n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(double)); }
 
 // The activation codes of stdlib/activations.tile, in double.
 static double ref_act(double x, int act) {

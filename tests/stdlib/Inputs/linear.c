@@ -6,8 +6,8 @@
 #include "harness.h"
 #include "linear.h"
 
-static void ref_linear(const float *a, const float *b, const float *bias, const float *r, double alpha, double beta,
-                       int act, int64_t m, int64_t k, int64_t n, double *want) {
+static void ref_linear(const float *a, const float *b, const float *bias, const float *r, double alpha,
+                       double beta, int act, int64_t m, int64_t k, int64_t n, double *want) {
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
             double s = 0;
@@ -46,7 +46,8 @@ static void run_linear(int64_t m, int64_t k, int64_t n, int act, int with_bias) 
             CALL(linear_bf16(a16, b16, bias, c, act, m, k, n, with_bias ? n : 0));
         else
             CALL(linear_f16(a16, b16, bias, c, act, m, k, n, with_bias ? n : 0));
-        fails += check_close(c, want, m * n, 1e-4, bf ? "linear_bf16" : "linear_f16") + check_guard(c, m * n, "linear16");
+        fails += check_close(c, want, m * n, 1e-4, bf ? "linear_bf16" : "linear_f16") +
+                 check_guard(c, m * n, "linear16");
     }
     free(a16), free(b16), free(ar), free(br);
     free(a), free(b), free(bias), free(r), free(c), free(want);
@@ -56,7 +57,8 @@ static void run_bmm(int64_t ba, int64_t bb, int64_t bt, int64_t m, int64_t k, in
     float *a = rand_buf(ba * m * k, 1), *b = rand_buf(bb * k * n, 1), *c = alloc_guarded(bt * m * n);
     double *want = want_buf(bt * m * n);
     for (int64_t x = 0; x < bt; x++)
-        ref_linear(a + (x % ba) * m * k, b + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n, want + x * m * n);
+        ref_linear(a + (x % ba) * m * k, b + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n,
+                   want + x * m * n);
     char what[120];
     snprintf(what, sizeof what, "bmm %lldx%lld -> %lld, M=%lld K=%lld N=%lld", (long long)ba, (long long)bb,
              (long long)bt, (long long)m, (long long)k, (long long)n);
@@ -69,7 +71,8 @@ static void run_bmm(int64_t ba, int64_t bb, int64_t bt, int64_t m, int64_t k, in
     for (int64_t i = 0; i < bb * k * n; i++)
         b16[i] = to_bf16(b[i]), br[i] = from_bf16(b16[i]);
     for (int64_t x = 0; x < bt; x++)
-        ref_linear(ar + (x % ba) * m * k, br + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n, want + x * m * n);
+        ref_linear(ar + (x % ba) * m * k, br + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n,
+                   want + x * m * n);
     CALL(bmm_bf16(a16, b16, c, ba, m, k, bb, n, bt));
     fails += check_close(c, want, bt * m * n, 1e-4, "bmm_bf16") + check_guard(c, bt * m * n, "bmm_bf16");
     for (int64_t i = 0; i < ba * m * k; i++)
@@ -77,7 +80,8 @@ static void run_bmm(int64_t ba, int64_t bb, int64_t bt, int64_t m, int64_t k, in
     for (int64_t i = 0; i < bb * k * n; i++)
         b16[i] = to_f16(b[i]), br[i] = from_f16(b16[i]);
     for (int64_t x = 0; x < bt; x++)
-        ref_linear(ar + (x % ba) * m * k, br + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n, want + x * m * n);
+        ref_linear(ar + (x % ba) * m * k, br + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n,
+                   want + x * m * n);
     CALL(bmm_f16(a16, b16, c, ba, m, k, bb, n, bt));
     fails += check_close(c, want, bt * m * n, 1e-4, "bmm_f16") + check_guard(c, bt * m * n, "bmm_f16");
     free(a16), free(b16), free(ar), free(br), free(a), free(b), free(c), free(want);

@@ -14,7 +14,8 @@ static void run(int64_t r, int64_t c, int whole) {
         ref_softmax(x, want, r, c);
         for (int64_t i = 0; i < r * c; i++)
             want[i] = log(want[i]);
-        snprintf(what, sizeof what, "log_softmax%s R=%lld C=%lld", online ? "_online" : "", (long long)r, (long long)c);
+        snprintf(what, sizeof what, "log_softmax%s R=%lld C=%lld", online ? "_online" : "", (long long)r,
+                 (long long)c);
         if (!online && !whole) {
             EXPECT(log_softmax(x, y, r, c) == 3, "%s must return TILEC_ERR_CONSTRAINT", what);
             continue;
@@ -50,7 +51,8 @@ int main(void) {
         run(1, cols[i], 1), run(5, cols[i], 1);
     run(2, 9000, 0);  // past the largest row tile: the one-tile kernels reject it, the online ones do not
     float v[4] = {0};
-    EXPECT(rmsnorm(v, v, v, v, 1e-6f, 1, 2, 1) == 3, "rmsnorm with a shift of the wrong size must be rejected");
+    EXPECT(rmsnorm(v, v, v, v, 1e-6f, 1, 2, 1) == 3,
+           "rmsnorm with a shift of the wrong size must be rejected");
     printf("norms: %s\n", fails ? "FAILED" : "all sizes match");
     return fails != 0;
 }

@@ -24,7 +24,9 @@ static void run_reduce(int64_t a, int64_t r, int64_t b) {
                 s = op == 2 ? fmax(s, x[i * b + j]) : s + x[i * b + j];
             want_r[i] = op == 1 ? s / (double)b : s;
         }
-        int st = op == 0 ? sum_axis(x, y, a, r, b) : op == 1 ? mean_axis(x, y, a, r, b) : max_axis(x, y, a, r, b);
+        int st = op == 0   ? sum_axis(x, y, a, r, b)
+                 : op == 1 ? mean_axis(x, y, a, r, b)
+                           : max_axis(x, y, a, r, b);
         int st_r = op == 0   ? sum_rows(x, yr, a * r, b)
                    : op == 1 ? mean_rows(x, yr, a * r, b)
                              : max_rows(x, yr, a * r, b);
@@ -70,16 +72,21 @@ static void run_pool(Pool p) {
                     want[(nc * p.oh + oh) * p.ow + ow] = avg ? s / (p.include_pad ? p.kh * p.kw : cnt) : s;
                 }
         char what[160];
-        snprintf(what, sizeof what, "%spool N=%lld C=%lld %lldx%lld -> %lldx%lld k%dx%d s%d,%d p%d,%d d%d,%d pad%d",
+        snprintf(what, sizeof what,
+                 "%spool N=%lld C=%lld %lldx%lld -> %lldx%lld k%dx%d s%d,%d p%d,%d d%d,%d pad%d",
                  avg ? "avg" : "max", (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w,
-                 (long long)p.oh, (long long)p.ow, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.include_pad);
+                 (long long)p.oh, (long long)p.ow, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw,
+                 p.include_pad);
         if (avg) {
-            CALL(avgpool2d_nchw(x, y, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.include_pad, p.n, p.c, p.h, p.w, p.oh, p.ow));
-            CALL(avgpool2d_nhwc(xt, yt, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.include_pad, p.n, p.h, p.w, p.c, p.oh,
-                                p.ow));
+            CALL(avgpool2d_nchw(x, y, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.include_pad, p.n, p.c, p.h, p.w,
+                                p.oh, p.ow));
+            CALL(avgpool2d_nhwc(xt, yt, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.include_pad, p.n, p.h, p.w, p.c,
+                                p.oh, p.ow));
         } else {
-            CALL(maxpool2d_nchw(x, y, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.n, p.c, p.h, p.w, p.oh, p.ow));
-            CALL(maxpool2d_nhwc(xt, yt, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.n, p.h, p.w, p.c, p.oh, p.ow));
+            CALL(maxpool2d_nchw(x, y, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.n, p.c, p.h, p.w,
+                                p.oh, p.ow));
+            CALL(maxpool2d_nhwc(xt, yt, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.n, p.h, p.w, p.c,
+                                p.oh, p.ow));
         }
         fails += check_close(y, want, ny, 1e-5, what) + check_guard(y, ny, what);
         for (int64_t n = 0; n < p.n; n++)  // back to NCHW
@@ -124,8 +131,8 @@ int main(void) {
     //            n  c   h   w  oh ow kh kw sh sw ph pw dh dw pad
     run_pool((Pool){1, 3, 7, 9, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 0});
     run_pool((Pool){2, 17, 13, 11, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1});   // ceil_mode-like: one more column
-    run_pool((Pool){1, 5, 20, 21, 10, 10, 2, 2, 2, 2, 0, 0, 2, 1, 0}); // dilated max
-    run_pool((Pool){1, 70, 5, 6, 1, 1, 5, 6, 1, 1, 0, 0, 1, 1, 0});    // whole image
+    run_pool((Pool){1, 5, 20, 21, 10, 10, 2, 2, 2, 2, 0, 0, 2, 1, 0});  // dilated max
+    run_pool((Pool){1, 70, 5, 6, 1, 1, 5, 6, 1, 1, 0, 0, 1, 1, 0});     // whole image
     run_pool((Pool){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1});
     run_transpose(1, 1, 1);
     run_transpose(2, 17, 33);
