@@ -5,6 +5,7 @@
 // weights are [KH][KW][C][K]. Prints one line per layer: ms, GFLOP/s, ratio (oneDNN time /
 // tilec time: above 1 means tilec is faster). Threads: TILE_NUM_THREADS and OMP_NUM_THREADS.
 //   conv_bench [--smoke]
+#include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
 #include <string.h>

@@ -41,3 +41,24 @@ printf 'threads\tRxC\n'
 for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t "$out/norms_bench" "${norm_args[@]}"
 done
+
+# conv2d against oneDNN (libdnnl-dev), attention against PyTorch's CPU attention (python3-torch).
+for k in conv2d attention; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
+cc -O2 -I"$out" -Ibench bench/conv_bench.c "$out/conv2d.o" build/lib/libtilec_rt.a -ldnnl -lpthread -lm \
+    -o "$out/conv_bench"
+cc -O2 -I"$out" -Ibench bench/attention_bench.c "$out/attention.o" build/lib/libtilec_rt.a -lpthread -lm \
+    -o "$out/attention_bench"
+smoke=()
+[[ "${1:-}" == "--smoke" ]] && smoke=(--smoke)
+{
+echo
+echo "conv2d f32 NHWC + bias, tilec (stdlib/conv2d.tile, default tiles) vs oneDNN $(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null || echo '?') (its own weight layout); median ms"
+for t in 1 "$cores"; do
+    echo "threads $t"
+    TILE_NUM_THREADS=$t OMP_NUM_THREADS=$t "$out/conv_bench" "${smoke[@]}"
+done
+echo
+for t in 1 "$cores"; do
+    ATTN_THREADS=$t /usr/bin/python3 bench/attention_peers.py "$out/attention_bench" "${smoke[@]}"
+done
+} | tee "$out/kernels.txt"

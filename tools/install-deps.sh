@@ -4,6 +4,7 @@
 #
 # LLVM/MLIR 22 (22.1.8) come from Debian's bookworm-security packages. clang 14 is only for
 # the libFuzzer target (bin/tilec-fuzz); python3-psutil lets lit enforce per-test timeouts.
+# The benchmarks' peers: OpenBLAS (matmul), oneDNN (conv2d), PyTorch (attention).
 set -euo pipefail
 
 packages=(
@@ -11,7 +12,7 @@ packages=(
     clang libclang-rt-14-dev
     llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
     libzstd-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
-    libopenblas-dev
+    libopenblas-dev libdnnl-dev python3-torch
     libsqlite3-dev libxxhash-dev
 )
 
