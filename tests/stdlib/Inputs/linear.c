@@ -66,24 +66,20 @@ static void run_bmm(int64_t ba, int64_t bb, int64_t bt, int64_t m, int64_t k, in
     fails += check_close(c, want, bt * m * n, 1e-4, what) + check_guard(c, bt * m * n, what);
     uint16_t *a16 = malloc(2 * (size_t)(ba * m * k)), *b16 = malloc(2 * (size_t)(bb * k * n));
     float *ar = malloc(4 * (size_t)(ba * m * k)), *br = malloc(4 * (size_t)(bb * k * n));
-    for (int64_t i = 0; i < ba * m * k; i++)
-        a16[i] = to_bf16(a[i]), ar[i] = from_bf16(a16[i]);
-    for (int64_t i = 0; i < bb * k * n; i++)
-        b16[i] = to_bf16(b[i]), br[i] = from_bf16(b16[i]);
-    for (int64_t x = 0; x < bt; x++)
-        ref_linear(ar + (x % ba) * m * k, br + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n,
-                   want + x * m * n);
-    CALL(bmm_bf16(a16, b16, c, ba, m, k, bb, n, bt));
-    fails += check_close(c, want, bt * m * n, 1e-4, "bmm_bf16") + check_guard(c, bt * m * n, "bmm_bf16");
-    for (int64_t i = 0; i < ba * m * k; i++)
-        a16[i] = to_f16(a[i]), ar[i] = from_f16(a16[i]);
-    for (int64_t i = 0; i < bb * k * n; i++)
-        b16[i] = to_f16(b[i]), br[i] = from_f16(b16[i]);
-    for (int64_t x = 0; x < bt; x++)
-        ref_linear(ar + (x % ba) * m * k, br + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n,
-                   want + x * m * n);
-    CALL(bmm_f16(a16, b16, c, ba, m, k, bb, n, bt));
-    fails += check_close(c, want, bt * m * n, 1e-4, "bmm_f16") + check_guard(c, bt * m * n, "bmm_f16");
+    for (int bf = 0; bf < 2; bf++) {  // the same data rounded to bf16, then f16
+        uint16_t (*to)(float) = bf ? to_f16 : to_bf16;
+        float (*from)(uint16_t) = bf ? from_f16 : from_bf16;
+        for (int64_t i = 0; i < ba * m * k; i++)
+            a16[i] = to(a[i]), ar[i] = from(a16[i]);
+        for (int64_t i = 0; i < bb * k * n; i++)
+            b16[i] = to(b[i]), br[i] = from(b16[i]);
+        for (int64_t x = 0; x < bt; x++)
+            ref_linear(ar + (x % ba) * m * k, br + (x % bb) * k * n, NULL, NULL, 1, 0, 0, m, k, n,
+                       want + x * m * n);
+        const char *name = bf ? "bmm_f16" : "bmm_bf16";
+        CALL(bf ? bmm_f16(a16, b16, c, ba, m, k, bb, n, bt) : bmm_bf16(a16, b16, c, ba, m, k, bb, n, bt));
+        fails += check_close(c, want, bt * m * n, 1e-4, name) + check_guard(c, bt * m * n, name);
+    }
     free(a16), free(b16), free(ar), free(br), free(a), free(b), free(c), free(want);
 }
 
