@@ -1,7 +1,6 @@
 // autotune/tuned.c — `tilec FILE --tuned`: an object with the best version of each kernel per
 // tuned shape, from the tuning database (tune.h; the dispatch rule is in runtime/tilec_rt.h).
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,18 +117,6 @@ static bool parse_shape(const KernelInfo *ki, const char *text, LowerDispatch *d
     return true;
 }
 
-static void appendf(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void appendf(char **buf, size_t *len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[1024];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    *buf = realloc(*buf, *len + (size_t)n + 1);
-    memcpy(*buf + *len, tmp, (size_t)n + 1);
-    *len += (size_t)n;
-}
-
 bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *id, const LowerOptions *lo,
                        char **notes) {
     char err[2048];
@@ -147,8 +134,9 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
     int nt = 0;
     size_t nlen = 0;
     *notes = NULL;
-    appendf(notes, &nlen, "// Tuned versions (from %s; NAME__variant(sizes) returns the one a call runs):\n",
-            db_path);
+    lower_appendf(notes, &nlen,
+                  "// Tuned versions (from %s; NAME__variant(sizes) returns the one a call runs):\n",
+                  db_path);
     bool ok = true;
     for (int i = 0; i < prog->decls.len && ok && nt < 64; i++) {
         Node *k = prog->decls.items[i];
@@ -209,20 +197,18 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                 continue;
             d.variant = found;
             t->entries[t->nentries++] = d;
-            appendf(notes, &nlen, "//   %s: %s -> v%d (%s, %.4f ms)\n", k->name, c->best[e].shape, found,
-                    c->best[e].config, c->best[e].seconds * 1e3);
+            lower_appendf(notes, &nlen, "//   %s: %s -> v%d (%s, %.4f ms)\n", k->name, c->best[e].shape,
+                          found, c->best[e].config, c->best[e].seconds * 1e3);
         }
         free(c);
         if (t->nentries == 0)
             t->nvariants = 1;
         for (int j = 0; j < t->nvariants; j++) {
-            appendf(notes, &nlen, "//   %s v%d:", k->name, j);
-            for (int x = 0; x < k->tunes.len; x++)
-                appendf(notes, &nlen, "%s%s=%lld", x ? "," : " ", k->tunes.items[x]->name,
-                        (long long)t->variants[j].config.values[x]);
+            lower_note_config(notes, &nlen, k, j, &t->variants[j].config);
             const Schedule *s = &t->variants[j].schedule;
-            appendf(notes, &nlen, "; unroll_k=%d%s%s\n", s->unroll_k, s->reg_m ? ", register tile set" : "",
-                    j == 0 ? " (default: shapes far from every tuned one)" : "");
+            lower_appendf(notes, &nlen, "; unroll_k=%d%s%s\n", s->unroll_k,
+                          s->reg_m ? ", register tile set" : "",
+                          j == 0 ? " (default: shapes far from every tuned one)" : "");
         }
     }
     tune_db_close(db);

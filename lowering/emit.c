@@ -768,6 +768,26 @@ static MlirValue access_element(Emitter *e, const Access *a, const MlirValue *iv
     return cond;
 }
 
+// One element of a gather: X[idx] where `cond` holds (the element is inside and selected),
+// else `other` (an element value); the read happens only under the condition.
+static MlirValue read_if_inside(Emitter *e, const Access *a, MlirValue whole, MlirValue cond,
+                                const MlirValue *idx, MlirValue other) {
+    MlirType et = elem_type(e, a->shape.elem);
+    MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
+    MlirBlock saved = e->ir.block;
+    e->ir.block = region_block(e, f, 0, 0, NULL);
+    MlirValue ops[1 + TILE_MAX_RANK];
+    ops[0] = whole;
+    for (int j = 0; j < a->t->type.rank; j++)
+        ops[1 + j] = idx[j];
+    MlirValue v = op1(e, "tensor.extract", et, 1 + a->t->type.rank, ops);
+    op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
+    e->ir.block = region_block(e, f, 1, 0, NULL);
+    op(e, "scf.yield", 0, NULL, 1, &other, 0, NULL, 0);
+    e->ir.block = saved;
+    return mlirOperationGetResult(f, 0);
+}
+
 // The loads: one linalg.generic over S whose body tests an element's indices (and mask) and
 // reads it only when inside. Index tiles, the mask and `other` are its inputs, so elementwise
 // fusion pulls their producers (aranges, broadcasts) into the body: an index that is an
@@ -818,18 +838,7 @@ static MlirValue gather_generic(Emitter *e, const Access *a, MlirValue whole, Ml
     }
     MlirValue idx[TILE_MAX_RANK];
     MlirValue cond = access_element(e, &b, ivs, idx);
-    MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
-    e->ir.block = region_block(e, f, 0, 0, NULL);
-    MlirValue ops[1 + TILE_MAX_RANK];
-    ops[0] = whole;
-    for (int j = 0; j < a->t->type.rank; j++)
-        ops[1 + j] = idx[j];
-    MlirValue v = op1(e, "tensor.extract", et, 1 + a->t->type.rank, ops);
-    op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
-    e->ir.block = region_block(e, f, 1, 0, NULL);
-    op(e, "scf.yield", 0, NULL, 1, &other, 0, NULL, 0);
-    e->ir.block = body;
-    MlirValue r = mlirOperationGetResult(f, 0);
+    MlirValue r = read_if_inside(e, &b, whole, cond, idx, other);
     op(e, "linalg.yield", 0, NULL, 1, &r, 0, NULL, 0);
     e->ir.block = saved;
     return mlirOperationGetResult(g, 0);
@@ -856,20 +865,7 @@ static MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     if (a.shape.rank == 0) {  // one element: the test and the read, in place
         MlirValue idx[TILE_MAX_RANK];
         MlirValue cond = access_element(e, &a, NULL, idx);
-        MlirType et = elem_type(e, el);
-        MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
-        MlirBlock saved = e->ir.block;
-        e->ir.block = region_block(e, f, 0, 0, NULL);
-        MlirValue ops[1 + TILE_MAX_RANK];
-        ops[0] = whole;
-        for (int j = 0; j < a.t->type.rank; j++)
-            ops[1 + j] = idx[j];
-        MlirValue v = op1(e, "tensor.extract", et, 1 + a.t->type.rank, ops);
-        op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
-        e->ir.block = region_block(e, f, 1, 0, NULL);
-        op(e, "scf.yield", 0, NULL, 1, &pad, 0, NULL, 0);
-        e->ir.block = saved;
-        return mlirOperationGetResult(f, 0);
+        return read_if_inside(e, &a, whole, cond, idx, pad);
     }
     return gather_generic(e, &a, whole, pad);
 }

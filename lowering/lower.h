@@ -77,6 +77,14 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
 // rejects a call; *notes (malloc'ed, or left NULL) then lists them for the header.
 bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo, char **notes);
 
+// What the object builders share: the schedule `lo` asks for (its own, else the CPU's
+// default); printf-style appending to a malloc'ed text (*buf NULL to start, *len its length);
+// a header-comment line listing version `v` of kernel `k` ("//   NAME vV: BM=128,BN=64",
+// without the newline).
+void lower_schedule(const LowerOptions *lo, Schedule *s);
+void lower_appendf(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void lower_note_config(char **buf, size_t *len, const Node *k, int v, const Config *c);
+
 // ---------------------------------------------------------------- emit.c (used by pipeline.c)
 
 #include "mlir-c/IR.h"

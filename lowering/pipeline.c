@@ -1,6 +1,7 @@
 // lowering/pipeline.c — from the tile-level module to LLVM IR, assembly or an object: the stages
 // of docs/lowering-plan.md run through the MLIR C API, verified after each, then LLVM's O3
 // pipeline and its code generator for the host CPU (or --cpu).
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +163,38 @@ bool lower_finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out) {
     return ok;
 }
 
+// ================================================================ shared by the object builders
+
+void lower_schedule(const LowerOptions *lo, Schedule *s) {
+    if (lo->schedule)
+        *s = *lo->schedule;
+    else
+        schedule_default(lo->cpu, s);
+}
+
+void lower_appendf(char **buf, size_t *len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[1024];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof tmp)
+        n = (int)sizeof tmp - 1;
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    if (!*buf)
+        internal_error(__FILE__, __LINE__, "out of memory");
+    memcpy(*buf + *len, tmp, (size_t)n + 1);
+    *len += (size_t)n;
+}
+
+void lower_note_config(char **buf, size_t *len, const Node *k, int v, const Config *c) {
+    lower_appendf(buf, len, "//   %s v%d:", k->name, v);
+    for (int x = 0; x < k->tunes.len; x++)
+        lower_appendf(buf, len, "%s%s=%lld", x ? "," : " ", k->tunes.items[x]->name, (long long)c->values[x]);
+}
+
 // ================================================================ versions for run-time constraints
 
 // Marks in `reads` the tunables (indices into ki->tunables) that expression `n` reads.
@@ -226,10 +259,7 @@ static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, 
 static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, const LowerOptions *lo,
                                       char **notes, bool *handled) {
     Schedule sched;
-    if (lo->schedule)
-        sched = *lo->schedule;
-    else
-        schedule_default(lo->cpu, &sched);
+    lower_schedule(lo, &sched);
     LowerTuned *tuned = calloc((size_t)prog->decls.len + 1, sizeof *tuned);
     int nt = 0;
     bool several = false, ok = true;
@@ -248,19 +278,11 @@ static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, co
             continue;
         several = true;
         // The header lists the versions, tried in this order until one accepts the call.
+        if (len == 0)
+            lower_appendf(notes, &len, "// Versions tried in order until one's run-time constraints hold:\n");
         for (int v = 0; v < t->nvariants; v++) {
-            char line[512];
-            int m = snprintf(line, sizeof line, "%s//   %s v%d:",
-                             len ? "" : "// Versions tried in order until one's run-time constraints hold:\n",
-                             k->name, v);
-            for (int x = 0; x < k->tunes.len && m < (int)sizeof line - 64; x++)
-                m += snprintf(line + m, sizeof line - (size_t)m, "%s%s=%lld", x ? "," : " ",
-                              k->tunes.items[x]->name, (long long)t->variants[v].config.values[x]);
-            snprintf(line + m, sizeof line - (size_t)m, "\n");
-            size_t l = strlen(line);
-            *notes = realloc(*notes, len + l + 1);
-            memcpy(*notes + len, line, l + 1);
-            len += l;
+            lower_note_config(notes, &len, k, v, &t->variants[v].config);
+            lower_appendf(notes, &len, "\n");
         }
     }
     *handled = !ok || several;
@@ -301,10 +323,7 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
     }
     // Each stage runs only as far as asked; the module is printed where it stops.
     Schedule sched;
-    if (lo->schedule)
-        sched = *lo->schedule;
-    else
-        schedule_default(lo->cpu, &sched);
+    lower_schedule(lo, &sched);
     if (ok)
         run_stages(ctx, module, &sched, lo->stage < LOWER_LLVM_DIALECT ? lo->stage : LOWER_LLVM_DIALECT);
     if (ok && lo->stage <= LOWER_LLVM_DIALECT) {

@@ -1,20 +1,10 @@
 // End-to-end driver: the objects tilec writes for stdlib kernels, called through their generated
 // headers as a user would, against plain C references at edge sizes; and the status codes.
-#include "common.h"
+#include "harness.h"  // tests/stdlib/Inputs: common.h, EXPECT and the failure count
 #include "layernorm.h"
 #include "matmul.h"
 #include "softmax.h"
 #include "vector_add.h"
-
-static int fails;
-#define EXPECT(cond, ...)                 \
-    do {                                  \
-        if (!(cond)) {                    \
-            printf("FAIL: " __VA_ARGS__); \
-            printf("\n");                 \
-            fails++;                      \
-        }                                 \
-    } while (0)
 
 static void test_vector_add(void) {
     const int64_t sizes[] = {0, 1, 7, 17, 127, 1000, 1023, 1025, 5000};
