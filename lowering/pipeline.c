@@ -459,9 +459,13 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
     bool ok = true;
     for (int k = 0; k < ntuned && ok; k++) {
         const LowerTuned *t = &tuned[k];
+        bool dispatch = t->nvariants > 1 || t->nentries > 0;
         for (int v = 0; v < t->nvariants && ok; v++) {
             char sym[256];
-            if (t->nvariants == 1)
+            // One version and no tuned shapes: nothing to dispatch, the version is the entry.
+            // With tuned shapes the entry and NAME__variant exist even when every shape chose
+            // the same configuration (the header declares NAME__variant for every tuned kernel).
+            if (!dispatch)
                 snprintf(sym, sizeof sym, "%s", t->kernel->name);
             else
                 snprintf(sym, sizeof sym, "%s__v%d", t->kernel->name, v);
@@ -476,7 +480,7 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
             if (LLVMLinkModules2(whole, m))
                 internal_error(__FILE__, __LINE__, "linking the versions of '%s' failed", t->kernel->name);
         }
-        if (ok && t->nvariants > 1) {
+        if (ok && dispatch) {
             // The ABI (KernelInfo) does not depend on the configuration: any check will do.
             ok = sema_check_kernel(prog, t->kernel, &t->variants[0].config);
             LLVMBuilderRef b = LLVMCreateBuilderInContext(lctx);
