@@ -458,12 +458,17 @@ static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
                         pad = t.ops[j];
                 if (mlirOperationIsNull(pad) || mlirOperationGetBlock(pad).ptr == NULL)
                     continue;
-                // ub' = min(ub, ceil(valid / step) * step), valid = dim(the load's part inside, k)
+                // ub' = min(ub, ceil(valid / step) * step), valid = the end of the load's part
+                // inside: its static size less the padding after (high), which the emitter
+                // always gives as operands, one per dimension, after the source and the lows.
                 MlirValue ub = mlirOperationGetOperand(loop, 1), step = mlirOperationGetOperand(loop, 2);
-                MlirValue dim = index_op(ctx, loop, "arith.constant", 0, NULL, mlirIntegerAttrGet(it, k));
+                MlirType padded = mlirValueGetType(mlirOperationGetResult(pad, 0));
+                intptr_t rank = mlirShapedTypeGetRank(padded);
+                MlirValue high = mlirOperationGetOperand(pad, mlirOperationGetNumOperands(pad) - rank + k);
+                MlirValue size = index_op(ctx, loop, "arith.constant", 0, NULL,
+                                          mlirIntegerAttrGet(it, mlirShapedTypeGetDimSize(padded, k)));
                 MlirValue valid =
-                    index_op(ctx, loop, "tensor.dim", 2, (MlirValue[]){mlirOperationGetOperand(pad, 0), dim},
-                             mlirAttributeGetNull());
+                    index_op(ctx, loop, "arith.subi", 2, (MlirValue[]){size, high}, mlirAttributeGetNull());
                 MlirValue one = index_op(ctx, loop, "arith.constant", 0, NULL, mlirIntegerAttrGet(it, 1));
                 MlirValue up =
                     index_op(ctx, loop, "arith.subi", 2,

@@ -132,6 +132,13 @@ int main(void) {
     run_conv((Conv){1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 6, 1}, 0, 0);     // all ones
     run_conv((Conv){1, 1, 20, 21, 64, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 1, 1}, 2,
              2);  // super-resolution conv1
+    // Unit stride: taps read slices of input rows; padding before a row's few valid pixels.
+    run_conv((Conv){1, 5, 6, 6, 7, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 0, 1}, 2, 4);
+    run_conv((Conv){1, 32, 9, 11, 9, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1}, 1, 1);   // K = 9: BK = 16
+    run_conv((Conv){1, 12, 5, 40, 20, 3, 3, 1, 0, 0, 1, 1, 0, 1, 2, 1, 4, 1}, 0, 1);  // K = 20: BK = 32
+    run_conv((Conv){2, 128, 4, 5, 96, 3, 3, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 1, 1);  // groups of 64 channels
+    run_conv((Conv){1, 128, 3, 4, 128, 1, 1, 2, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0}, 0,
+             0);  // 2 groups, 64 outputs each
     run_pixel_shuffle(1, 1, 5, 7, 3);
     run_pixel_shuffle(2, 3, 4, 70, 2);
     run_pixel_shuffle(1, 2, 1, 1, 1);
