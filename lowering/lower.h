@@ -66,6 +66,10 @@ typedef struct LowerTuned {
     int nentries;
 } LowerTuned;
 
+// After bufferization: the padding fill of each padded load (a tile reaching past its tensor)
+// runs only when the tile does reach past it (lowering/fills.c).
+void lower_guard_pad_fills(MlirContext ctx, MlirModule module);
+
 // Writes one object holding every kernel of `tuned` (lo->stage must be LOWER_OBJ or LOWER_LLVM).
 bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, const LowerOptions *lo);
 

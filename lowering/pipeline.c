@@ -112,8 +112,12 @@ static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched
             "tile-level");
         schedule_apply(ctx, module, sched);
     }
-    if (stage > LOWER_SCHEDULED)
+    if (stage > LOWER_SCHEDULED) {
         lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
+        lower_guard_pad_fills(ctx, module);
+        if (!mlirOperationVerify(mlirModuleGetOperation(module)))
+            internal_error(__FILE__, __LINE__, "the bufferized module does not verify");
+    }
     if (stage > LOWER_BUFFERIZED)
         lower_run_passes(ctx, module, lower_host_pipeline, "LLVM-dialect");
 }
