@@ -221,10 +221,12 @@ static void tunables_read(const Node *n, const KernelInfo *ki, bool *reads) {
 #define MAX_CONSTRAINT_VERSIONS 16
 
 // The versions of an untuned kernel: its default configuration first; then, when run-time
-// constraints read tunables (softmax's `BC >= C`), one version per other value of each such
-// tunable that -D does not fix (the others at their defaults), where the compile-time
-// constraints hold. A call the default rejects then runs on the first version that accepts it,
-// instead of failing with TILEC_ERR_CONSTRAINT. Returns the number of versions (0: reported).
+// constraints read tunables (softmax's `BC >= C`), one version per combination of the values
+// of those tunables that -D does not fix (the others at their defaults), where the
+// compile-time constraints hold, in the order of the values as declared, the first tunable
+// varying slowest (conv2d's BK then BC: the widest tiles a call admits come first). A call the
+// default rejects then runs on the first version that accepts it, instead of failing with
+// TILEC_ERR_CONSTRAINT. Returns the number of versions (0: reported).
 static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, const Schedule *sched,
                                LowerVariant *out) {
     if (!sema_default_config(prog, k, opts, &out[0].config))
@@ -235,24 +237,34 @@ static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, 
     bool reads[64] = {false};
     for (int w = 0; w < ki->nruntime_wheres; w++)
         tunables_read(ki->runtime_wheres[w], ki, reads);
+    int vary[64], nvary = 0, pos[64] = {0};
     for (int t = 0; t < ki->ntunables && t < 64; t++) {
         for (int d = 0; d < opts->ndefines && reads[t]; d++)
             if (strcmp(opts->defines[d].name, ki->tunables[t]->name) == 0)
                 reads[t] = false;
-        const Node *tune = k->tunes.items[t];
-        for (int v = 0; reads[t] && v < tune->args.len && n < MAX_CONSTRAINT_VERSIONS; v++) {
-            const Node *val = tune->args.items[v];
-            if (!val->is_const || val->cval.i == out[0].config.values[t])
-                continue;
-            LowerVariant *x = &out[n];
-            *x = out[0];
-            x->config.values[t] = val->cval.i;
-            bool dup = false;
-            for (int j = 1; j < n && !dup; j++)
-                dup = !memcmp(out[j].config.values, x->config.values, sizeof(int64_t) * (size_t)x->config.n);
-            if (!dup && sema_constraints_hold(prog, k, &x->config, NULL, 0) != 0)
-                n++;
+        if (reads[t])
+            vary[nvary++] = t;
+    }
+    // An odometer over the values of the varying tunables, the last one turning fastest.
+    while (nvary > 0 && n < MAX_CONSTRAINT_VERSIONS) {
+        LowerVariant *x = &out[n];
+        *x = out[0];
+        bool usable = true;
+        for (int i = 0; i < nvary; i++) {
+            const Node *val = k->tunes.items[vary[i]]->args.items[pos[i]];
+            usable &= val->is_const;
+            x->config.values[vary[i]] = val->cval.i;
         }
+        bool dup = false;
+        for (int j = 0; j < n && !dup; j++)
+            dup = !memcmp(out[j].config.values, x->config.values, sizeof(int64_t) * (size_t)x->config.n);
+        if (usable && !dup && sema_constraints_hold(prog, k, &x->config, NULL, 0) != 0)
+            n++;
+        int i = nvary - 1;
+        while (i >= 0 && ++pos[i] == k->tunes.items[vary[i]]->args.len)
+            pos[i--] = 0;
+        if (i < 0)
+            break;
     }
     return n;
 }
