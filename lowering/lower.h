@@ -77,8 +77,8 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
 // asked for. False after reporting an error (a construct the lowering does not handle yet,
 // an output that cannot be written); a verifier failure is a compiler bug (internal error).
 // x86 objects (and their LLVM IR/assembly) also hold, for kernels whose run-time constraints
-// read tunables, a version per other value of those tunables, tried in order when the default
-// rejects a call; *notes (malloc'ed, or left NULL) then lists them for the header.
+// read tunables, a version per combination of the values of those tunables, tried in order
+// when the default rejects a call; *notes (malloc'ed, or left NULL) then lists them for the header.
 bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo, char **notes);
 
 // What the object builders share: the schedule `lo` asks for (its own, else the CPU's
