@@ -46,6 +46,11 @@ static float *fill(int64_t n) {
     return p;
 }
 
+static void settle(void) {
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
 static double time_runs(int reps, int (*run)(void *), void *ctx) {
     double t[9];
     run(ctx);  // warm-up
@@ -135,7 +140,12 @@ int main(int argc, char **argv) {
         CHECK(dnnl_primitive_execute(reorder, stream, 2, rargs));
         CHECK(dnnl_stream_wait(stream));
 
-        double tt = time_runs(reps, run_tilec, &c), td = time_runs(reps, run_dnnl, &c);
+        // oneDNN's OpenMP threads spin for a while after each of its calls (the reorder above,
+        // the previous layer): a pause keeps them off the cores tilec's threads are timed on.
+        settle();
+        double tt = time_runs(reps, run_tilec, &c);
+        settle();
+        double td = time_runs(reps, run_dnnl, &c);
         double err = 0;  // the two results agree
         for (int64_t j = 0; j < c.oh * c.ow * l->k; j++) {
             double e = fabs((double)c.y[j] - yd[j]) / (fabs(yd[j]) > 1 ? fabs(yd[j]) : 1);
