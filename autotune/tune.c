@@ -30,6 +30,7 @@
 
 #include "../lang/diag.h"
 #include "../lang/sema.h"
+#include "../lowering/lower.h"
 #include "../parser/parse.h"
 #include "measure.h"
 
@@ -78,6 +79,10 @@ typedef struct Tuner {
     Config configs[MAX_CONFIGS];
     int nconfigs;
     Config default_config;
+    // The untuned object's versions ([0] the default): a shape's default is the first that
+    // accepts it, the configuration the untuned object runs there.
+    LowerVariant untuned[LOWER_MAX_CONSTRAINT_VERSIONS];
+    int nuntuned;
     TuneDB *db;
     TuneKey key;  // source hash, compiler, target, device, kernel
     char full_hash[40];
@@ -738,13 +743,19 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
     SemaDefine bind[MAX_BOUND];
     for (int k = 0; k < S->shape->n; k++)
         bind[k] = (SemaDefine){.name = S->shape->name[k], .value = (int64_t)S->shape->value[k]};
+    const Config *dflt = &T->default_config;
+    for (int u = 0; u < T->nuntuned; u++)
+        if (sema_constraints_hold(&T->prog, T->kernel, &T->untuned[u].config, bind, S->shape->n) != 0) {
+            dflt = &T->untuned[u].config;
+            break;
+        }
     Ranked *order = malloc(sizeof(Ranked) * (size_t)T->nconfigs);
     int na = 0;
     bool has_default = false;
     for (int c = 0; c < T->nconfigs; c++) {
         if (sema_constraints_hold(&T->prog, T->kernel, &T->configs[c], bind, S->shape->n) == 0)
             continue;
-        bool is_default = same_config(&T->configs[c], &T->default_config);
+        bool is_default = same_config(&T->configs[c], dflt);
         has_default = has_default || is_default;
         order[na] = (Ranked){.point = c,
                              .seconds = is_default                ? -1
@@ -1096,6 +1107,8 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
         diag_flush();
         return usage_error("kernel '%s' has no valid configuration", T->kernel->name);
     }
+    Schedule no_schedule = {0};
+    T->nuntuned = lower_untuned_versions(&T->prog, T->kernel, &so, &no_schedule, T->untuned);
     sema_check_kernel(&T->prog, T->kernel, &T->default_config);
     // Identity, database, cache.
     tune_key_for(&T->prog, T->kernel, &id, &T->key);

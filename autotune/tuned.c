@@ -148,14 +148,18 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
         t->kernel = k;
         t->variants = calloc(MAX_VERSIONS, sizeof(LowerVariant));
         t->entries = calloc(MAX_ENTRIES, sizeof(LowerDispatch));
-        if (!sema_default_config(prog, k, NULL, &t->variants[0].config)) {
+        // The untuned object's versions first (the default, then those its run-time
+        // constraints call for): shapes far from every tuned one run as they would untuned.
+        Schedule sched;
+        schedule_default(id->cpu, &sched);
+        if (lo->schedule)
+            sched = *lo->schedule;
+        int nuntuned = lower_untuned_versions(prog, k, NULL, &sched, t->variants);
+        if (nuntuned == 0) {
             ok = false;
             break;
         }
-        schedule_default(id->cpu, &t->variants[0].schedule);
-        if (lo->schedule)
-            t->variants[0].schedule = *lo->schedule;
-        t->nvariants = 1;
+        t->nvariants = nuntuned;
         sema_check_kernel(prog, k, &t->variants[0].config);
         TuneKey key, filter = {0};
         tune_key_for(prog, k, id, &key);
@@ -202,13 +206,15 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
         }
         free(c);
         if (t->nentries == 0)
-            t->nvariants = 1;
+            t->nvariants = nuntuned;
         for (int j = 0; j < t->nvariants; j++) {
             lower_note_config(notes, &nlen, k, j, &t->variants[j].config);
             const Schedule *s = &t->variants[j].schedule;
             lower_appendf(notes, &nlen, "; unroll_k=%d%s%s\n", s->unroll_k,
                           s->reg_m ? ", register tile set" : "",
-                          j == 0 ? " (default: shapes far from every tuned one)" : "");
+                          j == 0         ? " (default: shapes far from every tuned one)"
+                          : j < nuntuned ? " (untuned: calls the default's run-time constraints reject)"
+                                         : "");
         }
     }
     tune_db_close(db);

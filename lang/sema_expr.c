@@ -616,6 +616,13 @@ static Type check_binary(Sema *S, Node *n) {
     set_type(n, t);
     if (n->lhs->is_const && n->rhs->is_const && !fold_binary(n, n->lhs, n->rhs, elem))
         return fail(n);
+    // A scalar `true || x` or `false && x` (either way round) is a constant whatever x is: a
+    // constraint such as `BM <= 128 || M > 128` holds for every call once BM is 128.
+    if (!n->is_const && t.rank == 0 && (n->op == OP_AND || n->op == OP_OR)) {
+        const Node *k = n->lhs->is_const ? n->lhs : n->rhs->is_const ? n->rhs : NULL;
+        if (k && (k->cval.i != 0) == (n->op == OP_OR))
+            set_const_int(n, k->cval.i != 0);
+    }
     if ((n->op == OP_DIV || n->op == OP_MOD) && elem_is_int(elem) && n->rhs->is_const &&
         !n->rhs->cval.is_float && n->rhs->cval.i == 0 && !n->lhs->is_const) {
         error_range(n->nspan, n->span, "integer division by zero");

@@ -86,6 +86,15 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
 // a header-comment line listing version `v` of kernel `k` ("//   NAME vV: BM=128,BN=64",
 // without the newline).
 void lower_schedule(const LowerOptions *lo, Schedule *s);
+
+// The versions an untuned object compiles for kernel `k` (at most LOWER_MAX_CONSTRAINT_VERSIONS,
+// each with `sched`): its default configuration, then, when run-time constraints read tunables,
+// the other values of those tunables, tried in order until one accepts a call. Tuned objects
+// start from the same list and the tuner measures a shape's default as the first that
+// accepts it. Returns how many (0: an error, reported).
+#define LOWER_MAX_CONSTRAINT_VERSIONS 16
+int lower_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, const Schedule *sched,
+                           LowerVariant *out);
 void lower_appendf(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void lower_note_config(char **buf, size_t *len, const Node *k, int v, const Config *c);
 

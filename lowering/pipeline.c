@@ -138,6 +138,18 @@ bool lower_finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out) {
     LLVMDisposeMessage(triple);
     LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(m, layout);
+    // LLVM's loop vectorizer (packing copies, elementwise and reduction tiles) uses the
+    // schedule's vector width, not its own preference (256 bits on AVX-512 CPUs).
+    Schedule sched;
+    lower_schedule(lo, &sched);
+    char width[16];
+    int wlen = snprintf(width, sizeof width, "%d", sched.vector_bits);
+    LLVMContextRef lctx = LLVMGetModuleContext(m);
+    for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f))
+        if (!LLVMIsDeclaration(f))
+            LLVMAddAttributeAtIndex(
+                f, LLVMAttributeFunctionIndex,
+                LLVMCreateStringAttribute(lctx, "prefer-vector-width", 19, width, (unsigned)wlen));
     LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
     LLVMErrorRef perr = LLVMRunPasses(m, "default<O3>", tm, pbo);
     if (perr) {
@@ -218,17 +230,16 @@ static void tunables_read(const Node *n, const KernelInfo *ki, bool *reads) {
         tunables_read(n->kwargs.items[i], ki, reads);
 }
 
-#define MAX_CONSTRAINT_VERSIONS 16
-
 // The versions of an untuned kernel: its default configuration first; then, when run-time
 // constraints read tunables (softmax's `BC >= C`), one version per combination of the values
 // of those tunables that -D does not fix (the others at their defaults), where the
 // compile-time constraints hold, in the order of the values as declared, the first tunable
 // varying slowest (conv2d's BK then BC: the widest tiles a call admits come first). A call the
 // default rejects then runs on the first version that accepts it, instead of failing with
-// TILEC_ERR_CONSTRAINT. Returns the number of versions (0: reported).
-static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, const Schedule *sched,
-                               LowerVariant *out) {
+// TILEC_ERR_CONSTRAINT; a version whose constraints hold for every call ends the list (matmul's
+// BM = 128 after BM = 256 for M > 128). Returns the number of versions (0: reported).
+int lower_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, const Schedule *sched,
+                           LowerVariant *out) {
     if (!sema_default_config(prog, k, opts, &out[0].config))
         return 0;
     out[0].schedule = *sched;
@@ -239,14 +250,14 @@ static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, 
         tunables_read(ki->runtime_wheres[w], ki, reads);
     int vary[64], nvary = 0, pos[64] = {0};
     for (int t = 0; t < ki->ntunables && t < 64; t++) {
-        for (int d = 0; d < opts->ndefines && reads[t]; d++)
+        for (int d = 0; opts && d < opts->ndefines && reads[t]; d++)
             if (strcmp(opts->defines[d].name, ki->tunables[t]->name) == 0)
                 reads[t] = false;
         if (reads[t])
             vary[nvary++] = t;
     }
     // An odometer over the values of the varying tunables, the last one turning fastest.
-    while (nvary > 0 && n < MAX_CONSTRAINT_VERSIONS) {
+    while (nvary > 0 && n < LOWER_MAX_CONSTRAINT_VERSIONS) {
         LowerVariant *x = &out[n];
         *x = out[0];
         bool usable = true;
@@ -258,8 +269,11 @@ static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, 
         bool dup = false;
         for (int j = 0; j < n && !dup; j++)
             dup = !memcmp(out[j].config.values, x->config.values, sizeof(int64_t) * (size_t)x->config.n);
-        if (usable && !dup && sema_constraints_hold(prog, k, &x->config, NULL, 0) != 0)
+        int holds = usable && !dup ? sema_constraints_hold(prog, k, &x->config, NULL, 0) : 0;
+        if (holds != 0)
             n++;
+        if (holds == 1)  // it accepts every call: the versions after it would never run
+            break;
         int i = nvary - 1;
         while (i >= 0 && ++pos[i] == k->tunes.items[vary[i]]->args.len)
             pos[i--] = 0;
@@ -270,7 +284,7 @@ static int constraint_versions(Program *prog, Node *k, const SemaOptions *opts, 
 }
 
 // An x86 object or its LLVM IR/assembly with the constraint versions of every kernel that has
-// several (constraint_versions), through the tuned objects' dispatcher. False when no kernel
+// several (lower_untuned_versions), through the tuned objects' dispatcher. False when no kernel
 // has more than one (*handled false) or after an error (reported; *handled true).
 static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, const LowerOptions *lo,
                                       char **notes, bool *handled) {
@@ -287,8 +301,8 @@ static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, co
             continue;
         LowerTuned *t = &tuned[nt++];
         t->kernel = k;
-        t->variants = calloc(MAX_CONSTRAINT_VERSIONS, sizeof(LowerVariant));
-        t->nvariants = constraint_versions(prog, k, opts, &sched, t->variants);
+        t->variants = calloc(LOWER_MAX_CONSTRAINT_VERSIONS, sizeof(LowerVariant));
+        t->nvariants = lower_untuned_versions(prog, k, opts, &sched, t->variants);
         ok = t->nvariants > 0;
         if (t->nvariants < 2)
             continue;
