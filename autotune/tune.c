@@ -78,9 +78,8 @@ typedef struct Tuner {
     Node *kernel;
     Config configs[MAX_CONFIGS];
     int nconfigs;
-    Config default_config;
-    // The untuned object's versions ([0] the default): a shape's default is the first that
-    // accepts it, the configuration the untuned object runs there.
+    // The untuned object's versions ([0] the default configuration): a shape's default is the
+    // first that accepts it, the configuration the untuned object runs there.
     LowerVariant untuned[LOWER_MAX_CONSTRAINT_VERSIONS];
     int nuntuned;
     TuneDB *db;
@@ -743,7 +742,7 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
     SemaDefine bind[MAX_BOUND];
     for (int k = 0; k < S->shape->n; k++)
         bind[k] = (SemaDefine){.name = S->shape->name[k], .value = (int64_t)S->shape->value[k]};
-    const Config *dflt = &T->default_config;
+    const Config *dflt = &T->untuned[0].config;
     for (int u = 0; u < T->nuntuned; u++)
         if (sema_constraints_hold(&T->prog, T->kernel, &T->untuned[u].config, bind, S->shape->n) != 0) {
             dflt = &T->untuned[u].config;
@@ -1103,13 +1102,13 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
             return 1;
     // The space.
     T->nconfigs = (int)sema_enumerate_configs(&T->prog, T->kernel, T->configs, MAX_CONFIGS);
-    if (T->nconfigs <= 0 || !sema_default_config(&T->prog, T->kernel, &so, &T->default_config)) {
+    Schedule no_schedule = {0};  // only the versions' configurations are used
+    if (T->nconfigs <= 0 ||
+        (T->nuntuned = lower_untuned_versions(&T->prog, T->kernel, &so, &no_schedule, T->untuned)) == 0) {
         diag_flush();
         return usage_error("kernel '%s' has no valid configuration", T->kernel->name);
     }
-    Schedule no_schedule = {0};
-    T->nuntuned = lower_untuned_versions(&T->prog, T->kernel, &so, &no_schedule, T->untuned);
-    sema_check_kernel(&T->prog, T->kernel, &T->default_config);
+    sema_check_kernel(&T->prog, T->kernel, &T->untuned[0].config);
     // Identity, database, cache.
     tune_key_for(&T->prog, T->kernel, &id, &T->key);
     {

@@ -179,7 +179,7 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
         if (c->n == 0)
             warning_at(k->nspan,
                        "no tuning results for kernel '%s' in %s (this source, compiler and target); "
-                       "compiled at its default configuration",
+                       "compiled as without --tuned",
                        k->name, db_path);
         for (int e = 0; e < c->n && t->nentries < MAX_ENTRIES; e++) {
             LowerVariant v;
@@ -205,8 +205,6 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                           found, c->best[e].config, c->best[e].seconds * 1e3);
         }
         free(c);
-        if (t->nentries == 0)
-            t->nvariants = nuntuned;
         for (int j = 0; j < t->nvariants; j++) {
             lower_note_config(notes, &nlen, k, j, &t->variants[j].config);
             const Schedule *s = &t->variants[j].schedule;
