@@ -245,6 +245,38 @@ typedef struct Dots {
     int len;
 } Dots;
 
+// One max/min reduction over a tile's innermost dimension (linalg.reduce of a static float
+// tensor): LLVM's loop vectorizer leaves these scalar (its cost model rejects vectorizing
+// llvm.maximum/minimum reductions), so the script vectorizes them one row at a time, each row a
+// vector reduction (vertical max/min over its vectors, then a horizontal tree). Sums are left
+// to LLVM, which vectorizes reassociable adds well.
+typedef struct Reduction {
+    MlirOperation op;
+    int64_t shape[8];
+    int rank;
+} Reduction;
+
+typedef struct Reductions {
+    Reduction items[256];
+    int len;
+} Reductions;
+
+// One elementwise op (an all-parallel linalg.generic over static tensors, its operands read in
+// the output's dimension order, possibly broadcast, its body plain arithmetic): vectorized a row
+// piece at a time (`chunk` elements of the innermost dimension, 0: the whole row), so that its
+// speed does not hang on LLVM's loop vectorizer proving the buffers apart.
+typedef struct Elementwise {
+    MlirOperation op;
+    int rank;
+    int64_t chunk;
+} Elementwise;
+
+typedef struct Elementwises {
+    Elementwise items[512];
+    int len;
+    int lanes;  // f32 lanes of the schedule's vector width
+} Elementwises;
+
 static MlirWalkResult find_dot(MlirOperation op, void *user) {
     Dots *d = user;
     if (!ir_op_is(op, "linalg.matmul") || d->len == 256)
@@ -268,6 +300,116 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
             mlirTypeIsAFloat(mlirShapedTypeGetElementType(b));
     MlirType acc = mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetOperand(op, 2)));
     t->acc_bits = mlirTypeIsAFloat(acc) ? (int)mlirFloatTypeGetWidth(acc) : 32;
+    return MlirWalkResultAdvance;
+}
+
+static MlirWalkResult find_reduction(MlirOperation op, void *user) {
+    Reductions *r = user;
+    if (!ir_op_is(op, "linalg.reduce") || r->len == 256)
+        return MlirWalkResultAdvance;
+    MlirType in = mlirValueGetType(mlirOperationGetOperand(op, 0));
+    if (!mlirTypeIsARankedTensor(in) || !mlirShapedTypeHasStaticShape(in) ||
+        !mlirTypeIsAFloat(mlirShapedTypeGetElementType(in)) || mlirShapedTypeGetRank(in) > 8)
+        return MlirWalkResultAdvance;
+    MlirOperation combiner =
+        mlirBlockGetFirstOperation(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
+    if (!ir_op_is(combiner, "arith.maximumf") && !ir_op_is(combiner, "arith.minimumf"))
+        return MlirWalkResultAdvance;
+    int rank = (int)mlirShapedTypeGetRank(in);
+    MlirAttribute dims = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("dimensions"));
+    bool inner = false;
+    for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(dims); i++)
+        inner |= mlirDenseI64ArrayGetElement(dims, i) == rank - 1;
+    if (!inner)  // the innermost dimension is parallel: LLVM vectorizes along it
+        return MlirWalkResultAdvance;
+    Reduction *t = &r->items[r->len++];
+    t->op = op;
+    t->rank = rank;
+    for (int i = 0; i < rank; i++)
+        t->shape[i] = mlirShapedTypeGetDimSize(in, i);
+    return MlirWalkResultAdvance;
+}
+
+// Ops an elementwise body may hold to be vectorized here: arithmetic that lowers to LLVM vector
+// instructions (math calls that go to libm, gathers and the like are left to LLVM).
+static bool vector_body_op(MlirOperation o) {
+    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(o));
+    static const char *const math[] = {"math.absf", "math.absi", "math.ceil",  "math.floor",
+                                       "math.fma",  "math.sqrt", "math.rsqrt", NULL};
+    if (n.length > 6 && !strncmp(n.data, "arith.", 6))
+        return true;
+    for (int i = 0; math[i]; i++)
+        if (strlen(math[i]) == n.length && !strncmp(n.data, math[i], n.length))
+            return true;
+    return ir_op_is(o, "linalg.yield") || ir_op_is(o, "linalg.index");
+}
+
+static bool vector_operand_type(MlirType t) {
+    if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t))
+        return false;
+    MlirType el = mlirShapedTypeGetElementType(t);
+    // i1 tiles live in memory a byte per element, LLVM's <N x i1> loads and stores bit-packed.
+    return mlirTypeIsAFloat(el) || (mlirTypeIsAInteger(el) && mlirIntegerTypeGetWidth(el) >= 8);
+}
+
+static MlirWalkResult find_elementwise(MlirOperation op, void *user) {
+    Elementwises *e = user;
+    if (!ir_op_is(op, "linalg.generic") || e->len == 512 || mlirOperationGetNumResults(op) != 1)
+        return MlirWalkResultAdvance;
+    MlirType out = mlirValueGetType(mlirOperationGetResult(op, 0));
+    if (!vector_operand_type(out) || mlirShapedTypeGetRank(out) < 1)
+        return MlirWalkResultAdvance;
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++)
+        if (!vector_operand_type(mlirValueGetType(mlirOperationGetOperand(op, i))))
+            return MlirWalkResultAdvance;
+    MlirAttribute iters =
+        mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("iterator_types"));
+    for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(iters); i++) {
+        char text[64] = "";
+        IRText t = {text, sizeof text, 0};
+        mlirAttributePrint(mlirArrayAttrGetElement(iters, i), ir_print_to_text, &t);
+        if (!strstr(text, "parallel"))
+            return MlirWalkResultAdvance;
+    }
+    // Every operand read in the loops' order (results: dimensions in increasing order, or a
+    // constant 0 of a broadcast size-1 dimension); the output's map the identity.
+    MlirAttribute maps = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("indexing_maps"));
+    intptr_t nmaps = mlirArrayAttrGetNumElements(maps);
+    for (intptr_t i = 0; i < nmaps; i++) {
+        MlirAffineMap m = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, i));
+        if (i == nmaps - 1 && !mlirAffineMapIsIdentity(m))
+            return MlirWalkResultAdvance;
+        intptr_t last = -1;
+        for (intptr_t r = 0; r < mlirAffineMapGetNumResults(m); r++) {
+            MlirAffineExpr x = mlirAffineMapGetResult(m, r);
+            if (mlirAffineExprIsAConstant(x) && mlirAffineConstantExprGetValue(x) == 0)
+                continue;
+            if (!mlirAffineExprIsADim(x) || (intptr_t)mlirAffineDimExprGetPosition(x) <= last)
+                return MlirWalkResultAdvance;
+            last = (intptr_t)mlirAffineDimExprGetPosition(x);
+        }
+    }
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+    for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(o);
+         o = mlirOperationGetNextInBlock(o))
+        if (!vector_body_op(o) || mlirOperationGetNumRegions(o) != 0)
+            return MlirWalkResultAdvance;
+    // Row pieces of 4, 2 or 1 vectors when they divide the row; a row of up to 4 vectors, or
+    // one not a whole number of vectors up to 1024 elements, whole; else left to LLVM.
+    int rank = (int)mlirShapedTypeGetRank(out);
+    int64_t n = mlirShapedTypeGetDimSize(out, rank - 1), l = e->lanes, chunk = -1;
+    if (n <= 4 * l)
+        chunk = 0;
+    else
+        for (int64_t c = 4 * l; c >= l && chunk < 0; c /= 2)
+            if (n % c == 0)
+                chunk = c;
+    if (chunk < 0 && n <= 1024)
+        chunk = 0;
+    if (chunk < 0)
+        return MlirWalkResultAdvance;
+    Elementwise *t = &e->items[e->len++];
+    *t = (Elementwise){.op = op, .rank = rank, .chunk = chunk};
     return MlirWalkResultAdvance;
 }
 
@@ -306,7 +448,51 @@ static void register_tile(const Schedule *s, int64_t m, int64_t n, int acc_bits,
         *rn = *rn > lanes ? *rn - lanes : *rn / 2;
 }
 
-static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
+// A reduction's script: its outer dimensions tiled by 1 and the innermost by up to 1024 elements
+// (64 vectors at most per row piece), then vectorized (vector.multi_reduction, lowered at the
+// end as one vector.reduction per row piece).
+// Tiles op `name` tagged `tag` = i: its outer dimensions by 1, the innermost by `chunk` (0:
+// whole), then vectorizes the tile.
+static void row_vectorize(Script *sc, const char *name, const char *tag, int i, int rank, int64_t chunk) {
+    char sizes[128] = "";
+    int len = 0, loops = 0;
+    for (int d = 0; d < rank; d++) {
+        int64_t t = d < rank - 1 ? 1 : chunk;
+        len += snprintf(sizes + len, sizeof sizes - (size_t)len, "%s%lld", d ? ", " : "", (long long)t);
+        loops += t != 0;
+    }
+    add(sc,
+        "    %%%s%d = transform.structured.match ops{[\"%s\"]} attributes {tilec.%s = %d : i64} in %%root "
+        ": (!transform.any_op) -> !transform.any_op\n",
+        tag, i, name, tag, i);
+    if (loops) {
+        add(sc, "    %%%st%d, %%%sl%d", tag, i, tag, i);
+        if (loops > 1)
+            add(sc, ":%d", loops);
+        add(sc,
+            " = transform.structured.tile_using_for %%%s%d tile_sizes [%s] : (!transform.any_op) -> "
+            "(!transform.any_op",
+            tag, i, sizes);
+        for (int l = 0; l < loops; l++)
+            add(sc, ", !transform.any_op");
+        add(sc, ")\n    transform.structured.vectorize %%%st%d : !transform.any_op\n", tag, i);
+    } else {
+        add(sc, "    transform.structured.vectorize %%%s%d : !transform.any_op\n", tag, i);
+    }
+}
+
+// The reductions (row pieces of up to 1024 elements) and elementwise ops, vectorized.
+static void vector_script(const Reductions *reds, const Elementwises *ews, Script *sc) {
+    for (int i = 0; i < reds->len; i++) {
+        const Reduction *r = &reds->items[i];
+        row_vectorize(sc, "linalg.reduce", "red", i, r->rank, r->shape[r->rank - 1] > 1024 ? 1024 : 0);
+    }
+    for (int i = 0; i < ews->len; i++)
+        row_vectorize(sc, "linalg.generic", "ew", i, ews->items[i].rank, ews->items[i].chunk);
+}
+
+static void build_script(const Schedule *s, const Dots *dots, const Reductions *reds, const Elementwises *ews,
+                         Script *sc) {
     add(sc,
         "module attributes {transform.with_named_sequence} {\n"
         "  transform.named_sequence @__transform_main(%%root: !transform.any_op {transform.readonly}) {\n");
@@ -364,6 +550,7 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
             "    }\n",
             i, i, i);
     }
+    vector_script(reds, ews, sc);
     add(sc, "    transform.apply_patterns to %%root {\n"
             "      transform.apply_patterns.canonicalization\n"
             "    } : !transform.any_op\n"
@@ -383,14 +570,16 @@ static void build_script(const Schedule *s, const Dots *dots, Script *sc) {
             "      transform.loop.unroll %%loop {factor = %d} : !transform.any_op\n"
             "    }\n",
             s->unroll_k);
-    add(sc, "    transform.apply_patterns to %%root {\n"
-            "      transform.apply_patterns.vector.lower_contraction lowering_strategy = \"outerproduct\"\n"
-            "      transform.apply_patterns.vector.lower_outerproduct\n"
-            "      transform.apply_patterns.canonicalization\n"
-            "    } : !transform.any_op\n"
-            "    transform.yield\n"
-            "  }\n"
-            "}\n");
+    add(sc,
+        "    transform.apply_patterns to %%root {\n"
+        "      transform.apply_patterns.vector.lower_contraction lowering_strategy = \"outerproduct\"\n"
+        "      transform.apply_patterns.vector.lower_outerproduct\n"
+        "      transform.apply_patterns.vector.lower_multi_reduction lowering_strategy = \"innerreduction\"\n"
+        "      transform.apply_patterns.canonicalization\n"
+        "    } : !transform.any_op\n"
+        "    transform.yield\n"
+        "  }\n"
+        "}\n");
 }
 
 // Register-tile loops that only compute padding are skipped: a row loop of a dot runs up to its
@@ -496,8 +685,18 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
     for (int i = 0; i < dots.len; i++)
         mlirOperationSetDiscardableAttributeByName(
             dots.items[i].op, mlirStringRefCreateFromCString("tilec.dot"), mlirIntegerAttrGet(i64, i));
+    Reductions reds = {.len = 0};
+    mlirOperationWalk(mlirModuleGetOperation(module), find_reduction, &reds, MlirWalkPreOrder);
+    for (int i = 0; i < reds.len; i++)
+        mlirOperationSetDiscardableAttributeByName(
+            reds.items[i].op, mlirStringRefCreateFromCString("tilec.red"), mlirIntegerAttrGet(i64, i));
+    Elementwises ews = {.len = 0, .lanes = s->vector_bits / 32};
+    mlirOperationWalk(mlirModuleGetOperation(module), find_elementwise, &ews, MlirWalkPreOrder);
+    for (int i = 0; i < ews.len; i++)
+        mlirOperationSetDiscardableAttributeByName(
+            ews.items[i].op, mlirStringRefCreateFromCString("tilec.ew"), mlirIntegerAttrGet(i64, i));
     Script sc = {0};
-    build_script(s, &dots, &sc);
+    build_script(s, &dots, &reds, &ews, &sc);
     char name[32];
     for (int i = 0; i < dots.len; i++)
         for (int k = 0; k < 2; k++)
