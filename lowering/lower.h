@@ -66,6 +66,12 @@ typedef struct LowerTuned {
     int nentries;
 } LowerTuned;
 
+// Before bufferization: a padded load that needs no padding and whose rows lie close together
+// reads the tensor in place instead of a packed copy (lowering/inplace.c).
+void lower_inplace_tiles(MlirContext ctx, MlirModule module);
+// After bufferization: static buffers allocated inside an scf.if are allocated before it.
+void lower_hoist_if_allocs(MlirModule module);
+
 // After bufferization: the padding fill of each padded load (a tile reaching past its tensor)
 // runs only when the tile does reach past it (lowering/fills.c).
 void lower_guard_pad_fills(MlirContext ctx, MlirModule module);

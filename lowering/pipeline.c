@@ -111,10 +111,13 @@ static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched
             "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
             "tile-level");
         schedule_apply(ctx, module, sched);
+        if (sched->inplace)
+            lower_inplace_tiles(ctx, module);
     }
     if (stage > LOWER_SCHEDULED) {
         lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
         lower_guard_pad_fills(ctx, module);
+        lower_hoist_if_allocs(module);
         if (!mlirOperationVerify(mlirModuleGetOperation(module)))
             internal_error(__FILE__, __LINE__, "the bufferized module does not verify");
     }

@@ -24,6 +24,8 @@ typedef struct Schedule {
     bool cols_outer;   // register tiles: loop over columns outside the loop over rows
     bool vectorize;    // tile and vectorize dot (off: scalar loops, a reference for
                        // differential testing)
+    bool inplace;      // padded loads that need no padding and span little memory read the
+                       // tensor in place rather than a packed copy (lowering/inplace.c)
 } Schedule;
 
 // The default schedule for `cpu` (NULL: this machine's CPU).
