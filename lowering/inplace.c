@@ -21,6 +21,7 @@
 // pages.
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
@@ -59,6 +60,20 @@ static MlirAttribute attr(MlirOperation op, const char *name) {
     return mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
 }
 
+static int64_t elem_bytes(MlirType el) {
+    return mlirTypeIsAFloat(el) ? (mlirFloatTypeGetWidth(el) + 7) / 8 : mlirIntegerTypeGetWidth(el) / 8;
+}
+
+// Whether the pad is tagged as a dot's left operand (lowering/schedule.c: tilec.lhs<i>).
+static bool lhs_of_dot(MlirOperation op) {
+    for (intptr_t i = 0; i < mlirOperationGetNumDiscardableAttributes(op); i++) {
+        MlirStringRef a = mlirIdentifierStr(mlirOperationGetDiscardableAttribute(op, i).name);
+        if (a.length > 9 && !strncmp(a.data, "tilec.lhs", 9))
+            return true;
+    }
+    return false;
+}
+
 // A pad of a slice of a kernel argument: static result shape, no low padding, unit strides, a
 // slice of the same rank as its tensor, and a number or float element of at least a byte.
 static MlirWalkResult find_pad(MlirOperation op, void *user) {
@@ -69,6 +84,14 @@ static MlirWalkResult find_pad(MlirOperation op, void *user) {
     MlirType el = mlirShapedTypeGetElementType(t);
     if (!mlirShapedTypeHasStaticShape(t) || !all_zero(attr(op, "static_low")) ||
         !(mlirTypeIsAFloat(el) || (mlirTypeIsAInteger(el) && mlirIntegerTypeGetWidth(el) >= 8)))
+        return MlirWalkResultAdvance;
+    // A tile larger than the span allowed can never be read in place; the left operand of a
+    // dot is always copied (its register tile broadcasts elements of several rows: with rows a
+    // run-time stride apart, each needs an address register of its own; matmul loses a third).
+    int64_t elems = 1;
+    for (intptr_t d = 0; d < mlirShapedTypeGetRank(t); d++)
+        elems *= mlirShapedTypeGetDimSize(t, d);
+    if (elems * elem_bytes(el) > INPLACE_MAX_SPAN_BYTES || lhs_of_dot(op))
         return MlirWalkResultAdvance;
     MlirOperation slice = owner(mlirOperationGetOperand(op, 0), "tensor.extract_slice");
     if (mlirOperationIsNull(slice) || !all_one(attr(slice, "static_strides")) ||
