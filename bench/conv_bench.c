@@ -100,6 +100,11 @@ int main(int argc, char **argv) {
     CHECK(dnnl_stream_create(&stream, eng, dnnl_stream_default_flags));
     for (int i = 0; i < n; i++) {
         const Layer *l = &ls[i];
+        int wanted = argc <= 1 || is_smoke;  // conv_bench [--smoke | NAME-PART ...]
+        for (int a = 1; a < argc && !wanted; a++)
+            wanted = strstr(l->name, argv[a]) != NULL;
+        if (!wanted)
+            continue;
         Ctx c = {.l = l, .stream = stream};
         c.oh = (l->h + 2 * l->pad - l->ks) / l->stride + 1;
         c.ow = (l->w + 2 * l->pad - l->ks) / l->stride + 1;

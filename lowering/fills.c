@@ -96,10 +96,13 @@ static void guard(MlirContext ctx, const Fill *f) {
     MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
     IRBuilder b = {ctx, scratch, mlirOperationGetLocation(f->map)};
     MlirValue view = mlirOperationGetResult(f->view, 0);
-    MlirType buf = mlirValueGetType(mlirOperationGetOperand(f->map, 0));
+    MlirValue buf_v = mlirOperationGetOperand(f->map, 0);
+    MlirValue part = mlirOperationGetOperand(f->copy, 0);
+    MlirType buf = mlirValueGetType(buf_v);
     MlirType index = mlirIndexTypeGet(ctx), i1 = mlirIntegerTypeGet(ctx, 1);
+    int rank = (int)mlirShapedTypeGetRank(buf);
     MlirValue any = {NULL};
-    for (intptr_t d = 0; d < mlirShapedTypeGetRank(buf); d++) {
+    for (intptr_t d = 0; d < rank; d++) {
         MlirValue ops[2] = {view, ir_const_int(&b, index, d)};
         MlirValue valid = ir_op1(&b, "memref.dim", index, 2, ops);
         MlirValue full = ir_const_int(&b, index, mlirShapedTypeGetDimSize(buf, d));
@@ -110,12 +113,58 @@ static void guard(MlirContext ctx, const Fill *f) {
     }
     if (mlirValueIsNull(any))
         any = ir_const_int(&b, i1, 1);
+    // A tile inside the tensor whose rows are unit-stride is copied at its static size (loops
+    // with constant bounds: LLVM unrolls and vectorizes them; the general copy's run-time
+    // bounds and strides cost as much in loop overhead as in moves for short rows).
+    MlirType part_t = mlirValueGetType(part);
+    bool fast_path = rank >= 1 && rank <= 8 && mlirShapedTypeGetRank(part_t) == rank;
+    MlirOperation outer = {NULL};
+    MlirBlock slow = scratch;
+    if (fast_path) {
+        MlirType el = mlirShapedTypeGetElementType(buf);
+        MlirType meta[2 + 2 * 8];
+        meta[0] = mlirMemRefTypeContiguousGet(el, 0, NULL, mlirAttributeGetNull());
+        for (int i = 1; i < 2 + 2 * rank; i++)
+            meta[i] = index;
+        MlirOperation md =
+            ir_op(&b, "memref.extract_strided_metadata", 2 + 2 * rank, meta, 1, &part, 0, NULL, 0);
+        MlirNamedAttribute eq = ir_named(&b, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 0));
+        MlirValue unit = mlirOperationGetResult(
+            ir_op(&b, "arith.cmpi", 1, &i1, 2,
+                  (MlirValue[]){mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1)}, 1, &eq,
+                  0),
+            0);
+        MlirValue inside = ir_binop(&b, "arith.xori", any, ir_const_int(&b, i1, 1));
+        MlirValue fast = ir_binop(&b, "arith.andi", inside, unit);
+        outer = ir_op(&b, "scf.if", 0, NULL, 1, &fast, 0, NULL, 2);
+        b.block = ir_region_block(&b, outer, 0, 0, NULL);
+        int64_t shape[8], strides[8], dyn = mlirShapedTypeGetDynamicStrideOrOffset();
+        for (int d = 0; d < rank; d++) {
+            shape[d] = mlirShapedTypeGetDimSize(buf, d);
+            strides[d] = d == rank - 1 ? 1 : dyn;
+        }
+        MlirType src_t = mlirMemRefTypeGet(el, rank, shape, mlirStridedLayoutAttrGet(ctx, dyn, rank, strides),
+                                           mlirAttributeGetNull());
+        MlirValue src = ir_op1(&b, "memref.cast", src_t, 1, &part);
+        MlirOperation copy = mlirOperationClone(f->copy);
+        mlirOperationSetOperand(copy, 0, src);
+        mlirOperationSetOperand(copy, 1, buf_v);
+        mlirBlockAppendOwnedOperation(b.block, copy);
+        ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        slow = b.block = ir_region_block(&b, outer, 1, 0, NULL);
+    }
     MlirOperation ifop = ir_op(&b, "scf.if", 0, NULL, 1, &any, 0, NULL, 2);
-    MlirBlock then = ir_region_block(&b, ifop, 0, 0, NULL);
-    b.block = then;
+    b.block = ir_region_block(&b, ifop, 0, 0, NULL);
     MlirOperation yield = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    MlirOperation slow_yield = {NULL};
+    if (fast_path) {
+        b.block = slow;
+        slow_yield = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    }
     move_all_before(scratch, f->copy);
     mlirOperationMoveBefore(f->map, yield);
+    if (fast_path)
+        mlirOperationMoveBefore(f->copy, slow_yield);
     mlirBlockDestroy(scratch);
 }
 
