@@ -31,10 +31,19 @@
 
 enum { INPLACE_MAX_SPAN_BYTES = 32 * 1024 };
 
-typedef struct Pads {
+// A growing list of operations (the pads to rewrite, the allocations to hoist).
+typedef struct Ops {
     MlirOperation *items;
     int len, cap;
-} Pads;
+} Ops;
+
+static void push(Ops *os, MlirOperation op) {
+    if (os->len == os->cap) {
+        os->cap = os->cap ? 2 * os->cap : 16;
+        os->items = realloc(os->items, sizeof(MlirOperation) * (size_t)os->cap);
+    }
+    os->items[os->len++] = op;
+}
 
 static bool all_zero(MlirAttribute a) {
     for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(a); i++)
@@ -77,7 +86,6 @@ static bool lhs_of_dot(MlirOperation op) {
 // A pad of a slice of a kernel argument: static result shape, no low padding, unit strides, a
 // slice of the same rank as its tensor, and a number or float element of at least a byte.
 static MlirWalkResult find_pad(MlirOperation op, void *user) {
-    Pads *ps = user;
     if (!ir_op_is(op, "tensor.pad"))
         return MlirWalkResultAdvance;
     MlirType t = mlirValueGetType(mlirOperationGetResult(op, 0));
@@ -99,11 +107,7 @@ static MlirWalkResult find_pad(MlirOperation op, void *user) {
         mlirShapedTypeGetRank(mlirValueGetType(mlirOperationGetOperand(slice, 0))) !=
             mlirShapedTypeGetRank(t))
         return MlirWalkResultAdvance;
-    if (ps->len == ps->cap) {
-        ps->cap = ps->cap ? 2 * ps->cap : 16;
-        ps->items = realloc(ps->items, sizeof(MlirOperation) * (size_t)ps->cap);
-    }
-    ps->items[ps->len++] = op;
+    push(user, op);
     return MlirWalkResultAdvance;
 }
 
@@ -222,7 +226,7 @@ static void rewrite(MlirContext ctx, MlirOperation pad) {
 }
 
 void lower_inplace_tiles(MlirContext ctx, MlirModule module) {
-    Pads ps = {0};
+    Ops ps = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_pad, &ps, MlirWalkPreOrder);
     for (int i = 0; i < ps.len; i++)
         rewrite(ctx, ps.items[i]);
@@ -233,28 +237,18 @@ void lower_inplace_tiles(MlirContext ctx, MlirModule module) {
 // `else` of its scf.if; hoisted before the if (repeatedly, through nested ifs), it can leave
 // the loops around it and become a stack buffer (buffer-loop-hoisting, promote-buffers-to-stack)
 // instead of growing the stack on every iteration.
-typedef struct Allocs {
-    MlirOperation *items;
-    int len, cap;
-} Allocs;
-
 static MlirWalkResult find_if_alloc(MlirOperation op, void *user) {
-    Allocs *as = user;
     if (!ir_op_is(op, "memref.alloc") || mlirOperationGetNumOperands(op) != 0)
         return MlirWalkResultAdvance;
     MlirOperation parent = mlirBlockGetParentOperation(mlirOperationGetBlock(op));
     if (mlirOperationIsNull(parent) || !ir_op_is(parent, "scf.if"))
         return MlirWalkResultAdvance;
-    if (as->len == as->cap) {
-        as->cap = as->cap ? 2 * as->cap : 16;
-        as->items = realloc(as->items, sizeof(MlirOperation) * (size_t)as->cap);
-    }
-    as->items[as->len++] = op;
+    push(user, op);
     return MlirWalkResultAdvance;
 }
 
 void lower_hoist_if_allocs(MlirModule module) {
-    Allocs as = {0};
+    Ops as = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_if_alloc, &as, MlirWalkPreOrder);
     for (int i = 0; i < as.len; i++) {
         MlirOperation parent;
