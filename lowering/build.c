@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
 
 #include "../lang/diag.h"
 
@@ -65,6 +66,34 @@ MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v) {
 MlirValue ir_const_float(IRBuilder *b, MlirType t, double v) {
     MlirNamedAttribute a = ir_named(b, "value", mlirFloatAttrDoubleGet(b->ctx, t, v));
     return mlirOperationGetResult(ir_op(b, "arith.constant", 1, &t, 0, NULL, 1, &a, 0), 0);
+}
+
+MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y) {
+    MlirType i1 = mlirIntegerTypeGet(b->ctx, 1);
+    MlirNamedAttribute p =
+        ir_named(b, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(b->ctx, 64), predicate));
+    return mlirOperationGetResult(ir_op(b, "arith.cmpi", 1, &i1, 2, (MlirValue[]){x, y}, 1, &p, 0), 0);
+}
+
+MlirOperation ir_strided_metadata(IRBuilder *b, MlirValue mem) {
+    MlirType mt = mlirValueGetType(mem);
+    int rank = (int)mlirShapedTypeGetRank(mt);
+    MlirType types[2 + 2 * 16];
+    if (rank > 16)
+        internal_error(__FILE__, __LINE__, "strided metadata of a rank-%d memref", rank);
+    types[0] = mlirMemRefTypeContiguousGet(mlirShapedTypeGetElementType(mt), 0, NULL, mlirAttributeGetNull());
+    for (int i = 1; i < 2 + 2 * rank; i++)
+        types[i] = mlirIndexTypeGet(b->ctx);
+    return ir_op(b, "memref.extract_strided_metadata", 2 + 2 * rank, types, 1, &mem, 0, NULL, 0);
+}
+
+MlirAttribute ir_unit_stride_layout(MlirContext ctx, int rank) {
+    int64_t strides[16], dyn = mlirShapedTypeGetDynamicStrideOrOffset();
+    if (rank > 16)
+        internal_error(__FILE__, __LINE__, "strided layout of rank %d", rank);
+    for (int d = 0; d < rank; d++)
+        strides[d] = d == rank - 1 ? 1 : dyn;
+    return mlirStridedLayoutAttrGet(ctx, dyn, rank, strides);
 }
 
 bool ir_op_is(MlirOperation o, const char *name) {

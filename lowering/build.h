@@ -27,6 +27,13 @@ MlirValue ir_binop(IRBuilder *b, const char *name, MlirValue x, MlirValue y);  /
 MlirBlock ir_region_block(IRBuilder *b, MlirOperation o, int r, int n, const MlirType *types);
 MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v);
 MlirValue ir_const_float(IRBuilder *b, MlirType t, double v);
+// arith.cmpi with an integer predicate (0 eq, 1 ne, ..., 7 ule), an i1 result.
+MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y);
+// memref.extract_strided_metadata of `mem` (rank r): results 0 base, 1 offset, 2.. sizes,
+// 2 + r.. strides.
+MlirOperation ir_strided_metadata(IRBuilder *b, MlirValue mem);
+// The strided layout with a dynamic offset and strides, except the innermost stride, 1.
+MlirAttribute ir_unit_stride_layout(MlirContext ctx, int rank);
 
 // Whether op `o` is named `name` ("scf.for").
 bool ir_op_is(MlirOperation o, const char *name);

@@ -106,9 +106,7 @@ static void guard(MlirContext ctx, const Fill *f) {
         MlirValue ops[2] = {view, ir_const_int(&b, index, d)};
         MlirValue valid = ir_op1(&b, "memref.dim", index, 2, ops);
         MlirValue full = ir_const_int(&b, index, mlirShapedTypeGetDimSize(buf, d));
-        MlirNamedAttribute ne = ir_named(&b, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 1));
-        MlirValue cmp = mlirOperationGetResult(
-            ir_op(&b, "arith.cmpi", 1, &i1, 2, (MlirValue[]){valid, full}, 1, &ne, 0), 0);
+        MlirValue cmp = ir_cmpi(&b, 1 /* ne */, valid, full);
         any = mlirValueIsNull(any) ? cmp : ir_binop(&b, "arith.ori", any, cmp);
     }
     if (mlirValueIsNull(any))
@@ -116,35 +114,21 @@ static void guard(MlirContext ctx, const Fill *f) {
     // A tile inside the tensor whose rows are unit-stride is copied at its static size (loops
     // with constant bounds: LLVM unrolls and vectorizes them; the general copy's run-time
     // bounds and strides cost as much in loop overhead as in moves for short rows).
-    MlirType part_t = mlirValueGetType(part);
-    bool fast_path = rank >= 1 && rank <= 8 && mlirShapedTypeGetRank(part_t) == rank;
-    MlirOperation outer = {NULL};
+    bool fast_path = rank >= 1 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
     MlirBlock slow = scratch;
     if (fast_path) {
-        MlirType el = mlirShapedTypeGetElementType(buf);
-        MlirType meta[2 + 2 * 8];
-        meta[0] = mlirMemRefTypeContiguousGet(el, 0, NULL, mlirAttributeGetNull());
-        for (int i = 1; i < 2 + 2 * rank; i++)
-            meta[i] = index;
-        MlirOperation md =
-            ir_op(&b, "memref.extract_strided_metadata", 2 + 2 * rank, meta, 1, &part, 0, NULL, 0);
-        MlirNamedAttribute eq = ir_named(&b, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 0));
-        MlirValue unit = mlirOperationGetResult(
-            ir_op(&b, "arith.cmpi", 1, &i1, 2,
-                  (MlirValue[]){mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1)}, 1, &eq,
-                  0),
-            0);
+        MlirOperation md = ir_strided_metadata(&b, part);
+        MlirValue unit =
+            ir_cmpi(&b, 0 /* eq */, mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1));
         MlirValue inside = ir_binop(&b, "arith.xori", any, ir_const_int(&b, i1, 1));
-        MlirValue fast = ir_binop(&b, "arith.andi", inside, unit);
-        outer = ir_op(&b, "scf.if", 0, NULL, 1, &fast, 0, NULL, 2);
+        MlirOperation outer = ir_op(&b, "scf.if", 0, NULL, 1,
+                                    (MlirValue[]){ir_binop(&b, "arith.andi", inside, unit)}, 0, NULL, 2);
         b.block = ir_region_block(&b, outer, 0, 0, NULL);
-        int64_t shape[8], strides[8], dyn = mlirShapedTypeGetDynamicStrideOrOffset();
-        for (int d = 0; d < rank; d++) {
+        int64_t shape[16];
+        for (int d = 0; d < rank; d++)
             shape[d] = mlirShapedTypeGetDimSize(buf, d);
-            strides[d] = d == rank - 1 ? 1 : dyn;
-        }
-        MlirType src_t = mlirMemRefTypeGet(el, rank, shape, mlirStridedLayoutAttrGet(ctx, dyn, rank, strides),
-                                           mlirAttributeGetNull());
+        MlirType src_t = mlirMemRefTypeGet(mlirShapedTypeGetElementType(buf), rank, shape,
+                                           ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
         MlirValue src = ir_op1(&b, "memref.cast", src_t, 1, &part);
         MlirOperation copy = mlirOperationClone(f->copy);
         mlirOperationSetOperand(copy, 0, src);

@@ -111,13 +111,6 @@ static MlirWalkResult find_pad(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
-static MlirValue cmp(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y) {
-    MlirType i1 = mlirIntegerTypeGet(b->ctx, 1);
-    MlirNamedAttribute p =
-        ir_named(b, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(b->ctx, 64), predicate));
-    return mlirOperationGetResult(ir_op(b, "arith.cmpi", 1, &i1, 2, (MlirValue[]){x, y}, 1, &p, 0), 0);
-}
-
 static MlirValue to_tensor(IRBuilder *b, MlirValue mem, MlirType tensor) {
     MlirNamedAttribute restrict_ = ir_named(b, "restrict", mlirUnitAttrGet(b->ctx));
     return mlirOperationGetResult(ir_op(b, "bufferization.to_tensor", 1, &tensor, 1, &mem, 1, &restrict_, 0),
@@ -131,7 +124,7 @@ static void rewrite(MlirContext ctx, MlirOperation pad) {
     MlirType tile = mlirValueGetType(mlirOperationGetResult(pad, 0));
     MlirType el = mlirShapedTypeGetElementType(tile);
     int rank = (int)mlirShapedTypeGetRank(tile);
-    int64_t dyn = mlirShapedTypeGetDynamicStrideOrOffset(), shape[8], strides[8];
+    int64_t shape[8];
     if (rank > 8 || rank < 1)
         return;
     MlirType index = mlirIndexTypeGet(ctx), i1 = mlirIntegerTypeGet(ctx, 1);
@@ -152,32 +145,24 @@ static void rewrite(MlirContext ctx, MlirOperation pad) {
             }
             continue;
         }
-        cond = ir_binop(&b, "arith.andi", cond, cmp(&b, 0, mlirOperationGetOperand(pad, next++), zero));
+        cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 0, mlirOperationGetOperand(pad, next++), zero));
     }
-    MlirType meta[2 + 2 * 8];
-    meta[0] = mlirMemRefTypeContiguousGet(el, 0, NULL, mlirAttributeGetNull());
-    for (int i = 1; i < 2 + 2 * rank; i++)
-        meta[i] = index;
-    MlirOperation md = ir_op(&b, "memref.extract_strided_metadata", 2 + 2 * rank, meta, 1, &mem, 0, NULL, 0);
+    MlirOperation md = ir_strided_metadata(&b, mem);
     MlirValue span = zero;
     for (int d = 0; d < rank; d++) {
         MlirValue stride = mlirOperationGetResult(md, 2 + rank + d);
         MlirValue ext = ir_const_int(&b, index, mlirShapedTypeGetDimSize(tile, d) - 1);
         span = ir_binop(&b, "arith.addi", span, ir_binop(&b, "arith.muli", stride, ext));
     }
-    int64_t bytes =
-        mlirTypeIsAFloat(el) ? (mlirFloatTypeGetWidth(el) + 7) / 8 : mlirIntegerTypeGetWidth(el) / 8;
-    MlirValue limit = ir_const_int(&b, index, INPLACE_MAX_SPAN_BYTES / bytes);
-    cond = ir_binop(&b, "arith.andi", cond, cmp(&b, 7 /* ule */, span, limit));
+    MlirValue limit = ir_const_int(&b, index, INPLACE_MAX_SPAN_BYTES / elem_bytes(el));
+    cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 7 /* ule */, span, limit));
     MlirValue inner = mlirOperationGetResult(md, 2 + 2 * rank - 1);
-    cond = ir_binop(&b, "arith.andi", cond, cmp(&b, 0, inner, ir_const_int(&b, index, 1)));
+    cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 0, inner, ir_const_int(&b, index, 1)));
 
     // The layout both branches give the tile: strided, innermost stride 1.
-    for (int d = 0; d < rank; d++) {
+    for (int d = 0; d < rank; d++)
         shape[d] = mlirShapedTypeGetDimSize(tile, d);
-        strides[d] = d == rank - 1 ? 1 : dyn;
-    }
-    MlirAttribute layout = mlirStridedLayoutAttrGet(ctx, dyn, rank, strides);
+    MlirAttribute layout = ir_unit_stride_layout(ctx, rank);
     MlirType view_t = mlirMemRefTypeGet(el, rank, shape, layout, mlirAttributeGetNull());
     int64_t dshape[8];
     for (int d = 0; d < rank; d++)

@@ -248,37 +248,26 @@ typedef struct Dots {
     int len;
 } Dots;
 
-// One max/min reduction over a tile's innermost dimension (linalg.reduce of a static float
-// tensor): LLVM's loop vectorizer leaves these scalar (its cost model rejects vectorizing
-// llvm.maximum/minimum reductions), so the script vectorizes them one row at a time, each row a
-// vector reduction (vertical max/min over its vectors, then a horizontal tree). Sums are left
-// to LLVM, which vectorizes reassociable adds well.
-typedef struct Reduction {
-    MlirOperation op;
-    int64_t shape[8];
-    int rank;
-} Reduction;
-
-typedef struct Reductions {
-    Reduction items[256];
-    int len;
-} Reductions;
-
-// One elementwise op (an all-parallel linalg.generic over static tensors, its operands read in
-// the output's dimension order, possibly broadcast, its body plain arithmetic): vectorized a row
-// piece at a time (`chunk` elements of the innermost dimension, 0: the whole row), so that its
-// speed does not hang on LLVM's loop vectorizer proving the buffers apart.
-typedef struct Elementwise {
+// An op the script vectorizes a row piece at a time (`chunk` elements of the innermost
+// dimension, 0: the whole row; the outer dimensions one by one):
+// - a max/min reduction over a static float tile's innermost dimension (linalg.reduce): LLVM's
+//   cost model never vectorizes llvm.maximum/minimum reductions; each row becomes a vector
+//   reduction (vertical max/min over its vectors, then a horizontal tree). Sums are left to
+//   LLVM, which vectorizes reassociable adds well.
+// - an elementwise op (an all-parallel linalg.generic over static tensors, its operands read
+//   in the output's dimension order, possibly broadcast, its body plain arithmetic), so that
+//   its speed does not hang on LLVM's loop vectorizer proving the buffers apart.
+typedef struct RowOp {
     MlirOperation op;
     int rank;
     int64_t chunk;
-} Elementwise;
+} RowOp;
 
-typedef struct Elementwises {
-    Elementwise items[512];
+typedef struct RowOps {
+    RowOp items[512];
     int len;
-    int lanes;  // f32 lanes of the schedule's vector width
-} Elementwises;
+    int lanes;  // f32 lanes of the schedule's vector width (elementwise pieces)
+} RowOps;
 
 static MlirWalkResult find_dot(MlirOperation op, void *user) {
     Dots *d = user;
@@ -307,8 +296,8 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
 }
 
 static MlirWalkResult find_reduction(MlirOperation op, void *user) {
-    Reductions *r = user;
-    if (!ir_op_is(op, "linalg.reduce") || r->len == 256)
+    RowOps *r = user;
+    if (!ir_op_is(op, "linalg.reduce") || r->len == 512)
         return MlirWalkResultAdvance;
     MlirType in = mlirValueGetType(mlirOperationGetOperand(op, 0));
     if (!mlirTypeIsARankedTensor(in) || !mlirShapedTypeHasStaticShape(in) ||
@@ -325,11 +314,8 @@ static MlirWalkResult find_reduction(MlirOperation op, void *user) {
         inner |= mlirDenseI64ArrayGetElement(dims, i) == rank - 1;
     if (!inner)  // the innermost dimension is parallel: LLVM vectorizes along it
         return MlirWalkResultAdvance;
-    Reduction *t = &r->items[r->len++];
-    t->op = op;
-    t->rank = rank;
-    for (int i = 0; i < rank; i++)
-        t->shape[i] = mlirShapedTypeGetDimSize(in, i);
+    int64_t n = mlirShapedTypeGetDimSize(in, rank - 1);
+    r->items[r->len++] = (RowOp){.op = op, .rank = rank, .chunk = n > 1024 ? 1024 : 0};
     return MlirWalkResultAdvance;
 }
 
@@ -356,7 +342,7 @@ static bool vector_operand_type(MlirType t) {
 }
 
 static MlirWalkResult find_elementwise(MlirOperation op, void *user) {
-    Elementwises *e = user;
+    RowOps *e = user;
     if (!ir_op_is(op, "linalg.generic") || e->len == 512 || mlirOperationGetNumResults(op) != 1)
         return MlirWalkResultAdvance;
     MlirType out = mlirValueGetType(mlirOperationGetResult(op, 0));
@@ -411,8 +397,7 @@ static MlirWalkResult find_elementwise(MlirOperation op, void *user) {
         chunk = 0;
     if (chunk < 0)
         return MlirWalkResultAdvance;
-    Elementwise *t = &e->items[e->len++];
-    *t = (Elementwise){.op = op, .rank = rank, .chunk = chunk};
+    e->items[e->len++] = (RowOp){.op = op, .rank = rank, .chunk = chunk};
     return MlirWalkResultAdvance;
 }
 
@@ -451,9 +436,6 @@ static void register_tile(const Schedule *s, int64_t m, int64_t n, int acc_bits,
         *rn = *rn > lanes ? *rn - lanes : *rn / 2;
 }
 
-// A reduction's script: its outer dimensions tiled by 1 and the innermost by up to 1024 elements
-// (64 vectors at most per row piece), then vectorized (vector.multi_reduction, lowered at the
-// end as one vector.reduction per row piece).
 // Tiles op `name` tagged `tag` = i: its outer dimensions by 1, the innermost by `chunk` (0:
 // whole), then vectorizes the tile.
 static void row_vectorize(Script *sc, const char *name, const char *tag, int i, int rank, int64_t chunk) {
@@ -484,17 +466,16 @@ static void row_vectorize(Script *sc, const char *name, const char *tag, int i, 
     }
 }
 
-// The reductions (row pieces of up to 1024 elements) and elementwise ops, vectorized.
-static void vector_script(const Reductions *reds, const Elementwises *ews, Script *sc) {
-    for (int i = 0; i < reds->len; i++) {
-        const Reduction *r = &reds->items[i];
-        row_vectorize(sc, "linalg.reduce", "red", i, r->rank, r->shape[r->rank - 1] > 1024 ? 1024 : 0);
-    }
+// The reductions (vector.multi_reduction, lowered at the end as one vector.reduction per row
+// piece of up to 1024 elements) and elementwise ops, vectorized.
+static void vector_script(const RowOps *reds, const RowOps *ews, Script *sc) {
+    for (int i = 0; i < reds->len; i++)
+        row_vectorize(sc, "linalg.reduce", "red", i, reds->items[i].rank, reds->items[i].chunk);
     for (int i = 0; i < ews->len; i++)
         row_vectorize(sc, "linalg.generic", "ew", i, ews->items[i].rank, ews->items[i].chunk);
 }
 
-static void build_script(const Schedule *s, const Dots *dots, const Reductions *reds, const Elementwises *ews,
+static void build_script(const Schedule *s, const Dots *dots, const RowOps *reds, const RowOps *ews,
                          Script *sc) {
     add(sc,
         "module attributes {transform.with_named_sequence} {\n"
@@ -688,18 +669,16 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
     for (int i = 0; i < dots.len; i++)
         mlirOperationSetDiscardableAttributeByName(
             dots.items[i].op, mlirStringRefCreateFromCString("tilec.dot"), mlirIntegerAttrGet(i64, i));
-    Reductions reds = {.len = 0};
-    mlirOperationWalk(mlirModuleGetOperation(module), find_reduction, &reds, MlirWalkPreOrder);
-    for (int i = 0; i < reds.len; i++)
-        mlirOperationSetDiscardableAttributeByName(
-            reds.items[i].op, mlirStringRefCreateFromCString("tilec.red"), mlirIntegerAttrGet(i64, i));
-    Elementwises ews = {.len = 0, .lanes = s->vector_bits / 32};
-    mlirOperationWalk(mlirModuleGetOperation(module), find_elementwise, &ews, MlirWalkPreOrder);
-    for (int i = 0; i < ews.len; i++)
-        mlirOperationSetDiscardableAttributeByName(
-            ews.items[i].op, mlirStringRefCreateFromCString("tilec.ew"), mlirIntegerAttrGet(i64, i));
+    static const char *const row_tags[2] = {"tilec.red", "tilec.ew"};
+    RowOps rows[2] = {{.len = 0}, {.len = 0, .lanes = s->vector_bits / 32}};
+    mlirOperationWalk(mlirModuleGetOperation(module), find_reduction, &rows[0], MlirWalkPreOrder);
+    mlirOperationWalk(mlirModuleGetOperation(module), find_elementwise, &rows[1], MlirWalkPreOrder);
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < rows[r].len; i++)
+            mlirOperationSetDiscardableAttributeByName(
+                rows[r].items[i].op, mlirStringRefCreateFromCString(row_tags[r]), mlirIntegerAttrGet(i64, i));
     Script sc = {0};
-    build_script(s, &dots, &reds, &ews, &sc);
+    build_script(s, &dots, &rows[0], &rows[1], &sc);
     char name[32];
     for (int i = 0; i < dots.len; i++)
         for (int k = 0; k < 2; k++)
