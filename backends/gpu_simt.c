@@ -740,7 +740,7 @@ static MlirValue convert_layout(Gpu *g, const DVal *x, const Layout *L) {
 }
 
 // `x` (a tile of rank x->rank) broadcast to layout L: dims[i] is the dim of L that x's dim i
-// runs along; L's other dims repeat it. Free when x's layout is L without those dims (a
+// runs along (-1: a dim of size 1); L's other dims repeat it. Free when x's layout is L without those dims (a
 // reduction's result): a shuffle of the thread's own elements. Else through shared memory.
 static MlirValue broadcast_to(Gpu *g, MlirOperation at, const DVal *x, const Layout *L, const int *dims) {
     int E = layout_elems(L);
@@ -749,6 +749,10 @@ static MlirValue broadcast_to(Gpu *g, MlirOperation at, const DVal *x, const Lay
     Layout want = {.rank = x->rank, .warp_outer = L->warp_outer};
     for (int i = 0; i < x->rank; i++) {
         int d = dims[i];
+        if (d < 0) {  // a unit dim of x
+            want.shape[i] = want.spt[i] = want.tpw[i] = want.wpc[i] = want.reps[i] = 1;
+            continue;
+        }
         want.shape[i] = L->shape[d];
         want.spt[i] = L->spt[d];
         want.tpw[i] = L->tpw[d];
@@ -765,7 +769,7 @@ static MlirValue broadcast_to(Gpu *g, MlirOperation at, const DVal *x, const Lay
         int r[R], rr[R];
         layout_digits(L, e, r);
         for (int i = 0; i < x->rank; i++)
-            rr[i] = r[dims[i]];
+            rr[i] = dims[i] < 0 ? 0 : r[dims[i]];
         int64_t idx = 0;
         for (int i = 0; i < x->rank; i++)
             idx = idx * (want.reps[i] * want.spt[i]) + rr[i];
@@ -1322,6 +1326,26 @@ static bool has_tensor(MlirOperation o) {
 
 static void convert_block(Gpu *g, MlirBlock src);
 
+// The layout for a tile `v` (of t's shape) made from no distributed tile (a broadcast bias):
+// that of a distributed operand of t's shape of an elementwise op using it, so that the two
+// meet without a conversion through shared memory; else the default.
+static void user_layout(Gpu *g, MlirValue v, const DVal *t, Layout *L) {
+    for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+        MlirOperation user = mlirOpOperandGetOwner(u);
+        if (!name_prefix(user, "arith.") && !name_prefix(user, "math."))
+            continue;
+        for (intptr_t i = 0; i < mlirOperationGetNumOperands(user); i++) {
+            DVal *d = map_get(g, mlirOperationGetOperand(user, i));
+            if (d && d->kind == DV_DIST && d->rank == t->rank &&
+                !memcmp(d->shape, t->shape, sizeof(int64_t) * (size_t)t->rank)) {
+                *L = d->layout;
+                return;
+            }
+        }
+    }
+    layout_default(g, L, t->rank, t->shape, t->elem);
+}
+
 // An arith or math op on tiles: on each thread's elements, in the layout of its first
 // distributed operand (or the default); on scalars when every operand is uniform.
 static void convert_elementwise(Gpu *g, MlirOperation o) {
@@ -1354,7 +1378,7 @@ static void convert_elementwise(Gpu *g, MlirOperation o) {
     if (anchor && anchor->rank == res->rank)
         L = anchor->layout;
     else
-        layout_default(g, &L, res->rank, res->shape, res->elem);
+        user_layout(g, mlirOperationGetResult(o, 0), res, &L);
     int E = layout_elems(&L);
     for (int i = 0; i < n; i++)
         ops[i] = ins[i]->kind == DV_SCALAR ? ins[i]->v : materialize(g, o, ins[i], &L);
@@ -1381,32 +1405,42 @@ static void convert_generic(Gpu *g, MlirOperation o) {
         return;
     }
     // The output's layout: that of an input read without broadcasting, else the default.
+    // dims[i][j]: the output dim input i's dim j runs along, or -1 for a unit dim the map
+    // gives as the constant 0 (a broadcast: `bias[n : n + BN][None, :]`).
     Layout L;
-    bool have = false;
+    bool have = false, plain[8];
     int dims[8][R];
     for (int i = 0; i < nin; i++) {
         MlirAffineMap m = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, i));
-        int nr = (int)mlirAffineMapGetNumResults(m);
+        int nr = (int)mlirAffineMapGetNumResults(m), last = -1;
+        plain[i] = nr == res->rank;
         for (int j = 0; j < nr; j++) {
             MlirAffineExpr ex = mlirAffineMapGetResult(m, j);
+            if (mlirAffineExprIsAConstant(ex) && mlirAffineConstantExprGetValue(ex) == 0) {
+                dims[i][j] = -1;
+                plain[i] = false;
+                continue;
+            }
             if (!mlirAffineExprIsADim(ex)) {
                 unsupported(g, o, "this indexing map");
                 return;
             }
             dims[i][j] = (int)mlirAffineDimExprGetPosition(ex);
-            if (j && dims[i][j] <= dims[i][j - 1]) {
+            if (dims[i][j] <= last) {
                 unsupported(g, o, "transposing indexing maps");
                 return;
             }
+            plain[i] &= dims[i][j] == j;
+            last = dims[i][j];
         }
         DVal *in = get(g, mlirOperationGetOperand(o, i));
-        if (!have && in->kind == DV_DIST && nr == res->rank) {
+        if (!have && in->kind == DV_DIST && plain[i]) {
             L = in->layout;
             have = true;
         }
     }
     if (!have)
-        layout_default(g, &L, res->rank, res->shape, res->elem);
+        user_layout(g, mlirOperationGetResult(o, 0), res, &L);
     int E = layout_elems(&L);
     MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, 0));
     for (int i = 0; i < nin; i++) {
@@ -1414,7 +1448,7 @@ static void convert_generic(Gpu *g, MlirOperation o) {
         MlirValue v;
         if (in->kind == DV_SCALAR)
             v = splat(g, in->v, E);
-        else if (in->rank == res->rank)
+        else if (plain[i])
             v = materialize(g, o, in, &L);
         else
             v = broadcast_to(g, o, in, &L, dims[i]);
@@ -1521,6 +1555,30 @@ static void convert_reshape(Gpu *g, MlirOperation o) {
     if (x->kind == DV_UNIFORM) {
         map_put(g, mlirOperationGetResult(o, 0), uniform_val(x->v, res->rank, res->shape));
         return;
+    }
+    if (x->kind == DV_LOAD && res->rank > x->rank) {
+        // Unit dims added to a slice in memory (`bias[n : n + BN][None, :]`): still unread, so
+        // the consumer reads it in the layout it needs.
+        DVal *d = dval_new(DV_LOAD);
+        *d = *x;
+        d->rank = res->rank;
+        memcpy(d->shape, res->shape, sizeof d->shape);
+        int j = 0;
+        for (int i = 0; i < res->rank; i++) {
+            if (j < x->rank && res->shape[i] == x->shape[j]) {
+                d->offs[i] = x->offs[j], d->sizes[i] = x->sizes[j], d->strides[i] = x->strides[j];
+                d->low[i] = x->low[j++];
+            } else if (res->shape[i] == 1) {
+                d->offs[i] = cint(g, 0), d->sizes[i] = cint(g, 1), d->strides[i] = cint(g, 0);
+                d->low[i] = NULL_VALUE;
+            } else {
+                break;
+            }
+        }
+        if (j == x->rank) {
+            map_put(g, mlirOperationGetResult(o, 0), d);
+            return;
+        }
     }
     Layout src;
     natural_layout(g, x, &src);
@@ -1658,12 +1716,53 @@ static void convert_pad(Gpu *g, MlirOperation o) {
     map_put(g, mlirOperationGetResult(o, 0), res);
 }
 
-// The layout a loop-carried or yielded tile keeps: a dot's accumulator layout when a dot makes
-// it, else the default for its shape.
+// The layout of the distributed tile that `v` (of t's shape) is computed from: v itself when
+// converted already, else traced back through elementwise ops (operands of t's shape) and the
+// branches of ifs to a converted tile or a dot's accumulator. `budget` bounds the search.
+static bool traced_layout(Gpu *g, MlirValue v, const DVal *t, Layout *L, int *budget) {
+    if (--*budget < 0)
+        return false;
+    DVal *d = map_get(g, v);
+    if (d)
+        return d->kind == DV_DIST && d->rank == t->rank &&
+               !memcmp(d->shape, t->shape, sizeof(int64_t) * (size_t)t->rank) && (*L = d->layout, true);
+    if (!mlirValueIsAOpResult(v))
+        return false;
+    MlirOperation def = mlirOpResultGetOwner(v);
+    if (ir_op_is(def, "linalg.matmul")) {
+        layout_for_dot(g, def, L);
+        return true;
+    }
+    if (ir_op_is(def, "scf.if")) {
+        for (int r = 0; r < 2; r++) {
+            MlirBlock blk = mlirRegionGetFirstBlock(mlirOperationGetRegion(def, r));
+            if (!mlirBlockIsNull(blk) &&
+                traced_layout(g, mlirOperationGetOperand(mlirBlockGetTerminator(blk), mlirOpResultGetResultNumber(v)),
+                              t, L, budget))
+                return true;
+        }
+        return false;
+    }
+    if (!ir_op_is(def, "linalg.generic") && !name_prefix(def, "arith.") && !name_prefix(def, "math."))
+        return false;
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(def); i++) {
+        MlirValue x = mlirOperationGetOperand(def, i);
+        MlirType xt = mlirValueGetType(x);
+        bool same = mlirTypeIsARankedTensor(xt) && mlirShapedTypeGetRank(xt) == t->rank;
+        for (int k = 0; same && k < t->rank; k++)
+            same = mlirShapedTypeGetDimSize(xt, k) == t->shape[k];
+        if (same && traced_layout(g, x, t, L, budget))
+            return true;
+    }
+    return false;
+}
+
+// The layout a loop-carried or yielded tile keeps: that of the tile it is computed from
+// (traced_layout: an activation's chain of ifs keeps a dot's accumulator layout instead of
+// converting it through shared memory), else the default for its shape.
 static void carried_layout(Gpu *g, MlirValue yielded, const DVal *t, Layout *L) {
-    if (mlirValueIsAOpResult(yielded) && ir_op_is(mlirOpResultGetOwner(yielded), "linalg.matmul"))
-        layout_for_dot(g, mlirOpResultGetOwner(yielded), L);
-    else
+    int budget = 256;
+    if (!traced_layout(g, yielded, t, L, &budget))
         layout_default(g, L, t->rank, t->shape, t->elem);
 }
 
