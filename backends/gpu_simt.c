@@ -1387,6 +1387,245 @@ static void convert_elementwise(Gpu *g, MlirOperation o) {
     map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, mlirOperationGetResult(r, 0), res->elem));
 }
 
+// The element addresses of tensor `m` at per-thread index vectors (or scalars) `idx` (index or
+// i64): a vector<E> of pointers.
+static MlirValue element_ptrs(Gpu *g, const DVal *m, const MlirValue *idx, int E) {
+    MlirValue lin = splat(g, cint(g, 0), E);
+    for (int d = 0; d < m->rank; d++) {
+        MlirValue i = idx[d];
+        if (!mlirTypeIsAVector(mlirValueGetType(i)))
+            i = splat(g, to_i64(g, i), E);
+        else if (mlirTypeIsAIndex(mlirShapedTypeGetElementType(mlirValueGetType(i))))
+            i = ir_op1(&g->b, "arith.index_cast", vec(i64t(g), E), 1, &i);
+        if (m->offs[d].ptr)
+            i = add(g, i, splat(g, m->offs[d], E));
+        lin = add(g, lin, mul(g, i, splat(g, m->strides[d], E)));
+    }
+    return gep(g, m->ptr, lin, m->elem);
+}
+
+// A gather's element read in an elementwise body (emit.c's read_if_inside):
+// scf.if %inside { tensor.extract %tensor[%i...] } else { %other }, on vectors: one masked
+// gather of the thread's elements. False (reported) for any other scf.if.
+static bool convert_body_read(Gpu *g, MlirOperation f, const Layout *L) {
+    int E = layout_elems(L);
+    MlirBlock then = mlirRegionGetFirstBlock(mlirOperationGetRegion(f, 0));
+    MlirBlock els = mlirRegionGetFirstBlock(mlirOperationGetRegion(f, 1));
+    MlirOperation ex = mlirBlockIsNull(then) ? (MlirOperation){NULL} : mlirBlockGetFirstOperation(then);
+    if (mlirOperationGetNumResults(f) != 1 || mlirBlockIsNull(els) || mlirOperationIsNull(ex) ||
+        !ir_op_is(ex, "tensor.extract") || !ir_op_is(mlirOperationGetNextInBlock(ex), "scf.yield") ||
+        !ir_op_is(mlirBlockGetFirstOperation(els), "scf.yield")) {
+        unsupported(g, f, "this operation in an elementwise body");
+        return false;
+    }
+    DVal *m = map_get(g, mlirOperationGetOperand(ex, 0));
+    if (!m || m->kind != DV_MEMREF || (int)mlirOperationGetNumOperands(ex) != 1 + m->rank) {
+        unsupported(g, f, "this read in an elementwise body");
+        return false;
+    }
+    MlirValue idx[R], ops[3];
+    for (int d = 0; d < m->rank; d++) {
+        DVal *i = map_get(g, mlirOperationGetOperand(ex, 1 + d));
+        if (!i) {
+            unsupported(g, f, "this index in an elementwise body");
+            return false;
+        }
+        idx[d] = i->v;
+    }
+    DVal *c = map_get(g, mlirOperationGetOperand(f, 0));
+    DVal *o = map_get(g, mlirOperationGetOperand(mlirBlockGetFirstOperation(els), 0));
+    if (!c || !o) {
+        unsupported(g, f, "this read in an elementwise body");
+        return false;
+    }
+    ops[0] = element_ptrs(g, m, idx, E);
+    ops[1] = c->kind == DV_DIST ? c->v : splat(g, c->v, E);
+    ops[2] = o->kind == DV_DIST ? o->v : splat(g, o->v, E);
+    MlirType vt = vec(m->elem, E);
+    MlirNamedAttribute al = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i32t(g), elem_bytes(m->elem)));
+    MlirValue v =
+        mlirOperationGetResult(ir_op(&g->b, "llvm.intr.masked.gather", 1, &vt, 3, ops, 1, &al, 0), 0);
+    map_put(g, mlirOperationGetResult(f, 0), dist_val(L, v, m->elem));
+    return true;
+}
+
+// The positions along dim d of this thread's elements of layout L (vector<E x index>).
+static MlirValue layout_positions(Gpu *g, const Layout *L, int d) {
+    int E = layout_elems(L);
+    MlirValue base[R];
+    layout_base(g, L, base);
+    MlirValue *xs = malloc(sizeof(MlirValue) * (size_t)E);
+    for (int e = 0; e < E; e++) {
+        int r[R];
+        layout_digits(L, e, r);
+        MlirValue p = addc(g, base[d], digit_offset(L, d, r[d]));
+        xs[e] = ir_op1(&g->b, "arith.index_cast", mlirIndexTypeGet(g->b.ctx), 1, &p);
+    }
+    MlirValue v = from_elements(g, mlirIndexTypeGet(g->b.ctx), E, xs);
+    free(xs);
+    return v;
+}
+
+// The context of convert_body: the layout of the elements and, in a scatter nest, its
+// induction variables.
+typedef struct Body {
+    const Layout *L;
+    int nivs;
+    MlirValue ivs[R];  // a scatter nest's induction variables, outermost first
+} Body;
+
+static MlirOperation convert_body(Gpu *g, MlirBlock body, const Body *bd);
+
+// A masked store's element write in a scatter nest's body (emit.c's scatter_loops):
+// scf.if %inside { %v = tensor.extract %tile[ivs]; memref.store %v, %tensor[%i...] } on
+// vectors: one masked scatter of the thread's elements (replicated copies write the same
+// values).
+static bool convert_body_write(Gpu *g, MlirOperation f, const Body *bd) {
+    const Layout *L = bd->L;
+    int E = layout_elems(L);
+    MlirBlock then = mlirRegionGetFirstBlock(mlirOperationGetRegion(f, 0));
+    MlirOperation st = mlirBlockIsNull(then) ? (MlirOperation){NULL} : convert_body(g, then, bd);
+    if (g->failed)
+        return false;
+    if (mlirOperationGetNumResults(f) != 0 || mlirOperationIsNull(st) || !ir_op_is(st, "memref.store") ||
+        !ir_op_is(mlirOperationGetNextInBlock(st), "scf.yield")) {
+        unsupported(g, f, "this operation in a scatter");
+        return false;
+    }
+    DVal *m = map_get(g, mlirOperationGetOperand(st, 1));
+    DVal *val = map_get(g, mlirOperationGetOperand(st, 0));
+    DVal *c = map_get(g, mlirOperationGetOperand(f, 0));
+    if (!m || m->kind != DV_MEMREF || !val || !c || (int)mlirOperationGetNumOperands(st) != 2 + m->rank) {
+        unsupported(g, f, "this store in a scatter");
+        return false;
+    }
+    MlirValue idx[R];
+    for (int d = 0; d < m->rank; d++) {
+        DVal *i = map_get(g, mlirOperationGetOperand(st, 2 + d));
+        if (!i) {
+            unsupported(g, f, "this index in a scatter");
+            return false;
+        }
+        idx[d] = i->v;
+    }
+    MlirValue ops[3] = {val->kind == DV_DIST ? val->v : splat(g, val->v, E), element_ptrs(g, m, idx, E),
+                        c->kind == DV_DIST ? c->v : splat(g, c->v, E)};
+    MlirNamedAttribute al = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i32t(g), elem_bytes(m->elem)));
+    ir_op(&g->b, "llvm.intr.masked.scatter", 0, NULL, 3, ops, 1, &al, 0);
+    return true;
+}
+
+// The body of an elementwise op (linalg.generic) or of a scatter nest, op by op on the
+// vectors of this thread's elements in layout L: linalg.index and the nest's induction
+// variables are the elements' positions, a gather's guarded read is a masked gather, a
+// guarded store a masked scatter, `tensor.extract %tile[ivs]` the tile in layout L. Returns
+// the terminator (linalg.yield or scf.yield) or a memref.store (convert_body_write's), not
+// converted; null after an error (reported).
+static MlirOperation convert_body(Gpu *g, MlirBlock body, const Body *bd) {
+    const Layout *L = bd->L;
+    int E = layout_elems(L);
+    for (MlirOperation b = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(b) && !g->failed;
+         b = mlirOperationGetNextInBlock(b)) {
+        if (ir_op_is(b, "linalg.yield") || ir_op_is(b, "scf.yield") || ir_op_is(b, "memref.store"))
+            return b;
+        if (ir_op_is(b, "linalg.index")) {
+            int d = (int)mlirIntegerAttrGetValueInt(attr(b, "dim"));
+            map_put(g, mlirOperationGetResult(b, 0),
+                    dist_val(L, layout_positions(g, L, d), mlirIndexTypeGet(g->b.ctx)));
+            continue;
+        }
+        if (ir_op_is(b, "scf.if")) {
+            if (mlirOperationGetNumResults(b) ? !convert_body_read(g, b, L) : !convert_body_write(g, b, bd))
+                return (MlirOperation){NULL};
+            continue;
+        }
+        if (ir_op_is(b, "tensor.extract") && bd->nivs) {
+            bool at_ivs = (int)mlirOperationGetNumOperands(b) == 1 + bd->nivs;
+            for (int d = 0; at_ivs && d < bd->nivs; d++)
+                at_ivs = mlirValueEqual(mlirOperationGetOperand(b, 1 + d), bd->ivs[d]);
+            DVal *x = get(g, mlirOperationGetOperand(b, 0));
+            if (!at_ivs || g->failed) {
+                unsupported(g, b, "this read in a scatter");
+                return (MlirOperation){NULL};
+            }
+            MlirValue v = materialize(g, b, x, L);
+            map_put(g, mlirOperationGetResult(b, 0), dist_val(L, v, x->elem));
+            continue;
+        }
+        if (mlirOperationGetNumRegions(b) || mlirOperationGetNumResults(b) != 1 ||
+            !(name_prefix(b, "arith.") || name_prefix(b, "math."))) {
+            unsupported(g, b, "this operation in an elementwise body");
+            return (MlirOperation){NULL};
+        }
+        int n = (int)mlirOperationGetNumOperands(b);
+        MlirValue ops[8];
+        for (int i = 0; i < n && i < 8; i++) {
+            MlirValue v = mlirOperationGetOperand(b, i);
+            DVal *d = map_get(g, v);
+            if (!d) {  // a constant of the body not converted yet
+                unsupported(g, b, "this operand in an elementwise body");
+                return (MlirOperation){NULL};
+            }
+            ops[i] = d->kind == DV_DIST ? d->v : splat(g, d->v, E);
+        }
+        MlirType el = mlirValueGetType(mlirOperationGetResult(b, 0));
+        MlirType rt = vec(el, E);
+        if (n == 0) {  // a constant: a scalar, splat where used
+            MlirOperation c = mlirOperationClone(b);
+            mlirBlockAppendOwnedOperation(g->b.block, c);
+            map_put(g, mlirOperationGetResult(b, 0), scalar_val(mlirOperationGetResult(c, 0)));
+            continue;
+        }
+        MlirOperation r = recreate(g, b, n, ops, 1, &rt, 0);
+        map_put(g, mlirOperationGetResult(b, 0), dist_val(L, mlirOperationGetResult(r, 0), el));
+    }
+    if (!g->failed)
+        internal_error(__FILE__, __LINE__, "GPU back end: a body without a terminator");
+    return (MlirOperation){NULL};
+}
+
+// A scatter nest (scf.for loops over a tile's shape marked tilec.scatter by emit.c, a guarded
+// store per element): its innermost body once, on vectors, in the layout of the stored tile.
+static void convert_scatter(Gpu *g, MlirOperation o) {
+    Body bd = {0};
+    MlirOperation loop = o;
+    int64_t shape[R];
+    MlirBlock inner = {NULL};
+    while (!mlirOperationIsNull(loop) && ir_op_is(loop, "scf.for") && bd.nivs < R) {
+        MlirValue ub = mlirOperationGetOperand(loop, 1);
+        MlirOperation c = mlirValueIsAOpResult(ub) ? mlirOpResultGetOwner(ub) : (MlirOperation){NULL};
+        if (mlirOperationIsNull(c) || !ir_op_is(c, "arith.constant"))
+            break;
+        shape[bd.nivs] = mlirIntegerAttrGetValueInt(attr(c, "value"));
+        inner = mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0));
+        bd.ivs[bd.nivs++] = mlirBlockGetArgument(inner, 0);
+        loop = mlirBlockGetFirstOperation(inner);  // the next loop, after its bounds' constants
+        while (!mlirOperationIsNull(loop) && ir_op_is(loop, "arith.constant"))
+            loop = mlirOperationGetNextInBlock(loop);
+    }
+    if (!bd.nivs || mlirBlockIsNull(inner)) {
+        unsupported(g, o, "this scatter");
+        return;
+    }
+    // The layout: that of the stored tile (the first tile the body reads at the ivs).
+    Layout L;
+    bool have = false;
+    for (MlirOperation b = mlirBlockGetFirstOperation(inner); !mlirOperationIsNull(b) && !have;
+         b = mlirOperationGetNextInBlock(b))
+        if (ir_op_is(b, "tensor.extract")) {
+            DVal *x = map_get(g, mlirOperationGetOperand(b, 0));
+            if (x && x->kind == DV_DIST && x->rank == bd.nivs &&
+                !memcmp(x->shape, shape, sizeof(int64_t) * (size_t)bd.nivs))
+                L = x->layout, have = true;
+        }
+    if (!have)
+        layout_default(g, &L, bd.nivs, shape, mlirF32TypeGet(g->b.ctx));
+    bd.L = &L;
+    for (int d = 0; d < bd.nivs; d++)
+        map_put(g, bd.ivs[d], dist_val(&L, layout_positions(g, &L, d), mlirIndexTypeGet(g->b.ctx)));
+    convert_body(g, inner, &bd);
+}
+
 // linalg.generic with parallel iterators: its body on each thread's elements, inputs brought to
 // the output's layout (broadcast along the dims their maps leave out).
 static void convert_generic(Gpu *g, MlirOperation o) {
@@ -1456,60 +1695,13 @@ static void convert_generic(Gpu *g, MlirOperation o) {
         map_put(g, mlirBlockGetArgument(body, i), dist_val(&L, v, el));
     }
     // The body, op by op, on vectors.
-    MlirValue base[R];
-    bool have_base = false;
-    for (MlirOperation b = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(b) && !g->failed;
-         b = mlirOperationGetNextInBlock(b)) {
-        if (ir_op_is(b, "linalg.yield")) {
-            DVal *y = get(g, mlirOperationGetOperand(b, 0));
-            MlirValue v = y->kind == DV_DIST ? y->v : splat(g, y->v, E);
-            map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, v, res->elem));
-            return;
-        }
-        if (ir_op_is(b, "linalg.index")) {
-            if (!have_base)
-                layout_base(g, &L, base);
-            have_base = true;
-            int d = (int)mlirIntegerAttrGetValueInt(attr(b, "dim"));
-            MlirValue *xs = malloc(sizeof(MlirValue) * (size_t)E);
-            for (int e = 0; e < E; e++) {
-                int r[R];
-                layout_digits(&L, e, r);
-                MlirValue p = addc(g, base[d], digit_offset(&L, d, r[d]));
-                xs[e] = ir_op1(&g->b, "arith.index_cast", mlirIndexTypeGet(g->b.ctx), 1, &p);
-            }
-            MlirValue v = from_elements(g, mlirIndexTypeGet(g->b.ctx), E, xs);
-            free(xs);
-            map_put(g, mlirOperationGetResult(b, 0), dist_val(&L, v, mlirIndexTypeGet(g->b.ctx)));
-            continue;
-        }
-        if (mlirOperationGetNumRegions(b) || mlirOperationGetNumResults(b) != 1 ||
-            !(name_prefix(b, "arith.") || name_prefix(b, "math."))) {
-            unsupported(g, b, "this operation in an elementwise body");
-            return;
-        }
-        int n = (int)mlirOperationGetNumOperands(b);
-        MlirValue ops[8];
-        for (int i = 0; i < n && i < 8; i++) {
-            MlirValue v = mlirOperationGetOperand(b, i);
-            DVal *d = map_get(g, v);
-            if (!d) {  // a constant of the body not converted yet
-                unsupported(g, b, "this operand in an elementwise body");
-                return;
-            }
-            ops[i] = d->kind == DV_DIST ? d->v : splat(g, d->v, E);
-        }
-        MlirType el = mlirValueGetType(mlirOperationGetResult(b, 0));
-        MlirType rt = vec(el, E);
-        if (n == 0) {  // a constant: a scalar, splat where used
-            MlirOperation c = mlirOperationClone(b);
-            mlirBlockAppendOwnedOperation(g->b.block, c);
-            map_put(g, mlirOperationGetResult(b, 0), scalar_val(mlirOperationGetResult(c, 0)));
-            continue;
-        }
-        MlirOperation r = recreate(g, b, n, ops, 1, &rt, 0);
-        map_put(g, mlirOperationGetResult(b, 0), dist_val(&L, mlirOperationGetResult(r, 0), el));
-    }
+    Body bd = {.L = &L};
+    MlirOperation y = convert_body(g, body, &bd);
+    if (g->failed)
+        return;
+    DVal *yv = get(g, mlirOperationGetOperand(y, 0));
+    MlirValue v = yv->kind == DV_DIST ? yv->v : splat(g, yv->v, E);
+    map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, v, res->elem));
 }
 
 static void convert_reduce(Gpu *g, MlirOperation o) {
@@ -1611,6 +1803,42 @@ static void convert_reshape(Gpu *g, MlirOperation o) {
     layout_default(g, &L, res->rank, res->shape, res->elem);
     DVal *xs = dist_val(&src, v, x->elem);
     map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, convert_layout(g, xs, &L), res->elem));
+}
+
+// linalg.transpose: the tile goes to shared memory with its dims' strides permuted and is read
+// back row-major in the layout its users want (the default when none is distributed).
+static void convert_transpose(Gpu *g, MlirOperation o) {
+    DVal *x = get(g, mlirOperationGetOperand(o, 0));
+    DVal *res = tensor_result(o, 0, DV_DIST);
+    MlirAttribute perm = attr(o, "permutation");
+    if (res->kind == DV_NONE || mlirAttributeIsNull(perm) ||
+        (int)mlirDenseArrayGetNumElements(perm) != res->rank) {
+        unsupported(g, o, "this transpose");
+        return;
+    }
+    if (x->kind == DV_UNIFORM) {
+        map_put(g, mlirOperationGetResult(o, 0), uniform_val(x->v, res->rank, res->shape));
+        return;
+    }
+    Layout src, L;
+    natural_layout(g, x, &src);
+    DVal *xd = dist_val(&src, materialize(g, o, x, &src), x->elem);
+    if (g->failed)
+        return;
+    // Result dim i is input dim perm[i]: input dim perm[i] steps by the result's stride i.
+    int64_t rs[R], xs[R], n = 1;
+    row_major(res->rank, res->shape, rs);
+    for (int i = 0; i < res->rank; i++) {
+        xs[dense_at(perm, i)] = rs[i];
+        n *= res->shape[i];
+    }
+    smem_need(g, n * elem_bytes(x->elem));
+    smem_write(g, xd, xs, 0);
+    barrier(g);
+    user_layout(g, mlirOperationGetResult(o, 0), res, &L);
+    MlirValue v = smem_read(g, &L, x->elem, rs, cint(g, 0));
+    barrier(g);
+    map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, v, res->elem));
 }
 
 // tensor.extract: a scalar of a tile (or of a tensor in memory).
@@ -1737,8 +1965,9 @@ static bool traced_layout(Gpu *g, MlirValue v, const DVal *t, Layout *L, int *bu
         for (int r = 0; r < 2; r++) {
             MlirBlock blk = mlirRegionGetFirstBlock(mlirOperationGetRegion(def, r));
             if (!mlirBlockIsNull(blk) &&
-                traced_layout(g, mlirOperationGetOperand(mlirBlockGetTerminator(blk), mlirOpResultGetResultNumber(v)),
-                              t, L, budget))
+                traced_layout(
+                    g, mlirOperationGetOperand(mlirBlockGetTerminator(blk), mlirOpResultGetResultNumber(v)),
+                    t, L, budget))
                 return true;
         }
         return false;
@@ -1994,12 +2223,17 @@ static void convert_op(Gpu *g, MlirOperation o) {
             map_put(g, mlirOperationGetResult(o, 0), r);
     } else if (ir_op_is(o, "linalg.generic")) {
         convert_generic(g, o);
+    } else if (ir_op_is(o, "linalg.transpose")) {
+        convert_transpose(g, o);
     } else if (ir_op_is(o, "tensor.collapse_shape") || ir_op_is(o, "tensor.expand_shape")) {
         convert_reshape(g, o);
     } else if (ir_op_is(o, "tensor.extract")) {
         convert_extract(g, o);
     } else if (ir_op_is(o, "scf.yield")) {
         convert_yield(g, o);
+    } else if (ir_op_is(o, "scf.for") &&
+               !mlirAttributeIsNull(mlirOperationGetDiscardableAttributeByName(o, ir_str("tilec.scatter")))) {
+        convert_scatter(g, o);
     } else if (mlirOperationGetNumRegions(o) > 0 && name_prefix(o, "scf.")) {
         convert_region_op(g, o);
     } else if (has_tensor(o)) {

@@ -760,8 +760,27 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
 }
 
 // First configuration (in enumeration order) that satisfies the compile-time constraints.
-static bool find_default(Sema *S, Node *k, const Space *sp, Config *out) {
+static bool all_pow2(const Config *c) {
+    for (int i = 0; i < c->n; i++)
+        if (c->values[i] <= 0 || (c->values[i] & (c->values[i] - 1)))
+            return false;
+    return true;
+}
+
+// The first valid configuration in the space's order; with pow2, the first whose tunables
+// are all powers of two, when one is valid.
+static bool find_default(Sema *S, Node *k, const Space *sp, Config *out, bool pow2) {
     int64_t limit = sp->total < 100000 ? sp->total : 100000;
+    for (int64_t i = 0; pow2 && i < limit && !diag_should_stop(); i++) {
+        config_at(sp, i, out);
+        if (!all_pow2(out))
+            continue;
+        CfgResult r = check_kernel_config(S, k, out, false);
+        if (r == CFG_OK)
+            return true;
+        if (r == CFG_ERROR)
+            return false;
+    }
     for (int64_t i = 0; i < limit && !diag_should_stop(); i++) {
         config_at(sp, i, out);
         CfgResult r = check_kernel_config(S, k, out, false);
@@ -841,7 +860,7 @@ bool sema_check_program(Program *prog, const SemaOptions *opts) {
             accepted = -1;  // not counted
         // Leave the tree annotated for the default configuration (find_default reports a
         // space that no configuration satisfies).
-        if (!diag_should_stop() && find_default(&S, k, &sp, &cfg)) {
+        if (!diag_should_stop() && find_default(&S, k, &sp, &cfg, opts->pow2_default)) {
             check_kernel_config(&S, k, &cfg, true);
             k->kinfo->nconfigs = accepted;
             k->kinfo->nconfigs_total = sp.total;
@@ -865,7 +884,7 @@ bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, C
     Space sp;
     if (!kernel_space(&S, kernel, opts, &sp))
         return false;
-    return find_default(&S, kernel, &sp, out);
+    return find_default(&S, kernel, &sp, out, opts && opts->pow2_default);
 }
 
 bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg) {

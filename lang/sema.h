@@ -82,7 +82,9 @@ typedef struct SemaDefine {
 typedef struct SemaOptions {
     SemaDefine *defines;
     int ndefines;
-    bool all_configs;  // check every configuration (capped), not only the default one
+    bool all_configs;   // check every configuration (capped), not only the default one
+    bool pow2_default;  // the default: the first configuration whose tunables are all powers of
+                        // two, when one is valid (GPU targets, whose tiles must be)
 } SemaOptions;
 
 // Checks every declaration of the program. With all_configs, each kernel is checked for

@@ -436,7 +436,10 @@ static int compile(const Options *o) {
     LoadOptions lo = {.include_dirs = o->include_dirs, .ninclude_dirs = o->ninclude_dirs};
     if (nfiles)
         ok = load_program(&prog, files, nfiles, &lo) && ok;
-    SemaOptions so = {.defines = o->defines, .ndefines = o->ndefines, .all_configs = o->all_configs};
+    SemaOptions so = {.defines = o->defines,
+                      .ndefines = o->ndefines,
+                      .all_configs = o->all_configs,
+                      .pow2_default = o->gpu_arch != NULL};
     if (ok && !diag_should_stop())
         ok = sema_check_program(&prog, &so);
     if (o->emit == EMIT_AST) {

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # tests/gpu/build.sh [ARCH] — builds the GPU checks where tilec is (this needs LLVM/MLIR and the
-# CUDA toolkit's ptxas, not a GPU): the stdlib kernels for ARCH (default sm_90a) and
-# tests/gpu/check.c linked against them, into build/gpu/. tests/gpu/run.sh runs them on a GPU.
+# CUDA toolkit's ptxas, not a GPU): the stdlib kernels for ARCH (default sm_90a) and for this
+# x86 machine, then tests/gpu/check.c (GPU kernels against C references) and tests/gpu/diff.c
+# (the other GPU kernels against their x86 build), into build/gpu/. tests/gpu/run.sh runs them
+# on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 arch=${1:-sm_90a}
 out=build/gpu
-mkdir -p "$out"
-for k in vector_add softmax layernorm matmul; do
+mkdir -p "$out/cpu"
+all=(vector_add softmax layernorm matmul activations attention conv2d linear norms pool reduce transpose)
+for k in "${all[@]}"; do
     build/bin/tilec stdlib/$k.tile --target="$arch" -o "$out/$k.o"
 done
 cc -O2 -std=gnu11 -I"$out" -Iruntime tests/gpu/check.c "$out"/{vector_add,softmax,layernorm,matmul}.o \
     build/lib/libtilec_rt.a -ldl -lpthread -lm -o "$out/check"
+# The x86 builds (their headers' include guards renamed, so both sides' headers can be included).
+diffed=(activations attention conv2d linear norms pool reduce softmax transpose)
+for k in "${diffed[@]}"; do
+    build/bin/tilec stdlib/$k.tile -o "$out/cpu/$k.o"
+    sed -i 's/\bTILEC_\([A-Z0-9_]*\)_H\b/TILEC_CPU_\1_H/g' "$out/cpu/$k.h"
+done
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$out" -Iruntime tests/gpu/diff.c \
+    $(printf "$out/%s.o " "${diffed[@]}") $(printf "$out/cpu/%s.o " "${diffed[@]}") build/lib/libtilec_rt.a -ldl -lpthread -lm -o "$out/diff"
 echo "$arch" > "$out/arch"
-echo "built $out/check for $arch"
+echo "built $out/check and $out/diff for $arch"

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# tests/gpu/run.sh — on a machine with an NVIDIA GPU: every stdlib kernel against a C reference
-# at edge sizes, then timings of tilec's kernels next to cuBLAS (PyTorch) and Triton's tutorial
-# matmul (bench/gpu_peers.py) in the same run; prints a table and writes
-# bench/results/gpu-<date>.json. Uses build/gpu/ from tests/gpu/build.sh when it is there (the
-# GPU machine need not have LLVM), else builds it. Finishes in a few minutes.
+# tests/gpu/run.sh — on a machine with an NVIDIA GPU: every stdlib kernel at edge sizes
+# (vector_add, softmax, layer norm and matmul against C references in build/gpu/check, the
+# others against their x86 build in build/gpu/diff), then timings of tilec's kernels next to
+# cuBLAS (PyTorch) and Triton's tutorial matmul (bench/gpu_peers.py) in the same run; prints a
+# table and writes bench/results/gpu-<date>.json. Uses build/gpu/ from tests/gpu/build.sh when
+# it is there (the GPU machine need not have LLVM), else builds it. Finishes in a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [[ ! -x build/gpu/check ]]; then
+if [[ ! -x build/gpu/check || ! -x build/gpu/diff ]]; then
     tests/gpu/build.sh "${ARCH:-sm_90a}"
 fi
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 echo "== correctness (build/gpu/check, kernels for $(cat build/gpu/arch))"
 build/gpu/check --bench | tee build/gpu/check.log
+echo "== the other stdlib kernels against their x86 build (build/gpu/diff)"
+diff_status=0
+build/gpu/diff | tee build/gpu/diff.log || diff_status=$?
 tilec_json=$(tail -1 build/gpu/check.log)
 echo "== peers"
 peers_json=$(python3 bench/gpu_peers.py)
@@ -36,3 +40,4 @@ for d in ("bench/results",):
     json.dump(out, open("%s/gpu-%s.json" % (d, sys.argv[3]), "w"), indent=1)
 PY
 cp "bench/results/gpu-$day.json" "${OUT:-bench/results}/" 2>/dev/null || true
+exit "$diff_status"
