@@ -92,6 +92,67 @@ static void move_all_before(MlirBlock from, MlirOperation before) {
         mlirOperationMoveBefore(o, before);
 }
 
+// The most bytes of one row that the masked row copy moves as one vector (4 zmm registers).
+#define MASKED_ROW_BYTES 256
+
+// Whether the valid part of a tile of type `buf` may be copied a row at a time with masked
+// vector loads and stores: rows of at most MASKED_ROW_BYTES bytes of at least one byte each
+// (an i1 memref holds a byte per element where LLVM's <N x i1> is bit-packed).
+static bool masked_rows_fit(MlirType buf) {
+    MlirType el = mlirShapedTypeGetElementType(buf);
+    int64_t rank = mlirShapedTypeGetRank(buf);
+    int64_t bits = mlirTypeIsAIndex(el)     ? 64
+                   : mlirTypeIsAInteger(el) ? mlirIntegerTypeGetWidth(el)
+                   : mlirTypeIsAFloat(el)   ? mlirFloatTypeGetWidth(el)
+                                            : 0;
+    return rank >= 1 && bits >= 8 && bits % 8 == 0 &&
+           mlirShapedTypeGetDimSize(buf, rank - 1) * (bits / 8) <= MASKED_ROW_BYTES;
+}
+
+// The copy of the valid part `part` into `view` (a subview of the tile buffer, of the same
+// rank) a row at a time: loops over the valid rows, one masked vector load and store per row
+// (the first `valid` lanes), for edge tiles whose rows are unit-stride: a row of 9 of 16
+// elements (a convolution's last 9 output channels) is one masked move instead of a vector loop
+// and a scalar tail.
+static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirType buf) {
+    MlirContext ctx = b->ctx;
+    MlirType index = mlirIndexTypeGet(ctx), el = mlirShapedTypeGetElementType(buf);
+    int rank = (int)mlirShapedTypeGetRank(buf);
+    int64_t width = mlirShapedTypeGetDimSize(buf, rank - 1);
+    MlirType vt = mlirVectorTypeGet(1, &width, el),
+             mt = mlirVectorTypeGet(1, &width, mlirIntegerTypeGet(ctx, 1));
+    MlirValue zero = ir_const_int(b, index, 0), one = ir_const_int(b, index, 1);
+    MlirValue valid[16], ivs[16];
+    for (int d = 0; d < rank; d++)
+        valid[d] = ir_op1(b, "memref.dim", index, 2, (MlirValue[]){view, ir_const_int(b, index, d)});
+    MlirValue mask = ir_op1(b, "vector.create_mask", mt, 1, &valid[rank - 1]);
+    MlirAttribute z = mlirTypeIsAFloat(el) ? mlirFloatAttrDoubleGet(ctx, el, 0.0) : mlirIntegerAttrGet(el, 0);
+    MlirNamedAttribute zv = ir_named(b, "value", mlirDenseElementsAttrSplatGet(vt, z));
+    MlirValue pass = mlirOperationGetResult(ir_op(b, "arith.constant", 1, &vt, 0, NULL, 1, &zv, 0), 0);
+    MlirBlock outer = b->block, bodies[16];
+    for (int d = 0; d < rank - 1; d++) {
+        MlirOperation loop = ir_op(b, "scf.for", 0, NULL, 3, (MlirValue[]){zero, valid[d], one}, 0, NULL, 1);
+        b->block = bodies[d] = ir_region_block(b, loop, 0, 1, &index);
+        ivs[d] = mlirBlockGetArgument(bodies[d], 0);
+    }
+    ivs[rank - 1] = zero;
+    MlirValue ops[3 + 16];
+    ops[0] = part;
+    for (int d = 0; d < rank; d++)
+        ops[1 + d] = ivs[d];
+    ops[1 + rank] = mask;
+    ops[2 + rank] = pass;
+    MlirValue row = ir_op1(b, "vector.maskedload", vt, 3 + rank, ops);
+    ops[0] = view;
+    ops[2 + rank] = row;
+    ir_op(b, "vector.maskedstore", 0, NULL, 3 + rank, ops, 0, NULL, 0);
+    for (int d = rank - 2; d >= 0; d--) {
+        b->block = bodies[d];
+        ir_op(b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    }
+    b->block = outer;
+}
+
 static void guard(MlirContext ctx, const Fill *f) {
     MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
     IRBuilder b = {ctx, scratch, mlirOperationGetLocation(f->map)};
@@ -114,12 +175,12 @@ static void guard(MlirContext ctx, const Fill *f) {
     // A tile inside the tensor whose rows are unit-stride is copied at its static size (loops
     // with constant bounds: LLVM unrolls and vectorizes them; the general copy's run-time
     // bounds and strides cost as much in loop overhead as in moves for short rows).
-    bool fast_path = rank >= 1 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
+    bool fast_path = rank >= 1 && rank <= 16 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
     MlirBlock slow = scratch;
+    MlirValue unit = {NULL};
     if (fast_path) {
         MlirOperation md = ir_strided_metadata(&b, part);
-        MlirValue unit =
-            ir_cmpi(&b, 0 /* eq */, mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1));
+        unit = ir_cmpi(&b, 0 /* eq */, mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1));
         MlirValue inside = ir_binop(&b, "arith.xori", any, ir_const_int(&b, i1, 1));
         MlirOperation outer = ir_op(&b, "scf.if", 0, NULL, 1,
                                     (MlirValue[]){ir_binop(&b, "arith.andi", inside, unit)}, 0, NULL, 2);
@@ -140,15 +201,26 @@ static void guard(MlirContext ctx, const Fill *f) {
     MlirOperation ifop = ir_op(&b, "scf.if", 0, NULL, 1, &any, 0, NULL, 2);
     b.block = ir_region_block(&b, ifop, 0, 0, NULL);
     MlirOperation yield = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
-    MlirOperation slow_yield = {NULL};
+    MlirOperation copy_at = {NULL};  // the general copy goes before this op
     if (fast_path) {
         b.block = slow;
-        slow_yield = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        if (masked_rows_fit(buf)) {  // unit-stride rows: masked row moves, else the general copy
+            MlirOperation rows = ir_op(&b, "scf.if", 0, NULL, 1, &unit, 0, NULL, 2);
+            b.block = ir_region_block(&b, rows, 0, 0, NULL);
+            masked_row_copy(&b, part, view, buf);
+            ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+            b.block = ir_region_block(&b, rows, 1, 0, NULL);
+            copy_at = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+            b.block = slow;
+        }
+        MlirOperation slow_yield = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        if (mlirOperationIsNull(copy_at))
+            copy_at = slow_yield;
     }
     move_all_before(scratch, f->copy);
     mlirOperationMoveBefore(f->map, yield);
     if (fast_path)
-        mlirOperationMoveBefore(f->copy, slow_yield);
+        mlirOperationMoveBefore(f->copy, copy_at);
     mlirBlockDestroy(scratch);
 }
 
