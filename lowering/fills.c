@@ -129,6 +129,12 @@ static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirTy
     MlirAttribute z = mlirTypeIsAFloat(el) ? mlirFloatAttrDoubleGet(ctx, el, 0.0) : mlirIntegerAttrGet(el, 0);
     MlirNamedAttribute zv = ir_named(b, "value", mlirDenseElementsAttrSplatGet(vt, z));
     MlirValue pass = mlirOperationGetResult(ir_op(b, "arith.constant", 1, &vt, 0, NULL, 1, &zv, 0), 0);
+    // The source seen with its unit innermost stride (the caller tested it at run time).
+    int64_t dyn[16];
+    for (int d = 0; d < rank; d++)
+        dyn[d] = mlirShapedTypeGetDynamicSize();
+    MlirType unit_t = mlirMemRefTypeGet(el, rank, dyn, ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
+    MlirValue src = ir_op1(b, "memref.cast", unit_t, 1, &part);
     MlirBlock outer = b->block, bodies[16];
     for (int d = 0; d < rank - 1; d++) {
         MlirOperation loop = ir_op(b, "scf.for", 0, NULL, 3, (MlirValue[]){zero, valid[d], one}, 0, NULL, 1);
@@ -137,7 +143,7 @@ static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirTy
     }
     ivs[rank - 1] = zero;
     MlirValue ops[3 + 16];
-    ops[0] = part;
+    ops[0] = src;
     for (int d = 0; d < rank; d++)
         ops[1 + d] = ivs[d];
     ops[1 + rank] = mask;
