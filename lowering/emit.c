@@ -858,6 +858,21 @@ static MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
         pad = n->els ? operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
                      : const_scalar(e, el, &(ConstVal){0});
     MlirValue mem = memref_of(e, a.t);
+    int rank = a.t->type.rank;
+    if (!e->gpu && rank > 0 &&
+        (a.t->const_strides[rank - 1] == 1 ||
+         (!a.t->strides[rank - 1] && a.t->const_strides[rank - 1] < 0))) {
+        // A contiguous tensor (or one with a literal unit stride) is read through its
+        // unit-stride type: elements whose last index is an offset plus the innermost loop
+        // index are then consecutive for LLVM, whose vectorizer makes masked vector loads of
+        // them instead of gathers of 64-bit addresses.
+        int64_t dynsz[TILE_MAX_RANK];
+        for (int d = 0; d < rank; d++)
+            dynsz[d] = mlirShapedTypeGetDynamicSize();
+        MlirType ut = mlirMemRefTypeGet(elem_type(e, el), rank, dynsz, ir_unit_stride_layout(e->ir.ctx, rank),
+                                        mlirAttributeGetNull());
+        mem = op1(e, "memref.cast", ut, 1, &mem);
+    }
     MlirType dyn = dynamic_tensor(e, el, a.t->type.rank);
     MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
     MlirValue whole =

@@ -133,7 +133,8 @@ static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirTy
     int64_t dyn[16];
     for (int d = 0; d < rank; d++)
         dyn[d] = mlirShapedTypeGetDynamicSize();
-    MlirType unit_t = mlirMemRefTypeGet(el, rank, dyn, ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
+    MlirType unit_t =
+        mlirMemRefTypeGet(el, rank, dyn, ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
     MlirValue src = ir_op1(b, "memref.cast", unit_t, 1, &part);
     MlirBlock outer = b->block, bodies[16];
     for (int d = 0; d < rank - 1; d++) {

@@ -233,14 +233,34 @@ static void tunables_read(const Node *n, const KernelInfo *ki, bool *reads) {
         tunables_read(n->kwargs.items[i], ki, reads);
 }
 
-// The versions of an untuned kernel: its default configuration first; then, when run-time
-// constraints read tunables (softmax's `BC >= C`), one version per combination of the values
-// of those tunables that -D does not fix (the others at their defaults), where the
-// compile-time constraints hold, in the order of the values as declared, the first tunable
-// varying slowest (conv2d's BK then BC: the widest tiles a call admits come first). A call the
-// default rejects then runs on the first version that accepts it, instead of failing with
-// TILEC_ERR_CONSTRAINT; a version whose constraints hold for every call ends the list (matmul's
-// BM = 128 after BM = 256 for M > 128). Returns the number of versions (0: reported).
+// Whether expression `n` reads a size, a stride or a scalar parameter (a `where` that does is
+// checked at run time for some configurations, though it may fold to a constant for others:
+// `RK == 32 || KH * KW * CG == RK` at RK = 32).
+static bool reads_run_time(const Node *n) {
+    if (!n)
+        return false;
+    if (n->kind == ND_NAME && n->sym &&
+        (n->sym->kind == SYM_SIZE || n->sym->kind == SYM_STRIDE || n->sym->kind == SYM_SCALAR))
+        return true;
+    const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->init, n->limit, n->step, n->base};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        if (reads_run_time(kids[i]))
+            return true;
+    for (int i = 0; i < n->args.len; i++)
+        if (reads_run_time(n->args.items[i]))
+            return true;
+    return false;
+}
+
+// The versions of an untuned kernel: its default configuration first; then, when constraints
+// that read sizes or scalars (reads_run_time) read tunables (softmax's `BC >= C`), one version
+// per combination of the values of those tunables that -D does not fix (the others at their
+// defaults), where the compile-time constraints hold, in the order of the values as declared,
+// the first tunable varying slowest (conv2d's BK then BC: the widest tiles a call admits come
+// first). A call the default rejects then runs on the first version that accepts it, instead
+// of failing with TILEC_ERR_CONSTRAINT; a version whose constraints hold for every call ends
+// the list (matmul's BM = 128 after BM = 256 for M > 128). Returns the number of versions (0:
+// reported).
 int lower_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, const Schedule *sched,
                            LowerVariant *out) {
     if (!sema_default_config(prog, k, opts, &out[0].config))
@@ -249,8 +269,9 @@ int lower_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, cons
     int n = 1;
     const KernelInfo *ki = k->kinfo;
     bool reads[64] = {false};
-    for (int w = 0; w < ki->nruntime_wheres; w++)
-        tunables_read(ki->runtime_wheres[w], ki, reads);
+    for (int w = 0; w < k->wheres.len; w++)
+        if (reads_run_time(k->wheres.items[w]))
+            tunables_read(k->wheres.items[w], ki, reads);
     int vary[64], nvary = 0, pos[64] = {0};
     for (int t = 0; t < ki->ntunables && t < 64; t++) {
         for (int d = 0; opts && d < opts->ndefines && reads[t]; d++)
