@@ -506,6 +506,24 @@ static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRe
     free(versions);
 }
 
+// Gives the definitions of version `sym`'s module that are not its own symbols (SYM,
+// SYM__program, SYM__task) internal linkage: helpers that every version's module defines
+// alike (the buffer deallocation's `dealloc_helper` when a version keeps buffers on the heap)
+// would otherwise clash when the versions are linked into one module.
+static void internalize_helpers(LLVMModuleRef m, const char *sym) {
+    size_t n = strlen(sym);
+    for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+        size_t len;
+        const char *name = LLVMGetValueName2(f, &len);
+        if (!LLVMIsDeclaration(f) && LLVMGetLinkage(f) == LLVMExternalLinkage &&
+            !(len >= n && !strncmp(name, sym, n) && (len == n || !strncmp(name + n, "__", 2))))
+            LLVMSetLinkage(f, LLVMInternalLinkage);
+    }
+    for (LLVMValueRef g = LLVMGetFirstGlobal(m); g; g = LLVMGetNextGlobal(g))
+        if (!LLVMIsDeclaration(g) && LLVMGetLinkage(g) == LLVMExternalLinkage)
+            LLVMSetLinkage(g, LLVMInternalLinkage);
+}
+
 bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, const LowerOptions *lo) {
     MlirContext ctx = lower_context();
     LLVMContextRef lctx = LLVMContextCreate();
@@ -531,6 +549,7 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
             run_stages(ctx, module, &t->variants[v].schedule, LOWER_LLVM_DIALECT);
             LLVMModuleRef m = lower_translate(ctx, module, lctx);
             mlirModuleDestroy(module);
+            internalize_helpers(m, sym);
             if (LLVMLinkModules2(whole, m))
                 internal_error(__FILE__, __LINE__, "linking the versions of '%s' failed", t->kernel->name);
         }
