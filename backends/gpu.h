@@ -48,13 +48,16 @@ typedef struct GpuKernel {
     char name[256];      // the device function: SYM__kernel
     int threads;         // per block
     int64_t smem_bytes;  // dynamic shared memory per block
+    bool quiet_limits;   // in: more shared memory than the target has is not reported
+    bool too_big;        // out: it needs more shared memory than the target has
 } GpuKernel;
 
 // Replaces SYM__program in `module` (emit.c's GPU mode) by the device kernel SYM__kernel in a
 // gpu.module (the module becomes a GPU container). Parameters of SYM__kernel: the tensors as
 // global pointers, then the scalars, sizes and strides, then the grid's three extents; the
 // program's coordinates come from the block index. False after reporting an error (a construct
-// the GPU back end does not handle yet, at its .tile location, or too much shared memory).
+// the GPU back end does not handle yet, at its .tile location, or too much shared memory: with
+// out->quiet_limits that sets out->too_big instead of reporting).
 bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const char *sym, const GpuArch *arch,
                     const GpuSchedule *sched, GpuKernel *out);
 

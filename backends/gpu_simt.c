@@ -2423,6 +2423,9 @@ bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const cha
     if (g.failed)
         return false;
     if (g.smem_bytes > arch->smem_limit) {
+        out->too_big = true;
+        if (out->quiet_limits)
+            return false;
         error_plain("kernel '%s' needs %lld bytes of shared memory per block, more than the %lld of %s: use "
                     "smaller tiles",
                     sym, (long long)g.smem_bytes, (long long)arch->smem_limit, arch->name);

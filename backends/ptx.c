@@ -231,7 +231,8 @@ static void add_launcher(LLVMModuleRef m, const Compiled *c, const GpuArch *arch
     LLVMDisposeBuilder(b);
 }
 
-bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const LowerOptions *lo, FILE *out) {
+bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const LowerOptions *lo, FILE *out,
+                      LLVMContextRef link_ctx, LLVMModuleRef *host) {
     GpuArch arch;
     if (!gpu_arch_parse(lo->gpu_arch, &arch))
         internal_error(__FILE__, __LINE__, "unchecked GPU target %s", lo->gpu_arch);
@@ -270,8 +271,15 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
         }
     }
     bool ok = true;
-    for (int i = 0; i < n && ok; i++)
+    for (int i = 0; i < n && ok; i++) {
+        cs[i].kernel.quiet_limits = host != NULL;
         ok = gpu_distribute(ctx, module, prog, cs[i].sym, &arch, &sched, &cs[i].kernel);
+        if (!ok && cs[i].kernel.too_big && host) {  // a version too large for the target: left out
+            *host = NULL;
+            ok = true;
+            goto done;
+        }
+    }
     if (!ok || lo->stage == LOWER_GPU) {
         if (ok) {
             if (!mlirOperationVerify(mlirModuleGetOperation(module))) {
@@ -315,7 +323,7 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
     mlirOperationRemoveAttributeByName(mlirModuleGetOperation(module),
                                        mlirStringRefCreateFromCString("gpu.container_module"));
     lower_run_passes(ctx, module, lower_host_pipeline, "host LLVM-dialect");
-    LLVMContextRef lctx = LLVMContextCreate();
+    LLVMContextRef lctx = host ? link_ctx : LLVMContextCreate();
     LLVMModuleRef m = lower_translate(ctx, module, lctx);
     for (int i = 0; i < n; i++)
         add_launcher(m, &cs[i], &arch);
@@ -323,6 +331,10 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
     if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg))
         internal_error(__FILE__, __LINE__, "the GPU object's host code does not verify: %s", msg);
     LLVMDisposeMessage(msg);
+    if (host) {  // the caller links it with other versions' (lower_tuned_object)
+        *host = m;
+        goto done;
+    }
     ok = lower_finish_llvm(m, lo, out);
     LLVMDisposeModule(m);
     LLVMContextDispose(lctx);

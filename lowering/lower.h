@@ -50,6 +50,7 @@ typedef struct LowerOptions {
 typedef struct LowerVariant {
     Config config;
     Schedule schedule;
+    bool left_out;  // set by lower_tuned_object: too large for the GPU target
 } LowerVariant;
 
 #define LOWER_MAX_DISPATCH_SIZES 16
@@ -143,7 +144,11 @@ bool lower_finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out);
 
 // The GPU half of lower_program: `module` is emit.c's GPU-mode module of the main files'
 // kernels; prints the stage lo->stage asks for or writes the object (cubins and launchers).
-bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const LowerOptions *lo, FILE *out);
+// With `host` (stages LLVM to OBJ), the host module with the images and launchers is built in
+// link_ctx and returned there instead (the versions of a kernel, linked by lower_tuned_object);
+// *host is NULL (and nothing reported) when a kernel needs more shared memory than the target.
+bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const LowerOptions *lo, FILE *out,
+                      LLVMContextRef link_ctx, LLVMModuleRef *host);
 
 // ---------------------------------------------------------------- header.c
 

@@ -259,8 +259,9 @@ static bool reads_run_time(const Node *n) {
 // the first tunable varying slowest (conv2d's BK then BC: the widest tiles a call admits come
 // first). A call the default rejects then runs on the first version that accepts it, instead
 // of failing with TILEC_ERR_CONSTRAINT; a version whose constraints hold for every call ends
-// the list (matmul's BM = 128 after BM = 256 for M > 128). Returns the number of versions (0:
-// reported).
+// the list (matmul's BM = 128 after BM = 256 for M > 128). With opts->pow2_default (GPU
+// targets) only configurations whose tunables are all powers of two. Returns the number of
+// versions (0: reported).
 int lower_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, const Schedule *sched,
                            LowerVariant *out) {
     if (!sema_default_config(prog, k, opts, &out[0].config))
@@ -293,6 +294,8 @@ int lower_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, cons
         bool dup = false;
         for (int j = 0; j < n && !dup; j++)
             dup = !memcmp(out[j].config.values, x->config.values, sizeof(int64_t) * (size_t)x->config.n);
+        for (int i = 0; opts && opts->pow2_default && i < x->config.n; i++)  // GPU tiles
+            usable &= x->config.values[i] > 0 && !(x->config.values[i] & (x->config.values[i] - 1));
         int holds = usable && !dup ? sema_constraints_hold(prog, k, &x->config, NULL, 0) : 0;
         if (holds != 0)
             n++;
@@ -342,6 +345,11 @@ static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, co
     *handled = !ok || several;
     if (ok && several)
         ok = lower_tuned_object(prog, tuned, nt, lo);
+    for (int i = 0; ok && i < nt; i++)
+        for (int v = 0; v < tuned[i].nvariants; v++)
+            if (tuned[i].variants[v].left_out)
+                lower_appendf(notes, &len, "//   %s v%d is left out: more shared memory than %s has\n",
+                              tuned[i].kernel->name, v, lo->gpu_arch);
     for (int i = 0; i < nt; i++)
         free(tuned[i].variants);
     free(tuned);
@@ -349,7 +357,7 @@ static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, co
 }
 
 bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *lo, char **notes) {
-    if (!lo->gpu_arch && lo->stage >= LOWER_LLVM && lo->stage <= LOWER_OBJ) {
+    if (lo->stage >= LOWER_LLVM && lo->stage <= LOWER_OBJ) {
         bool handled = false;
         bool ok = lower_constraint_versions(prog, opts, lo, notes, &handled);
         if (handled)
@@ -368,7 +376,7 @@ bool lower_program(Program *prog, const SemaOptions *opts, const LowerOptions *l
         ok = false;
     }
     if (lo->gpu_arch) {
-        ok = ok && gpu_lower_module(ctx, module, prog, lo, out);
+        ok = ok && gpu_lower_module(ctx, module, prog, lo, out, NULL, NULL);
         if (out && out != stdout)
             fclose(out);
         mlirModuleDestroy(module);
@@ -448,22 +456,29 @@ static LLVMValueRef build_picker(LLVMModuleRef m, const LowerTuned *t, LLVMBuild
 }
 
 // NAME(args...): runs the version NAME__variant picks; when that one's run-time constraints
-// reject the call (TILEC_ERR_CONSTRAINT), every version in order, until one accepts.
-static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRef b) {
+// reject the call (TILEC_ERR_CONSTRAINT), every version in order, until one accepts. On GPUs
+// the same over the launchers: NAME_launch(stream, args...) over NAME__vN_launch.
+static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRef b, bool gpu) {
     LLVMContextRef c = LLVMGetModuleContext(m);
     const KernelInfo *ki = t->kernel->kinfo;
     LLVMTypeRef i32 = LLVMInt32TypeInContext(c);
     LLVMValueRef picker = build_picker(m, t, b);
+    if (gpu)  // not in a GPU object's header: internal, so that it does not clash with the x86 one
+        LLVMSetLinkage(picker, LLVMInternalLinkage);
     char name[256];
     LLVMValueRef *versions = malloc(sizeof(LLVMValueRef) * (size_t)t->nvariants);
+    int any = -1;
     for (int v = 0; v < t->nvariants; v++) {
-        snprintf(name, sizeof name, "%s__v%d", t->kernel->name, v);
+        snprintf(name, sizeof name, "%s__v%d%s", t->kernel->name, v, gpu ? "_launch" : "");
         versions[v] = LLVMGetNamedFunction(m, name);
-        if (!versions[v])
+        if (!versions[v] && !t->variants[v].left_out)
             internal_error(__FILE__, __LINE__, "tuned object: %s is missing", name);
+        if (versions[v] && any < 0)
+            any = v;
     }
-    LLVMTypeRef fn_ty = LLVMGlobalGetValueType(versions[0]);
-    LLVMValueRef fn = LLVMAddFunction(m, t->kernel->name, fn_ty);
+    LLVMTypeRef fn_ty = LLVMGlobalGetValueType(versions[any]);
+    snprintf(name, sizeof name, "%s%s", t->kernel->name, gpu ? "_launch" : "");
+    LLVMValueRef fn = LLVMAddFunction(m, name, fn_ty);
     unsigned nargs = LLVMCountParams(fn);
     LLVMValueRef *args = malloc(sizeof(LLVMValueRef) * (nargs + 1));
     for (unsigned a = 0; a < nargs; a++)
@@ -481,7 +496,7 @@ static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRe
     // Calls version v, then returns its status unless it is TILEC_ERR_CONSTRAINT (-> next).
     LLVMBasicBlockRef preferred = NULL;
     LLVMPositionBuilderAtEnd(b, entry);
-    int first = ki->ntensors + ki->nscalars;
+    int first = (gpu ? 1 : 0) + ki->ntensors + ki->nscalars;  // the sizes (after the stream)
     LLVMValueRef v = LLVMBuildCall2(b, LLVMGlobalGetValueType(picker), picker, args + first,
                                     (unsigned)ki->nsizes, "variant");
     LLVMValueRef sw = LLVMBuildSwitch(b, v, fallback[0], (unsigned)t->nvariants);
@@ -493,6 +508,10 @@ static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRe
             LLVMAddCase(sw, LLVMConstInt(i32, (unsigned)ver, 0), bb);
         preferred = bb;
         LLVMPositionBuilderAtEnd(b, bb);
+        if (!versions[ver]) {  // left out: as if its constraints rejected the call
+            LLVMBuildBr(b, k < t->nvariants ? fallback[0] : fallback[ver + 1]);
+            continue;
+        }
         LLVMValueRef r = LLVMBuildCall2(b, fn_ty, versions[ver], args, nargs, "r");
         LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntNE, r, three, "");
         LLVMBuildCondBr(b, ok, done, k < t->nvariants ? fallback[0] : fallback[ver + 1]);
@@ -507,7 +526,7 @@ static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRe
 }
 
 // Gives the definitions of version `sym`'s module that are not its own symbols (SYM,
-// SYM__program, SYM__task) internal linkage: helpers that every version's module defines
+// SYM__program, SYM__task; SYM_launch on GPUs) internal linkage: helpers that every version's module defines
 // alike (the buffer deallocation's `dealloc_helper` when a version keeps buffers on the heap)
 // would otherwise clash when the versions are linked into one module.
 static void internalize_helpers(LLVMModuleRef m, const char *sym) {
@@ -516,7 +535,7 @@ static void internalize_helpers(LLVMModuleRef m, const char *sym) {
         size_t len;
         const char *name = LLVMGetValueName2(f, &len);
         if (!LLVMIsDeclaration(f) && LLVMGetLinkage(f) == LLVMExternalLinkage &&
-            !(len >= n && !strncmp(name, sym, n) && (len == n || !strncmp(name + n, "__", 2))))
+            !(len >= n && !strncmp(name, sym, n) && (len == n || name[n] == '_')))
             LLVMSetLinkage(f, LLVMInternalLinkage);
     }
     for (LLVMValueRef g = LLVMGetFirstGlobal(m); g; g = LLVMGetNextGlobal(g))
@@ -525,6 +544,7 @@ static void internalize_helpers(LLVMModuleRef m, const char *sym) {
 }
 
 bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, const LowerOptions *lo) {
+    bool gpu = lo->gpu_arch != NULL;  // versions of GPU kernels: SYM_launch, with their images
     MlirContext ctx = lower_context();
     LLVMContextRef lctx = LLVMContextCreate();
     LLVMModuleRef whole = LLVMModuleCreateWithNameInContext("tuned", lctx);
@@ -542,23 +562,42 @@ bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, cons
             else
                 snprintf(sym, sizeof sym, "%s__v%d", t->kernel->name, v);
             MlirModule module;
-            if (!lower_build_variant(ctx, prog, t->kernel, &t->variants[v].config, sym, false, &module)) {
+            if (!lower_build_variant(ctx, prog, t->kernel, &t->variants[v].config, sym, gpu, &module)) {
                 ok = false;
                 break;
             }
-            run_stages(ctx, module, &t->variants[v].schedule, LOWER_LLVM_DIALECT);
-            LLVMModuleRef m = lower_translate(ctx, module, lctx);
+            LLVMModuleRef m = NULL;
+            if (gpu) {
+                ok = gpu_lower_module(ctx, module, prog, lo, NULL, lctx, &m);
+            } else {
+                run_stages(ctx, module, &t->variants[v].schedule, LOWER_LLVM_DIALECT);
+                m = lower_translate(ctx, module, lctx);
+            }
             mlirModuleDestroy(module);
+            if (!ok)
+                break;
+            t->variants[v].left_out = m == NULL;
+            if (!m)  // a GPU version that needs more shared memory than the target has
+                continue;
             internalize_helpers(m, sym);
             if (LLVMLinkModules2(whole, m))
                 internal_error(__FILE__, __LINE__, "linking the versions of '%s' failed", t->kernel->name);
+        }
+        int kept = 0;
+        for (int v = 0; v < t->nvariants; v++)
+            kept += !t->variants[v].left_out;
+        if (ok && kept == 0) {
+            error_plain("kernel '%s' needs more shared memory per block than %s has in every configuration "
+                        "compiled: use smaller tiles",
+                        t->kernel->name, lo->gpu_arch);
+            ok = false;
         }
         if (ok && dispatch) {
             // The ABI (KernelInfo) does not depend on the configuration: any check will do.
             ok = sema_check_kernel(prog, t->kernel, &t->variants[0].config);
             LLVMBuilderRef b = LLVMCreateBuilderInContext(lctx);
             if (ok)
-                build_dispatcher(whole, t, b);
+                build_dispatcher(whole, t, b, gpu);
             LLVMDisposeBuilder(b);
         }
     }
