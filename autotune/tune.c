@@ -818,7 +818,8 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
     int n2 = (int)(0.5 * left / careful);
     n2 = n2 < 1 ? 1 : n2 > 3 ? 3 : n2;
     bool round3 = 0.5 * left >= 3 * careful && has_dot(T->kernel->body);
-    // Round 2: the best of round 1 timed again with more calls, against the reference.
+    // Round 2: the best of round 1 timed again with more calls, against the reference, which
+    // they must beat by TUNE_WIN_MARGIN.
     qsort(r1, (size_t)nr1, sizeof *r1, by_seconds);
     int best = r0;
     double best_s = ref.seconds;
@@ -826,7 +827,8 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
         TuneRow r = r1[i].point == r0 ? ref : point_result(T, S, &pts[r1[i].point], FULL);
         S->done++;
         progress(T, S, "round 2");
-        if (r.status == TS_OK && r.seconds < best_s) {
+        if (r.status == TS_OK && r.seconds < best_s &&
+            (r1[i].point == r0 || r.seconds < ref.seconds * (1 - TUNE_WIN_MARGIN))) {
             best = r1[i].point;
             best_s = r.seconds;
         }
@@ -840,7 +842,7 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
         TuneRow r = point_result(T, S, &alt, FULL);
         S->done++;
         progress(T, S, "schedules");
-        if (r.status == TS_OK && r.seconds < best_s) {
+        if (r.status == TS_OK && r.seconds < best_s && r.seconds < ref.seconds * (1 - TUNE_WIN_MARGIN)) {
             o->best = alt;
             best_s = r.seconds;
         }

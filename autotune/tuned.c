@@ -61,6 +61,30 @@ static void collect(const TuneRow *r, void *user) {
     b->reps = r->reps;
 }
 
+// The careful time of one configuration (config text parsed to `want`) at one shape.
+typedef struct DefaultTime {
+    const Node *kernel;
+    const char *cpu, *shape, *device;
+    bool have_device;
+    const LowerVariant *want;
+    double seconds;  // NAN: none
+} DefaultTime;
+
+static bool parse_config(const Node *k, const char *text, const char *cpu, LowerVariant *v);
+
+static void default_time(const TuneRow *r, void *user) {
+    DefaultTime *d = user;
+    LowerVariant v;
+    if (r->status != TS_OK || r->reps < TUNE_CAREFUL_REPS || strcmp(r->key.shape, d->shape) != 0 ||
+        (d->have_device && strcmp(r->key.device, d->device) != 0) ||
+        !parse_config(d->kernel, r->key.config, d->cpu, &v))
+        return;
+    if (!memcmp(v.config.values, d->want->config.values, sizeof(int64_t) * (size_t)v.config.n) &&
+        !memcmp(&v.schedule, &d->want->schedule, sizeof v.schedule) &&
+        (isnan(d->seconds) || r->seconds < d->seconds))
+        d->seconds = r->seconds;
+}
+
 static int by_shape(const void *a, const void *b) {
     return strverscmp(((const Best *)a)->shape, ((const Best *)b)->shape);
 }
@@ -187,6 +211,33 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
             if (!parse_config(k, c->best[e].config, id->cpu, &v) ||
                 !parse_shape(k->kinfo, c->best[e].shape, &d))
                 continue;
+            // The shape's default (the first untuned version that accepts it) stays unless the
+            // best row beats its careful time by TUNE_WIN_MARGIN.
+            SemaDefine bind[LOWER_MAX_DISPATCH_SIZES];
+            for (int s = 0; s < k->kinfo->nsizes; s++)
+                bind[s] = (SemaDefine){.name = k->kinfo->sizes[s]->name, .value = d.sizes[s]};
+            int dv = 0;
+            while (dv < nuntuned - 1 &&
+                   sema_constraints_hold(prog, k, &t->variants[dv].config, bind, k->kinfo->nsizes) == 0)
+                dv++;
+            DefaultTime dt = {.kernel = k,
+                              .cpu = id->cpu,
+                              .shape = c->best[e].shape,
+                              .device = key.device,
+                              .have_device = c->have_device,
+                              .want = &t->variants[dv],
+                              .seconds = NAN};
+            filter.shape[0] = '\0';
+            if (tune_db_each(db, &filter, default_time, &dt, err, sizeof err) < 0) {
+                error_plain("--tuned: %s", err);
+                ok = false;
+                break;
+            }
+            if (!isnan(dt.seconds) && c->best[e].seconds >= dt.seconds * (1 - TUNE_WIN_MARGIN)) {
+                v = t->variants[dv];
+                snprintf(c->best[e].config, sizeof c->best[e].config, "default v%d", dv);
+                c->best[e].seconds = dt.seconds;
+            }
             int found = -1;
             for (int j = 0; j < t->nvariants && found < 0; j++)
                 if (!memcmp(&t->variants[j].config.values, &v.config.values,
