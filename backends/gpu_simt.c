@@ -1387,12 +1387,18 @@ static void convert_elementwise(Gpu *g, MlirOperation o) {
     map_put(g, mlirOperationGetResult(o, 0), dist_val(&L, mlirOperationGetResult(r, 0), res->elem));
 }
 
-// The element addresses of tensor `m` at per-thread index vectors (or scalars) `idx` (index or
-// i64): a vector<E> of pointers.
-static MlirValue element_ptrs(Gpu *g, const DVal *m, const MlirValue *idx, int E) {
+// The element addresses of tensor `m` at the indices that are operands first.. of `op` (per-thread
+// index vectors, or scalars; index or i64): a vector<E> of pointers. Null after reporting an
+// index not converted.
+static MlirValue element_ptrs(Gpu *g, const DVal *m, MlirOperation op, int first, int E) {
     MlirValue lin = splat(g, cint(g, 0), E);
     for (int d = 0; d < m->rank; d++) {
-        MlirValue i = idx[d];
+        DVal *x = map_get(g, mlirOperationGetOperand(op, first + d));
+        if (!x) {
+            unsupported(g, op, "this index in an elementwise body");
+            return NULL_VALUE;
+        }
+        MlirValue i = x->v;
         if (!mlirTypeIsAVector(mlirValueGetType(i)))
             i = splat(g, to_i64(g, i), E);
         else if (mlirTypeIsAIndex(mlirShapedTypeGetElementType(mlirValueGetType(i))))
@@ -1402,6 +1408,11 @@ static MlirValue element_ptrs(Gpu *g, const DVal *m, const MlirValue *idx, int E
         lin = add(g, lin, mul(g, i, splat(g, m->strides[d], E)));
     }
     return gep(g, m->ptr, lin, m->elem);
+}
+
+// A body value as the vector of this thread's E elements (a scalar splat).
+static MlirValue body_vector(Gpu *g, const DVal *x, int E) {
+    return x->kind == DV_DIST ? x->v : splat(g, x->v, E);
 }
 
 // A gather's element read in an elementwise body (emit.c's read_if_inside):
@@ -1423,24 +1434,15 @@ static bool convert_body_read(Gpu *g, MlirOperation f, const Layout *L) {
         unsupported(g, f, "this read in an elementwise body");
         return false;
     }
-    MlirValue idx[R], ops[3];
-    for (int d = 0; d < m->rank; d++) {
-        DVal *i = map_get(g, mlirOperationGetOperand(ex, 1 + d));
-        if (!i) {
-            unsupported(g, f, "this index in an elementwise body");
-            return false;
-        }
-        idx[d] = i->v;
-    }
     DVal *c = map_get(g, mlirOperationGetOperand(f, 0));
     DVal *o = map_get(g, mlirOperationGetOperand(mlirBlockGetFirstOperation(els), 0));
     if (!c || !o) {
         unsupported(g, f, "this read in an elementwise body");
         return false;
     }
-    ops[0] = element_ptrs(g, m, idx, E);
-    ops[1] = c->kind == DV_DIST ? c->v : splat(g, c->v, E);
-    ops[2] = o->kind == DV_DIST ? o->v : splat(g, o->v, E);
+    MlirValue ops[3] = {element_ptrs(g, m, ex, 1, E), body_vector(g, c, E), body_vector(g, o, E)};
+    if (!ops[0].ptr)
+        return false;
     MlirType vt = vec(m->elem, E);
     MlirNamedAttribute al = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i32t(g), elem_bytes(m->elem)));
     MlirValue v =
@@ -1499,17 +1501,9 @@ static bool convert_body_write(Gpu *g, MlirOperation f, const Body *bd) {
         unsupported(g, f, "this store in a scatter");
         return false;
     }
-    MlirValue idx[R];
-    for (int d = 0; d < m->rank; d++) {
-        DVal *i = map_get(g, mlirOperationGetOperand(st, 2 + d));
-        if (!i) {
-            unsupported(g, f, "this index in a scatter");
-            return false;
-        }
-        idx[d] = i->v;
-    }
-    MlirValue ops[3] = {val->kind == DV_DIST ? val->v : splat(g, val->v, E), element_ptrs(g, m, idx, E),
-                        c->kind == DV_DIST ? c->v : splat(g, c->v, E)};
+    MlirValue ops[3] = {body_vector(g, val, E), element_ptrs(g, m, st, 2, E), body_vector(g, c, E)};
+    if (!ops[1].ptr)
+        return false;
     MlirNamedAttribute al = ir_named(&g->b, "alignment", mlirIntegerAttrGet(i32t(g), elem_bytes(m->elem)));
     ir_op(&g->b, "llvm.intr.masked.scatter", 0, NULL, 3, ops, 1, &al, 0);
     return true;

@@ -96,6 +96,13 @@ MlirAttribute ir_unit_stride_layout(MlirContext ctx, int rank) {
     return mlirStridedLayoutAttrGet(ctx, dyn, rank, strides);
 }
 
+MlirType ir_unit_stride_memref(MlirContext ctx, MlirType elem, int rank) {
+    int64_t shape[16];
+    for (int d = 0; d < rank && d < 16; d++)
+        shape[d] = mlirShapedTypeGetDynamicSize();
+    return mlirMemRefTypeGet(elem, rank, shape, ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
+}
+
 bool ir_op_is(MlirOperation o, const char *name) {
     return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(o)), ir_str(name));
 }

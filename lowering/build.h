@@ -34,6 +34,8 @@ MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y);
 MlirOperation ir_strided_metadata(IRBuilder *b, MlirValue mem);
 // The strided layout with a dynamic offset and strides, except the innermost stride, 1.
 MlirAttribute ir_unit_stride_layout(MlirContext ctx, int rank);
+// memref<?x...x?xELEM> of that layout (a view of a tensor whose rows are unit-stride).
+MlirType ir_unit_stride_memref(MlirContext ctx, MlirType elem, int rank);
 
 // Whether op `o` is named `name` ("scf.for").
 bool ir_op_is(MlirOperation o, const char *name);

@@ -866,12 +866,7 @@ static MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
         // unit-stride type: elements whose last index is an offset plus the innermost loop
         // index are then consecutive for LLVM, whose vectorizer makes masked vector loads of
         // them instead of gathers of 64-bit addresses.
-        int64_t dynsz[TILE_MAX_RANK];
-        for (int d = 0; d < rank; d++)
-            dynsz[d] = mlirShapedTypeGetDynamicSize();
-        MlirType ut = mlirMemRefTypeGet(elem_type(e, el), rank, dynsz, ir_unit_stride_layout(e->ir.ctx, rank),
-                                        mlirAttributeGetNull());
-        mem = op1(e, "memref.cast", ut, 1, &mem);
+        mem = op1(e, "memref.cast", ir_unit_stride_memref(e->ir.ctx, elem_type(e, el), rank), 1, &mem);
     }
     MlirType dyn = dynamic_tensor(e, el, a.t->type.rank);
     MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
