@@ -244,3 +244,23 @@ void lower_hoist_if_allocs(MlirModule module) {
     }
     free(as.items);
 }
+
+// After bufferization: a tile computed into the buffer it is then inserted into bufferizes to
+// a copy of a buffer onto itself (once CSE has merged the two identical subviews); each would
+// run as a real copy loop.
+static MlirWalkResult find_self_copy(MlirOperation op, void *user) {
+    if ((ir_op_is(op, "linalg.copy") || ir_op_is(op, "memref.copy")) &&
+        mlirOperationGetNumOperands(op) == 2 && mlirOperationGetNumResults(op) == 0 &&
+        mlirValueEqual(mlirOperationGetOperand(op, 0), mlirOperationGetOperand(op, 1)))
+        push(user, op);
+    return MlirWalkResultAdvance;
+}
+
+void lower_drop_self_copies(MlirContext ctx, MlirModule module) {
+    lower_run_passes(ctx, module, "builtin.module(cse)", "self-copy");
+    Ops cs = {0};
+    mlirOperationWalk(mlirModuleGetOperation(module), find_self_copy, &cs, MlirWalkPreOrder);
+    for (int i = 0; i < cs.len; i++)
+        mlirOperationDestroy(cs.items[i]);
+    free(cs.items);
+}

@@ -72,6 +72,8 @@ typedef struct LowerTuned {
 void lower_inplace_tiles(MlirContext ctx, MlirModule module);
 // After bufferization: static buffers allocated inside an scf.if are allocated before it.
 void lower_hoist_if_allocs(MlirModule module);
+// After bufferization: copies of a buffer onto itself are removed.
+void lower_drop_self_copies(MlirContext ctx, MlirModule module);
 
 // After bufferization: the padding fill of each padded load (a tile reaching past its tensor)
 // runs only when the tile does reach past it (lowering/fills.c).

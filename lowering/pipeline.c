@@ -118,6 +118,7 @@ static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched
         lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
         lower_guard_pad_fills(ctx, module);
         lower_hoist_if_allocs(module);
+        lower_drop_self_copies(ctx, module);
         if (!mlirOperationVerify(mlirModuleGetOperation(module)))
             internal_error(__FILE__, __LINE__, "the bufferized module does not verify");
     }

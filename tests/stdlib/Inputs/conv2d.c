@@ -132,6 +132,11 @@ int main(void) {
     run_conv((Conv){1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 6, 1}, 0, 0);     // all ones
     run_conv((Conv){1, 1, 20, 21, 64, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 1, 1}, 2,
              2);  // super-resolution conv1
+    // First layers, rows longer than a program (224 pixels, or 896 with K <= 16): the last
+    // program's last block of pixels partly past the row.
+    run_conv((Conv){1, 1, 3, 300, 64, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 0, 1}, 2, 2);
+    run_conv((Conv){1, 3, 2, 1000, 9, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 1, 1);
+    run_conv((Conv){1, 3, 5, 470, 64, 3, 3, 1, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1}, 0, 1);  // stride 2
     // Unit stride: taps read slices of input rows; padding before a row's few valid pixels.
     run_conv((Conv){1, 5, 6, 6, 7, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 0, 1}, 2, 4);
     run_conv((Conv){1, 32, 9, 11, 9, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1}, 1, 1);   // K = 9: BK = 16
