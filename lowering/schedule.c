@@ -401,6 +401,22 @@ static MlirWalkResult find_elementwise(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
+// A 2-D f32 transpose (trans(x) of a tile) whose sides are whole vectors: vectorized in blocks
+// of lanes x lanes, transposed in registers by shuffles (a 16 x 16 block: 64 shuffles for 16
+// vector loads and stores; LLVM's loop vectorizer gathers each column instead).
+static MlirWalkResult find_transpose(MlirOperation op, void *user) {
+    RowOps *t = user;
+    if (!ir_op_is(op, "linalg.transpose") || t->len == 512 || t->lanes != 16)
+        return MlirWalkResultAdvance;
+    MlirType in = mlirValueGetType(mlirOperationGetOperand(op, 0));
+    if (!mlirTypeIsARankedTensor(in) || !mlirShapedTypeHasStaticShape(in) || mlirShapedTypeGetRank(in) != 2 ||
+        !mlirTypeIsAF32(mlirShapedTypeGetElementType(in)) || mlirShapedTypeGetDimSize(in, 0) % t->lanes ||
+        mlirShapedTypeGetDimSize(in, 1) % t->lanes)
+        return MlirWalkResultAdvance;
+    t->items[t->len++] = (RowOp){.op = op, .rank = 2, .chunk = t->lanes};
+    return MlirWalkResultAdvance;
+}
+
 // The register tile for an m x n accumulator: the schedule's, else the one with the most
 // accumulator vectors that fit the register file with room for the operands (FMA latency x
 // throughput wants >= 10-16 in flight), then the fewest loads per FMA, then rows that divide m.
@@ -468,15 +484,25 @@ static void row_vectorize(Script *sc, const char *name, const char *tag, int i, 
 
 // The reductions (vector.multi_reduction, lowered at the end as one vector.reduction per row
 // piece of up to 1024 elements) and elementwise ops, vectorized.
-static void vector_script(const RowOps *reds, const RowOps *ews, Script *sc) {
+static void vector_script(const RowOps *reds, const RowOps *ews, const RowOps *trs, Script *sc) {
     for (int i = 0; i < reds->len; i++)
         row_vectorize(sc, "linalg.reduce", "red", i, reds->items[i].rank, reds->items[i].chunk);
     for (int i = 0; i < ews->len; i++)
         row_vectorize(sc, "linalg.generic", "ew", i, ews->items[i].rank, ews->items[i].chunk);
+    for (int i = 0; i < trs->len; i++) {
+        int64_t l = trs->items[i].chunk;
+        add(sc,
+            "    %%tr%d = transform.structured.match ops{[\"linalg.transpose\"]} attributes {tilec.tr = %d : "
+            "i64} in %%root : (!transform.any_op) -> !transform.any_op\n"
+            "    %%trt%d, %%trl%d:2 = transform.structured.tile_using_for %%tr%d tile_sizes [%lld, %lld] : "
+            "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)\n"
+            "    transform.structured.vectorize %%trt%d : !transform.any_op\n",
+            i, i, i, i, i, (long long)l, (long long)l, i);
+    }
 }
 
 static void build_script(const Schedule *s, const Dots *dots, const RowOps *reds, const RowOps *ews,
-                         Script *sc) {
+                         const RowOps *trs, Script *sc) {
     add(sc,
         "module attributes {transform.with_named_sequence} {\n"
         "  transform.named_sequence @__transform_main(%%root: !transform.any_op {transform.readonly}) {\n");
@@ -534,7 +560,7 @@ static void build_script(const Schedule *s, const Dots *dots, const RowOps *reds
             "    }\n",
             i, i, i);
     }
-    vector_script(reds, ews, sc);
+    vector_script(reds, ews, trs, sc);
     add(sc, "    transform.apply_patterns to %%root {\n"
             "      transform.apply_patterns.canonicalization\n"
             "    } : !transform.any_op\n"
@@ -559,6 +585,8 @@ static void build_script(const Schedule *s, const Dots *dots, const RowOps *reds
         "      transform.apply_patterns.vector.lower_contraction lowering_strategy = \"outerproduct\"\n"
         "      transform.apply_patterns.vector.lower_outerproduct\n"
         "      transform.apply_patterns.vector.lower_multi_reduction lowering_strategy = \"innerreduction\"\n"
+        "      transform.apply_patterns.vector.transfer_permutation_patterns\n"
+        "      transform.apply_patterns.vector.lower_transpose lowering_strategy = \"shuffle_16x16\"\n"
         "      transform.apply_patterns.canonicalization\n"
         "    } : !transform.any_op\n"
         "    transform.yield\n"
@@ -669,16 +697,18 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
     for (int i = 0; i < dots.len; i++)
         mlirOperationSetDiscardableAttributeByName(
             dots.items[i].op, mlirStringRefCreateFromCString("tilec.dot"), mlirIntegerAttrGet(i64, i));
-    static const char *const row_tags[2] = {"tilec.red", "tilec.ew"};
-    RowOps rows[2] = {{.len = 0}, {.len = 0, .lanes = s->vector_bits / 32}};
+    static const char *const row_tags[3] = {"tilec.red", "tilec.ew", "tilec.tr"};
+    RowOps rows[3] = {
+        {.len = 0}, {.len = 0, .lanes = s->vector_bits / 32}, {.len = 0, .lanes = s->vector_bits / 32}};
     mlirOperationWalk(mlirModuleGetOperation(module), find_reduction, &rows[0], MlirWalkPreOrder);
     mlirOperationWalk(mlirModuleGetOperation(module), find_elementwise, &rows[1], MlirWalkPreOrder);
-    for (int r = 0; r < 2; r++)
+    mlirOperationWalk(mlirModuleGetOperation(module), find_transpose, &rows[2], MlirWalkPreOrder);
+    for (int r = 0; r < 3; r++)
         for (int i = 0; i < rows[r].len; i++)
             mlirOperationSetDiscardableAttributeByName(
                 rows[r].items[i].op, mlirStringRefCreateFromCString(row_tags[r]), mlirIntegerAttrGet(i64, i));
     Script sc = {0};
-    build_script(s, &dots, &rows[0], &rows[1], &sc);
+    build_script(s, &dots, &rows[0], &rows[1], &rows[2], &sc);
     char name[32];
     for (int i = 0; i < dots.len; i++)
         for (int k = 0; k < 2; k++)
