@@ -176,7 +176,12 @@ void tune_default_db_path(char *out, int size) {
 
 static bool make_dirs(const char *path) {  // mkdir -p of the directory part of path/
     char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
+    size_t n = strlen(path);
+    if (n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    memcpy(buf, path, n + 1);
     for (char *p = buf + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
