@@ -759,8 +759,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     return rejected ? CFG_REJECTED : CFG_OK;
 }
 
-// First configuration (in enumeration order) that satisfies the compile-time constraints.
-static bool all_pow2(const Config *c) {
+bool sema_config_all_pow2(const Config *c) {
     for (int i = 0; i < c->n; i++)
         if (c->values[i] <= 0 || (c->values[i] & (c->values[i] - 1)))
             return false;
@@ -773,7 +772,7 @@ static bool find_default(Sema *S, Node *k, const Space *sp, Config *out, bool po
     int64_t limit = sp->total < 100000 ? sp->total : 100000;
     for (int64_t i = 0; pow2 && i < limit && !diag_should_stop(); i++) {
         config_at(sp, i, out);
-        if (!all_pow2(out))
+        if (!sema_config_all_pow2(out))
             continue;
         CfgResult r = check_kernel_config(S, k, out, false);
         if (r == CFG_OK)

@@ -105,6 +105,8 @@ bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, C
 // The configurations of the kernel's search space that satisfy its compile-time constraints,
 // in enumeration order (the first tunable varies slowest), at most `max`; -1 on an error.
 int64_t sema_enumerate_configs(Program *prog, Node *kernel, Config *out, int64_t max);
+// Whether every tunable value of the configuration is a power of two (GPU tiles).
+bool sema_config_all_pow2(const Config *c);
 
 // The kernel's constraints for `cfg` with the sizes and scalars in `bind` taken as known (the
 // autotuner's shapes): 1 all hold, 0 one does not, 2 some read a value not bound, -1 an error

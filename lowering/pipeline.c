@@ -295,8 +295,8 @@ int lower_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, cons
         bool dup = false;
         for (int j = 0; j < n && !dup; j++)
             dup = !memcmp(out[j].config.values, x->config.values, sizeof(int64_t) * (size_t)x->config.n);
-        for (int i = 0; opts && opts->pow2_default && i < x->config.n; i++)  // GPU tiles
-            usable &= x->config.values[i] > 0 && !(x->config.values[i] & (x->config.values[i] - 1));
+        if (opts && opts->pow2_default)  // GPU tiles
+            usable &= sema_config_all_pow2(&x->config);
         int holds = usable && !dup ? sema_constraints_hold(prog, k, &x->config, NULL, 0) : 0;
         if (holds != 0)
             n++;
