@@ -52,6 +52,16 @@ static bool all_zero(MlirAttribute a) {
     return true;
 }
 
+// Whether every static entry is 0 (dynamic ones are tested at run time).
+static bool zero_or_dynamic(MlirAttribute a) {
+    for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(a); i++) {
+        int64_t v = mlirDenseI64ArrayGetElement(a, i);
+        if (v != 0 && !mlirShapedTypeIsDynamicSize(v))
+            return false;
+    }
+    return true;
+}
+
 static bool all_one(MlirAttribute a) {
     for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(a); i++)
         if (mlirDenseI64ArrayGetElement(a, i) != 1)
@@ -91,6 +101,7 @@ static MlirWalkResult find_pad(MlirOperation op, void *user) {
     MlirType t = mlirValueGetType(mlirOperationGetResult(op, 0));
     MlirType el = mlirShapedTypeGetElementType(t);
     if (!mlirShapedTypeHasStaticShape(t) || !all_zero(attr(op, "static_low")) ||
+        !zero_or_dynamic(attr(op, "static_high")) ||
         !(mlirTypeIsAFloat(el) || (mlirTypeIsAInteger(el) && mlirIntegerTypeGetWidth(el) >= 8)))
         return MlirWalkResultAdvance;
     // A tile larger than the span allowed can never be read in place; the left operand of a
@@ -131,22 +142,11 @@ static void rewrite(MlirContext ctx, MlirOperation pad) {
     MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
     IRBuilder b = {ctx, scratch, mlirOperationGetLocation(pad)};
 
-    // The condition: no padding after (every dynamic high is 0, every static one 0), a unit
-    // innermost stride, and a span of at most INPLACE_MAX_SPAN_BYTES.
-    MlirAttribute high = attr(pad, "static_high");
+    // The condition: no padding after (every dynamic high is 0; find_pad took only pads whose
+    // static highs are 0), a unit innermost stride, and a span of at most INPLACE_MAX_SPAN_BYTES.
     MlirValue cond = ir_const_int(&b, i1, 1), zero = ir_const_int(&b, index, 0);
-    intptr_t next = 1;
-    for (intptr_t d = 0; d < mlirDenseArrayGetNumElements(high); d++) {
-        int64_t h = mlirDenseI64ArrayGetElement(high, d);
-        if (!mlirShapedTypeIsDynamicSize(h)) {
-            if (h != 0) {
-                mlirBlockDestroy(scratch);
-                return;
-            }
-            continue;
-        }
-        cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 0, mlirOperationGetOperand(pad, next++), zero));
-    }
+    for (intptr_t i = 1; i < mlirOperationGetNumOperands(pad); i++)  // the dynamic highs
+        cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 0, mlirOperationGetOperand(pad, i), zero));
     MlirOperation md = ir_strided_metadata(&b, mem);
     MlirValue span = zero;
     for (int d = 0; d < rank; d++) {
