@@ -103,6 +103,16 @@ if timeout > 0 and lit_config.maxIndividualTestTime == 0:
 if sanitized:
     config.available_features.add("asan")
 
+# Host CPU features, for tests that run code compiled for a named CPU (--cpu=...).
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+except OSError:
+    flags = []
+for feature in ("avx2", "fma", "bmi2", "f16c", "movbe", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"):
+    if feature in flags:
+        config.available_features.add("host-" + feature)
+
 # C drivers of differential tests: built with ASan in the sanitized run (which has no memory
 # ulimit); the plain run still catches writes past the end with guard values.
 config.substitutions.append(("%driver_cc", "cc -O1 -fsanitize=address,undefined" if sanitized else "cc -O1"))
