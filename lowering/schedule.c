@@ -237,7 +237,8 @@ static void add(Script *s, const char *fmt, ...) {
 // One dot of the module: its static shape, element types and padded operand loads.
 typedef struct Dot {
     MlirOperation op;
-    MlirOperation pad[2];  // the tensor.pad loads of A and B (null if the operand is not one)
+    MlirOperation pad[2];    // the tensor.pad loads of A and B (null if the operand is not one)
+    MlirOperation lhs_view;  // A's tensor.pad behind a rank-reducing slice (X[n, ih, a : b, c : d])
     int64_t m, n, k;
     bool fl;       // floating-point operands (vectorized; f16/bf16 widened to the f32 accumulator)
     int acc_bits;  // the accumulator's element width: lanes per vector = vector_bits / acc_bits
@@ -284,6 +285,13 @@ static MlirWalkResult find_dot(MlirOperation op, void *user) {
         t->pad[k] = mlirValueIsAOpResult(v) && ir_op_is(mlirOpResultGetOwner(v), "tensor.pad")
                         ? mlirOpResultGetOwner(v)
                         : (MlirOperation){NULL};
+    }
+    MlirValue a_src = mlirOperationGetOperand(op, 0);
+    t->lhs_view = (MlirOperation){NULL};
+    if (mlirValueIsAOpResult(a_src) && ir_op_is(mlirOpResultGetOwner(a_src), "tensor.extract_slice")) {
+        MlirValue src = mlirOperationGetOperand(mlirOpResultGetOwner(a_src), 0);
+        if (mlirValueIsAOpResult(src) && ir_op_is(mlirOpResultGetOwner(src), "tensor.pad"))
+            t->lhs_view = mlirOpResultGetOwner(src);
     }
     t->m = mlirShapedTypeGetDimSize(a, 0);
     t->k = mlirShapedTypeGetDimSize(a, 1);
@@ -710,6 +718,20 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
     Script sc = {0};
     build_script(s, &dots, &rows[0], &rows[1], &rows[2], &sc);
     char name[32];
+    for (int i = 0; i < dots.len; i++) {
+        // A's load, directly or through a rank-reducing slice (tilec.lhsview: a tag that
+        // trim_register_loops, which needs the pad's dimensions to be the tile's, does not read),
+        // and whether the dot is one vector wide (its A may be read in place when packed,
+        // lowering/inplace.c).
+        const Dot *d = &dots.items[i];
+        MlirOperation a = mlirOperationIsNull(d->pad[0]) ? d->lhs_view : d->pad[0];
+        if (!mlirOperationIsNull(d->lhs_view))
+            mlirOperationSetDiscardableAttributeByName(
+                d->lhs_view, mlirStringRefCreateFromCString("tilec.lhsview"), mlirUnitAttrGet(ctx));
+        if (!mlirOperationIsNull(a) && d->fl && d->n * d->acc_bits <= s->vector_bits)
+            mlirOperationSetDiscardableAttributeByName(a, mlirStringRefCreateFromCString("tilec.narrow"),
+                                                       mlirUnitAttrGet(ctx));
+    }
     for (int i = 0; i < dots.len; i++)
         for (int k = 0; k < 2; k++)
             if (!mlirOperationIsNull(dots.items[i].pad[k])) {
