@@ -695,11 +695,22 @@ static int ensure_reference(Tuner *T, ShapeRun *S, Point *pts, int n, TuneRow *o
 typedef struct Ranked {
     int point;
     double seconds;
+    bool careful;  // round 1's row was already timed carefully (round 2 of an earlier run)
 } Ranked;
 
 static int by_seconds(const void *a, const void *b) {
     double x = ((const Ranked *)a)->seconds, y = ((const Ranked *)b)->seconds;
     return (x > y) - (x < y);
+}
+
+// Round 2's order: points an earlier run already timed carefully first (so that a repeated
+// sweep picks the same ones: their rows now hold careful times, which can rank them below a
+// quick time they beat in round 1), then by time.
+static int by_careful_then_seconds(const void *a, const void *b) {
+    const Ranked *x = a, *y = b;
+    if (x->careful != y->careful)
+        return x->careful ? -1 : 1;
+    return by_seconds(a, b);
 }
 
 // Whether the kernel multiplies tiles (dot or @, helpers included): only then do the
@@ -812,8 +823,8 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
         TuneRow r = i == r0 ? ref : point_result(T, S, &pts[i], QUICK);
         S->done++;
         progress(T, S, "round 1");
-        if (r.status == TS_OK)
-            r1[nr1++] = (Ranked){.point = i, .seconds = r.seconds};
+        if (r.status == TS_OK && i != r0)  // the reference is round 2's yardstick, not a candidate
+            r1[nr1++] = (Ranked){.point = i, .seconds = r.seconds, .careful = r.reps >= TUNE_CAREFUL_REPS};
     }
     o->tried = n1;
     // Rounds 2 and 3 get what is left of the shape's share, at the cost of a careful timing
@@ -825,15 +836,14 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
     bool round3 = 0.5 * left >= 3 * careful && has_dot(T->kernel->body);
     // Round 2: the best of round 1 timed again with more calls, against the reference, which
     // they must beat by TUNE_WIN_MARGIN.
-    qsort(r1, (size_t)nr1, sizeof *r1, by_seconds);
+    qsort(r1, (size_t)nr1, sizeof *r1, by_careful_then_seconds);
     int best = r0;
     double best_s = ref.seconds;
     for (int i = 0; i < nr1 && i < n2; i++) {
-        TuneRow r = r1[i].point == r0 ? ref : point_result(T, S, &pts[r1[i].point], FULL);
+        TuneRow r = point_result(T, S, &pts[r1[i].point], FULL);
         S->done++;
         progress(T, S, "round 2");
-        if (r.status == TS_OK && r.seconds < best_s &&
-            (r1[i].point == r0 || r.seconds < ref.seconds * (1 - TUNE_WIN_MARGIN))) {
+        if (r.status == TS_OK && r.seconds < best_s && r.seconds < ref.seconds * (1 - TUNE_WIN_MARGIN)) {
             best = r1[i].point;
             best_s = r.seconds;
         }
