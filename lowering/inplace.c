@@ -150,28 +150,35 @@ static void rewrite(MlirContext ctx, MlirOperation pad) {
 
     // The condition: no padding (every dynamic low and high amount is 0; find_pad took only pads
     // whose static ones are), a unit innermost stride, and a span of at most
-    // INPLACE_MAX_SPAN_BYTES, or, for a dot's left operand, exactly the packed tile's (rows that
-    // follow each other: one element less than the tile, as every stride is at least the extent
-    // of the dimensions inside it).
+    // INPLACE_MAX_SPAN_BYTES, or, for a dot's left operand, the packed tile's strides (rows that
+    // follow each other).
     bool packed = lhs_of_dot(pad);
     MlirValue cond = ir_const_int(&b, i1, 1), zero = ir_const_int(&b, index, 0);
     for (intptr_t i = 1; i < mlirOperationGetNumOperands(pad); i++)  // the dynamic lows and highs
         cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 0, mlirOperationGetOperand(pad, i), zero));
     MlirOperation md = ir_strided_metadata(&b, mem);
-    MlirValue span = zero;
-    for (int d = 0; d < rank; d++) {
-        MlirValue stride = mlirOperationGetResult(md, 2 + rank + d);
-        MlirValue ext = ir_const_int(&b, index, mlirShapedTypeGetDimSize(tile, d) - 1);
-        span = ir_binop(&b, "arith.addi", span, ir_binop(&b, "arith.muli", stride, ext));
-    }
     int64_t elems = 1, packed_strides[8];
     for (int d = rank - 1; d >= 0; d--) {
         shape[d] = mlirShapedTypeGetDimSize(tile, d);
         packed_strides[d] = elems;
         elems *= shape[d];
     }
-    MlirValue limit = ir_const_int(&b, index, packed ? elems - 1 : INPLACE_MAX_SPAN_BYTES / elem_bytes(el));
-    cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, packed ? 0 /* eq */ : 7 /* ule */, span, limit));
+    if (packed) {  // each stride the packed one (dimensions of extent 1 take any)
+        for (int d = 0; d < rank; d++)
+            if (shape[d] > 1)
+                cond = ir_binop(&b, "arith.andi", cond,
+                                ir_cmpi(&b, 0, mlirOperationGetResult(md, 2 + rank + d),
+                                        ir_const_int(&b, index, packed_strides[d])));
+    } else {
+        MlirValue span = zero;
+        for (int d = 0; d < rank; d++) {
+            MlirValue stride = mlirOperationGetResult(md, 2 + rank + d);
+            span = ir_binop(&b, "arith.addi", span,
+                            ir_binop(&b, "arith.muli", stride, ir_const_int(&b, index, shape[d] - 1)));
+        }
+        MlirValue limit = ir_const_int(&b, index, INPLACE_MAX_SPAN_BYTES / elem_bytes(el));
+        cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 7 /* ule */, span, limit));
+    }
     MlirValue inner = mlirOperationGetResult(md, 2 + 2 * rank - 1);
     cond = ir_binop(&b, "arith.andi", cond, ir_cmpi(&b, 0, inner, ir_const_int(&b, index, 1)));
 
