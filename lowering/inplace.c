@@ -83,10 +83,8 @@ static bool narrow_lhs(MlirOperation op) {
 }
 
 // Whether the pad is tagged as a dot's left operand (lowering/schedule.c: tilec.lhs<i>, or
-// tilec.lhsview behind a rank-reducing slice).
+// tilec.lhsview behind a rank-reducing slice: both start with "tilec.lhs").
 static bool lhs_of_dot(MlirOperation op) {
-    if (!mlirAttributeIsNull(mlirOperationGetDiscardableAttributeByName(op, ir_str("tilec.lhsview"))))
-        return true;
     for (intptr_t i = 0; i < mlirOperationGetNumDiscardableAttributes(op); i++) {
         MlirStringRef a = mlirIdentifierStr(mlirOperationGetDiscardableAttribute(op, i).name);
         if (a.length > 9 && !strncmp(a.data, "tilec.lhs", 9))
