@@ -92,9 +92,13 @@ typedef struct Gpu {
     int nwarps, nthreads;
     MapEntry *map;
     int mapcap, mapn;
-    MlirValue lane, warp;  // i64, computed at the kernel's entry
-    MlirValue smem;        // !llvm.ptr<3>: the dynamic shared memory
-    int64_t smem_bytes;    // the most any one use needs (every use ends with a barrier)
+    MlirValue lane, warp;     // i64, computed at the kernel's entry
+    MlirValue smem;           // !llvm.ptr<3>: where ordinary uses of shared memory start
+    MlirValue smem0;          // !llvm.ptr<3>: the dynamic shared memory
+    int64_t smem_reserved;    // bytes before smem (a pipelined loop's stage buffers)
+    int64_t smem_bytes;       // the most any one use needs (every use ends with a barrier)
+    const struct Pipe *pipe;  // the pipelined loop being converted (its dot reads the stages)
+    MlirValue pipe_read;      // i64: where the stage of the current iteration starts (elements)
     RegionFrame frames[32];
     int nframes;
     bool failed;
@@ -410,6 +414,24 @@ static MlirValue dot_operand(MlirOperation mm, int i) {
     return v;
 }
 
+static bool dot_uses_mma(Gpu *g, MlirOperation mm);
+
+// Whether `o` (an arith.extf) widens operands of tensor-core dots only, which take the narrow
+// values: nothing to convert.
+static bool widens_mma_operands_only(Gpu *g, MlirOperation o) {
+    MlirValue r = mlirOperationGetResult(o, 0);
+    MlirOpOperand u = mlirValueGetFirstUse(r);
+    if (mlirOpOperandIsNull(u))
+        return false;
+    for (; !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+        MlirOperation user = mlirOpOperandGetOwner(u);
+        if (!ir_op_is(user, "linalg.matmul") || mlirOpOperandGetOperandNumber(u) > 1 ||
+            !dot_uses_mma(g, user))
+            return false;
+    }
+    return true;
+}
+
 static bool dot_uses_mma(Gpu *g, MlirOperation mm) {
     if (!g->sched->tensor_cores || g->arch->sm < 80)
         return false;
@@ -543,18 +565,19 @@ static DVal *uniform_val(MlirValue s, int rank, const int64_t *shape) {
 static MlirValue smem_at(Gpu *g, MlirValue idx, MlirType el) { return gep(g, g->smem, idx, el); }
 
 static void smem_need(Gpu *g, int64_t bytes) {
+    bytes += g->smem_reserved;
     if (bytes > g->smem_bytes)
         g->smem_bytes = bytes;
 }
 
 // Writes a distributed tile to shared memory, element (p0, ..., pn) at sum(p_d * stride_d);
 // only the owning copy of replicated elements writes.
-static void smem_write(Gpu *g, const DVal *x, const int64_t *stride, int64_t at) {
+static void smem_write(Gpu *g, const DVal *x, const int64_t *stride, MlirValue at) {
     const Layout *L = &x->layout;
     int E = layout_elems(L);
     MlirValue base[R];
     layout_base(g, L, base);
-    MlirValue tb = cint(g, at);
+    MlirValue tb = at;
     for (int d = 0; d < L->rank; d++)
         tb = add(g, tb, mul(g, base[d], cint(g, stride[d])));
     MlirBlock then, els;
@@ -729,7 +752,7 @@ static MlirValue convert_layout(Gpu *g, const DVal *x, const Layout *L) {
     for (int d = 0; d < x->rank; d++)
         n *= x->shape[d];
     smem_need(g, n * elem_bytes(x->elem));
-    smem_write(g, x, stride, 0);
+    smem_write(g, x, stride, cint(g, 0));
     barrier(g);
     // L may have a different shape of the same elements (a reshape): read row-major.
     int64_t lstride[R];
@@ -1096,8 +1119,8 @@ static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
     int eba = elem_bytes(a->elem), ebb = elem_bytes(b->elem);
     int64_t boff = (M * K * eba + ebb - 1) / ebb;  // Bs, in elements of b
     smem_need(g, boff * ebb + K * N * ebb);
-    smem_write(g, da, (int64_t[]){1, M}, 0);
-    smem_write(g, db, (int64_t[]){N, 1}, boff);
+    smem_write(g, da, (int64_t[]){1, M}, cint(g, 0));
+    smem_write(g, db, (int64_t[]){N, 1}, cint(g, boff));
     barrier(g);
     MlirType accel = c->elem;
     int E = layout_elems(&LC);
@@ -1147,85 +1170,114 @@ static DVal *dot_fma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
     return dist_val(&LC, mlirOperationGetResult(loop, 0), accel);
 }
 
-// acc += a @ b on tensor cores: a goes to shared memory row-major, b transposed (each row
-// padded by 8 elements against bank conflicts); per 16-wide step of k, each warp loads its
-// A fragments (rows l/4, l/4 + 8; k pairs 2(l%4), +8) and B fragments (columns l/4) as 32-bit
-// pairs and issues one mma.sync m16n8k16 per m16n8 tile of its part of the accumulator.
-static DVal *dot_mma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, const DVal *c) {
-    int64_t M = c->shape[0], N = c->shape[1], K = a->shape[1];
-    Layout LC;
-    MlirValue acc;
-    DVal *da, *db;
-    if (!dot_setup(g, at, a, b, c, &LC, &acc, &da, &db))
-        return NULL;
-    MlirType half = a->elem;
+// ---------------------------------------------------------------- tensor cores
+
+// A dot's operands in shared memory as mma_dot reads them: A row-major [m][k] at element
+// offset a (rows lda apart), B row-major [k][n] at b (rows ldb apart). Rows are padded by 8
+// elements (16 bytes) so that the eight rows one ldmatrix matrix reads fall in different banks.
+typedef struct MmaOperands {
+    MlirValue a, b;  // i64: element offsets from the start of the dynamic shared memory
+    int64_t lda, ldb;
+} MmaOperands;
+
+static MlirAttribute parse_attr(Gpu *g, const char *text) {
+    return mlirAttributeParseGet(g->b.ctx, ir_str(text));
+}
+
+static MlirValue extract_value(Gpu *g, MlirValue s, int64_t i, MlirType t) {
+    MlirNamedAttribute p = ir_named(&g->b, "position", mlirDenseI64ArrayGet(g->b.ctx, 1, &i));
+    return mlirOperationGetResult(ir_op(&g->b, "llvm.extractvalue", 1, &t, 1, &s, 1, &p, 0), 0);
+}
+
+// ldmatrix: `num` 8x8 matrices of 16-bit elements, matrix i from the row addresses lanes 8i to
+// 8i + 7 give; out[i] is this thread's 32-bit part of matrix i: row lane/4, elements 2(lane%4)
+// and +1 (with `trans`: column lane/4, rows 2(lane%4) and +1).
+static void ldmatrix(Gpu *g, MlirValue p, int num, bool trans, MlirValue *out) {
+    MlirType i32 = i32t(g), ts[4] = {i32, i32, i32, i32};
+    MlirType rt = num == 1 ? i32 : mlirLLVMStructTypeLiteralGet(g->b.ctx, num, ts, false);
+    MlirNamedAttribute at[4] = {
+        ir_named(&g->b, "num", mlirIntegerAttrGet(i32, num)),
+        ir_named(&g->b, "layout", parse_attr(g, trans ? "#nvvm.mma_layout<col>" : "#nvvm.mma_layout<row>")),
+        ir_named(&g->b, "shape", parse_attr(g, "#nvvm.ld_st_matrix_shape<m = 8, n = 8>")),
+        ir_named(&g->b, "eltType", parse_attr(g, "#nvvm.ld_st_matrix_elt_type<b16>")),
+    };
+    MlirValue r = mlirOperationGetResult(ir_op(&g->b, "nvvm.ldmatrix", 1, &rt, 1, &p, 4, at, 0), 0);
+    for (int i = 0; i < num; i++)
+        out[i] = num == 1 ? r : extract_value(g, r, i, i32);
+}
+
+// acc (in LC, the mma accumulator layout) += A @ B on tensor cores, K deep, the operands in
+// shared memory. Per 16-wide step of k each warp loads the A fragments of its rows with
+// ldmatrix.x4 (lane l gives row l%16 of a 16-row block at k + 8(l/16): the four matrices are
+// the mma's a0..a3) and the B fragments of its columns with ldmatrix.x4.trans (lane l gives row
+// k + l%8 + 8((l/8)%2) at column n + 8(l/16): b0 and b1 of two n8 tiles), then issues one
+// mma.sync m16n8k16 per m16n8 tile of its part of the accumulator.
+static DVal *mma_dot(Gpu *g, MlirOperation at, const Layout *LC, MlirValue acc, MlirType half, int64_t K,
+                     const MmaOperands *s) {
     bool bf16 = mlirTypeIsABF16(half);
-    int64_t ka = K + 8, boff = M * ka;
-    smem_need(g, (boff + N * ka) * 2);
-    smem_write(g, da, (int64_t[]){ka, 1}, 0);
-    smem_write(g, db, (int64_t[]){1, ka}, boff);
-    barrier(g);
-    int wm = LC.wpc[0], wn = LC.wpc[1];
-    int64_t pm = M / wm, pn = N / wn;  // a warp's part
+    int wm = LC->wpc[0], wn = LC->wpc[1];
+    int64_t pm = LC->shape[0] / wm, pn = LC->shape[1] / wn;  // a warp's part
     int mt = (int)(pm / 16), nt = (int)(pn / 8);
+    if (mt > 16 || nt > 32) {
+        unsupported(g, at, "dot tiles this large per warp");
+        return NULL;
+    }
     MlirValue wi =
-        bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, LC.warp_shift[0])), cint(g, wm - 1));
+        bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, LC->warp_shift[0])), cint(g, wm - 1));
     MlirValue wj =
-        bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, LC.warp_shift[1])), cint(g, wn - 1));
-    MlirValue gr = bin(g, "arith.shrui", g->lane, cint(g, 2));
-    MlirValue tc = mul(g, bin(g, "arith.andi", g->lane, cint(g, 3)), cint(g, 2));
-    MlirValue row0 = add(g, mul(g, wi, cint(g, pm)), gr);  // + i*16 (+8)
-    MlirValue col0 = add(g, mul(g, wj, cint(g, pn)), gr);  // + j*8
+        bin(g, "arith.andi", bin(g, "arith.shrui", g->warp, cint(g, LC->warp_shift[1])), cint(g, wn - 1));
+    MlirValue hi8 = mul(g, bin(g, "arith.shrui", g->lane, cint(g, 4)), cint(g, 8));
+    MlirValue arow = add(g, mul(g, wi, cint(g, pm)), bin(g, "arith.andi", g->lane, cint(g, 15)));
+    MlirValue aaddr = add(g, s->a, add(g, mul(g, arow, cint(g, s->lda)), hi8));
+    MlirValue brow =
+        add(g, bin(g, "arith.andi", g->lane, cint(g, 7)),
+            mul(g, bin(g, "arith.andi", bin(g, "arith.shrui", g->lane, cint(g, 3)), cint(g, 1)), cint(g, 8)));
+    MlirValue baddr =
+        add(g, s->b, add(g, mul(g, brow, cint(g, s->ldb)), add(g, mul(g, wj, cint(g, pn)), hi8)));
     MlirBlock body;
     MlirOperation loop;
     MlirValue ks = scf_for(g, cint(g, 0), cint(g, K), cint(g, 16), 1, &acc, &body, &loop);
     MlirBlock save = g->b.block;
     g->b.block = body;
     MlirValue cur = mlirBlockGetArgument(body, 1);
-    int E = layout_elems(&LC);
+    int E = layout_elems(LC);
     MlirValue *cs = malloc(sizeof(MlirValue) * (size_t)E);
     for (int e = 0; e < E; e++)
         cs[e] = extract(g, cur, e);
-    MlirType pair = vec(half, 2), i32 = i32t(g);
-    MlirValue kcol = add(g, ks, tc);
-    // 32-bit fragment registers: a pair of halves at smem element index idx.
+    // 32-bit fragment registers (f16: as the pairs of halves mma.sync takes).
     MlirValue afrag[16][4], bfrag[32][2];
-    if (mt > 16 || nt > 32) {
-        free(cs);
-        unsupported(g, at, "dot tiles this large per warp");
-        return NULL;
-    }
+    MlirValue ak = add(g, aaddr, ks), bk = add(g, baddr, mul(g, ks, cint(g, s->ldb)));
     for (int i = 0; i < mt; i++)
-        for (int q = 0; q < 4; q++) {
-            MlirValue r = addc(g, row0, i * 16 + (q & 1) * 8);
-            MlirValue idx = add(g, mul(g, r, cint(g, ka)), addc(g, kcol, (q >> 1) * 8));
-            MlirValue v = load(g, pair, smem_at(g, idx, half), 4);
-            afrag[i][q] = bf16 ? ir_op1(&g->b, "llvm.bitcast", i32, 1, &v) : v;
-        }
-    for (int j = 0; j < nt; j++)
-        for (int q = 0; q < 2; q++) {
-            MlirValue col = addc(g, col0, j * 8);
-            MlirValue idx = add(g, addc(g, mul(g, col, cint(g, ka)), boff), addc(g, kcol, q * 8));
-            MlirValue v = load(g, pair, smem_at(g, idx, half), 4);
-            bfrag[j][q] = bf16 ? ir_op1(&g->b, "llvm.bitcast", i32, 1, &v) : v;
-        }
+        ldmatrix(g, gep(g, g->smem0, addc(g, ak, i * 16 * s->lda), half), 4, false, afrag[i]);
+    for (int j = 0; j < nt; j += 2) {
+        MlirValue r[4];
+        int num = j + 1 < nt ? 4 : 2;
+        ldmatrix(g, gep(g, g->smem0, addc(g, bk, j * 8), half), num, true, r);
+        for (int q = 0; q < num; q++)
+            bfrag[j + q / 2][q % 2] = r[q];
+    }
+    if (!bf16) {
+        MlirType pair = vec(half, 2);
+        for (int i = 0; i < mt; i++)
+            for (int q = 0; q < 4; q++)
+                afrag[i][q] = ir_op1(&g->b, "llvm.bitcast", pair, 1, &afrag[i][q]);
+        for (int j = 0; j < nt; j++)
+            for (int q = 0; q < 2; q++)
+                bfrag[j][q] = ir_op1(&g->b, "llvm.bitcast", pair, 1, &bfrag[j][q]);
+    }
     MlirType f32 = mlirF32TypeGet(g->b.ctx);
     MlirType fs[4] = {f32, f32, f32, f32};
     MlirType st = mlirLLVMStructTypeLiteralGet(g->b.ctx, 4, fs, false);
-    char attrs_text[4][96];
-    snprintf(attrs_text[0], sizeof attrs_text[0], "#nvvm.shape<m = 16, n = 8, k = 16>");
-    snprintf(attrs_text[1], sizeof attrs_text[1], "#nvvm.mma_layout<row>");
-    snprintf(attrs_text[2], sizeof attrs_text[2], "#nvvm.mma_layout<col>");
-    snprintf(attrs_text[3], sizeof attrs_text[3], "#nvvm.mma_type<%s>", bf16 ? "bf16" : "f16");
+    MlirAttribute ptx_type = parse_attr(g, bf16 ? "#nvvm.mma_type<bf16>" : "#nvvm.mma_type<f16>");
     MlirNamedAttribute mattrs[6] = {
-        ir_named(&g->b, "shape", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[0]))),
-        ir_named(&g->b, "layoutA", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[1]))),
-        ir_named(&g->b, "layoutB", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[2]))),
+        ir_named(&g->b, "shape", parse_attr(g, "#nvvm.shape<m = 16, n = 8, k = 16>")),
+        ir_named(&g->b, "layoutA", parse_attr(g, "#nvvm.mma_layout<row>")),
+        ir_named(&g->b, "layoutB", parse_attr(g, "#nvvm.mma_layout<col>")),
         ir_named(&g->b, "operandSegmentSizes", mlirDenseI32ArrayGet(g->b.ctx, 3, (int32_t[]){4, 2, 4})),
-        ir_named(&g->b, "multiplicandAPtxType", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[3]))),
-        ir_named(&g->b, "multiplicandBPtxType", mlirAttributeParseGet(g->b.ctx, ir_str(attrs_text[3]))),
+        ir_named(&g->b, "multiplicandAPtxType", ptx_type),
+        ir_named(&g->b, "multiplicandBPtxType", ptx_type),
     };
-    int cols = LC.reps[1] * LC.spt[1];
+    int cols = LC->reps[1] * LC->spt[1];
     for (int i = 0; i < mt; i++)
         for (int j = 0; j < nt; j++) {
             // accumulator elements: digits (2i + h, 2j + p)
@@ -1236,19 +1288,36 @@ static DVal *dot_mma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, con
                                  bfrag[j][1], cs[ei[0]],   cs[ei[1]],   cs[ei[2]],   cs[ei[3]]};
             MlirValue d =
                 mlirOperationGetResult(ir_op(&g->b, "nvvm.mma.sync", 1, &st, 10, ops, 6, mattrs, 0), 0);
-            for (int q = 0; q < 4; q++) {
-                int64_t pos = q;
-                MlirNamedAttribute p = ir_named(&g->b, "position", mlirDenseI64ArrayGet(g->b.ctx, 1, &pos));
-                cs[ei[q]] =
-                    mlirOperationGetResult(ir_op(&g->b, "llvm.extractvalue", 1, &f32, 1, &d, 1, &p, 0), 0);
-            }
+            for (int q = 0; q < 4; q++)
+                cs[ei[q]] = extract_value(g, d, q, f32);
         }
     MlirValue next = from_elements(g, f32, E, cs);
     free(cs);
     ir_op(&g->b, "scf.yield", 0, NULL, 1, &next, 0, NULL, 0);
     g->b.block = save;
+    return dist_val(LC, mlirOperationGetResult(loop, 0), f32);
+}
+
+// acc += a @ b on tensor cores, the tiles in registers: both go to shared memory row-major
+// (rows padded by 8 elements), then mma_dot.
+static DVal *dot_mma(Gpu *g, MlirOperation at, const DVal *a, const DVal *b, const DVal *c) {
+    int64_t M = c->shape[0], N = c->shape[1], K = a->shape[1];
+    Layout LC;
+    MlirValue acc;
+    DVal *da, *db;
+    if (!dot_setup(g, at, a, b, c, &LC, &acc, &da, &db))
+        return NULL;
+    MmaOperands s = {.lda = K + 8, .ldb = N + 8};
+    int64_t boff = M * s.lda;
+    smem_need(g, (boff + K * s.ldb) * 2);
+    smem_write(g, da, (int64_t[]){s.lda, 1}, cint(g, 0));
+    smem_write(g, db, (int64_t[]){s.ldb, 1}, cint(g, boff));
     barrier(g);
-    return dist_val(&LC, mlirOperationGetResult(loop, 0), c->elem);
+    s.a = cint(g, g->smem_reserved / 2);  // where g->smem starts, in 16-bit elements
+    s.b = addc(g, s.a, boff);
+    DVal *r = mma_dot(g, at, &LC, acc, a->elem, K, &s);
+    barrier(g);
+    return r;
 }
 
 // ---------------------------------------------------------------- ops
@@ -1325,6 +1394,318 @@ static bool has_tensor(MlirOperation o) {
 }
 
 static void convert_block(Gpu *g, MlirBlock src);
+
+// ---------------------------------------------------------------- pipelined dot loops
+
+// A loop whose tensor-core dot reads both operands from slices of tensors in memory that
+// depend only on the induction variable and on values from outside the loop (and whose body
+// writes no memory): the slices are copied to shared memory with cp.async `stages - 1`
+// iterations ahead, each iteration's into its own stage buffer (A, then B, rows padded as
+// MmaOperands says). Iteration i waits for its own copies (cp.async.wait_group stages - 2 and
+// a barrier, which also tells that every warp is done with the buffer of iteration i - 1),
+// issues the copies of iteration i + stages - 1 into that buffer, then runs the dot from its
+// own buffer: one barrier per iteration.
+typedef struct Pipe {
+    MlirOperation mm;         // the dot
+    MlirValue iv;             // the source loop's induction variable
+    MlirValue opnd[2];        // the dot's operands (before widening) in the source body
+    MlirOperation slice[96];  // the body's ops they are computed from, in the body's order
+    int nslice;
+    int64_t rows[2], cols[2], ld[2];
+    int64_t base;         // where the first stage starts (16-bit elements)
+    int64_t stage_elems;  // per stage
+    int stages;
+    MlirType elem;  // f16 or bf16
+} Pipe;
+
+static void convert_op(Gpu *g, MlirOperation o);
+
+static bool writes_memory(MlirOperation o) {
+    if (ir_op_is(o, "bufferization.materialize_in_destination") || ir_op_is(o, "memref.store") ||
+        ir_op_is(o, "llvm.store") || ir_op_is(o, "memref.copy") || ir_op_is(o, "memref.atomic_rmw") ||
+        ir_op_is(o, "memref.generic_atomic_rmw") || ir_op_is(o, "llvm.atomicrmw"))
+        return true;
+    for (intptr_t r = 0; r < mlirOperationGetNumRegions(o); r++)
+        for (MlirBlock b = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, r)); !mlirBlockIsNull(b);
+             b = mlirBlockGetNextInRegion(b))
+            for (MlirOperation x = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(x);
+                 x = mlirOperationGetNextInBlock(x))
+                if (writes_memory(x))
+                    return true;
+    return false;
+}
+
+// Adds the ops of `body` that v is computed from to p->slice (unordered). False when v cannot
+// be computed ahead: it depends on a block argument other than the induction variable (a
+// carried value) or on an op other than scalar arithmetic and slicing.
+static bool slice_collect(Pipe *p, MlirBlock body, MlirValue v) {
+    if (mlirValueIsABlockArgument(v))
+        return !mlirBlockEqual(mlirBlockArgumentGetOwner(v), body) || mlirValueEqual(v, p->iv);
+    MlirOperation def = mlirOpResultGetOwner(v);
+    if (!mlirBlockEqual(mlirOperationGetBlock(def), body))
+        return true;  // from outside the loop
+    for (int i = 0; i < p->nslice; i++)
+        if (mlirOperationEqual(p->slice[i], def))
+            return true;
+    bool ok = ir_op_is(def, "tensor.extract_slice") || ir_op_is(def, "tensor.pad") ||
+              ir_op_is(def, "tensor.collapse_shape") || ir_op_is(def, "bufferization.to_tensor") ||
+              ir_op_is(def, "memref.subview") ||
+              ((name_prefix(def, "arith.") || name_prefix(def, "math.")) && !has_tensor(def) &&
+               !mlirOperationGetNumRegions(def));
+    if (!ok || p->nslice == (int)(sizeof p->slice / sizeof p->slice[0]))
+        return false;
+    p->slice[p->nslice++] = def;
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(def); i++)
+        if (!slice_collect(p, body, mlirOperationGetOperand(def, i)))
+            return false;
+    if (ir_op_is(def, "tensor.pad")) {  // its padding value, which convert_pad looks up
+        MlirBlock pb = mlirRegionGetFirstBlock(mlirOperationGetRegion(def, 0));
+        return slice_collect(p, body, mlirOperationGetOperand(mlirBlockGetTerminator(pb), 0));
+    }
+    return true;
+}
+
+// Whether operand v of the dot is a slice of a tensor in memory (padded with zeros past its
+// high ends, if at all) that can be copied ahead; collects its ops.
+static bool pipe_operand(Pipe *p, MlirBlock body, MlirValue v) {
+    if (!mlirValueIsAOpResult(v))
+        return false;
+    MlirOperation def = mlirOpResultGetOwner(v);
+    if (ir_op_is(def, "tensor.collapse_shape")) {  // unit dims dropped (a batch index)
+        MlirValue src = mlirOperationGetOperand(def, 0);
+        MlirType st = mlirValueGetType(src);
+        int64_t n = 1;
+        for (intptr_t d = 0; d < mlirShapedTypeGetRank(st); d++)
+            n *= mlirShapedTypeGetDimSize(st, d);
+        if (!mlirValueIsAOpResult(src) || n != mlirShapedTypeGetDimSize(mlirValueGetType(v), 0) *
+                                                   mlirShapedTypeGetDimSize(mlirValueGetType(v), 1))
+            return false;
+        def = mlirOpResultGetOwner(src);
+    }
+    MlirOperation slice = def;
+    if (ir_op_is(def, "tensor.pad")) {
+        MlirAttribute low = mlirOperationGetAttributeByName(def, ir_str("static_low"));
+        for (intptr_t d = 0; d < mlirDenseArrayGetNumElements(low); d++)
+            if (mlirDenseI64ArrayGetElement(low, d) != 0)
+                return false;
+        MlirBlock pb = mlirRegionGetFirstBlock(mlirOperationGetRegion(def, 0));
+        MlirValue pv = mlirOperationGetOperand(mlirBlockGetTerminator(pb), 0);
+        if (!mlirValueIsAOpResult(pv) || !ir_op_is(mlirOpResultGetOwner(pv), "arith.constant"))
+            return false;
+        MlirAttribute c = mlirOperationGetAttributeByName(mlirOpResultGetOwner(pv), ir_str("value"));
+        if (!mlirAttributeIsAFloat(c) || mlirFloatAttrGetValueDouble(c) != 0.0)
+            return false;
+        MlirValue src = mlirOperationGetOperand(def, 0);
+        if (!mlirValueIsAOpResult(src))
+            return false;
+        slice = mlirOpResultGetOwner(src);
+    }
+    if (!ir_op_is(slice, "tensor.extract_slice"))
+        return false;
+    MlirValue whole = mlirOperationGetOperand(slice, 0);
+    if (!mlirValueIsAOpResult(whole) || !ir_op_is(mlirOpResultGetOwner(whole), "bufferization.to_tensor"))
+        return false;
+    return slice_collect(p, body, v);
+}
+
+static bool pipe_find(Gpu *g, MlirOperation loop, Pipe *p) {
+    if (g->sched->stages < 2 || !g->sched->tensor_cores || g->arch->sm < 80)
+        return false;
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0));
+    *p = (Pipe){.iv = mlirBlockGetArgument(body, 0), .base = g->smem_reserved / 2};
+    for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(o);
+         o = mlirOperationGetNextInBlock(o)) {
+        if (writes_memory(o))
+            return false;
+        if (ir_op_is(o, "linalg.matmul") && dot_uses_mma(g, o)) {
+            if (!mlirOperationIsNull(p->mm) ||
+                (mlirOperationGetNumAttributes(o) > 2 && !mlirAttributeIsNull(attr(o, "indexing_maps"))))
+                return false;
+            p->mm = o;
+        }
+    }
+    if (mlirOperationIsNull(p->mm))
+        return false;
+    for (int i = 0; i < 2; i++) {
+        p->opnd[i] = dot_operand(p->mm, i);
+        if (!pipe_operand(p, body, p->opnd[i]))
+            return false;
+        MlirType t = mlirValueGetType(p->opnd[i]);
+        p->rows[i] = mlirShapedTypeGetDimSize(t, 0);
+        p->cols[i] = mlirShapedTypeGetDimSize(t, 1);
+        p->ld[i] = p->cols[i] + 8;
+        p->elem = mlirShapedTypeGetElementType(t);
+    }
+    // In the body's order.
+    int n = 0;
+    for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(o);
+         o = mlirOperationGetNextInBlock(o))
+        for (int i = n; i < p->nslice; i++)
+            if (mlirOperationEqual(p->slice[i], o)) {
+                p->slice[i] = p->slice[n];
+                p->slice[n++] = o;
+                break;
+            }
+    p->stage_elems = p->rows[0] * p->ld[0] + p->rows[1] * p->ld[1];
+    int64_t room = g->arch->smem_limit - g->smem_reserved;
+    p->stages = g->sched->stages;
+    while (p->stages > 2 && p->stages * p->stage_elems * 2 > room)
+        p->stages--;
+    return p->stages * p->stage_elems * 2 <= room;
+}
+
+static MlirValue trunc_i32(Gpu *g, MlirValue v) { return ir_op1(&g->b, "arith.trunci", i32t(g), 1, &v); }
+
+// Copies tile x (a slice of a tensor in memory, 16-bit elements) to shared memory at element
+// offset dst, rows ld apart. When the slice's rows are unit-stride and 16-byte aligned: one
+// 16-byte cp.async per 8 elements, reading only the part inside the slice (src-size; the rest
+// is zero-filled). Else through registers (load_tile's masked loads) and ordinary stores.
+static void copy_to_smem(Gpu *g, const DVal *x, MlirValue dst, int64_t ld) {
+    Layout L;
+    layout_blocked(g, &L, 2, x->shape, (int[]){1, 8});
+    MlirValue zero = cint(g, 0);
+    MlirValue start = add(g, mul(g, x->offs[0], x->strides[0]), mul(g, x->offs[1], x->strides[1]));
+    MlirValue p0 = gep(g, x->ptr, start, x->elem);
+    MlirValue addr = ir_op1(&g->b, "llvm.ptrtoint", i64t(g), 1, &p0);
+    MlirValue fast =
+        bin(g, "arith.andi", cmp(g, CMP_EQ, x->strides[1], cint(g, 1)),
+            bin(g, "arith.andi", cmp(g, CMP_EQ, bin(g, "arith.andi", x->strides[0], cint(g, 7)), zero),
+                cmp(g, CMP_EQ, bin(g, "arith.andi", addr, cint(g, 15)), zero)));
+    MlirBlock then, els;
+    if_op(g, fast, 0, NULL, &then, &els);
+    MlirBlock save = g->b.block;
+    g->b.block = then;
+    int64_t lm, wm;
+    layout_masks(&L, &lm, &wm);
+    bool replicated = lm != 31 || wm != g->nwarps - 1;
+    MlirBlock own = then, not_own;
+    if (replicated) {
+        if_op(g, layout_owner(g, &L), 0, NULL, &own, &not_own);
+        yield(g, not_own, 0, NULL);
+        g->b.block = own;
+    }
+    MlirValue base[2];
+    layout_base(g, &L, base);
+    MlirNamedAttribute cattrs[2] = {
+        ir_named(&g->b, "size", mlirIntegerAttrGet(i32t(g), 16)),
+        ir_named(&g->b, "modifier", parse_attr(g, "#nvvm<load_cache_modifier cg>")),
+    };
+    for (int e = 0; e < layout_elems(&L); e += 8) {
+        int r[2];
+        layout_digits(&L, e, r);
+        MlirValue row = addc(g, base[0], digit_offset(&L, 0, r[0]));
+        MlirValue col = addc(g, base[1], digit_offset(&L, 1, r[1]));
+        MlirValue ops[3] = {
+            gep(g, g->smem0, add(g, dst, add(g, mul(g, row, cint(g, ld)), col)), x->elem),
+            gep(g, p0, add(g, mul(g, row, x->strides[0]), col), x->elem),
+        };
+        int nops = 2;
+        if (x->pad.ptr) {  // bytes inside the slice: 2 * clamp(sizes1 - col, 0, 8), 0 past its rows
+            MlirValue left = bin(g, "arith.minsi", bin(g, "arith.subi", x->sizes[1], col), cint(g, 8));
+            left = bin(g, "arith.maxsi", left, zero);
+            left = ir_op1(&g->b, "arith.select", i64t(g), 3,
+                          (MlirValue[]){cmp(g, CMP_SLT, row, x->sizes[0]), left, zero});
+            MlirValue sel[3] = {cmp(g, CMP_SLT, zero, left), ops[1], x->ptr};
+            ops[1] = ir_op1(&g->b, "arith.select", gptr(g), 3, sel);  // nothing read: any valid address
+            ops[2] = trunc_i32(g, mul(g, left, cint(g, 2)));
+            nops = 3;
+        }
+        ir_op(&g->b, "nvvm.cp.async.shared.global", 0, NULL, nops, ops, 2, cattrs, 0);
+    }
+    if (replicated) {
+        yield(g, own, 0, NULL);
+        g->b.block = then;
+    }
+    yield(g, then, 0, NULL);
+    g->b.block = els;
+    MlirValue saved = g->smem;
+    g->smem = g->smem0;
+    smem_write(g, dist_val(&L, load_tile(g, x, &L), x->elem), (int64_t[]){ld, 1}, dst);
+    g->smem = saved;
+    yield(g, els, 0, NULL);
+    g->b.block = save;
+}
+
+static void cp_async_commit(Gpu *g) {
+    ir_op(&g->b, "nvvm.cp.async.commit.group", 0, NULL, 0, NULL, 0, NULL, 0);
+}
+
+static void cp_async_wait(Gpu *g, int n) {
+    MlirNamedAttribute a = ir_named(&g->b, "n", mlirIntegerAttrGet(i32t(g), n));
+    ir_op(&g->b, "nvvm.cp.async.wait.group", 0, NULL, 0, NULL, 1, &a, 0);
+}
+
+// lb + k * step, in the loop's type (i64 or index).
+static MlirValue iv_at(Gpu *g, MlirValue lb, MlirValue step, int64_t k) {
+    MlirValue c = ir_const_int(&g->b, mlirValueGetType(lb), k);
+    return k ? ir_binop(&g->b, "arith.addi", lb, ir_binop(&g->b, "arith.muli", c, step)) : lb;
+}
+
+// Starts the copies of the iteration at induction value iv into the stage at element offset
+// `stage` when iv < ub (the operands' slices converted for that iv), then commits them as one
+// cp.async group (empty past the end, so that every iteration counts one).
+static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirValue stage) {
+    MlirBlock then, els;
+    if_op(g, cmp(g, CMP_SLT, iv, ub), 0, NULL, &then, &els);
+    yield(g, els, 0, NULL);
+    MlirBlock save = g->b.block;
+    g->b.block = then;
+    DVal *was = map_get(g, p->iv);
+    map_put(g, p->iv, scalar_val(iv));
+    for (int i = 0; i < p->nslice && !g->failed; i++)
+        convert_op(g, p->slice[i]);
+    for (int k = 0; k < 2 && !g->failed; k++) {
+        const DVal *x = get(g, p->opnd[k]);
+        if (x->kind != DV_LOAD || x->low[0].ptr || x->low[1].ptr)
+            internal_error(__FILE__, __LINE__, "GPU back end: a pipelined dot operand is not a slice");
+        copy_to_smem(g, x, k ? addc(g, stage, p->rows[0] * p->ld[0]) : stage, p->ld[k]);
+    }
+    if (was)
+        map_put(g, p->iv, was);
+    yield(g, then, 0, NULL);
+    g->b.block = save;
+    cp_async_commit(g);
+}
+
+// Before the loop: the copies of its first stages - 1 iterations.
+static void pipe_prologue(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, MlirValue step) {
+    smem_need(g, p->stages * p->stage_elems * 2);
+    for (int s = 0; s < p->stages - 1 && !g->failed; s++)
+        pipe_issue(g, p, iv_at(g, lb, step, s), ub, cint(g, p->base + s * p->stage_elems));
+}
+
+// At the top of the body (iteration i = (iv - lb) / step): wait for iteration i's copies,
+// start those of iteration i + stages - 1 into the buffer iteration i - 1 used, and point the
+// dot at buffer i % stages. Ordinary uses of shared memory in the body start past the stages.
+static void pipe_iteration(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, MlirValue step, MlirValue iv) {
+    cp_async_wait(g, p->stages - 2);
+    barrier(g);
+    MlirValue i = bin(g, "arith.divsi", bin(g, "arith.subi", to_i64(g, iv), to_i64(g, lb)), to_i64(g, step));
+    MlirValue S = cint(g, p->stages), se = cint(g, p->stage_elems);
+    MlirValue rd = bin(g, "arith.remsi", i, S);
+    MlirValue wr = bin(g, "arith.remsi", addc(g, i, p->stages - 1), S);
+    pipe_issue(g, p, iv_at(g, iv, step, p->stages - 1), ub, addc(g, mul(g, wr, se), p->base));
+    g->pipe = p;
+    g->pipe_read = addc(g, mul(g, rd, se), p->base);
+    g->smem_reserved += p->stages * p->stage_elems * 2;
+    MlirType i8 = mlirIntegerTypeGet(g->b.ctx, 8);
+    g->smem = gep(g, g->smem0, cint(g, g->smem_reserved), i8);
+}
+
+// The pipelined loop's dot: acc += the stage of this iteration's A @ B.
+static DVal *dot_mma_pipelined(Gpu *g, MlirOperation at, const DVal *c) {
+    const Pipe *p = g->pipe;
+    Layout LC;
+    layout_for_dot(g, at, &LC);
+    if (c->kind == DV_DIST && c->layout.warp_outer)
+        LC = c->layout;
+    MlirValue acc = materialize(g, at, c, &LC);
+    MmaOperands s = {.a = g->pipe_read,
+                     .b = addc(g, g->pipe_read, p->rows[0] * p->ld[0]),
+                     .lda = p->ld[0],
+                     .ldb = p->ld[1]};
+    return g->failed ? NULL : mma_dot(g, at, &LC, acc, p->elem, p->cols[0], &s);
+}
 
 // The layout for a tile `v` (of t's shape) made from no distributed tile (a broadcast bias):
 // that of a distributed operand of t's shape of an elementwise op using it, so that the two
@@ -1766,6 +2147,39 @@ static void convert_reshape(Gpu *g, MlirOperation o) {
             return;
         }
     }
+    if (x->kind == DV_LOAD && res->rank < x->rank && res->rank > 0) {
+        // Unit dims removed from a slice in memory (a batch index: `A[b, m : m + BM, ...]`):
+        // still unread, its offset along them folded into the pointer; with padding, a slice
+        // empty along one of them (past the end) becomes empty along its first kept dim.
+        DVal *d = dval_new(DV_LOAD);
+        *d = *x;
+        d->rank = res->rank;
+        memcpy(d->shape, res->shape, sizeof d->shape);
+        MlirValue inside = NULL_VALUE;
+        int j = 0;
+        bool ok = true;
+        for (int i = 0; i < x->rank && ok; i++) {
+            if (j < res->rank && x->shape[i] == res->shape[j]) {
+                d->offs[j] = x->offs[i], d->sizes[j] = x->sizes[i], d->strides[j] = x->strides[i];
+                d->low[j++] = x->low[i];
+            } else if (x->shape[i] == 1 && !x->low[i].ptr) {
+                d->ptr = gep(g, d->ptr, mul(g, x->offs[i], x->strides[i]), x->elem);
+                if (x->pad.ptr) {
+                    MlirValue in = cmp(g, CMP_SLT, cint(g, 0), x->sizes[i]);
+                    inside = inside.ptr ? bin(g, "arith.andi", inside, in) : in;
+                }
+            } else {
+                ok = false;
+            }
+        }
+        if (ok && j == res->rank) {
+            if (inside.ptr)
+                d->sizes[0] =
+                    ir_op1(&g->b, "arith.select", i64t(g), 3, (MlirValue[]){inside, d->sizes[0], cint(g, 0)});
+            map_put(g, mlirOperationGetResult(o, 0), d);
+            return;
+        }
+    }
     Layout src;
     natural_layout(g, x, &src);
     MlirValue v = materialize(g, o, x, &src);
@@ -1827,7 +2241,7 @@ static void convert_transpose(Gpu *g, MlirOperation o) {
         n *= res->shape[i];
     }
     smem_need(g, n * elem_bytes(x->elem));
-    smem_write(g, xd, xs, 0);
+    smem_write(g, xd, xs, cint(g, 0));
     barrier(g);
     user_layout(g, mlirOperationGetResult(o, 0), res, &L);
     MlirValue v = smem_read(g, &L, x->elem, rs, cint(g, 0));
@@ -1859,7 +2273,7 @@ static void convert_extract(Gpu *g, MlirOperation o) {
         for (int i = 0; i < d->rank; i++)
             total *= d->shape[i];
         smem_need(g, total * elem_bytes(x->elem));
-        smem_write(g, d, stride, 0);
+        smem_write(g, d, stride, cint(g, 0));
         barrier(g);
         MlirValue lin = cint(g, 0);
         for (int i = 0; i < n; i++)
@@ -2021,6 +2435,8 @@ static void convert_region_op(Gpu *g, MlirOperation o) {
         f->results[i] = *dist_val(&L, NULL_VALUE, t->elem);
         rtypes[i] = vec(t->elem, layout_elems(&L));
     }
+    Pipe pipe;
+    bool piped = is_for && pipe_find(g, o, &pipe);
     MlirValue ops[64 + 3];
     for (int i = 0; i < nops; i++) {
         DVal *d = get(g, mlirOperationGetOperand(o, i));
@@ -2032,6 +2448,8 @@ static void convert_region_op(Gpu *g, MlirOperation o) {
         else
             unsupported(g, o, "tiles carried by this loop");
     }
+    if (piped)
+        pipe_prologue(g, &pipe, ops[0], ops[1], ops[2]);
     if (g->failed)
         return;
     int nreg = (int)mlirOperationGetNumRegions(o);
@@ -2065,10 +2483,20 @@ static void convert_region_op(Gpu *g, MlirOperation o) {
                 map_put(g, mlirBlockGetArgument(src, i), scalar_val(arg));
         }
         g->b.block = dst;
+        const Pipe *outer = g->pipe;
+        MlirValue outer_read = g->pipe_read, outer_smem = g->smem;
+        int64_t outer_reserved = g->smem_reserved;
+        if (piped)
+            pipe_iteration(g, &pipe, ops[0], ops[1], ops[2], mlirBlockGetArgument(dst, 0));
         convert_block(g, src);
+        g->pipe = outer, g->pipe_read = outer_read, g->smem = outer_smem, g->smem_reserved = outer_reserved;
     }
     g->b.block = save;
     g->nframes--;
+    if (piped) {  // the stages are free for whatever follows
+        cp_async_wait(g, 0);
+        barrier(g);
+    }
     for (int i = 0; i < nres; i++) {
         MlirValue v = mlirOperationGetResult(n, i);
         map_put(g, mlirOperationGetResult(o, i),
@@ -2205,14 +2633,18 @@ static void convert_op(Gpu *g, MlirOperation o) {
     } else if (ir_op_is(o, "linalg.reduce")) {
         convert_reduce(g, o);
     } else if (ir_op_is(o, "linalg.matmul")) {
-        DVal *a = get(g, mlirOperationGetOperand(o, 0)), *b = get(g, mlirOperationGetOperand(o, 1));
         DVal *c = get(g, mlirOperationGetOperand(o, 2));
         if (mlirOperationGetNumAttributes(o) > 2 && !mlirAttributeIsNull(attr(o, "indexing_maps")))
             unsupported(g, o, "transposed dot operands");
         bool mma = dot_uses_mma(g, o);
-        if (mma)
-            a = get(g, dot_operand(o, 0)), b = get(g, dot_operand(o, 1));
-        DVal *r = g->failed ? NULL : mma ? dot_mma(g, o, a, b, c) : dot_fma(g, o, a, b, c);
+        bool piped = g->pipe && mlirOperationEqual(o, g->pipe->mm);
+        // tensor cores take the operands before widening (dot_operand)
+        DVal *a = piped ? NULL : get(g, mma ? dot_operand(o, 0) : mlirOperationGetOperand(o, 0));
+        DVal *b = piped ? NULL : get(g, mma ? dot_operand(o, 1) : mlirOperationGetOperand(o, 1));
+        DVal *r = g->failed ? NULL
+                  : piped   ? dot_mma_pipelined(g, o, c)
+                  : mma     ? dot_mma(g, o, a, b, c)
+                            : dot_fma(g, o, a, b, c);
         if (r)
             map_put(g, mlirOperationGetResult(o, 0), r);
     } else if (ir_op_is(o, "linalg.generic")) {
@@ -2230,6 +2662,8 @@ static void convert_op(Gpu *g, MlirOperation o) {
         convert_scatter(g, o);
     } else if (mlirOperationGetNumRegions(o) > 0 && name_prefix(o, "scf.")) {
         convert_region_op(g, o);
+    } else if (ir_op_is(o, "arith.extf") && widens_mma_operands_only(g, o)) {
+        // the dot reads the narrow operand (dot_operand)
     } else if (has_tensor(o)) {
         if ((name_prefix(o, "arith.") || name_prefix(o, "math.")) && !mlirOperationGetNumRegions(o))
             convert_elementwise(g, o);
@@ -2395,6 +2829,7 @@ bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const cha
     MlirNamedAttribute gn =
         ir_named(&g.b, "global_name", mlirFlatSymbolRefAttrGet(ctx, ir_str("__tilec_smem")));
     g.smem = mlirOperationGetResult(ir_op(&g.b, "llvm.mlir.addressof", 1, &sp, 0, NULL, 1, &gn, 0), 0);
+    g.smem0 = g.smem;
     // Parameters, then the coordinates from the flattened block index:
     // index = (p0 * np1 + p1) * np2 + p2.
     for (int i = 0, k = 0; i < na; i++) {
@@ -2457,8 +2892,12 @@ bool gpu_arch_parse(const char *name, GpuArch *arch) {
 }
 
 void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s) {
-    *s = (GpuSchedule){
-        .num_warps = 0, .vector_bytes = 16, .dot_rows = 4, .dot_cols = 4, .tensor_cores = arch->sm >= 80};
+    *s = (GpuSchedule){.num_warps = 0,
+                       .vector_bytes = 16,
+                       .dot_rows = 4,
+                       .dot_cols = 4,
+                       .tensor_cores = arch->sm >= 80,
+                       .stages = arch->sm >= 80 ? 3 : 1};
 }
 
 bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size) {
@@ -2477,6 +2916,7 @@ bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error
                      : !strcmp(kv, "vector_bytes") ? &s->vector_bytes
                      : !strcmp(kv, "dot_rows")     ? &s->dot_rows
                      : !strcmp(kv, "dot_cols")     ? &s->dot_cols
+                     : !strcmp(kv, "stages")       ? &s->stages
                                                    : NULL;
         if (!strcmp(kv, "tensor_cores")) {
             if (v != 0 && v != 1) {
@@ -2489,12 +2929,14 @@ bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error
         if (!field) {
             snprintf(
                 error, (size_t)error_size,
-                "unknown GPU schedule key '%s' (num_warps, vector_bytes, dot_rows, dot_cols, tensor_cores)",
+                "unknown GPU schedule key '%s' (num_warps, vector_bytes, dot_rows, dot_cols, tensor_cores, "
+                "stages)",
                 kv);
             return false;
         }
         bool ok = field == &s->num_warps      ? (v == 0 || (pow2(v) && v <= 16))
                   : field == &s->vector_bytes ? (v == 4 || v == 8 || v == 16)
+                  : field == &s->stages       ? (v >= 1 && v <= 8)
                                               : (pow2(v) && v <= 8);
         if (!ok) {
             snprintf(error, (size_t)error_size, "bad value %ld for %s", v, kv);

@@ -254,8 +254,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         for (int w = 0; w < 3; w++)
             check_rows(rows[i][0], rows[i][1], w);
-    int64_t mm[][3] = {{1, 1, 1},      {7, 17, 5},      {17, 127, 33},
-                       {127, 129, 65}, {256, 256, 256}, {1000, 300, 257}};
+    // Odd sizes take the register path of the pipelined copies; sizes in multiples of 8 the
+    // cp.async path, with partial chunks at the ends of K and N (72, 1000) and many stages (4104).
+    int64_t mm[][3] = {{1, 1, 1},        {7, 17, 5},     {17, 127, 33},   {127, 129, 65}, {256, 256, 256},
+                       {1000, 300, 257}, {129, 136, 72}, {96, 264, 1000}, {33, 72, 4104}};
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
         for (int kind = 0; kind < 3; kind++)
             check_matmul(mm[i][0], mm[i][1], mm[i][2], kind);

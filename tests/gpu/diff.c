@@ -243,7 +243,8 @@ int main(void) {
     int64_t rows[][2] = {{1, 1}, {7, 17}, {17, 1000}, {64, 777}, {3, 4097}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         diff_rows(rows[i][0], rows[i][1]);
-    int64_t mm[][3] = {{1, 1, 1}, {7, 17, 5}, {127, 129, 65}, {300, 200, 257}};
+    int64_t mm[][3] = {{1, 1, 1},       {7, 17, 5},     {127, 129, 65},
+                       {300, 200, 257}, {129, 136, 72}, {96, 264, 1000}};
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
         diff_linear(mm[i][0], mm[i][1], mm[i][2]);
     int64_t att[][5] = {{1, 1, 1, 64, 1},
