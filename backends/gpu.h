@@ -26,6 +26,7 @@ typedef struct GpuSchedule {
     int dot_cols;       // 32-thread step (1, 2, 4 or 8)
     bool tensor_cores;  // f16/bf16 dot with mma.sync (sm_80 and later)
     int stages;         // shared-memory buffers of a pipelined dot loop (cp.async); 1: none
+    bool wgmma;         // sm_90a: a pipelined dot loop's dot as wgmma (warpgroup) instructions
 } GpuSchedule;
 
 // An NVIDIA target: an architecture name (sm_80, sm_86, sm_89, sm_90, sm_90a, ...) and what
@@ -42,7 +43,7 @@ bool gpu_arch_parse(const char *name, GpuArch *arch);
 
 void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s);
 // Applies "key=value,..." overrides (num_warps, vector_bytes, dot_rows, dot_cols, tensor_cores,
-// stages).
+// stages, wgmma).
 bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size);
 
 // What the distribution made of one kernel.

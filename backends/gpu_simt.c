@@ -447,11 +447,36 @@ static bool dot_uses_mma(Gpu *g, MlirOperation mm) {
     return M % 16 == 0 && N % 8 == 0 && K % 16 == 0;
 }
 
+// Whether a tensor-core dot runs as wgmma (sm_90a) when its loop is pipelined: A's rows are
+// one swizzle atom of K (64 elements: 128-byte swizzle, or 32: 64-byte), B is whole 64-column
+// atoms (N-major, 128-byte swizzle) and at most 256 columns (one wgmma's n), and each warp
+// takes 16 rows (a warpgroup of 4 warps, m64).
+static bool dot_uses_wgmma(Gpu *g, MlirOperation mm) {
+    size_t n = strlen(g->arch->name);
+    if (!g->sched->wgmma || g->arch->sm != 90 || !n || g->arch->name[n - 1] != 'a' || !dot_uses_mma(g, mm))
+        return false;
+    MlirType ct = mlirValueGetType(mlirOperationGetOperand(mm, 2));
+    int64_t M = mlirShapedTypeGetDimSize(ct, 0), N = mlirShapedTypeGetDimSize(ct, 1);
+    for (int i = 0; i < 2; i++) {  // slices of tensors in memory (what a pipelined loop copies)
+        MlirValue v = dot_operand(mm, i);
+        if (!mlirValueIsAOpResult(v))
+            return false;
+        MlirOperation def = mlirOpResultGetOwner(v);
+        if (!ir_op_is(def, "tensor.pad") && !ir_op_is(def, "tensor.extract_slice") &&
+            !ir_op_is(def, "tensor.collapse_shape"))
+            return false;
+    }
+    int64_t K = mlirShapedTypeGetDimSize(mlirValueGetType(dot_operand(mm, 0)), 1);
+    return (K == 64 || K == 32) && N % 64 == 0 && N <= 256 && g->nwarps % 4 == 0 && M == 16 * g->nwarps;
+}
+
 // The mma.sync accumulator: warps split the tile into wm x wn contiguous parts; within a
 // warp's part, m16n8 tiles, where lane l holds rows l/4 and l/4 + 8, columns 2(l%4) and +1.
-static void layout_mma(Gpu *g, Layout *L, const int64_t *shape) {
-    int wm = 1, wn = 1;
-    while (wm * wn < g->nwarps) {
+// For wgmma, 16 whole rows per warp (wm = warps, wn = 1): the same per-warp pattern as
+// wgmma's m64nN accumulator, so that both paths share it.
+static void layout_mma(Gpu *g, Layout *L, const int64_t *shape, bool wgmma) {
+    int wm = wgmma ? g->nwarps : 1, wn = 1;
+    while (!wgmma && wm * wn < g->nwarps) {
         if (shape[0] / (wm * 2) >= 16 && (shape[0] / wm >= shape[1] / wn || shape[1] / (wn * 2) < 8))
             wm *= 2;
         else if (shape[1] / (wn * 2) >= 8)
@@ -472,7 +497,7 @@ static void layout_for_dot(Gpu *g, MlirOperation mm, Layout *L) {
     MlirType ct = mlirValueGetType(mlirOperationGetOperand(mm, 2));
     shape[0] = mlirShapedTypeGetDimSize(ct, 0), shape[1] = mlirShapedTypeGetDimSize(ct, 1);
     if (dot_uses_mma(g, mm))
-        layout_mma(g, L, shape);
+        layout_mma(g, L, shape, dot_uses_wgmma(g, mm));
     else
         layout_dot(g, L, shape);
 }
@@ -1412,9 +1437,12 @@ typedef struct Pipe {
     MlirOperation slice[96];  // the body's ops they are computed from, in the body's order
     int nslice;
     int64_t rows[2], cols[2], ld[2];
+    int swz[2];           // wgmma: A's and B's swizzle (tile_at), else 0 (rows ld apart)
     int64_t base;         // where the first stage starts (16-bit elements)
+    int64_t boff;         // where B starts in a stage
     int64_t stage_elems;  // per stage
     int stages;
+    bool wgmma;     // the dot runs as wgmma (dot_uses_wgmma)
     MlirType elem;  // f16 or bf16
 } Pipe;
 
@@ -1546,8 +1574,18 @@ static bool pipe_find(Gpu *g, MlirOperation loop, Pipe *p) {
                 p->slice[n++] = o;
                 break;
             }
-    p->stage_elems = p->rows[0] * p->ld[0] + p->rows[1] * p->ld[1];
-    int64_t room = g->arch->smem_limit - g->smem_reserved;
+    p->wgmma = dot_uses_wgmma(g, p->mm);
+    if (p->wgmma) {  // A K-major (one atom of K per row), B N-major; atoms 1024-byte aligned
+        p->swz[0] = (int)(p->cols[0] * 2);
+        p->swz[1] = 128;
+        p->base = (g->smem_reserved + 1023) / 1024 * 512;
+        p->boff = p->rows[0] * p->cols[0];
+        p->stage_elems = p->boff + p->rows[1] * p->cols[1];
+    } else {
+        p->boff = p->rows[0] * p->ld[0];
+        p->stage_elems = p->boff + p->rows[1] * p->ld[1];
+    }
+    int64_t room = g->arch->smem_limit - p->base * 2;
     p->stages = g->sched->stages;
     while (p->stages > 2 && p->stages * p->stage_elems * 2 > room)
         p->stages--;
@@ -1556,11 +1594,31 @@ static bool pipe_find(Gpu *g, MlirOperation loop, Pipe *p) {
 
 static MlirValue trunc_i32(Gpu *g, MlirValue v) { return ir_op1(&g->b, "arith.trunci", i32t(g), 1, &v); }
 
+// Where element (row, col) of a stage's tile sits (element offset from the tile's start): rows
+// ld apart (padded), or with `swz` (64 or 128: wgmma's swizzled layouts) in atoms of swz/2
+// columns, atom after atom (rows x swz/2 elements each), each row of an atom swz bytes whose
+// 16-byte chunks are permuted as the hardware expects: byte o of the atom goes to
+// o ^ (((o >> 7) & (swz/16 - 1)) << 4) (CUTLASS's Swizzle<3,4,3> for 128, <2,4,3> for 64).
+static MlirValue tile_at(Gpu *g, MlirValue row, MlirValue col, int64_t ld, int64_t rows, int swz) {
+    if (!swz)
+        return add(g, mul(g, row, cint(g, ld)), col);
+    int64_t w = swz / 2;
+    MlirValue atom = bin(g, "arith.shrui", col, cint(g, ilog2(w)));
+    MlirValue o =
+        mul(g, add(g, mul(g, row, cint(g, w)), bin(g, "arith.andi", col, cint(g, w - 1))), cint(g, 2));
+    MlirValue x =
+        bin(g, "arith.shli",
+            bin(g, "arith.andi", bin(g, "arith.shrui", o, cint(g, 7)), cint(g, swz / 16 - 1)), cint(g, 4));
+    o = bin(g, "arith.xori", o, x);
+    return add(g, mul(g, atom, cint(g, rows * w)), bin(g, "arith.shrui", o, cint(g, 1)));
+}
+
 // Copies tile x (a slice of a tensor in memory, 16-bit elements) to shared memory at element
-// offset dst, rows ld apart. When the slice's rows are unit-stride and 16-byte aligned: one
-// 16-byte cp.async per 8 elements, reading only the part inside the slice (src-size; the rest
-// is zero-filled). Else through registers (load_tile's masked loads) and ordinary stores.
-static void copy_to_smem(Gpu *g, const DVal *x, MlirValue dst, int64_t ld) {
+// offset dst, laid out as tile_at says. When the slice's rows are unit-stride and 16-byte
+// aligned: one 16-byte cp.async per 8 elements, reading only the part inside the slice
+// (src-size; the rest is zero-filled). Else through registers (load_tile's masked loads) and
+// 16-byte stores.
+static void copy_to_smem(Gpu *g, const DVal *x, MlirValue dst, int64_t ld, int swz) {
     Layout L;
     layout_blocked(g, &L, 2, x->shape, (int[]){1, 8});
     MlirValue zero = cint(g, 0);
@@ -1571,58 +1629,59 @@ static void copy_to_smem(Gpu *g, const DVal *x, MlirValue dst, int64_t ld) {
         bin(g, "arith.andi", cmp(g, CMP_EQ, x->strides[1], cint(g, 1)),
             bin(g, "arith.andi", cmp(g, CMP_EQ, bin(g, "arith.andi", x->strides[0], cint(g, 7)), zero),
                 cmp(g, CMP_EQ, bin(g, "arith.andi", addr, cint(g, 15)), zero)));
-    MlirBlock then, els;
-    if_op(g, fast, 0, NULL, &then, &els);
-    MlirBlock save = g->b.block;
-    g->b.block = then;
     int64_t lm, wm;
     layout_masks(&L, &lm, &wm);
     bool replicated = lm != 31 || wm != g->nwarps - 1;
-    MlirBlock own = then, not_own;
-    if (replicated) {
-        if_op(g, layout_owner(g, &L), 0, NULL, &own, &not_own);
-        yield(g, not_own, 0, NULL);
-        g->b.block = own;
-    }
-    MlirValue base[2];
-    layout_base(g, &L, base);
     MlirNamedAttribute cattrs[2] = {
         ir_named(&g->b, "size", mlirIntegerAttrGet(i32t(g), 16)),
         ir_named(&g->b, "modifier", parse_attr(g, "#nvvm<load_cache_modifier cg>")),
     };
-    for (int e = 0; e < layout_elems(&L); e += 8) {
-        int r[2];
-        layout_digits(&L, e, r);
-        MlirValue row = addc(g, base[0], digit_offset(&L, 0, r[0]));
-        MlirValue col = addc(g, base[1], digit_offset(&L, 1, r[1]));
-        MlirValue ops[3] = {
-            gep(g, g->smem0, add(g, dst, add(g, mul(g, row, cint(g, ld)), col)), x->elem),
-            gep(g, p0, add(g, mul(g, row, x->strides[0]), col), x->elem),
-        };
-        int nops = 2;
-        if (x->pad.ptr) {  // bytes inside the slice: 2 * clamp(sizes1 - col, 0, 8), 0 past its rows
-            MlirValue left = bin(g, "arith.minsi", bin(g, "arith.subi", x->sizes[1], col), cint(g, 8));
-            left = bin(g, "arith.maxsi", left, zero);
-            left = ir_op1(&g->b, "arith.select", i64t(g), 3,
-                          (MlirValue[]){cmp(g, CMP_SLT, row, x->sizes[0]), left, zero});
-            MlirValue sel[3] = {cmp(g, CMP_SLT, zero, left), ops[1], x->ptr};
-            ops[1] = ir_op1(&g->b, "arith.select", gptr(g), 3, sel);  // nothing read: any valid address
-            ops[2] = trunc_i32(g, mul(g, left, cint(g, 2)));
-            nops = 3;
+    MlirBlock then, els;
+    if_op(g, fast, 0, NULL, &then, &els);
+    MlirBlock save = g->b.block;
+    for (int path = 0; path < 2; path++) {  // 0: cp.async, 1: through registers
+        MlirBlock blk = path ? els : then;
+        g->b.block = blk;
+        MlirValue v = path ? load_tile(g, x, &L) : NULL_VALUE;
+        MlirBlock own = blk, not_own;
+        if (replicated) {  // more threads than chunks: the first copy of each does it
+            if_op(g, layout_owner(g, &L), 0, NULL, &own, &not_own);
+            yield(g, not_own, 0, NULL);
+            g->b.block = own;
         }
-        ir_op(&g->b, "nvvm.cp.async.shared.global", 0, NULL, nops, ops, 2, cattrs, 0);
+        MlirValue base[2];
+        layout_base(g, &L, base);
+        for (int e = 0; e < layout_elems(&L); e += 8) {
+            int r[2];
+            layout_digits(&L, e, r);
+            MlirValue row = addc(g, base[0], digit_offset(&L, 0, r[0]));
+            MlirValue col = addc(g, base[1], digit_offset(&L, 1, r[1]));
+            MlirValue d = gep(g, g->smem0, add(g, dst, tile_at(g, row, col, ld, x->shape[0], swz)), x->elem);
+            if (path) {
+                int64_t mask[8];
+                for (int i = 0; i < 8; i++)
+                    mask[i] = e + i;
+                store(g, shuffle(g, v, v, 8, mask), d, 16);
+                continue;
+            }
+            MlirValue ops[3] = {d, gep(g, p0, add(g, mul(g, row, x->strides[0]), col), x->elem)};
+            int nops = 2;
+            if (x->pad.ptr) {  // bytes inside the slice: 2 * clamp(sizes1 - col, 0, 8), 0 past its rows
+                MlirValue left = bin(g, "arith.minsi", bin(g, "arith.subi", x->sizes[1], col), cint(g, 8));
+                left = bin(g, "arith.maxsi", left, zero);
+                left = ir_op1(&g->b, "arith.select", i64t(g), 3,
+                              (MlirValue[]){cmp(g, CMP_SLT, row, x->sizes[0]), left, zero});
+                MlirValue sel[3] = {cmp(g, CMP_SLT, zero, left), ops[1], x->ptr};
+                ops[1] = ir_op1(&g->b, "arith.select", gptr(g), 3, sel);  // nothing read: any valid address
+                ops[2] = trunc_i32(g, mul(g, left, cint(g, 2)));
+                nops = 3;
+            }
+            ir_op(&g->b, "nvvm.cp.async.shared.global", 0, NULL, nops, ops, 2, cattrs, 0);
+        }
+        if (replicated)
+            yield(g, own, 0, NULL);
+        yield(g, blk, 0, NULL);
     }
-    if (replicated) {
-        yield(g, own, 0, NULL);
-        g->b.block = then;
-    }
-    yield(g, then, 0, NULL);
-    g->b.block = els;
-    MlirValue saved = g->smem;
-    g->smem = g->smem0;
-    smem_write(g, dist_val(&L, load_tile(g, x, &L), x->elem), (int64_t[]){ld, 1}, dst);
-    g->smem = saved;
-    yield(g, els, 0, NULL);
     g->b.block = save;
 }
 
@@ -1658,7 +1717,7 @@ static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirVa
         const DVal *x = get(g, p->opnd[k]);
         if (x->kind != DV_LOAD || x->low[0].ptr || x->low[1].ptr)
             internal_error(__FILE__, __LINE__, "GPU back end: a pipelined dot operand is not a slice");
-        copy_to_smem(g, x, k ? addc(g, stage, p->rows[0] * p->ld[0]) : stage, p->ld[k]);
+        copy_to_smem(g, x, k ? addc(g, stage, p->boff) : stage, p->ld[k], p->swz[k]);
     }
     if (was)
         map_put(g, p->iv, was);
@@ -1669,7 +1728,7 @@ static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirVa
 
 // Before the loop: the copies of its first stages - 1 iterations.
 static void pipe_prologue(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, MlirValue step) {
-    smem_need(g, p->stages * p->stage_elems * 2);
+    smem_need(g, p->base * 2 + p->stages * p->stage_elems * 2 - g->smem_reserved);
     for (int s = 0; s < p->stages - 1 && !g->failed; s++)
         pipe_issue(g, p, iv_at(g, lb, step, s), ub, cint(g, p->base + s * p->stage_elems));
 }
@@ -1679,6 +1738,13 @@ static void pipe_prologue(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, Mli
 // dot at buffer i % stages. Ordinary uses of shared memory in the body start past the stages.
 static void pipe_iteration(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, MlirValue step, MlirValue iv) {
     cp_async_wait(g, p->stages - 2);
+    if (p->wgmma) {  // wgmma reads through the async proxy what cp.async and st.shared wrote
+        MlirNamedAttribute fa[2] = {
+            ir_named(&g->b, "kind", parse_attr(g, "#nvvm.proxy_kind<async.shared>")),
+            ir_named(&g->b, "space", parse_attr(g, "#nvvm.shared_space<cta>")),
+        };
+        ir_op(&g->b, "nvvm.fence.proxy", 0, NULL, 0, NULL, 2, fa, 0);
+    }
     barrier(g);
     MlirValue i = bin(g, "arith.divsi", bin(g, "arith.subi", to_i64(g, iv), to_i64(g, lb)), to_i64(g, step));
     MlirValue S = cint(g, p->stages), se = cint(g, p->stage_elems);
@@ -1687,9 +1753,87 @@ static void pipe_iteration(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, Ml
     pipe_issue(g, p, iv_at(g, iv, step, p->stages - 1), ub, addc(g, mul(g, wr, se), p->base));
     g->pipe = p;
     g->pipe_read = addc(g, mul(g, rd, se), p->base);
-    g->smem_reserved += p->stages * p->stage_elems * 2;
+    g->smem_reserved = p->base * 2 + p->stages * p->stage_elems * 2;
     MlirType i8 = mlirIntegerTypeGet(g->b.ctx, 8);
     g->smem = gep(g, g->smem0, cint(g, g->smem_reserved), i8);
+}
+
+// wgmma's shared-memory matrix descriptor of the operand at element offset `at`: the start
+// address (16-byte units, 14 bits), the leading and stride byte offsets (16-byte units) and
+// the swizzle (1: 128-byte, 2: 64-byte).
+static MlirValue wgmma_desc(Gpu *g, MlirValue at, MlirType half, int64_t lbo, int64_t sbo, int swz) {
+    MlirValue p = gep(g, g->smem0, at, half);
+    MlirValue a = ir_op1(&g->b, "llvm.ptrtoint", i64t(g), 1, &p);
+    a = bin(g, "arith.andi", bin(g, "arith.shrui", a, cint(g, 4)), cint(g, 0x3FFF));
+    uint64_t mode = swz == 128 ? 1 : 2;
+    uint64_t fields = ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32) | (mode << 62);
+    return bin(g, "arith.ori", a, cint(g, (int64_t)fields));
+}
+
+static MlirValue insert_value(Gpu *g, MlirValue s, MlirValue v, int64_t i) {
+    MlirType t = mlirValueGetType(s);
+    MlirNamedAttribute p = ir_named(&g->b, "position", mlirDenseI64ArrayGet(g->b.ctx, 1, &i));
+    return mlirOperationGetResult(ir_op(&g->b, "llvm.insertvalue", 1, &t, 2, (MlirValue[]){s, v}, 1, &p, 0),
+                                  0);
+}
+
+// The pipelined loop's dot on sm_90a: each warpgroup (4 warps: 64 rows of the accumulator)
+// issues one wgmma m64nNk16 per 16-wide step of k, A (K-major) and B (N-major: imm-trans-b)
+// read from the stage through descriptors. A's start moves 32 bytes per step (inside its
+// swizzle atom; SBO: 8 rows), B's by 16 rows (SBO: 8 rows of 128 bytes; LBO: from one
+// 64-column atom to the next). The accumulator's elements map onto wgmma's registers: d[4j +
+// 2h + p] is row 8h + lane/4, column 8j + 2(lane%4) + p of the warp's 16 rows: element
+// (h, 2j + p) of the layout. The wgmmas are waited for (wait_group 0) before the loop goes on,
+// so that the next iteration's barrier frees the stage.
+static DVal *dot_wgmma(Gpu *g, const Layout *LC, MlirValue acc) {
+    const Pipe *p = g->pipe;
+    int64_t N = LC->shape[1], K = p->cols[0];
+    int E = layout_elems(LC);
+    MlirType f32 = mlirF32TypeGet(g->b.ctx);
+    MlirValue wg = bin(g, "arith.shrui", g->warp, cint(g, 2));
+    MlirValue da = wgmma_desc(g, add(g, g->pipe_read, mul(g, wg, cint(g, 64 * K))), p->elem, 16,
+                              8 * p->swz[0], p->swz[0]);
+    MlirValue db = wgmma_desc(g, addc(g, g->pipe_read, p->boff), p->elem, p->rows[1] * 128, 1024, 128);
+    MlirType *fs = malloc(sizeof(MlirType) * (size_t)E);
+    MlirValue *out = malloc(sizeof(MlirValue) * (size_t)E);
+    for (int i = 0; i < E; i++)
+        fs[i] = f32;
+    MlirType st = mlirLLVMStructTypeLiteralGet(g->b.ctx, E, fs, false);
+    MlirValue d = ir_op1(&g->b, "llvm.mlir.undef", st, 0, NULL);
+    int *elem = malloc(sizeof(int) * (size_t)E);  // register i <- layout element elem[i]
+    for (int i = 0; i < E; i++) {
+        int j = i / 4, h = (i / 2) % 2, q = i % 2;
+        elem[i] = h * (int)(N / 4) + 2 * j + q;
+        d = insert_value(g, d, extract(g, acc, elem[i]), i);
+    }
+    ir_op(&g->b, "nvvm.wgmma.fence.aligned", 0, NULL, 0, NULL, 0, NULL, 0);
+    char shape[64];
+    snprintf(shape, sizeof shape, "#nvvm.shape<m = 64, n = %lld, k = 16>", (long long)N);
+    MlirAttribute ty =
+        parse_attr(g, mlirTypeIsABF16(p->elem) ? "#nvvm.wgmma_type<bf16>" : "#nvvm.wgmma_type<f16>");
+    MlirNamedAttribute wattrs[9] = {
+        ir_named(&g->b, "shape", parse_attr(g, shape)),
+        ir_named(&g->b, "typeA", ty),
+        ir_named(&g->b, "typeB", ty),
+        ir_named(&g->b, "typeD", parse_attr(g, "#nvvm.wgmma_type<f32>")),
+        ir_named(&g->b, "scaleD", parse_attr(g, "#nvvm.wgmma_scale_out<one>")),
+        ir_named(&g->b, "scaleA", parse_attr(g, "#nvvm.wgmma_scale_in<one>")),
+        ir_named(&g->b, "scaleB", parse_attr(g, "#nvvm.wgmma_scale_in<one>")),
+        ir_named(&g->b, "layoutA", parse_attr(g, "#nvvm.mma_layout<row>")),  // K-major
+        ir_named(&g->b, "layoutB", parse_attr(g, "#nvvm.mma_layout<row>")),  // N-major (transposed)
+    };
+    for (int k = 0; k < K / 16; k++) {
+        MlirValue ops[3] = {d, addc(g, da, 2 * k), addc(g, db, 128 * k)};
+        d = mlirOperationGetResult(ir_op(&g->b, "nvvm.wgmma.mma_async", 1, &st, 3, ops, 9, wattrs, 0), 0);
+    }
+    ir_op(&g->b, "nvvm.wgmma.commit.group.sync.aligned", 0, NULL, 0, NULL, 0, NULL, 0);
+    MlirNamedAttribute wait = ir_named(&g->b, "group", mlirIntegerAttrGet(i64t(g), 0));
+    ir_op(&g->b, "nvvm.wgmma.wait.group.sync.aligned", 0, NULL, 0, NULL, 1, &wait, 0);
+    for (int i = 0; i < E; i++)
+        out[elem[i]] = extract_value(g, d, i, f32);
+    MlirValue v = from_elements(g, f32, E, out);
+    free(fs), free(out), free(elem);
+    return dist_val(LC, v, f32);
 }
 
 // The pipelined loop's dot: acc += the stage of this iteration's A @ B.
@@ -1697,14 +1841,16 @@ static DVal *dot_mma_pipelined(Gpu *g, MlirOperation at, const DVal *c) {
     const Pipe *p = g->pipe;
     Layout LC;
     layout_for_dot(g, at, &LC);
-    if (c->kind == DV_DIST && c->layout.warp_outer)
+    if (!p->wgmma && c->kind == DV_DIST && c->layout.warp_outer)
         LC = c->layout;
     MlirValue acc = materialize(g, at, c, &LC);
-    MmaOperands s = {.a = g->pipe_read,
-                     .b = addc(g, g->pipe_read, p->rows[0] * p->ld[0]),
-                     .lda = p->ld[0],
-                     .ldb = p->ld[1]};
-    return g->failed ? NULL : mma_dot(g, at, &LC, acc, p->elem, p->cols[0], &s);
+    if (g->failed)
+        return NULL;
+    if (p->wgmma)
+        return dot_wgmma(g, &LC, acc);
+    MmaOperands s = {
+        .a = g->pipe_read, .b = addc(g, g->pipe_read, p->boff), .lda = p->ld[0], .ldb = p->ld[1]};
+    return mma_dot(g, at, &LC, acc, p->elem, p->cols[0], &s);
 }
 
 // The layout for a tile `v` (of t's shape) made from no distributed tile (a broadcast bias):
@@ -2792,7 +2938,7 @@ bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const cha
         ir_named(&g.b, "global_type", mlirTypeAttrGet(arr0)),
         ir_named(&g.b, "linkage", mlirAttributeParseGet(ctx, ir_str("#llvm.linkage<external>"))),
         ir_named(&g.b, "addr_space", mlirIntegerAttrGet(i32t(&g), 3)),
-        ir_named(&g.b, "alignment", mlirIntegerAttrGet(i64t(&g), 16)),
+        ir_named(&g.b, "alignment", mlirIntegerAttrGet(i64t(&g), 1024)),  // wgmma's swizzle atoms
     };
     ir_op(&g.b, "llvm.mlir.global", 0, NULL, 0, NULL, 5, sattrs, 1);
 
@@ -2897,7 +3043,8 @@ void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s) {
                        .dot_rows = 4,
                        .dot_cols = 4,
                        .tensor_cores = arch->sm >= 80,
-                       .stages = arch->sm >= 80 ? 3 : 1};
+                       .stages = arch->sm >= 80 ? 3 : 1,
+                       .wgmma = true};
 }
 
 bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size) {
@@ -2918,19 +3065,19 @@ bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error
                      : !strcmp(kv, "dot_cols")     ? &s->dot_cols
                      : !strcmp(kv, "stages")       ? &s->stages
                                                    : NULL;
-        if (!strcmp(kv, "tensor_cores")) {
+        if (!strcmp(kv, "tensor_cores") || !strcmp(kv, "wgmma")) {
             if (v != 0 && v != 1) {
-                snprintf(error, (size_t)error_size, "tensor_cores must be 0 or 1");
+                snprintf(error, (size_t)error_size, "%s must be 0 or 1", kv);
                 return false;
             }
-            s->tensor_cores = v;
+            *(kv[0] == 't' ? &s->tensor_cores : &s->wgmma) = v;
             continue;
         }
         if (!field) {
             snprintf(
                 error, (size_t)error_size,
                 "unknown GPU schedule key '%s' (num_warps, vector_bytes, dot_rows, dot_cols, tensor_cores, "
-                "stages)",
+                "stages, wgmma)",
                 kv);
             return false;
         }

@@ -22,10 +22,11 @@
 #include "../lowering/lower.h"
 #include "gpu.h"
 
-// The device code down to the LLVM dialect with NVVM intrinsics.
+// The device code down to the LLVM dialect with NVVM intrinsics (and inline PTX for the NVVM ops
+// that have no intrinsic: wgmma).
 static const char *const device_pipeline =
     "builtin.module(gpu.module(canonicalize, cse, convert-scf-to-cf, convert-vector-to-llvm, "
-    "convert-gpu-to-nvvm{index-bitwidth=64}, convert-arith-to-llvm, "
+    "convert-gpu-to-nvvm{index-bitwidth=64}, convert-arith-to-llvm, convert-nvvm-to-llvm, "
     "canonicalize, cse, reconcile-unrealized-casts))";
 
 typedef struct Compiled {

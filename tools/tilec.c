@@ -92,7 +92,7 @@ static const char *const usage =
     "  --schedule=<k=v,...>    Override the schedule: reg_m, reg_n (dot register tile), unroll_k,\n"
     "                          cols_outer (0/1), vector_bits (128/256/512), vectorize (0/1),\n"
     "                          inplace (0/1: tiles read in place); for a GPU: num_warps,\n"
-    "                          vector_bytes, dot_rows, dot_cols, tensor_cores, stages\n"
+    "                          vector_bytes, dot_rows, dot_cols, tensor_cores, stages, wgmma\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
     "  --kernel <name>         Compile only kernel <name> of the files\n"
     "  --tuned                 One version per tuned shape from the tuning database, picked by\n"

@@ -7,11 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 arch=${1:-sm_90a}
+# SCHEDULE=k=v,... (e.g. wgmma=0, stages=1): a GPU schedule for every kernel, to tell a wrong
+# result of one path from another's.
+sched=(${SCHEDULE:+--schedule=$SCHEDULE})
 out=build/gpu
 mkdir -p "$out/cpu"
 all=(vector_add softmax layernorm matmul activations attention conv2d linear norms pool reduce transpose)
 for k in "${all[@]}"; do
-    build/bin/tilec stdlib/$k.tile --target="$arch" -o "$out/$k.o"
+    build/bin/tilec stdlib/$k.tile --target="$arch" "${sched[@]}" -o "$out/$k.o"
 done
 cc -O2 -std=gnu11 -I"$out" -Iruntime tests/gpu/check.c "$out"/{vector_add,softmax,layernorm,matmul}.o \
     build/lib/libtilec_rt.a -ldl -lpthread -lm -o "$out/check"
