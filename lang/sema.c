@@ -886,6 +886,29 @@ bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, C
     return find_default(&S, kernel, &sp, out, opts && opts->pow2_default);
 }
 
+bool sema_next_pow2_config(Program *prog, Node *kernel, const SemaOptions *opts, int64_t *index,
+                           Config *out) {
+    Sema S;
+    sema_init(&S, prog);
+    Space sp;
+    if (!kernel_space(&S, kernel, opts, &sp))
+        return false;
+    int64_t limit = sp.total < 100000 ? sp.total : 100000;
+    for (int64_t i = *index + 1; i < limit && !diag_should_stop(); i++) {
+        config_at(&sp, i, out);
+        if (!sema_config_all_pow2(out))
+            continue;
+        CfgResult r = check_kernel_config(&S, kernel, out, false);
+        if (r == CFG_ERROR)
+            return false;
+        if (r == CFG_OK) {
+            *index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg) {
     Sema S;
     sema_init(&S, prog);

@@ -102,6 +102,12 @@ bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg);
 // Returns false when no configuration satisfies them (reported).
 bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, Config *out);
 
+// The configurations a GPU target falls back to when the default needs more shared memory
+// than it has: the next point after *index (start at -1) in enumeration order whose tunables
+// are all powers of two and that satisfies the compile-time constraints; *index is set to it.
+// False when there is none (or after an error, reported).
+bool sema_next_pow2_config(Program *prog, Node *kernel, const SemaOptions *opts, int64_t *index, Config *out);
+
 // The configurations of the kernel's search space that satisfy its compile-time constraints,
 // in enumeration order (the first tunable varies slowest), at most `max`; -1 on an error.
 int64_t sema_enumerate_configs(Program *prog, Node *kernel, Config *out, int64_t max);

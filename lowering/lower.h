@@ -41,6 +41,7 @@ typedef struct LowerOptions {
     const char *only_kernel;   // compile only this kernel of the main files (NULL: all)
     const char *gpu_arch;      // NVIDIA target ("sm_80", "sm_89", "sm_90a"); NULL: x86-64
     const char *gpu_schedule;  // overrides of the GPU schedule (backends/gpu.h), or NULL
+    const SemaOptions *sema;   // the -D values, which a GPU fallback configuration keeps (or NULL)
 } LowerOptions;
 
 // A tuned object (`tilec --tuned`): per kernel, several compiled versions and the shapes
@@ -51,6 +52,7 @@ typedef struct LowerVariant {
     Config config;
     Schedule schedule;
     bool left_out;  // set by lower_tuned_object: too large for the GPU target
+    bool fallback;  // set by lower_tuned_object: config replaced, every version being too large
 } LowerVariant;
 
 #define LOWER_MAX_DISPATCH_SIZES 16
@@ -80,7 +82,7 @@ void lower_drop_self_copies(MlirContext ctx, MlirModule module);
 void lower_guard_pad_fills(MlirContext ctx, MlirModule module);
 
 // Writes one object holding every kernel of `tuned` (lo->stage must be LOWER_OBJ or LOWER_LLVM).
-bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, const LowerOptions *lo);
+bool lower_tuned_object(Program *prog, LowerTuned *tuned, int ntuned, const LowerOptions *lo);
 
 // Lowers every kernel of the main files, each at its default configuration, to the stage
 // asked for. False after reporting an error (a construct the lowering does not handle yet,

@@ -332,6 +332,7 @@ static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, co
         t->variants = calloc(LOWER_MAX_CONSTRAINT_VERSIONS, sizeof(LowerVariant));
         t->nvariants = lower_untuned_versions(prog, k, opts, &sched, t->variants);
         ok = t->nvariants > 0;
+        several |= ok && lo->gpu_arch;  // GPU objects: so that a version too large falls back
         if (t->nvariants < 2)
             continue;
         several = true;
@@ -348,9 +349,20 @@ static bool lower_constraint_versions(Program *prog, const SemaOptions *opts, co
         ok = lower_tuned_object(prog, tuned, nt, lo);
     for (int i = 0; ok && i < nt; i++)
         for (int v = 0; v < tuned[i].nvariants; v++)
-            if (tuned[i].variants[v].left_out)
+            if (tuned[i].variants[v].left_out) {
                 lower_appendf(notes, &len, "//   %s v%d is left out: more shared memory than %s has\n",
                               tuned[i].kernel->name, v, lo->gpu_arch);
+            } else if (tuned[i].variants[v].fallback) {
+                const Node *k = tuned[i].kernel;
+                lower_appendf(
+                    notes, &len,
+                    "// %s: the default configuration needs more shared memory than %s has; built with",
+                    k->name, lo->gpu_arch);
+                for (int x = 0; x < k->tunes.len; x++)
+                    lower_appendf(notes, &len, "%s%s = %lld", x ? ", " : " ", k->tunes.items[x]->name,
+                                  (long long)tuned[i].variants[v].config.values[x]);
+                lower_appendf(notes, &len, "\n");
+            }
     for (int i = 0; i < nt; i++)
         free(tuned[i].variants);
     free(tuned);
@@ -544,49 +556,88 @@ static void internalize_helpers(LLVMModuleRef m, const char *sym) {
             LLVMSetLinkage(g, LLVMInternalLinkage);
 }
 
-bool lower_tuned_object(Program *prog, const LowerTuned *tuned, int ntuned, const LowerOptions *lo) {
+// Compiles version v of t and links it into `whole`; false after an error. A GPU version that
+// needs more shared memory than the target has is left out (t->variants[v].left_out).
+static bool link_version(MlirContext ctx, LLVMContextRef lctx, LLVMModuleRef whole, Program *prog,
+                         LowerTuned *t, int v, bool dispatch, const LowerOptions *lo) {
+    bool gpu = lo->gpu_arch != NULL;
+    char sym[256];
+    // One version and no tuned shapes: nothing to dispatch, the version is the entry. With
+    // tuned shapes the entry and NAME__variant exist even when every shape chose the same
+    // configuration (the header declares NAME__variant for every tuned kernel).
+    if (!dispatch)
+        snprintf(sym, sizeof sym, "%s", t->kernel->name);
+    else
+        snprintf(sym, sizeof sym, "%s__v%d", t->kernel->name, v);
+    MlirModule module;
+    if (!lower_build_variant(ctx, prog, t->kernel, &t->variants[v].config, sym, gpu, &module))
+        return false;
+    LLVMModuleRef m = NULL;
+    bool ok = true;
+    if (gpu) {
+        ok = gpu_lower_module(ctx, module, prog, lo, NULL, lctx, &m);
+    } else {
+        run_stages(ctx, module, &t->variants[v].schedule, LOWER_LLVM_DIALECT);
+        m = lower_translate(ctx, module, lctx);
+    }
+    mlirModuleDestroy(module);
+    if (!ok)
+        return false;
+    t->variants[v].left_out = m == NULL;
+    if (!m)  // a GPU version that needs more shared memory than the target has
+        return true;
+    internalize_helpers(m, sym);
+    if (LLVMLinkModules2(whole, m))
+        internal_error(__FILE__, __LINE__, "linking the versions of '%s' failed", t->kernel->name);
+    return true;
+}
+
+// Every version of t is too large for the GPU target: the last one (the version that takes
+// the calls the others refuse) becomes the first configuration in enumeration order, with
+// tunables that are powers of two, that fits and accepts the calls it did.
+// False when none of the first 64 tried does (or after an error, reported).
+static bool link_fallback(MlirContext ctx, LLVMContextRef lctx, LLVMModuleRef whole, Program *prog,
+                          LowerTuned *t, bool dispatch, const LowerOptions *lo) {
+    LowerVariant *last = &t->variants[t->nvariants - 1];
+    int64_t index = -1;
+    Config cfg;
+    // As accepting as the version it replaces: every call if that one took every call.
+    int need = sema_constraints_hold(prog, t->kernel, &last->config, NULL, 0);
+    for (int tries = 0; tries < 64 && sema_next_pow2_config(prog, t->kernel, lo->sema, &index, &cfg);
+         tries++) {
+        bool seen = false;
+        for (int v = 0; v < t->nvariants && !seen; v++)
+            seen = !memcmp(t->variants[v].config.values, cfg.values, sizeof(int64_t) * (size_t)cfg.n);
+        int holds = seen ? 0 : sema_constraints_hold(prog, t->kernel, &cfg, NULL, 0);
+        if (holds == 0 || (need == 1 && holds != 1))
+            continue;
+        last->config = cfg;
+        if (!link_version(ctx, lctx, whole, prog, t, t->nvariants - 1, dispatch, lo))
+            return false;
+        if (!last->left_out) {
+            last->fallback = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool lower_tuned_object(Program *prog, LowerTuned *tuned, int ntuned, const LowerOptions *lo) {
     bool gpu = lo->gpu_arch != NULL;  // versions of GPU kernels: SYM_launch, with their images
     MlirContext ctx = lower_context();
     LLVMContextRef lctx = LLVMContextCreate();
     LLVMModuleRef whole = LLVMModuleCreateWithNameInContext("tuned", lctx);
     bool ok = true;
     for (int k = 0; k < ntuned && ok; k++) {
-        const LowerTuned *t = &tuned[k];
+        LowerTuned *t = &tuned[k];
         bool dispatch = t->nvariants > 1 || t->nentries > 0;
-        for (int v = 0; v < t->nvariants && ok; v++) {
-            char sym[256];
-            // One version and no tuned shapes: nothing to dispatch, the version is the entry.
-            // With tuned shapes the entry and NAME__variant exist even when every shape chose
-            // the same configuration (the header declares NAME__variant for every tuned kernel).
-            if (!dispatch)
-                snprintf(sym, sizeof sym, "%s", t->kernel->name);
-            else
-                snprintf(sym, sizeof sym, "%s__v%d", t->kernel->name, v);
-            MlirModule module;
-            if (!lower_build_variant(ctx, prog, t->kernel, &t->variants[v].config, sym, gpu, &module)) {
-                ok = false;
-                break;
-            }
-            LLVMModuleRef m = NULL;
-            if (gpu) {
-                ok = gpu_lower_module(ctx, module, prog, lo, NULL, lctx, &m);
-            } else {
-                run_stages(ctx, module, &t->variants[v].schedule, LOWER_LLVM_DIALECT);
-                m = lower_translate(ctx, module, lctx);
-            }
-            mlirModuleDestroy(module);
-            if (!ok)
-                break;
-            t->variants[v].left_out = m == NULL;
-            if (!m)  // a GPU version that needs more shared memory than the target has
-                continue;
-            internalize_helpers(m, sym);
-            if (LLVMLinkModules2(whole, m))
-                internal_error(__FILE__, __LINE__, "linking the versions of '%s' failed", t->kernel->name);
-        }
+        for (int v = 0; v < t->nvariants && ok; v++)
+            ok = link_version(ctx, lctx, whole, prog, t, v, dispatch, lo);
         int kept = 0;
         for (int v = 0; v < t->nvariants; v++)
             kept += !t->variants[v].left_out;
+        if (ok && gpu && kept == 0 && link_fallback(ctx, lctx, whole, prog, t, dispatch, lo))
+            kept = 1;
         if (ok && kept == 0) {
             error_plain("kernel '%s' needs more shared memory per block than %s has in every configuration "
                         "compiled: use smaller tiles",

@@ -455,7 +455,8 @@ static int compile(const Options *o) {
                            .output = o->output,
                            .cpu = o->cpu,
                            .gpu_arch = o->gpu_arch,
-                           .gpu_schedule = o->schedule};
+                           .gpu_schedule = o->schedule,
+                           .sema = &so};
         Schedule sched;
         char why[256];
         schedule_default(o->cpu, &sched);
