@@ -52,7 +52,7 @@ static bool fail(TuneDB *db, const char *what, char *error, int error_size) {
 }
 
 // Whether the open file is a tilec database (or an empty one, made one when `create`).
-static bool check_format(TuneDB *db, bool create, char *error, int error_size) {
+static bool check_format_locked(TuneDB *db, bool create, char *error, int error_size) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) != SQLITE_OK)
         return fail(db, "not a readable SQLite database (corrupt, or another kind of file)", error,
@@ -89,6 +89,18 @@ static bool check_format(TuneDB *db, bool create, char *error, int error_size) {
     }
     snprintf(error, (size_t)error_size, "%s: an SQLite database, but not a tilec tuning database", db->path);
     return false;
+}
+
+// check_format_locked under a write lock when creating: a tuner opening the same new file at
+// the same moment waits for the tables (the busy timeout) instead of finding them half made
+// (the format marker not written yet: "not a tilec tuning database"). A file SQLite cannot
+// lock (not a database) is checked unlocked, for the same error as a reader gets.
+static bool check_format(TuneDB *db, bool create, char *error, int error_size) {
+    bool locked = create && sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    bool ok = check_format_locked(db, create, error, error_size);
+    if (locked && sqlite3_exec(db->db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && ok)
+        ok = fail(db, "cannot create the tables", error, error_size);
+    return ok;
 }
 
 TuneDB *tune_db_open(const char *path, bool create, char *error, int error_size) {
