@@ -1499,14 +1499,18 @@ static bool pipe_operand(Pipe *p, MlirBlock body, MlirValue v) {
     if (!mlirValueIsAOpResult(v))
         return false;
     MlirOperation def = mlirOpResultGetOwner(v);
-    if (ir_op_is(def, "tensor.collapse_shape")) {  // unit dims dropped (a batch index)
+    if (ir_op_is(def, "tensor.collapse_shape")) {  // only unit dims dropped (a batch index)
         MlirValue src = mlirOperationGetOperand(def, 0);
-        MlirType st = mlirValueGetType(src);
-        int64_t n = 1;
-        for (intptr_t d = 0; d < mlirShapedTypeGetRank(st); d++)
-            n *= mlirShapedTypeGetDimSize(st, d);
-        if (!mlirValueIsAOpResult(src) || n != mlirShapedTypeGetDimSize(mlirValueGetType(v), 0) *
-                                                   mlirShapedTypeGetDimSize(mlirValueGetType(v), 1))
+        MlirType st = mlirValueGetType(src), rt = mlirValueGetType(v);
+        int j = 0;
+        for (intptr_t d = 0; d < mlirShapedTypeGetRank(st); d++) {
+            int64_t n = mlirShapedTypeGetDimSize(st, d);
+            if (j < 2 && n == mlirShapedTypeGetDimSize(rt, j))
+                j++;
+            else if (n != 1)
+                return false;
+        }
+        if (j != 2 || !mlirValueIsAOpResult(src))
             return false;
         def = mlirOpResultGetOwner(src);
     }
