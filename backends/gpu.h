@@ -27,6 +27,7 @@ typedef struct GpuSchedule {
     bool tensor_cores;  // f16/bf16 dot with mma.sync (sm_80 and later)
     int stages;         // shared-memory buffers of a pipelined dot loop (cp.async); 1: none
     bool wgmma;         // sm_90a: a pipelined dot loop's dot as wgmma (warpgroup) instructions
+    bool tma;           // and its stages filled by TMA (tensor maps from the launcher)
 } GpuSchedule;
 
 // An NVIDIA target: an architecture name (sm_80, sm_86, sm_89, sm_90, sm_90a, ...) and what
@@ -46,13 +47,25 @@ void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s);
 // stages, wgmma).
 bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size);
 
+// A tensor map the launcher builds for the kernel (TMA; runtime/tilec_rt.h: TilecCudaTensorMap):
+// the tensor's pointer, rows, columns and row stride are the kernel parameters at these indices.
+typedef struct GpuTensorMap {
+    int ptr_param, rows_param, cols_param, stride_param;
+    int box_rows, box_cols, swizzle, elem_type;
+} GpuTensorMap;
+
+#define GPU_MAX_TENSOR_MAPS 8
+
 // What the distribution made of one kernel.
 typedef struct GpuKernel {
     char name[256];      // the device function: SYM__kernel
     int threads;         // per block
     int64_t smem_bytes;  // dynamic shared memory per block
-    bool quiet_limits;   // in: more shared memory than the target has is not reported
-    bool too_big;        // out: it needs more shared memory than the target has
+    int nparams;         // its parameters before the tensor maps
+    int ntma;            // tensor maps: parameter nparams is an i32 (1: all built), then the maps
+    GpuTensorMap tma[GPU_MAX_TENSOR_MAPS];
+    bool quiet_limits;  // in: more shared memory than the target has is not reported
+    bool too_big;       // out: it needs more shared memory than the target has
 } GpuKernel;
 
 // Replaces SYM__program in `module` (emit.c's GPU mode) by the device kernel SYM__kernel in a

@@ -98,7 +98,10 @@ typedef struct Gpu {
     int64_t smem_reserved;    // bytes before smem (a pipelined loop's stage buffers)
     int64_t smem_bytes;       // the most any one use needs (every use ends with a barrier)
     const struct Pipe *pipe;  // the pipelined loop being converted (its dot reads the stages)
-    MlirValue pipe_read;      // i64: where the stage of the current iteration starts (elements)
+    MlirBlock kbody;          // the kernel's body (parameters are added to it for tensor maps)
+    GpuKernel *out;
+    MlirValue tma_flag;   // the launcher's flag (i32: every tensor map built), once added
+    MlirValue pipe_read;  // i64: where the stage of the current iteration starts (elements)
     RegionFrame frames[32];
     int nframes;
     bool failed;
@@ -1442,8 +1445,12 @@ typedef struct Pipe {
     int64_t boff;         // where B starts in a stage
     int64_t stage_elems;  // per stage
     int stages;
-    bool wgmma;     // the dot runs as wgmma (dot_uses_wgmma)
-    MlirType elem;  // f16 or bf16
+    bool wgmma;        // the dot runs as wgmma (dot_uses_wgmma)
+    bool tma;          // and TMA fills the stages when the launcher could build the maps
+    MlirValue map[2];  // TMA: the operands' tensor maps (kernel parameters)
+    int64_t bars;      // TMA: the stages' mbarriers (16 bytes apart), in bytes
+    int64_t end;       // bytes of shared memory up to the end of the pipeline's
+    MlirType elem;     // f16 or bf16
 } Pipe;
 
 static void convert_op(Gpu *g, MlirOperation o);
@@ -1540,6 +1547,8 @@ static bool pipe_operand(Pipe *p, MlirBlock body, MlirValue v) {
     return slice_collect(p, body, v);
 }
 
+static bool pipe_use_tma(Gpu *g, Pipe *p);
+
 static bool pipe_find(Gpu *g, MlirOperation loop, Pipe *p) {
     if (g->sched->stages < 2 || !g->sched->tensor_cores || g->arch->sm < 80)
         return false;
@@ -1591,9 +1600,15 @@ static bool pipe_find(Gpu *g, MlirOperation loop, Pipe *p) {
     }
     int64_t room = g->arch->smem_limit - p->base * 2;
     p->stages = g->sched->stages;
-    while (p->stages > 2 && p->stages * p->stage_elems * 2 > room)
+    int64_t bars = p->wgmma && g->sched->tma ? 16 : 0;  // an mbarrier per stage (TMA)
+    while (p->stages > 2 && p->stages * (p->stage_elems * 2 + bars) > room)
         p->stages--;
-    return p->stages * p->stage_elems * 2 <= room;
+    if (p->stages * (p->stage_elems * 2 + bars) > room)
+        return false;
+    p->bars = p->base * 2 + p->stages * p->stage_elems * 2;
+    p->tma = pipe_use_tma(g, p);
+    p->end = p->bars + (p->tma ? 16 * p->stages : 0);
+    return true;
 }
 
 static MlirValue trunc_i32(Gpu *g, MlirValue v) { return ir_op1(&g->b, "arith.trunci", i32t(g), 1, &v); }
@@ -1704,10 +1719,110 @@ static MlirValue iv_at(Gpu *g, MlirValue lb, MlirValue step, int64_t k) {
     return k ? ir_binop(&g->b, "arith.addi", lb, ir_binop(&g->b, "arith.muli", c, step)) : lb;
 }
 
-// Starts the copies of the iteration at induction value iv into the stage at element offset
-// `stage` when iv < ub (the operands' slices converted for that iv), then commits them as one
-// cp.async group (empty past the end, so that every iteration counts one).
-static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirValue stage) {
+// ---------------------------------------------------------------- TMA
+
+static bool is_const_int(MlirValue v, int64_t c) {
+    if (!mlirValueIsAOpResult(v) || !ir_op_is(mlirOpResultGetOwner(v), "arith.constant"))
+        return false;
+    MlirAttribute a = mlirOperationGetAttributeByName(mlirOpResultGetOwner(v), ir_str("value"));
+    return mlirAttributeIsAInteger(a) && mlirIntegerAttrGetValueInt(a) == c;
+}
+
+// The index of the kernel parameter that v is (also through a multiplication by the constant
+// 1, as emit.c writes a row-major tensor's strides), or -1.
+static int param_index(Gpu *g, MlirValue v) {
+    if (mlirValueIsABlockArgument(v))
+        return mlirBlockEqual(mlirBlockArgumentGetOwner(v), g->kbody) ? (int)mlirBlockArgumentGetArgNumber(v)
+                                                                      : -1;
+    MlirOperation d = mlirOpResultGetOwner(v);
+    if (ir_op_is(d, "arith.muli"))
+        for (int i = 0; i < 2; i++)
+            if (is_const_int(mlirOperationGetOperand(d, i), 1))
+                return param_index(g, mlirOperationGetOperand(d, 1 - i));
+    return -1;
+}
+
+// The tensor map of a pipelined operand: when its slice is of a 2-D kernel tensor itself (no
+// view of it) whose pointer, sizes and row stride are kernel parameters and whose rows are
+// unit-stride, the box and swizzle being those of the stage's layout (tile_at).
+static bool tensor_map_of(Gpu *g, const Pipe *p, int k, GpuTensorMap *t) {
+    MlirOperation def = mlirOpResultGetOwner(p->opnd[k]);
+    if (ir_op_is(def, "tensor.pad"))
+        def = mlirOpResultGetOwner(mlirOperationGetOperand(def, 0));
+    if (!ir_op_is(def, "tensor.extract_slice"))
+        return false;  // a batch index dropped: a 3-D tensor
+    MlirOperation tt = mlirOpResultGetOwner(mlirOperationGetOperand(def, 0));  // bufferization.to_tensor
+    DVal *m = map_get(g, mlirOperationGetOperand(tt, 0));
+    if (!m || m->kind != DV_MEMREF || m->rank != 2 || m->offs[0].ptr || m->offs[1].ptr ||
+        !is_const_int(m->strides[1], 1))
+        return false;
+    *t = (GpuTensorMap){.ptr_param = param_index(g, m->ptr),
+                        .rows_param = param_index(g, m->sizes[0]),
+                        .cols_param = param_index(g, m->sizes[1]),
+                        .stride_param = param_index(g, m->strides[0]),
+                        .box_rows = (int)p->rows[k],
+                        .box_cols = k ? 64 : (int)p->cols[k],
+                        .swizzle = p->swz[k],
+                        .elem_type = mlirTypeIsABF16(p->elem) ? 9 : 6};
+    return t->ptr_param >= 0 && t->rows_param >= 0 && t->cols_param >= 0 && t->stride_param >= 0;
+}
+
+// Kernel parameters added during the distribution: the flag the launcher sets when it could
+// build every tensor map (first), then the maps, by value. use_tma: the flag is set (i1).
+static MlirValue use_tma(Gpu *g) {
+    if (!g->tma_flag.ptr)
+        g->tma_flag = mlirBlockAddArgument(g->kbody, i32t(g), g->b.loc);
+    return cmp(g, CMP_NE, g->tma_flag, ir_const_int(&g->b, i32t(g), 0));
+}
+
+// The stage's operands with TMA: both slices are of kernel tensors that can have a map.
+static bool pipe_use_tma(Gpu *g, Pipe *p) {
+    GpuTensorMap t[2];
+    if (!p->wgmma || !g->sched->tma || g->out->ntma + 2 > GPU_MAX_TENSOR_MAPS ||
+        !tensor_map_of(g, p, 0, &t[0]) || !tensor_map_of(g, p, 1, &t[1]))
+        return false;
+    if (!g->tma_flag.ptr)
+        g->tma_flag = mlirBlockAddArgument(g->kbody, i32t(g), g->b.loc);
+    for (int k = 0; k < 2; k++) {
+        g->out->tma[g->out->ntma++] = t[k];
+        p->map[k] = mlirBlockAddArgument(g->kbody, mlirLLVMPointerTypeGet(g->b.ctx, 0), g->b.loc);
+    }
+    return true;
+}
+
+static MlirValue mbarrier_at(Gpu *g, const Pipe *p, MlirValue s) {
+    MlirType i8 = mlirIntegerTypeGet(g->b.ctx, 8);
+    return gep(g, g->smem0, addc(g, mul(g, s, cint(g, 16)), p->bars), i8);
+}
+
+// One TMA box into the stage at element offset `at`, counted on mbarrier `bar`.
+static void tma_load(Gpu *g, const Pipe *p, MlirValue map, MlirValue at, MlirValue col, MlirValue row,
+                     MlirValue bar) {
+    MlirValue d = gep(g, g->smem0, at, p->elem);
+    d = ir_op1(&g->b, "llvm.addrspacecast", mlirLLVMPointerTypeGet(g->b.ctx, 7), 1, &d);  // shared::cluster
+    MlirValue ops[5] = {d, map, trunc_i32(g, col), trunc_i32(g, row), bar};
+    MlirNamedAttribute a[3] = {
+        ir_named(&g->b, "operandSegmentSizes",
+                 mlirDenseI32ArrayGet(g->b.ctx, 8, (int32_t[]){1, 1, 2, 1, 0, 0, 0, 0})),
+        ir_named(&g->b, "mode", parse_attr(g, "#nvvm.tma_load_mode<tile>")),
+        ir_named(&g->b, "isCTAOnly", mlirBoolAttrGet(g->b.ctx, 0)),
+    };
+    ir_op(&g->b, "nvvm.cp.async.bulk.tensor.shared.cluster.global", 0, NULL, 5, ops, 3, a, 0);
+}
+
+// Whether this thread is the block's first (i1).
+static MlirValue first_thread(Gpu *g) {
+    MlirValue z = cint(g, 0);
+    return bin(g, "arith.andi", cmp(g, CMP_EQ, g->lane, z), cmp(g, CMP_EQ, g->warp, z));
+}
+
+// ---------------------------------------------------------------- the pipeline
+
+// Starts the copies of the iteration at induction value iv into stage s (i64) when iv < ub (the
+// operands' slices converted for that iv), then commits them as one cp.async group (empty past
+// the end, or with TMA, so that every iteration counts one). With TMA (the launcher's flag):
+// the first thread expects the stage's bytes on the stage's mbarrier and issues the boxes.
+static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirValue s) {
     MlirBlock then, els;
     if_op(g, cmp(g, CMP_SLT, iv, ub), 0, NULL, &then, &els);
     yield(g, els, 0, NULL);
@@ -1717,12 +1832,38 @@ static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirVa
     map_put(g, p->iv, scalar_val(iv));
     for (int i = 0; i < p->nslice && !g->failed; i++)
         convert_op(g, p->slice[i]);
+    const DVal *x[2] = {NULL, NULL};
     for (int k = 0; k < 2 && !g->failed; k++) {
-        const DVal *x = get(g, p->opnd[k]);
-        if (x->kind != DV_LOAD || x->low[0].ptr || x->low[1].ptr)
+        x[k] = get(g, p->opnd[k]);
+        if (x[k]->kind != DV_LOAD || x[k]->low[0].ptr || x[k]->low[1].ptr)
             internal_error(__FILE__, __LINE__, "GPU back end: a pipelined dot operand is not a slice");
-        copy_to_smem(g, x, k ? addc(g, stage, p->boff) : stage, p->ld[k], p->swz[k]);
     }
+    MlirValue stage = addc(g, mul(g, s, cint(g, p->stage_elems)), p->base);
+    MlirBlock copy = g->b.block, tma, own, not_own;
+    if (p->tma && !g->failed) {
+        if_op(g, use_tma(g), 0, NULL, &tma, &copy);
+        g->b.block = tma;
+        if_op(g, first_thread(g), 0, NULL, &own, &not_own);
+        yield(g, not_own, 0, NULL);
+        g->b.block = own;
+        MlirValue bar = mbarrier_at(g, p, s);
+        MlirValue tx = ir_const_int(&g->b, i32t(g), p->stage_elems * 2);
+        MlirNamedAttribute ea[2] = {ir_named(&g->b, "relaxed", mlirBoolAttrGet(g->b.ctx, 0)),
+                                    ir_named(&g->b, "scope", parse_attr(g, "#nvvm.mem_scope<cta>"))};
+        ir_op(&g->b, "nvvm.mbarrier.arrive.expect_tx", 0, NULL, 2, (MlirValue[]){bar, tx}, 2, ea, 0);
+        tma_load(g, p, p->map[0], stage, x[0]->offs[1], x[0]->offs[0], bar);
+        for (int64_t a = 0; a < p->cols[1] / 64; a++)
+            tma_load(g, p, p->map[1], addc(g, stage, p->boff + a * p->rows[1] * 64),
+                     addc(g, x[1]->offs[1], 64 * a), x[1]->offs[0], bar);
+        yield(g, own, 0, NULL);
+        yield(g, tma, 0, NULL);
+        g->b.block = copy;
+    }
+    for (int k = 0; k < 2 && !g->failed; k++)
+        copy_to_smem(g, x[k], k ? addc(g, stage, p->boff) : stage, p->ld[k], p->swz[k]);
+    if (p->tma)
+        yield(g, copy, 0, NULL);
+    g->b.block = then;
     if (was)
         map_put(g, p->iv, was);
     yield(g, then, 0, NULL);
@@ -1730,17 +1871,46 @@ static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirVa
     cp_async_commit(g);
 }
 
-// Before the loop: the copies of its first stages - 1 iterations.
+// Before the loop: with TMA, the stages' mbarriers (one arrival: the issuing thread's, plus the
+// bytes); then the copies of the loop's first stages - 1 iterations.
 static void pipe_prologue(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, MlirValue step) {
-    smem_need(g, p->base * 2 + p->stages * p->stage_elems * 2 - g->smem_reserved);
+    smem_need(g, p->end - g->smem_reserved);
+    if (p->tma) {
+        MlirBlock then, els, save = g->b.block;
+        if_op(g, bin(g, "arith.andi", use_tma(g), first_thread(g)), 0, NULL, &then, &els);
+        yield(g, els, 0, NULL);
+        g->b.block = then;
+        for (int s = 0; s < p->stages; s++)
+            ir_op(&g->b, "nvvm.mbarrier.init", 0, NULL, 2,
+                  (MlirValue[]){mbarrier_at(g, p, cint(g, s)), ir_const_int(&g->b, i32t(g), 1)}, 0, NULL, 0);
+        yield(g, then, 0, NULL);
+        g->b.block = save;
+        barrier(g);
+    }
     for (int s = 0; s < p->stages - 1 && !g->failed; s++)
-        pipe_issue(g, p, iv_at(g, lb, step, s), ub, cint(g, p->base + s * p->stage_elems));
+        pipe_issue(g, p, iv_at(g, lb, step, s), ub, cint(g, s));
 }
 
-// At the top of the body (iteration i = (iv - lb) / step): wait for iteration i's copies,
-// start those of iteration i + stages - 1 into the buffer iteration i - 1 used, and point the
-// dot at buffer i % stages. Ordinary uses of shared memory in the body start past the stages.
+// At the top of the body (iteration i = (iv - lb) / step): wait for iteration i's copies (its
+// cp.async group, or with TMA its mbarrier's phase (i / stages) % 2), then one barrier, which
+// also tells that every warp is done with the buffer of iteration i - 1; start the copies of
+// iteration i + stages - 1 into that buffer, and point the dot at buffer i % stages. Ordinary
+// uses of shared memory in the body start past the stages.
 static void pipe_iteration(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, MlirValue step, MlirValue iv) {
+    MlirValue i = bin(g, "arith.divsi", bin(g, "arith.subi", to_i64(g, iv), to_i64(g, lb)), to_i64(g, step));
+    MlirValue S = cint(g, p->stages);
+    MlirValue rd = bin(g, "arith.remsi", i, S);
+    MlirBlock wait = g->b.block, tma, save = g->b.block;
+    if (p->tma) {
+        if_op(g, use_tma(g), 0, NULL, &tma, &wait);
+        g->b.block = tma;
+        MlirValue phase = trunc_i32(g, bin(g, "arith.andi", bin(g, "arith.divsi", i, S), cint(g, 1)));
+        ir_op(&g->b, "nvvm.mbarrier.try_wait.parity", 0, NULL, 3,
+              (MlirValue[]){mbarrier_at(g, p, rd), phase, ir_const_int(&g->b, i32t(g), 10000000)}, 0, NULL,
+              0);
+        yield(g, tma, 0, NULL);
+        g->b.block = wait;
+    }
     cp_async_wait(g, p->stages - 2);
     if (p->wgmma) {  // wgmma reads through the async proxy what cp.async and st.shared wrote
         MlirNamedAttribute fa[2] = {
@@ -1749,15 +1919,15 @@ static void pipe_iteration(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, Ml
         };
         ir_op(&g->b, "nvvm.fence.proxy", 0, NULL, 0, NULL, 2, fa, 0);
     }
+    if (p->tma)
+        yield(g, wait, 0, NULL);
+    g->b.block = save;
     barrier(g);
-    MlirValue i = bin(g, "arith.divsi", bin(g, "arith.subi", to_i64(g, iv), to_i64(g, lb)), to_i64(g, step));
-    MlirValue S = cint(g, p->stages), se = cint(g, p->stage_elems);
-    MlirValue rd = bin(g, "arith.remsi", i, S);
     MlirValue wr = bin(g, "arith.remsi", addc(g, i, p->stages - 1), S);
-    pipe_issue(g, p, iv_at(g, iv, step, p->stages - 1), ub, addc(g, mul(g, wr, se), p->base));
+    pipe_issue(g, p, iv_at(g, iv, step, p->stages - 1), ub, wr);
     g->pipe = p;
-    g->pipe_read = addc(g, mul(g, rd, se), p->base);
-    g->smem_reserved = p->base * 2 + p->stages * p->stage_elems * 2;
+    g->pipe_read = addc(g, mul(g, rd, cint(g, p->stage_elems)), p->base);
+    g->smem_reserved = p->end;
     MlirType i8 = mlirIntegerTypeGet(g->b.ctx, 8);
     g->smem = gep(g, g->smem0, cint(g, g->smem_reserved), i8);
 }
@@ -2971,7 +3141,10 @@ bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const cha
     MlirOperation kfn = ir_op(&g.b, "gpu.func", 0, NULL, 0, NULL, 4, fattrs, 1);
     MlirBlock kbody = ir_region_block(&g.b, kfn, 0, nk, kt);
     free(kt);
-    g.b.block = kbody;
+    g.b.block = g.kbody = kbody;
+    g.out = out;
+    out->nparams = nk;
+    out->ntma = 0;
     MlirValue tid = gpu_index(&g, "gpu.thread_id", "x");
     g.lane = bin(&g, "arith.andi", tid, cint(&g, 31));
     g.warp = bin(&g, "arith.shrui", tid, cint(&g, 5));
@@ -2998,6 +3171,15 @@ bool gpu_distribute(MlirContext ctx, MlirModule module, Program *prog, const cha
     convert_block(&g, pbody);
     g.b.block = kbody;
     ir_op(&g.b, "gpu.return", 0, NULL, 0, NULL, 0, NULL, 0);
+    int nall = (int)mlirBlockGetNumArguments(kbody);
+    if (nall > nk) {  // the TMA flag and tensor maps added during the conversion
+        MlirType *all = malloc(sizeof(MlirType) * (size_t)nall);
+        for (int i = 0; i < nall; i++)
+            all[i] = mlirValueGetType(mlirBlockGetArgument(kbody, i));
+        mlirOperationSetAttributeByName(kfn, ir_str("function_type"),
+                                        mlirTypeAttrGet(mlirFunctionTypeGet(ctx, nall, all, 0, NULL)));
+        free(all);
+    }
     free(g.map);
     if (g.failed)
         return false;
@@ -3048,7 +3230,8 @@ void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s) {
                        .dot_cols = 4,
                        .tensor_cores = arch->sm >= 80,
                        .stages = arch->sm >= 80 ? 3 : 1,
-                       .wgmma = true};
+                       .wgmma = true,
+                       .tma = true};
 }
 
 bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size) {
@@ -3069,19 +3252,23 @@ bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error
                      : !strcmp(kv, "dot_cols")     ? &s->dot_cols
                      : !strcmp(kv, "stages")       ? &s->stages
                                                    : NULL;
-        if (!strcmp(kv, "tensor_cores") || !strcmp(kv, "wgmma")) {
+        bool *flag = !strcmp(kv, "tensor_cores") ? &s->tensor_cores
+                     : !strcmp(kv, "wgmma")      ? &s->wgmma
+                     : !strcmp(kv, "tma")        ? &s->tma
+                                                 : NULL;
+        if (flag) {
             if (v != 0 && v != 1) {
                 snprintf(error, (size_t)error_size, "%s must be 0 or 1", kv);
                 return false;
             }
-            *(kv[0] == 't' ? &s->tensor_cores : &s->wgmma) = v;
+            *flag = v;
             continue;
         }
         if (!field) {
             snprintf(
                 error, (size_t)error_size,
                 "unknown GPU schedule key '%s' (num_warps, vector_bytes, dot_rows, dot_cols, tensor_cores, "
-                "stages, wgmma)",
+                "stages, wgmma, tma)",
                 kv);
             return false;
         }

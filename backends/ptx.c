@@ -13,7 +13,9 @@
 #include "llvm-c/Analysis.h"
 #include "llvm-c/Core.h"
 #include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/Dialect/GPU.h"
+#include "mlir-c/Dialect/LLVM.h"
 #include "mlir-c/IR.h"
 #include "mlir-c/RegisterEverything.h"
 
@@ -199,19 +201,44 @@ static void add_launcher(LLVMModuleRef m, const Compiled *c, const GpuArch *arch
     LLVMValueRef kname = const_bytes(m, name, c->kernel.name, strlen(c->kernel.name), true);
     snprintf(name, sizeof name, "%s__arch", c->sym);
     LLVMValueRef archs = const_bytes(m, name, arch->name, strlen(arch->name), true);
-    LLVMTypeRef fields[8] = {ptr, i64, ptr, i64, ptr, ptr, i32, i32};
-    LLVMTypeRef img_t = LLVMStructTypeInContext(ctx, fields, 8, 0);
-    LLVMValueRef vals[8] = {cubin,
-                            LLVMConstInt(i64, c->cubin_len, 0),
-                            ptx,
-                            LLVMConstInt(i64, c->ptx_len, 0),
-                            kname,
-                            archs,
-                            LLVMConstInt(i32, (unsigned)c->kernel.threads, 0),
-                            LLVMConstInt(i32, (unsigned long long)c->kernel.smem_bytes, 0)};
+    // The tensor maps: TilecCudaTensorMap, eight i32 each.
+    const GpuKernel *k = &c->kernel;
+    LLVMTypeRef map_t = LLVMArrayType2(i32, 8);
+    LLVMValueRef maps = LLVMConstNull(ptr);
+    if (k->ntma) {
+        LLVMValueRef rows[GPU_MAX_TENSOR_MAPS];
+        for (int i = 0; i < k->ntma; i++) {
+            const GpuTensorMap *t = &k->tma[i];
+            int f[8] = {t->ptr_param, t->rows_param, t->cols_param, t->stride_param,
+                        t->box_rows,  t->box_cols,   t->swizzle,    t->elem_type};
+            LLVMValueRef v[8];
+            for (int j = 0; j < 8; j++)
+                v[j] = LLVMConstInt(i32, (unsigned long long)f[j], 0);
+            rows[i] = LLVMConstArray2(i32, v, 8);
+        }
+        LLVMValueRef init = LLVMConstArray2(map_t, rows, (uint64_t)k->ntma);
+        snprintf(name, sizeof name, "%s__tensor_maps", c->sym);
+        maps = LLVMAddGlobal(m, LLVMTypeOf(init), name);
+        LLVMSetInitializer(maps, init);
+        LLVMSetGlobalConstant(maps, 1);
+        LLVMSetLinkage(maps, LLVMPrivateLinkage);
+    }
+    LLVMTypeRef fields[11] = {ptr, i64, ptr, i64, ptr, ptr, i32, i32, i32, i32, ptr};
+    LLVMTypeRef img_t = LLVMStructTypeInContext(ctx, fields, 11, 0);
+    LLVMValueRef vals[11] = {cubin,
+                             LLVMConstInt(i64, c->cubin_len, 0),
+                             ptx,
+                             LLVMConstInt(i64, c->ptx_len, 0),
+                             kname,
+                             archs,
+                             LLVMConstInt(i32, (unsigned)k->threads, 0),
+                             LLVMConstInt(i32, (unsigned long long)k->smem_bytes, 0),
+                             LLVMConstInt(i32, (unsigned)k->nparams, 0),
+                             LLVMConstInt(i32, (unsigned)k->ntma, 0),
+                             maps};
     snprintf(name, sizeof name, "%s__image", c->sym);
     LLVMValueRef img = LLVMAddGlobal(m, img_t, name);
-    LLVMSetInitializer(img, LLVMConstNamedStruct(img_t, vals, 8));
+    LLVMSetInitializer(img, LLVMConstNamedStruct(img_t, vals, 11));
     LLVMSetGlobalConstant(img, 1);
     LLVMSetLinkage(img, LLVMPrivateLinkage);
 
@@ -230,6 +257,53 @@ static void add_launcher(LLVMModuleRef m, const Compiled *c, const GpuArch *arch
     LLVMValueRef args[4] = {img, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2)};
     LLVMBuildRet(b, LLVMBuildCall2(b, rt_t, rt, args, 4, "status"));
     LLVMDisposeBuilder(b);
+}
+
+// The tensor-map parameters of the kernels (after the TMA flag): passed by value in the
+// parameter space, 64-byte aligned, and addressed there (`nvvm.grid_constant`), as TMA reads
+// them. Set on the llvm.func after convert-gpu-to-nvvm, which drops `llvm.byval` (and whose
+// gpu.func verifier rejects grid_constant).
+static void mark_tensor_maps(MlirContext ctx, MlirModule module, const Compiled *cs, int n) {
+    for (MlirOperation gm = mlirBlockGetFirstOperation(mlirModuleGetBody(module)); !mlirOperationIsNull(gm);
+         gm = mlirOperationGetNextInBlock(gm)) {
+        if (!ir_op_is(gm, "gpu.module"))
+            continue;
+        MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(gm, 0));
+        for (MlirOperation f = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(f);
+             f = mlirOperationGetNextInBlock(f)) {
+            MlirAttribute name = mlirOperationGetAttributeByName(f, ir_str("sym_name"));
+            if (!ir_op_is(f, "llvm.func") || mlirAttributeIsNull(name))
+                continue;
+            MlirStringRef fname = mlirStringAttrGetValue(name);
+            for (int i = 0; i < n; i++) {
+                const GpuKernel *k = &cs[i].kernel;
+                if (!k->ntma || strlen(k->name) != fname.length || strncmp(k->name, fname.data, fname.length))
+                    continue;
+                MlirBlock entry = mlirRegionGetFirstBlock(mlirOperationGetRegion(f, 0));
+                int na = (int)mlirBlockGetNumArguments(entry);
+                MlirAttribute old = mlirOperationGetAttributeByName(f, ir_str("arg_attrs"));
+                MlirAttribute *dicts = malloc(sizeof(MlirAttribute) * (size_t)na);
+                MlirNamedAttribute map_attrs[3] = {
+                    mlirNamedAttributeGet(mlirIdentifierGet(ctx, ir_str("llvm.align")),
+                                          mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 64)),
+                    mlirNamedAttributeGet(
+                        mlirIdentifierGet(ctx, ir_str("llvm.byval")),
+                        mlirTypeAttrGet(mlirLLVMArrayTypeGet(mlirIntegerTypeGet(ctx, 8), 128))),
+                    mlirNamedAttributeGet(mlirIdentifierGet(ctx, ir_str("nvvm.grid_constant")),
+                                          mlirUnitAttrGet(ctx)),
+                };
+                for (int a = 0; a < na; a++) {
+                    bool map = a > k->nparams && a <= k->nparams + k->ntma;
+                    dicts[a] = map ? mlirDictionaryAttrGet(ctx, 3, map_attrs)
+                               : !mlirAttributeIsNull(old) && a < mlirArrayAttrGetNumElements(old)
+                                   ? mlirArrayAttrGetElement(old, a)
+                                   : mlirDictionaryAttrGet(ctx, 0, NULL);
+                }
+                mlirOperationSetAttributeByName(f, ir_str("arg_attrs"), mlirArrayAttrGet(ctx, na, dicts));
+                free(dicts);
+            }
+        }
+    }
 }
 
 bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const LowerOptions *lo, FILE *out,
@@ -293,6 +367,7 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
         goto done;
     }
     lower_run_passes(ctx, module, device_pipeline, "NVVM");
+    mark_tensor_maps(ctx, module, cs, n);
     if (lo->stage == LOWER_NVVM) {
         lower_print_module(module, false, out);
         goto done;

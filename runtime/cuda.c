@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,11 @@ typedef struct Driver {
     CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
     CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
     CUresult (*cuGetErrorString)(CUresult, const char **);
+    // Optional (drivers for CUDA 12 and later): TMA tensor maps.
+    CUresult (*cuTensorMapEncodeTiled)(void *map, int dtype, unsigned rank, void *address,
+                                       const uint64_t *dims, const uint64_t *strides, const unsigned *box,
+                                       const unsigned *elem_strides, int interleave, int swizzle,
+                                       int l2_promotion, int oob_fill);
 } Driver;
 
 // A loaded kernel: one per image and context.
@@ -98,6 +105,7 @@ static void load_driver(void) {
             snprintf(drv_error, sizeof drv_error, "the CUDA driver lacks %s", syms[i].name);
             return;
         }
+    drv.cuTensorMapEncodeTiled = dlsym(h, "cuTensorMapEncodeTiled");  // optional
     CUresult r = drv.cuInit(0);
     if (r) {
         drv_status = TILEC_ERR_NO_GPU;
@@ -176,6 +184,28 @@ static int get_function(const TilecCudaImage *image, CUcontext ctx, CUfunction *
     return TILEC_RT_CUDA_OK;
 }
 
+// The arguments of cuTensorMapEncodeTiled for map `t` from the kernel's parameters: false when
+// the tensor cannot have one (a null or empty tensor, a pointer or row stride that is not a
+// multiple of 16 bytes, a box or swizzle out of range).
+bool tilec_rt_tensor_map_args(const TilecCudaTensorMap *t, void **params, TilecTensorMapArgs *a) {
+    int64_t ptr = *(const int64_t *)params[t->ptr_param];
+    int64_t rows = *(const int64_t *)params[t->rows_param], cols = *(const int64_t *)params[t->cols_param];
+    int64_t stride = *(const int64_t *)params[t->stride_param];
+    int eb = t->elem_type == 6 || t->elem_type == 9 ? 2 : 0;  // f16, bf16
+    int swz = t->swizzle == 128 ? 3 : t->swizzle == 64 ? 2 : t->swizzle == 32 ? 1 : -1;
+    if (!eb || swz < 0 || !ptr || ptr % 16 || rows <= 0 || cols <= 0 || stride < cols || (stride * eb) % 16 ||
+        stride * eb >= (int64_t)1 << 40 || rows > 0xffffffffLL || cols > 0xffffffffLL || t->box_rows < 1 ||
+        t->box_rows > 256 || t->box_cols < 1 || t->box_cols * eb > t->swizzle)
+        return false;
+    *a = (TilecTensorMapArgs){.dtype = t->elem_type,
+                              .address = (void *)(intptr_t)ptr,
+                              .dims = {(uint64_t)cols, (uint64_t)rows},
+                              .row_stride_bytes = (uint64_t)(stride * eb),
+                              .box = {(unsigned)t->box_cols, (unsigned)t->box_rows},
+                              .swizzle = swz};
+    return true;
+}
+
 int tilec_rt_cuda_launch(const TilecCudaImage *image, int64_t blocks, void *stream, void **params) {
     if (blocks == 0)
         return TILEC_RT_CUDA_OK;
@@ -191,6 +221,33 @@ int tilec_rt_cuda_launch(const TilecCudaImage *image, int64_t blocks, void *stre
         st = get_function(image, ctx, &fn);
     if (st)
         return st;
+    // After the kernel's own parameters: the flag saying whether every tensor map could be
+    // built, then the maps (by value, 64-byte aligned).
+    enum { MAX_MAPS = 8, MAX_PARAMS = 96 };
+    _Alignas(64) unsigned char maps[MAX_MAPS][128];
+    int32_t use_maps = 1;
+    void *all[MAX_PARAMS + MAX_MAPS + 1];
+    if (image->ntensor_maps > 0) {
+        if (image->ntensor_maps > MAX_MAPS || image->nparams > MAX_PARAMS) {
+            set_error("kernel %s: more parameters than the launcher holds", image->kernel);
+            return TILEC_ERR_CUDA;
+        }
+        memcpy(all, params, sizeof(void *) * (size_t)image->nparams);
+        for (int i = 0; i < image->ntensor_maps; i++) {
+            TilecTensorMapArgs a;
+            const unsigned one[2] = {1, 1};
+            memset(maps[i], 0, sizeof maps[i]);
+            if (!drv.cuTensorMapEncodeTiled ||
+                !tilec_rt_tensor_map_args(&image->tensor_maps[i], params, &a) ||
+                drv.cuTensorMapEncodeTiled(maps[i], a.dtype, 2, a.address, a.dims, &a.row_stride_bytes, a.box,
+                                           one, 0, a.swizzle, 2 /* L2 promotion 128 B */,
+                                           0 /* zeros outside */))
+                use_maps = 0;
+            all[image->nparams + 1 + i] = maps[i];
+        }
+        all[image->nparams] = &use_maps;
+        params = all;
+    }
     CUresult r = drv.cuLaunchKernel(fn, (unsigned)blocks, 1, 1, (unsigned)image->threads, 1, 1,
                                     (unsigned)image->smem_bytes, (CUstream)stream, params, NULL);
     if (r) {

@@ -7,6 +7,7 @@
 #ifndef TILEC_RT_H
 #define TILEC_RT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,16 @@ int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const 
 #define TILEC_ERR_GRID 6    // the grid has more programs than one launch can hold (2^31 - 1)
 #endif
 
+// A tensor map (TMA, sm_90a) that a launch builds and passes after the kernel's parameters
+// (TilecCudaImage):
+// the tensor's device pointer, row and column counts and row stride (in elements) are kernel
+// parameters, given by index; a box of box_rows x box_cols elements lands in shared memory
+// with the `swizzle` (bytes: 32, 64 or 128). elem_type: the driver's CUtensorMapDataType.
+typedef struct TilecCudaTensorMap {
+    int32_t ptr_param, rows_param, cols_param, stride_param;
+    int32_t box_rows, box_cols, swizzle, elem_type;
+} TilecCudaTensorMap;
+
 // A kernel compiled for a GPU, as its object embeds it.
 typedef struct TilecCudaImage {
     const void *cubin;  // ptxas's output for `arch`
@@ -53,11 +64,30 @@ typedef struct TilecCudaImage {
     const char *arch;    // "sm_90a"
     int32_t threads;     // per block
     int32_t smem_bytes;  // dynamic shared memory per block
+    // With tensor maps, the kernel's parameters are the nparams of `params`, then an int32 that
+    // is 1 when every map could be built (else the kernel copies through its threads), then
+    // each map (by value, 128 bytes).
+    int32_t nparams;
+    int32_t ntensor_maps;
+    const TilecCudaTensorMap *tensor_maps;
 } TilecCudaImage;
 
 // Launches `blocks` blocks of the kernel on `stream` (NULL: the default stream), loading it into
 // the current context on first use; params: pointers to each kernel parameter. Asynchronous.
 int tilec_rt_cuda_launch(const TilecCudaImage *image, int64_t blocks, void *stream, void **params);
+
+// What the launch hands cuTensorMapEncodeTiled for a map (rank 2, innermost dimension first);
+// tilec_rt_tensor_map_args fills it from the kernel's parameters, false when the tensor cannot
+// have a map (the kernel then copies through its threads). Exposed for tests.
+typedef struct TilecTensorMapArgs {
+    int dtype;
+    void *address;
+    uint64_t dims[2];  // columns, rows
+    uint64_t row_stride_bytes;
+    unsigned box[2];  // columns, rows
+    int swizzle;      // CUtensorMapSwizzle: 1 32 B, 2 64 B, 3 128 B
+} TilecTensorMapArgs;
+bool tilec_rt_tensor_map_args(const TilecCudaTensorMap *t, void **params, TilecTensorMapArgs *a);
 int tilec_rt_cuda_available(void);      // 1 when a driver and a GPU are there
 const char *tilec_rt_cuda_error(void);  // this thread's last error message ("" if none)
 
