@@ -1840,7 +1840,8 @@ static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirVa
     }
     MlirValue stage = addc(g, mul(g, s, cint(g, p->stage_elems)), p->base);
     MlirBlock copy = g->b.block, tma, own, not_own;
-    if (p->tma && !g->failed) {
+    bool split = p->tma && !g->failed;  // TMA when the launcher's flag says so, else the copies
+    if (split) {
         if_op(g, use_tma(g), 0, NULL, &tma, &copy);
         g->b.block = tma;
         if_op(g, first_thread(g), 0, NULL, &own, &not_own);
@@ -1861,7 +1862,7 @@ static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirVa
     }
     for (int k = 0; k < 2 && !g->failed; k++)
         copy_to_smem(g, x[k], k ? addc(g, stage, p->boff) : stage, p->ld[k], p->swz[k]);
-    if (p->tma)
+    if (split)
         yield(g, copy, 0, NULL);
     g->b.block = then;
     if (was)
@@ -2008,6 +2009,25 @@ static DVal *dot_wgmma(Gpu *g, const Layout *LC, MlirValue acc) {
     MlirValue v = from_elements(g, f32, E, out);
     free(fs), free(out), free(elem);
     return dist_val(LC, v, f32);
+}
+
+// After the loop: no copy in flight; with TMA the mbarriers invalidated (their memory is
+// ordinary shared memory again); a barrier.
+static void pipe_epilogue(Gpu *g, const Pipe *p) {
+    cp_async_wait(g, 0);
+    if (p->tma) {
+        MlirBlock then, els, save = g->b.block;
+        if_op(g, bin(g, "arith.andi", use_tma(g), first_thread(g)), 0, NULL, &then, &els);
+        yield(g, els, 0, NULL);
+        g->b.block = then;
+        for (int s = 0; s < p->stages; s++) {
+            MlirValue bar = mbarrier_at(g, p, cint(g, s));
+            ir_op(&g->b, "nvvm.mbarrier.inval", 0, NULL, 1, &bar, 0, NULL, 0);
+        }
+        yield(g, then, 0, NULL);
+        g->b.block = save;
+    }
+    barrier(g);
 }
 
 // The pipelined loop's dot: acc += the stage of this iteration's A @ B.
@@ -2813,10 +2833,8 @@ static void convert_region_op(Gpu *g, MlirOperation o) {
     }
     g->b.block = save;
     g->nframes--;
-    if (piped) {  // the stages are free for whatever follows
-        cp_async_wait(g, 0);
-        barrier(g);
-    }
+    if (piped)  // the stages (and mbarriers) are free for whatever follows
+        pipe_epilogue(g, &pipe);
     for (int i = 0; i < nres; i++) {
         MlirValue v = mlirOperationGetResult(n, i);
         map_put(g, mlirOperationGetResult(o, i),
