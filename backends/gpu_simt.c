@@ -1810,6 +1810,16 @@ static void tma_load(Gpu *g, const Pipe *p, MlirValue map, MlirValue at, MlirVal
     ir_op(&g->b, "nvvm.cp.async.bulk.tensor.shared.cluster.global", 0, NULL, 5, ops, 3, a, 0);
 }
 
+// fence.proxy.async.shared::cta: this thread's shared-memory accesses so far ordered with the
+// async proxy's (TMA, wgmma).
+static void proxy_fence(Gpu *g) {
+    MlirNamedAttribute fa[2] = {
+        ir_named(&g->b, "kind", parse_attr(g, "#nvvm.proxy_kind<async.shared>")),
+        ir_named(&g->b, "space", parse_attr(g, "#nvvm.shared_space<cta>")),
+    };
+    ir_op(&g->b, "nvvm.fence.proxy", 0, NULL, 0, NULL, 2, fa, 0);
+}
+
 // Whether this thread is the block's first (i1).
 static MlirValue first_thread(Gpu *g) {
     MlirValue z = cint(g, 0);
@@ -1886,6 +1896,7 @@ static void pipe_prologue(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, Mli
                   (MlirValue[]){mbarrier_at(g, p, cint(g, s)), ir_const_int(&g->b, i32t(g), 1)}, 0, NULL, 0);
         yield(g, then, 0, NULL);
         g->b.block = save;
+        proxy_fence(g);  // what ordinary stores left in the stages, before TMA writes over it
         barrier(g);
     }
     for (int s = 0; s < p->stages - 1 && !g->failed; s++)
@@ -1913,13 +1924,8 @@ static void pipe_iteration(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, Ml
         g->b.block = wait;
     }
     cp_async_wait(g, p->stages - 2);
-    if (p->wgmma) {  // wgmma reads through the async proxy what cp.async and st.shared wrote
-        MlirNamedAttribute fa[2] = {
-            ir_named(&g->b, "kind", parse_attr(g, "#nvvm.proxy_kind<async.shared>")),
-            ir_named(&g->b, "space", parse_attr(g, "#nvvm.shared_space<cta>")),
-        };
-        ir_op(&g->b, "nvvm.fence.proxy", 0, NULL, 0, NULL, 2, fa, 0);
-    }
+    if (p->wgmma)  // wgmma reads through the async proxy what cp.async and st.shared wrote
+        proxy_fence(g);
     if (p->tma)
         yield(g, wait, 0, NULL);
     g->b.block = save;
