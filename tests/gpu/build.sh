@@ -26,5 +26,20 @@ for k in "${diffed[@]}"; do
 done
 cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$out" -Iruntime tests/gpu/diff.c \
     $(printf "$out/%s.o " "${diffed[@]}") $(printf "$out/cpu/%s.o " "${diffed[@]}") build/lib/libtilec_rt.a -ldl -lpthread -lm -o "$out/diff"
+# The checked kernels again with other schedules (VARIANTS, default "tma=0 wgmma=0 stages=1";
+# "" for none): $out/variants/<schedule>/check, which run.sh runs too, so that one GPU session
+# tells which path (TMA, wgmma, the cp.async pipeline) a wrong result comes from.
+rm -rf "$out/variants"
+for v in ${VARIANTS-tma=0 wgmma=0 stages=1}; do
+    d="$out/variants/${v//[=,]/-}"
+    mkdir -p "$d"
+    for k in vector_add softmax layernorm matmul; do
+        build/bin/tilec stdlib/$k.tile --target="$arch" --schedule="$v" -o "$d/$k.o"
+    done
+    cc -O2 -std=gnu11 -I"$d" -Iruntime tests/gpu/check.c "$d"/{vector_add,softmax,layernorm,matmul}.o \
+        build/lib/libtilec_rt.a -ldl -lpthread -lm -o "$d/check"
+    rm -f "$d"/*.o
+done
+rm -f "$out"/*.o "$out"/cpu/*.o  # linked: what the GPU machine needs is the programs (carry <= 64 MiB)
 echo "$arch" > "$out/arch"
-echo "built $out/check and $out/diff for $arch"
+echo "built $out/check and $out/diff for $arch (variants: ${VARIANTS-tma=0 wgmma=0 stages=1})"

@@ -16,6 +16,10 @@ build/gpu/check --bench | tee build/gpu/check.log
 echo "== the other stdlib kernels against their x86 build (build/gpu/diff)"
 diff_status=0
 build/gpu/diff | tee build/gpu/diff.log || diff_status=$?
+for d in build/gpu/variants/*/; do  # the same checks with other schedules (tests/gpu/build.sh)
+    [[ -x "$d/check" ]] || continue
+    echo "== schedule $(basename "$d"): $("$d/check" 2>&1 | tail -1)"
+done
 tilec_json=$(tail -1 build/gpu/check.log)
 echo "== peers"
 peers_json=$(python3 bench/gpu_peers.py)
