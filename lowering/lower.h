@@ -141,6 +141,9 @@ void lower_apply_transform(MlirContext ctx, MlirModule module, const char *scrip
 void lower_run_passes(MlirContext ctx, MlirModule module, const char *pipeline, const char *stage);
 extern const char *const lower_host_pipeline;  // host code (func, scf, arith) to the LLVM dialect
 LLVMModuleRef lower_translate(MlirContext ctx, MlirModule module, LLVMContextRef lctx);
+// Loads, stores and masked loads/stores of bf16 values as 16-bit integers (lowering/bf16mem.c):
+// copies of bf16 tiles stay moves on CPUs without AVX512-BF16. lower_translate applies it.
+void lower_bf16_memory(LLVMModuleRef m);
 // O3 for the host CPU, then prints the module (LOWER_LLVM), its assembly or writes the object.
 bool lower_finish_llvm(LLVMModuleRef m, const LowerOptions *lo, FILE *out);
 

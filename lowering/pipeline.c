@@ -131,6 +131,7 @@ LLVMModuleRef lower_translate(MlirContext ctx, MlirModule module, LLVMContextRef
     LLVMModuleRef m = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(module), lctx);
     if (!m)
         internal_error(__FILE__, __LINE__, "translation to LLVM IR failed");
+    lower_bf16_memory(m);
     return m;
 }
 
