@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "llvm-c/Core.h"
+#include "llvm-c/DebugInfo.h"
 
 #include "lower.h"
 
@@ -34,6 +35,19 @@ static bool calls(LLVMValueRef call, const char *name) {
     return len > n && !strncmp(s, name, n) && s[n] == '.';
 }
 
+// `to` gets `from`'s metadata (alias scopes, nontemporal hints, ...) and debug location.
+static void copy_metadata(LLVMValueRef from, LLVMValueRef to) {
+    size_t n = 0;
+    LLVMValueMetadataEntry *md = LLVMInstructionGetAllMetadataOtherThanDebugLoc(from, &n);
+    LLVMContextRef c = LLVMGetTypeContext(LLVMTypeOf(from));
+    for (unsigned k = 0; k < n; k++)
+        LLVMSetMetadata(to, LLVMValueMetadataEntriesGetKind(md, k),
+                        LLVMMetadataAsValue(c, LLVMValueMetadataEntriesGetMetadata(md, k)));
+    if (md)
+        LLVMDisposeValueMetadataEntries(md);
+    LLVMInstructionSetDebugLoc(to, LLVMInstructionGetDebugLoc(from));
+}
+
 // The same masked load or store on the integer type: arguments as given, the pointer's
 // attributes (its alignment) kept.
 static LLVMValueRef masked_call(LLVMModuleRef m, LLVMBuilderRef b, LLVMValueRef old, const char *name,
@@ -44,6 +58,7 @@ static LLVMValueRef masked_call(LLVMModuleRef m, LLVMBuilderRef b, LLVMValueRef 
     LLVMValueRef f = LLVMGetIntrinsicDeclaration(m, id, over, 2);
     LLVMTypeRef ft = LLVMIntrinsicGetType(LLVMGetModuleContext(m), id, over, 2);
     LLVMValueRef call = LLVMBuildCall2(b, ft, f, args, 3, "");
+    copy_metadata(old, call);
     unsigned idx = (unsigned)ptr_arg + 1;  // attribute indices: 0 the result, 1.. the arguments
     unsigned n = LLVMGetCallSiteAttributeCount(old, idx);
     if (n) {
@@ -71,6 +86,7 @@ void lower_bf16_memory(LLVMModuleRef m) {
                     LLVMValueRef l = LLVMBuildLoad2(b, it, LLVMGetOperand(i, 0), "");
                     LLVMSetAlignment(l, LLVMGetAlignment(i));
                     LLVMSetVolatile(l, LLVMGetVolatile(i));
+                    copy_metadata(i, l);
                     done = LLVMBuildBitCast(b, l, t, "");
                 } else if (op == LLVMStore) {
                     LLVMValueRef v = LLVMGetOperand(i, 0);
@@ -80,6 +96,7 @@ void lower_bf16_memory(LLVMModuleRef m) {
                     LLVMValueRef s = LLVMBuildStore(b, LLVMBuildBitCast(b, v, it, ""), LLVMGetOperand(i, 1));
                     LLVMSetAlignment(s, LLVMGetAlignment(i));
                     LLVMSetVolatile(s, LLVMGetVolatile(i));
+                    copy_metadata(i, s);
                     LLVMInstructionEraseFromParent(i);
                     continue;
                 } else if (op == LLVMCall && calls(i, "llvm.masked.load")) {
