@@ -1768,12 +1768,15 @@ static bool tensor_map_of(Gpu *g, const Pipe *p, int k, GpuTensorMap *t) {
 }
 
 // Kernel parameters added during the distribution: the flag the launcher sets when it could
-// build every tensor map (first), then the maps, by value. use_tma: the flag is set (i1).
-static MlirValue use_tma(Gpu *g) {
+// build every tensor map (first, added once), then the maps, by value.
+static MlirValue tma_flag(Gpu *g) {
     if (!g->tma_flag.ptr)
         g->tma_flag = mlirBlockAddArgument(g->kbody, i32t(g), g->b.loc);
-    return cmp(g, CMP_NE, g->tma_flag, ir_const_int(&g->b, i32t(g), 0));
+    return g->tma_flag;
 }
+
+// Whether the launcher's flag is set (i1).
+static MlirValue use_tma(Gpu *g) { return cmp(g, CMP_NE, tma_flag(g), ir_const_int(&g->b, i32t(g), 0)); }
 
 // The stage's operands with TMA: both slices are of kernel tensors that can have a map.
 static bool pipe_use_tma(Gpu *g, Pipe *p) {
@@ -1781,8 +1784,7 @@ static bool pipe_use_tma(Gpu *g, Pipe *p) {
     if (!p->wgmma || !g->sched->tma || g->out->ntma + 2 > GPU_MAX_TENSOR_MAPS ||
         !tensor_map_of(g, p, 0, &t[0]) || !tensor_map_of(g, p, 1, &t[1]))
         return false;
-    if (!g->tma_flag.ptr)
-        g->tma_flag = mlirBlockAddArgument(g->kbody, i32t(g), g->b.loc);
+    tma_flag(g);
     for (int k = 0; k < 2; k++) {
         g->out->tma[g->out->ntma++] = t[k];
         p->map[k] = mlirBlockAddArgument(g->kbody, mlirLLVMPointerTypeGet(g->b.ctx, 0), g->b.loc);
@@ -1824,6 +1826,23 @@ static void proxy_fence(Gpu *g) {
 static MlirValue first_thread(Gpu *g) {
     MlirValue z = cint(g, 0);
     return bin(g, "arith.andi", cmp(g, CMP_EQ, g->lane, z), cmp(g, CMP_EQ, g->warp, z));
+}
+
+// With the launcher's flag, the block's first thread initializes (one arrival: its own) or
+// invalidates each stage's mbarrier.
+static void each_mbarrier(Gpu *g, const Pipe *p, bool init) {
+    MlirBlock then, els, save = g->b.block;
+    if_op(g, bin(g, "arith.andi", use_tma(g), first_thread(g)), 0, NULL, &then, &els);
+    yield(g, els, 0, NULL);
+    g->b.block = then;
+    for (int s = 0; s < p->stages; s++) {
+        MlirValue ops[2] = {mbarrier_at(g, p, cint(g, s)),
+                            init ? ir_const_int(&g->b, i32t(g), 1) : NULL_VALUE};
+        ir_op(&g->b, init ? "nvvm.mbarrier.init" : "nvvm.mbarrier.inval", 0, NULL, init ? 2 : 1, ops, 0, NULL,
+              0);
+    }
+    yield(g, then, 0, NULL);
+    g->b.block = save;
 }
 
 // ---------------------------------------------------------------- the pipeline
@@ -1887,15 +1906,7 @@ static void pipe_issue(Gpu *g, const Pipe *p, MlirValue iv, MlirValue ub, MlirVa
 static void pipe_prologue(Gpu *g, const Pipe *p, MlirValue lb, MlirValue ub, MlirValue step) {
     smem_need(g, p->end - g->smem_reserved);
     if (p->tma) {
-        MlirBlock then, els, save = g->b.block;
-        if_op(g, bin(g, "arith.andi", use_tma(g), first_thread(g)), 0, NULL, &then, &els);
-        yield(g, els, 0, NULL);
-        g->b.block = then;
-        for (int s = 0; s < p->stages; s++)
-            ir_op(&g->b, "nvvm.mbarrier.init", 0, NULL, 2,
-                  (MlirValue[]){mbarrier_at(g, p, cint(g, s)), ir_const_int(&g->b, i32t(g), 1)}, 0, NULL, 0);
-        yield(g, then, 0, NULL);
-        g->b.block = save;
+        each_mbarrier(g, p, true);
         proxy_fence(g);  // what ordinary stores left in the stages, before TMA writes over it
         barrier(g);
     }
@@ -2021,18 +2032,8 @@ static DVal *dot_wgmma(Gpu *g, const Layout *LC, MlirValue acc) {
 // ordinary shared memory again); a barrier.
 static void pipe_epilogue(Gpu *g, const Pipe *p) {
     cp_async_wait(g, 0);
-    if (p->tma) {
-        MlirBlock then, els, save = g->b.block;
-        if_op(g, bin(g, "arith.andi", use_tma(g), first_thread(g)), 0, NULL, &then, &els);
-        yield(g, els, 0, NULL);
-        g->b.block = then;
-        for (int s = 0; s < p->stages; s++) {
-            MlirValue bar = mbarrier_at(g, p, cint(g, s));
-            ir_op(&g->b, "nvvm.mbarrier.inval", 0, NULL, 1, &bar, 0, NULL, 0);
-        }
-        yield(g, then, 0, NULL);
-        g->b.block = save;
-    }
+    if (p->tma)
+        each_mbarrier(g, p, false);
     barrier(g);
 }
 

@@ -766,28 +766,34 @@ bool sema_config_all_pow2(const Config *c) {
     return true;
 }
 
-// The first valid configuration in the space's order; with pow2, the first whose tunables
-// are all powers of two, when one is valid.
-static bool find_default(Sema *S, Node *k, const Space *sp, Config *out, bool pow2) {
+// The index of the first valid configuration at or after `from` in the space's order (with
+// pow2: the first whose tunables are all powers of two), filled into *out; -1 when there is
+// none among the first 100000, -2 after an error (reported).
+static int64_t first_valid(Sema *S, Node *k, const Space *sp, int64_t from, bool pow2, Config *out) {
     int64_t limit = sp->total < 100000 ? sp->total : 100000;
-    for (int64_t i = 0; pow2 && i < limit && !diag_should_stop(); i++) {
+    for (int64_t i = from; i < limit && !diag_should_stop(); i++) {
         config_at(sp, i, out);
-        if (!sema_config_all_pow2(out))
+        if (pow2 && !sema_config_all_pow2(out))
             continue;
         CfgResult r = check_kernel_config(S, k, out, false);
         if (r == CFG_OK)
-            return true;
+            return i;
         if (r == CFG_ERROR)
-            return false;
+            return -2;
     }
-    for (int64_t i = 0; i < limit && !diag_should_stop(); i++) {
-        config_at(sp, i, out);
-        CfgResult r = check_kernel_config(S, k, out, false);
-        if (r == CFG_OK)
-            return true;
-        if (r == CFG_ERROR)
-            return false;
-    }
+    return -1;
+}
+
+// The first valid configuration in the space's order; with pow2, the first whose tunables
+// are all powers of two, when one is valid.
+static bool find_default(Sema *S, Node *k, const Space *sp, Config *out, bool pow2) {
+    int64_t i = pow2 ? first_valid(S, k, sp, 0, true, out) : -1;
+    if (i == -1)
+        i = first_valid(S, k, sp, 0, false, out);
+    if (i >= 0)
+        return true;
+    if (i == -2)
+        return false;
     error_at(k->nspan, "no configuration of kernel '%s' satisfies its constraints", k->name);
     if (k->wheres.len)
         note_at(k->wheres.items[0]->span, "the constraints begin here");
@@ -893,20 +899,11 @@ bool sema_next_pow2_config(Program *prog, Node *kernel, const SemaOptions *opts,
     Space sp;
     if (!kernel_space(&S, kernel, opts, &sp))
         return false;
-    int64_t limit = sp.total < 100000 ? sp.total : 100000;
-    for (int64_t i = *index + 1; i < limit && !diag_should_stop(); i++) {
-        config_at(&sp, i, out);
-        if (!sema_config_all_pow2(out))
-            continue;
-        CfgResult r = check_kernel_config(&S, kernel, out, false);
-        if (r == CFG_ERROR)
-            return false;
-        if (r == CFG_OK) {
-            *index = i;
-            return true;
-        }
-    }
-    return false;
+    int64_t i = first_valid(&S, kernel, &sp, *index + 1, true, out);
+    if (i < 0)
+        return false;
+    *index = i;
+    return true;
 }
 
 bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg) {
