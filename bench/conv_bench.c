@@ -1,8 +1,8 @@
 // bench/conv_bench.c — stdlib conv2d_nhwc (tilec) against oneDNN's convolution in the same
 // process, on the super-resolution CNN's layers (PyTorch examples/super_resolution at 224x224)
-// and ResNet-50-like layers. Both read NHWC activations and write NHWC outputs with a bias;
-// oneDNN picks its own weight layout (the reorder is done once, outside the timing), tilec's
-// weights are [KH][KW][C][K]. Prints one line per layer: ms, GFLOP/s, ratio (oneDNN time /
+// and ResNet-50-like layers. Both read NHWC activations and write NHWC outputs with a bias
+// (layers named NCHW: NCHW activations, conv2d_nchw); oneDNN picks its own weight layout (the
+// reorder is done once, outside the timing), tilec's weights are [KH][KW][C][K] (NCHW: [K][C][KH][KW]). Prints one line per layer: ms, GFLOP/s, ratio (oneDNN time /
 // tilec time: above 1 means tilec is faster). Threads: TILE_NUM_THREADS and OMP_NUM_THREADS.
 //   conv_bench [--smoke]
 #include <math.h>
@@ -25,6 +25,7 @@
 typedef struct Layer {
     const char *name;
     int64_t c, h, w, k, ks, stride, pad;
+    int nchw;  // NCHW activations and OIHW weights (conv2d_nchw), else NHWC and HWIO
 } Layer;
 
 static const Layer layers[] = {
@@ -35,9 +36,12 @@ static const Layer layers[] = {
     {"resnet 3x3 64->64 @56", 64, 56, 56, 64, 3, 1, 1},
     {"resnet 1x1 256->64 @56", 256, 56, 56, 64, 1, 1, 0},
     {"resnet 3x3/2 128->128 @56", 128, 56, 56, 128, 3, 2, 1},
+    {"sr conv2 NCHW", 64, 224, 224, 64, 3, 1, 1, 1},
+    {"resnet 3x3 64->64 @56 NCHW", 64, 56, 56, 64, 3, 1, 1, 1},
 };
 static const Layer smoke[] = {{"smoke 3x3 8->16 @12", 8, 12, 12, 16, 3, 1, 1},
-                              {"smoke 1x1 16->8 @9", 16, 9, 9, 8, 1, 2, 0}};
+                              {"smoke 1x1 16->8 @9", 16, 9, 9, 8, 1, 2, 0},
+                              {"smoke 3x3 8->16 @12 NCHW", 8, 12, 12, 16, 3, 1, 1, 1}};
 
 static float *fill(int64_t n) {
     float *p = malloc(sizeof(float) * (size_t)n);
@@ -77,6 +81,10 @@ typedef struct Ctx {
 static int run_tilec(void *p) {
     Ctx *c = p;
     const Layer *l = c->l;
+    if (l->nchw)
+        return conv2d_nchw(c->x, c->wt, c->bias, c->y, (int32_t)l->stride, (int32_t)l->stride, (int32_t)l->pad,
+                           (int32_t)l->pad, 1, 1, 0, 1, l->c, l->h, l->w, l->k, l->c, l->ks, l->ks, l->k, c->oh,
+                           c->ow);
     return conv2d_nhwc(c->x, c->wt, c->bias, c->y, (int32_t)l->stride, (int32_t)l->stride, (int32_t)l->pad,
                        (int32_t)l->pad, 1, 1, 0, 1, l->h, l->w, l->c, l->ks, l->ks, l->c, l->k, l->k, c->oh,
                        c->ow);
@@ -93,7 +101,8 @@ static int run_dnnl(void *p) {
 int main(int argc, char **argv) {
     int is_smoke = argc > 1 && strcmp(argv[1], "--smoke") == 0;
     const Layer *ls = is_smoke ? smoke : layers;
-    int n = is_smoke ? 2 : (int)(sizeof layers / sizeof layers[0]), reps = is_smoke ? 3 : 5;
+    int n = (int)(is_smoke ? sizeof smoke / sizeof smoke[0] : sizeof layers / sizeof layers[0]);
+    int reps = is_smoke ? 3 : 5;
     dnnl_engine_t eng;
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
     dnnl_stream_t stream;
@@ -109,7 +118,7 @@ int main(int argc, char **argv) {
         c.oh = (l->h + 2 * l->pad - l->ks) / l->stride + 1;
         c.ow = (l->w + 2 * l->pad - l->ks) / l->stride + 1;
         c.x = fill(l->h * l->w * l->c);
-        c.wt = fill(l->ks * l->ks * l->c * l->k);  // [kh][kw][c][k], oneDNN's hwio
+        c.wt = fill(l->ks * l->ks * l->c * l->k);  // [kh][kw][c][k] (hwio), or [k][c][kh][kw] (oihw)
         c.bias = fill(l->k);
         c.y = fill(c.oh * c.ow * l->k);
         float *yd = fill(c.oh * c.ow * l->k);
@@ -117,9 +126,10 @@ int main(int argc, char **argv) {
         dnnl_memory_desc_t src_md, dst_md, wei_user_md, wei_any_md, bias_md;
         dnnl_dims_t sd = {1, l->c, l->h, l->w}, dd = {1, l->k, c.oh, c.ow}, wd = {l->k, l->c, l->ks, l->ks},
                     bd = {l->k};
-        CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, dnnl_nhwc));
-        CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_nhwc));
-        CHECK(dnnl_memory_desc_init_by_tag(&wei_user_md, 4, wd, dnnl_f32, dnnl_hwio));
+        dnnl_format_tag_t act_tag = l->nchw ? dnnl_nchw : dnnl_nhwc, wei_tag = l->nchw ? dnnl_oihw : dnnl_hwio;
+        CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, act_tag));
+        CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, act_tag));
+        CHECK(dnnl_memory_desc_init_by_tag(&wei_user_md, 4, wd, dnnl_f32, wei_tag));
         CHECK(dnnl_memory_desc_init_by_tag(&wei_any_md, 4, wd, dnnl_f32, dnnl_format_tag_any));
         CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x));
         dnnl_convolution_desc_t cd;
