@@ -2,8 +2,9 @@
 // process, on the super-resolution CNN's layers (PyTorch examples/super_resolution at 224x224)
 // and ResNet-50-like layers. Both read NHWC activations and write NHWC outputs with a bias
 // (layers named NCHW: NCHW activations, conv2d_nchw); oneDNN picks its own weight layout (the
-// reorder is done once, outside the timing), tilec's weights are [KH][KW][C][K] (NCHW: [K][C][KH][KW]). Prints one line per layer: ms, GFLOP/s, ratio (oneDNN time /
-// tilec time: above 1 means tilec is faster). Threads: TILE_NUM_THREADS and OMP_NUM_THREADS.
+// reorder is done once, outside the timing), tilec's weights are [KH][KW][C][K] (NCHW:
+// [K][C][KH][KW]). Prints one line per layer: ms, GFLOP/s, ratio (oneDNN time / tilec time:
+// above 1 means tilec is faster). Threads: TILE_NUM_THREADS and OMP_NUM_THREADS.
 //   conv_bench [--smoke]
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -82,9 +83,9 @@ static int run_tilec(void *p) {
     Ctx *c = p;
     const Layer *l = c->l;
     if (l->nchw)
-        return conv2d_nchw(c->x, c->wt, c->bias, c->y, (int32_t)l->stride, (int32_t)l->stride, (int32_t)l->pad,
-                           (int32_t)l->pad, 1, 1, 0, 1, l->c, l->h, l->w, l->k, l->c, l->ks, l->ks, l->k, c->oh,
-                           c->ow);
+        return conv2d_nchw(c->x, c->wt, c->bias, c->y, (int32_t)l->stride, (int32_t)l->stride,
+                           (int32_t)l->pad, (int32_t)l->pad, 1, 1, 0, 1, l->c, l->h, l->w, l->k, l->c, l->ks,
+                           l->ks, l->k, c->oh, c->ow);
     return conv2d_nhwc(c->x, c->wt, c->bias, c->y, (int32_t)l->stride, (int32_t)l->stride, (int32_t)l->pad,
                        (int32_t)l->pad, 1, 1, 0, 1, l->h, l->w, l->c, l->ks, l->ks, l->c, l->k, l->k, c->oh,
                        c->ow);
@@ -126,7 +127,8 @@ int main(int argc, char **argv) {
         dnnl_memory_desc_t src_md, dst_md, wei_user_md, wei_any_md, bias_md;
         dnnl_dims_t sd = {1, l->c, l->h, l->w}, dd = {1, l->k, c.oh, c.ow}, wd = {l->k, l->c, l->ks, l->ks},
                     bd = {l->k};
-        dnnl_format_tag_t act_tag = l->nchw ? dnnl_nchw : dnnl_nhwc, wei_tag = l->nchw ? dnnl_oihw : dnnl_hwio;
+        dnnl_format_tag_t act_tag = l->nchw ? dnnl_nchw : dnnl_nhwc,
+                          wei_tag = l->nchw ? dnnl_oihw : dnnl_hwio;
         CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, act_tag));
         CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, act_tag));
         CHECK(dnnl_memory_desc_init_by_tag(&wei_user_md, 4, wd, dnnl_f32, wei_tag));
