@@ -102,14 +102,51 @@ static LLVMTargetMachineRef target_machine(const char *cpu_name) {
     return tm;
 }
 
+// linalg-fuse-elementwise-ops also folds a reshape into the linalg op that uses it ("fusion by
+// expansion"): a dot one of whose operands is a reshaped tile (`reshape(x, [C, R * W]) @ w`)
+// would become a higher-rank linalg.generic that the schedule no longer takes for a dot, and
+// run as plain loops, several times slower. The pass folds only producers with one use, so
+// while it runs each such reshape gets a second user, an inert `tilec.pin` op, removed after.
+typedef struct Pins {
+    MlirOperation items[256];
+    int len;
+} Pins;
+
+static MlirWalkResult pin_dot_operands(MlirOperation op, void *user) {
+    Pins *p = user;
+    if (!ir_op_is(op, "linalg.matmul") && !ir_op_is(op, "linalg.batch_matmul"))
+        return MlirWalkResultAdvance;
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op) && p->len < 256; i++) {
+        MlirValue v = mlirOperationGetOperand(op, i);
+        if (!mlirValueIsAOpResult(v))
+            continue;
+        MlirOperation r = mlirOpResultGetOwner(v);
+        if (!ir_op_is(r, "tensor.expand_shape") && !ir_op_is(r, "tensor.collapse_shape"))
+            continue;
+        MlirOperationState st = mlirOperationStateGet(ir_str("tilec.pin"), mlirOperationGetLocation(r));
+        mlirOperationStateAddOperands(&st, 1, &v);
+        MlirOperation pin = mlirOperationCreate(&st);
+        mlirBlockInsertOwnedOperationAfter(mlirOperationGetBlock(r), r, pin);
+        p->items[p->len++] = pin;
+    }
+    return MlirWalkResultAdvance;
+}
+
 // The stages from the tile level down to the LLVM dialect (as far as `stage`, at most
 // LOWER_LLVM_DIALECT), in place.
 static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, LowerStage stage) {
     if (stage > LOWER_MLIR) {
+        Pins pins = {.len = 0};
+        bool allowed = mlirContextGetAllowUnregisteredDialects(ctx);
+        mlirContextSetAllowUnregisteredDialects(ctx, true);
+        mlirOperationWalk(mlirModuleGetOperation(module), pin_dot_operands, &pins, MlirWalkPreOrder);
         lower_run_passes(
             ctx, module,
             "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
             "tile-level");
+        for (int i = 0; i < pins.len; i++)
+            mlirOperationDestroy(pins.items[i]);
+        mlirContextSetAllowUnregisteredDialects(ctx, allowed);
         schedule_apply(ctx, module, sched);
         if (sched->inplace)
             lower_inplace_tiles(ctx, module);

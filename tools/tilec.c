@@ -207,6 +207,15 @@ static bool parse_define(Options *o, const char *text) {
     return true;
 }
 
+// Frees what parse_args allocated (the strings point into argv, except -D names).
+static void options_free(Options *o) {
+    for (int i = 0; i < o->ndefines; i++)
+        free((char *)o->defines[i].name);
+    free(o->defines);
+    free(o->inputs);
+    free(o->include_dirs);
+}
+
 // Returns 0 to go on, 1 on a usage error, -1 when done (help, version).
 static int parse_args(int argc, char **argv, Options *o) {
     o->color = -1;
@@ -423,6 +432,7 @@ static int compile(const Options *o) {
         out = fopen(o->output, "w");
         if (!out) {
             error_plain("cannot open output file '%s': %s", o->output, strerror(errno));
+            free(files);
             return 1;
         }
     }
@@ -431,6 +441,7 @@ static int compile(const Options *o) {
             ok = parse_dump_tokens(files[i], out) && ok;
         if (out != stdout)
             fclose(out);
+        free(files);
         return ok ? 0 : 1;
     }
     Program prog = {0};
@@ -495,6 +506,7 @@ static int compile(const Options *o) {
     }
     if (out != stdout)
         fclose(out);
+    free(files);
     diag_flush();
     return ok && diag_error_count() == 0 ? 0 : 1;
 }
@@ -509,11 +521,15 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "db") == 0)
         return tune_db_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o);
-    if (rc != 0)
+    if (rc != 0) {
+        options_free(&o);
         return rc < 0 ? 0 : 1;
+    }
     const char *term = getenv("TERM");
     bool color = o.color == 1 ||
                  (o.color == -1 && isatty(2) && term && strcmp(term, "dumb") != 0 && !getenv("NO_COLOR"));
     diag_init((DiagOptions){.out = stderr, .color = color, .error_limit = o.error_limit, .werror = o.werror});
-    return compile(&o);
+    rc = compile(&o);
+    options_free(&o);
+    return rc;
 }
