@@ -107,6 +107,14 @@ bool ir_op_is(MlirOperation o, const char *name) {
     return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(o)), ir_str(name));
 }
 
+void ir_ops_push(IrOps *os, MlirOperation op) {
+    if (os->len == os->cap) {
+        os->cap = os->cap ? 2 * os->cap : 16;
+        os->items = realloc(os->items, sizeof(MlirOperation) * (size_t)os->cap);
+    }
+    os->items[os->len++] = op;
+}
+
 void ir_print_to_file(MlirStringRef s, void *file) { fwrite(s.data, 1, s.length, file); }
 
 void ir_print_to_text(MlirStringRef s, void *text) {

@@ -15,6 +15,12 @@ typedef struct IRBuilder {
     MlirLocation loc;  // the location new ops get
 } IRBuilder;
 
+// A growing list of operations (what a walk collected for a rewrite after it); free `items`.
+typedef struct IrOps {
+    MlirOperation *items;
+    int len, cap;
+} IrOps;
+
 MlirStringRef ir_str(const char *s);
 MlirNamedAttribute ir_named(IRBuilder *b, const char *name, MlirAttribute a);
 // Appends op `name` with the given results, operands, attributes and `nregions` empty regions
@@ -39,6 +45,8 @@ MlirType ir_unit_stride_memref(MlirContext ctx, MlirType elem, int rank);
 
 // Whether op `o` is named `name` ("scf.for").
 bool ir_op_is(MlirOperation o, const char *name);
+// Appends `op` to the list.
+void ir_ops_push(IrOps *os, MlirOperation op);
 
 // Print callbacks for the C API's printers: to a FILE * (user), or appended to an IRText
 // (cut at its capacity, always NUL-terminated).

@@ -31,20 +31,6 @@
 
 enum { INPLACE_MAX_SPAN_BYTES = 32 * 1024 };
 
-// A growing list of operations (the pads to rewrite, the allocations to hoist).
-typedef struct Ops {
-    MlirOperation *items;
-    int len, cap;
-} Ops;
-
-static void push(Ops *os, MlirOperation op) {
-    if (os->len == os->cap) {
-        os->cap = os->cap ? 2 * os->cap : 16;
-        os->items = realloc(os->items, sizeof(MlirOperation) * (size_t)os->cap);
-    }
-    os->items[os->len++] = op;
-}
-
 // Whether every static entry is 0 (dynamic ones are tested at run time).
 static bool zero_or_dynamic(MlirAttribute a) {
     for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(a); i++) {
@@ -122,7 +108,7 @@ static MlirWalkResult find_pad(MlirOperation op, void *user) {
         mlirShapedTypeGetRank(mlirValueGetType(mlirOperationGetOperand(slice, 0))) !=
             mlirShapedTypeGetRank(t))
         return MlirWalkResultAdvance;
-    push(user, op);
+    ir_ops_push(user, op);
     return MlirWalkResultAdvance;
 }
 
@@ -237,7 +223,7 @@ static void rewrite(MlirContext ctx, MlirOperation pad) {
 }
 
 void lower_inplace_tiles(MlirContext ctx, MlirModule module) {
-    Ops ps = {0};
+    IrOps ps = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_pad, &ps, MlirWalkPreOrder);
     for (int i = 0; i < ps.len; i++)
         rewrite(ctx, ps.items[i]);
@@ -254,12 +240,12 @@ static MlirWalkResult find_if_alloc(MlirOperation op, void *user) {
     MlirOperation parent = mlirBlockGetParentOperation(mlirOperationGetBlock(op));
     if (mlirOperationIsNull(parent) || !ir_op_is(parent, "scf.if"))
         return MlirWalkResultAdvance;
-    push(user, op);
+    ir_ops_push(user, op);
     return MlirWalkResultAdvance;
 }
 
 void lower_hoist_if_allocs(MlirModule module) {
-    Ops as = {0};
+    IrOps as = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_if_alloc, &as, MlirWalkPreOrder);
     for (int i = 0; i < as.len; i++) {
         MlirOperation parent;
@@ -278,13 +264,13 @@ static MlirWalkResult find_self_copy(MlirOperation op, void *user) {
     if ((ir_op_is(op, "linalg.copy") || ir_op_is(op, "memref.copy")) &&
         mlirOperationGetNumOperands(op) == 2 && mlirOperationGetNumResults(op) == 0 &&
         mlirValueEqual(mlirOperationGetOperand(op, 0), mlirOperationGetOperand(op, 1)))
-        push(user, op);
+        ir_ops_push(user, op);
     return MlirWalkResultAdvance;
 }
 
 void lower_drop_self_copies(MlirContext ctx, MlirModule module) {
     lower_run_passes(ctx, module, "builtin.module(cse)", "self-copy");
-    Ops cs = {0};
+    IrOps cs = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_self_copy, &cs, MlirWalkPreOrder);
     for (int i = 0; i < cs.len; i++)
         mlirOperationDestroy(cs.items[i]);

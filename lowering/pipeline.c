@@ -106,17 +106,12 @@ static LLVMTargetMachineRef target_machine(const char *cpu_name) {
 // expansion"): a dot one of whose operands is a reshaped tile (`reshape(x, [C, R * W]) @ w`)
 // would become a higher-rank linalg.generic that the schedule no longer takes for a dot, and
 // run as plain loops, several times slower. The pass folds only producers with one use, so
-// while it runs each such reshape gets a second user, an inert `tilec.pin` op, removed after.
-typedef struct Pins {
-    MlirOperation items[256];
-    int len;
-} Pins;
-
+// while it runs each such reshape gets a second user, an inert `tilec.pin` op (collected in
+// `user`, an IrOps), removed after.
 static MlirWalkResult pin_dot_operands(MlirOperation op, void *user) {
-    Pins *p = user;
     if (!ir_op_is(op, "linalg.matmul") && !ir_op_is(op, "linalg.batch_matmul"))
         return MlirWalkResultAdvance;
-    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op) && p->len < 256; i++) {
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) {
         MlirValue v = mlirOperationGetOperand(op, i);
         if (!mlirValueIsAOpResult(v))
             continue;
@@ -127,7 +122,7 @@ static MlirWalkResult pin_dot_operands(MlirOperation op, void *user) {
         mlirOperationStateAddOperands(&st, 1, &v);
         MlirOperation pin = mlirOperationCreate(&st);
         mlirBlockInsertOwnedOperationAfter(mlirOperationGetBlock(r), r, pin);
-        p->items[p->len++] = pin;
+        ir_ops_push(user, pin);
     }
     return MlirWalkResultAdvance;
 }
@@ -136,7 +131,7 @@ static MlirWalkResult pin_dot_operands(MlirOperation op, void *user) {
 // LOWER_LLVM_DIALECT), in place.
 static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, LowerStage stage) {
     if (stage > LOWER_MLIR) {
-        Pins pins = {.len = 0};
+        IrOps pins = {0};
         bool allowed = mlirContextGetAllowUnregisteredDialects(ctx);
         mlirContextSetAllowUnregisteredDialects(ctx, true);
         mlirOperationWalk(mlirModuleGetOperation(module), pin_dot_operands, &pins, MlirWalkPreOrder);
@@ -146,6 +141,7 @@ static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched
             "tile-level");
         for (int i = 0; i < pins.len; i++)
             mlirOperationDestroy(pins.items[i]);
+        free(pins.items);
         mlirContextSetAllowUnregisteredDialects(ctx, allowed);
         schedule_apply(ctx, module, sched);
         if (sched->inplace)

@@ -606,20 +606,14 @@ static void build_script(const Schedule *s, const Dots *dots, const RowOps *reds
 // A tile's valid rows, a column loop up to its B tile's valid columns (rounded up to the step;
 // the accumulator's other rows and columns are never stored). The loops and the padded loads
 // were tagged (tilec.rows<i>/cols<i>, tilec.lhs<i>/rhs<i>) before the script ran.
-typedef struct Tagged {
-    MlirOperation ops[1024];
-    int len;
-} Tagged;
-
 static MlirWalkResult find_tagged(MlirOperation op, void *user) {
-    Tagged *t = user;
     bool want = ir_op_is(op, "scf.for") || ir_op_is(op, "tensor.pad");
-    for (intptr_t i = 0; want && t->len < 1024 && i < mlirOperationGetNumDiscardableAttributes(op); i++) {
+    for (intptr_t i = 0; want && i < mlirOperationGetNumDiscardableAttributes(op); i++) {
         MlirStringRef a = mlirIdentifierStr(mlirOperationGetDiscardableAttribute(op, i).name);
         if (a.length >= 10 && !strncmp(a.data, "tilec.", 6) &&
             (!strncmp(a.data + 6, "rows", 4) || !strncmp(a.data + 6, "cols", 4) ||
              !strncmp(a.data + 6, "lhs", 3) || !strncmp(a.data + 6, "rhs", 3))) {
-            t->ops[t->len++] = op;
+            ir_ops_push(user, op);
             break;
         }
     }
@@ -649,12 +643,12 @@ static MlirValue index_op(MlirContext ctx, MlirOperation before, const char *nam
 }
 
 static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
-    Tagged t = {.len = 0};
+    IrOps t = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_tagged, &t, MlirWalkPreOrder);
     MlirType it = mlirIndexTypeGet(ctx);
     char name[32];
     for (int i = 0; i < t.len; i++) {
-        MlirOperation loop = t.ops[i];
+        MlirOperation loop = t.items[i];
         for (int dot = 0; dot < ndots; dot++)
             for (int k = 0; k < 2; k++) {
                 snprintf(name, sizeof name, "tilec.%s%d", k ? "cols" : "rows", dot);
@@ -663,8 +657,8 @@ static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
                 snprintf(name, sizeof name, "tilec.%s%d", k ? "rhs" : "lhs", dot);
                 MlirOperation pad = {NULL};
                 for (int j = 0; j < t.len && mlirOperationIsNull(pad); j++)
-                    if (has_attr(t.ops[j], name))
-                        pad = t.ops[j];
+                    if (has_attr(t.items[j], name))
+                        pad = t.items[j];
                 if (mlirOperationIsNull(pad) || mlirOperationGetBlock(pad).ptr == NULL)
                     continue;
                 // ub' = min(ub, ceil(valid / step) * step), valid = the end of the load's part
@@ -694,6 +688,7 @@ static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
                     index_op(ctx, loop, "arith.minui", 2, (MlirValue[]){ub, r}, mlirAttributeGetNull()));
             }
     }
+    free(t.items);
 }
 
 void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
