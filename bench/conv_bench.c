@@ -3,8 +3,9 @@
 // and ResNet-50-like layers. Both read NHWC activations and write NHWC outputs with a bias
 // (layers named NCHW: NCHW activations, conv2d_nchw); oneDNN picks its own weight layout (the
 // reorder is done once, outside the timing), tilec's weights are [KH][KW][C][K] (NCHW:
-// [K][C][KH][KW]). Prints one line per layer: ms, GFLOP/s, ratio (oneDNN time / tilec time:
-// above 1 means tilec is faster). Threads: TILE_NUM_THREADS and OMP_NUM_THREADS.
+// [K][C][KH][KW]). Prints one line per layer: median ms, GFLOP/s, ratio (the median over pairs of
+// runs, timed in alternation, of oneDNN time / tilec time: above 1 means tilec is faster). Threads:
+// TILE_NUM_THREADS and OMP_NUM_THREADS.
 //   conv_bench [--smoke]
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -30,18 +31,18 @@ typedef struct Layer {
 } Layer;
 
 static const Layer layers[] = {
-    {"sr conv1 5x5 1->64", 1, 224, 224, 64, 5, 1, 2},
-    {"sr conv2 3x3 64->64", 64, 224, 224, 64, 3, 1, 1},
-    {"sr conv3 3x3 64->32", 64, 224, 224, 32, 3, 1, 1},
-    {"sr conv4 3x3 32->9", 32, 224, 224, 9, 3, 1, 1},
-    {"resnet 3x3 64->64 @56", 64, 56, 56, 64, 3, 1, 1},
-    {"resnet 1x1 256->64 @56", 256, 56, 56, 64, 1, 1, 0},
-    {"resnet 3x3/2 128->128 @56", 128, 56, 56, 128, 3, 2, 1},
+    {"sr conv1 5x5 1->64", 1, 224, 224, 64, 5, 1, 2, 0},
+    {"sr conv2 3x3 64->64", 64, 224, 224, 64, 3, 1, 1, 0},
+    {"sr conv3 3x3 64->32", 64, 224, 224, 32, 3, 1, 1, 0},
+    {"sr conv4 3x3 32->9", 32, 224, 224, 9, 3, 1, 1, 0},
+    {"resnet 3x3 64->64 @56", 64, 56, 56, 64, 3, 1, 1, 0},
+    {"resnet 1x1 256->64 @56", 256, 56, 56, 64, 1, 1, 0, 0},
+    {"resnet 3x3/2 128->128 @56", 128, 56, 56, 128, 3, 2, 1, 0},
     {"sr conv2 NCHW", 64, 224, 224, 64, 3, 1, 1, 1},
     {"resnet 3x3 64->64 @56 NCHW", 64, 56, 56, 64, 3, 1, 1, 1},
 };
-static const Layer smoke[] = {{"smoke 3x3 8->16 @12", 8, 12, 12, 16, 3, 1, 1},
-                              {"smoke 1x1 16->8 @9", 16, 9, 9, 8, 1, 2, 0},
+static const Layer smoke[] = {{"smoke 3x3 8->16 @12", 8, 12, 12, 16, 3, 1, 1, 0},
+                              {"smoke 1x1 16->8 @9", 16, 9, 9, 8, 1, 2, 0, 0},
                               {"smoke 3x3 8->16 @12 NCHW", 8, 12, 12, 16, 3, 1, 1, 1}};
 
 static float *fill(int64_t n) {
@@ -54,20 +55,6 @@ static float *fill(int64_t n) {
 static void settle(void) {
     struct timespec pause = {0, 200 * 1000 * 1000};
     nanosleep(&pause, NULL);
-}
-
-static double time_runs(int reps, int (*run)(void *), void *ctx) {
-    double t[9];
-    run(ctx);  // warm-up
-    for (int r = 0; r < reps; r++) {
-        double t0 = now();
-        if (run(ctx) != 0) {
-            fprintf(stderr, "conv_bench: a run failed\n");
-            exit(1);
-        }
-        t[r] = now() - t0;
-    }
-    return median(t, reps);
 }
 
 typedef struct Ctx {
@@ -99,11 +86,45 @@ static int run_dnnl(void *p) {
     return s == dnnl_success ? (int)dnnl_stream_wait(c->stream) : (int)s;
 }
 
+// Times tilec and oneDNN in alternation, a warm-up of each first, so that both see the same
+// machine (this VM's speed drifts by tens of percent within seconds): the medians of each and
+// the median of the per-pair ratios (oneDNN time / tilec time). With more than one thread a pause
+// precedes each call, since oneDNN's OpenMP threads spin for a while after their calls, and then
+// an untimed call, since threads that slept through the pause take milliseconds to wake.
+typedef struct Timing {
+    double tilec, dnnl, ratio;
+} Timing;
+
+static Timing time_pairs(int reps, Ctx *c, int multi) {
+    double tt[15], td[15], r[15];
+    int (*run[2])(void *) = {run_tilec, run_dnnl};
+    double *t[2] = {tt, td};
+    for (int i = -1; i < reps; i++)
+        for (int which = 0; which < 2; which++) {
+            if (multi) {  // a pause for the other library's spinning threads, then a call that wakes ours
+                settle();
+                run[which](c);
+            }
+            double t0 = now();
+            if (run[which](c) != 0) {
+                fprintf(stderr, "conv_bench: a run failed\n");
+                exit(1);
+            }
+            if (i >= 0)
+                t[which][i] = now() - t0;
+        }
+    for (int i = 0; i < reps; i++)
+        r[i] = td[i] / tt[i];
+    return (Timing){median(tt, reps), median(td, reps), median(r, reps)};
+}
+
 int main(int argc, char **argv) {
     int is_smoke = argc > 1 && strcmp(argv[1], "--smoke") == 0;
     const Layer *ls = is_smoke ? smoke : layers;
     int n = (int)(is_smoke ? sizeof smoke / sizeof smoke[0] : sizeof layers / sizeof layers[0]);
-    int reps = is_smoke ? 3 : 5;
+    int reps = is_smoke ? 3 : 9;
+    const char *omp = getenv("OMP_NUM_THREADS");
+    int multi = !(omp && atoi(omp) == 1);
     dnnl_engine_t eng;
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
     dnnl_stream_t stream;
@@ -157,12 +178,9 @@ int main(int argc, char **argv) {
         CHECK(dnnl_primitive_execute(reorder, stream, 2, rargs));
         CHECK(dnnl_stream_wait(stream));
 
-        // oneDNN's OpenMP threads spin for a while after each of its calls (the reorder above,
-        // the previous layer): a pause keeps them off the cores tilec's threads are timed on.
-        settle();
-        double tt = time_runs(reps, run_tilec, &c);
-        settle();
-        double td = time_runs(reps, run_dnnl, &c);
+        settle();  // oneDNN's threads spin after the reorder above and the previous layer
+        Timing tm = time_pairs(reps, &c, multi);
+        double tt = tm.tilec, td = tm.dnnl;
         double err = 0;  // the two results agree
         for (int64_t j = 0; j < c.oh * c.ow * l->k; j++) {
             double e = fabs((double)c.y[j] - yd[j]) / (fabs(yd[j]) > 1 ? fabs(yd[j]) : 1);
@@ -170,7 +188,7 @@ int main(int argc, char **argv) {
         }
         double flop = 2.0 * (double)(c.oh * c.ow * l->k * l->c * l->ks * l->ks);
         printf("%-28s tilec %8.3f ms %7.1f GFLOP/s | oneDNN %8.3f ms %7.1f GFLOP/s | ratio %.2f%s\n", l->name,
-               tt * 1e3, flop / tt / 1e9, td * 1e3, flop / td / 1e9, td / tt,
+               tt * 1e3, flop / tt / 1e9, td * 1e3, flop / td / 1e9, tm.ratio,
                err > 1e-3 ? "  (RESULTS DIFFER)" : "");
         dnnl_primitive_destroy(reorder);
         dnnl_primitive_desc_destroy(rpd);
