@@ -1010,17 +1010,23 @@ static const char *const tune_usage =
     "  -q                            no progress bar or per-variant failures on stderr\n"
     "  --cpu NAME, -I DIR            as for compiling\n";
 
-int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
-    Tuner *T = calloc(1, sizeof *T);
-    TuneIdentity id = *id_in;
-    T->id = &id;
+// What tune_run allocates, kept here so that every return frees it (tune_main).
+typedef struct TuneAllocs {
+    const char **specs;
+    SourceFile **files;
+    Outcome *out;
+    double *prev;
+} TuneAllocs;
+
+static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **argv) {
+    T->id = id;
     T->budget = 600;
     T->nshards = 1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     T->jobs = cores > 0 ? (int)cores : 1;
     T->inputs = calloc((size_t)argc, sizeof(char *));
     T->include_dirs = calloc((size_t)argc, sizeof(char *));
-    const char **specs = calloc((size_t)argc, sizeof(char *));
+    const char **specs = A->specs = calloc((size_t)argc, sizeof(char *));
     int nspecs = 0;
     tune_default_db_path(T->db_path, sizeof T->db_path);
     for (int i = 1; i < argc; i++) {
@@ -1070,7 +1076,7 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
         } else if (!strcmp(a, "-q")) {
             T->quiet = true;
         } else if (!strncmp(a, "--cpu=", 6) || !strncmp(a, "-mcpu=", 6)) {
-            id.cpu = a + 6;
+            id->cpu = a + 6;
         } else if (!strcmp(a, "-I")) {
             NEEDV();
             T->include_dirs[T->ninclude++] = v;
@@ -1085,10 +1091,10 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
         return usage_error("tilec tune: no input file; see 'tilec tune --help'");
     if (nspecs == 0)
         return usage_error("tilec tune: no shapes; give --shape or --sweep");
-    if (id.cpu && !schedule_known_cpu(id.cpu))
-        return usage_error("unknown CPU '%s'", id.cpu);
+    if (id->cpu && !schedule_known_cpu(id->cpu))
+        return usage_error("unknown CPU '%s'", id->cpu);
     // The program, checked at its default configurations.
-    SourceFile **files = calloc((size_t)T->ninputs, sizeof(SourceFile *));
+    SourceFile **files = A->files = calloc((size_t)T->ninputs, sizeof(SourceFile *));
     bool ok = true;
     for (int i = 0; i < T->ninputs; i++)
         ok = (files[i] = source_read(T->inputs[i], NULL)) && ok;
@@ -1127,7 +1133,7 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
     }
     sema_check_kernel(&T->prog, T->kernel, &T->untuned[0].config);
     // Identity, database, cache.
-    tune_key_for(&T->prog, T->kernel, &id, &T->key);
+    tune_key_for(&T->prog, T->kernel, id, &T->key);
     {
         XXH3_state_t *st = XXH3_createState();
         XXH3_128bits_reset(st);
@@ -1176,8 +1182,8 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
             mine[j - 1] = t;
         }
     T->shapes_total = nm;
-    Outcome *out = calloc((size_t)nm + 1, sizeof(Outcome));
-    double *prev = malloc(sizeof(double) * (size_t)T->nconfigs);
+    Outcome *out = A->out = calloc((size_t)nm + 1, sizeof(Outcome));
+    double *prev = A->prev = malloc(sizeof(double) * (size_t)T->nconfigs);
     for (int s = 0; s < nm; s++) {
         ShapeRun S = {.shape = mine[s]};
         snprintf(S.ref, sizeof S.ref, "%s/ref-%d.bin", T->workdir, s);
@@ -1209,7 +1215,19 @@ int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
         unlink(ref);
     }
     rmdir(T->workdir);
-    tune_db_close(T->db);
     diag_flush();
     return svg_ok ? 0 : 1;
+}
+
+int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
+    Tuner *T = calloc(1, sizeof *T);
+    TuneAllocs A = {0};
+    TuneIdentity id = *id_in;
+    int rc = tune_run(T, &A, &id, argc, argv);
+    if (T->db)
+        tune_db_close(T->db);
+    free(A.specs), free(A.files), free(A.out), free(A.prev);
+    free(T->inputs), free(T->include_dirs);
+    free(T);
+    return rc;
 }
