@@ -129,7 +129,11 @@ void tune_key_for(const Program *prog, const Node *kernel, const TuneIdentity *i
             lo = s->off < lo ? s->off : lo;
             hi = hi == file->len || s->off + s->len > hi ? s->off + s->len : hi;
         }
-        XXH3_128bits_update(st, file->path, strlen(file->path) + 1);
+        // The text only, not the path: a kernel tuned as stdlib/k.tile is the same kernel when
+        // built as /abs/path/stdlib/k.tile or from another directory. The length keeps file
+        // boundaries apart.
+        uint64_t len = file->len;
+        XXH3_128bits_update(st, &len, sizeof len);
         XXH3_128bits_update(st, file->text, lo);
         if (hi < file->len)
             XXH3_128bits_update(st, file->text + hi, file->len - hi);
