@@ -78,8 +78,12 @@ void lower_hoist_if_allocs(MlirModule module);
 void lower_drop_self_copies(MlirContext ctx, MlirModule module);
 
 // After bufferization: the padding fill of each padded load (a tile reaching past its tensor)
-// runs only when the tile does reach past it (lowering/fills.c).
+// runs only when the tile does reach past it (lowering/copies.c).
 void lower_guard_pad_fills(MlirContext ctx, MlirModule module);
+// After bufferization: the copy of each stored tile into its tensor runs at the tile's static
+// size when the tile lies inside the tensor and the tensor's rows are unit-stride
+// (lowering/copies.c).
+void lower_fast_stores(MlirContext ctx, MlirModule module);
 
 // Writes one object holding every kernel of `tuned` (lo->stage must be LOWER_OBJ or LOWER_LLVM).
 bool lower_tuned_object(Program *prog, LowerTuned *tuned, int ntuned, const LowerOptions *lo);

@@ -137,6 +137,10 @@ int main(void) {
     run_conv((Conv){1, 1, 3, 300, 64, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 0, 1}, 2, 2);
     run_conv((Conv){1, 3, 2, 1000, 9, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 1, 1);
     run_conv((Conv){1, 3, 5, 470, 64, 3, 3, 1, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1}, 0, 1);  // stride 2
+    // 5x5x1 and 3x3x3 windows (transposed products of 32 pixels) with dilation, stride and
+    // asymmetric padding, output channels not a multiple of the block, batch 2.
+    run_conv((Conv){2, 1, 13, 70, 20, 5, 5, 1, 0, 0, 1, 2, 3, 1, 2, 2, 1, 1}, 1, 4);
+    run_conv((Conv){1, 3, 9, 65, 33, 3, 3, 1, 0, 0, 2, 3, 0, 2, 1, 2, 4, 0}, 2, 0);
     // Unit stride: taps read slices of input rows; padding before a row's few valid pixels.
     run_conv((Conv){1, 5, 6, 6, 7, 5, 5, 1, 0, 0, 1, 1, 2, 2, 1, 1, 0, 1}, 2, 4);
     run_conv((Conv){1, 32, 9, 11, 9, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1}, 1, 1);   // K = 9: BK = 16

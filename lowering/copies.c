@@ -1,7 +1,7 @@
-// lowering/fills.c — after bufferization, the padding fill of a padded load runs only when the
-// load actually reaches past the tensor (see lower.h: lower_guard_pad_fills).
+// lowering/copies.c — after bufferization, the copies between tile buffers and tensors are
+// specialized at run time (see lower.h: lower_guard_pad_fills, lower_fast_stores).
 //
-// One-shot bufferization turns `tensor.pad` into
+// Loads. One-shot bufferization turns `tensor.pad` into
 //     %buf = memref.alloc() : memref<S0 x S1 x ...>
 //     linalg.map outs(%buf) { linalg.yield %padding }         // the whole tile
 //     %dst = memref.subview %buf[low...][valid...][1...]
@@ -9,6 +9,14 @@
 // Tiles inside the tensor (most of a kernel's tiles) do not need the fill, whose cost is that of
 // the copy again. The fill is moved into `scf.if (valid_0 != S0 || valid_1 != S1 || ...)` just
 // before the copy: when every valid size is the full size there is no padding before or after.
+//
+// Stores. A tile stored into a tensor becomes `linalg.copy ins(%part) outs(%view)`, %part a
+// subview (the part inside the tensor, at run-time sizes) of the tile's static buffer and %view
+// a subview of the tensor with run-time strides: scalar loops that LLVM vectorizes, if at all,
+// behind run-time checks. When the part is the whole tile and the tensor's rows are
+// unit-stride, the copy runs at the tile's static size instead (measured on conv2d_nhwc's
+// 5x5x1 first layer, 28 x 64 output blocks: 1.9-2.0 -> 1.7-1.8 ms, one core); edge tiles with
+// short unit-stride rows are masked row moves.
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -136,6 +144,7 @@ static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirTy
     MlirType unit_t =
         mlirMemRefTypeGet(el, rank, dyn, ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
     MlirValue src = ir_op1(b, "memref.cast", unit_t, 1, &part);
+    MlirValue dst = ir_op1(b, "memref.cast", unit_t, 1, &view);
     MlirBlock outer = b->block, bodies[16];
     for (int d = 0; d < rank - 1; d++) {
         MlirOperation loop = ir_op(b, "scf.for", 0, NULL, 3, (MlirValue[]){zero, valid[d], one}, 0, NULL, 1);
@@ -150,7 +159,7 @@ static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirTy
     ops[1 + rank] = mask;
     ops[2 + rank] = pass;
     MlirValue row = ir_op1(b, "vector.maskedload", vt, 3 + rank, ops);
-    ops[0] = view;
+    ops[0] = dst;
     ops[2 + rank] = row;
     ir_op(b, "vector.maskedstore", 0, NULL, 3 + rank, ops, 0, NULL, 0);
     for (int d = rank - 2; d >= 0; d--) {
@@ -237,4 +246,86 @@ void lower_guard_pad_fills(MlirContext ctx, MlirModule module) {
     for (int i = 0; i < fs.len; i++)
         guard(ctx, &fs.items[i]);
     free(fs.items);
+}
+
+// ================================================================ stores
+
+// A store's copy of its tile into the tensor: `linalg.copy ins(%part) outs(%dst)`, where %part
+// is a subview (at run-time sizes: the part inside the tensor) of a tile buffer of static shape.
+static MlirWalkResult find_store_copies(MlirOperation op, void *user) {
+    if (!ir_op_is(op, "linalg.copy") || mlirOperationGetNumOperands(op) != 2)
+        return MlirWalkResultAdvance;
+    MlirValue part = mlirOperationGetOperand(op, 0), dst = mlirOperationGetOperand(op, 1);
+    if (!mlirValueIsAOpResult(part) || !ir_op_is(mlirOpResultGetOwner(part), "memref.subview"))
+        return MlirWalkResultAdvance;
+    MlirType whole = mlirValueGetType(mlirOperationGetOperand(mlirOpResultGetOwner(part), 0));
+    int64_t rank = mlirShapedTypeGetRank(whole);
+    if (!mlirShapedTypeHasStaticShape(whole) || mlirShapedTypeHasStaticShape(mlirValueGetType(part)) ||
+        rank < 1 || rank > 16 || mlirShapedTypeGetRank(mlirValueGetType(part)) != rank ||
+        mlirShapedTypeGetRank(mlirValueGetType(dst)) != rank)
+        return MlirWalkResultAdvance;
+    ir_ops_push(user, op);
+    return MlirWalkResultAdvance;
+}
+
+// `copy` versioned: when the part is the whole tile and the tensor's rows are unit-stride, a
+// copy at the tile's static size (constant loop bounds and unit strides: LLVM unrolls and
+// vectorizes it); for an edge tile with unit-stride rows that fit a few vectors, masked row
+// moves; else the copy as it was.
+static void version_store(MlirContext ctx, MlirOperation copy) {
+    MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
+    IRBuilder b = {ctx, scratch, mlirOperationGetLocation(copy)};
+    MlirValue part = mlirOperationGetOperand(copy, 0), dst = mlirOperationGetOperand(copy, 1);
+    MlirType whole = mlirValueGetType(mlirOperationGetOperand(mlirOpResultGetOwner(part), 0));
+    MlirType index = mlirIndexTypeGet(ctx), el = mlirShapedTypeGetElementType(whole);
+    int rank = (int)mlirShapedTypeGetRank(whole);
+    MlirOperation md = ir_strided_metadata(&b, dst);
+    MlirValue unit =
+        ir_cmpi(&b, 0 /* eq */, mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1));
+    MlirValue full = unit;
+    int64_t shape[16];
+    for (int d = 0; d < rank; d++) {
+        shape[d] = mlirShapedTypeGetDimSize(whole, d);
+        MlirValue size = ir_op1(&b, "memref.dim", index, 2, (MlirValue[]){part, ir_const_int(&b, index, d)});
+        full = ir_binop(&b, "arith.andi", full, ir_cmpi(&b, 0, size, ir_const_int(&b, index, shape[d])));
+    }
+    MlirOperation ifop = ir_op(&b, "scf.if", 0, NULL, 1, &full, 0, NULL, 2);
+    b.block = ir_region_block(&b, ifop, 0, 0, NULL);
+    MlirType part_t = mlirMemRefTypeGet(el, rank, shape, mlirMemRefTypeGetLayout(mlirValueGetType(part)),
+                                        mlirAttributeGetNull());
+    MlirType dst_t =
+        mlirMemRefTypeGet(el, rank, shape, ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
+    MlirValue ops[2] = {ir_op1(&b, "memref.cast", part_t, 1, &part),
+                        ir_op1(&b, "memref.cast", dst_t, 1, &dst)};
+    MlirOperation fast = mlirOperationClone(copy);
+    mlirOperationSetOperand(fast, 0, ops[0]);
+    mlirOperationSetOperand(fast, 1, ops[1]);
+    mlirBlockAppendOwnedOperation(b.block, fast);
+    ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    b.block = ir_region_block(&b, ifop, 1, 0, NULL);
+    MlirOperation copy_at;
+    if (masked_rows_fit(whole)) {
+        MlirOperation rows = ir_op(&b, "scf.if", 0, NULL, 1, &unit, 0, NULL, 2);
+        MlirBlock els = b.block;
+        b.block = ir_region_block(&b, rows, 0, 0, NULL);
+        masked_row_copy(&b, part, dst, whole);
+        ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        b.block = ir_region_block(&b, rows, 1, 0, NULL);
+        copy_at = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        b.block = els;
+    }
+    MlirOperation els_yield = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    if (!masked_rows_fit(whole))
+        copy_at = els_yield;
+    move_all_before(scratch, copy);
+    mlirOperationMoveBefore(copy, copy_at);
+    mlirBlockDestroy(scratch);
+}
+
+void lower_fast_stores(MlirContext ctx, MlirModule module) {
+    IrOps cs = {0};
+    mlirOperationWalk(mlirModuleGetOperation(module), find_store_copies, &cs, MlirWalkPreOrder);
+    for (int i = 0; i < cs.len; i++)
+        version_store(ctx, cs.items[i]);
+    free(cs.items);
 }
