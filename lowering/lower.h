@@ -83,7 +83,9 @@ void lower_guard_pad_fills(MlirContext ctx, MlirModule module);
 // After bufferization: the copy of each stored tile into its tensor runs at the tile's static
 // size when the tile lies inside the tensor and the tensor's rows are unit-stride
 // (lowering/copies.c).
-void lower_fast_stores(MlirContext ctx, MlirModule module);
+// With `prefetch`, a store inside a loop also has its destination prefetched for writing at
+// the top of the loop's body.
+void lower_fast_stores(MlirContext ctx, MlirModule module, bool prefetch);
 
 // Writes one object holding every kernel of `tuned` (lo->stage must be LOWER_OBJ or LOWER_LLVM).
 bool lower_tuned_object(Program *prog, LowerTuned *tuned, int ntuned, const LowerOptions *lo);

@@ -149,7 +149,7 @@ static void run_stages(MlirContext ctx, MlirModule module, const Schedule *sched
     }
     if (stage > LOWER_SCHEDULED) {
         lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
-        lower_fast_stores(ctx, module);
+        lower_fast_stores(ctx, module, sched->prefetch);
         lower_guard_pad_fills(ctx, module);
         lower_hoist_if_allocs(module);
         lower_drop_self_copies(ctx, module);

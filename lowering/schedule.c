@@ -151,7 +151,7 @@ void schedule_default(const char *cpu, Schedule *s) {
         bits = strstr(features, "+avx512f") ? 512 : strstr(features, "+avx2") ? 256 : 128;
         LLVMDisposeMessage(features);
     }
-    *s = (Schedule){.vector_bits = bits, .unroll_k = 4, .vectorize = true, .inplace = true};
+    *s = (Schedule){.vector_bits = bits, .unroll_k = 4, .vectorize = true, .inplace = true, .prefetch = true};
 }
 
 bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) {
@@ -182,7 +182,7 @@ bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) 
             *field = (int)v;
         } else if ((klen == 9 && !strncmp(p, "vectorize", 9)) ||
                    (klen == 10 && !strncmp(p, "cols_outer", 10)) ||
-                   (klen == 7 && !strncmp(p, "inplace", 7))) {
+                   (klen == 7 && !strncmp(p, "inplace", 7)) || (klen == 8 && !strncmp(p, "prefetch", 8))) {
             if (v > 1) {
                 snprintf(error, (size_t)error_size, "%.*s must be 0 or 1, not %ld", klen, p, v);
                 return false;
@@ -191,12 +191,14 @@ bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) 
                 s->vectorize = v == 1;
             else if (klen == 7)
                 s->inplace = v == 1;
+            else if (klen == 8)
+                s->prefetch = v == 1;
             else
                 s->cols_outer = v == 1;
         } else {
             snprintf(error, (size_t)error_size,
                      "unknown schedule key '%.*s' (expected vector_bits, reg_m, reg_n, unroll_k, "
-                     "cols_outer, vectorize, inplace)",
+                     "cols_outer, vectorize, inplace, prefetch)",
                      klen, p);
             return false;
         }

@@ -26,6 +26,8 @@ typedef struct Schedule {
                        // differential testing)
     bool inplace;      // padded loads that need no padding and span little memory read the
                        // tensor in place rather than a packed copy (lowering/inplace.c)
+    bool prefetch;     // a tile stored inside a loop has its destination prefetched for
+                       // writing at the top of the loop's body (lowering/copies.c)
 } Schedule;
 
 // The default schedule for `cpu` (NULL: this machine's CPU).
