@@ -83,9 +83,9 @@ typedef struct Tuner {
     LowerVariant untuned[LOWER_MAX_CONSTRAINT_VERSIONS];
     int nuntuned;
     TuneDB *db;
-    TuneKey key;  // source hash, compiler, target, device, kernel
-    char full_hash[40];
-    char workdir[256];  // temporary: references
+    TuneKey key;         // source hash, compiler, target, device, kernel
+    char full_hash[40];  // the sources' whole text and the tilec binary's size and time: names variants
+    char workdir[256];   // temporary: references
     char cachedir[1024];
     double started;
     int measured, reused, compiled;
@@ -1143,6 +1143,14 @@ static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **
         XXH3_128bits_reset(st);
         for (int f = 0; f < T->prog.nfiles; f++)
             XXH3_128bits_update(st, T->prog.files[f]->text, T->prog.files[f]->len);
+        // The compiler binary itself (size and modification time): a rebuilt tilec, whose
+        // version string is unchanged, does not reuse objects an older build compiled.
+        struct stat self;
+        if (stat("/proc/self/exe", &self) == 0) {
+            int64_t id[3] = {(int64_t)self.st_size, (int64_t)self.st_mtim.tv_sec,
+                             (int64_t)self.st_mtim.tv_nsec};
+            XXH3_128bits_update(st, id, sizeof id);
+        }
         hex128(XXH3_128bits_digest(st), T->full_hash);
         XXH3_freeState(st);
     }
