@@ -355,6 +355,18 @@ static bool pure_op(MlirOperation op) {
             ir_op_is(op, "memref.collapse_shape"));
 }
 
+// Integer division and remainder trap on a zero divisor: one under a condition (`if d != 0`)
+// must not run before the condition is tested.
+static bool may_trap(MlirOperation op) {
+    static const char *const names[] = {"arith.divsi",     "arith.divui",     "arith.remsi",
+                                        "arith.remui",     "arith.ceildivsi", "arith.ceildivui",
+                                        "arith.floordivsi"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (ir_op_is(op, names[i]))
+            return true;
+    return false;
+}
+
 // `v` as available at the top of `body` (before `at`): itself when defined outside the body or
 // an argument of the body, else its pure defining ops cloned before `at`. Null when it depends
 // on anything else (a value of a nested region, a load).
@@ -372,7 +384,8 @@ static MlirValue hoist(MlirValue v, MlirBlock body, MlirOperation at, Hoisted *h
     for (int i = 0; i < h->n; i++)
         if (mlirValueEqual(h->from[i], v))
             return h->to[i];
-    if (!pure_op(op) || h->n + mlirOperationGetNumResults(op) > 64)
+    if (!pure_op(op) || h->n + mlirOperationGetNumResults(op) > 64 ||
+        (may_trap(op) && !mlirBlockEqual(mlirOperationGetBlock(op), body)))
         return (MlirValue){NULL};
     MlirOperation c = mlirOperationClone(op);
     for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) {
