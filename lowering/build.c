@@ -103,6 +103,13 @@ MlirType ir_unit_stride_memref(MlirContext ctx, MlirType elem, int rank) {
     return mlirMemRefTypeGet(elem, rank, shape, ir_unit_stride_layout(ctx, rank), mlirAttributeGetNull());
 }
 
+int64_t ir_elem_bits(MlirType t) {
+    return mlirTypeIsAIndex(t)     ? 64
+           : mlirTypeIsAInteger(t) ? mlirIntegerTypeGetWidth(t)
+           : mlirTypeIsAFloat(t)   ? mlirFloatTypeGetWidth(t)
+                                   : 0;
+}
+
 bool ir_op_is(MlirOperation o, const char *name) {
     return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(o)), ir_str(name));
 }

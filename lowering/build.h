@@ -43,6 +43,8 @@ MlirAttribute ir_unit_stride_layout(MlirContext ctx, int rank);
 // memref<?x...x?xELEM> of that layout (a view of a tensor whose rows are unit-stride).
 MlirType ir_unit_stride_memref(MlirContext ctx, MlirType elem, int rank);
 
+// The width in bits of a scalar type: index 64, integers and floats their width, else 0.
+int64_t ir_elem_bits(MlirType t);
 // Whether op `o` is named `name` ("scf.for").
 bool ir_op_is(MlirOperation o, const char *name);
 // Appends `op` to the list.

@@ -112,12 +112,8 @@ static void move_all_before(MlirBlock from, MlirOperation before) {
 // vector loads and stores: rows of at most MASKED_ROW_BYTES bytes of at least one byte each
 // (an i1 memref holds a byte per element where LLVM's <N x i1> is bit-packed).
 static bool masked_rows_fit(MlirType buf) {
-    MlirType el = mlirShapedTypeGetElementType(buf);
     int64_t rank = mlirShapedTypeGetRank(buf);
-    int64_t bits = mlirTypeIsAIndex(el)     ? 64
-                   : mlirTypeIsAInteger(el) ? mlirIntegerTypeGetWidth(el)
-                   : mlirTypeIsAFloat(el)   ? mlirFloatTypeGetWidth(el)
-                                            : 0;
+    int64_t bits = ir_elem_bits(mlirShapedTypeGetElementType(buf));
     return rank >= 1 && bits >= 8 && bits % 8 == 0 &&
            mlirShapedTypeGetDimSize(buf, rank - 1) * (bits / 8) <= MASKED_ROW_BYTES;
 }
@@ -421,8 +417,8 @@ static void prefetch_destination(MlirContext ctx, MlirOperation copy) {
     MlirValue dst = mlirOperationGetOperand(copy, 1);
     MlirType t = mlirValueGetType(dst), el = mlirShapedTypeGetElementType(t);
     int rank = (int)mlirShapedTypeGetRank(t);
-    int64_t bytes = mlirTypeIsAFloat(el) ? mlirFloatTypeGetWidth(el) / 8 : mlirIntegerTypeGetWidth(el) / 8;
-    if (rank < 1 || rank > 16 || bytes < 1 || 64 % bytes)
+    int64_t bits = ir_elem_bits(el), bytes = bits / 8;
+    if (rank < 1 || rank > 16 || bits % 8 || bytes < 1 || 64 % bytes)
         return;
     Hoisted h = {.n = 0};
     MlirValue view = hoist(dst, body, at, &h);

@@ -58,9 +58,7 @@ static MlirAttribute attr(MlirOperation op, const char *name) {
     return mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
 }
 
-static int64_t elem_bytes(MlirType el) {
-    return mlirTypeIsAFloat(el) ? (mlirFloatTypeGetWidth(el) + 7) / 8 : mlirIntegerTypeGetWidth(el) / 8;
-}
+static int64_t elem_bytes(MlirType el) { return (ir_elem_bits(el) + 7) / 8; }
 
 // Whether the pad is the left operand of a dot one vector wide (lowering/schedule.c:
 // tilec.narrow).
