@@ -16,6 +16,7 @@
 #include "mlir-c/IR.h"
 
 #include "../lang/ast.h"
+#include "../runtime/tilec_abi.h"
 
 // The GPU schedule: what the kernel's own tunables do not fix. One plain struct, like the CPU's
 // (lowering/schedule.h), so that the autotuner can vary it.
@@ -47,12 +48,9 @@ void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s);
 // stages, wgmma).
 bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size);
 
-// A tensor map the launcher builds for the kernel (TMA; runtime/tilec_rt.h: TilecCudaTensorMap):
-// the tensor's pointer, rows, columns and row stride are the kernel parameters at these indices.
-typedef struct GpuTensorMap {
-    int ptr_param, rows_param, cols_param, stride_param;
-    int box_rows, box_cols, swizzle, elem_type;
-} GpuTensorMap;
+// A tensor map the launcher builds for the kernel (TMA): runtime/tilec_abi.h's TilecCudaTensorMap,
+// whose pointer, rows, columns and row stride are the kernel parameters at the indices it holds.
+typedef TilecCudaTensorMap GpuTensorMap;
 
 #define GPU_MAX_TENSOR_MAPS 8
 

@@ -3,6 +3,7 @@
 // the host object: the checked entries NAME_launch, each kernel's cubin (at its exact size) and
 // PTX embedded as constants, and NAME__cuda_launch, which hands them to the runtime.
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "../lang/diag.h"
 #include "../lowering/build.h"
 #include "../lowering/lower.h"
+#include "../runtime/tilec_abi.h"
 #include "gpu.h"
 
 // The device code down to the LLVM dialect with NVVM intrinsics (and inline PTX for the NVVM ops
@@ -186,8 +188,18 @@ static LLVMValueRef const_bytes(LLVMModuleRef m, const char *name, const char *d
     return g;
 }
 
+// The image constant below is built field by field in the order and with the types of
+// TilecCudaImage (runtime/tilec_abi.h); the layout it assumes is checked here.
+_Static_assert(sizeof(TilecCudaTensorMap) == 8 * sizeof(int32_t), "a tensor map is eight i32");
+_Static_assert(offsetof(TilecCudaImage, cubin_size) == 8 && offsetof(TilecCudaImage, ptx) == 16 &&
+                   offsetof(TilecCudaImage, ptx_size) == 24 && offsetof(TilecCudaImage, kernel) == 32 &&
+                   offsetof(TilecCudaImage, arch) == 40 && offsetof(TilecCudaImage, threads) == 48 &&
+                   offsetof(TilecCudaImage, smem_bytes) == 52 && offsetof(TilecCudaImage, nparams) == 56 &&
+                   offsetof(TilecCudaImage, ntensor_maps) == 60 && offsetof(TilecCudaImage, tensor_maps) == 64,
+               "TilecCudaImage: {ptr, i64, ptr, i64, ptr, ptr, i32, i32, i32, i32, ptr}");
+
 // SYM__cuda_launch(blocks, stream, params): tilec_rt_cuda_launch(&SYM__image, ...), with the
-// image (runtime/tilec_rt.h: TilecCudaImage) a constant of the object.
+// image (runtime/tilec_abi.h: TilecCudaImage) a constant of the object.
 static void add_launcher(LLVMModuleRef m, const Compiled *c, const GpuArch *arch) {
     LLVMContextRef ctx = LLVMGetModuleContext(m);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx),

@@ -6,7 +6,16 @@
 #include <string.h>
 
 #include "../lang/diag.h"
+#include "../runtime/tilec_abi.h"
 #include "lower.h"
+
+// "#define TILEC_ERR_SIZE 1         // a size or stride argument is negative"
+static void print_status(FILE *f, const char *name, int value, const char *meaning) {
+    char def[64];
+    snprintf(def, sizeof def, "%s %d", name, value);
+    fprintf(f, "#define %-25s// %s\n", def, meaning);
+}
+#define PRINT_STATUS(name, value, meaning) print_status(f, #name, value, meaning);
 
 bool lower_write_header(const Program *prog, const char *path, const char *object_name, const char *notes,
                         const char *gpu_arch) {
@@ -57,18 +66,15 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
     if (notes)
         fputs(notes, f);
     fprintf(f, "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n#include <stdint.h>\n\n", guard, guard);
-    fprintf(f, "#ifndef TILEC_STATUS_CODES\n#define TILEC_STATUS_CODES\n"
-               "#define TILEC_OK 0               // done\n"
-               "#define TILEC_ERR_SIZE 1         // a size or stride argument is negative\n"
-               "#define TILEC_ERR_NULL 2         // a null pointer for a tensor that has elements\n"
-               "#define TILEC_ERR_CONSTRAINT 3   // a run-time 'where' constraint does not hold\n"
-               "#endif\n");
-    if (gpu_arch)
-        fprintf(f, "#ifndef TILEC_ERR_NO_GPU\n"
-                   "#define TILEC_ERR_NO_GPU 4       // no CUDA driver, or no usable GPU\n"
-                   "#define TILEC_ERR_CUDA 5         // a CUDA driver call failed (loading or launching)\n"
-                   "#define TILEC_ERR_GRID 6         // more programs than one launch can hold\n"
-                   "#endif\n");
+    // The status codes of runtime/tilec_abi.h, under the guards it shares with the header.
+    fprintf(f, "#ifndef TILEC_STATUS_CODES\n#define TILEC_STATUS_CODES\n");
+    TILEC_STATUS_CODES_LIST(PRINT_STATUS)
+    fprintf(f, "#endif\n");
+    if (gpu_arch) {
+        fprintf(f, "#ifndef TILEC_ERR_NO_GPU\n");
+        TILEC_GPU_STATUS_CODES_LIST(PRINT_STATUS)
+        fprintf(f, "#endif\n");
+    }
     fprintf(f, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];

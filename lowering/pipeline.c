@@ -18,6 +18,7 @@
 #include "mlir-c/Target/LLVMIR.h"
 
 #include "../lang/diag.h"
+#include "../runtime/tilec_abi.h"
 #include "build.h"
 #include "lower.h"
 
@@ -461,12 +462,12 @@ static LLVMValueRef build_picker(LLVMModuleRef m, const LowerTuned *t, LLVMBuild
     const KernelInfo *ki = t->kernel->kinfo;
     LLVMTypeRef i64 = LLVMInt64TypeInContext(c), i32 = LLVMInt32TypeInContext(c);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(c, 0);
-    int nsizes = ki->nsizes, row = nsizes + 1;
+    int nsizes = ki->nsizes, row = TILEC_DISPATCH_ROW(nsizes);
     LLVMValueRef *cells = malloc(sizeof(LLVMValueRef) * (size_t)(t->nentries * row + 1));
     for (int e = 0; e < t->nentries; e++) {
         for (int s = 0; s < nsizes; s++)
             cells[e * row + s] = LLVMConstInt(i64, (unsigned long long)t->entries[e].sizes[s], 1);
-        cells[e * row + nsizes] = LLVMConstInt(i64, (unsigned long long)t->entries[e].variant, 1);
+        cells[e * row + TILEC_DISPATCH_VERSION(nsizes)] = LLVMConstInt(i64, (unsigned long long)t->entries[e].variant, 1);
     }
     char name[256];
     snprintf(name, sizeof name, "%s__dispatch", t->kernel->name);
@@ -540,7 +541,7 @@ static void build_dispatcher(LLVMModuleRef m, const LowerTuned *t, LLVMBuilderRe
     LLVMValueRef result = LLVMBuildPhi(b, i32, "status");
     LLVMBuildRet(b, result);
 
-    LLVMValueRef three = LLVMConstInt(i32, 3, 0);
+    LLVMValueRef three = LLVMConstInt(i32, TILEC_ERR_CONSTRAINT, 0);
     // Calls version v, then returns its status unless it is TILEC_ERR_CONSTRAINT (-> next).
     LLVMBasicBlockRef preferred = NULL;
     LLVMPositionBuilderAtEnd(b, entry);

@@ -57,7 +57,7 @@ typedef struct Loaded {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static Driver drv;
-static int drv_status = TILEC_RT_CUDA_OK;
+static int drv_status = TILEC_OK;
 static char drv_error[256];
 static Loaded *loaded;
 static _Thread_local char last_error[512];
@@ -139,12 +139,12 @@ static int ready(CUcontext *ctx) {
         set_error("no CUDA context: %s", cu_string(r));
         return TILEC_ERR_NO_GPU;
     }
-    return TILEC_RT_CUDA_OK;
+    return TILEC_OK;
 }
 
 int tilec_rt_cuda_available(void) {
     CUcontext ctx = NULL;
-    return ready(&ctx) == TILEC_RT_CUDA_OK;
+    return ready(&ctx) == TILEC_OK;
 }
 
 const char *tilec_rt_cuda_error(void) { return last_error; }
@@ -157,7 +157,7 @@ static int get_function(const TilecCudaImage *image, CUcontext ctx, CUfunction *
         if (l->image == image && l->ctx == ctx) {
             *fn = l->fn;
             pthread_mutex_unlock(&lock);
-            return TILEC_RT_CUDA_OK;
+            return TILEC_OK;
         }
     CUmodule mod = NULL;
     CUresult r = drv.cuModuleLoadDataEx(&mod, image->cubin, 0, NULL, NULL);
@@ -181,7 +181,7 @@ static int get_function(const TilecCudaImage *image, CUcontext ctx, CUfunction *
         set_error("out of memory");
         return TILEC_ERR_CUDA;
     }
-    return TILEC_RT_CUDA_OK;
+    return TILEC_OK;
 }
 
 // The arguments of cuTensorMapEncodeTiled for map `t` from the kernel's parameters: false when
@@ -208,7 +208,7 @@ bool tilec_rt_tensor_map_args(const TilecCudaTensorMap *t, void **params, TilecT
 
 int tilec_rt_cuda_launch(const TilecCudaImage *image, int64_t blocks, void *stream, void **params) {
     if (blocks == 0)
-        return TILEC_RT_CUDA_OK;
+        return TILEC_OK;
     if (blocks < 0 || blocks > 0x7fffffff) {
         set_error("kernel %s: a grid of %lld programs is more than a launch can hold", image->kernel,
                   (long long)blocks);
@@ -254,7 +254,7 @@ int tilec_rt_cuda_launch(const TilecCudaImage *image, int64_t blocks, void *stre
         set_error("cannot launch kernel %s: %s", image->kernel, cu_string(r));
         return TILEC_ERR_CUDA;
     }
-    return TILEC_RT_CUDA_OK;
+    return TILEC_OK;
 }
 
 // ---------------------------------------------------------------- buffers
@@ -264,7 +264,7 @@ static int check(CUresult r, const char *what) {
         set_error("%s: %s", what, cu_string(r));
         return TILEC_ERR_CUDA;
     }
-    return TILEC_RT_CUDA_OK;
+    return TILEC_OK;
 }
 
 int tilec_rt_cuda_malloc(void **ptr, size_t bytes) {

@@ -7,7 +7,7 @@ int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const 
     int best = 0;
     double best_d = INFINITY;
     for (int e = 0; e < nentries; e++) {
-        const int64_t *row = table + (int64_t)e * (nsizes + 1);
+        const int64_t *row = table + (int64_t)e * TILEC_DISPATCH_ROW(nsizes);
         double d = 0;
         for (int s = 0; s < nsizes && d < INFINITY; s++) {
             double r = fabs(log2((double)(sizes[s] > 1 ? sizes[s] : 1) / (double)(row[s] > 1 ? row[s] : 1)));
@@ -15,7 +15,7 @@ int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const 
         }
         if (d < best_d) {
             best_d = d;
-            best = (int)row[nsizes];
+            best = (int)row[TILEC_DISPATCH_VERSION(nsizes)];
         }
     }
     return best;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tilec_abi.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,41 +38,8 @@ int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const 
 // Objects built with --target=sm_XX launch through these; the driver (libcuda.so.1, or the file
 // TILEC_CUDA_DRIVER names) is opened on first use, so nothing links against CUDA. Kernels run in
 // the calling thread's current context, or device 0's primary context when it has none (the one
-// the CUDA runtime and PyTorch use). Status codes: 0, or those below.
-#define TILEC_RT_CUDA_OK 0
-#ifndef TILEC_ERR_NO_GPU
-#define TILEC_ERR_NO_GPU 4  // no CUDA driver, or no usable GPU
-#define TILEC_ERR_CUDA 5    // a driver call failed (tilec_rt_cuda_error() says which and why)
-#define TILEC_ERR_GRID 6    // the grid has more programs than one launch can hold (2^31 - 1)
-#endif
-
-// A tensor map (TMA, sm_90a) that a launch builds and passes after the kernel's parameters
-// (TilecCudaImage):
-// the tensor's device pointer, row and column counts and row stride (in elements) are kernel
-// parameters, given by index; a box of box_rows x box_cols elements lands in shared memory
-// with the `swizzle` (bytes: 32, 64 or 128). elem_type: the driver's CUtensorMapDataType.
-typedef struct TilecCudaTensorMap {
-    int32_t ptr_param, rows_param, cols_param, stride_param;
-    int32_t box_rows, box_cols, swizzle, elem_type;
-} TilecCudaTensorMap;
-
-// A kernel compiled for a GPU, as its object embeds it.
-typedef struct TilecCudaImage {
-    const void *cubin;  // ptxas's output for `arch`
-    uint64_t cubin_size;
-    const char *ptx;  // the PTX (NUL-terminated), which the driver compiles for other GPUs
-    uint64_t ptx_size;
-    const char *kernel;  // the entry's name
-    const char *arch;    // "sm_90a"
-    int32_t threads;     // per block
-    int32_t smem_bytes;  // dynamic shared memory per block
-    // With tensor maps, the kernel's parameters are the nparams of `params`, then an int32 that
-    // is 1 when every map could be built (else the kernel copies through its threads), then
-    // each map (by value, 128 bytes).
-    int32_t nparams;
-    int32_t ntensor_maps;
-    const TilecCudaTensorMap *tensor_maps;
-} TilecCudaImage;
+// the CUDA runtime and PyTorch use). Status codes: TILEC_OK, or those of tilec_abi.h; the kernel
+// images and tensor maps a GPU object embeds are defined there too.
 
 // Launches `blocks` blocks of the kernel on `stream` (NULL: the default stream), loading it into
 // the current context on first use; params: pointers to each kernel parameter. Asynchronous.

@@ -34,8 +34,7 @@ run_one() {
     IFS='|' read -r f opt st name <<<"$1"
     if [[ $st == h ]]; then
         d=$(mktemp -d)
-        cp "$f" "$d/"
-        if "$TILEC" "$opt" "$d/$(basename "$f")" -o "$d/k.o" 2>"$OUT/$name.err"; then
+        if "$TILEC" "$opt" "$f" -o "$d/k.o" 2>"$OUT/$name.err"; then
             cp "$d/k.h" "$OUT/$name"
         fi
         rm -rf "$d"
