@@ -80,7 +80,7 @@ typedef struct Tuner {
     int nconfigs;
     // The untuned object's versions ([0] the default configuration): a shape's default is the
     // first that accepts it, the configuration the untuned object runs there.
-    LowerVariant untuned[LOWER_MAX_CONSTRAINT_VERSIONS];
+    Config untuned[LOWER_MAX_CONSTRAINT_VERSIONS];
     int nuntuned;
     TuneDB *db;
     TuneKey key;         // source hash, compiler, target, device, kernel
@@ -762,10 +762,10 @@ static void tune_shape(Tuner *T, ShapeRun *S, const double *prev, Outcome *o) {
     SemaDefine bind[MAX_BOUND];
     for (int k = 0; k < S->shape->n; k++)
         bind[k] = (SemaDefine){.name = S->shape->name[k], .value = (int64_t)S->shape->value[k]};
-    const Config *dflt = &T->untuned[0].config;
+    const Config *dflt = &T->untuned[0];
     for (int u = 0; u < T->nuntuned; u++)
-        if (sema_constraints_hold(&T->prog, T->kernel, &T->untuned[u].config, bind, S->shape->n) != 0) {
-            dflt = &T->untuned[u].config;
+        if (sema_constraints_hold(&T->prog, T->kernel, &T->untuned[u], bind, S->shape->n) != 0) {
+            dflt = &T->untuned[u];
             break;
         }
     Ranked *order = malloc(sizeof(Ranked) * (size_t)T->nconfigs);
@@ -1095,7 +1095,7 @@ static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **
         return usage_error("tilec tune: no input file; see 'tilec tune --help'");
     if (nspecs == 0)
         return usage_error("tilec tune: no shapes; give --shape or --sweep");
-    if (id->cpu && !schedule_known_cpu(id->cpu))
+    if (id->cpu && !target_known_cpu(id->cpu))
         return usage_error("unknown CPU '%s'", id->cpu);
     // The program, checked at its default configurations.
     SourceFile **files = A->files = calloc((size_t)T->ninputs, sizeof(SourceFile *));
@@ -1129,13 +1129,12 @@ static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **
             return 1;
     // The space.
     T->nconfigs = (int)sema_enumerate_configs(&T->prog, T->kernel, T->configs, MAX_CONFIGS);
-    Schedule no_schedule = {0};  // only the versions' configurations are used
     if (T->nconfigs <= 0 ||
-        (T->nuntuned = lower_untuned_versions(&T->prog, T->kernel, &so, &no_schedule, T->untuned)) == 0) {
+        (T->nuntuned = lower_untuned_configs(&T->prog, T->kernel, &so, T->untuned)) == 0) {
         diag_flush();
         return usage_error("kernel '%s' has no valid configuration", T->kernel->name);
     }
-    sema_check_kernel(&T->prog, T->kernel, &T->untuned[0].config);
+    sema_check_kernel(&T->prog, T->kernel, &T->untuned[0]);
     // Identity, database, cache.
     tune_key_for(&T->prog, T->kernel, id, &T->key);
     {

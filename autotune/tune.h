@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "../lang/ast.h"
-#include "../lowering/lower.h"
+#include "../backends/target.h"
 #include "db.h"
 
 // What the identity of a measurement holds, from the compiler's side.
@@ -32,7 +32,7 @@ void tune_key_for(const Program *prog, const Node *kernel, const TuneIdentity *i
 // `tilec FILE --tuned -o k.o`: every kernel of the main files with the best version per
 // tuned shape from the database (and its default configuration as the fallback). Writes a
 // summary of the versions to `notes` (for the header). False after reporting an error.
-bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *id, const LowerOptions *lo,
+bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *id, const CompileOptions *lo,
                        char **notes);
 
 #endif

@@ -66,15 +66,15 @@ typedef struct DefaultTime {
     const Node *kernel;
     const char *cpu, *shape, *device;
     bool have_device;
-    const LowerVariant *want;
+    const ObjectVersion *want;
     double seconds;  // NAN: none
 } DefaultTime;
 
-static bool parse_config(const Node *k, const char *text, const char *cpu, LowerVariant *v);
+static bool parse_config(const Node *k, const char *text, const char *cpu, ObjectVersion *v);
 
 static void default_time(const TuneRow *r, void *user) {
     DefaultTime *d = user;
-    LowerVariant v;
+    ObjectVersion v;
     if (r->status != TS_OK || r->reps < TUNE_CAREFUL_REPS || strcmp(r->key.shape, d->shape) != 0 ||
         (d->have_device && strcmp(r->key.device, d->device) != 0) ||
         !parse_config(d->kernel, r->key.config, d->cpu, &v))
@@ -91,7 +91,7 @@ static int by_shape(const void *a, const void *b) {
 
 // "BM=128,BN=64,BK=64;unroll_k=8" -> the tunables' values and the schedule. False if the
 // names do not match the kernel's tunables (a row of an older space).
-static bool parse_config(const Node *k, const char *text, const char *cpu, LowerVariant *v) {
+static bool parse_config(const Node *k, const char *text, const char *cpu, ObjectVersion *v) {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", text);
     char *sched = strchr(buf, ';');
@@ -141,7 +141,7 @@ static bool parse_shape(const KernelInfo *ki, const char *text, LowerDispatch *d
     return true;
 }
 
-bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *id, const LowerOptions *lo,
+bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *id, const CompileOptions *lo,
                        char **notes) {
     char err[2048];
     if (access(db_path, R_OK) != 0) {
@@ -154,7 +154,7 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
         error_plain("--tuned: %s", err);
         return false;
     }
-    LowerTuned tuned[64];
+    ObjectKernel tuned[64];
     int nt = 0;
     size_t nlen = 0;
     *notes = NULL;
@@ -167,24 +167,21 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
         if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 ||
             (lo->only_kernel && strcmp(lo->only_kernel, k->name)))
             continue;
-        LowerTuned *t = &tuned[nt++];
+        ObjectKernel *t = &tuned[nt++];
         memset(t, 0, sizeof *t);
         t->kernel = k;
-        t->variants = calloc(MAX_VERSIONS, sizeof(LowerVariant));
+        t->versions = calloc(MAX_VERSIONS, sizeof(ObjectVersion));
         t->entries = calloc(MAX_ENTRIES, sizeof(LowerDispatch));
         // The untuned object's versions first (the default, then those its run-time
         // constraints call for): shapes far from every tuned one run as they would untuned.
-        Schedule sched;
-        schedule_default(id->cpu, &sched);
-        if (lo->schedule)
-            sched = *lo->schedule;
-        int nuntuned = lower_untuned_versions(prog, k, NULL, &sched, t->variants);
+        Schedule sched = lo->target->cpu_schedule;
+        int nuntuned = object_untuned_versions(prog, k, NULL, &sched, t->versions);
         if (nuntuned == 0) {
             ok = false;
             break;
         }
-        t->nvariants = nuntuned;
-        sema_check_kernel(prog, k, &t->variants[0].config);
+        t->nversions = nuntuned;
+        sema_check_kernel(prog, k, &t->versions[0].config);
         TuneKey key, filter = {0};
         tune_key_for(prog, k, id, &key);
         filter = key;
@@ -206,7 +203,7 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                        "compiled as without --tuned",
                        k->name, db_path);
         for (int e = 0; e < c->n && t->nentries < MAX_ENTRIES; e++) {
-            LowerVariant v;
+            ObjectVersion v;
             LowerDispatch d;
             if (!parse_config(k, c->best[e].config, id->cpu, &v) ||
                 !parse_shape(k->kinfo, c->best[e].shape, &d))
@@ -218,14 +215,14 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                 bind[s] = (SemaDefine){.name = k->kinfo->sizes[s]->name, .value = d.sizes[s]};
             int dv = 0;
             while (dv < nuntuned - 1 &&
-                   sema_constraints_hold(prog, k, &t->variants[dv].config, bind, k->kinfo->nsizes) == 0)
+                   sema_constraints_hold(prog, k, &t->versions[dv].config, bind, k->kinfo->nsizes) == 0)
                 dv++;
             DefaultTime dt = {.kernel = k,
                               .cpu = id->cpu,
                               .shape = c->best[e].shape,
                               .device = key.device,
                               .have_device = c->have_device,
-                              .want = &t->variants[dv],
+                              .want = &t->versions[dv],
                               .seconds = NAN};
             filter.shape[0] = '\0';
             if (tune_db_each(db, &filter, default_time, &dt, err, sizeof err) < 0) {
@@ -234,19 +231,19 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                 break;
             }
             if (!isnan(dt.seconds) && c->best[e].seconds >= dt.seconds * (1 - TUNE_WIN_MARGIN)) {
-                v = t->variants[dv];
+                v = t->versions[dv];
                 snprintf(c->best[e].config, sizeof c->best[e].config, "default v%d", dv);
                 c->best[e].seconds = dt.seconds;
             }
             int found = -1;
-            for (int j = 0; j < t->nvariants && found < 0; j++)
-                if (!memcmp(&t->variants[j].config.values, &v.config.values,
+            for (int j = 0; j < t->nversions && found < 0; j++)
+                if (!memcmp(&t->versions[j].config.values, &v.config.values,
                             sizeof(int64_t) * (size_t)v.config.n) &&
-                    !memcmp(&t->variants[j].schedule, &v.schedule, sizeof v.schedule))
+                    !memcmp(&t->versions[j].schedule, &v.schedule, sizeof v.schedule))
                     found = j;
-            if (found < 0 && t->nvariants < MAX_VERSIONS) {
-                found = t->nvariants;
-                t->variants[t->nvariants++] = v;
+            if (found < 0 && t->nversions < MAX_VERSIONS) {
+                found = t->nversions;
+                t->versions[t->nversions++] = v;
             }
             if (found < 0)
                 continue;
@@ -256,9 +253,9 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                           found, c->best[e].config, c->best[e].seconds * 1e3);
         }
         free(c);
-        for (int j = 0; j < t->nvariants; j++) {
-            lower_note_config(notes, &nlen, k, j, &t->variants[j].config);
-            const Schedule *s = &t->variants[j].schedule;
+        for (int j = 0; j < t->nversions; j++) {
+            lower_note_config(notes, &nlen, k, j, &t->versions[j].config);
+            const Schedule *s = &t->versions[j].schedule;
             lower_appendf(notes, &nlen, "; unroll_k=%d%s%s\n", s->unroll_k,
                           s->reg_m ? ", register tile set" : "",
                           j == 0         ? " (default: shapes far from every tuned one)"
@@ -268,9 +265,9 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
     }
     tune_db_close(db);
     if (ok)
-        ok = lower_tuned_object(prog, tuned, nt, lo);
+        ok = object_tuned(prog, tuned, nt, lo);
     for (int i = 0; i < nt; i++) {
-        free(tuned[i].variants);
+        free(tuned[i].versions);
         free(tuned[i].entries);
     }
     return ok;

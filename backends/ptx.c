@@ -25,6 +25,7 @@
 #include "../lowering/lower.h"
 #include "../runtime/tilec_abi.h"
 #include "gpu.h"
+#include "target.h"
 
 // The device code down to the LLVM dialect with NVVM intrinsics (and inline PTX for the NVVM ops
 // that have no intrinsic: wgmma).
@@ -195,7 +196,8 @@ _Static_assert(offsetof(TilecCudaImage, cubin_size) == 8 && offsetof(TilecCudaIm
                    offsetof(TilecCudaImage, ptx_size) == 24 && offsetof(TilecCudaImage, kernel) == 32 &&
                    offsetof(TilecCudaImage, arch) == 40 && offsetof(TilecCudaImage, threads) == 48 &&
                    offsetof(TilecCudaImage, smem_bytes) == 52 && offsetof(TilecCudaImage, nparams) == 56 &&
-                   offsetof(TilecCudaImage, ntensor_maps) == 60 && offsetof(TilecCudaImage, tensor_maps) == 64,
+                   offsetof(TilecCudaImage, ntensor_maps) == 60 &&
+                   offsetof(TilecCudaImage, tensor_maps) == 64,
                "TilecCudaImage: {ptr, i64, ptr, i64, ptr, ptr, i32, i32, i32, i32, ptr}");
 
 // SYM__cuda_launch(blocks, stream, params): tilec_rt_cuda_launch(&SYM__image, ...), with the
@@ -318,16 +320,10 @@ static void mark_tensor_maps(MlirContext ctx, MlirModule module, const Compiled 
     }
 }
 
-bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const LowerOptions *lo, FILE *out,
-                      LLVMContextRef link_ctx, LLVMModuleRef *host) {
-    GpuArch arch;
-    if (!gpu_arch_parse(lo->gpu_arch, &arch))
-        internal_error(__FILE__, __LINE__, "unchecked GPU target %s", lo->gpu_arch);
-    GpuSchedule sched;
-    gpu_schedule_default(&arch, &sched);
-    char why[256];
-    if (lo->gpu_schedule && !gpu_schedule_parse(lo->gpu_schedule, &sched, why, sizeof why))
-        internal_error(__FILE__, __LINE__, "unchecked GPU schedule: %s", why);
+bool gpu_lower_module(const Target *t, MlirContext ctx, MlirModule module, Program *prog,
+                      const CompileOptions *lo, FILE *out, LLVMContextRef link_ctx, LLVMModuleRef *host) {
+    const GpuArch arch = t->gpu;
+    const GpuSchedule sched = t->gpu_schedule;
     if (lo->stage == LOWER_MLIR) {
         lower_print_module(module, lo->debuginfo, out);
         return true;
@@ -367,6 +363,8 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
             goto done;
         }
     }
+    if (ok)
+        lower_print_after_step(module, "gpu-distribute");
     if (!ok || lo->stage == LOWER_GPU) {
         if (ok) {
             if (!mlirOperationVerify(mlirModuleGetOperation(module))) {
@@ -380,6 +378,7 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
     }
     lower_run_passes(ctx, module, device_pipeline, "NVVM");
     mark_tensor_maps(ctx, module, cs, n);
+    lower_print_after_step(module, "tensor-maps");
     if (lo->stage == LOWER_NVVM) {
         lower_print_module(module, false, out);
         goto done;
@@ -423,7 +422,7 @@ bool gpu_lower_module(MlirContext ctx, MlirModule module, Program *prog, const L
         *host = m;
         goto done;
     }
-    ok = lower_finish_llvm(m, lo, out);
+    ok = target_finish_llvm(t, m, lo, out);
     LLVMDisposeModule(m);
     LLVMContextDispose(lctx);
 done:

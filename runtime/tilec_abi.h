@@ -18,14 +18,14 @@ extern "C" {
 // X(name, value, meaning): the meaning is also the comment the generated header (FILE.h)
 // prints beside each code. Every entry returns one of the first four; GPU launches also the
 // last three.
-#define TILEC_STATUS_CODES_LIST(X)                                              \
-    X(TILEC_OK, 0, "done")                                                      \
-    X(TILEC_ERR_SIZE, 1, "a size or stride argument is negative")               \
-    X(TILEC_ERR_NULL, 2, "a null pointer for a tensor that has elements")       \
+#define TILEC_STATUS_CODES_LIST(X)                                        \
+    X(TILEC_OK, 0, "done")                                                \
+    X(TILEC_ERR_SIZE, 1, "a size or stride argument is negative")         \
+    X(TILEC_ERR_NULL, 2, "a null pointer for a tensor that has elements") \
     X(TILEC_ERR_CONSTRAINT, 3, "a run-time 'where' constraint does not hold")
-#define TILEC_GPU_STATUS_CODES_LIST(X)                                          \
-    X(TILEC_ERR_NO_GPU, 4, "no CUDA driver, or no usable GPU")                  \
-    X(TILEC_ERR_CUDA, 5, "a CUDA driver call failed (loading or launching)")    \
+#define TILEC_GPU_STATUS_CODES_LIST(X)                                       \
+    X(TILEC_ERR_NO_GPU, 4, "no CUDA driver, or no usable GPU")               \
+    X(TILEC_ERR_CUDA, 5, "a CUDA driver call failed (loading or launching)") \
     X(TILEC_ERR_GRID, 6, "more programs than one launch can hold")
 
 // The same names as the generated header's macros (FILE.h guards them with TILEC_STATUS_CODES
@@ -48,7 +48,7 @@ enum TilecGpuStatus { TILEC_GPU_STATUS_CODES_LIST(TILEC_ABI_ENUMERATOR) };
 // prototype, then the index of the version that was fastest there (TILEC_DISPATCH_VERSION).
 // NAME__variant(sizes) hands it to tilec_rt_pick_variant (tilec_rt.h).
 #define TILEC_DISPATCH_ROW(nsizes) ((nsizes) + 1)  // int64_t cells per row
-#define TILEC_DISPATCH_VERSION(nsizes) (nsizes)     // the cell holding the version's index
+#define TILEC_DISPATCH_VERSION(nsizes) (nsizes)    // the cell holding the version's index
 
 // ---------------------------------------------------------------- GPU objects
 //

@@ -11,7 +11,7 @@
 #include "../lang/ast.h"
 #include "../lang/diag.h"
 #include "../lang/sema.h"
-#include "../backends/gpu.h"
+#include "../backends/target.h"
 #include "../lowering/lower.h"
 #include "../parser/parse.h"
 
@@ -49,6 +49,7 @@ typedef struct Options {
     const char *cpu;       // --cpu / -mcpu (NULL: the host's)
     const char *schedule;  // --schedule=KEY=VALUE,... overrides
     const char *gpu_arch;  // --target=sm_XX (NULL: x86-64)
+    Target target;         // the three above, parsed once they are all known
     const char *output;    // -o
     const char **inputs;
     int ninputs;
@@ -111,6 +112,12 @@ static const char *const usage =
     "  --error-limit=<n>       Stop after <n> errors (default 20, 0 for no limit)\n"
     "  -Werror                 Treat warnings as errors\n"
     "  --mlir-print-debuginfo  With --emit=mlir: print each op's .tile source location\n"
+    "  --print-after=<name>    Print the module to stderr after each MLIR pass <name> (e.g.\n"
+    "                          canonicalize, convert-scf-to-cf) and each tilec step <name>:\n"
+    "                          tile-level, schedule, inplace, bufferize, fast-stores,\n"
+    "                          guard-pad-fills, hoist-if-allocs, drop-self-copies; for a\n"
+    "                          GPU gpu-distribute, tensor-maps\n"
+    "  --print-after-all       Print the module after every pass and step\n"
     "  -h, --help              Show this help\n"
     "  --version               Show the version\n";
 
@@ -149,6 +156,8 @@ static const char *const known_flags[] = {
     "--error-limit=",
     "-Werror",
     "--mlir-print-debuginfo",
+    "--print-after=",
+    "--print-after-all",
     "-h",
     "--help",
     "--version",
@@ -256,10 +265,9 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strncmp(a, "--schedule=", 11) == 0) {
             o->schedule = a + 11;  // checked once the target is known
         } else if (strncmp(a, "--target=", 9) == 0) {
-            GpuArch arch;
             if (!strcmp(a + 9, "x86-64") || !strcmp(a + 9, "x86_64")) {
                 o->gpu_arch = NULL;
-            } else if (gpu_arch_parse(a + 9, &arch)) {
+            } else if (target_known(a + 9)) {
                 o->gpu_arch = a + 9;
             } else {
                 error_plain(
@@ -273,7 +281,7 @@ static int parse_args(int argc, char **argv, Options *o) {
             if (!*o->cpu) {
                 error_plain("'%s' needs a CPU name (e.g. %sskylake-avx512)", a, a);
                 ok = false;
-            } else if (!schedule_known_cpu(o->cpu)) {
+            } else if (!target_known_cpu(o->cpu)) {
                 error_plain("unknown CPU '%s' in '%s' (see 'llc -mcpu=help' for the names)", o->cpu, a);
                 ok = false;
             }
@@ -322,6 +330,14 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->werror = true;
         } else if (strcmp(a, "--mlir-print-debuginfo") == 0) {
             o->mlir_debuginfo = true;
+        } else if (strcmp(a, "--print-after-all") == 0) {
+            lower_set_print_after("all");
+        } else if (strncmp(a, "--print-after=", 14) == 0) {
+            if (!a[14]) {
+                error_plain("'%s' needs a pass or step name (e.g. --print-after=canonicalize)", a);
+                ok = false;
+            }
+            lower_set_print_after(a + 14);
         } else if (strcmp(a, "check") == 0) {
             error_plain("'check' must come first: tilec check <file>...");
             ok = false;
@@ -340,27 +356,14 @@ static int parse_args(int argc, char **argv, Options *o) {
         error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'", o->emit_name);
         ok = false;
     }
+    // The target, parsed once here: every compilation goes through it (backends/target.h).
     char why[256];
-    if (o->schedule && o->gpu_arch) {
-        GpuArch arch;
-        GpuSchedule scratch;
-        gpu_arch_parse(o->gpu_arch, &arch);
-        gpu_schedule_default(&arch, &scratch);
-        if (!gpu_schedule_parse(o->schedule, &scratch, why, sizeof why)) {
-            error_plain("invalid '--schedule=%s': %s", o->schedule, why);
-            ok = false;
-        }
-    } else if (o->schedule) {
-        Schedule scratch;
-        schedule_default(NULL, &scratch);
-        if (!schedule_parse(o->schedule, &scratch, why, sizeof why)) {
-            error_plain("invalid '--schedule=%s': %s", o->schedule, why);
-            ok = false;
-        }
+    if (!target_init(&o->target, o->gpu_arch, ok ? o->cpu : NULL, o->schedule, why, sizeof why)) {
+        error_plain("invalid '--schedule=%s': %s", o->schedule, why);
+        ok = false;
     }
-    bool gpu_stage = o->emit == EMIT_LOWER && o->stage >= LOWER_GPU;
-    bool cpu_stage = o->emit == EMIT_LOWER && (o->stage == LOWER_SCHEDULED || o->stage == LOWER_BUFFERIZED ||
-                                               o->stage == LOWER_LLVM_DIALECT);
+    bool gpu_stage = o->emit == EMIT_LOWER && !target_has_stage(TARGET_X86, o->stage);
+    bool cpu_stage = o->emit == EMIT_LOWER && !target_has_stage(TARGET_NVIDIA, o->stage);
     if (ok && gpu_stage && !o->gpu_arch) {
         error_plain("--emit=%s is a GPU stage: add --target=sm_80 (or another NVIDIA architecture)",
                     o->emit_name);
@@ -464,20 +467,12 @@ static int compile(const Options *o) {
         error_plain("no output file: write the object with -o FILE.o (its header goes beside it)");
         ok = false;
     } else if (ok) {
-        LowerOptions lo = {.debuginfo = o->mlir_debuginfo,
-                           .output = o->output,
-                           .cpu = o->cpu,
-                           .gpu_arch = o->gpu_arch,
-                           .gpu_schedule = o->schedule,
-                           .sema = &so};
-        Schedule sched;
-        char why[256];
-        schedule_default(o->cpu, &sched);
-        if (o->schedule && !o->gpu_arch)
-            schedule_parse(o->schedule, &sched, why, sizeof why);  // validated with the flags
-        lo.schedule = &sched;
-        lo.stage = o->emit == EMIT_LOWER ? o->stage : LOWER_OBJ;
-        lo.only_kernel = o->kernel;
+        CompileOptions lo = {.stage = o->emit == EMIT_LOWER ? o->stage : LOWER_OBJ,
+                             .debuginfo = o->mlir_debuginfo,
+                             .output = o->output,
+                             .only_kernel = o->kernel,
+                             .sema = &so,
+                             .target = &o->target};
         char *notes = NULL;
         bool found = !o->kernel;
         for (int i = 0; i < prog.decls.len && !found; i++)
@@ -499,7 +494,7 @@ static int compile(const Options *o) {
                 ok = tune_build_object(&prog, db, &id, &lo, &notes);
             }
         } else {
-            ok = lower_program(&prog, &so, &lo, &notes);
+            ok = object_compile(&prog, &lo, &notes);
         }
         if (ok && lo.stage == LOWER_OBJ)
             ok = write_header(&prog, o->output, notes, o->gpu_arch);

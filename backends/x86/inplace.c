@@ -1,5 +1,5 @@
-// lowering/inplace.c — padded loads read in place when they need neither padding nor packing
-// (see lower.h: lower_inplace_tiles).
+// backends/x86/inplace.c — padded loads read in place when they need neither padding nor packing
+// (see x86.h: x86_inplace_tiles).
 //
 // A padded load `X[i : i + S0, j : j + S1]` is, at the tile level,
 //     %part = tensor.extract_slice %x[i, j] [v0, v1] [1, 1]     // the part inside the tensor
@@ -26,8 +26,9 @@
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 
-#include "build.h"
-#include "lower.h"
+#include "../../lowering/build.h"
+#include "../../lowering/lower.h"
+#include "x86.h"
 
 enum { INPLACE_MAX_SPAN_BYTES = 32 * 1024 };
 
@@ -220,7 +221,7 @@ static void rewrite(MlirContext ctx, MlirOperation pad) {
     mlirValueReplaceAllUsesExcept(padded, mlirOperationGetResult(ifop, 0), 1, &to_buf);
 }
 
-void lower_inplace_tiles(MlirContext ctx, MlirModule module) {
+void x86_inplace_tiles(MlirContext ctx, MlirModule module) {
     IrOps ps = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_pad, &ps, MlirWalkPreOrder);
     for (int i = 0; i < ps.len; i++)
@@ -242,7 +243,7 @@ static MlirWalkResult find_if_alloc(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
-void lower_hoist_if_allocs(MlirModule module) {
+void x86_hoist_if_allocs(MlirModule module) {
     IrOps as = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_if_alloc, &as, MlirWalkPreOrder);
     for (int i = 0; i < as.len; i++) {
@@ -266,7 +267,7 @@ static MlirWalkResult find_self_copy(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
-void lower_drop_self_copies(MlirContext ctx, MlirModule module) {
+void x86_drop_self_copies(MlirContext ctx, MlirModule module) {
     lower_run_passes(ctx, module, "builtin.module(cse)", "self-copy");
     IrOps cs = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_self_copy, &cs, MlirWalkPreOrder);

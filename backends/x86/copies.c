@@ -1,5 +1,5 @@
-// lowering/copies.c — after bufferization, the copies between tile buffers and tensors are
-// specialized at run time (see lower.h: lower_guard_pad_fills, lower_fast_stores).
+// backends/x86/copies.c — after bufferization, the copies between tile buffers and tensors are
+// specialized at run time (see x86.h: x86_guard_pad_fills, x86_fast_stores).
 //
 // Loads. One-shot bufferization turns `tensor.pad` into
 //     %buf = memref.alloc() : memref<S0 x S1 x ...>
@@ -28,8 +28,9 @@
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 
-#include "build.h"
-#include "lower.h"
+#include "../../lowering/build.h"
+#include "../../lowering/lower.h"
+#include "x86.h"
 
 typedef struct Fill {
     MlirOperation map;   // linalg.map filling the whole buffer
@@ -251,7 +252,7 @@ static void guard(MlirContext ctx, const Fill *f) {
     mlirBlockDestroy(scratch);
 }
 
-void lower_guard_pad_fills(MlirContext ctx, MlirModule module) {
+void x86_guard_pad_fills(MlirContext ctx, MlirModule module) {
     Fills fs = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_fills, &fs, MlirWalkPreOrder);
     for (int i = 0; i < fs.len; i++)
@@ -455,7 +456,7 @@ static void prefetch_destination(MlirContext ctx, MlirOperation copy) {
     mlirBlockDestroy(scratch);
 }
 
-void lower_fast_stores(MlirContext ctx, MlirModule module, bool prefetch) {
+void x86_fast_stores(MlirContext ctx, MlirModule module, bool prefetch) {
     IrOps cs = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_store_copies, &cs, MlirWalkPreOrder);
     for (int i = 0; i < cs.len; i++) {

@@ -1,4 +1,4 @@
-// lowering/schedule.c — applies a Schedule (schedule.h) to the tile-level module as a
+// backends/x86/schedule.c — applies a Schedule (schedule.h) to the tile-level module as a
 // transform-dialect script generated from it, run through the C API's transform interpreter.
 //
 // Per dot (linalg.matmul with static shapes, the padded tiles of the program):
@@ -19,9 +19,10 @@
 #include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 
-#include "../lang/diag.h"
-#include "build.h"
-#include "lower.h"
+#include "../../lang/diag.h"
+#include "../../lowering/build.h"
+#include "../../lowering/lower.h"
+#include "x86.h"
 
 // ================================================================ defaults for a CPU
 

@@ -1,4 +1,4 @@
-// lowering/schedule.h — how the tile-level IR is mapped onto an x86 core: the schedule.
+// backends/x86/schedule.h — how the tile-level IR is mapped onto an x86 core: the schedule.
 //
 // A kernel's own tunables (BM, BN, BK, ...) fix the program's tiles, which are its cache tiles
 // and, through the padded slice loads, its packed operands. The schedule decides the rest: the
@@ -9,8 +9,8 @@
 // autotuner can vary it; `schedule_default` fills it for a CPU, `schedule_parse` reads overrides
 // (`--schedule=reg_m=6,reg_n=16,...`), and schedule.c applies it as a transform-dialect script
 // (generated text: data, not IR) to the tile-level module, before bufferization.
-#ifndef TILEC_LOWERING_SCHEDULE_H
-#define TILEC_LOWERING_SCHEDULE_H
+#ifndef TILEC_BACKENDS_X86_SCHEDULE_H
+#define TILEC_BACKENDS_X86_SCHEDULE_H
 
 #include <stdbool.h>
 

@@ -1,0 +1,114 @@
+// backends/x86/x86.c — the x86 stages of a tile-level module (x86.h), and the target's lowering
+// function (backends/target.h): print the stage asked for, or translate to LLVM IR and finish
+// there (lowering/host.c), or hand the LLVM module to the object builder that links versions.
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlir-c/IR.h"
+
+#include "../../lang/diag.h"
+#include "../../lowering/build.h"
+#include "../target.h"
+#include "x86.h"
+
+// Bufferization as a transform script (data, parsed from text): the pass form cannot choose
+// linalg.copy, and its memref.copy of strided memrefs calls into MLIR's runtime library.
+static const char *const bufferize_script =
+    "module attributes {transform.with_named_sequence} {\n"
+    "  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.consumed}) {\n"
+    "    %m = transform.bufferization.one_shot_bufferize %root {bufferize_function_boundaries = false, "
+    "allow_return_allocs_from_loops = true,\n"
+    "         memcpy_op = \"linalg.copy\"} : (!transform.any_op) -> !transform.any_op\n"
+    "    transform.yield\n"
+    "  }\n"
+    "}\n";
+
+// linalg-fuse-elementwise-ops also folds a reshape into the linalg op that uses it ("fusion by
+// expansion"): a dot one of whose operands is a reshaped tile (`reshape(x, [C, R * W]) @ w`)
+// would become a higher-rank linalg.generic that the schedule no longer takes for a dot, and
+// run as plain loops, several times slower. The pass folds only producers with one use, so
+// while it runs each such reshape gets a second user, an inert `tilec.pin` op (collected in
+// `user`, an IrOps), removed after.
+static MlirWalkResult pin_dot_operands(MlirOperation op, void *user) {
+    if (!ir_op_is(op, "linalg.matmul") && !ir_op_is(op, "linalg.batch_matmul"))
+        return MlirWalkResultAdvance;
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) {
+        MlirValue v = mlirOperationGetOperand(op, i);
+        if (!mlirValueIsAOpResult(v))
+            continue;
+        MlirOperation r = mlirOpResultGetOwner(v);
+        if (!ir_op_is(r, "tensor.expand_shape") && !ir_op_is(r, "tensor.collapse_shape"))
+            continue;
+        MlirOperationState st = mlirOperationStateGet(ir_str("tilec.pin"), mlirOperationGetLocation(r));
+        mlirOperationStateAddOperands(&st, 1, &v);
+        MlirOperation pin = mlirOperationCreate(&st);
+        mlirBlockInsertOwnedOperationAfter(mlirOperationGetBlock(r), r, pin);
+        ir_ops_push(user, pin);
+    }
+    return MlirWalkResultAdvance;
+}
+
+// The stages from the tile level down to the LLVM dialect (as far as `stage`, at most
+// LOWER_LLVM_DIALECT), in place.
+void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, LowerStage stage) {
+    if (stage > LOWER_MLIR) {
+        IrOps pins = {0};
+        bool allowed = mlirContextGetAllowUnregisteredDialects(ctx);
+        mlirContextSetAllowUnregisteredDialects(ctx, true);
+        mlirOperationWalk(mlirModuleGetOperation(module), pin_dot_operands, &pins, MlirWalkPreOrder);
+        lower_run_passes(
+            ctx, module,
+            "builtin.module(convert-elementwise-to-linalg, linalg-fuse-elementwise-ops, canonicalize, cse)",
+            "tile-level");
+        for (int i = 0; i < pins.len; i++)
+            mlirOperationDestroy(pins.items[i]);
+        free(pins.items);
+        mlirContextSetAllowUnregisteredDialects(ctx, allowed);
+        lower_print_after_step(module, "tile-level");
+        schedule_apply(ctx, module, sched);
+        lower_print_after_step(module, "schedule");
+        if (sched->inplace) {
+            x86_inplace_tiles(ctx, module);
+            lower_print_after_step(module, "inplace");
+        }
+    }
+    if (stage > LOWER_SCHEDULED) {
+        lower_apply_transform(ctx, module, bufferize_script, strlen(bufferize_script), "bufferization");
+        lower_print_after_step(module, "bufferize");
+        x86_fast_stores(ctx, module, sched->prefetch);
+        lower_print_after_step(module, "fast-stores");
+        x86_guard_pad_fills(ctx, module);
+        lower_print_after_step(module, "guard-pad-fills");
+        x86_hoist_if_allocs(module);
+        lower_print_after_step(module, "hoist-if-allocs");
+        x86_drop_self_copies(ctx, module);
+        lower_print_after_step(module, "drop-self-copies");
+        if (!mlirOperationVerify(mlirModuleGetOperation(module)))
+            internal_error(__FILE__, __LINE__, "the bufferized module does not verify");
+    }
+    if (stage > LOWER_BUFFERIZED)
+        lower_run_passes(ctx, module, lower_host_pipeline, "LLVM-dialect");
+}
+
+bool x86_lower_module(const Target *t, MlirContext ctx, MlirModule module, Program *prog,
+                      const CompileOptions *o, FILE *out, LLVMContextRef link_ctx, LLVMModuleRef *host) {
+    (void)prog;
+    if (host) {  // a version of a kernel, linked by the object builder (backends/object.c)
+        x86_run_stages(ctx, module, &t->cpu_schedule, LOWER_LLVM_DIALECT);
+        *host = lower_translate(ctx, module, link_ctx);
+        return true;
+    }
+    // Each stage runs only as far as asked; the module is printed where it stops.
+    x86_run_stages(ctx, module, &t->cpu_schedule,
+                   o->stage < LOWER_LLVM_DIALECT ? o->stage : LOWER_LLVM_DIALECT);
+    if (o->stage <= LOWER_LLVM_DIALECT) {
+        lower_print_module(module, o->debuginfo, out);
+        return true;
+    }
+    LLVMContextRef lctx = LLVMContextCreate();
+    LLVMModuleRef m = lower_translate(ctx, module, lctx);
+    bool ok = target_finish_llvm(t, m, o, out);
+    LLVMDisposeModule(m);
+    LLVMContextDispose(lctx);
+    return ok;
+}

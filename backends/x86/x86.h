@@ -1,0 +1,35 @@
+// backends/x86/x86.h — the x86-64 back end: the tile-level module scheduled (register tiles,
+// FMAs: schedule.h), bufferized, its copies specialized, lowered to the LLVM dialect, then
+// through lowering/host.c to LLVM IR, assembly or an object for the host CPU (or --cpu).
+#ifndef TILEC_BACKENDS_X86_H
+#define TILEC_BACKENDS_X86_H
+
+#include <stdbool.h>
+
+#include "mlir-c/IR.h"
+
+#include "../../lowering/lower.h"
+#include "schedule.h"
+
+// The stages from the tile level down to the LLVM dialect, as far as `stage` (at most
+// LOWER_LLVM_DIALECT), in place, with schedule `s`.
+void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *s, LowerStage stage);
+
+// Before bufferization: a padded load that needs no padding and whose rows lie close together
+// reads the tensor in place instead of a packed copy (inplace.c).
+void x86_inplace_tiles(MlirContext ctx, MlirModule module);
+// After bufferization: static buffers allocated inside an scf.if are allocated before it.
+void x86_hoist_if_allocs(MlirModule module);
+// After bufferization: copies of a buffer onto itself are removed.
+void x86_drop_self_copies(MlirContext ctx, MlirModule module);
+
+// After bufferization: the padding fill of each padded load (a tile reaching past its tensor)
+// runs only when the tile does reach past it (copies.c).
+void x86_guard_pad_fills(MlirContext ctx, MlirModule module);
+// After bufferization: the copy of each stored tile into its tensor runs at the tile's static
+// size when the tile lies inside the tensor and the tensor's rows are unit-stride (copies.c).
+// With `prefetch`, a store inside a loop also has its destination prefetched for writing at
+// the top of the loop's body.
+void x86_fast_stores(MlirContext ctx, MlirModule module, bool prefetch);
+
+#endif

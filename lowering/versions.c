@@ -1,0 +1,126 @@
+// lowering/versions.c — the versions an untuned object compiles for a kernel (its default
+// configuration, then one per value of the tunables its run-time constraints read), and the
+// text the object builders write about versions into a header's comments.
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lang/diag.h"
+#include "lower.h"
+
+void lower_appendf(char **buf, size_t *len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[1024];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof tmp)
+        n = (int)sizeof tmp - 1;
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    if (!*buf)
+        internal_error(__FILE__, __LINE__, "out of memory");
+    memcpy(*buf + *len, tmp, (size_t)n + 1);
+    *len += (size_t)n;
+}
+
+void lower_note_config(char **buf, size_t *len, const Node *k, int v, const Config *c) {
+    lower_appendf(buf, len, "//   %s v%d:", k->name, v);
+    for (int x = 0; x < k->tunes.len; x++)
+        lower_appendf(buf, len, "%s%s=%lld", x ? "," : " ", k->tunes.items[x]->name, (long long)c->values[x]);
+}
+
+// ================================================================ versions for run-time constraints
+
+// Marks in `reads` the tunables (indices into ki->tunables) that expression `n` reads.
+static void tunables_read(const Node *n, const KernelInfo *ki, bool *reads) {
+    if (!n)
+        return;
+    if (n->kind == ND_NAME && n->sym && n->sym->kind == SYM_TUNABLE)
+        for (int t = 0; t < ki->ntunables; t++)
+            if (ki->tunables[t] == n->sym)
+                reads[t] = true;
+    const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->init, n->limit, n->step, n->base};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        tunables_read(kids[i], ki, reads);
+    for (int i = 0; i < n->args.len; i++)
+        tunables_read(n->args.items[i], ki, reads);
+    for (int i = 0; i < n->kwargs.len; i++)
+        tunables_read(n->kwargs.items[i], ki, reads);
+}
+
+// Whether expression `n` reads a size, a stride or a scalar parameter (a `where` that does is
+// checked at run time for some configurations, though it may fold to a constant for others:
+// `RK == 32 || KH * KW * CG == RK` at RK = 32).
+static bool reads_run_time(const Node *n) {
+    if (!n)
+        return false;
+    if (n->kind == ND_NAME && n->sym &&
+        (n->sym->kind == SYM_SIZE || n->sym->kind == SYM_STRIDE || n->sym->kind == SYM_SCALAR))
+        return true;
+    const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->init, n->limit, n->step, n->base};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        if (reads_run_time(kids[i]))
+            return true;
+    for (int i = 0; i < n->args.len; i++)
+        if (reads_run_time(n->args.items[i]))
+            return true;
+    return false;
+}
+
+// The versions of an untuned kernel: its default configuration first; then, when constraints
+// that read sizes or scalars (reads_run_time) read tunables (softmax's `BC >= C`), one version
+// per combination of the values of those tunables that -D does not fix (the others at their
+// defaults), where the compile-time constraints hold, in the order of the values as declared,
+// the first tunable varying slowest (conv2d's BK then BC: the widest tiles a call admits come
+// first). A call the default rejects then runs on the first version that accepts it, instead
+// of failing with TILEC_ERR_CONSTRAINT; a version whose constraints hold for every call ends
+// the list (matmul's BM = 128 after BM = 256 for M > 128). With opts->pow2_default (GPU
+// targets) only configurations whose tunables are all powers of two. Returns the number of
+// versions (0: reported).
+int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Config *out) {
+    if (!sema_default_config(prog, k, opts, &out[0]))
+        return 0;
+    int n = 1;
+    const KernelInfo *ki = k->kinfo;
+    bool reads[64] = {false};
+    for (int w = 0; w < k->wheres.len; w++)
+        if (reads_run_time(k->wheres.items[w]))
+            tunables_read(k->wheres.items[w], ki, reads);
+    int vary[64], nvary = 0, pos[64] = {0};
+    for (int t = 0; t < ki->ntunables && t < 64; t++) {
+        for (int d = 0; opts && d < opts->ndefines && reads[t]; d++)
+            if (strcmp(opts->defines[d].name, ki->tunables[t]->name) == 0)
+                reads[t] = false;
+        if (reads[t])
+            vary[nvary++] = t;
+    }
+    // An odometer over the values of the varying tunables, the last one turning fastest.
+    while (nvary > 0 && n < LOWER_MAX_CONSTRAINT_VERSIONS) {
+        Config *x = &out[n];
+        *x = out[0];
+        bool usable = true;
+        for (int i = 0; i < nvary; i++) {
+            const Node *val = k->tunes.items[vary[i]]->args.items[pos[i]];
+            usable &= val->is_const;
+            x->values[vary[i]] = val->cval.i;
+        }
+        bool dup = false;
+        for (int j = 0; j < n && !dup; j++)
+            dup = !memcmp(out[j].values, x->values, sizeof(int64_t) * (size_t)x->n);
+        if (opts && opts->pow2_default)  // GPU tiles
+            usable &= sema_config_all_pow2(x);
+        int holds = usable && !dup ? sema_constraints_hold(prog, k, x, NULL, 0) : 0;
+        if (holds != 0)
+            n++;
+        if (holds == 1)  // it accepts every call: the versions after it would never run
+            break;
+        int i = nvary - 1;
+        while (i >= 0 && ++pos[i] == k->tunes.items[vary[i]]->args.len)
+            pos[i--] = 0;
+        if (i < 0)
+            break;
+    }
+    return n;
+}
