@@ -37,8 +37,8 @@ typedef enum TuneStatus {
 
 // A configuration replaces a shape's default only when its careful time is at least this much
 // shorter than the default's: closer than that, one run's noise decides, and a tuned object
-// would trade the default for a version that is as often slower (tune.c's winner and tuned.c's
-// choice apply the same rule).
+// would trade the default for a version that is as often slower (tune_search.c's winner and
+// tuned.c's choice apply the same rule).
 #define TUNE_WIN_MARGIN 0.03
 
 typedef struct TuneRow {

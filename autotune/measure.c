@@ -8,6 +8,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
+double tune_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
@@ -129,23 +130,41 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// The child: never returns. Writes one MeasureResult to `fd`.
-static void child(const MeasureJob *job, int fd) {
-    MeasureResult r = {.status = TS_CRASH};
-#define FAIL(st, ...)                                     \
-    do {                                                  \
-        r.status = st;                                    \
-        snprintf(r.detail, sizeof r.detail, __VA_ARGS__); \
-        goto out;                                         \
-    } while (0)
-    void *lib = dlopen(job->so_path, RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        FAIL(TS_CRASH, "cannot load the variant: %s", dlerror());
-    void *fn = dlsym(lib, job->symbol);
-    if (!fn)
-        FAIL(TS_CRASH, "no symbol %s in the variant", job->symbol);
-    // Enough copies of the tensors that one call's data has left the last-level cache when the
-    // next call using that copy comes around.
+// The call of the kernel, prepared in the child: its arguments through libffi, with `copies`
+// sets of the tensors (bufs[arg][copy]).
+typedef struct Call {
+    void *fn;
+    ffi_cif cif;
+    ffi_type *types[64];
+    union {
+        void *p;
+        int64_t i;
+        int32_t i32;
+        int16_t i16;
+        int8_t i8;
+        float f;
+        double d;
+    } vals[64];
+    void *ptrs[64];
+    void *bufs[64][16];
+    int copies;
+} Call;
+
+// Records why the run failed in r; returns false.
+static bool fail(MeasureResult *r, TuneStatus status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool fail(MeasureResult *r, TuneStatus status, const char *fmt, ...) {
+    r->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+// Enough copies of the tensors that one call's data has left the last-level cache when the
+// next call using that copy comes around (at most 16, and 1 GiB in all).
+static int copies_for(const MeasureJob *job) {
     size_t set = 0;
     for (int i = 0; i < job->nargs; i++)
         if (job->args[i].kind == MA_TENSOR)
@@ -160,77 +179,106 @@ static void child(const MeasureJob *job, int fd) {
         copies--;
     if (copies < 1)
         copies = 1;
-    void *bufs[64][16] = {{0}};
+    return copies;
+}
+
+// The tensors (every copy filled with the same data) and the other arguments' values.
+static bool prepare_call(const MeasureJob *job, Call *c, MeasureResult *r) {
+    c->copies = copies_for(job);
     for (int i = 0; i < job->nargs; i++) {
         const MeasureArg *a = &job->args[i];
         if (a->kind != MA_TENSOR)
             continue;
         size_t bytes = (size_t)a->elems * measure_elem_bytes(a->elem);
-        for (int c = 0; c < copies; c++) {
-            bufs[i][c] = malloc(bytes ? bytes : 1);
-            if (!bufs[i][c])
-                FAIL(TS_CRASH, "out of memory for the arguments (%zu bytes)", bytes);
-            fill(bufs[i][c], a->elems, a->elem, (uint64_t)i + 1);
+        for (int k = 0; k < c->copies; k++) {
+            c->bufs[i][k] = malloc(bytes ? bytes : 1);
+            if (!c->bufs[i][k])
+                return fail(r, TS_CRASH, "out of memory for the arguments (%zu bytes)", bytes);
+            fill(c->bufs[i][k], a->elems, a->elem, (uint64_t)i + 1);
         }
     }
-    ffi_cif cif;
-    ffi_type *types[64];
     for (int i = 0; i < job->nargs; i++)
-        types[i] = ffi_of(&job->args[i]);
-    if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)job->nargs, &ffi_type_sint32, types) != FFI_OK)
-        FAIL(TS_CRASH, "libffi cannot describe the kernel's signature");
-    union {
-        void *p;
-        int64_t i;
-        int32_t i32;
-        int16_t i16;
-        int8_t i8;
-        float f;
-        double d;
-    } vals[64];
-    void *ptrs[64];
+        c->types[i] = ffi_of(&job->args[i]);
+    if (ffi_prep_cif(&c->cif, FFI_DEFAULT_ABI, (unsigned)job->nargs, &ffi_type_sint32, c->types) != FFI_OK)
+        return fail(r, TS_CRASH, "libffi cannot describe the kernel's signature");
     for (int i = 0; i < job->nargs; i++) {
         const MeasureArg *a = &job->args[i];
-        ptrs[i] = &vals[i];
+        c->ptrs[i] = &c->vals[i];
         if (a->kind == MA_INT64)
-            vals[i].i = a->ival;
+            c->vals[i].i = a->ival;
         else if (a->kind == MA_SCALAR) {
             switch (a->elem) {
-            case EL_F32: vals[i].f = (float)a->fval; break;
-            case EL_F64: vals[i].d = a->fval; break;
-            case EL_F16: vals[i].i16 = (int16_t)to_f16((float)a->fval); break;
-            case EL_BF16: vals[i].i16 = (int16_t)to_bf16((float)a->fval); break;
-            case EL_I64: vals[i].i = a->ival; break;
-            case EL_I32: vals[i].i32 = (int32_t)a->ival; break;
-            case EL_I16: vals[i].i16 = (int16_t)a->ival; break;
-            default: vals[i].i8 = (int8_t)a->ival; break;
+            case EL_F32: c->vals[i].f = (float)a->fval; break;
+            case EL_F64: c->vals[i].d = a->fval; break;
+            case EL_F16: c->vals[i].i16 = (int16_t)to_f16((float)a->fval); break;
+            case EL_BF16: c->vals[i].i16 = (int16_t)to_bf16((float)a->fval); break;
+            case EL_I64: c->vals[i].i = a->ival; break;
+            case EL_I32: c->vals[i].i32 = (int32_t)a->ival; break;
+            case EL_I16: c->vals[i].i16 = (int16_t)a->ival; break;
+            default: c->vals[i].i8 = (int8_t)a->ival; break;
             }
         }
     }
+    return true;
+}
+
+// The next call's tensors: copy k.
+static void use_copy(Call *c, const MeasureJob *job, int k) {
+    for (int i = 0; i < job->nargs; i++)
+        if (job->args[i].kind == MA_TENSOR)
+            c->vals[i].p = c->bufs[i][k];
+}
+
+// One call of the kernel on copy k of the tensors; returns its status.
+static int32_t call(Call *c, const MeasureJob *job, int k) {
+    use_copy(c, job, k);
     ffi_arg status = 0;
-#define SET_COPY(c)                         \
-    for (int i = 0; i < job->nargs; i++)    \
-        if (job->args[i].kind == MA_TENSOR) \
-            vals[i].p = bufs[i][c];
-    // The checked call.
-    SET_COPY(0);
-    ffi_call(&cif, FFI_FN(fn), &status, ptrs);
-    if ((int32_t)status == 3)
-        FAIL(TS_INVALID, "the kernel's run-time constraints reject this shape (status 3)");
-    if ((int32_t)status != 0)
-        FAIL(TS_CRASH, "the kernel returned status %d", (int)(int32_t)status);
+    ffi_call(&c->cif, FFI_FN(c->fn), &status, c->ptrs);
+    return (int32_t)status;
+}
+
+// The normwise difference of output `got` from the reference `want` (of a->elems elements):
+// relative to the reference's largest magnitude for floats, infinite for any difference of
+// integers. NaNs and infinities must match exactly.
+static double normwise_error(const void *want, const void *got, const MeasureArg *a) {
+    double scale = 0, err = 0;
+    bool fl = a->elem >= EL_F16;
+    for (int64_t e = 0; e < a->elems; e++) {
+        double w = get(want, e, a->elem), g = get(got, e, a->elem);
+        if (isnan(w) || isnan(g)) {
+            if (isnan(w) != isnan(g))
+                err = INFINITY;
+            continue;
+        }
+        if (isinf(w) || isinf(g)) {
+            if (w != g)
+                err = INFINITY;
+            continue;
+        }
+        scale = fmax(scale, fabs(w));
+        err = fmax(err, fabs(w - g));
+    }
+    double rel = fl ? err / fmax(scale, 1e-30) : (err > 0 ? INFINITY : 0);
+    if (scale == 0 && err == 0)
+        rel = 0;
+    return rel;
+}
+
+// The outputs of the checked call (copy 0): written as the reference, or compared with it
+// (r->max_error, the largest difference of any output tensor).
+static bool check_outputs(const MeasureJob *job, Call *c, MeasureResult *r) {
     FILE *ref = fopen(job->ref_path, job->write_ref ? "wb" : "rb");
     if (!ref)
-        FAIL(TS_CRASH, "cannot open the reference '%s': %s", job->ref_path, strerror(errno));
+        return fail(r, TS_CRASH, "cannot open the reference '%s': %s", job->ref_path, strerror(errno));
     for (int i = 0; i < job->nargs; i++) {
         const MeasureArg *a = &job->args[i];
         if (a->kind != MA_TENSOR || !a->is_out)
             continue;
         size_t bytes = (size_t)a->elems * measure_elem_bytes(a->elem);
         if (job->write_ref) {
-            if (fwrite(bufs[i][0], 1, bytes, ref) != bytes) {
+            if (fwrite(c->bufs[i][0], 1, bytes, ref) != bytes) {
                 fclose(ref);
-                FAIL(TS_CRASH, "cannot write the reference '%s'", job->ref_path);
+                return fail(r, TS_CRASH, "cannot write the reference '%s'", job->ref_path);
             }
             continue;
         }
@@ -238,57 +286,67 @@ static void child(const MeasureJob *job, int fd) {
         if (!want || fread(want, 1, bytes, ref) != bytes) {
             free(want);
             fclose(ref);
-            FAIL(TS_CRASH, "the reference '%s' is short", job->ref_path);
+            return fail(r, TS_CRASH, "the reference '%s' is short", job->ref_path);
         }
-        double scale = 0, err = 0;
-        bool fl = a->elem >= EL_F16;
-        for (int64_t e = 0; e < a->elems; e++) {
-            double w = get(want, e, a->elem), g = get(bufs[i][0], e, a->elem);
-            if (isnan(w) || isnan(g)) {
-                if (isnan(w) != isnan(g))
-                    err = INFINITY;
-                continue;
-            }
-            if (isinf(w) || isinf(g)) {
-                if (w != g)
-                    err = INFINITY;
-                continue;
-            }
-            scale = fmax(scale, fabs(w));
-            err = fmax(err, fabs(w - g));
-        }
+        r->max_error = fmax(r->max_error, normwise_error(want, c->bufs[i][0], a));
         free(want);
-        double rel = fl ? err / fmax(scale, 1e-30) : (err > 0 ? INFINITY : 0);
-        if (scale == 0 && err == 0)
-            rel = 0;
-        r.max_error = fmax(r.max_error, rel);
     }
     fclose(ref);
-    if (r.max_error > job->tolerance)
-        FAIL(TS_WRONG, "output differs from the reference (normwise %.3g > %.3g)", r.max_error,
-             job->tolerance);
-    // A warm-up call, then the timed ones.
-    SET_COPY(copies > 1 ? 1 : 0);
-    ffi_call(&cif, FFI_FN(fn), &status, ptrs);
+    if (r->max_error > job->tolerance)
+        return fail(r, TS_WRONG, "output differs from the reference (normwise %.3g > %.3g)", r->max_error,
+                    job->tolerance);
+    return true;
+}
+
+// A warm-up call, then the timed ones (at least min_reps, and min_seconds in all, within
+// max_reps), each on the next copy of the tensors: r's median and count.
+static void time_calls(const MeasureJob *job, Call *c, MeasureResult *r) {
+    call(c, job, c->copies > 1 ? 1 : 0);
     double t[1024], spent = 0;
     int reps = 0, max_reps = job->max_reps < 1024 ? job->max_reps : 1024;
     while (reps < max_reps && (reps < job->min_reps || spent < job->min_seconds)) {
-        SET_COPY((reps + 2) % copies);
-        double t0 = now();
-        ffi_call(&cif, FFI_FN(fn), &status, ptrs);
-        t[reps] = now() - t0;
+        use_copy(c, job, (reps + 2) % c->copies);
+        ffi_arg status = 0;
+        double t0 = tune_now();
+        ffi_call(&c->cif, FFI_FN(c->fn), &status, c->ptrs);
+        t[reps] = tune_now() - t0;
         spent += t[reps++];
     }
     qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    r.status = TS_OK;
-    r.reps = reps;
-    r.seconds = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-out:
+    r->status = TS_OK;
+    r->reps = reps;
+    r->seconds = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+}
+
+// What the child does: load the variant, prepare the arguments, the checked call, the timed
+// calls. The result in r; false (r says why) when it failed.
+static bool run_variant(const MeasureJob *job, MeasureResult *r) {
+    Call c = {0};
+    void *lib = dlopen(job->so_path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return fail(r, TS_CRASH, "cannot load the variant: %s", dlerror());
+    if (!(c.fn = dlsym(lib, job->symbol)))
+        return fail(r, TS_CRASH, "no symbol %s in the variant", job->symbol);
+    if (!prepare_call(job, &c, r))
+        return false;
+    int32_t status = call(&c, job, 0);  // the checked call
+    if (status == 3)
+        return fail(r, TS_INVALID, "the kernel's run-time constraints reject this shape (status 3)");
+    if (status != 0)
+        return fail(r, TS_CRASH, "the kernel returned status %d", (int)status);
+    if (!check_outputs(job, &c, r))
+        return false;
+    time_calls(job, &c, r);
+    return true;
+}
+
+// The child: never returns. Writes one MeasureResult to `fd`.
+static _Noreturn void child(const MeasureJob *job, int fd) {
+    MeasureResult r = {.status = TS_CRASH};
+    run_variant(job, &r);
     if (write(fd, &r, sizeof r) != (ssize_t)sizeof r)
         _exit(2);
     _exit(0);
-#undef FAIL
-#undef SET_COPY
 }
 
 MeasureResult measure_run(const MeasureJob *job) {
@@ -312,11 +370,11 @@ MeasureResult measure_run(const MeasureJob *job) {
     }
     close(fds[1]);
     struct pollfd p = {.fd = fds[0], .events = POLLIN};
-    double deadline = now() + job->timeout;
+    double deadline = tune_now() + job->timeout;
     size_t got = 0;
     bool killed = false;
     while (got < sizeof r) {
-        double left = deadline - now();
+        double left = deadline - tune_now();
         int n = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
         if (n < 0 && errno == EINTR)
             continue;

@@ -52,6 +52,9 @@ typedef struct MeasureResult {
 // Bytes per element of a tensor of `e` as the kernel's C entry takes it (i1 as one byte).
 size_t measure_elem_bytes(ElemType e);
 
+// Seconds on the monotonic clock (CLOCK_MONOTONIC): for timing calls and measuring durations.
+double tune_now(void);
+
 // Runs the job in a child process and waits for it (at most job->timeout seconds).
 MeasureResult measure_run(const MeasureJob *job);
 

@@ -1,0 +1,132 @@
+// autotune/tune_compile.c — a point's variant of the kernel for `tilec tune`: its shared object
+// in the variant cache (named by everything that shapes its code) and its compile, several at
+// once (tune_internal.h).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tune_internal.h"
+
+// The variant's shared object in the cache (named by everything that shapes its code).
+void tune_so_path(Tuner *T, const TunePoint *p, char *out, size_t n) {
+    char text[1024];
+    snprintf(text, sizeof text, "%s|%s|%s|%s|%s", T->full_hash, T->key.compiler, T->key.target,
+             T->kernel->name, p->key);
+    XXH128_hash_t h = XXH3_128bits(text, strlen(text));
+    char hex[40];
+    tune_hex128(h, hex);
+    snprintf(out, n, "%s/%s-%s.so", T->cachedir, T->kernel->name, hex);
+}
+
+// The child of tune_compile_points that compiles point p into `so`: `tilec` (this binary) writes
+// `obj` (its messages to `log`), `cc -shared` links `tmp`, renamed to `so`. Never returns: exits
+// 0 when `so` is in place.
+static _Noreturn void compile_child(Tuner *T, const TunePoint *p, const char *so, const char *obj,
+                                    const char *log, const char *tmp) {
+    FILE *lf = freopen(log, "w", stderr);
+    (void)lf;
+    dup2(2, 1);
+    const char *argv[256];
+    int a = 0;
+    char self[1024];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = '\0';
+    argv[a++] = self;
+    for (int i = 0; i < T->ninputs && a < 200; i++)
+        argv[a++] = T->inputs[i];
+    for (int i = 0; i < T->ninclude && a < 200; i++) {
+        argv[a++] = "-I";
+        argv[a++] = T->include_dirs[i];
+    }
+    argv[a++] = "--kernel";
+    argv[a++] = T->kernel->name;
+    char defs[64][96];
+    for (int i = 0; i < p->config.n && i < 64 && a < 240; i++) {
+        snprintf(defs[i], sizeof defs[i], "%s=%lld", T->kernel->tunes.items[i]->name,
+                 (long long)p->config.values[i]);
+        argv[a++] = "-D";
+        argv[a++] = defs[i];
+    }
+    char sched[128], cpu[128];
+    if (p->sched[0]) {
+        snprintf(sched, sizeof sched, "--schedule=%s", p->sched);
+        argv[a++] = sched;
+    }
+    if (T->id->cpu) {
+        snprintf(cpu, sizeof cpu, "--cpu=%s", T->id->cpu);
+        argv[a++] = cpu;
+    }
+    argv[a++] = "-o";
+    argv[a++] = obj;
+    argv[a] = NULL;
+    pid_t c = fork();
+    if (c == 0) {
+        execv(self, (char *const *)argv);
+        _exit(127);
+    }
+    int ws;
+    if (c < 0 || waitpid(c, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        _exit(1);
+    const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+    c = fork();
+    if (c == 0) {
+        execlp(cc, cc, "-shared", "-o", tmp, obj, (char *)NULL);
+        _exit(127);
+    }
+    bool ok = c > 0 && waitpid(c, &ws, 0) > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+    unlink(obj);
+    char hdr[1300];
+    snprintf(hdr, sizeof hdr, "%s.%d.h", so, (int)getpid());
+    unlink(hdr);
+    _exit(ok && rename(tmp, so) == 0 ? 0 : 1);
+}
+
+// Compiles the points whose shared objects are missing, up to T->jobs at once. Each is a
+// `tilec` process (the same binary) writing an object, then `cc -shared` (CC overrides).
+void tune_compile_points(Tuner *T, TunePoint **pts, int n, bool *failed) {
+    int running = 0, next = 0;
+    pid_t pids[64];
+    int which[64];
+    for (int i = 0; i < n; i++)
+        failed[i] = false;
+    while (next < n || running > 0) {
+        while (next < n && running < T->jobs && running < 64) {
+            char so[1200];
+            tune_so_path(T, pts[next], so, sizeof so);
+            if (access(so, R_OK) == 0) {
+                next++;
+                continue;
+            }
+            char obj[1300], log[1300], tmp[1300];
+            snprintf(obj, sizeof obj, "%s.%d.o", so, (int)getpid());
+            snprintf(log, sizeof log, "%s.log", so);
+            snprintf(tmp, sizeof tmp, "%s.%d.tmp", so, (int)getpid());
+            fflush(NULL);
+            pid_t pid = fork();
+            if (pid == 0)
+                compile_child(T, pts[next], so, obj, log, tmp);
+            if (pid < 0) {
+                failed[next++] = true;
+                continue;
+            }
+            pids[running] = pid;
+            which[running++] = next++;
+        }
+        if (running == 0)
+            break;
+        int ws;
+        pid_t done = wait(&ws);
+        for (int r = 0; r < running; r++)
+            if (pids[r] == done) {
+                if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+                    failed[which[r]] = true;
+                else
+                    T->compiled++;
+                pids[r] = pids[running - 1];
+                which[r] = which[--running];
+                break;
+            }
+    }
+}

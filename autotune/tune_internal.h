@@ -1,0 +1,141 @@
+// autotune/tune_internal.h — what the files of `tilec tune` share (tune.h is the public side):
+//   tune.c         the command: options, the program and its space, identity, database and
+//                  cache, the sweep over the shapes
+//   tune_shapes.c  --shape / --sweep specifications and --flops expressions
+//   tune_search.c  one shape's search: ranking, the reference, rounds 1 to 3
+//   tune_compile.c a point's variant: its path in the cache and its compile
+//   tune_report.c  the progress bar, the table, the JSON and the SVG chart
+#ifndef TILEC_AUTOTUNE_TUNE_INTERNAL_H
+#define TILEC_AUTOTUNE_TUNE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <xxhash.h>
+
+#include "../lang/ast.h"
+#include "../lowering/lower.h"
+#include "db.h"
+#include "measure.h"
+#include "tune.h"
+
+#define TUNE_MAX_SHAPES 256
+#define TUNE_MAX_CONFIGS 4096
+#define TUNE_MAX_BOUND 16
+
+// ================================================================ data
+
+// A shape: values for the kernel's sizes (all of them) and for some of its scalars.
+typedef struct TuneShape {
+    int n;
+    char name[TUNE_MAX_BOUND][32];
+    double value[TUNE_MAX_BOUND];
+    char text[256];  // canonical, in the kernel's order: "M=1024,K=1024,N=1024"
+} TuneShape;
+
+// A point of the search: a configuration of the tunables and schedule overrides.
+typedef struct TunePoint {
+    Config config;
+    char sched[96];  // "" for the target's default schedule, else "unroll_k=8"
+    char key[256];   // "BM=256,BN=256,BK=64" or "BM=...;unroll_k=8"
+} TunePoint;
+
+// The whole run: the options, then what the run loads, opens and counts.
+typedef struct Tuner {
+    // options
+    const char **inputs;
+    int ninputs;
+    const char **include_dirs;
+    int ninclude;
+    const char *kernel_name;
+    TuneShape shapes[TUNE_MAX_SHAPES];
+    int nshapes;
+    double budget;   // seconds for the whole search
+    double timeout;  // per variant run (0: from the default's time)
+    int jobs;
+    int shard, nshards;
+    bool quiet, json, progress;
+    const char *svg;
+    const char *flops;  // "2*M*N*K"
+    char db_path[1024];
+    const TuneIdentity *id;
+    // state
+    Program prog;
+    Node *kernel;
+    Config configs[TUNE_MAX_CONFIGS];
+    int nconfigs;
+    // The untuned object's versions ([0] the default configuration): a shape's default is the
+    // first that accepts it, the configuration the untuned object runs there.
+    Config untuned[LOWER_MAX_CONSTRAINT_VERSIONS];
+    int nuntuned;
+    TuneDB *db;
+    TuneKey key;         // source hash, compiler, target, device, kernel
+    char full_hash[40];  // the sources' whole text and the tilec binary's size and time: names variants
+    char workdir[256];   // temporary: references
+    char cachedir[1024];
+    double started;
+    int measured, reused, compiled;
+    int shape_i, shapes_total;
+} Tuner;
+
+// One shape's search in progress (tune_search.c; the progress bar reads it).
+typedef struct TuneShapeRun {
+    TuneShape *shape;
+    char ref[512];
+    bool ref_ready;        // the reference output is in `ref` (written by this process)
+    TunePoint *ref_point;  // the point whose output is the reference
+    double t_ref;          // the reference's median time
+    MeasureJob job;        // the kernel's arguments for this shape (job_for), shared by every point
+    double bytes;          // of one set of the tensors
+    int done, planned;
+} TuneShapeRun;
+
+// The per-shape outcome printed at the end.
+typedef struct TuneOutcome {
+    TuneShape *shape;
+    bool ok;
+    TunePoint best;
+    double best_s, default_s;
+    int candidates, tried;
+} TuneOutcome;
+
+// ================================================================ functions
+
+// tune.c: reports a usage error (error_plain, then the diagnostics flushed); returns 1, the
+// exit status.
+int tune_usage_error(const char *fmt, ...);
+// tune.c: a 128-bit hash as 32 hex digits (and a NUL) in `out`.
+void tune_hex128(XXH128_hash_t h, char *out);
+
+// tune_shapes.c: adds the shapes of a --shape or --sweep specification to T->shapes (the
+// cartesian product of its comma-separated items, each checked against the kernel's sizes and
+// scalars). False after reporting an error.
+bool tune_add_shapes(Tuner *T, const char *spec);
+// tune_shapes.c: the value of `name` in shape s (*found false, 0 when it has none).
+double tune_shape_value(const TuneShape *s, const char *name, bool *found);
+// tune_shapes.c: --flops "2*M*N*K" at shape s: a sum of products of numbers and size names.
+// NAN when expr is NULL or bad.
+double tune_eval_flops(const char *expr, const TuneShape *s);
+
+// tune_compile.c: the shared object of point p in the variant cache.
+void tune_so_path(Tuner *T, const TunePoint *p, char *out, size_t n);
+// tune_compile.c: compiles the points whose shared objects are missing, up to T->jobs at once;
+// failed[i] tells whether pts[i] failed.
+void tune_compile_points(Tuner *T, TunePoint **pts, int n, bool *failed);
+
+// tune_search.c: one shape's search (S->shape and S->ref set by the caller), its outcome in o.
+// `prev` (NULL for the first shape): per configuration, its time on the previous shape (NAN: not
+// measured there, INFINITY: it failed there).
+void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, TuneOutcome *o);
+// tune_search.c: per configuration (T->configs, default schedule), its time on shape s from the
+// database, as tune_shape's `prev` for the next shape.
+void tune_times_at(Tuner *T, const TuneShape *s, double *times);
+
+// tune_report.c: the progress bar (when T->progress) in the phase named.
+void tune_progress(Tuner *T, TuneShapeRun *S, const char *phase);
+// tune_report.c: the results of n shapes as a table or as JSON on stdout, or as an SVG chart
+// in `path` (false after reporting an error).
+void tune_print_table(Tuner *T, TuneOutcome *out, int n);
+void tune_print_json(Tuner *T, TuneOutcome *out, int n);
+bool tune_write_svg(Tuner *T, TuneOutcome *out, int n, const char *path);
+
+#endif
