@@ -1,5 +1,7 @@
 # Thin wrapper over CMake + Ninja + ctest. Everything real lives in CMakeLists.txt.
 #   make build    install missing packages, configure build/ (once), build
+#   make check    the quick check before each commit (< 4 minutes on 2 cores): build the compiler
+#                 and runtime, run the tests labelled quick (ctest -L quick)
 #   make test     build, then run every ctest test (lit, lit-asan, fuzz-smoke, stdlib-check...)
 #   make demo     build, then tools/demo.sh
 #   make fuzz     build, then fuzz the front end for FUZZ_SECONDS (default 300)
@@ -15,7 +17,7 @@ FUZZ_SECONDS ?= 300
 CTEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CLANG_FORMAT ?= $(firstword $(foreach c,clang-format-22 clang-format clang-format-14,$(shell command -v $(c) 2>/dev/null)))
 
-.PHONY: all deps configure build test demo fuzz format clean
+.PHONY: all deps configure build check test demo fuzz format clean
 
 all: build
 
@@ -31,6 +33,13 @@ configure: deps
 
 build: configure
 	cmake --build $(BUILD_DIR)
+
+# The targets the quick tests use (not the ASan and fuzzing builds).
+QUICK_TARGETS := tilec tilec_rt test-runtime test-runtime-tsan test-dispatch test-bf16 test-tensor-map
+
+check: configure
+	cmake --build $(BUILD_DIR) --target $(QUICK_TARGETS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(CTEST_JOBS) -L quick
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(CTEST_JOBS)

@@ -250,7 +250,7 @@ static int load_kernel(Tuner *T, TuneAllocs *A, int nspecs) {
     int nk = 0;
     for (int i = 0; i < T->prog.decls.len; i++) {
         Node *k = T->prog.decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0)
+        if (!ast_main_kernel(k, NULL))
             continue;
         nk++;
         if (T->kernel_name ? !strcmp(k->name, T->kernel_name) : !T->kernel)

@@ -164,8 +164,7 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
     bool ok = true;
     for (int i = 0; i < prog->decls.len && ok && nt < 64; i++) {
         Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 ||
-            (lo->only_kernel && strcmp(lo->only_kernel, k->name)))
+        if (!ast_main_kernel(k, lo->only_kernel))
             continue;
         ObjectKernel *t = &tuned[nt++];
         memset(t, 0, sizeof *t);

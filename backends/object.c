@@ -33,8 +33,7 @@ static bool constraint_versions(Program *prog, const CompileOptions *lo, char **
     size_t len = 0;
     for (int i = 0; i < prog->decls.len && ok; i++) {
         Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 ||
-            (lo->only_kernel && strcmp(lo->only_kernel, k->name)))
+        if (!ast_main_kernel(k, lo->only_kernel))
             continue;
         ObjectKernel *t = &tuned[nt++];
         t->kernel = k;

@@ -337,3 +337,7 @@ void ast_dump(const Program *prog, void *out) {
             dump_node(&d, n, NULL);
     }
 }
+
+bool ast_main_kernel(const Node *d, const char *only) {
+    return d->kind == ND_KERNEL && d->span.file->import_depth == 0 && (!only || !strcmp(only, d->name));
+}

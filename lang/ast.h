@@ -297,6 +297,9 @@ Node *ast_binary(int op, Node *lhs, Node *rhs, Span span);
 Node *ast_unary(int op, Node *operand, Span span);
 void ast_push(NodeList *list, Node *node);
 Node *ast_clone(const Node *n);  // deep copy (sema types included)
+// Whether declaration `d` is a kernel of a main file (one named on the command line, not
+// imported) — what tilec compiles, lists and tunes — and, when `only` is not NULL, the one named so.
+bool ast_main_kernel(const Node *d, const char *only);
 Span span_join(Span a, Span b);
 
 const char *node_kind_name(NodeKind k);

@@ -55,7 +55,7 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
     fprintf(f, "// Kernels and the configuration compiled:\n");
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || !k->kinfo)
+        if (!ast_main_kernel(k, NULL) || !k->kinfo)
             continue;
         fprintf(f, "//   %s", k->name);
         for (int t = 0; t < k->kinfo->ntunables; t++)
@@ -78,7 +78,7 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
     fprintf(f, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || !k->kinfo)
+        if (!ast_main_kernel(k, NULL) || !k->kinfo)
             continue;
         if (gpu_arch) {
             // int NAME(args) -> int NAME_launch(void *stream, args)

@@ -384,7 +384,7 @@ static int parse_args(int argc, char **argv, Options *o) {
 static void list_kernels(const Program *prog, FILE *out) {
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || !k->kinfo)
+        if (!ast_main_kernel(k, NULL) || !k->kinfo)
             continue;
         const KernelInfo *ki = k->kinfo;
         if (ki->nconfigs >= 0)
