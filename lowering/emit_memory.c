@@ -1,0 +1,583 @@
+// lowering/emit_memory.c — tensor accesses as tile-level MLIR: X[slices, indices] as a padded
+// tensor.extract_slice of the tensor's memref (loads) and a subview written in place (stores),
+// and the element-wise accesses — gathers, scatters, masked loads and stores, atomics — as a
+// linalg.generic or loops that test each element against the tensor's bounds and the mask.
+#include "emit.h"
+
+// ================================================================ tensor slices
+
+typedef struct SliceDims {
+    int rank;
+    MlirValue lo[TILE_MAX_RANK];        // i64: start of the requested window
+    int64_t size[TILE_MAX_RANK];        // static window size (1 for a scalar index)
+    bool dropped[TILE_MAX_RANK];        // scalar index: the dimension is dropped
+    MlirValue valid_lo[TILE_MAX_RANK];  // index: first element inside the tensor
+    MlirValue valid[TILE_MAX_RANK];     // index: elements inside the tensor
+    MlirValue low[TILE_MAX_RANK];       // index: padding before
+    bool low_zero[TILE_MAX_RANK];       // the start is provably >= 0: no padding before
+    MlirValue high[TILE_MAX_RANK];      // index: padding after
+} SliceDims;
+
+MlirValue emit_size_value(Emitter *e, const Symbol *t, int i) {
+    if (t->const_dims[i] >= 0)
+        return const_int(e, i64t(e), t->const_dims[i]);
+    MlirValue v;
+    if (!emit_lookup(e, t->dims[i], &v))
+        unreachable();
+    return v;
+}
+
+static MlirValue clamp(Emitter *e, MlirValue v, MlirValue lo, MlirValue hi) {
+    return binop(e, "arith.minsi", binop(e, "arith.maxsi", v, lo), hi);
+}
+
+// Whether an integer expression is provably >= 0: literals, sizes, strides, program ids, and
+// lets, loop variables (from a non-negative start; a step <= 0 runs no iterations), sums,
+// products, quotients and remainders of such. Slices starting there need no padding before.
+static bool nonneg(const Node *n) {
+    if (!n)
+        return true;
+    if (n->is_const)
+        return n->cval.i >= 0;
+    switch (n->kind) {
+    case ND_NAME: {
+        const Symbol *s = n->sym;
+        if (!s)
+            return false;
+        if (s->kind == SYM_SIZE || s->kind == SYM_STRIDE)
+            return true;
+        if (s->kind == SYM_LET && s->decl && s->decl->kind == ND_LET)
+            return nonneg(s->decl->init);
+        if (s->kind == SYM_LOOPVAR && s->decl && s->decl->kind == ND_FOR)
+            return nonneg(s->decl->init);
+        return false;
+    }
+    case ND_BINARY:
+        return (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_DIV || n->op == OP_MOD) && nonneg(n->lhs) &&
+               nonneg(n->rhs);
+    case ND_CALL: {
+        Builtin b = builtin_lookup(n->name);
+        return b == B_PROGRAM_ID || b == B_NUM_PROGRAMS ||
+               (b == B_CDIV && n->args.len == 2 && nonneg(n->args.items[0]) && nonneg(n->args.items[1]));
+    }
+    default: return false;
+    }
+}
+
+// The window of X[...] (slices and scalar indices) clipped to the tensor.
+static bool slice_dims(Emitter *e, Node *n, SliceDims *d) {
+    const Symbol *t = n->base->sym;
+    d->rank = t->type.rank;
+    MlirValue zero = const_int(e, i64t(e), 0);
+    for (int i = 0; i < d->rank; i++) {
+        Node *it = n->args.items[i];
+        if (it->kind == ND_SLICE) {
+            d->dropped[i] = false;
+            if (it->lhs)
+                d->lo[i] = emit_operand(e, it->lhs, EL_I64, &(Type){.cls = TY_VALUE, .elem = EL_I64});
+            else
+                d->lo[i] = zero;
+            int64_t lo_c = it->lhs && it->lhs->is_const ? it->lhs->cval.i : 0;
+            d->size[i] =
+                it->rhs && it->rhs->is_const && (!it->lhs || it->lhs->is_const) ? it->rhs->cval.i - lo_c : -1;
+            if (d->size[i] < 0) {
+                // lo : lo + N — the size was proven constant by sema; recover it from the type.
+                int k = 0;
+                for (int j = 0; j < i; j++)
+                    k += n->args.items[j]->kind == ND_SLICE;
+                d->size[i] = n->type.dims[k];
+            }
+            if (!it->rhs && t->const_dims[i] >= 0)
+                d->size[i] = t->const_dims[i] - lo_c;
+        } else if (it->type.rank == 0) {
+            d->dropped[i] = true;
+            d->lo[i] = emit_operand(e, it, EL_I64, &(Type){.cls = TY_VALUE, .elem = EL_I64});
+            d->size[i] = 1;
+        } else {
+            emit_unsupported(e, it, "gathers through index tiles");
+            return false;
+        }
+        if (e->failed)
+            return false;
+        MlirValue dim = emit_size_value(e, t, i);
+        MlirValue s = const_int(e, i64t(e), d->size[i]);
+        d->low_zero[i] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
+        MlirValue vlo, vhi, low;
+        if (d->low_zero[i]) {
+            vlo = binop(e, "arith.minsi", d->lo[i], dim);
+            vhi = binop(e, "arith.minsi", binop(e, "arith.addi", d->lo[i], s), dim);
+            low = zero;
+        } else {
+            vlo = clamp(e, d->lo[i], zero, dim);
+            vhi = clamp(e, binop(e, "arith.addi", d->lo[i], s), zero, dim);
+            low = clamp(e, binop(e, "arith.subi", vlo, d->lo[i]), zero, s);
+        }
+        MlirValue valid = binop(e, "arith.maxsi", binop(e, "arith.subi", vhi, vlo), zero);
+        MlirValue high = binop(e, "arith.subi", binop(e, "arith.subi", s, low), valid);
+        d->valid_lo[i] = to_index(e, vlo);
+        d->valid[i] = to_index(e, valid);
+        d->low[i] = to_index(e, low);
+        d->high[i] = to_index(e, high);
+    }
+    return true;
+}
+
+static MlirValue memref_of(Emitter *e, const Symbol *t) {
+    MlirValue m;
+    if (!emit_lookup(e, t, &m))
+        unreachable();
+    return m;
+}
+
+// op with dynamic offsets/sizes and unit strides (tensor.extract_slice, memref.subview).
+static MlirOperation dynamic_slice(Emitter *e, const char *name, MlirType rt, MlirValue src, int rank,
+                                   const MlirValue *offsets, const MlirValue *sizes) {
+    MlirValue ops[1 + 2 * TILE_MAX_RANK];
+    int64_t dyn[TILE_MAX_RANK], ones[TILE_MAX_RANK];
+    ops[0] = src;
+    for (int i = 0; i < rank; i++) {
+        ops[1 + i] = offsets[i];
+        ops[1 + rank + i] = sizes[i];
+        dyn[i] = mlirShapedTypeGetDynamicSize();
+        ones[i] = 1;
+    }
+    int64_t dyn_off[TILE_MAX_RANK];
+    for (int i = 0; i < rank; i++)
+        dyn_off[i] = mlirShapedTypeGetDynamicStrideOrOffset();
+    MlirNamedAttribute attrs[4] = {
+        named(e, "static_offsets", i64_array(e, rank, dyn_off)),
+        named(e, "static_sizes", i64_array(e, rank, dyn)),
+        named(e, "static_strides", i64_array(e, rank, ones)),
+        named(e, "operandSegmentSizes", segments(e, 4, (int32_t[]){1, rank, rank, 0})),
+    };
+    return op(e, name, 1, &rt, 1 + 2 * rank, ops, 4, attrs, 0);
+}
+
+static MlirType dynamic_tensor(Emitter *e, ElemType el, int rank) {
+    int64_t dyn[TILE_MAX_RANK];
+    for (int i = 0; i < rank; i++)
+        dyn[i] = mlirShapedTypeGetDynamicSize();
+    return tensor_of(e, el, rank, dyn);
+}
+
+// The reassociation of a collapse_shape/expand_shape between a rank-`n` shape and the shape
+// with only the dimensions marked `kept`: each kept dimension takes the unkept ones before it,
+// and trailing unkept ones join the last group; with none kept, one group of all.
+MlirAttribute emit_reassociation(Emitter *e, int n, const bool *kept) {
+    MlirAttribute groups[TILE_MAX_RANK], cur[TILE_MAX_RANK];
+    int ng = 0, nc = 0;
+    for (int i = 0; i < n; i++) {
+        cur[nc++] = mlirIntegerAttrGet(i64t(e), i);
+        if (kept[i]) {
+            groups[ng++] = mlirArrayAttrGet(e->ir.ctx, nc, cur);
+            nc = 0;
+        }
+    }
+    if (nc && ng == 0) {
+        groups[ng++] = mlirArrayAttrGet(e->ir.ctx, nc, cur);
+    } else if (nc) {
+        MlirAttribute last[TILE_MAX_RANK];
+        int nl = (int)mlirArrayAttrGetNumElements(groups[ng - 1]);
+        for (int i = 0; i < nl; i++)
+            last[i] = mlirArrayAttrGetElement(groups[ng - 1], i);
+        for (int i = 0; i < nc; i++)
+            last[nl + i] = cur[i];
+        groups[ng - 1] = mlirArrayAttrGet(e->ir.ctx, nl + nc, last);
+    }
+    return mlirArrayAttrGet(e->ir.ctx, ng, groups);
+}
+
+// Collapses the unit dimensions marked `dropped` of a tile (tensor.collapse_shape), or
+// extracts the scalar when every dimension is dropped.
+static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Type *result, ElemType el) {
+    int kept = 0;
+    for (int i = 0; i < d->rank; i++)
+        kept += !d->dropped[i];
+    if (kept == d->rank)
+        return v;
+    if (kept == 0) {
+        MlirValue ops[1 + TILE_MAX_RANK];
+        ops[0] = v;
+        MlirValue zero = const_int(e, indext(e), 0);
+        for (int i = 0; i < d->rank; i++)
+            ops[1 + i] = zero;
+        return op1(e, "tensor.extract", elem_type(e, el), 1 + d->rank, ops);
+    }
+    bool keep[TILE_MAX_RANK];
+    for (int i = 0; i < d->rank; i++)
+        keep[i] = !d->dropped[i];
+    MlirType rt = value_type(e, result);
+    if (e->gpu) {  // the GPU back end distributes collapse_shape
+        MlirNamedAttribute a = named(e, "reassociation", emit_reassociation(e, d->rank, keep));
+        return mlirOperationGetResult(op(e, "tensor.collapse_shape", 1, &rt, 1, &v, 1, &a, 0), 0);
+    }
+    // On x86, a rank-reducing extract_slice of the whole tile rather than a collapse_shape:
+    // elementwise fusion folds a collapse_shape into the linalg.matmul consuming it, which turns
+    // the dot into a generic that the schedule no longer recognizes.
+    int64_t zeros[TILE_MAX_RANK], ones[TILE_MAX_RANK];
+    for (int i = 0; i < d->rank; i++)
+        zeros[i] = 0, ones[i] = 1;
+    MlirNamedAttribute attrs[4] = {
+        named(e, "static_offsets", i64_array(e, d->rank, zeros)),
+        named(e, "static_sizes", i64_array(e, d->rank, d->size)),
+        named(e, "static_strides", i64_array(e, d->rank, ones)),
+        named(e, "operandSegmentSizes", segments(e, 4, (int32_t[]){1, 0, 0, 0})),
+    };
+    return mlirOperationGetResult(op(e, "tensor.extract_slice", 1, &rt, 1, &v, 4, attrs, 0), 0);
+}
+
+MlirValue emit_tensor_load(Emitter *e, Node *n) {
+    const Symbol *t = n->base->sym;
+    SliceDims d;
+    if (!slice_dims(e, n, &d))
+        return (MlirValue){NULL};
+    ElemType el = t->type.elem;
+    MlirValue mem = memref_of(e, t);
+    MlirType dyn = dynamic_tensor(e, el, d.rank);
+    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
+    MlirValue whole =
+        mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
+    MlirValue part = mlirOperationGetResult(
+        dynamic_slice(e, "tensor.extract_slice", dyn, whole, d.rank, d.valid_lo, d.valid), 0);
+    // Pad to the static window with the padding value.
+    MlirValue pad = n->els ? emit_operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
+                           : const_scalar(e, el, &(ConstVal){0});
+    Type full = {.cls = TY_VALUE, .elem = el, .rank = d.rank};
+    for (int i = 0; i < d.rank; i++)
+        full.dims[i] = d.size[i];
+    MlirType ft = value_type(e, &full);
+    MlirValue ops[1 + 2 * TILE_MAX_RANK];
+    int64_t dyn_pad[TILE_MAX_RANK], static_low[TILE_MAX_RANK];
+    int nops = 1, nlow = 0;
+    ops[0] = part;
+    for (int i = 0; i < d.rank; i++) {
+        dyn_pad[i] = mlirShapedTypeGetDynamicSize();
+        static_low[i] = d.low_zero[i] ? 0 : dyn_pad[i];
+        if (!d.low_zero[i])
+            ops[nops++] = d.low[i];
+    }
+    nlow = nops - 1;
+    for (int i = 0; i < d.rank; i++)
+        ops[nops++] = d.high[i];
+    MlirNamedAttribute attrs[3] = {
+        named(e, "static_low", i64_array(e, d.rank, static_low)),
+        named(e, "static_high", i64_array(e, d.rank, dyn_pad)),
+        named(e, "operandSegmentSizes", segments(e, 3, (int32_t[]){1, nlow, d.rank})),
+    };
+    MlirOperation p = op(e, "tensor.pad", 1, &ft, nops, ops, 3, attrs, 1);
+    MlirType idx[TILE_MAX_RANK];
+    for (int i = 0; i < d.rank; i++)
+        idx[i] = indext(e);
+    MlirBlock body = region_block(e, p, 0, d.rank, idx);
+    MlirBlock saved = e->ir.block;
+    e->ir.block = body;
+    op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
+    e->ir.block = saved;
+    return drop_dims(e, mlirOperationGetResult(p, 0), &d, &n->type, el);
+}
+
+void emit_tensor_store(Emitter *e, Node *target, Node *value) {
+    const Symbol *t = target->base->sym;
+    SliceDims d;
+    if (!slice_dims(e, target, &d))
+        return;
+    ElemType el = t->type.elem;
+    Type full = {.cls = TY_VALUE, .elem = el, .rank = d.rank};
+    for (int i = 0; i < d.rank; i++)
+        full.dims[i] = d.size[i];
+    // The value at the window's full rank (dropped dimensions as size 1).
+    MlirValue v = emit_operand(e, value, el, &target->type);
+    if (e->failed)
+        return;
+    if (target->type.rank != d.rank) {
+        Type shaped = target->type;
+        shaped.elem = el;
+        MlirType ft = value_type(e, &full);
+        if (shaped.rank == 0) {
+            v = op1(e, "tensor.splat", ft, 1, &v);
+        } else {
+            // expand_shape back to the window rank (the inverse of drop_dims)
+            bool keep[TILE_MAX_RANK];
+            for (int i = 0; i < d.rank; i++)
+                keep[i] = !d.dropped[i];
+            MlirNamedAttribute attrs[2] = {
+                named(e, "reassociation", emit_reassociation(e, d.rank, keep)),
+                named(e, "static_output_shape", i64_array(e, d.rank, full.dims)),
+            };
+            v = mlirOperationGetResult(op(e, "tensor.expand_shape", 1, &ft, 1, &v, 2, attrs, 0), 0);
+        }
+    }
+    MlirType dyn = dynamic_tensor(e, el, d.rank);
+    MlirValue part =
+        mlirOperationGetResult(dynamic_slice(e, "tensor.extract_slice", dyn, v, d.rank, d.low, d.valid), 0);
+    MlirValue mem = memref_of(e, t);
+    int64_t shape[TILE_MAX_RANK], strides[TILE_MAX_RANK];
+    for (int i = 0; i < d.rank; i++) {
+        shape[i] = mlirShapedTypeGetDynamicSize();
+        strides[i] = mlirShapedTypeGetDynamicStrideOrOffset();
+    }
+    MlirAttribute layout =
+        mlirStridedLayoutAttrGet(e->ir.ctx, mlirShapedTypeGetDynamicStrideOrOffset(), d.rank, strides);
+    MlirType sub = mlirMemRefTypeGet(elem_type(e, el), d.rank, shape, layout, mlirAttributeGetNull());
+    MlirValue dst =
+        mlirOperationGetResult(dynamic_slice(e, "memref.subview", sub, mem, d.rank, d.valid_lo, d.valid), 0);
+    MlirValue ops[2] = {part, dst};
+    MlirNamedAttribute w = named(e, "writable", mlirUnitAttrGet(e->ir.ctx));
+    op(e, "bufferization.materialize_in_destination", 0, NULL, 2, ops, 1, &w, 0);
+}
+
+// ================================================================ element-wise accesses
+
+// Gathers, scatters, masked load/store and atomics: X[items] visited element by element. Per
+// tensor dimension an item is a scalar index, a slice (its position in the result shape) or an
+// index tile (broadcast to the result shape, as i64). Loops over the result shape compute each
+// element's indices, test them against the tensor's bounds (and the mask), and read, write or
+// update the element only when inside.
+typedef struct Access {
+    const Symbol *t;
+    Type shape;                    // the result shape S (element type: the tensor's)
+    int kind[TILE_MAX_RANK];       // 0 scalar index, 1 slice, 2 index tile
+    MlirValue val[TILE_MAX_RANK];  // i64 scalar, slice start, or i64 tile of shape S
+    int rdim[TILE_MAX_RANK];       // slice: its dimension in S
+    MlirValue mask;                // i1 tile of shape S (or scalar), or null
+} Access;
+
+static bool access_of(Emitter *e, Node *n, Node *mask, Access *a) {
+    a->t = n->base->sym;
+    a->shape = n->type;
+    Type s64 = n->type, i64s = {.cls = TY_VALUE, .elem = EL_I64};
+    s64.elem = EL_I64;
+    int rd = 0;
+    for (int j = 0; j < n->args.len; j++) {
+        Node *it = n->args.items[j];
+        if (it->kind == ND_SLICE) {
+            a->kind[j] = 1;
+            a->val[j] = it->lhs ? emit_operand(e, it->lhs, EL_I64, &i64s) : const_int(e, i64t(e), 0);
+            a->rdim[j] = rd++;
+        } else {
+            a->kind[j] = it->type.rank ? 2 : 0;
+            a->val[j] = emit_operand(e, it, EL_I64, it->type.rank ? &s64 : &i64s);
+        }
+    }
+    Type sm = n->type;
+    sm.elem = EL_I1;
+    a->mask = mask ? emit_operand(e, mask, EL_I1, &sm) : (MlirValue){NULL};
+    return !e->failed;
+}
+
+// Element `ivs` of a value of shape S (a scalar stays itself).
+static MlirValue element_at(Emitter *e, MlirValue v, const Type *shape, const MlirValue *ivs, ElemType el) {
+    if (shape->rank == 0 || !mlirTypeIsARankedTensor(mlirValueGetType(v)))
+        return v;
+    MlirValue ops[1 + TILE_MAX_RANK];
+    ops[0] = v;
+    for (int i = 0; i < shape->rank; i++)
+        ops[1 + i] = ivs[i];
+    return op1(e, "tensor.extract", elem_type(e, el), 1 + shape->rank, ops);
+}
+
+// The tensor indices (index type) of result element `ivs`, and whether it is inside the tensor
+// (and selected by the mask).
+static MlirValue access_element(Emitter *e, const Access *a, const MlirValue *ivs, MlirValue *idx) {
+    MlirType i1 = elem_type(e, EL_I1);
+    MlirValue zero = const_int(e, i64t(e), 0), cond = const_int(e, i1, 1);
+    MlirNamedAttribute sge = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 5)),
+                       slt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
+    for (int j = 0; j < a->t->type.rank; j++) {
+        MlirValue k = a->kind[j] == 0 ? a->val[j]
+                      : a->kind[j] == 1
+                          ? binop(e, "arith.addi", a->val[j],
+                                  op1(e, "arith.index_cast", i64t(e), 1, (MlirValue[]){ivs[a->rdim[j]]}))
+                          : element_at(e, a->val[j], &a->shape, ivs, EL_I64);
+        MlirValue lo =
+            mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, (MlirValue[]){k, zero}, 1, &sge, 0), 0);
+        MlirValue hi = mlirOperationGetResult(
+            op(e, "arith.cmpi", 1, &i1, 2, (MlirValue[]){k, emit_size_value(e, a->t, j)}, 1, &slt, 0), 0);
+        cond = binop(e, "arith.andi", cond, binop(e, "arith.andi", lo, hi));
+        idx[j] = to_index(e, k);
+    }
+    if (!mlirValueIsNull(a->mask))
+        cond = binop(e, "arith.andi", cond, element_at(e, a->mask, &a->shape, ivs, EL_I1));
+    return cond;
+}
+
+// One element of a gather: X[idx] where `cond` holds (the element is inside and selected),
+// else `other` (an element value); the read happens only under the condition.
+static MlirValue read_if_inside(Emitter *e, const Access *a, MlirValue whole, MlirValue cond,
+                                const MlirValue *idx, MlirValue other) {
+    MlirType et = elem_type(e, a->shape.elem);
+    MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
+    MlirBlock saved = e->ir.block;
+    e->ir.block = region_block(e, f, 0, 0, NULL);
+    MlirValue ops[1 + TILE_MAX_RANK];
+    ops[0] = whole;
+    for (int j = 0; j < a->t->type.rank; j++)
+        ops[1 + j] = idx[j];
+    MlirValue v = op1(e, "tensor.extract", et, 1 + a->t->type.rank, ops);
+    op(e, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
+    e->ir.block = region_block(e, f, 1, 0, NULL);
+    op(e, "scf.yield", 0, NULL, 1, &other, 0, NULL, 0);
+    e->ir.block = saved;
+    return mlirOperationGetResult(f, 0);
+}
+
+// The loads: one linalg.generic over S whose body tests an element's indices (and mask) and
+// reads it only when inside. Index tiles, the mask and `other` are its inputs, so elementwise
+// fusion pulls their producers (aranges, broadcasts) into the body: an index that is an
+// offset plus the innermost loop index becomes consecutive addresses after lowering, and LLVM
+// vectorizes the conditional reads into masked vector loads.
+static MlirValue gather_generic(Emitter *e, const Access *a, MlirValue whole, MlirValue other) {
+    ElemType el = a->shape.elem;
+    MlirType et = elem_type(e, el);
+    Access b = *a;  // the same access with every tile replaced by its element (a block argument)
+    MlirValue ins[TILE_MAX_RANK + 3];
+    MlirType arg_types[TILE_MAX_RANK + 3];
+    int which[TILE_MAX_RANK + 3], nin = 0;  // dimension j, or -1 the mask, -2 other
+    for (int j = 0; j < a->t->type.rank; j++)
+        if (a->kind[j] == 2)
+            which[nin] = j, arg_types[nin] = i64t(e), ins[nin++] = a->val[j];
+    if (!mlirValueIsNull(a->mask) && mlirTypeIsARankedTensor(mlirValueGetType(a->mask)))
+        which[nin] = -1, arg_types[nin] = elem_type(e, EL_I1), ins[nin++] = a->mask;
+    if (mlirTypeIsARankedTensor(mlirValueGetType(other)))
+        which[nin] = -2, arg_types[nin] = et, ins[nin++] = other;
+    ins[nin] = emit_empty_tensor(e, &a->shape);
+    arg_types[nin] = et;
+    MlirAttribute maps[TILE_MAX_RANK + 3];
+    for (int i = 0; i <= nin; i++)
+        maps[i] = mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(e->ir.ctx, a->shape.rank));
+    MlirNamedAttribute attrs[3] = {
+        named(e, "indexing_maps", mlirArrayAttrGet(e->ir.ctx, nin + 1, maps)),
+        named(e, "iterator_types", emit_parallel_iterators(e, a->shape.rank)),
+        named(e, "operandSegmentSizes", segments(e, 2, (int32_t[]){nin, 1})),
+    };
+    MlirType rt = value_type(e, &a->shape);
+    MlirOperation g = op(e, "linalg.generic", 1, &rt, nin + 1, ins, 3, attrs, 1);
+    MlirBlock body = region_block(e, g, 0, nin + 1, arg_types), saved = e->ir.block;
+    e->ir.block = body;
+    for (int i = 0; i < nin; i++) {
+        MlirValue arg = mlirBlockGetArgument(body, i);
+        if (which[i] >= 0)
+            b.kind[which[i]] = 0, b.val[which[i]] = arg;
+        else if (which[i] == -1)
+            b.mask = arg;
+        else
+            other = arg;
+    }
+    MlirValue ivs[TILE_MAX_RANK];
+    MlirType it = indext(e);
+    for (int d = 0; d < a->shape.rank; d++) {
+        MlirNamedAttribute dim = named(e, "dim", mlirIntegerAttrGet(i64t(e), d));
+        ivs[d] = mlirOperationGetResult(op(e, "linalg.index", 1, &it, 0, NULL, 1, &dim, 0), 0);
+    }
+    MlirValue idx[TILE_MAX_RANK];
+    MlirValue cond = access_element(e, &b, ivs, idx);
+    MlirValue r = read_if_inside(e, &b, whole, cond, idx, other);
+    op(e, "linalg.yield", 0, NULL, 1, &r, 0, NULL, 0);
+    e->ir.block = saved;
+    return mlirOperationGetResult(g, 0);
+}
+
+// X[items] with index tiles, or load(X[...], mask = m, other = v): the padding value (or
+// `other`) where an element is outside the tensor or masked off; those are not read.
+MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
+    Access a;
+    if (!access_of(e, n, mask, &a))
+        return (MlirValue){NULL};
+    ElemType el = a.shape.elem;
+    MlirValue pad;
+    if (other)
+        pad = emit_operand(e, other, el, &a.shape);
+    else
+        pad = n->els ? emit_operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
+                     : const_scalar(e, el, &(ConstVal){0});
+    MlirValue mem = memref_of(e, a.t);
+    int rank = a.t->type.rank;
+    if (!e->gpu && rank > 0 &&
+        (a.t->const_strides[rank - 1] == 1 ||
+         (!a.t->strides[rank - 1] && a.t->const_strides[rank - 1] < 0))) {
+        // A contiguous tensor (or one with a literal unit stride) is read through its
+        // unit-stride type: elements whose last index is an offset plus the innermost loop
+        // index are then consecutive for LLVM, whose vectorizer makes masked vector loads of
+        // them instead of gathers of 64-bit addresses.
+        mem = op1(e, "memref.cast", ir_unit_stride_memref(e->ir.ctx, elem_type(e, el), rank), 1, &mem);
+    }
+    MlirType dyn = dynamic_tensor(e, el, a.t->type.rank);
+    MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
+    MlirValue whole =
+        mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
+    if (a.shape.rank == 0) {  // one element: the test and the read, in place
+        MlirValue idx[TILE_MAX_RANK];
+        MlirValue cond = access_element(e, &a, NULL, idx);
+        return read_if_inside(e, &a, whole, cond, idx, pad);
+    }
+    return gather_generic(e, &a, whole, pad);
+}
+
+// The stores: one store or atomic update per selected element inside the tensor.
+static void scatter_loops(Emitter *e, const Access *a, MlirValue v, int rmw, int d, MlirValue *ivs) {
+    if (d == a->shape.rank) {
+        MlirValue idx[TILE_MAX_RANK];
+        MlirValue cond = access_element(e, a, ivs, idx);
+        MlirOperation f = op(e, "scf.if", 0, NULL, 1, &cond, 0, NULL, 2);
+        MlirBlock saved = e->ir.block;
+        e->ir.block = region_block(e, f, 0, 0, NULL);
+        int r = a->t->type.rank;
+        MlirValue ops[2 + TILE_MAX_RANK];
+        ops[0] = element_at(e, v, &a->shape, ivs, a->shape.elem);
+        ops[1] = memref_of(e, a->t);
+        for (int j = 0; j < r; j++)
+            ops[2 + j] = idx[j];
+        if (rmw >= 0) {
+            MlirNamedAttribute kind = named(e, "kind", mlirIntegerAttrGet(i64t(e), rmw));
+            op(e, "memref.atomic_rmw", 1, (MlirType[]){elem_type(e, a->shape.elem)}, 2 + r, ops, 1, &kind, 0);
+        } else {
+            op(e, "memref.store", 0, NULL, 2 + r, ops, 0, NULL, 0);
+        }
+        op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        e->ir.block = region_block(e, f, 1, 0, NULL);
+        op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        e->ir.block = saved;
+        return;
+    }
+    MlirValue bounds[3] = {const_int(e, indext(e), 0), const_int(e, indext(e), a->shape.dims[d]),
+                           const_int(e, indext(e), 1)};
+    MlirOperation f = op(e, "scf.for", 0, NULL, 3, bounds, 0, NULL, 1);
+    if (d == 0)  // the GPU back end runs the nest as one masked scatter (gpu_simt.c)
+        mlirOperationSetDiscardableAttributeByName(f, str("tilec.scatter"), mlirUnitAttrGet(e->ir.ctx));
+    MlirType it = indext(e);
+    MlirBlock body = region_block(e, f, 0, 1, &it), saved = e->ir.block;
+    e->ir.block = body;
+    ivs[d] = mlirBlockGetArgument(body, 0);
+    scatter_loops(e, a, v, rmw, d + 1, ivs);
+    op(e, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    e->ir.block = saved;
+}
+
+// X[items with index tiles] = v, store(X[...], v, mask = m), atomic_add/max/min(X[...], v, mask = m).
+void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) {
+    Access a;
+    if (!access_of(e, target, mask, &a))
+        return;
+    ElemType el = a.shape.elem;
+    MlirValue v = emit_operand(e, value, el, &a.shape);
+    if (e->failed)
+        return;
+    bool fl = elem_is_float(el);
+    // arith::AtomicRMWKind: addf 0, addi 1, maximumf 4, maxs 6, minimumf 8, mins 10 (-1: a store).
+    int rmw = b == B_ATOMIC_ADD   ? (fl ? 0 : 1)
+              : b == B_ATOMIC_MAX ? (fl ? 4 : 6)
+              : b == B_ATOMIC_MIN ? (fl ? 8 : 10)
+                                  : -1;
+    MlirValue ivs[TILE_MAX_RANK];
+    scatter_loops(e, &a, v, rmw, 0, ivs);
+}
+
+// Whether X[items] has an index tile (a gather or scatter).
+bool emit_has_index_tile(const Node *n) {
+    for (int j = 0; j < n->args.len; j++) {
+        const Node *it = n->args.items[j];
+        if (it->kind != ND_SLICE && it->type.rank > 0)
+            return true;
+    }
+    return false;
+}
