@@ -1,6 +1,6 @@
 // lowering/build.h — building MLIR ops through the C API: one insertion point (a block and a
-// location) and the few generic constructors that the front end's emitter (emit.c) and the GPU
-// backend (backends/gpu_simt.c) both use.
+// location) and the few generic constructors that the emitter (emit*.c), the x86 back end's
+// rewrites and the GPU back end (backends/nvidia/) use.
 #ifndef TILEC_LOWERING_BUILD_H
 #define TILEC_LOWERING_BUILD_H
 

@@ -1,5 +1,5 @@
 // lowering/emit.c — the checked AST of one kernel configuration as tile-level MLIR, built op by
-// op through the MLIR C API (docs/lowering-plan.md). This file: the emitter's symbol bindings,
+// op through the MLIR C API (docs/lowering.md). This file: the emitter's symbol bindings,
 // elementwise conversions and broadcasts, operators, expressions, and statements and control
 // flow (scf.for, scf.while, scf.if). Builtin calls are in emit_calls.c, tensor accesses in
 // emit_memory.c, the C entry and ABI in emit_entry.c; emit.h is what they share.

@@ -1,5 +1,5 @@
 // lowering/emit.h — private to the emitter (emit*.c), which builds the checked AST of one kernel
-// configuration as tile-level MLIR through the MLIR C API (docs/lowering-plan.md):
+// configuration as tile-level MLIR through the MLIR C API (docs/lowering.md):
 //   emit.c         the emitter's state, elementwise helpers, operators, expressions, statements
 //   emit_calls.c   builtin calls: dot, reductions, reshapes, math, inlined helpers
 //   emit_memory.c  tensor accesses: slices, loads and stores, gathers, scatters and atomics

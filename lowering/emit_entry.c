@@ -9,6 +9,7 @@
 #include "mlir-c/Dialect/LLVM.h"
 #include "mlir-c/RegisterEverything.h"
 
+#include "../runtime/tilec_abi.h"
 #include "emit.h"
 
 // ================================================================ kernels
@@ -250,14 +251,14 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     MlirNamedAttribute slt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
     MlirNamedAttribute sgt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));
     MlirNamedAttribute ieq = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 0));
-    // 1: a negative size or stride
+    // TILEC_ERR_SIZE: a negative size or stride
     MlirValue bad = const_int(e, i1, 0);
     for (int i = a0 + ki->ntensors + ki->nscalars; i < na; i++) {
         MlirValue ops[2] = {mlirBlockGetArgument(body, i), zero};
         bad = binop(e, "arith.ori", bad,
                     mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ops, 1, &slt, 0), 0));
     }
-    // 2: a null pointer to a tensor with elements
+    // TILEC_ERR_NULL: a null pointer to a tensor with elements
     MlirValue null_bad = const_int(e, i1, 0);
     MlirValue nullp = mlirOperationGetResult(op(e, "llvm.mlir.zero", 1, &ptr, 0, NULL, 0, NULL, 0), 0);
     for (int t = 0; t < ki->ntensors; t++) {
@@ -271,7 +272,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         }
         null_bad = binop(e, "arith.ori", null_bad, binop(e, "arith.andi", isnull, nonempty));
     }
-    // 3: a run-time constraint is false
+    // TILEC_ERR_CONSTRAINT: a run-time constraint is false
     MlirValue where_bad = const_int(e, i1, 0);
     for (int w = 0; w < ki->nruntime_wheres; w++) {
         MlirValue c = emit_operand(e, ki->runtime_wheres[w], EL_I1, &(Type){.cls = TY_VALUE, .elem = EL_I1});
@@ -279,8 +280,9 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
             return;
         where_bad = binop(e, "arith.ori", where_bad, binop(e, "arith.xori", c, const_int(e, i1, 1)));
     }
-    MlirValue st = const_int(e, i32, 0);
-    MlirValue codes[3] = {const_int(e, i32, 3), const_int(e, i32, 2), const_int(e, i32, 1)};
+    MlirValue st = const_int(e, i32, TILEC_OK);
+    MlirValue codes[3] = {const_int(e, i32, TILEC_ERR_CONSTRAINT), const_int(e, i32, TILEC_ERR_NULL),
+                          const_int(e, i32, TILEC_ERR_SIZE)};
     MlirValue conds[3] = {where_bad, null_bad, bad};
     for (int i = 0; i < 3; i++) {  // the lowest code wins
         MlirValue ops[3] = {conds[i], codes[i], st};
@@ -296,7 +298,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     }
     if (e->failed)
         return;
-    MlirValue ok_ops[2] = {st, const_int(e, i32, 0)};
+    MlirValue ok_ops[2] = {st, const_int(e, i32, TILEC_OK)};
     MlirValue run = mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ok_ops, 1, &ieq, 0), 0);
     MlirOperation iff = op(e, "scf.if", 1, &i32, 1, &run, 0, NULL, 2);
     MlirBlock then = region_block(e, iff, 0, 0, NULL), els = region_block(e, iff, 1, 0, NULL);
@@ -319,7 +321,7 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         op(e, "llvm.store", 0, NULL, 2, ops, 0, NULL, 0);
     }
     MlirValue total = binop(e, "arith.muli", binop(e, "arith.muli", grid[0], grid[1]), grid[2]);
-    MlirValue status = const_int(e, i32, 0);
+    MlirValue status = const_int(e, i32, TILEC_OK);
     if (e->gpu) {
         MlirValue params = mlirOperationGetResult(op(e, "llvm.alloca", 1, &ptr, 1, &one, 1, &elem, 0), 0);
         for (int i = 0; i < nslots; i++) {
@@ -387,7 +389,7 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
     bool ok = true, declared = false;
     for (int i = 0; i < prog->decls.len && ok; i++) {
         Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || k->span.file->import_depth != 0 || (only && strcmp(only, k->name)))
+        if (!ast_main_kernel(k, only))
             continue;
         Config cfg;
         if (!sema_default_config(prog, k, opts, &cfg) || !sema_check_kernel(prog, k, &cfg)) {

@@ -1,6 +1,7 @@
 // lowering/host.c — the last step of every object: LLVM's O3 pipeline and code generator for the
 // host CPU (or --cpu), printing the LLVM IR, the assembly or writing the object. x86 kernels and
 // the host side of GPU objects (their entries and launchers) both end here.
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,18 @@
 #include "../lang/diag.h"
 #include "lower.h"
 
-static LLVMTargetMachineRef target_machine(const char *cpu_name) {
+// LLVM's target registry is filled once per process (its registration is not thread-safe;
+// objects may be compiled from several threads at once).
+static void init_x86(void) {
     LLVMInitializeX86TargetInfo();
     LLVMInitializeX86Target();
     LLVMInitializeX86TargetMC();
     LLVMInitializeX86AsmPrinter();
+}
+
+static LLVMTargetMachineRef target_machine(const char *cpu_name) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_x86);
     char *triple = LLVMGetDefaultTargetTriple();
     LLVMTargetRef target;
     char *err = NULL;

@@ -5,7 +5,7 @@
 //                 pid0, pid1, pid2, np0, np1, np2 (i64))
 // on tensor values: tiles are `tensor<...>`, a slice load is to_tensor + extract_slice + pad, a
 // store is extract_slice + materialize_in_destination, dot is linalg.matmul, reductions are
-// linalg.reduce (docs/lowering-plan.md). Every op carries its .tile source location.
+// linalg.reduce (docs/lowering.md). Every op carries its .tile source location.
 #ifndef TILEC_LOWERING_LOWER_H
 #define TILEC_LOWERING_LOWER_H
 
@@ -75,7 +75,7 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
 void lower_appendf(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void lower_note_config(char **buf, size_t *len, const Node *k, int v, const Config *c);
 
-// ---------------------------------------------------------------- emit.c
+// ---------------------------------------------------------------- emit*.c (the entry points: emit_entry.c)
 
 MlirContext lower_context(void);  // a context with every upstream dialect loaded
 // The tile-level module: per kernel NAME__program and the C entry NAME (only kernel `only`
