@@ -18,7 +18,7 @@
 #include "../lang/ast.h"
 #include "../lang/sema.h"
 #include "../lowering/lower.h"
-#include "gpu.h"
+#include "nvidia/gpu.h"
 #include "x86/schedule.h"
 
 typedef enum TargetKind { TARGET_X86, TARGET_NVIDIA } TargetKind;

@@ -88,7 +88,7 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     block_args(body, a, ki->nscalars + ki->nsizes + ki->nstrides, vals);
     a += bind_scalars(e, ki, vals);
     // For the GPU, each tensor's memref is a descriptor over its pointer argument, which the
-    // GPU backend reads back (backends/gpu.h); for the CPU the entry passes memrefs.
+    // GPU backend reads back (backends/nvidia/gpu.h); for the CPU the entry passes memrefs.
     for (int i = 0; i < ki->ntensors; i++)
         emit_bind(e, ki->tensors[i],
                   e->gpu ? descriptor(e, ki->tensors[i], mlirBlockGetArgument(body, i))
@@ -227,7 +227,7 @@ static void declare_runtime(Emitter *e, MlirModule module) {
 // (a negative size or stride), 2 (a null pointer to a non-empty tensor), 3 (a run-time
 // constraint is false). For the GPU the entry is NAME_launch(stream, the same arguments): the
 // same checks, then NAME__cuda_launch(blocks, stream, kernel parameters), which the GPU backend
-// defines (backends/gpu.h), launches the grid and returns the status.
+// defines (backends/nvidia/gpu.h), launches the grid and returns the status.
 static void emit_entry(Emitter *e, MlirModule module, Node *k) {
     KernelInfo *ki = k->kinfo;
     MlirType ptr = mlirLLVMPointerTypeGet(e->ir.ctx, 0), i32 = elem_type(e, EL_I32), i1 = elem_type(e, EL_I1);

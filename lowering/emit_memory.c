@@ -542,7 +542,7 @@ static void scatter_loops(Emitter *e, const Access *a, MlirValue v, int rmw, int
     MlirValue bounds[3] = {const_int(e, indext(e), 0), const_int(e, indext(e), a->shape.dims[d]),
                            const_int(e, indext(e), 1)};
     MlirOperation f = op(e, "scf.for", 0, NULL, 3, bounds, 0, NULL, 1);
-    if (d == 0)  // the GPU back end runs the nest as one masked scatter (gpu_simt.c)
+    if (d == 0)  // the GPU back end runs the nest as one masked scatter (backends/nvidia/gpu_elementwise.c)
         mlirOperationSetDiscardableAttributeByName(f, str("tilec.scatter"), mlirUnitAttrGet(e->ir.ctx));
     MlirType it = indext(e);
     MlirBlock body = region_block(e, f, 0, 1, &it), saved = e->ir.block;

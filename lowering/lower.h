@@ -81,7 +81,7 @@ MlirContext lower_context(void);  // a context with every upstream dialect loade
 // The tile-level module: per kernel NAME__program and the C entry NAME (only kernel `only`
 // when not NULL). False if reported. With `gpu`, NAME__program takes its tensors as pointers
 // (each bound to a memref descriptor built over it) and the entry is the host launcher
-// NAME_launch(stream, ...), which calls NAME__cuda_launch (backends/gpu.h).
+// NAME_launch(stream, ...), which calls NAME__cuda_launch (backends/nvidia/gpu.h).
 bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only, bool gpu,
                         MlirModule *out);
 // One kernel at one configuration, its symbols named SYM, SYM__program, SYM__task.

@@ -62,7 +62,7 @@ typedef struct TilecCudaTensorMap {
     int32_t box_rows, box_cols, swizzle, elem_type;
 } TilecCudaTensorMap;
 
-// A kernel compiled for a GPU, as its object embeds it (backends/ptx.c builds this constant
+// A kernel compiled for a GPU, as its object embeds it (backends/nvidia/ptx.c builds this constant
 // field by field, in this order).
 typedef struct TilecCudaImage {
     const void *cubin;  // ptxas's output for `arch`

@@ -1,4 +1,4 @@
-// backends/ptx.c — the GPU stages after the tile level (gpu.h): distribution over a block's
+// backends/nvidia/ptx.c — the GPU stages after the tile level (gpu.h): distribution over a block's
 // threads, the NVVM dialect, PTX from LLVM's NVPTX back end (gpu-module-to-binary), ptxas, and
 // the host object: the checked entries NAME_launch, each kernel's cubin (at its exact size) and
 // PTX embedded as constants, and NAME__cuda_launch, which hands them to the runtime.
@@ -20,12 +20,12 @@
 #include "mlir-c/IR.h"
 #include "mlir-c/RegisterEverything.h"
 
-#include "../lang/diag.h"
-#include "../lowering/build.h"
-#include "../lowering/lower.h"
-#include "../runtime/tilec_abi.h"
+#include "../../lang/diag.h"
+#include "../../lowering/build.h"
+#include "../../lowering/lower.h"
+#include "../../runtime/tilec_abi.h"
 #include "gpu.h"
-#include "target.h"
+#include "../target.h"
 
 // The device code down to the LLVM dialect with NVVM intrinsics (and inline PTX for the NVVM ops
 // that have no intrinsic: wgmma).
@@ -222,7 +222,7 @@ static void add_launcher(LLVMModuleRef m, const Compiled *c, const GpuArch *arch
     if (k->ntma) {
         LLVMValueRef rows[GPU_MAX_TENSOR_MAPS];
         for (int i = 0; i < k->ntma; i++) {
-            const GpuTensorMap *t = &k->tma[i];
+            const TilecCudaTensorMap *t = &k->tma[i];
             int f[8] = {t->ptr_param, t->rows_param, t->cols_param, t->stride_param,
                         t->box_rows,  t->box_cols,   t->swizzle,    t->elem_type};
             LLVMValueRef v[8];

@@ -1,4 +1,4 @@
-// backends/gpu_reduce.c — reductions (linalg.reduce): within each thread, across a warp's lanes
+// backends/nvidia/gpu_reduce.c — reductions (linalg.reduce): within each thread, across a warp's lanes
 // with xor shuffles, across warps through shared memory, then the initial value.
 #include <stdio.h>
 #include <stdlib.h>

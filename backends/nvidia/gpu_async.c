@@ -1,4 +1,4 @@
-// backends/gpu_async.c — pipelined dot loops (Pipe, gpu_simt.h): finding them; the operands'
+// backends/nvidia/gpu_async.c — pipelined dot loops (Pipe, gpu_simt.h): finding them; the operands'
 // slices copied ahead into shared-memory stages with cp.async, or on sm_90a with TMA (tensor
 // maps from the launcher, mbarriers); the loop's prologue, iterations and epilogue; the dot of
 // a stage as wgmma on sm_90a (else mma.sync, gpu_dot.c).
@@ -301,7 +301,7 @@ static int param_index(Gpu *g, MlirValue v) {
 // The tensor map of a pipelined operand: when its slice is of a 2-D kernel tensor itself (no
 // view of it) whose pointer, sizes and row stride are kernel parameters and whose rows are
 // unit-stride, the box and swizzle being those of the stage's layout (tile_at).
-static bool tensor_map_of(Gpu *g, const Pipe *p, int k, GpuTensorMap *t) {
+static bool tensor_map_of(Gpu *g, const Pipe *p, int k, TilecCudaTensorMap *t) {
     MlirOperation def = mlirOpResultGetOwner(p->opnd[k]);
     if (ir_op_is(def, "tensor.pad"))
         def = mlirOpResultGetOwner(mlirOperationGetOperand(def, 0));
@@ -312,14 +312,14 @@ static bool tensor_map_of(Gpu *g, const Pipe *p, int k, GpuTensorMap *t) {
     if (!m || m->kind != DV_MEMREF || m->rank != 2 || m->offs[0].ptr || m->offs[1].ptr ||
         !is_const_int(m->strides[1], 1))
         return false;
-    *t = (GpuTensorMap){.ptr_param = param_index(g, m->ptr),
-                        .rows_param = param_index(g, m->sizes[0]),
-                        .cols_param = param_index(g, m->sizes[1]),
-                        .stride_param = param_index(g, m->strides[0]),
-                        .box_rows = (int)p->rows[k],
-                        .box_cols = k ? 64 : (int)p->cols[k],
-                        .swizzle = p->swz[k],
-                        .elem_type = mlirTypeIsABF16(p->elem) ? 9 : 6};
+    *t = (TilecCudaTensorMap){.ptr_param = param_index(g, m->ptr),
+                              .rows_param = param_index(g, m->sizes[0]),
+                              .cols_param = param_index(g, m->sizes[1]),
+                              .stride_param = param_index(g, m->strides[0]),
+                              .box_rows = (int)p->rows[k],
+                              .box_cols = k ? 64 : (int)p->cols[k],
+                              .swizzle = p->swz[k],
+                              .elem_type = mlirTypeIsABF16(p->elem) ? 9 : 6};
     return t->ptr_param >= 0 && t->rows_param >= 0 && t->cols_param >= 0 && t->stride_param >= 0;
 }
 
@@ -336,7 +336,7 @@ static MlirValue use_tma(Gpu *g) { return cmp(g, CMP_NE, tma_flag(g), ir_const_i
 
 // The stage's operands with TMA: both slices are of kernel tensors that can have a map.
 static bool pipe_use_tma(Gpu *g, Pipe *p) {
-    GpuTensorMap t[2];
+    TilecCudaTensorMap t[2];
     if (!p->wgmma || !g->sched->tma || g->out->ntma + 2 > GPU_MAX_TENSOR_MAPS ||
         !tensor_map_of(g, p, 0, &t[0]) || !tensor_map_of(g, p, 1, &t[1]))
         return false;

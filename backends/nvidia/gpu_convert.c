@@ -1,4 +1,4 @@
-// backends/gpu_convert.c — op conversion: each op of the program function rewritten into what
+// backends/nvidia/gpu_convert.c — op conversion: each op of the program function rewritten into what
 // one thread does (gpu_convert_op dispatches); memref descriptors, subviews and slices;
 // padding, extracts, reshapes and transposes of tiles; control flow (scf ops, whose carried
 // tiles keep the layout they are computed in); plain scalar ops.

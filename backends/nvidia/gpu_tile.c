@@ -1,4 +1,4 @@
-// backends/gpu_tile.c — tiles as the per-thread vectors of a layout (gpu_materialize): slices of
+// backends/nvidia/gpu_tile.c — tiles as the per-thread vectors of a layout (gpu_materialize): slices of
 // tensors in memory read in a layout (vector loads, masked gathers), distributed tiles moved to
 // another layout or broadcast along more dims, and tiles stored to tensors in memory.
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-// backends/gpu_dot.c — dots (linalg.matmul): whether one runs on tensor cores (mma.sync, or
+// backends/nvidia/gpu_dot.c — dots (linalg.matmul): whether one runs on tensor cores (mma.sync, or
 // wgmma in a pipelined loop: gpu_async.c), the accumulator's layout, the FMA dot, and the
 // mma.sync dot reading its operands from shared memory with ldmatrix.
 #include <stdlib.h>

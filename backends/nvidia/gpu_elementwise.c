@@ -1,4 +1,4 @@
-// backends/gpu_elementwise.c — elementwise work on each thread's elements: arith and math ops
+// backends/nvidia/gpu_elementwise.c — elementwise work on each thread's elements: arith and math ops
 // on tiles, linalg.generic (its body op by op on vectors, inputs broadcast to the output's
 // layout, a gather's guarded reads as masked gathers), and emit.c's scatter nests (masked
 // scatters).

@@ -1,4 +1,4 @@
-// backends/gpu.h — the NVIDIA back end: the tile-level program of a kernel distributed over the
+// backends/nvidia/gpu.h — the NVIDIA back end: the tile-level program of a kernel distributed over the
 // threads of a thread block, lowered to PTX by LLVM's NVPTX back end, assembled by the CUDA
 // toolkit's ptxas, and embedded with a host launcher in an ordinary object (docs/gpu.md).
 //
@@ -7,16 +7,16 @@
 // registers; elementwise ops work on those, reductions combine them within a thread, then across
 // a warp with shuffles and across warps through shared memory; a tile that one op produces in
 // one layout and another needs in a different one moves through shared memory.
-#ifndef TILEC_BACKENDS_GPU_H
-#define TILEC_BACKENDS_GPU_H
+#ifndef TILEC_BACKENDS_NVIDIA_GPU_H
+#define TILEC_BACKENDS_NVIDIA_GPU_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "mlir-c/IR.h"
 
-#include "../lang/ast.h"
-#include "../runtime/tilec_abi.h"
+#include "../../lang/ast.h"
+#include "../../runtime/tilec_abi.h"
 
 // The GPU schedule: what the kernel's own tunables do not fix. One plain struct, like the CPU's
 // (lowering/schedule.h), so that the autotuner can vary it.
@@ -48,10 +48,6 @@ void gpu_schedule_default(const GpuArch *arch, GpuSchedule *s);
 // stages, wgmma).
 bool gpu_schedule_parse(const char *text, GpuSchedule *s, char *error, int error_size);
 
-// A tensor map the launcher builds for the kernel (TMA): runtime/tilec_abi.h's TilecCudaTensorMap,
-// whose pointer, rows, columns and row stride are the kernel parameters at the indices it holds.
-typedef TilecCudaTensorMap GpuTensorMap;
-
 #define GPU_MAX_TENSOR_MAPS 8
 
 // What the distribution made of one kernel.
@@ -61,7 +57,7 @@ typedef struct GpuKernel {
     int64_t smem_bytes;  // dynamic shared memory per block
     int nparams;         // its parameters before the tensor maps
     int ntma;            // tensor maps: parameter nparams is an i32 (1: all built), then the maps
-    GpuTensorMap tma[GPU_MAX_TENSOR_MAPS];
+    TilecCudaTensorMap tma[GPU_MAX_TENSOR_MAPS];  // the maps the launcher builds (runtime/tilec_abi.h)
     bool quiet_limits;  // in: more shared memory than the target has is not reported
     bool too_big;       // out: it needs more shared memory than the target has
 } GpuKernel;

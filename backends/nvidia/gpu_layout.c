@@ -1,4 +1,4 @@
-// backends/gpu_layout.c — layouts: how a tile is spread over the threads of a block (Layout,
+// backends/nvidia/gpu_layout.c — layouts: how a tile is spread over the threads of a block (Layout,
 // gpu_simt.h), which elements a thread holds and where they sit, the layouts tiles get when
 // nothing asks for another; distributed values; tiles written to and read from shared memory.
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-// backends/gpu_simt.c — the tile-level program distributed over a thread block (gpu.h): the
+// backends/nvidia/gpu_simt.c — the tile-level program distributed over a thread block (gpu.h): the
 // driver (gpu_distribute), the value map, error reports, and the targets and schedules.
 //
 // The program function (tensor values) is rewritten op by op into a gpu.func whose values are

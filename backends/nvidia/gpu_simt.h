@@ -1,6 +1,6 @@
-// backends/gpu_simt.h — private to the distribution of a tile-level program over a thread block
+// backends/nvidia/gpu_simt.h — private to the distribution of a tile-level program over a thread block
 // (gpu_distribute, gpu.h): the data structures its pieces share, the small IR builders they all
-// use, and the functions they call across files. Only backends/gpu_*.c include it.
+// use, and the functions they call across files. Only backends/nvidia/gpu_*.c include it.
 //
 // The pieces, by what they do:
 //   gpu_simt.c         the driver (gpu_distribute), the value map, error reports, targets and
@@ -23,8 +23,8 @@
 #include "mlir-c/Dialect/LLVM.h"
 #include "mlir-c/IR.h"
 
-#include "../lang/diag.h"
-#include "../lowering/build.h"
+#include "../../lang/diag.h"
+#include "../../lowering/build.h"
 #include "gpu.h"
 
 #define R 4       // the largest tile rank handled
