@@ -77,8 +77,9 @@ static _Noreturn void compile_child(Tuner *T, const TunePoint *p, const char *so
     }
     bool ok = c > 0 && waitpid(c, &ws, 0) > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
     unlink(obj);
+    // tilec wrote the header beside the object (X.o -> X.h); the tuner has no use for it.
     char hdr[1300];
-    snprintf(hdr, sizeof hdr, "%s.%d.h", so, (int)getpid());
+    snprintf(hdr, sizeof hdr, "%.*s.h", (int)strlen(obj) - 2, obj);
     unlink(hdr);
     _exit(ok && rename(tmp, so) == 0 ? 0 : 1);
 }
