@@ -206,12 +206,13 @@ bool object_tuned(Program *prog, ObjectKernel *tuned, int ntuned, const CompileO
                         t->kernel->name, lo->target->name);
             ok = false;
         }
-        if (ok && dispatch) {
-            // The ABI (KernelInfo) does not depend on the configuration: any check will do.
+        // The versions were built from instances (sema_instance); the shared tree is left
+        // annotated for the first version, which the header names. The ABI (KernelInfo) does not
+        // depend on the configuration: the dispatcher may read it there.
+        if (ok)
             ok = sema_check_kernel(prog, t->kernel, &t->versions[0].config);
-            if (ok)
-                build_dispatcher(whole, t, gpu);
-        }
+        if (ok && dispatch)
+            build_dispatcher(whole, t, gpu);
     }
     char *msg = NULL;
     if (ok && LLVMVerifyModule(whole, LLVMReturnStatusAction, &msg))

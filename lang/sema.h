@@ -94,8 +94,15 @@ typedef struct SemaOptions {
 // Returns false if any error was reported.
 bool sema_check_program(Program *prog, const SemaOptions *opts);
 
-// Annotates one kernel for one configuration (lowering calls this per variant).
+// Annotates one kernel (the shared tree) for one configuration.
 bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg);
+
+// The kernel checked for one configuration as a value of its own: a private copy of the
+// kernel's tree annotated for `cfg` (types, folded constants, shapes, its KernelInfo), which no
+// later check changes. Lowering reads only instances, so variants of one program can be lowered
+// from several threads at once; the checker's entry points themselves run one at a time (they
+// share a lock). NULL after an error (reported) or when `cfg` breaks a compile-time constraint.
+Node *sema_instance(Program *prog, Node *kernel, const Config *cfg);
 
 // The kernel's default configuration: -D values, else each tunable's first value, else the
 // first point in enumeration order that satisfies the compile-time constraints.

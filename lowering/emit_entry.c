@@ -391,8 +391,12 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
         Node *k = prog->decls.items[i];
         if (!ast_main_kernel(k, only))
             continue;
+        // The shared tree is left annotated for the default configuration too (the header
+        // names it); the module is built from the instance.
         Config cfg;
-        if (!sema_default_config(prog, k, opts, &cfg) || !sema_check_kernel(prog, k, &cfg)) {
+        Node *inst;
+        if (!sema_default_config(prog, k, opts, &cfg) || !sema_check_kernel(prog, k, &cfg) ||
+            !(inst = sema_instance(prog, k, &cfg))) {
             ok = false;
             break;
         }
@@ -400,9 +404,9 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
         if (!declared || gpu)
             declare_runtime(&e, module);
         declared = true;
-        emit_kernel(&e, module, k);
+        emit_kernel(&e, module, inst);
         if (!e.failed)
-            emit_entry(&e, module, k);
+            emit_entry(&e, module, inst);
         ok = !e.failed;
     }
     return finish_module(module, ok, out);
@@ -412,12 +416,13 @@ bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Con
                          bool gpu, MlirModule *out) {
     Emitter e = {.ir.ctx = ctx, .sym = sym, .gpu = gpu};
     MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
-    bool ok = sema_check_kernel(prog, kernel, cfg);
+    Node *inst = sema_instance(prog, kernel, cfg);  // read only: variants may be built at once
+    bool ok = inst != NULL;
     if (ok) {
         declare_runtime(&e, module);
-        emit_kernel(&e, module, kernel);
+        emit_kernel(&e, module, inst);
         if (!e.failed)
-            emit_entry(&e, module, kernel);
+            emit_entry(&e, module, inst);
         ok = !e.failed;
     }
     return finish_module(module, ok, out);

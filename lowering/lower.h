@@ -84,7 +84,9 @@ MlirContext lower_context(void);  // a context with every upstream dialect loade
 // NAME_launch(stream, ...), which calls NAME__cuda_launch (backends/nvidia/gpu.h).
 bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts, const char *only, bool gpu,
                         MlirModule *out);
-// One kernel at one configuration, its symbols named SYM, SYM__program, SYM__task.
+// One kernel at one configuration, its symbols named SYM, SYM__program, SYM__task; built from
+// the kernel's instance for `cfg` (sema_instance), so several threads may build variants at
+// once, each in its own context (tests/lowering/Inputs/threads.c).
 bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
                          bool gpu, MlirModule *out);
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
