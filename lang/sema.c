@@ -10,7 +10,7 @@
 
 // ================================================================ scopes
 
-Scope *scope_push(Sema *S, Scope *parent) {
+Scope *sema_scope_push(Sema *S, Scope *parent) {
     Scope *saved = S->scope;
     Scope *sc = ast_alloc(sizeof(Scope));
     sc->parent = parent;
@@ -18,7 +18,7 @@ Scope *scope_push(Sema *S, Scope *parent) {
     return saved;
 }
 
-void scope_pop(Sema *S, Scope *saved) { S->scope = saved; }
+void sema_scope_pop(Sema *S, Scope *saved) { S->scope = saved; }
 
 static unsigned hash_name(const char *s) {
     unsigned h = 2166136261u;
@@ -27,7 +27,7 @@ static unsigned hash_name(const char *s) {
     return h;
 }
 
-Symbol *scope_find(const Scope *sc, const char *name) {
+static Symbol *scope_find(const Scope *sc, const char *name) {
     if (!sc->hash)
         return NULL;
     unsigned mask = (unsigned)(2 * sc->cap - 1);
@@ -65,7 +65,7 @@ static void scope_insert(Scope *sc, Symbol *sym) {
     sc->hash[i] = sc->n;
 }
 
-Symbol *scope_lookup(Sema *S, const char *name) {
+Symbol *sema_scope_lookup(Sema *S, const char *name) {
     for (Scope *sc = S->scope; sc; sc = sc->parent) {
         Symbol *s = scope_find(sc, name);
         if (s)
@@ -92,7 +92,7 @@ static const char *sym_kind_name(SymKind k) {
     return "name";
 }
 
-Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl) {
+Symbol *sema_declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl) {
     Scope *sc = S->scope;
     // Locals may hide a builtin (a variable called 'mean'); global names may not.
     if (builtin_lookup(name) != B_NONE && (kind == SYM_FUNC || kind == SYM_KERNEL || kind == SYM_CONST)) {
@@ -121,7 +121,7 @@ Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl) 
 
 // ================================================================ statements
 
-bool declared_type(Sema *S, Node *ty, Type *out) {
+bool sema_declared_type(Sema *S, Node *ty, Type *out) {
     *out = type_value(ty->elem, 0, NULL);
     if (!ty->has_shape)
         return true;
@@ -131,33 +131,33 @@ bool declared_type(Sema *S, Node *ty, Type *out) {
     }
     for (int i = 0; i < ty->args.len; i++) {
         int64_t d;
-        if (!check_const_int(S, ty->args.items[i], "a tile dimension", &d))
+        if (!sema_check_const_int(S, ty->args.items[i], "a tile dimension", &d))
             return false;
         out->dims[out->rank++] = d;
     }
-    return check_tile_shape(ty, out);
+    return sema_check_tile_shape(ty, out);
 }
 
 static void check_binding(Sema *S, Node *n) {
     bool is_var = n->kind == ND_VAR;
-    Type t = check_value(S, n->init);
+    Type t = sema_check_value(S, n->init);
     char what[160];
     snprintf(what, sizeof what, "initialize '%s'", n->name);
-    if (!is_error(&t) && n->ty) {
+    if (!sema_is_error(&t) && n->ty) {
         Type want;
-        if (!declared_type(S, n->ty, &want) || !check_assignable(n->init, &want, what))
+        if (!sema_declared_type(S, n->ty, &want) || !sema_check_assignable(n->init, &want, what))
             t = type_error();
         else
             t = want;
-    } else if (!is_error(&t) && is_var) {
-        concretize(n->init);
+    } else if (!sema_is_error(&t) && is_var) {
+        sema_concretize(n->init);
         t = n->init->type;
     }
-    Symbol *sym = declare(S, is_var ? SYM_VAR : SYM_LET, n->name, n->nspan, n);
+    Symbol *sym = sema_declare(S, is_var ? SYM_VAR : SYM_LET, n->name, n->nspan, n);
     if (!sym)
         return;
     sym->type = t;
-    if (!is_var && n->init->is_const && !is_error(&t)) {
+    if (!is_var && n->init->is_const && !sema_is_error(&t)) {
         sym->is_const = true;
         sym->cval = n->init->cval;
         if (elem_is_float(t.elem) && !sym->cval.is_float)
@@ -182,9 +182,9 @@ static Node *assigned_value(Node *n) {
 
 static void check_assign_name(Sema *S, Node *n) {
     Node *lhs = n->lhs;
-    Symbol *sym = scope_lookup(S, lhs->name);
+    Symbol *sym = sema_scope_lookup(S, lhs->name);
     if (!sym) {
-        check_expr(S, lhs);  // reports the undeclared name
+        sema_check_expr(S, lhs);  // reports the undeclared name
         return;
     }
     sym->used = true;
@@ -200,15 +200,15 @@ static void check_assign_name(Sema *S, Node *n) {
     snprintf(what, sizeof what, "assign to '%s'", lhs->name);
     Node *value = assigned_value(n);
     int problems_before = diag_problem_count();
-    Type t = check_value(S, value);
+    Type t = sema_check_value(S, value);
     lhs->sym = sym;
     lhs->type = sym->type;
-    if (n->op != OP_NONE && diag_problem_count() != problems_before && !is_error(&sym->type)) {
+    if (n->op != OP_NONE && diag_problem_count() != problems_before && !sema_is_error(&sym->type)) {
         char b[96];
         note_at(sym->span, "'%s' is declared here with type %s", lhs->name,
                 type_str(&sym->type, b, sizeof b));
     }
-    if (is_error(&t) || is_error(&sym->type))
+    if (sema_is_error(&t) || sema_is_error(&sym->type))
         return;
     if (sym->type.rank == 0 && t.rank > 0 && n->op == OP_NONE) {
         char b1[96], b2[96];
@@ -216,49 +216,49 @@ static void check_assign_name(Sema *S, Node *n) {
                  type_str(&sym->type, b2, 96));
         return;
     }
-    if (check_assignable(value, &sym->type, what))
+    if (sema_check_assignable(value, &sym->type, what))
         sym->written = true;
 }
 
 static void check_store(Sema *S, Node *n) {
     Node *lhs = n->lhs;
-    Type bt = check_expr(S, lhs->base);
-    if (is_error(&bt))
+    Type bt = sema_check_expr(S, lhs->base);
+    if (sema_is_error(&bt))
         return;
     if (bt.cls != TY_TENSOR) {
         if (bt.cls == TY_VALUE)
             error_at(lhs->span,
                      "cannot assign to part of a tile value; build a new tile with where() instead");
         else
-            check_value(S, lhs->base);
+            sema_check_value(S, lhs->base);
         return;
     }
-    Type target = check_tensor_index(S, lhs, true);
+    Type target = sema_check_tensor_index(S, lhs, true);
     Symbol *sym = lhs->base->sym;
     sym->written = true;  // even when reporting below: no "never written" follow-on
-    if (is_error(&target)) {
-        check_expr(S, n->rhs);  // still check (and mark the uses of) the value
+    if (sema_is_error(&target)) {
+        sema_check_expr(S, n->rhs);  // still check (and mark the uses of) the value
         return;
     }
     if (!((Node *)sym->decl)->is_out) {
         error_at(lhs->base->span, "cannot store to input tensor '%s'", sym->name);
         note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
                 elem_name(sym->type.elem));
-        check_expr(S, n->rhs);
+        sema_check_expr(S, n->rhs);
         return;
     }
     Node *value = assigned_value(n);
-    Type t = check_value(S, value);
-    if (is_error(&t))
+    Type t = sema_check_value(S, value);
+    if (sema_is_error(&t))
         return;
     char what[160];
     snprintf(what, sizeof what, "store to tensor '%s'", sym->name);
-    check_assignable(value, &target, what);
+    sema_check_assignable(value, &target, what);
 }
 
 static bool check_condition(Sema *S, Node *c, const char *stmt) {
-    Type t = check_value(S, c);
-    if (is_error(&t))
+    Type t = sema_check_value(S, c);
+    if (sema_is_error(&t))
         return false;
     if (t.elem != EL_I1 || t.rank != 0) {
         char b[96];
@@ -278,8 +278,8 @@ static void check_for(Sema *S, Node *n) {
     for (int i = 0; i < 3; i++) {
         if (!parts[i])
             continue;
-        Type t = check_value(S, parts[i]);
-        if (is_error(&t)) {
+        Type t = sema_check_value(S, parts[i]);
+        if (sema_is_error(&t)) {
             ok = false;
             continue;
         }
@@ -295,15 +295,15 @@ static void check_for(Sema *S, Node *n) {
     }
     ElemType e = EL_NONE;
     if (ok) {
-        e = unify_elems(n, n->init, n->limit, "for");
+        e = sema_unify_elems(n, n->init, n->limit, "for");
         if (e != EL_NONE && n->step)
-            e = unify_elems(n, n->init, n->step, "for");
+            e = sema_unify_elems(n, n->init, n->step, "for");
         if (e == EL_INT) {
-            concretize(n->init);
+            sema_concretize(n->init);
             e = n->init->type.elem;
         }
         for (int i = 0; e != EL_NONE && i < 3; i++)
-            if (parts[i] && !coerce_to(parts[i], e, "as a loop bound"))
+            if (parts[i] && !sema_coerce_to(parts[i], e, "as a loop bound"))
                 e = EL_NONE;
         if (n->step && n->step->is_const && n->step->cval.i <= 0) {
             error_at(n->step->span, "the step of a 'for' loop must be positive, got %lld",
@@ -311,15 +311,15 @@ static void check_for(Sema *S, Node *n) {
             e = EL_NONE;
         }
     }
-    Scope *saved = scope_push(S, S->scope);
-    Symbol *sym = declare(S, SYM_LOOPVAR, n->name, n->nspan, n);
+    Scope *saved = sema_scope_push(S, S->scope);
+    Symbol *sym = sema_declare(S, SYM_LOOPVAR, n->name, n->nspan, n);
     if (sym)
         sym->type = e == EL_NONE ? type_error() : type_scalar(e);
     n->sym = sym;
     S->fn->loop_depth++;
-    check_block(S, n->body, false);
+    sema_check_block(S, n->body, false);
     S->fn->loop_depth--;
-    scope_pop(S, saved);
+    sema_scope_pop(S, saved);
 }
 
 static void check_stmt(Sema *S, Node *n, bool is_last) {
@@ -335,27 +335,27 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
             error_at(n->lhs->span, "expression is not assignable");
         return;
     case ND_EXPR_STMT: {
-        Type t = check_expr(S, n->lhs);
+        Type t = sema_check_expr(S, n->lhs);
         if (t.cls == TY_VALUE)
             warning_at(n->lhs->span, "result of expression is unused");
         else if (t.cls != TY_VOID && t.cls != TY_ERROR)
-            check_value(S, n->lhs);
+            sema_check_value(S, n->lhs);
         return;
     }
     case ND_FOR: check_for(S, n); return;
     case ND_WHILE:
         check_condition(S, n->cond, "while");
         S->fn->loop_depth++;
-        check_block(S, n->body, true);
+        sema_check_block(S, n->body, true);
         S->fn->loop_depth--;
         return;
     case ND_IF:
         check_condition(S, n->cond, "if");
-        check_block(S, n->then, true);
+        sema_check_block(S, n->then, true);
         if (n->els && n->els->kind == ND_IF)
             check_stmt(S, n->els, false);
         else if (n->els)
-            check_block(S, n->els, true);
+            sema_check_block(S, n->els, true);
         return;
     case ND_RETURN:
         if (S->fn->is_kernel) {
@@ -367,21 +367,21 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
             return;
         }
         if (n->init) {
-            check_value(S, n->init);
+            sema_check_value(S, n->init);
             S->fn->ret = n->init;
         }
         return;
-    case ND_BLOCK: check_block(S, n, true); return;
+    case ND_BLOCK: sema_check_block(S, n, true); return;
     case ND_ERROR: return;
     default: break;
     }
     internal_error(__FILE__, __LINE__, "unexpected %s statement", node_kind_name(n->kind));
 }
 
-void check_block(Sema *S, Node *block, bool new_scope) {
+void sema_check_block(Sema *S, Node *block, bool new_scope) {
     if (block->kind == ND_ERROR)
         return;
-    Scope *saved = new_scope ? scope_push(S, S->scope) : S->scope;
+    Scope *saved = new_scope ? sema_scope_push(S, S->scope) : S->scope;
     bool top = block == S->fn->body;
     for (int i = 0; i < block->args.len && !diag_should_stop(); i++)
         check_stmt(S, block->args.items[i], top && i == block->args.len - 1);
@@ -397,8 +397,8 @@ static void declare_globals(Sema *S) {
         Node *d = S->prog->decls.items[i];
         switch (d->kind) {
         case ND_CONST: {
-            Type t = check_value(S, d->init);
-            bool ok = !is_error(&t);
+            Type t = sema_check_value(S, d->init);
+            bool ok = !sema_is_error(&t);
             if (ok && (t.rank != 0 || !d->init->is_const)) {
                 error_at(d->init->span, "the value of constant '%s' must be a compile-time scalar", d->name);
                 ok = false;
@@ -411,11 +411,11 @@ static void declare_globals(Sema *S) {
                     Type want = type_scalar(d->ty->elem);
                     char what[160];
                     snprintf(what, sizeof what, "initialize constant '%s'", d->name);
-                    ok = check_assignable(d->init, &want, what);
+                    ok = sema_check_assignable(d->init, &want, what);
                     t = want;
                 }
             }
-            Symbol *sym = declare(S, SYM_CONST, d->name, d->nspan, d);
+            Symbol *sym = sema_declare(S, SYM_CONST, d->name, d->nspan, d);
             if (sym && ok) {
                 sym->type = t;
                 sym->is_const = true;
@@ -426,8 +426,8 @@ static void declare_globals(Sema *S) {
             d->sym = sym;
             break;
         }
-        case ND_FUNC: d->sym = declare(S, SYM_FUNC, d->name, d->nspan, d); break;
-        case ND_KERNEL: d->sym = declare(S, SYM_KERNEL, d->name, d->nspan, d); break;
+        case ND_FUNC: d->sym = sema_declare(S, SYM_FUNC, d->name, d->nspan, d); break;
+        case ND_KERNEL: d->sym = sema_declare(S, SYM_KERNEL, d->name, d->nspan, d); break;
         default: break;
         }
     }
@@ -465,7 +465,7 @@ static Symbol *dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
         note_at(s0->span, "'%s' is declared here", d->name);
         return NULL;
     }
-    Symbol *s = declare(S, kind, d->name, d->span, d);
+    Symbol *s = sema_declare(S, kind, d->name, d->span, d);
     if (!s)
         return NULL;
     s->type = type_scalar(EL_I64);
@@ -526,7 +526,7 @@ static void tensor_extent(Sema *S, Node *d, SymKind kind, KernelInfo *ki, int64_
 static void declare_tensor(Sema *S, Node *p, KernelInfo *ki) {
     Node *ty = p->ty;
     int rank = ty->args.len;
-    Symbol *sym = declare(S, SYM_TENSOR, p->name, p->nspan, p);
+    Symbol *sym = sema_declare(S, SYM_TENSOR, p->name, p->nspan, p);
     if (!sym)
         return;
     sym->type = (Type){.cls = TY_TENSOR, .elem = ty->elem, .rank = rank};
@@ -554,7 +554,7 @@ static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
         if (!p->ty) {
             error_at(p->nspan, "kernel parameter '%s' needs a type, like '%s: f32[N]' or '%s: f32'", p->name,
                      p->name, p->name);
-            Symbol *s = declare(S, SYM_SCALAR, p->name, p->nspan, p);
+            Symbol *s = sema_declare(S, SYM_SCALAR, p->name, p->nspan, p);
             if (s)
                 s->type = type_error();
             continue;
@@ -567,7 +567,7 @@ static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
             error_at(p->nspan, "'out' applies only to tensor parameters; '%s' is a scalar", p->name);
         if (p->kwargs.len)
             error_at(p->kwargs.items[0]->span, "'strides' apply only to tensor parameters");
-        Symbol *s = declare(S, SYM_SCALAR, p->name, p->nspan, p);
+        Symbol *s = sema_declare(S, SYM_SCALAR, p->name, p->nspan, p);
         if (!s)
             continue;
         s->type = type_scalar(p->ty->elem);
@@ -585,7 +585,7 @@ static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
         error_at(k->tunes.items[64]->span, "a kernel has at most 64 tunables");
         return false;
     }
-    Scope *saved = scope_push(S, S->global);
+    Scope *saved = sema_scope_push(S, S->global);
     for (int i = 0; i < k->tunes.len; i++) {
         Node *t = k->tunes.items[i];
         sp->items[i] = t;
@@ -596,14 +596,14 @@ static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
             bool is_param = false;
             for (int p = 0; tv->kind == ND_NAME && p < k->args.len; p++)
                 is_param = is_param || strcmp(k->args.items[p]->name, tv->name) == 0;
-            if (is_param && !scope_lookup(S, tv->name)) {
+            if (is_param && !sema_scope_lookup(S, tv->name)) {
                 error_at(tv->span,
                          "a tunable value must be a compile-time constant; '%s' is a kernel parameter",
                          tv->name);
                 ok = false;
                 continue;
             }
-            if (!check_const_int(S, tv, "a tunable value", &v)) {
+            if (!sema_check_const_int(S, tv, "a tunable value", &v)) {
                 ok = false;
                 continue;
             }
@@ -634,7 +634,7 @@ static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
         }
     }
     sp->n = k->tunes.len;
-    scope_pop(S, saved);
+    sema_scope_pop(S, saved);
     return ok;
 }
 
@@ -653,7 +653,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     int errors_before = diag_problem_count();
     KernelInfo *ki = ast_alloc(sizeof(KernelInfo));
     k->kinfo = ki;
-    Scope *saved = scope_push(S, S->global);
+    Scope *saved = sema_scope_push(S, S->global);
     FuncCtx fctx = {.decl = k, .is_kernel = true, .body = k->body};
     S->fn = &fctx;
     S->kinfo = ki;
@@ -676,7 +676,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     }
     for (int i = 0; i < k->tunes.len; i++) {
         Node *t = k->tunes.items[i];
-        Symbol *s = declare(S, SYM_TUNABLE, t->name, t->nspan, t);
+        Symbol *s = sema_declare(S, SYM_TUNABLE, t->name, t->nspan, t);
         if (!s)
             continue;
         s->type = type_scalar(EL_INT);
@@ -700,14 +700,14 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         S->clause = "grid";
         for (int i = 0; i < g->args.len; i++) {
             Node *e = g->args.items[i];
-            Type t = check_value(S, e);
-            if (is_error(&t))
+            Type t = sema_check_value(S, e);
+            if (sema_is_error(&t))
                 continue;
             if (!elem_is_int(t.elem) || t.rank) {
                 char b[96];
                 error_at(e->span, "a grid dimension must be a scalar integer, got %s", type_str(&t, b, 96));
             } else {
-                concretize(e);
+                sema_concretize(e);
             }
         }
     }
@@ -717,8 +717,8 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     bool rejected = false;
     for (int i = 0; i < k->wheres.len; i++) {
         Node *w = k->wheres.items[i];
-        Type t = check_value(S, w);
-        if (is_error(&t))
+        Type t = sema_check_value(S, w);
+        if (sema_is_error(&t))
             continue;
         if (t.elem != EL_I1 || t.rank) {
             char b[96];
@@ -738,7 +738,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
 
     S->clause = NULL;
     if (body && !rejected && diag_problem_count() == errors_before) {
-        check_block(S, k->body, false);
+        sema_check_block(S, k->body, false);
         // Unused and unwritten parameters, unless errors already explain them.
         for (int i = 0; i < ki->ntensors && diag_problem_count() == errors_before; i++) {
             Symbol *t = ki->tensors[i];
@@ -753,7 +753,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     }
     if (k->tunes.len)
         diag_pop_context();
-    scope_pop(S, saved);
+    sema_scope_pop(S, saved);
     S->fn = NULL;
     S->kinfo = NULL;
     if (diag_problem_count() != errors_before)
@@ -803,7 +803,7 @@ static bool find_default(Sema *S, Node *k, const Space *sp, Config *out, bool po
 }
 
 static void check_unused_helper(Sema *S, Node *f) {
-    Scope *saved = scope_push(S, S->global);
+    Scope *saved = sema_scope_push(S, S->global);
     FuncCtx fctx = {.decl = f, .is_kernel = false, .body = f->body};
     S->fn = &fctx;
     S->kinfo = NULL;
@@ -811,7 +811,7 @@ static void check_unused_helper(Sema *S, Node *f) {
     // the others are typed as errors, which silences type checks and keeps name checks.
     for (int i = 0; i < f->args.len; i++) {
         Node *p = f->args.items[i];
-        Symbol *s = declare(S, SYM_LET, p->name, p->nspan, p);
+        Symbol *s = sema_declare(S, SYM_LET, p->name, p->nspan, p);
         if (!s || !p->ty)
             continue;
         Type t = type_value(p->ty->elem, 0, NULL);
@@ -824,9 +824,9 @@ static void check_unused_helper(Sema *S, Node *f) {
         if (known)
             s->type = t;
     }
-    check_block(S, f->body, false);
+    sema_check_block(S, f->body, false);
     S->fn = NULL;
-    scope_pop(S, saved);
+    sema_scope_pop(S, saved);
 }
 
 static void sema_init(Sema *S, Program *prog) {

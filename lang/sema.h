@@ -14,54 +14,57 @@
 
 // ---------------------------------------------------------------- builtins
 
-// X(enum, name, min positional args, max positional args)
-#define BUILTINS(X)                         \
-    X(B_PROGRAM_ID, "program_id", 1, 1)     \
-    X(B_NUM_PROGRAMS, "num_programs", 1, 1) \
-    X(B_ARANGE, "arange", 1, 2)             \
-    X(B_ZEROS, "zeros", 2, 2)               \
-    X(B_ONES, "ones", 2, 2)                 \
-    X(B_FULL, "full", 3, 3)                 \
-    X(B_EXP, "exp", 1, 1)                   \
-    X(B_EXP2, "exp2", 1, 1)                 \
-    X(B_LOG, "log", 1, 1)                   \
-    X(B_LOG2, "log2", 1, 1)                 \
-    X(B_SQRT, "sqrt", 1, 1)                 \
-    X(B_RSQRT, "rsqrt", 1, 1)               \
-    X(B_SIN, "sin", 1, 1)                   \
-    X(B_COS, "cos", 1, 1)                   \
-    X(B_TANH, "tanh", 1, 1)                 \
-    X(B_ERF, "erf", 1, 1)                   \
-    X(B_SIGMOID, "sigmoid", 1, 1)           \
-    X(B_FLOOR, "floor", 1, 1)               \
-    X(B_CEIL, "ceil", 1, 1)                 \
-    X(B_ABS, "abs", 1, 1)                   \
-    X(B_POW, "pow", 2, 2)                   \
-    X(B_MAXIMUM, "maximum", 2, 2)           \
-    X(B_MINIMUM, "minimum", 2, 2)           \
-    X(B_CLAMP, "clamp", 3, 3)               \
-    X(B_WHERE, "where", 3, 3)               \
-    X(B_CDIV, "cdiv", 2, 2)                 \
-    X(B_SUM, "sum", 1, 2)                   \
-    X(B_MAX, "max", 1, 2)                   \
-    X(B_MIN, "min", 1, 2)                   \
-    X(B_MEAN, "mean", 1, 2)                 \
-    X(B_ARGMAX, "argmax", 1, 2)             \
-    X(B_ARGMIN, "argmin", 1, 2)             \
-    X(B_DOT, "dot", 2, 3)                   \
-    X(B_TRANS, "trans", 1, 2)               \
-    X(B_RESHAPE, "reshape", 2, 2)           \
-    X(B_BROADCAST, "broadcast", 2, 2)       \
-    X(B_LOAD, "load", 1, 1)                 \
-    X(B_STORE, "store", 2, 2)               \
-    X(B_ATOMIC_ADD, "atomic_add", 2, 2)     \
-    X(B_ATOMIC_MAX, "atomic_max", 2, 2)     \
-    X(B_ATOMIC_MIN, "atomic_min", 2, 2)
+// X(enum, name, min positional args, max positional args, family). The family names the
+// check of the builtin's arguments and type in lang/builtins.c (family_<family> there: one
+// type rule and the named arguments it accepts); adding a builtin is one row here, plus its
+// family's code (and its lowering).
+#define BUILTINS(X)                               \
+    X(B_PROGRAM_ID, "program_id", 1, 1, grid)     \
+    X(B_NUM_PROGRAMS, "num_programs", 1, 1, grid) \
+    X(B_ARANGE, "arange", 1, 2, arange)           \
+    X(B_ZEROS, "zeros", 2, 2, fill)               \
+    X(B_ONES, "ones", 2, 2, fill)                 \
+    X(B_FULL, "full", 3, 3, fill)                 \
+    X(B_EXP, "exp", 1, 1, unary_math)             \
+    X(B_EXP2, "exp2", 1, 1, unary_math)           \
+    X(B_LOG, "log", 1, 1, unary_math)             \
+    X(B_LOG2, "log2", 1, 1, unary_math)           \
+    X(B_SQRT, "sqrt", 1, 1, unary_math)           \
+    X(B_RSQRT, "rsqrt", 1, 1, unary_math)         \
+    X(B_SIN, "sin", 1, 1, unary_math)             \
+    X(B_COS, "cos", 1, 1, unary_math)             \
+    X(B_TANH, "tanh", 1, 1, unary_math)           \
+    X(B_ERF, "erf", 1, 1, unary_math)             \
+    X(B_SIGMOID, "sigmoid", 1, 1, unary_math)     \
+    X(B_FLOOR, "floor", 1, 1, unary_math)         \
+    X(B_CEIL, "ceil", 1, 1, unary_math)           \
+    X(B_ABS, "abs", 1, 1, unary_math)             \
+    X(B_POW, "pow", 2, 2, nary_math)              \
+    X(B_MAXIMUM, "maximum", 2, 2, nary_math)      \
+    X(B_MINIMUM, "minimum", 2, 2, nary_math)      \
+    X(B_CLAMP, "clamp", 3, 3, nary_math)          \
+    X(B_WHERE, "where", 3, 3, where)              \
+    X(B_CDIV, "cdiv", 2, 2, cdiv)                 \
+    X(B_SUM, "sum", 1, 2, reduce)                 \
+    X(B_MAX, "max", 1, 2, reduce)                 \
+    X(B_MIN, "min", 1, 2, reduce)                 \
+    X(B_MEAN, "mean", 1, 2, reduce)               \
+    X(B_ARGMAX, "argmax", 1, 2, reduce)           \
+    X(B_ARGMIN, "argmin", 1, 2, reduce)           \
+    X(B_DOT, "dot", 2, 3, dot)                    \
+    X(B_TRANS, "trans", 1, 2, trans)              \
+    X(B_RESHAPE, "reshape", 2, 2, reshape)        \
+    X(B_BROADCAST, "broadcast", 2, 2, reshape)    \
+    X(B_LOAD, "load", 1, 1, load)                 \
+    X(B_STORE, "store", 2, 2, store)              \
+    X(B_ATOMIC_ADD, "atomic_add", 2, 2, store)    \
+    X(B_ATOMIC_MAX, "atomic_max", 2, 2, store)    \
+    X(B_ATOMIC_MIN, "atomic_min", 2, 2, store)
 
 typedef enum Builtin {
     B_NONE = -1,
 // clang-format off
-#define X(e, n, lo, hi) e,
+#define X(e, n, lo, hi, fam) e,
     BUILTINS(X)
 #undef X
     // clang-format on

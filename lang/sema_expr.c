@@ -1,31 +1,18 @@
-// lang/sema_expr.c — checking expressions: names, operators, element types, broadcasting,
-// compile-time folding, indexing of tensors and tiles, helper calls (inlined per call).
+// lang/sema_expr.c — checking expressions: constants and their folding, element types,
+// broadcasting, names, operators, conversions, matrix products and the dispatch over
+// expression kinds (indexing is in sema_index.c, calls in sema_call.c).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sema_internal.h"
 
-static Type set_type(Node *n, Type t) {
-    n->type = t;
-    return t;
-}
-
-static Type fail(Node *n) { return set_type(n, type_error()); }
-
-bool is_value(const Type *t) { return t->cls == TY_VALUE; }
-bool is_error(const Type *t) { return t->cls == TY_ERROR; }
-
-int64_t type_elems(const Type *t) {
+int64_t sema_type_elems(const Type *t) {
     int64_t n = 1;
     for (int i = 0; i < t->rank; i++)
         n *= t->dims[i];
     return n;
 }
-
-static const char *tstr(const Type *t, char *buf) { return type_str(t, buf, 96); }
-
-static bool is_untyped(ElemType e) { return e == EL_INT || e == EL_FLOAT; }
 
 // ================================================================ constants
 
@@ -67,18 +54,18 @@ static void set_const_float(Node *n, double v) {
 
 static double const_as_float(const Node *n) { return n->cval.is_float ? n->cval.f : (double)n->cval.i; }
 
-bool check_const_int(Sema *S, Node *n, const char *what, int64_t *out) {
-    Type t = check_value(S, n);
-    if (is_error(&t))
+bool sema_check_const_int(Sema *S, Node *n, const char *what, int64_t *out) {
+    Type t = sema_check_value(S, n);
+    if (sema_is_error(&t))
         return false;
     if (t.rank != 0) {
         char b[96];
-        error_at(n->span, "%s must be a scalar integer, got %s", what, tstr(&t, b));
+        error_at(n->span, "%s must be a scalar integer, got %s", what, sema_tstr(&t, b));
         return false;
     }
     if (!elem_is_int(t.elem)) {
         char b[96];
-        error_at(n->span, "%s must be an integer, got %s", what, tstr(&t, b));
+        error_at(n->span, "%s must be an integer, got %s", what, sema_tstr(&t, b));
         return false;
     }
     if (!n->is_const) {
@@ -91,11 +78,11 @@ bool check_const_int(Sema *S, Node *n, const char *what, int64_t *out) {
 
 // ================================================================ element types
 
-bool coerce_to(Node *n, ElemType elem, const char *what_) {
+bool sema_coerce_to(Node *n, ElemType elem, const char *what_) {
     char what[96];  // " as a loop bound", or nothing
     snprintf(what, sizeof what, "%s%s", what_[0] ? " " : "", what_);
     ElemType from = n->type.elem;
-    if (is_error(&n->type))
+    if (sema_is_error(&n->type))
         return false;
     if (from == elem)
         return true;
@@ -127,17 +114,17 @@ bool coerce_to(Node *n, ElemType elem, const char *what_) {
         return false;
     }
     char b[96];
-    error_at(n->span, "expected %s%s, got %s", elem_name(elem), what, tstr(&n->type, b));
+    error_at(n->span, "expected %s%s, got %s", elem_name(elem), what, sema_tstr(&n->type, b));
     return false;
 }
 
-void concretize(Node *n) {
+void sema_concretize(Node *n) {
     if (n->type.cls != TY_VALUE)
         return;
     if (n->type.elem == EL_INT)
-        coerce_to(n, fits(n->cval.i, EL_I32) ? EL_I32 : EL_I64, "");
+        sema_coerce_to(n, fits(n->cval.i, EL_I32) ? EL_I32 : EL_I64, "");
     else if (n->type.elem == EL_FLOAT)
-        coerce_to(n, EL_F32, "");
+        sema_coerce_to(n, EL_F32, "");
 }
 
 static ElemType wider_float(ElemType a, ElemType b) {
@@ -146,23 +133,23 @@ static ElemType wider_float(ElemType a, ElemType b) {
     return elem_bits(a) >= elem_bits(b) ? a : b;
 }
 
-ElemType unify_elems(Node *n, Node *a, Node *b, const char *op) {
+ElemType sema_unify_elems(Node *n, Node *a, Node *b, const char *op) {
     ElemType ea = a->type.elem, eb = b->type.elem;
     if (ea == eb)
         return ea;
-    if (is_untyped(ea) && is_untyped(eb))
+    if (sema_is_untyped(ea) && sema_is_untyped(eb))
         return EL_FLOAT;  // an int constant meets a float constant
-    if (is_untyped(ea))
-        return coerce_to(a, eb, "") ? eb : EL_NONE;
-    if (is_untyped(eb))
-        return coerce_to(b, ea, "") ? ea : EL_NONE;
+    if (sema_is_untyped(ea))
+        return sema_coerce_to(a, eb, "") ? eb : EL_NONE;
+    if (sema_is_untyped(eb))
+        return sema_coerce_to(b, ea, "") ? ea : EL_NONE;
     if (elem_is_int(ea) && elem_is_int(eb))
         return elem_bits(ea) >= elem_bits(eb) ? ea : eb;
     if (elem_is_float(ea) && elem_is_float(eb))
         return wider_float(ea, eb);
     char b1[96], b2[96];
-    error_range(n->nspan, n->span, "mismatched element types in '%s': %s and %s", op, tstr(&a->type, b1),
-                tstr(&b->type, b2));
+    error_range(n->nspan, n->span, "mismatched element types in '%s': %s and %s", op, sema_tstr(&a->type, b1),
+                sema_tstr(&b->type, b2));
     if ((elem_is_float(ea) || elem_is_float(eb)) && ea != EL_I1 && eb != EL_I1)
         note_at(n->span, "convert one side explicitly, e.g. %s(...)", elem_name(elem_is_float(ea) ? ea : eb));
     return EL_NONE;
@@ -170,7 +157,7 @@ ElemType unify_elems(Node *n, Node *a, Node *b, const char *op) {
 
 // ================================================================ shapes
 
-bool broadcast_shapes(const Type *a, const Type *b, Type *out) {
+bool sema_broadcast_shapes(const Type *a, const Type *b, Type *out) {
     int rank = a->rank > b->rank ? a->rank : b->rank;
     out->rank = rank;
     for (int i = 0; i < rank; i++) {
@@ -183,7 +170,7 @@ bool broadcast_shapes(const Type *a, const Type *b, Type *out) {
     return true;
 }
 
-bool check_tile_shape(Node *n, const Type *t) {
+bool sema_check_tile_shape(Node *n, const Type *t) {
     int64_t total = 1;
     for (int i = 0; i < t->rank; i++) {
         if (t->dims[i] <= 0) {
@@ -192,7 +179,7 @@ bool check_tile_shape(Node *n, const Type *t) {
         }
         if (t->dims[i] > SEMA_MAX_TILE_ELEMS || total * t->dims[i] > SEMA_MAX_TILE_ELEMS) {
             char b[96];
-            error_at(n->span, "tile %s is too large (the limit is %d elements)", tstr(t, b),
+            error_at(n->span, "tile %s is too large (the limit is %d elements)", sema_tstr(t, b),
                      SEMA_MAX_TILE_ELEMS);
             return false;
         }
@@ -201,29 +188,29 @@ bool check_tile_shape(Node *n, const Type *t) {
     return true;
 }
 
-bool check_assignable(Node *n, const Type *to, const char *verb_target) {
+bool sema_check_assignable(Node *n, const Type *to, const char *verb_target) {
     // verb_target is like "assign to 'acc'" or "store to tensor 'Y'".
     Type from = n->type;
-    if (is_error(&from) || is_error(to))
+    if (sema_is_error(&from) || sema_is_error(to))
         return false;
     char b1[96], b2[96];
     if (from.elem != to->elem) {
-        if (is_untyped(from.elem)) {
-            if (!coerce_to(n, to->elem, ""))
+        if (sema_is_untyped(from.elem)) {
+            if (!sema_coerce_to(n, to->elem, ""))
                 return false;
         } else {
-            error_at(n->span, "cannot %s of type %s: the value has type %s", verb_target, tstr(to, b1),
-                     tstr(&from, b2));
+            error_at(n->span, "cannot %s of type %s: the value has type %s", verb_target, sema_tstr(to, b1),
+                     sema_tstr(&from, b2));
             if (elem_is_float(to->elem) || elem_is_int(to->elem))
                 note_at(n->span, "convert it explicitly with %s(...)", elem_name(to->elem));
             return false;
         }
     }
     Type bc;
-    if (!broadcast_shapes(&from, to, &bc) || bc.rank != to->rank ||
+    if (!sema_broadcast_shapes(&from, to, &bc) || bc.rank != to->rank ||
         memcmp(bc.dims, to->dims, sizeof(int64_t) * (size_t)to->rank) != 0) {
         error_at(n->span, "cannot %s of type %s: the value's shape %s does not broadcast to it", verb_target,
-                 tstr(to, b1), tstr(&from, b2));
+                 sema_tstr(to, b1), sema_tstr(&from, b2));
         return false;
     }
     return true;
@@ -231,7 +218,7 @@ bool check_assignable(Node *n, const Type *to, const char *verb_target) {
 
 // ================================================================ names
 
-const char *suggest_name(Sema *S, const char *name, bool callable) {
+const char *sema_suggest_name(Sema *S, const char *name, bool callable) {
     const char *best = NULL;
     int best_d = (int)strlen(name) / 3 + 1;
     if (best_d > 3)
@@ -258,18 +245,18 @@ const char *suggest_name(Sema *S, const char *name, bool callable) {
 }
 
 static Type check_name(Sema *S, Node *n) {
-    Symbol *sym = scope_lookup(S, n->name);
+    Symbol *sym = sema_scope_lookup(S, n->name);
     if (!sym) {
         if (builtin_lookup(n->name) != B_NONE) {
             error_at(n->span, "'%s' is a builtin function; call it with arguments", n->name);
-            return fail(n);
+            return sema_fail(n);
         }
-        const char *sugg = suggest_name(S, n->name, false);
+        const char *sugg = sema_suggest_name(S, n->name, false);
         if (sugg)
             error_at(n->span, "use of undeclared identifier '%s'; did you mean '%s'?", n->name, sugg);
         else
             error_at(n->span, "use of undeclared identifier '%s'", n->name);
-        return fail(n);
+        return sema_fail(n);
     }
     n->sym = sym;
     sym->used = true;
@@ -277,22 +264,22 @@ static Type check_name(Sema *S, Node *n) {
     case SYM_FUNC:
         error_at(n->span, "'%s' is a function; call it as %s(...)", n->name, n->name);
         note_at(sym->span, "'%s' is declared here", n->name);
-        return fail(n);
+        return sema_fail(n);
     case SYM_KERNEL:
         error_at(n->span, "'%s' is a kernel; kernels cannot be used inside .tile code", n->name);
         note_at(sym->span, "'%s' is declared here", n->name);
-        return fail(n);
+        return sema_fail(n);
     default: break;
     }
     if (sym->is_const) {
         n->is_const = true;
         n->cval = sym->cval;
     }
-    return set_type(n, sym->type);
+    return sema_set_type(n, sym->type);
 }
 
-Type check_value(Sema *S, Node *n) {
-    Type t = check_expr(S, n);
+Type sema_check_value(Sema *S, Node *n) {
+    Type t = sema_check_expr(S, n);
     switch (t.cls) {
     case TY_ERROR:
     case TY_VALUE: return t;
@@ -301,17 +288,17 @@ Type check_value(Sema *S, Node *n) {
                  n->name ? n->name : "?", n->name ? n->name : "?");
         if (n->sym)
             note_at(n->sym->span, "'%s' is declared here", n->name);
-        return fail(n);
+        return sema_fail(n);
     case TY_TYPE:
         error_at(n->span, "type name '%s' cannot be used as a value; to convert a value, write %s(x)",
                  elem_name(t.elem), elem_name(t.elem));
-        return fail(n);
+        return sema_fail(n);
     case TY_SHAPE:
         error_at(n->span, "a list can only be a shape argument (of zeros, ones, full, reshape, broadcast)");
-        return fail(n);
+        return sema_fail(n);
     case TY_VOID:
         error_at(n->span, "'%s' does not return a value", n->name ? n->name : "call");
-        return fail(n);
+        return sema_fail(n);
     }
     unreachable();
 }
@@ -475,36 +462,37 @@ static bool fold_binary(Node *n, const Node *a, const Node *b, ElemType elem) {
 }
 
 // dot / @ on checked operands: [.., M, K] x [.., K, N] -> [.., M, N].
-Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bool tf32) {
+Type sema_check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bool tf32) {
     Type ta = a->type, tb = b->type;
     char b1[96], b2[96];
-    if (is_error(&ta) || is_error(&tb))
-        return fail(n);
+    if (sema_is_error(&ta) || sema_is_error(&tb))
+        return sema_fail(n);
     if (ta.rank < 2 || tb.rank < 2 || ta.rank > 3 || tb.rank > 3 || ta.rank != tb.rank) {
         error_range(n->nspan, n->span,
-                    "matrix product needs two 2-D (or two 3-D, batched) tiles, got %s and %s", tstr(&ta, b1),
-                    tstr(&tb, b2));
+                    "matrix product needs two 2-D (or two 3-D, batched) tiles, got %s and %s",
+                    sema_tstr(&ta, b1), sema_tstr(&tb, b2));
         if (ta.rank == 1 || tb.rank == 1)
             note_at(n->span, "make a 1-D tile a row or a column with x[None, :] or x[:, None]");
-        return fail(n);
+        return sema_fail(n);
     }
     int r = ta.rank;
     if (ta.dims[r - 1] != tb.dims[r - 2]) {
         error_range(n->nspan, n->span,
                     "inner dimensions of the matrix product do not match: %s and %s (%lld vs %lld)",
-                    tstr(&ta, b1), tstr(&tb, b2), (long long)ta.dims[r - 1], (long long)tb.dims[r - 2]);
-        return fail(n);
+                    sema_tstr(&ta, b1), sema_tstr(&tb, b2), (long long)ta.dims[r - 1],
+                    (long long)tb.dims[r - 2]);
+        return sema_fail(n);
     }
     if (r == 3 && ta.dims[0] != tb.dims[0]) {
         error_range(n->nspan, n->span, "batch dimensions of the matrix product do not match: %s and %s",
-                    tstr(&ta, b1), tstr(&tb, b2));
-        return fail(n);
+                    sema_tstr(&ta, b1), sema_tstr(&tb, b2));
+        return sema_fail(n);
     }
     if (ta.elem != tb.elem) {
         error_range(n->nspan, n->span,
                     "operands of a matrix product must have the same element type, got %s and %s",
                     elem_name(ta.elem), elem_name(tb.elem));
-        return fail(n);
+        return sema_fail(n);
     }
     ElemType in = ta.elem, def;
     switch (in) {
@@ -516,11 +504,11 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
     default:
         error_range(n->nspan, n->span, "matrix products take f16, bf16, f32, f64 or i8 operands, got %s",
                     elem_name(in));
-        return fail(n);
+        return sema_fail(n);
     }
     if (tf32 && in != EL_F32) {
         error_range(n->nspan, n->span, "allow_tf32 applies only to f32 operands, got %s", elem_name(in));
-        return fail(n);
+        return sema_fail(n);
     }
     Type res = type_value(def, r, ta.dims);
     res.dims[r - 1] = tb.dims[r - 1];
@@ -530,30 +518,30 @@ Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bo
         if (!ok) {
             error_range(n->nspan, n->span, "cannot accumulate %s products in %s", elem_name(in),
                         elem_name(out_elem));
-            return fail(n);
+            return sema_fail(n);
         }
         res.elem = out_elem;
     }
     if (acc) {
         Type tc = acc->type;
-        if (is_error(&tc))
-            return fail(n);
+        if (sema_is_error(&tc))
+            return sema_fail(n);
         if (tc.rank != res.rank || memcmp(tc.dims, res.dims, sizeof(int64_t) * (size_t)r) != 0) {
-            error_at(acc->span, "accumulator has type %s, but the product has shape %s", tstr(&tc, b1),
-                     tstr(&res, b2));
-            return fail(n);
+            error_at(acc->span, "accumulator has type %s, but the product has shape %s", sema_tstr(&tc, b1),
+                     sema_tstr(&res, b2));
+            return sema_fail(n);
         }
         bool ok = tc.elem == def || (tc.elem == in && (in == EL_F16 || in == EL_BF16));
         if (!ok) {
             error_at(acc->span, "cannot accumulate %s products in a %s accumulator", elem_name(in),
                      elem_name(tc.elem));
-            return fail(n);
+            return sema_fail(n);
         }
         res.elem = tc.elem;
     }
-    if (!check_tile_shape(n, &res))
-        return fail(n);
-    return set_type(n, res);
+    if (!sema_check_tile_shape(n, &res))
+        return sema_fail(n);
+    return sema_set_type(n, res);
 }
 
 static bool is_comparison(const Node *n) {
@@ -583,39 +571,39 @@ static bool check_chain(Node *n) {
 }
 
 static Type check_binary(Sema *S, Node *n) {
-    Type ta = check_value(S, n->lhs);
-    Type tb = check_value(S, n->rhs);
-    if (is_error(&ta) || is_error(&tb))
-        return fail(n);
+    Type ta = sema_check_value(S, n->lhs);
+    Type tb = sema_check_value(S, n->rhs);
+    if (sema_is_error(&ta) || sema_is_error(&tb))
+        return sema_fail(n);
     if (!check_chain(n))
-        return fail(n);
+        return sema_fail(n);
     if (n->op == OP_MATMUL) {
-        if (is_untyped(ta.elem) || is_untyped(tb.elem)) {
+        if (sema_is_untyped(ta.elem) || sema_is_untyped(tb.elem)) {
             error_range(n->nspan, n->span, "matrix product needs tiles, not constants");
-            return fail(n);
+            return sema_fail(n);
         }
-        return check_dot_types(n, n->lhs, n->rhs, NULL, EL_NONE, false);
+        return sema_check_dot_types(n, n->lhs, n->rhs, NULL, EL_NONE, false);
     }
     OpClass c = op_class(n->op);
     if (!operands_ok(n, c, ta.elem, tb.elem))
-        return fail(n);
-    ElemType elem = unify_elems(n, n->lhs, n->rhs, binary_op_spelling(n->op));
+        return sema_fail(n);
+    ElemType elem = sema_unify_elems(n, n->lhs, n->rhs, binary_op_spelling(n->op));
     if (elem == EL_NONE)
-        return fail(n);
+        return sema_fail(n);
     Type shape;
-    if (!broadcast_shapes(&n->lhs->type, &n->rhs->type, &shape)) {
+    if (!sema_broadcast_shapes(&n->lhs->type, &n->rhs->type, &shape)) {
         char b1[96], b2[96];
-        error_range(n->nspan, n->span, "cannot broadcast %s with %s", tstr(&n->lhs->type, b1),
-                    tstr(&n->rhs->type, b2));
-        return fail(n);
+        error_range(n->nspan, n->span, "cannot broadcast %s with %s", sema_tstr(&n->lhs->type, b1),
+                    sema_tstr(&n->rhs->type, b2));
+        return sema_fail(n);
     }
     ElemType re = (c == OPC_CMP || c == OPC_EQ || c == OPC_LOGIC) ? EL_I1 : elem;
     if (elem == EL_I1 && c == OPC_BITS)
         re = EL_I1;
     Type t = type_value(re, shape.rank, shape.dims);
-    set_type(n, t);
+    sema_set_type(n, t);
     if (n->lhs->is_const && n->rhs->is_const && !fold_binary(n, n->lhs, n->rhs, elem))
-        return fail(n);
+        return sema_fail(n);
     // A scalar `true || x` or `false && x` (either way round) is a constant whatever x is: a
     // constraint such as `BM <= 128 || M > 128` holds for every call once BM is 128.
     if (!n->is_const && t.rank == 0 && (n->op == OP_AND || n->op == OP_OR)) {
@@ -626,15 +614,15 @@ static Type check_binary(Sema *S, Node *n) {
     if ((n->op == OP_DIV || n->op == OP_MOD) && elem_is_int(elem) && n->rhs->is_const &&
         !n->rhs->cval.is_float && n->rhs->cval.i == 0 && !n->lhs->is_const) {
         error_range(n->nspan, n->span, "integer division by zero");
-        return fail(n);
+        return sema_fail(n);
     }
     return t;
 }
 
 static Type check_unary(Sema *S, Node *n) {
-    Type t = check_value(S, n->lhs);
-    if (is_error(&t))
-        return fail(n);
+    Type t = sema_check_value(S, n->lhs);
+    if (sema_is_error(&t))
+        return sema_fail(n);
     const char *op = unary_op_spelling(n->op);
     bool ok = n->op == UOP_NEG   ? (elem_is_int(t.elem) || elem_is_float(t.elem))
               : n->op == UOP_NOT ? t.elem == EL_I1
@@ -643,9 +631,9 @@ static Type check_unary(Sema *S, Node *n) {
         error_range(n->nspan, n->span, "invalid operand to unary '%s': %s", op, elem_name(t.elem));
         if (n->op == UOP_NOT && elem_is_int(t.elem))
             note_at(n->span, "compare explicitly, e.g. 'x == 0'");
-        return fail(n);
+        return sema_fail(n);
     }
-    set_type(n, t);
+    sema_set_type(n, t);
     if (n->lhs->is_const) {
         const ConstVal *v = &n->lhs->cval;
         if (v->is_float)
@@ -653,7 +641,7 @@ static Type check_unary(Sema *S, Node *n) {
         else if (n->op == UOP_NEG) {
             if (v->i == INT64_MIN || !fits(-v->i, t.elem == EL_INT ? EL_I64 : t.elem)) {
                 error_range(n->nspan, n->span, "integer overflow in a constant expression");
-                return fail(n);
+                return sema_fail(n);
             }
             set_const_int(n, -v->i);
         } else if (n->op == UOP_NOT)
@@ -664,27 +652,25 @@ static Type check_unary(Sema *S, Node *n) {
     return t;
 }
 
-static bool split_args(Node *call);
-
 static Type check_cast(Sema *S, Node *n) {
-    if (!split_args(n))
-        return fail(n);
+    if (!sema_split_args(n))
+        return sema_fail(n);
     if (n->kwargs.len) {
         error_at(n->kwargs.items[0]->nspan, "%s(...) takes no named arguments", elem_name(n->elem));
-        return fail(n);
+        return sema_fail(n);
     }
     if (n->args.len != 1) {
         error_at(n->span, "%s(...) converts exactly one value, got %d arguments", elem_name(n->elem),
                  n->args.len + n->kwargs.len);
-        return fail(n);
+        return sema_fail(n);
     }
     Node *x = n->args.items[0];
-    Type t = check_value(S, x);
-    if (is_error(&t))
-        return fail(n);
+    Type t = sema_check_value(S, x);
+    if (sema_is_error(&t))
+        return sema_fail(n);
     Type r = t;
     r.elem = n->elem;
-    set_type(n, r);
+    sema_set_type(n, r);
     if (x->is_const) {
         double f = const_as_float(x);
         if (elem_is_float(n->elem)) {
@@ -693,7 +679,7 @@ static Type check_cast(Sema *S, Node *n) {
         } else if (x->cval.is_float) {
             if (n->elem != EL_I1 && (!(f > -9.3e18 && f < 9.3e18) || !fits((int64_t)f, n->elem))) {
                 error_at(n->span, "constant %g does not fit in %s", f, elem_name(n->elem));
-                return fail(n);
+                return sema_fail(n);
             }
             set_const_int(n, n->elem == EL_I1 ? f != 0 : (int64_t)f);
         } else {
@@ -702,7 +688,7 @@ static Type check_cast(Sema *S, Node *n) {
                 v = v != 0;
             else if (!fits(v, n->elem)) {
                 error_at(n->span, "constant %lld does not fit in %s", (long long)v, elem_name(n->elem));
-                return fail(n);
+                return sema_fail(n);
             }
             set_const_int(n, v);
         }
@@ -710,625 +696,36 @@ static Type check_cast(Sema *S, Node *n) {
     return r;
 }
 
-// ================================================================ indexing
-
-// A linear form c + sum(coef_i * atom_i) over structurally compared sub-expressions.
-typedef struct Linear {
-    int n;
-    const Node *atoms[16];
-    int64_t coef[16];
-    int64_t c;
-    bool ok;
-} Linear;
-
-static bool same_expr(const Node *a, const Node *b) {
-    if (!a || !b)
-        return a == b;
-    if (a->kind != b->kind)
-        return false;
-    if (a->is_const && b->is_const)
-        return a->cval.is_float == b->cval.is_float && a->cval.i == b->cval.i && a->cval.f == b->cval.f;
-    switch (a->kind) {
-    case ND_NAME: return a->sym && a->sym == b->sym;
-    case ND_INT: return a->ival == b->ival;
-    case ND_BINARY:
-    case ND_UNARY: return a->op == b->op && same_expr(a->lhs, b->lhs) && same_expr(a->rhs, b->rhs);
-    case ND_CALL:
-    case ND_CAST:
-        if (a->elem != b->elem || (a->name && b->name && strcmp(a->name, b->name) != 0) ||
-            a->args.len != b->args.len)
-            return false;
-        for (int i = 0; i < a->args.len; i++)
-            if (!same_expr(a->args.items[i], b->args.items[i]))
-                return false;
-        return a->kind == ND_CAST || !a->inlined;  // helper calls are not compared
-    default: return false;
-    }
-}
-
-static void linear_add(Linear *L, const Node *n, int64_t k) {
-    if (!L->ok)
-        return;
-    int64_t t;
-    if (n->is_const && !n->cval.is_float) {
-        if (__builtin_mul_overflow(n->cval.i, k, &t) || __builtin_add_overflow(L->c, t, &L->c))
-            L->ok = false;
-        return;
-    }
-    if (n->kind == ND_BINARY && (n->op == OP_ADD || n->op == OP_SUB)) {
-        linear_add(L, n->lhs, k);
-        linear_add(L, n->rhs, n->op == OP_SUB ? -k : k);
-        return;
-    }
-    if (n->kind == ND_BINARY && n->op == OP_MUL && (n->lhs->is_const || n->rhs->is_const)) {
-        const Node *c = n->lhs->is_const ? n->lhs : n->rhs, *x = n->lhs->is_const ? n->rhs : n->lhs;
-        if (!c->cval.is_float && !__builtin_mul_overflow(k, c->cval.i, &t)) {
-            linear_add(L, x, t);
-            return;
-        }
-    }
-    if (n->kind == ND_UNARY && n->op == UOP_NEG) {
-        linear_add(L, n->lhs, -k);
-        return;
-    }
-    for (int i = 0; i < L->n; i++) {
-        if (same_expr(L->atoms[i], n)) {
-            if (__builtin_add_overflow(L->coef[i], k, &L->coef[i]))
-                L->ok = false;
-            return;
-        }
-    }
-    if (L->n == 16) {
-        L->ok = false;
-        return;
-    }
-    L->atoms[L->n] = n;
-    L->coef[L->n++] = k;
-}
-
-// hi - lo as a compile-time constant, if the difference is one.
-static bool static_difference(const Node *lo, const Node *hi, int64_t *out) {
-    Linear L = {.ok = true};
-    linear_add(&L, hi, 1);
-    linear_add(&L, lo, -1);
-    if (!L.ok)
-        return false;
-    for (int i = 0; i < L.n; i++)
-        if (L.coef[i] != 0)
-            return false;
-    *out = L.c;
-    return true;
-}
-
-static bool check_index_scalar(Sema *S, Node *x, const char *what) {
-    Type t = check_value(S, x);
-    if (is_error(&t))
-        return false;
-    if (!elem_is_int(t.elem)) {
-        char b[96];
-        error_at(x->span, "%s must be an integer, got %s", what, tstr(&t, b));
-        return false;
-    }
-    return true;
-}
-
-Type check_tensor_index(Sema *S, Node *n, bool is_store) {
-    Node *base = n->base;
-    Symbol *sym = base->sym;
-    int rank = sym->type.rank;
-    char b1[96];
-    sym->used = true;
-    if (S->clause) {
-        error_at(n->span, "tensor '%s' cannot be read in a '%s' clause; use its sizes or scalar parameters",
-                 sym->name, S->clause);
-        return fail(n);
-    }
-    if (n->args.len != rank) {
-        error_at(n->span, "tensor '%s' has %d dimension%s but is indexed with %d", sym->name, rank,
-                 rank == 1 ? "" : "s", n->args.len);
-        note_at(sym->span, "'%s' is declared here", sym->name);
-        return fail(n);
-    }
-    Type res = {.cls = TY_VALUE, .elem = sym->type.elem};
-    Type gather = {.cls = TY_VALUE, .rank = 0};
-    bool any_slice = false, any_gather = false, ok = true;
-    Span first_slice = {0}, first_gather = {0};
-    for (int i = 0; i < rank; i++) {
-        Node *it = n->args.items[i];
-        int64_t cdim = sym->const_dims[i];  // -1 when symbolic
-        if (it->kind == ND_NEWAXIS) {
-            error_at(it->span, "None can only index a tile value, not tensor '%s'", sym->name);
-            ok = false;
-            continue;
-        }
-        if (it->kind == ND_SLICE) {
-            if (!any_slice)
-                first_slice = it->span;
-            any_slice = true;
-            bool lo_ok = !it->lhs || check_index_scalar(S, it->lhs, "a slice bound");
-            bool hi_ok = !it->rhs || check_index_scalar(S, it->rhs, "a slice bound");
-            if (!lo_ok || !hi_ok) {
-                ok = false;
-                continue;
-            }
-            if (it->lhs && it->lhs->type.rank) {
-                error_at(it->lhs->span, "a slice bound must be a scalar");
-                ok = false;
-                continue;
-            }
-            if (it->rhs && it->rhs->type.rank) {
-                error_at(it->rhs->span, "a slice bound must be a scalar");
-                ok = false;
-                continue;
-            }
-            int64_t size, lo = 0;
-            bool lo_const = !it->lhs || it->lhs->is_const;
-            if (it->lhs && it->lhs->is_const)
-                lo = it->lhs->cval.i;
-            if (!it->rhs) {
-                if (cdim < 0 || !lo_const) {
-                    error_at(it->span,
-                             "a slice of tensor '%s' needs a compile-time size; write 'lo : lo + N'",
-                             sym->name);
-                    ok = false;
-                    continue;
-                }
-                size = cdim - lo;
-            } else if (!it->lhs) {
-                if (!it->rhs->is_const) {
-                    error_at(it->span,
-                             "a slice of tensor '%s' needs a compile-time size; write 'lo : lo + N'",
-                             sym->name);
-                    ok = false;
-                    continue;
-                }
-                size = it->rhs->cval.i;
-            } else if (!static_difference(it->lhs, it->rhs, &size)) {
-                error_at(it->span, "the size of this slice is not a compile-time constant");
-                note_at(it->span,
-                        "write the upper bound as the lower bound plus a constant, e.g. 'm : m + BM'");
-                ok = false;
-                continue;
-            }
-            if (size <= 0) {
-                if (size == 0)
-                    error_at(it->span, "slice is empty");
-                else
-                    error_at(it->span, "slice has a negative size (%lld)", (long long)size);
-                ok = false;
-                continue;
-            }
-            bool hi_const = !it->rhs || it->rhs->is_const;
-            if (cdim >= 0 && lo_const && hi_const && (lo + size <= 0 || lo >= cdim)) {
-                error_at(it->span, "slice %lld:%lld lies entirely outside dimension %d of '%s' (size %lld)",
-                         (long long)lo, (long long)(lo + size), i, sym->name, (long long)cdim);
-                ok = false;
-                continue;
-            }
-            if (res.rank == TILE_MAX_RANK) {
-                ok = false;
-                continue;
-            }
-            res.dims[res.rank++] = size;
-            continue;
-        }
-        if (!check_index_scalar(S, it, "an index")) {
-            ok = false;
-            continue;
-        }
-        if (it->type.rank == 0) {
-            if (it->is_const && cdim >= 0 && (it->cval.i < 0 || it->cval.i >= cdim)) {
-                error_at(it->span, "index %lld is out of bounds for dimension %d of '%s' (size %lld)",
-                         (long long)it->cval.i, i, sym->name, (long long)cdim);
-                ok = false;
-            }
-            concretize(it);
-            continue;
-        }
-        if (!any_gather)
-            first_gather = it->span;
-        any_gather = true;
-        Type g;
-        if (!broadcast_shapes(&gather, &it->type, &g)) {
-            char b2[96];
-            error_at(it->span, "index tile %s does not broadcast with the other index tiles (%s)",
-                     tstr(&it->type, b1), tstr(&gather, b2));
-            ok = false;
-            continue;
-        }
-        g.cls = TY_VALUE;
-        g.elem = it->type.elem;
-        gather = g;
-    }
-    if (!ok)
-        return fail(n);
-    if (any_slice && any_gather) {
-        error_at(first_slice, "cannot mix slices and index tiles when indexing '%s'", sym->name);
-        note_at(first_gather, "this index is a tile; turn the slice into one too, e.g. lo + arange(0, N)");
-        return fail(n);
-    }
-    if (any_gather) {
-        res.rank = gather.rank;
-        memcpy(res.dims, gather.dims, sizeof res.dims);
-    }
-    if (n->els) {
-        if (is_store) {
-            error_at(n->els->span, "'else' padding has no meaning in a store");
-            return fail(n);
-        }
-        Type pt = check_value(S, n->els);
-        if (is_error(&pt))
-            return fail(n);
-        if (pt.rank != 0) {
-            error_at(n->els->span, "the padding value must be a scalar, got %s", tstr(&pt, b1));
-            return fail(n);
-        }
-        Type want = type_scalar(res.elem);
-        if (!check_assignable(n->els, &want, "pad a tensor"))
-            return fail(n);
-    }
-    if (!check_tile_shape(n, &res))
-        return fail(n);
-    sym->used = true;
-    return set_type(n, res);
-}
-
-// x[:, None], x[0], x[2:4] on a tile value: static reshaping and extraction.
-static Type check_tile_index(Sema *S, Node *n, const Type *bt) {
-    Type res = {.cls = TY_VALUE, .elem = bt->elem};
-    int dim = 0;
-    char b[96];
-    if (n->els) {
-        error_at(n->els->span, "'else' padding applies only to tensor loads");
-        return fail(n);
-    }
-    for (int i = 0; i < n->args.len; i++) {
-        Node *it = n->args.items[i];
-        if (it->kind == ND_NEWAXIS) {
-            if (res.rank == TILE_MAX_RANK) {
-                error_at(it->span, "tiles have at most %d dimensions", TILE_MAX_RANK);
-                return fail(n);
-            }
-            res.dims[res.rank++] = 1;
-            continue;
-        }
-        if (dim >= bt->rank) {
-            error_at(it->span, "too many indices for a tile of type %s", tstr(bt, b));
-            return fail(n);
-        }
-        int64_t size = bt->dims[dim];
-        if (it->kind == ND_SLICE) {
-            int64_t lo = 0, hi = size;
-            if ((it->lhs && !check_const_int(S, it->lhs, "a slice bound of a tile", &lo)) ||
-                (it->rhs && !check_const_int(S, it->rhs, "a slice bound of a tile", &hi)))
-                return fail(n);
-            if (lo < 0 || hi > size || lo >= hi) {
-                error_at(it->span, "slice %lld:%lld is out of bounds for dimension %d of %s", (long long)lo,
-                         (long long)hi, dim, tstr(bt, b));
-                return fail(n);
-            }
-            res.dims[res.rank++] = hi - lo;
-            dim++;
-            continue;
-        }
-        Type it_t = check_value(S, it);
-        if (is_error(&it_t))
-            return fail(n);
-        if (it_t.rank != 0) {
-            error_at(it->span, "a tile value cannot be indexed with a tile; gather from a tensor instead");
-            return fail(n);
-        }
-        int64_t k;
-        if (!check_const_int(S, it, "an index into a tile value", &k))
-            return fail(n);
-        if (k < 0 || k >= size) {
-            error_at(it->span, "index %lld is out of bounds for dimension %d of %s", (long long)k, dim,
-                     tstr(bt, b));
-            return fail(n);
-        }
-        dim++;
-    }
-    if (dim != bt->rank) {
-        error_at(
-            n->span,
-            "a tile of type %s is indexed with %d dimension%s; index every dimension (use ':' to keep one)",
-            tstr(bt, b), dim, dim == 1 ? "" : "s");
-        return fail(n);
-    }
-    return set_type(n, res);
-}
-
-static Type check_index(Sema *S, Node *n) {
-    Type bt = check_expr(S, n->base);
-    if (is_error(&bt))
-        return fail(n);
-    if (bt.cls == TY_TENSOR)
-        return check_tensor_index(S, n, false);
-    if (bt.cls == TY_VALUE && bt.rank > 0)
-        return check_tile_index(S, n, &bt);
-    char b[96];
-    if (bt.cls == TY_VALUE)
-        error_at(n->nspan, "cannot index a scalar of type %s", tstr(&bt, b));
-    else
-        check_value(S, n->base);
-    return fail(n);
-}
-
-// ================================================================ calls
-
-static long count_nodes(const Node *n) {
-    if (!n)
-        return 0;
-    long c = 1;
-    const Node *kids[] = {n->lhs,   n->rhs,  n->cond, n->then, n->els, n->init,
-                          n->limit, n->step, n->body, n->base, n->ty};
-    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
-        c += count_nodes(kids[i]);
-    const NodeList *lists[] = {&n->args, &n->kwargs};
-    for (size_t i = 0; i < 2; i++)
-        for (int j = 0; j < lists[i]->len; j++)
-            c += count_nodes(lists[i]->items[j]);
-    return c;
-}
-
-// Binds a helper parameter to its argument, checking a declared type if there is one.
-static bool bind_param(Sema *S, Node *call, Node *param, Node *arg, int index, const char *fname) {
-    Symbol *sym = declare(S, SYM_LET, param->name, param->nspan, param);
-    if (!sym)
-        return false;
-    call->inline_params[index] = sym;
-    sym->type = arg->type;
-    sym->is_const = arg->is_const;
-    sym->cval = arg->cval;
-    if (!param->ty || is_error(&arg->type))
-        return true;
-    Node *ty = param->ty;
-    char b[96];
-    if (param->is_out || param->kwargs.len) {
-        error_at(param->nspan, "'out' and 'strides' apply only to kernel tensor parameters");
-        return false;
-    }
-    int rank = ty->has_shape ? ty->args.len : 0;
-    if (arg->type.rank != rank) {
-        error_at(arg->span, "argument %d of '%s' must have rank %d, got %s", index + 1, fname, rank,
-                 tstr(&arg->type, b));
-        note_at(param->nspan, "parameter '%s' is declared here", param->name);
-        return false;
-    }
-    for (int i = 0; i < rank; i++) {
-        Node *d = ty->args.items[i];
-        int64_t want = arg->type.dims[i];
-        Symbol *prev = d->kind == ND_NAME ? scope_lookup(S, d->name) : NULL;
-        if (d->kind == ND_NAME && (!prev || prev->kind != SYM_SHAPEVAR) &&
-            !(prev && prev->kind == SYM_CONST)) {
-            Symbol *v = declare(S, SYM_SHAPEVAR, d->name, d->span, d);
-            if (!v)
-                return false;
-            v->type = type_scalar(EL_INT);
-            v->is_const = true;
-            v->cval = (ConstVal){.i = want, .f = (double)want};
-            continue;
-        }
-        int64_t got;
-        if (!check_const_int(S, d, "a dimension", &got))
-            return false;
-        if (got != want) {
-            error_at(arg->span, "argument %d of '%s' has type %s, but dimension %d must be %lld", index + 1,
-                     fname, tstr(&arg->type, b), i, (long long)got);
-            note_at(param->nspan, "parameter '%s' is declared here", param->name);
-            return false;
-        }
-    }
-    if (arg->type.elem != ty->elem) {
-        if (is_untyped(arg->type.elem)) {
-            if (!coerce_to(arg, ty->elem, "as an argument"))
-                return false;
-        } else {
-            error_at(arg->span, "argument %d of '%s' must be %s, got %s", index + 1, fname,
-                     elem_name(ty->elem), tstr(&arg->type, b));
-            note_at(param->nspan, "parameter '%s' is declared here", param->name);
-            return false;
-        }
-    }
-    sym->type = arg->type;
-    sym->cval = arg->cval;
-    return true;
-}
-
-static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
-    Node *fn = fsym->decl;
-    if (call->kwargs.len) {
-        error_at(call->kwargs.items[0]->span, "helper functions take positional arguments only");
-        return fail(call);
-    }
-    if (call->args.len != fn->args.len) {
-        error_at(call->span, "'%s' takes %d argument%s, but %d %s given", fn->name, fn->args.len,
-                 fn->args.len == 1 ? "" : "s", call->args.len, call->args.len == 1 ? "was" : "were");
-        note_at(fn->nspan, "'%s' is declared here", fn->name);
-        return fail(call);
-    }
-    bool ok = true;
-    for (int i = 0; i < call->args.len; i++) {
-        Type t = check_value(S, call->args.items[i]);
-        ok = ok && !is_error(&t);
-    }
-    if (!ok)
-        return fail(call);
-    for (int i = 0; i < S->inline_depth; i++) {
-        if (S->inline_stack[i] == fn) {
-            error_at(call->span, "recursive call to '%s'; helper functions are inlined and cannot recurse",
-                     fn->name);
-            return fail(call);
-        }
-    }
-    if (S->inline_depth >= SEMA_MAX_INLINE_DEPTH) {
-        error_at(call->span, "helper calls are nested more than %d deep", SEMA_MAX_INLINE_DEPTH);
-        return fail(call);
-    }
-    // Checking another configuration re-checks the copy made for this call site before.
-    bool fresh = !call->inlined;
-    Node *body = fresh ? ast_clone(fn->body) : call->inlined;
-    if (fresh)
-        S->inline_nodes += count_nodes(body);
-    if (S->inline_nodes > SEMA_MAX_INLINE_NODES) {
-        if (!S->inline_budget_reported)
-            error_at(call->span, "inlining helper functions makes this kernel too large (over %d nodes)",
-                     SEMA_MAX_INLINE_NODES);
-        S->inline_budget_reported = true;
-        return fail(call);
-    }
-    DiagContext ctx = {.span = call->span};
-    snprintf(ctx.text, sizeof ctx.text, "in call to '%s' here", fn->name);
-    diag_push_context(&ctx);
-    Scope *saved = scope_push(S, S->global);
-    FuncCtx fctx = {.decl = fn, .is_kernel = false, .body = body};
-    FuncCtx *saved_fn = S->fn;
-    KernelInfo *saved_k = S->kinfo;
-    S->fn = &fctx;
-    S->kinfo = NULL;
-    S->inline_stack[S->inline_depth++] = fn;
-
-    call->inline_params = ast_alloc(sizeof(Symbol *) * (size_t)(fn->args.len + 1));
-    for (int i = 0; i < fn->args.len && ok; i++)
-        ok = bind_param(S, call, fn->args.items[i], call->args.items[i], i, fn->name);
-    Type result = {.cls = TY_VOID};
-    int problems_before = diag_problem_count();
-    if (ok) {
-        check_block(S, body, false);
-        if (fn->ty) {
-            Type want;
-            if (!declared_type(S, fn->ty, &want)) {
-                result = type_error();
-            } else if (!fctx.ret) {
-                error_at(fn->nspan, "function '%s' declares a result but does not end with 'return'",
-                         fn->name);
-                result = type_error();
-            } else if (!is_error(&fctx.ret->type) && check_assignable(fctx.ret, &want, "return a value")) {
-                result = want;
-            } else {
-                result = type_error();
-            }
-        } else if (fctx.ret) {
-            result = fctx.ret->type;
-        }
-        if (diag_problem_count() != problems_before)
-            result = type_error();  // already reported inside the helper
-    } else {
-        result = type_error();
-    }
-
-    S->inline_depth--;
-    S->fn = saved_fn;
-    S->kinfo = saved_k;
-    scope_pop(S, saved);
-    diag_pop_context();
-    call->inlined = body;
-    call->inlined_ret = fctx.ret;
-    if (result.cls == TY_VALUE && fctx.ret && fctx.ret->is_const) {
-        call->is_const = true;
-        call->cval = fctx.ret->cval;
-    }
-    return set_type(call, result);
-}
-
-// Moves named arguments out of `args` into `kwargs` (idempotent).
-static bool split_args(Node *call) {
-    if (call->ival < 0)  // reported when first checked (another configuration)
-        return false;
-    bool has_kw = false;
-    for (int i = 0; i < call->args.len; i++)
-        has_kw = has_kw || call->args.items[i]->kind == ND_KWARG;
-    if (!has_kw)
-        return true;
-    NodeList pos = {0}, kw = {0};
-    bool ok = true;
-    for (int i = 0; i < call->args.len; i++) {
-        Node *a = call->args.items[i];
-        if (a->kind == ND_KWARG) {
-            for (int j = 0; j < kw.len; j++)
-                if (strcmp(kw.items[j]->name, a->name) == 0) {
-                    error_at(a->nspan, "argument '%s' is given twice", a->name);
-                    ok = false;
-                }
-            ast_push(&kw, a);
-        } else {
-            if (kw.len && ok) {
-                error_at(a->span, "positional argument after a named argument");
-                ok = false;
-            }
-            ast_push(&pos, a);
-        }
-    }
-    call->args = pos;
-    call->kwargs = kw;
-    if (!ok)
-        call->ival = -1;
-    return ok;
-}
-
-static Type check_call(Sema *S, Node *n) {
-    if (!split_args(n))
-        return fail(n);
-    Builtin b = builtin_lookup(n->name);
-    Symbol *sym = scope_lookup(S, n->name);
-    if (b != B_NONE && !sym)
-        return check_builtin_call(S, n, b);
-    if (!sym) {
-        const char *sugg = suggest_name(S, n->name, true);
-        if (sugg)
-            error_at(n->nspan, "call to undeclared function '%s'; did you mean '%s'?", n->name, sugg);
-        else
-            error_at(n->nspan, "call to undeclared function '%s'", n->name);
-        return fail(n);
-    }
-    n->sym = sym;
-    sym->used = true;
-    if (sym->kind == SYM_FUNC)
-        return check_helper_call(S, n, sym);
-    if (sym->kind == SYM_KERNEL) {
-        error_at(n->nspan, "kernel '%s' cannot be called from .tile code; kernels are launched from C",
-                 n->name);
-        note_at(sym->span, "'%s' is declared here", n->name);
-        return fail(n);
-    }
-    error_at(n->nspan, "'%s' is not a function", n->name);
-    if (b != B_NONE)
-        note_at(sym->span, "'%s' is declared here, hiding the builtin function of that name", n->name);
-    else
-        note_at(sym->span, "'%s' is declared here", n->name);
-    return fail(n);
-}
-
 // ================================================================ dispatch
 
-Type check_expr(Sema *S, Node *n) {
+Type sema_check_expr(Sema *S, Node *n) {
     n->is_const = false;
     switch (n->kind) {
-    case ND_INT: set_const_int(n, n->ival); return set_type(n, type_scalar(EL_INT));
-    case ND_FLOAT: set_const_float(n, n->fval); return set_type(n, type_scalar(EL_FLOAT));
-    case ND_BOOL: set_const_int(n, n->ival); return set_type(n, type_scalar(EL_I1));
+    case ND_INT: set_const_int(n, n->ival); return sema_set_type(n, type_scalar(EL_INT));
+    case ND_FLOAT: set_const_float(n, n->fval); return sema_set_type(n, type_scalar(EL_FLOAT));
+    case ND_BOOL: set_const_int(n, n->ival); return sema_set_type(n, type_scalar(EL_I1));
     case ND_NAME: return check_name(S, n);
-    case ND_TYPENAME: return set_type(n, (Type){.cls = TY_TYPE, .elem = n->elem});
+    case ND_TYPENAME: return sema_set_type(n, (Type){.cls = TY_TYPE, .elem = n->elem});
     case ND_LIST: {
         Type t = {.cls = TY_SHAPE};
         if (n->args.len > TILE_MAX_RANK) {
             error_at(n->span, "a shape has at most %d dimensions", TILE_MAX_RANK);
-            return fail(n);
+            return sema_fail(n);
         }
         for (int i = 0; i < n->args.len; i++) {
             int64_t d;
-            if (!check_const_int(S, n->args.items[i], "a shape dimension", &d))
-                return fail(n);
+            if (!sema_check_const_int(S, n->args.items[i], "a shape dimension", &d))
+                return sema_fail(n);
             t.dims[t.rank++] = d;
         }
-        return set_type(n, t);
+        return sema_set_type(n, t);
     }
     case ND_UNARY: return check_unary(S, n);
     case ND_BINARY: return check_binary(S, n);
-    case ND_CALL: return check_call(S, n);
+    case ND_CALL: return sema_check_call(S, n);
     case ND_CAST: return check_cast(S, n);
-    case ND_INDEX: return check_index(S, n);
-    case ND_ERROR: return fail(n);
+    case ND_INDEX: return sema_check_index(S, n);
+    case ND_ERROR: return sema_fail(n);
     case ND_SLICE:
     case ND_NEWAXIS:
     case ND_KWARG:

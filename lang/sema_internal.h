@@ -1,11 +1,18 @@
-// lang/sema_internal.h — state shared by sema.c (declarations, statements, configs),
-// sema_expr.c (expressions, types, broadcasting, constants) and builtins.c.
+// lang/sema_internal.h — state and functions shared by the files of the checker:
+//   sema.c        scopes, declarations, statements, kernels and their search spaces
+//   sema_expr.c   expressions: constants, element types, shapes, names, operators, casts
+//   sema_index.c  indexing: tensor loads and stores (slices, gathers), tile values
+//   sema_call.c   calls: argument lists, builtin dispatch, helper functions (inlined)
+//   builtins.c    the builtin functions, one check per family (the BUILTINS table in sema.h)
+// Every function here is named sema_*; nothing else leaves these files.
 #ifndef TILEC_LANG_SEMA_INTERNAL_H
 #define TILEC_LANG_SEMA_INTERNAL_H
 
 #include "ast.h"
 #include "diag.h"
 #include "sema.h"
+
+// ================================================================ data structures
 
 // A lexical scope: a small table of symbols and a parent.
 typedef struct Scope {
@@ -24,6 +31,8 @@ typedef struct FuncCtx {
     int loop_depth;
 } FuncCtx;
 
+// The checker's state while it walks one program: the scopes, the function and kernel being
+// checked, the helper calls being inlined and the values bound for constraint evaluation.
 typedef struct Sema {
     Program *prog;
     Scope *global;
@@ -40,58 +49,85 @@ typedef struct Sema {
     int nbind;
 } Sema;
 
-// ---------------------------------------------------------------- sema.c
+// ================================================================ small helpers (inline)
 
-Scope *scope_push(Sema *S, Scope *parent);
-void scope_pop(Sema *S, Scope *saved);
-Symbol *scope_lookup(Sema *S, const char *name);
-Symbol *scope_find(const Scope *sc, const char *name);  // in this scope only
+// Annotates n with t and returns t.
+static inline Type sema_set_type(Node *n, Type t) {
+    n->type = t;
+    return t;
+}
+
+// Marks n as erroneous (after reporting) and returns the error type.
+static inline Type sema_fail(Node *n) { return sema_set_type(n, type_error()); }
+
+// Formats a type for a diagnostic into buf (96 bytes).
+static inline const char *sema_tstr(const Type *t, char *buf) { return type_str(t, buf, 96); }
+
+static inline bool sema_is_error(const Type *t) { return t->cls == TY_ERROR; }
+
+// An untyped constant's element type (integer or float literal, no context yet).
+static inline bool sema_is_untyped(ElemType e) { return e == EL_INT || e == EL_FLOAT; }
+
+// ================================================================ sema.c
+
+// Opens a scope whose parent is `parent`; returns the current one, for sema_scope_pop.
+Scope *sema_scope_push(Sema *S, Scope *parent);
+void sema_scope_pop(Sema *S, Scope *saved);
+// Looks a name up in the current scope and its parents (NULL if not visible).
+Symbol *sema_scope_lookup(Sema *S, const char *name);
 // Declares a symbol in the current scope; reports a redefinition (and returns NULL).
-Symbol *declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl);
-void check_block(Sema *S, Node *block, bool new_scope);
+Symbol *sema_declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl);
+void sema_check_block(Sema *S, Node *block, bool new_scope);
 // The tile type written in a declaration (let/var annotation, helper result), dimensions
 // evaluated in the current scope; false after reporting.
-bool declared_type(Sema *S, Node *ty, Type *out);
+bool sema_declared_type(Sema *S, Node *ty, Type *out);
 
-// ---------------------------------------------------------------- sema_expr.c
+// ================================================================ sema_expr.c
 
 // Checks an expression and returns its type (also stored in n->type).
-Type check_expr(Sema *S, Node *n);
+Type sema_check_expr(Sema *S, Node *n);
 // Checks an expression that must be a value (scalar or tile); other kinds are reported.
-Type check_value(Sema *S, Node *n);
+Type sema_check_value(Sema *S, Node *n);
 // Checks an expression that must be a compile-time integer; false if reported.
-bool check_const_int(Sema *S, Node *n, const char *what, int64_t *out);
+bool sema_check_const_int(Sema *S, Node *n, const char *what, int64_t *out);
 
-bool is_value(const Type *t);
-bool is_error(const Type *t);
-int64_t type_elems(const Type *t);
+int64_t sema_type_elems(const Type *t);
 // Result element type of mixing a and b in `op` (EL_NONE after reporting at n).
-ElemType unify_elems(Node *n, Node *a, Node *b, const char *op);
+ElemType sema_unify_elems(Node *n, Node *a, Node *b, const char *op);
 // Broadcast shapes of a and b into out; false if incompatible (not reported).
-bool broadcast_shapes(const Type *a, const Type *b, Type *out);
+bool sema_broadcast_shapes(const Type *a, const Type *b, Type *out);
 // Converts an untyped constant (or checks a typed value) to `elem` for a use that needs
 // exactly that type; reports and returns false on a mismatch. `what` names the use.
-bool coerce_to(Node *n, ElemType elem, const char *what);
+bool sema_coerce_to(Node *n, ElemType elem, const char *what);
 // Gives untyped constants their default type (i32, f32) for uses with no context.
-void concretize(Node *n);
+void sema_concretize(Node *n);
 // Can a value of type `from` (node n) be assigned/stored to `to`? Reports on failure.
-bool check_assignable(Node *n, const Type *to, const char *what);
+bool sema_check_assignable(Node *n, const Type *to, const char *what);
 // Checks tile dims (positive, within limits); reports at n.
-bool check_tile_shape(Node *n, const Type *t);
+bool sema_check_tile_shape(Node *n, const Type *t);
 // Suggests a visible name close to `name` (NULL if none).
-const char *suggest_name(Sema *S, const char *name, bool callable);
-
-// Checks `X[...]` where X is a tensor (load or the target of a store/atomic).
-Type check_tensor_index(Sema *S, Node *n, bool is_store);
-
+const char *sema_suggest_name(Sema *S, const char *name, bool callable);
 // dot / @ on checked operands (a, b, optional accumulator tile, optional result type).
-Type check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bool tf32);
+Type sema_check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_elem, bool tf32);
 
-// ---------------------------------------------------------------- builtins.c
+// ================================================================ sema_index.c
 
-Type check_builtin_call(Sema *S, Node *call, Builtin b);
-// Finds a named argument; reports unknown names among `allowed` (NULL-terminated).
-bool check_kwargs(Node *call, const char *const *allowed);
-Node *kwarg(Node *call, const char *name);
+// Checks `X[...]` on a tensor or a tile value (an ND_INDEX expression).
+Type sema_check_index(Sema *S, Node *n);
+// Checks `X[...]` where X is a tensor (load or the target of a store/atomic).
+Type sema_check_tensor_index(Sema *S, Node *n, bool is_store);
+
+// ================================================================ sema_call.c
+
+// Checks a call: a builtin, or a helper function (inlined at the call).
+Type sema_check_call(Sema *S, Node *n);
+// Moves named arguments out of call->args into call->kwargs (idempotent); false after
+// reporting a misplaced or repeated one.
+bool sema_split_args(Node *call);
+
+// ================================================================ builtins.c
+
+// Checks a call of builtin b (its named arguments, their number, its family's type rule).
+Type sema_check_builtin_call(Sema *S, Node *call, Builtin b);
 
 #endif

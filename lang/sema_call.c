@@ -1,0 +1,250 @@
+// lang/sema_call.c — checking calls: positional and named arguments, dispatch to the
+// builtins, and helper functions, whose bodies are inlined (copied and checked) per call.
+#include <stdio.h>
+#include <string.h>
+
+#include "sema_internal.h"
+
+static long count_nodes(const Node *n) {
+    if (!n)
+        return 0;
+    long c = 1;
+    const Node *kids[] = {n->lhs,   n->rhs,  n->cond, n->then, n->els, n->init,
+                          n->limit, n->step, n->body, n->base, n->ty};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        c += count_nodes(kids[i]);
+    const NodeList *lists[] = {&n->args, &n->kwargs};
+    for (size_t i = 0; i < 2; i++)
+        for (int j = 0; j < lists[i]->len; j++)
+            c += count_nodes(lists[i]->items[j]);
+    return c;
+}
+
+// Binds a helper parameter to its argument, checking a declared type if there is one.
+static bool bind_param(Sema *S, Node *call, Node *param, Node *arg, int index, const char *fname) {
+    Symbol *sym = sema_declare(S, SYM_LET, param->name, param->nspan, param);
+    if (!sym)
+        return false;
+    call->inline_params[index] = sym;
+    sym->type = arg->type;
+    sym->is_const = arg->is_const;
+    sym->cval = arg->cval;
+    if (!param->ty || sema_is_error(&arg->type))
+        return true;
+    Node *ty = param->ty;
+    char b[96];
+    if (param->is_out || param->kwargs.len) {
+        error_at(param->nspan, "'out' and 'strides' apply only to kernel tensor parameters");
+        return false;
+    }
+    int rank = ty->has_shape ? ty->args.len : 0;
+    if (arg->type.rank != rank) {
+        error_at(arg->span, "argument %d of '%s' must have rank %d, got %s", index + 1, fname, rank,
+                 sema_tstr(&arg->type, b));
+        note_at(param->nspan, "parameter '%s' is declared here", param->name);
+        return false;
+    }
+    for (int i = 0; i < rank; i++) {
+        Node *d = ty->args.items[i];
+        int64_t want = arg->type.dims[i];
+        Symbol *prev = d->kind == ND_NAME ? sema_scope_lookup(S, d->name) : NULL;
+        if (d->kind == ND_NAME && (!prev || prev->kind != SYM_SHAPEVAR) &&
+            !(prev && prev->kind == SYM_CONST)) {
+            Symbol *v = sema_declare(S, SYM_SHAPEVAR, d->name, d->span, d);
+            if (!v)
+                return false;
+            v->type = type_scalar(EL_INT);
+            v->is_const = true;
+            v->cval = (ConstVal){.i = want, .f = (double)want};
+            continue;
+        }
+        int64_t got;
+        if (!sema_check_const_int(S, d, "a dimension", &got))
+            return false;
+        if (got != want) {
+            error_at(arg->span, "argument %d of '%s' has type %s, but dimension %d must be %lld", index + 1,
+                     fname, sema_tstr(&arg->type, b), i, (long long)got);
+            note_at(param->nspan, "parameter '%s' is declared here", param->name);
+            return false;
+        }
+    }
+    if (arg->type.elem != ty->elem) {
+        if (sema_is_untyped(arg->type.elem)) {
+            if (!sema_coerce_to(arg, ty->elem, "as an argument"))
+                return false;
+        } else {
+            error_at(arg->span, "argument %d of '%s' must be %s, got %s", index + 1, fname,
+                     elem_name(ty->elem), sema_tstr(&arg->type, b));
+            note_at(param->nspan, "parameter '%s' is declared here", param->name);
+            return false;
+        }
+    }
+    sym->type = arg->type;
+    sym->cval = arg->cval;
+    return true;
+}
+
+static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
+    Node *fn = fsym->decl;
+    if (call->kwargs.len) {
+        error_at(call->kwargs.items[0]->span, "helper functions take positional arguments only");
+        return sema_fail(call);
+    }
+    if (call->args.len != fn->args.len) {
+        error_at(call->span, "'%s' takes %d argument%s, but %d %s given", fn->name, fn->args.len,
+                 fn->args.len == 1 ? "" : "s", call->args.len, call->args.len == 1 ? "was" : "were");
+        note_at(fn->nspan, "'%s' is declared here", fn->name);
+        return sema_fail(call);
+    }
+    bool ok = true;
+    for (int i = 0; i < call->args.len; i++) {
+        Type t = sema_check_value(S, call->args.items[i]);
+        ok = ok && !sema_is_error(&t);
+    }
+    if (!ok)
+        return sema_fail(call);
+    for (int i = 0; i < S->inline_depth; i++) {
+        if (S->inline_stack[i] == fn) {
+            error_at(call->span, "recursive call to '%s'; helper functions are inlined and cannot recurse",
+                     fn->name);
+            return sema_fail(call);
+        }
+    }
+    if (S->inline_depth >= SEMA_MAX_INLINE_DEPTH) {
+        error_at(call->span, "helper calls are nested more than %d deep", SEMA_MAX_INLINE_DEPTH);
+        return sema_fail(call);
+    }
+    // Checking another configuration re-checks the copy made for this call site before.
+    bool fresh = !call->inlined;
+    Node *body = fresh ? ast_clone(fn->body) : call->inlined;
+    if (fresh)
+        S->inline_nodes += count_nodes(body);
+    if (S->inline_nodes > SEMA_MAX_INLINE_NODES) {
+        if (!S->inline_budget_reported)
+            error_at(call->span, "inlining helper functions makes this kernel too large (over %d nodes)",
+                     SEMA_MAX_INLINE_NODES);
+        S->inline_budget_reported = true;
+        return sema_fail(call);
+    }
+    DiagContext ctx = {.span = call->span};
+    snprintf(ctx.text, sizeof ctx.text, "in call to '%s' here", fn->name);
+    diag_push_context(&ctx);
+    Scope *saved = sema_scope_push(S, S->global);
+    FuncCtx fctx = {.decl = fn, .is_kernel = false, .body = body};
+    FuncCtx *saved_fn = S->fn;
+    KernelInfo *saved_k = S->kinfo;
+    S->fn = &fctx;
+    S->kinfo = NULL;
+    S->inline_stack[S->inline_depth++] = fn;
+
+    call->inline_params = ast_alloc(sizeof(Symbol *) * (size_t)(fn->args.len + 1));
+    for (int i = 0; i < fn->args.len && ok; i++)
+        ok = bind_param(S, call, fn->args.items[i], call->args.items[i], i, fn->name);
+    Type result = {.cls = TY_VOID};
+    int problems_before = diag_problem_count();
+    if (ok) {
+        sema_check_block(S, body, false);
+        if (fn->ty) {
+            Type want;
+            if (!sema_declared_type(S, fn->ty, &want)) {
+                result = type_error();
+            } else if (!fctx.ret) {
+                error_at(fn->nspan, "function '%s' declares a result but does not end with 'return'",
+                         fn->name);
+                result = type_error();
+            } else if (!sema_is_error(&fctx.ret->type) &&
+                       sema_check_assignable(fctx.ret, &want, "return a value")) {
+                result = want;
+            } else {
+                result = type_error();
+            }
+        } else if (fctx.ret) {
+            result = fctx.ret->type;
+        }
+        if (diag_problem_count() != problems_before)
+            result = type_error();  // already reported inside the helper
+    } else {
+        result = type_error();
+    }
+
+    S->inline_depth--;
+    S->fn = saved_fn;
+    S->kinfo = saved_k;
+    sema_scope_pop(S, saved);
+    diag_pop_context();
+    call->inlined = body;
+    call->inlined_ret = fctx.ret;
+    if (result.cls == TY_VALUE && fctx.ret && fctx.ret->is_const) {
+        call->is_const = true;
+        call->cval = fctx.ret->cval;
+    }
+    return sema_set_type(call, result);
+}
+
+// Moves named arguments out of `args` into `kwargs` (idempotent).
+bool sema_split_args(Node *call) {
+    if (call->ival < 0)  // reported when first checked (another configuration)
+        return false;
+    bool has_kw = false;
+    for (int i = 0; i < call->args.len; i++)
+        has_kw = has_kw || call->args.items[i]->kind == ND_KWARG;
+    if (!has_kw)
+        return true;
+    NodeList pos = {0}, kw = {0};
+    bool ok = true;
+    for (int i = 0; i < call->args.len; i++) {
+        Node *a = call->args.items[i];
+        if (a->kind == ND_KWARG) {
+            for (int j = 0; j < kw.len; j++)
+                if (strcmp(kw.items[j]->name, a->name) == 0) {
+                    error_at(a->nspan, "argument '%s' is given twice", a->name);
+                    ok = false;
+                }
+            ast_push(&kw, a);
+        } else {
+            if (kw.len && ok) {
+                error_at(a->span, "positional argument after a named argument");
+                ok = false;
+            }
+            ast_push(&pos, a);
+        }
+    }
+    call->args = pos;
+    call->kwargs = kw;
+    if (!ok)
+        call->ival = -1;
+    return ok;
+}
+
+Type sema_check_call(Sema *S, Node *n) {
+    if (!sema_split_args(n))
+        return sema_fail(n);
+    Builtin b = builtin_lookup(n->name);
+    Symbol *sym = sema_scope_lookup(S, n->name);
+    if (b != B_NONE && !sym)
+        return sema_check_builtin_call(S, n, b);
+    if (!sym) {
+        const char *sugg = sema_suggest_name(S, n->name, true);
+        if (sugg)
+            error_at(n->nspan, "call to undeclared function '%s'; did you mean '%s'?", n->name, sugg);
+        else
+            error_at(n->nspan, "call to undeclared function '%s'", n->name);
+        return sema_fail(n);
+    }
+    n->sym = sym;
+    sym->used = true;
+    if (sym->kind == SYM_FUNC)
+        return check_helper_call(S, n, sym);
+    if (sym->kind == SYM_KERNEL) {
+        error_at(n->nspan, "kernel '%s' cannot be called from .tile code; kernels are launched from C",
+                 n->name);
+        note_at(sym->span, "'%s' is declared here", n->name);
+        return sema_fail(n);
+    }
+    error_at(n->nspan, "'%s' is not a function", n->name);
+    if (b != B_NONE)
+        note_at(sym->span, "'%s' is declared here, hiding the builtin function of that name", n->name);
+    else
+        note_at(sym->span, "'%s' is declared here", n->name);
+    return sema_fail(n);
+}
