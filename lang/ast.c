@@ -2,6 +2,7 @@
 #include "ast.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,13 @@ static Chunk *arena;
 static size_t arena_total;
 static long nodes_made;
 
+// The arena is shared by the threads of a compilation (the checker, and the emitter's bindings
+// while variants are lowered at once): allocations take this lock.
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void *ast_alloc(size_t size) {
     size = (size + 15) & ~(size_t)15;
+    pthread_mutex_lock(&arena_lock);
     if (!arena || arena->used + size > arena->size) {
         size_t csize = size > (1u << 20) ? size : (1u << 20);
         Chunk *c = malloc(sizeof(Chunk) + csize);
@@ -37,6 +43,7 @@ void *ast_alloc(size_t size) {
     }
     void *p = arena->data + arena->used;
     arena->used += size;
+    pthread_mutex_unlock(&arena_lock);
     memset(p, 0, size);
     return p;
 }
@@ -49,6 +56,7 @@ char *ast_strndup(const char *s, size_t n) {
 }
 
 void ast_arena_reset(void) {
+    pthread_mutex_lock(&arena_lock);
     while (arena) {
         Chunk *next = arena->next;
         free(arena);
@@ -56,6 +64,7 @@ void ast_arena_reset(void) {
     }
     arena_total = 0;
     nodes_made = 0;
+    pthread_mutex_unlock(&arena_lock);
 }
 
 long ast_node_count(void) { return nodes_made; }

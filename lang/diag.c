@@ -33,7 +33,8 @@ static void diag_unlock(int *held) {
     (void)held;
     pthread_mutex_unlock(&diag_lock);
 }
-#define DIAG_LOCKED() int diag_held_ __attribute__((cleanup(diag_unlock), unused)) = pthread_mutex_lock(&diag_lock)
+#define DIAG_LOCKED() \
+    int diag_held_ __attribute__((cleanup(diag_unlock), unused)) = pthread_mutex_lock(&diag_lock)
 
 void diag_init(DiagOptions opts) {
     DIAG_LOCKED();

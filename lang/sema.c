@@ -845,7 +845,8 @@ static void sema_unlock(int *held) {
     (void)held;
     pthread_mutex_unlock(&sema_lock);
 }
-#define SEMA_LOCKED() int sema_held_ __attribute__((cleanup(sema_unlock), unused)) = pthread_mutex_lock(&sema_lock)
+#define SEMA_LOCKED() \
+    int sema_held_ __attribute__((cleanup(sema_unlock), unused)) = pthread_mutex_lock(&sema_lock)
 
 bool sema_check_program(Program *prog, const SemaOptions *opts) {
     SEMA_LOCKED();

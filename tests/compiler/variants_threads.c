@@ -114,8 +114,12 @@ int main(int argc, char **argv) {
                     !memcmp(serial[v].text, parallel[v].text, serial[v].len);
         printf("%s %s v%d (", target.name, kernel->name, v);
         for (int t = 0; t < kernel->tunes.len; t++)
-            printf("%s%s=%lld", t ? "," : "", kernel->tunes.items[t]->name, (long long)serial[v].cfg.values[t]);
-        printf("): %s, %zu bytes of LLVM IR\n", !serial[v].ok || !parallel[v].ok ? "FAILED" : same ? "identical" : "DIFFERENT",
+            printf("%s%s=%lld", t ? "," : "", kernel->tunes.items[t]->name,
+                   (long long)serial[v].cfg.values[t]);
+        printf("): %s, %zu bytes of LLVM IR\n",
+               !serial[v].ok || !parallel[v].ok ? "FAILED"
+               : same                           ? "identical"
+                                                : "DIFFERENT",
                serial[v].len);
         bad += !same;
         free(serial[v].text);
