@@ -1,7 +1,8 @@
 // lang/diag.c — printing diagnostics with source lines, carets and ranges.
 #include "diag.h"
 
-#include <pthread.h>
+#include "locked.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,33 +30,27 @@ static struct {
 // Diagnostics may come from several threads (objects whose versions are lowered at once): every
 // entry point holds this recursive lock until it returns.
 static pthread_mutex_t diag_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-static void diag_unlock(int *held) {
-    (void)held;
-    pthread_mutex_unlock(&diag_lock);
-}
-#define DIAG_LOCKED() \
-    int diag_held_ __attribute__((cleanup(diag_unlock), unused)) = pthread_mutex_lock(&diag_lock)
 
 void diag_init(DiagOptions opts) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     memset(&D, 0, sizeof D);
     D.opts = opts;
 }
 
 int diag_error_count(void) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     return D.errors;
 }
 int diag_problem_count(void) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     return D.problems;
 }
 bool diag_should_stop(void) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     return D.stopped;
 }
 void diag_set_dedupe(bool on) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     D.dedupe = on;
     D.nseen = on ? D.nseen : 0;
 }
@@ -63,14 +58,14 @@ void diag_set_dedupe(bool on) {
 static void flush_contexts(void);
 
 void diag_push_context(const DiagContext *ctx) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     if (D.ncontexts < MAX_CONTEXTS)
         D.contexts[D.ncontexts] = ctx;
     D.ncontexts++;
 }
 
 void diag_pop_context(void) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     flush_contexts();
     D.ncontexts--;
 }
@@ -254,7 +249,7 @@ static void flush_contexts(void) {
 }
 
 void diag_flush(void) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     flush_contexts();
     print_fatal();
 }
@@ -323,7 +318,7 @@ static void check_limit(void) {
 }
 
 void error_at(Span span, const char *fmt, ...) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     va_list ap;
     va_start(ap, fmt);
     emit(DIAG_ERROR, span, span, true, fmt, ap);
@@ -333,7 +328,7 @@ void error_at(Span span, const char *fmt, ...) {
 }
 
 void error_range(Span caret, Span range, const char *fmt, ...) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     va_list ap;
     va_start(ap, fmt);
     emit(DIAG_ERROR, caret, range, true, fmt, ap);
@@ -343,7 +338,7 @@ void error_range(Span caret, Span range, const char *fmt, ...) {
 }
 
 void warning_at(Span span, const char *fmt, ...) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     va_list ap;
     va_start(ap, fmt);
     emit(DIAG_WARNING, span, span, true, fmt, ap);
@@ -353,7 +348,7 @@ void warning_at(Span span, const char *fmt, ...) {
 }
 
 void note_at(Span span, const char *fmt, ...) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     va_list ap;
     va_start(ap, fmt);
     emit(DIAG_NOTE, span, span, span.file != NULL, fmt, ap);
@@ -361,7 +356,7 @@ void note_at(Span span, const char *fmt, ...) {
 }
 
 void error_plain(const char *fmt, ...) {
-    DIAG_LOCKED();
+    LOCKED(diag_lock);
     va_list ap;
     va_start(ap, fmt);
     emit(DIAG_ERROR, (Span){0}, (Span){0}, false, fmt, ap);

@@ -1,11 +1,10 @@
 // lang/sema.c — scopes, declarations, statements, kernels and their search spaces.
-#include <pthread.h>
-
 #include "sema.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "locked.h"
 #include "sema_internal.h"
 
 // ================================================================ scopes
@@ -841,15 +840,9 @@ static void sema_init(Sema *S, Program *prog) {
 // run one at a time (a recursive lock, held until the function returns). What lowering reads
 // afterwards is a kernel instance (sema_instance), which no later check changes.
 static pthread_mutex_t sema_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-static void sema_unlock(int *held) {
-    (void)held;
-    pthread_mutex_unlock(&sema_lock);
-}
-#define SEMA_LOCKED() \
-    int sema_held_ __attribute__((cleanup(sema_unlock), unused)) = pthread_mutex_lock(&sema_lock)
 
 bool sema_check_program(Program *prog, const SemaOptions *opts) {
-    SEMA_LOCKED();
+    LOCKED(sema_lock);
     int errors_before = diag_problem_count();
     Sema S;
     sema_init(&S, prog);
@@ -900,7 +893,7 @@ bool sema_check_program(Program *prog, const SemaOptions *opts) {
 }
 
 bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, Config *out) {
-    SEMA_LOCKED();
+    LOCKED(sema_lock);
     Sema S;
     sema_init(&S, prog);
     Space sp;
@@ -911,7 +904,7 @@ bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, C
 
 bool sema_next_pow2_config(Program *prog, Node *kernel, const SemaOptions *opts, int64_t *index,
                            Config *out) {
-    SEMA_LOCKED();
+    LOCKED(sema_lock);
     Sema S;
     sema_init(&S, prog);
     Space sp;
@@ -925,14 +918,14 @@ bool sema_next_pow2_config(Program *prog, Node *kernel, const SemaOptions *opts,
 }
 
 bool sema_check_kernel(Program *prog, Node *kernel, const Config *cfg) {
-    SEMA_LOCKED();
+    LOCKED(sema_lock);
     Sema S;
     sema_init(&S, prog);
     return check_kernel_config(&S, kernel, cfg, true) == CFG_OK;
 }
 
 Node *sema_instance(Program *prog, Node *kernel, const Config *cfg) {
-    SEMA_LOCKED();
+    LOCKED(sema_lock);
     Node *inst = ast_clone(kernel);
     Sema S;
     sema_init(&S, prog);
@@ -940,7 +933,7 @@ Node *sema_instance(Program *prog, Node *kernel, const Config *cfg) {
 }
 
 int64_t sema_enumerate_configs(Program *prog, Node *kernel, Config *out, int64_t max) {
-    SEMA_LOCKED();
+    LOCKED(sema_lock);
     Sema S;
     sema_init(&S, prog);
     Space sp;
@@ -958,7 +951,7 @@ int64_t sema_enumerate_configs(Program *prog, Node *kernel, Config *out, int64_t
 }
 
 int sema_constraints_hold(Program *prog, Node *kernel, const Config *cfg, const SemaDefine *bind, int nbind) {
-    SEMA_LOCKED();
+    LOCKED(sema_lock);
     Sema S;
     sema_init(&S, prog);
     S.bind = bind;

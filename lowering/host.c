@@ -24,7 +24,7 @@ static void init_x86(void) {
     LLVMInitializeX86AsmPrinter();
 }
 
-static LLVMTargetMachineRef target_machine(const char *cpu_name) {
+static LLVMTargetMachineRef host_target_machine(const char *cpu_name) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_x86);
     char *triple = LLVMGetDefaultTargetTriple();
@@ -43,7 +43,7 @@ static LLVMTargetMachineRef target_machine(const char *cpu_name) {
 }
 
 bool lower_finish_llvm(LLVMModuleRef m, const LowerHost *host, FILE *out) {
-    LLVMTargetMachineRef tm = target_machine(host->cpu);
+    LLVMTargetMachineRef tm = host_target_machine(host->cpu);
     char *triple = LLVMGetTargetMachineTriple(tm);
     LLVMSetTarget(m, triple);
     LLVMDisposeMessage(triple);

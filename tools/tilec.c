@@ -227,6 +227,8 @@ static void options_free(Options *o) {
 }
 
 // Returns 0 to go on, 1 on a usage error, -1 when done (help, version).
+static bool check_options(Options *o, bool ok);
+
 static int parse_args(int argc, char **argv, Options *o) {
     o->color = -1;
     o->error_limit = 20;
@@ -348,6 +350,11 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->inputs[o->ninputs++] = a;
         }
     }
+    return check_options(o, ok) ? 0 : 1;
+}
+
+// What the flags mean together, once all are read (`ok`: each was well-formed); fills o->target.
+static bool check_options(Options *o, bool ok) {
     if (ok && o->ninputs == 0) {
         error_plain("no input files");
         ok = false;
@@ -378,7 +385,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : "--tuned", o->gpu_arch);
         ok = false;
     }
-    return ok ? 0 : 1;
+    return ok;
 }
 
 static void list_kernels(const Program *prog, FILE *out) {
