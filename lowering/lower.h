@@ -1,4 +1,7 @@
-// lowering/lower.h — from the checked AST to MLIR, built op by op through the MLIR C API.
+// lowering/lower.h — from the checked AST to MLIR, built op by op through the MLIR C API, and
+// what every target's stages are made of (pass pipelines, translation, host code generation,
+// objects of several versions). Target-independent: the back ends (backends/) sit on it and
+// nothing here calls them (tests/layering.sh).
 //
 // Each kernel becomes, per configuration, a tile-level function
 //   NAME__program(tensors as strided memrefs, scalars, sizes (i64), strides (i64),
@@ -86,7 +89,7 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
                         MlirModule *out);
 // One kernel at one configuration, its symbols named SYM, SYM__program, SYM__task; built from
 // the kernel's instance for `cfg` (sema_instance), so several threads may build variants at
-// once, each in its own context (tests/lowering/Inputs/threads.c).
+// once, each in its own context (tests/compiler/variants_threads.c).
 bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
                          bool gpu, MlirModule *out);
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
