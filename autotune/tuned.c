@@ -173,8 +173,7 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
         t->entries = calloc(MAX_ENTRIES, sizeof(LowerDispatch));
         // The untuned object's versions first (the default, then those its run-time
         // constraints call for): shapes far from every tuned one run as they would untuned.
-        Schedule sched = lo->target->cpu_schedule;
-        int nuntuned = object_untuned_versions(prog, k, NULL, &sched, t->versions);
+        int nuntuned = object_untuned_versions(prog, k, NULL, &lo->target->cpu_schedule, t->versions);
         if (nuntuned == 0) {
             ok = false;
             break;

@@ -20,7 +20,7 @@ int object_untuned_versions(Program *prog, Node *k, const SemaOptions *opts, con
     return n;
 }
 
-// An x86 object or its LLVM IR/assembly with the constraint versions of every kernel that has
+// An object or its LLVM IR/assembly with the constraint versions of every kernel that has
 // several (object_untuned_versions), through the tuned objects' dispatcher. False when no kernel
 // has more than one (*handled false) or after an error (reported; *handled true).
 static bool constraint_versions(Program *prog, const CompileOptions *lo, char **notes, bool *handled) {

@@ -5,9 +5,11 @@
 
 #include "target.h"
 
+static bool x86_name(const char *name) { return !strcmp(name, "x86-64") || !strcmp(name, "x86_64"); }
+
 bool target_known(const char *name) {
     GpuArch arch;
-    return !strcmp(name, "x86-64") || !strcmp(name, "x86_64") || gpu_arch_parse(name, &arch);
+    return x86_name(name) || gpu_arch_parse(name, &arch);
 }
 
 bool target_known_cpu(const char *cpu) { return schedule_known_cpu(cpu); }
@@ -17,7 +19,7 @@ bool target_init(Target *t, const char *name, const char *cpu, const char *sched
     memset(t, 0, sizeof *t);
     t->cpu = cpu;
     schedule_default(cpu, &t->cpu_schedule);
-    if (name && strcmp(name, "x86-64") && strcmp(name, "x86_64")) {
+    if (name && !x86_name(name)) {
         t->kind = TARGET_NVIDIA;
         if (!gpu_arch_parse(name, &t->gpu)) {
             snprintf(why, (size_t)why_size, "unknown target '%s'", name);

@@ -65,7 +65,7 @@ bool target_known_cpu(const char *cpu);
 // overrides `schedule` ("key=value,...", or NULL). `name` and `cpu` must be known; false, with
 // `why` set, on a malformed schedule for that target.
 bool target_init(Target *t, const char *name, const char *cpu, const char *schedule, char *why, int why_size);
-// The stages --emit can print for this kind of target, in the order they run.
+// Whether --emit can print `stage` for this kind of target.
 bool target_has_stage(TargetKind kind, LowerStage stage);
 
 // O3 and code generation for the host CPU of `t`: LLVM IR, assembly or the object (o->stage).

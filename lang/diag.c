@@ -1,11 +1,11 @@
 // lang/diag.c — printing diagnostics with source lines, carets and ranges.
 #include "diag.h"
 
-#include "locked.h"
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "locked.h"
 
 #define MAX_CONTEXTS 16
 #define MAX_SEEN 4096

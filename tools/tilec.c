@@ -46,11 +46,11 @@ typedef struct Options {
     Emit emit;
     LowerStage stage;  // with EMIT_LOWER
     const char *emit_name;
-    const char *cpu;       // --cpu / -mcpu (NULL: the host's)
-    const char *schedule;  // --schedule=KEY=VALUE,... overrides
-    const char *gpu_arch;  // --target=sm_XX (NULL: x86-64)
-    Target target;         // the three above, parsed once they are all known
-    const char *output;    // -o
+    const char *cpu;          // --cpu / -mcpu (NULL: the host's)
+    const char *schedule;     // --schedule=KEY=VALUE,... overrides
+    const char *target_name;  // --target= (NULL: x86-64)
+    Target target;            // the three above, parsed once they are all known
+    const char *output;       // -o
     const char **inputs;
     int ninputs;
     const char **include_dirs;
@@ -226,9 +226,48 @@ static void options_free(Options *o) {
     free(o->include_dirs);
 }
 
-// Returns 0 to go on, 1 on a usage error, -1 when done (help, version).
-static bool check_options(Options *o, bool ok);
+// The NVIDIA architecture compiled for (as --target= spelled it), NULL for x86-64.
+static const char *gpu_arch(const Options *o) {
+    return o->target.kind == TARGET_NVIDIA ? o->target.name : NULL;
+}
 
+// What the flags mean together, once all are read (`ok`: each was well-formed); fills o->target.
+static bool check_options(Options *o, bool ok) {
+    if (ok && o->ninputs == 0) {
+        error_plain("no input files");
+        ok = false;
+    }
+    if (ok && o->emit != EMIT_NONE && o->check) {
+        error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'", o->emit_name);
+        ok = false;
+    }
+    // The target, parsed once here: every compilation goes through it (backends/target.h).
+    char why[256];
+    if (!target_init(&o->target, o->target_name, ok ? o->cpu : NULL, o->schedule, why, sizeof why)) {
+        error_plain("invalid '--schedule=%s': %s", o->schedule, why);
+        ok = false;
+    }
+    const char *gpu = gpu_arch(o);
+    bool gpu_stage = o->emit == EMIT_LOWER && !target_has_stage(TARGET_X86, o->stage);
+    bool cpu_stage = o->emit == EMIT_LOWER && !target_has_stage(TARGET_NVIDIA, o->stage);
+    if (ok && gpu_stage && !gpu) {
+        error_plain("--emit=%s is a GPU stage: add --target=sm_80 (or another NVIDIA architecture)",
+                    o->emit_name);
+        ok = false;
+    } else if (ok && cpu_stage && gpu) {
+        error_plain(
+            "--emit=%s is an x86 stage; for %s the stages are mlir, gpu, nvvm, ptx, ptxas, llvm and asm "
+            "(the host code)",
+            o->emit_name, gpu);
+        ok = false;
+    } else if (ok && gpu && (o->cpu || o->tuned)) {
+        error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : "--tuned", gpu);
+        ok = false;
+    }
+    return ok;
+}
+
+// Returns 0 to go on, 1 on a usage error, -1 when done (help, version).
 static int parse_args(int argc, char **argv, Options *o) {
     o->color = -1;
     o->error_limit = 20;
@@ -267,10 +306,8 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strncmp(a, "--schedule=", 11) == 0) {
             o->schedule = a + 11;  // checked once the target is known
         } else if (strncmp(a, "--target=", 9) == 0) {
-            if (!strcmp(a + 9, "x86-64") || !strcmp(a + 9, "x86_64")) {
-                o->gpu_arch = NULL;
-            } else if (target_known(a + 9)) {
-                o->gpu_arch = a + 9;
+            if (target_known(a + 9)) {
+                o->target_name = a + 9;
             } else {
                 error_plain(
                     "unknown target '%s' in '%s' (expected x86-64, sm_80, sm_86, sm_87, sm_89, sm_90 or "
@@ -353,41 +390,6 @@ static int parse_args(int argc, char **argv, Options *o) {
     return check_options(o, ok) ? 0 : 1;
 }
 
-// What the flags mean together, once all are read (`ok`: each was well-formed); fills o->target.
-static bool check_options(Options *o, bool ok) {
-    if (ok && o->ninputs == 0) {
-        error_plain("no input files");
-        ok = false;
-    }
-    if (ok && o->emit != EMIT_NONE && o->check) {
-        error_plain("'check' does not print stages; use 'tilec --emit=%s FILE'", o->emit_name);
-        ok = false;
-    }
-    // The target, parsed once here: every compilation goes through it (backends/target.h).
-    char why[256];
-    if (!target_init(&o->target, o->gpu_arch, ok ? o->cpu : NULL, o->schedule, why, sizeof why)) {
-        error_plain("invalid '--schedule=%s': %s", o->schedule, why);
-        ok = false;
-    }
-    bool gpu_stage = o->emit == EMIT_LOWER && !target_has_stage(TARGET_X86, o->stage);
-    bool cpu_stage = o->emit == EMIT_LOWER && !target_has_stage(TARGET_NVIDIA, o->stage);
-    if (ok && gpu_stage && !o->gpu_arch) {
-        error_plain("--emit=%s is a GPU stage: add --target=sm_80 (or another NVIDIA architecture)",
-                    o->emit_name);
-        ok = false;
-    } else if (ok && cpu_stage && o->gpu_arch) {
-        error_plain(
-            "--emit=%s is an x86 stage; for %s the stages are mlir, gpu, nvvm, ptx, ptxas, llvm and asm "
-            "(the host code)",
-            o->emit_name, o->gpu_arch);
-        ok = false;
-    } else if (ok && o->gpu_arch && (o->cpu || o->tuned)) {
-        error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : "--tuned", o->gpu_arch);
-        ok = false;
-    }
-    return ok;
-}
-
 static void list_kernels(const Program *prog, FILE *out) {
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];
@@ -411,7 +413,7 @@ static void list_kernels(const Program *prog, FILE *out) {
 }
 
 // k.o -> k.h beside it (FILE.h when the object's name has no extension).
-static bool write_header(const Program *prog, const char *object, const char *notes, const char *gpu_arch) {
+static bool write_header(const Program *prog, const char *object, const char *notes, const char *gpu) {
     size_t n = strlen(object);
     char *header = malloc(n + 3);
     memcpy(header, object, n + 1);
@@ -421,7 +423,7 @@ static bool write_header(const Program *prog, const char *object, const char *no
     else
         strcat(header, ".h");
     const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
-    bool ok = lower_write_header(prog, header, base, notes, gpu_arch);
+    bool ok = lower_write_header(prog, header, base, notes, gpu);
     free(header);
     return ok;
 }
@@ -462,7 +464,7 @@ static int compile(const Options *o) {
     SemaOptions so = {.defines = o->defines,
                       .ndefines = o->ndefines,
                       .all_configs = o->all_configs,
-                      .pow2_default = o->gpu_arch != NULL};
+                      .pow2_default = o->target.kind == TARGET_NVIDIA};
     if (ok && !diag_should_stop())
         ok = sema_check_program(&prog, &so);
     if (o->emit == EMIT_AST) {
@@ -504,7 +506,7 @@ static int compile(const Options *o) {
             ok = object_compile(&prog, &lo, &notes);
         }
         if (ok && lo.stage == LOWER_OBJ)
-            ok = write_header(&prog, o->output, notes, o->gpu_arch);
+            ok = write_header(&prog, o->output, notes, gpu_arch(o));
         free(notes);
     }
     if (out != stdout)
