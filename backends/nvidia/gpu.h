@@ -19,7 +19,7 @@
 #include "../../runtime/tilec_abi.h"
 
 // The GPU schedule: what the kernel's own tunables do not fix. One plain struct, like the CPU's
-// (lowering/schedule.h), so that the autotuner can vary it.
+// (backends/x86/schedule.h), so that the autotuner can vary it.
 typedef struct GpuSchedule {
     int num_warps;      // warps per thread block (one program instance): 1, 2, 4, 8 or 16
     int vector_bytes;   // bytes each thread moves per global load or store: 4, 8 or 16

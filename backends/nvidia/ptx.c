@@ -418,7 +418,7 @@ bool gpu_lower_module(const Target *t, MlirContext ctx, MlirModule module, Progr
     if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg))
         internal_error(__FILE__, __LINE__, "the GPU object's host code does not verify: %s", msg);
     LLVMDisposeMessage(msg);
-    if (host) {  // the caller links it with other versions' (lower_tuned_object)
+    if (host) {  // the caller links it with other versions' (object_tuned)
         *host = m;
         goto done;
     }

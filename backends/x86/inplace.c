@@ -61,13 +61,13 @@ static MlirAttribute attr(MlirOperation op, const char *name) {
 
 static int64_t elem_bytes(MlirType el) { return (ir_elem_bits(el) + 7) / 8; }
 
-// Whether the pad is the left operand of a dot one vector wide (lowering/schedule.c:
+// Whether the pad is the left operand of a dot one vector wide (backends/x86/schedule.c:
 // tilec.narrow).
 static bool narrow_lhs(MlirOperation op) {
     return !mlirAttributeIsNull(mlirOperationGetDiscardableAttributeByName(op, ir_str("tilec.narrow")));
 }
 
-// Whether the pad is tagged as a dot's left operand (lowering/schedule.c: tilec.lhs<i>, or
+// Whether the pad is tagged as a dot's left operand (backends/x86/schedule.c: tilec.lhs<i>, or
 // tilec.lhsview behind a rank-reducing slice: both start with "tilec.lhs").
 static bool lhs_of_dot(MlirOperation op) {
     for (intptr_t i = 0; i < mlirOperationGetNumDiscardableAttributes(op); i++) {

@@ -720,7 +720,7 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
         // A's load, directly or through a rank-reducing slice (tilec.lhsview: a tag that
         // trim_register_loops, which needs the pad's dimensions to be the tile's, does not read),
         // and whether the dot is one vector wide (its A may be read in place when packed,
-        // lowering/inplace.c).
+        // backends/x86/inplace.c).
         const Dot *d = &dots.items[i];
         MlirOperation a = mlirOperationIsNull(d->pad[0]) ? d->lhs_view : d->pad[0];
         if (!mlirOperationIsNull(d->lhs_view))

@@ -25,9 +25,9 @@ typedef struct Schedule {
     bool vectorize;    // tile and vectorize dot (off: scalar loops, a reference for
                        // differential testing)
     bool inplace;      // padded loads that need no padding and span little memory read the
-                       // tensor in place rather than a packed copy (lowering/inplace.c)
+                       // tensor in place rather than a packed copy (backends/x86/inplace.c)
     bool prefetch;     // a tile stored inside a loop has its destination prefetched for
-                       // writing at the top of the loop's body (lowering/copies.c)
+                       // writing at the top of the loop's body (backends/x86/copies.c)
 } Schedule;
 
 // The default schedule for `cpu` (NULL: this machine's CPU).
