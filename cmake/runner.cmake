@@ -1,0 +1,70 @@
+# cmake/runner.cmake — the ONNX graph runner (runner/, docs/runner.md): libtilec_runner.a and
+# bin/tilec-run (what `tilec run` executes).
+#
+# The runner's arithmetic runs on kernels compiled by this build's tilec: every stdlib/*.tile
+# and runner/kernels/*.tile file becomes FILE.o + FILE.h in build/runner/kernels, and the
+# objects go into libtilec_runner.a. ONNX is read with protobuf-c, from C generated here from
+# the onnx.proto that Debian's libonnx-dev ships.
+
+find_program(TILEC_PROTOC_C NAMES protoc-c protoc-gen-c)
+find_path(TILEC_ONNX_PROTO_DIR onnx/onnx.proto PATHS /usr/include /usr/local/include)
+find_library(TILEC_PROTOBUF_C protobuf-c)
+find_path(TILEC_PROTOBUF_C_INCLUDE protobuf-c/protobuf-c.h)
+if(NOT TILEC_PROTOC_C OR NOT TILEC_ONNX_PROTO_DIR OR NOT TILEC_PROTOBUF_C OR NOT TILEC_PROTOBUF_C_INCLUDE)
+  message(FATAL_ERROR "The runner needs protoc-c, libprotobuf-c and onnx/onnx.proto "
+                      "(apt-get install protobuf-c-compiler libprotobuf-c-dev libonnx-dev, or tools/install-deps.sh)")
+endif()
+
+set(TILEC_RUNNER_GEN ${CMAKE_BINARY_DIR}/runner)
+set(TILEC_RUNNER_KDIR ${TILEC_RUNNER_GEN}/kernels)
+file(MAKE_DIRECTORY ${TILEC_RUNNER_GEN}/onnx ${TILEC_RUNNER_KDIR})
+
+# onnx.pb-c.c/.h (the proto is copied so that protoc-c names the outputs onnx.pb-c.*).
+add_custom_command(
+  OUTPUT ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${TILEC_RUNNER_GEN}/onnx.pb-c.h
+  COMMAND ${CMAKE_COMMAND} -E copy ${TILEC_ONNX_PROTO_DIR}/onnx/onnx.proto ${TILEC_RUNNER_GEN}/onnx.proto
+  COMMAND ${TILEC_PROTOC_C} --c_out=${TILEC_RUNNER_GEN} --proto_path=${TILEC_RUNNER_GEN} ${TILEC_RUNNER_GEN}/onnx.proto
+  DEPENDS ${TILEC_ONNX_PROTO_DIR}/onnx/onnx.proto
+  COMMENT "protoc-c: onnx.proto"
+  VERBATIM)
+
+# The kernels: one object and header per .tile file.
+file(GLOB TILEC_STDLIB_TILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/stdlib/*.tile)
+file(GLOB TILEC_RUNNER_TILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runner/kernels/*.tile)
+set(TILEC_RUNNER_KERNEL_OBJECTS "")
+set(TILEC_RUNNER_KERNEL_HEADERS "")
+foreach(tile ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES})
+  get_filename_component(stem ${tile} NAME_WE)
+  set(obj ${TILEC_RUNNER_KDIR}/${stem}.o)
+  set(hdr ${TILEC_RUNNER_KDIR}/${stem}.h)
+  add_custom_command(
+    OUTPUT ${obj} ${hdr}
+    COMMAND ${TILEC_BIN_DIR}/tilec ${tile} -o ${obj}
+    DEPENDS tilec ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES}
+    COMMENT "tilec ${stem}.tile (runner kernels)"
+    VERBATIM)
+  list(APPEND TILEC_RUNNER_KERNEL_OBJECTS ${obj})
+  list(APPEND TILEC_RUNNER_KERNEL_HEADERS ${hdr})
+endforeach()
+set_source_files_properties(${TILEC_RUNNER_KERNEL_OBJECTS} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
+add_custom_target(tilec_runner_kernels DEPENDS ${TILEC_RUNNER_KERNEL_OBJECTS} ${TILEC_RUNNER_KERNEL_HEADERS})
+
+file(GLOB TILEC_RUNNER_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runner/*.c)
+add_library(tilec_runner STATIC ${TILEC_RUNNER_SOURCES} ${TILEC_RUNNER_GEN}/onnx.pb-c.c
+            ${TILEC_RUNNER_KERNEL_OBJECTS})
+add_dependencies(tilec_runner tilec_runner_kernels)
+set_source_files_properties(${TILEC_RUNNER_GEN}/onnx.pb-c.c PROPERTIES COMPILE_OPTIONS "-Wno-unused-parameter")
+target_compile_options(tilec_runner PRIVATE ${TILEC_WARNING_FLAGS})
+target_include_directories(tilec_runner PUBLIC ${CMAKE_SOURCE_DIR}/runner
+                           PRIVATE ${TILEC_RUNNER_GEN} ${TILEC_RUNNER_KDIR} ${TILEC_PROTOBUF_C_INCLUDE})
+target_link_libraries(tilec_runner PUBLIC tilec_rt ${TILEC_PROTOBUF_C} Threads::Threads m)
+set_target_properties(tilec_runner PROPERTIES ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+
+add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c)
+target_compile_options(tilec-run PRIVATE ${TILEC_WARNING_FLAGS})
+target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner)
+target_link_libraries(tilec-run PRIVATE tilec_runner)
+set_target_properties(tilec-run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
+install(TARGETS tilec-run RUNTIME DESTINATION bin)
+install(TARGETS tilec_runner ARCHIVE DESTINATION lib)
+install(FILES ${CMAKE_SOURCE_DIR}/runner/tilec_model.h DESTINATION include/tilec)

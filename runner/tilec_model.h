@@ -1,0 +1,115 @@
+// runner/tilec_model.h — run ONNX models on tilec's compiled kernels (libtilec_runner.a).
+//
+//   TilecModel *m; char *err;
+//   if (tilec_model_load("model.onnx", NULL, &m, &err) != TILEC_MODEL_OK) { puts(err); free(err); }
+//   TilecTensor in = {TILEC_DT_FLOAT, 4, {1, 3, 224, 224}, data};
+//   TilecTensor out[1];
+//   tilec_model_run(m, &in, out, &err);      // out[0].data is malloc'd: free it
+//   tilec_model_free(m);
+//
+// Tensors are dense and row-major, of ONNX's element types (the numbers below are ONNX's
+// TensorProto.DataType). A loaded model may be run from several threads at once. No function
+// prints or exits: failures return a status and, where `error` is not NULL, a message the caller
+// frees with free(). docs/runner.md is the manual.
+#ifndef TILEC_MODEL_H
+#define TILEC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TILEC_MODEL_MAX_RANK 8
+
+typedef enum TilecDType {
+    TILEC_DT_UNDEFINED = 0,
+    TILEC_DT_FLOAT = 1,
+    TILEC_DT_UINT8 = 2,
+    TILEC_DT_INT8 = 3,
+    TILEC_DT_UINT16 = 4,
+    TILEC_DT_INT16 = 5,
+    TILEC_DT_INT32 = 6,
+    TILEC_DT_INT64 = 7,
+    TILEC_DT_STRING = 8,  // never a model input or output here (unsupported)
+    TILEC_DT_BOOL = 9,    // one byte per element, 0 or 1
+    TILEC_DT_FLOAT16 = 10,
+    TILEC_DT_DOUBLE = 11,
+    TILEC_DT_UINT32 = 12,
+    TILEC_DT_UINT64 = 13,
+    TILEC_DT_BFLOAT16 = 16,
+} TilecDType;
+
+// A dense tensor. For inputs the caller owns `data`; outputs of tilec_model_run get `data` from
+// malloc (the caller frees it).
+typedef struct TilecTensor {
+    int dtype;  // a TilecDType
+    int rank;
+    int64_t dims[TILEC_MODEL_MAX_RANK];
+    void *data;
+} TilecTensor;
+
+// Status codes (0 is success). They follow the kernels' TILEC_ERR_* codes (1..6).
+typedef enum TilecModelStatus {
+    TILEC_MODEL_OK = 0,
+    TILEC_MODEL_ERR_IO = 16,           // the model or a data file cannot be read
+    TILEC_MODEL_ERR_FORMAT = 17,       // not a valid ONNX model (truncated, bad field, ...)
+    TILEC_MODEL_ERR_INVALID = 18,      // a graph ONNX does not allow (cycle, missing value, ...)
+    TILEC_MODEL_ERR_UNSUPPORTED = 19,  // an op, opset, type or attribute value not supported
+    TILEC_MODEL_ERR_INPUT = 20,        // run: inputs of the wrong count, type, rank or size
+    TILEC_MODEL_ERR_MEMORY = 21,       // out of memory, or a tensor too large to address
+    TILEC_MODEL_ERR_KERNEL = 22,       // a compiled kernel refused its arguments (a bug: report it)
+} TilecModelStatus;
+
+typedef struct TilecModelOptions {
+    // Symbolic dimensions fixed at load (`--shape`): names of graph inputs with their dims, or
+    // names of symbolic dimensions (dim_param) with one value each. NULL/0 for none.
+    int nshapes;
+    const char *const *shape_names;
+    const TilecTensor *shapes;  // only rank and dims are read
+    int profile;                // 1: time every node (tilec_model_profile)
+} TilecModelOptions;
+
+typedef struct TilecModel TilecModel;
+
+TilecModelStatus tilec_model_load(const char *path, const TilecModelOptions *options,
+                                  TilecModel **model, char **error);
+void tilec_model_free(TilecModel *model);
+
+// The graph's inputs (initializers excluded) and outputs, in graph order. A dimension that the
+// model leaves symbolic reads -1 in `info->dims`, with its name in *dim_names (NULL otherwise).
+int tilec_model_input_count(const TilecModel *model);
+int tilec_model_output_count(const TilecModel *model);
+const char *tilec_model_input_name(const TilecModel *model, int i);
+const char *tilec_model_output_name(const TilecModel *model, int i);
+// Fills `info` (dtype, rank, dims; data NULL); returns 0, or -1 when i is out of range.
+int tilec_model_input_info(const TilecModel *model, int i, TilecTensor *info,
+                           const char *const **dim_names);
+int tilec_model_output_info(const TilecModel *model, int i, TilecTensor *info,
+                            const char *const **dim_names);
+
+// Runs the model: `inputs` in graph order (tilec_model_input_count of them), `outputs` receives
+// tilec_model_output_count tensors whose data the caller frees. On failure no output is left
+// allocated.
+TilecModelStatus tilec_model_run(TilecModel *model, const TilecTensor *inputs,
+                                 TilecTensor *outputs, char **error);
+
+// The arena bytes planned for the last run's input shapes (all intermediates), 0 before a run.
+size_t tilec_model_planned_peak(const TilecModel *model);
+
+// With options->profile: per-node timings accumulated over all runs so far, as a table sorted by
+// time (op, kernel, shapes, ms, share); the caller frees it. NULL without profiling.
+char *tilec_model_profile(const TilecModel *model);
+
+// Every supported op with its opset range, one "Name since-until" per line; caller frees.
+char *tilec_model_supported_ops(void);
+
+const char *tilec_dtype_name(int dtype);  // "float", "int64", ...; "?" for an unknown code
+size_t tilec_dtype_size(int dtype);       // bytes per element; 0 for unknown or string
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
