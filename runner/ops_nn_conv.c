@@ -300,8 +300,8 @@ static int convtr_shape(const OpCtx *c, TrShape *s, int nsp_out[1], int64_t out[
             pb[i] = upper ? total / 2 : total - total / 2;
             if (!same && cnt >= 0)
                 pb[i] = total - total / 2;
-            if (same && cnt < 0 && total < 0)
-                pb[i] = 0;
+            if (total < 0)
+                pb[i] = 0;   // a larger output than the full one: zeros (bias) at the end
             out[i] = os[i];
         } else {
             out[i] = full - pb[i] - pe[i];
