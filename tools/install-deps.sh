@@ -13,7 +13,7 @@ packages=(
     llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
     libzstd-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
     libopenblas-dev libdnnl-dev python3-torch
-    libsqlite3-dev libxxhash-dev
+    libsqlite3-dev libxxhash-dev time
 )
 
 # The NVIDIA back end's assembler: the CUDA toolkit's ptxas (and libdevice), which these
