@@ -72,7 +72,8 @@ for m in $models; do
                 [[ -n "${tmed:-}" ]] || { tmed=- tmin=- note="tilec-run printed no timing"; }
                 trss=$(tail -n 1 "$out/rss")
             else
-                note="tilec-run: $(grep -v '^Command exited' "$out/tilec.err" | grep -v '^[[:space:]]*$' | tail -n 1 | cut -c1-160)"
+                msg=$(grep -m 1 -i error "$out/tilec.err" || grep -v '^[[:space:]]*$' "$out/tilec.err" | tail -n 1)
+                note="tilec-run: $(cut -c1-200 <<<"$msg")"
             fi
         fi
         omed=- omin=- orss=-
