@@ -86,6 +86,76 @@ int node_eval(const Graph *g, const Node *n, const Tensor *values, Tensor *outs,
     return st;
 }
 
+int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor *outputs, RErr *e) {
+    Tensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
+    bool *mine = calloc((size_t)g->nvalues + 1, 1);
+    Tensor in[64], outs[32];
+    int st = 0;
+    if (!vals || !mine) {
+        free(vals), free(mine);
+        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    }
+    for (int v = 0; v < g->nvalues; v++) {
+        const Value *val = &g->values[v];
+        if (val->kind == VAL_CONST)
+            vals[v] = val->t;
+        else if (val->kind == VAL_OUTER)
+            vals[v] = outer[val->outer_index];
+    }
+    for (int i = 0; i < g->ninputs; i++)
+        vals[g->inputs[i]] = inputs[i];
+    for (int k = 0; k < g->nnodes && !st; k++) {
+        const Node *n = &g->nodes[k];
+        if (n->dead)
+            continue;
+        if (n->nin > 64 || n->nout > 32) {
+            st = rerr(e, TILEC_MODEL_ERR_UNSUPPORTED, "node '%s' has too many inputs or outputs", n->name);
+            break;
+        }
+        bool known = true;
+        for (int i = 0; i < n->nin; i++)
+            known &= n->in[i] < 0 || vals[n->in[i]].data != NULL || tensor_numel(&vals[n->in[i]]) == 0;
+        if (known || (n->op->flags & OP_SHAPE_ONLY)) {
+            st = node_eval(g, n, vals, outs, e);
+            for (int o = 0; o < n->nout && !st; o++) {
+                vals[n->out[o]] = outs[o];
+                mine[n->out[o]] = true;
+            }
+            continue;
+        }
+        for (int i = 0; i < n->nin; i++)
+            if (n->in[i] < 0)
+                memset(&in[i], 0, sizeof in[i]);
+            else
+                in[i] = vals[n->in[i]];
+        memset(outs, 0, sizeof(Tensor) * (size_t)n->nout);
+        OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = e,
+                   .graph = g, .values = vals};
+        for (int i = 0; i < n->nin && i < 32; i++)
+            if ((n->op->shape_inputs >> i & 1) && n->in[i] >= 0 && !in[i].data && tensor_numel(&in[i]))
+                st = rerr(e, TILEC_MODEL_ERR_UNSUPPORTED,
+                          "node '%s' (%s): its output shape depends on tensor data computed at run "
+                          "time inside a subgraph",
+                          n->name, n->op_type);
+        if (!st)
+            st = n->op->infer(&c);
+        for (int o = 0; o < n->nout && !st; o++) {
+            st = check_inferred(n, o, &outs[o], e);
+            outs[o].data = NULL;
+            vals[n->out[o]] = outs[o];
+        }
+    }
+    for (int i = 0; i < g->noutputs && !st; i++) {
+        outputs[i] = vals[g->outputs[i]];
+        outputs[i].data = NULL;
+    }
+    for (int v = 0; v < g->nvalues; v++)
+        if (mine[v])
+            free(vals[v].data);
+    free(vals), free(mine);
+    return st;
+}
+
 int graph_eval(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor *outputs, RErr *e) {
     Tensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
     bool *mine = calloc((size_t)g->nvalues + 1, 1);

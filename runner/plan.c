@@ -234,6 +234,12 @@ int plan_build(TilecModel *m, const Tensor *inputs, Plan **out, RErr *e) {
         for (int i = 0; i < n->nin; i++)
             if (n->in[i] >= 0 && last[n->in[i]] < k)
                 last[n->in[i]] = k;
+        // What a subgraph reads of this graph is read here too.
+        for (int s = 0; s < n->nsubgraphs; s++)
+            for (int v = 0; v < n->subgraphs[s]->nvalues; v++)
+                if (n->subgraphs[s]->values[v].kind == VAL_OUTER &&
+                    last[n->subgraphs[s]->values[v].outer_index] < k)
+                    last[n->subgraphs[s]->values[v].outer_index] = k;
     }
     // Aliases keep their source alive.
     for (int v = 0; v < nv; v++)
