@@ -95,7 +95,12 @@ while read -r name file iname ifile; do
         ((trc >= 124)) && why="exit $trc (timeout or signal)"
         echo "    tilec-run: $why"
         sed 's/^/    tilec-run: /' "$d/tilec.err" | tail -n 20
-        rows+=("$name|ok|FAIL|-|-|FAIL (tilec-run $why)")
+        # The reason: tilec-run's first error line, with the op types of the nodes it lists.
+        reason=$(grep -m 1 -i error "$d/tilec.err" | sed "s|^tilec run: error: ||; s|$model: ||")
+        ops=$(sed -n "s/^  *node '.*': \([A-Za-z0-9_]*\) (opset [0-9]*)\$/\1/p" "$d/tilec.err" | sort | uniq -c |
+              sort -k1,1nr | awk '{ printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')
+        [[ -n "$ops" ]] && reason="$reason $ops (of the nodes listed)"
+        rows+=("$name|ok|FAIL|-|-|FAIL (tilec-run $why${reason:+: $reason})")
         failed=1
         continue
     fi
