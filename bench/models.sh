@@ -13,7 +13,7 @@
 # Writes bench/results/models-YYYY-MM-DD.md and .svg (a letter appended when the date's files
 # exist); --smoke: the classifier only, 2 runs, to build/bench/models-smoke.md/.svg (CI keeps the
 # harness from rotting; timings are never judged). A model tilec-run cannot run yet is listed
-# with its error and ORT's numbers.
+# with its error and ORT's numbers. Exit 1 when ORT failed on a model.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -213,3 +213,9 @@ echo
 cat "$base.md"
 echo
 echo "table: $base.md  chart: $base.svg"
+# ORT must have run everywhere (the harness works); tilec-run's failures are in the notes.
+if awk -F'\t' 'NR > 1 && $7 == "-" { bad = 1 } END { exit !bad }' "$tsv"; then
+    echo "models bench: ONNX Runtime failed on some model (see the notes)" >&2
+    exit 1
+fi
+exit 0
