@@ -62,5 +62,13 @@ else
     echo "FAIL good model: $(cat stderr.txt)"
     fails=$((fails + 1))
 fi
+total=$((total + 1))
+if "$run" inner/external_ok.onnx --input x=right.npy --output-dir out2 >/dev/null 2>stderr.txt &&
+    /usr/bin/python3 -c "import numpy as n, sys; sys.exit(0 if (n.load('out2/y.npy') == n.arange(6).reshape(2, 3) + 1).all() else 1)"; then
+    echo "ok   external data inside the model's folder (a subfolder, an offset) loads and runs"
+else
+    echo "FAIL external data inside the folder: $(cat stderr.txt)"
+    fails=$((fails + 1))
+fi
 echo "bad-inputs: $((total - fails)) of $total cases as expected"
 ((fails == 0))

@@ -86,6 +86,21 @@ for name, loc in (("escape.onnx", "../secret.bin"), ("absolute.onnx", "/etc/pass
 with open(os.path.join(out, "secret.bin"), "wb") as f:
     f.write(np.zeros(6, np.float32).tobytes())
 
+# External data inside the folder (a subfolder, with an offset): loads and runs.
+os.makedirs(os.path.join(out, "inner", "weights"), exist_ok=True)
+with open(os.path.join(out, "inner", "weights", "w.bin"), "wb") as f:
+    f.write(b"\0" * 16 + np.arange(6, dtype=np.float32).tobytes())
+t = TensorProto()
+t.name = "w"
+t.data_type = TensorProto.FLOAT
+t.dims.extend([2, 3])
+t.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "weights/w.bin"), ("offset", "16"), ("length", "24")):
+    e = t.external_data.add()
+    e.key, e.value = k, v
+save(model([helper.make_node("Add", ["x", "w"], ["y"], name="add_ext")], [x], [y], [t]),
+     os.path.join("inner", "external_ok.onnx"))
+
 # Unsupported IR version and opset.
 save(model([helper.make_node("Relu", ["x"], ["y"])], [x], [y], ir=2), "old_ir.onnx")
 save(model([helper.make_node("Relu", ["x"], ["y"])], [x], [y], opset=5), "old_opset.onnx")
