@@ -173,8 +173,8 @@ int sh_gather_elements_run(OpCtx *c) {
 enum { RED_NONE, RED_ADD, RED_MUL, RED_MAX, RED_MIN };
 
 static int scatter_reduction(OpCtx *c, int *red) {
-    char s[16];
-    attr_str(c->node, "reduction", "none", s, sizeof s);
+    char buf[16];
+    const char *s = attr_str(c->node, "reduction", "none", buf, sizeof buf);
     *red = strcmp(s, "none") == 0  ? RED_NONE
            : strcmp(s, "add") == 0 ? RED_ADD
            : strcmp(s, "mul") == 0 ? RED_MUL

@@ -484,8 +484,8 @@ static int d2s_params(OpCtx *c, int64_t *b, bool *crd) {
     *b = bs;
     *crd = false;
     if (c->node->op->code == 0) {
-        char mode[16];
-        attr_str(c->node, "mode", "DCR", mode, sizeof mode);
+        char buf[16];
+        const char *mode = attr_str(c->node, "mode", "DCR", buf, sizeof buf);
         if (strcmp(mode, "CRD") == 0)
             *crd = true;
         else if (strcmp(mode, "DCR") != 0)

@@ -16,8 +16,8 @@ typedef struct PadParams {
 static int pad_params(OpCtx *c, PadParams *p) {
     const Tensor *x = &c->in[0];
     int r = x->rank;
-    char mode[16];
-    attr_str(c->node, "mode", "constant", mode, sizeof mode);
+    char buf[16];
+    const char *mode = attr_str(c->node, "mode", "constant", buf, sizeof buf);
     if (strcmp(mode, "constant") == 0)
         p->mode = PAD_CONSTANT;
     else if (strcmp(mode, "reflect") == 0)
