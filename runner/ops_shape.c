@@ -264,8 +264,6 @@ bool sh_one(int dtype, void *buf) { return sh_from_double(dtype, 1.0, buf); }
 
 // ---------------------------------------------------------------- views (OP_ALIAS)
 
-enum { RESHAPE_ATTR = 0, RESHAPE_INPUT = 1 };
-
 static int reshape_infer(OpCtx *c) {
     int st = sh_check_data(c, 0);
     if (st)
@@ -273,18 +271,8 @@ static int reshape_infer(OpCtx *c) {
     const Tensor *x = &c->in[0];
     int64_t shp[RMAX_RANK];
     int n = 0;
-    if (c->node->op->code == RESHAPE_ATTR) {
-        const int64_t *v;
-        n = attr_ints(c->node, "shape", &v);
-        if (n < 0)
-            return node_err(c, TILEC_MODEL_ERR_INVALID, "attribute 'shape' is missing");
-        if (n > RMAX_RANK)
-            return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "a shape of rank %d (at most %d)", n,
-                            RMAX_RANK);
-        memcpy(shp, v, sizeof(int64_t) * (size_t)n);
-    } else if ((st = sh_read_ints(c, 1, shp, RMAX_RANK, &n, false)) != 0) {
+    if ((st = sh_read_ints(c, 1, shp, RMAX_RANK, &n, false)) != 0)
         return st;
-    }
     bool allowzero = c->node->opset >= 14 && attr_int(c->node, "allowzero", 0) != 0;
     int minus = -1;
     bool zero = false;
@@ -573,8 +561,7 @@ static int size_run(OpCtx *c) {
 
 const OpDef ops_shape[] = {
     // Views.
-    {"Reshape", 1, 4, OP_ALIAS, 0, RESHAPE_ATTR, NULL, reshape_infer, NULL, NULL, NULL},
-    {"Reshape", 5, 0, OP_ALIAS, IN(1), RESHAPE_INPUT, NULL, reshape_infer, NULL, NULL, NULL},
+    {"Reshape", 5, 0, OP_ALIAS, IN(1), 0, NULL, reshape_infer, NULL, NULL, NULL},
     {"Flatten", 1, 0, OP_ALIAS, 0, 0, NULL, flatten_infer, NULL, NULL, NULL},
     {"Squeeze", 1, 12, OP_ALIAS, 0, 0, NULL, squeeze_infer, NULL, NULL, NULL},
     {"Squeeze", 13, 0, OP_ALIAS, IN(1), 1, NULL, squeeze_infer, NULL, NULL, NULL},
@@ -587,8 +574,7 @@ const OpDef ops_shape[] = {
     {"Size", 1, 0, OP_SHAPE_ONLY, 0, 0, NULL, size_infer, size_run, NULL, NULL},
     // Copies (ops_shape_move.c, ops_shape_pad.c).
     {"Transpose", 1, 0, 0, 0, 0, NULL, sh_transpose_infer, sh_transpose_run, NULL, NULL},
-    {"Concat", 1, 0, 0, 0, 0, NULL, sh_concat_infer, sh_concat_run, NULL, NULL},
-    {"Split", 1, 1, 0, IN(1), 1, NULL, sh_split_infer, sh_split_run, NULL, NULL},
+    {"Concat", 4, 0, 0, 0, 0, NULL, sh_concat_infer, sh_concat_run, NULL, NULL},
     {"Split", 2, 12, 0, 0, 0, NULL, sh_split_infer, sh_split_run, NULL, NULL},
     {"Split", 13, 0, 0, IN(1), 1, NULL, sh_split_infer, sh_split_run, NULL, NULL},
     {"Slice", 1, 9, 0, 0, 0, NULL, sh_slice_infer, sh_slice_run, NULL, NULL},
@@ -598,7 +584,7 @@ const OpDef ops_shape[] = {
     {"Tile", 6, 0, 0, IN(1), 0, NULL, sh_tile_infer, sh_tile_run, NULL, NULL},
     {"DepthToSpace", 1, 0, 0, 0, 0, NULL, sh_d2s_infer, sh_d2s_run, NULL, NULL},
     {"SpaceToDepth", 1, 0, 0, 0, 1, NULL, sh_d2s_infer, sh_d2s_run, NULL, NULL},
-    {"Pad", 1, 10, 0, 0, 0, NULL, sh_pad_infer, sh_pad_run, sh_pad_scratch, NULL},
+    {"Pad", 2, 10, 0, 0, 0, NULL, sh_pad_infer, sh_pad_run, sh_pad_scratch, NULL},
     {"Pad", 11, 0, 0, IN(1) | IN(3), 1, NULL, sh_pad_infer, sh_pad_run, sh_pad_scratch, NULL},
     // Indexing (ops_shape_index.c).
     {"Gather", 1, 0, 0, 0, 0, NULL, sh_gather_infer, sh_gather_run, NULL, NULL},

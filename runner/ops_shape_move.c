@@ -80,13 +80,9 @@ int sh_transpose_run(OpCtx *c) {
 // ---------------------------------------------------------------- Concat
 
 static int concat_axis(OpCtx *c, int *axis) {
-    int64_t a;
-    if (attr_has(c->node, "axis"))
-        a = attr_int(c->node, "axis", 0);
-    else if (c->node->opset < 4)
-        a = 1;
-    else
+    if (!attr_has(c->node, "axis"))
         return node_err(c, TILEC_MODEL_ERR_INVALID, "attribute 'axis' is missing");
+    int64_t a = attr_int(c->node, "axis", 0);
     if (!norm_axis(a, c->in[0].rank, axis))
         return node_err(c, TILEC_MODEL_ERR_INVALID, "axis %lld is out of range for rank %d",
                         (long long)a, c->in[0].rank);

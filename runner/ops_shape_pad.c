@@ -1,6 +1,6 @@
 // runner/ops_shape_pad.c — Pad (part of the `shape` group, ops_shape.c): constant, reflect,
-// edge and wrap modes, negative pads (cropping), pads as attribute (opsets 1-10: `paddings`,
-// then `pads`) or input (11+), the optional axes input (18+). Each output dimension gets a map
+// edge and wrap modes, negative pads (cropping), pads as attribute (opsets 2-10) or input
+// (11+), the optional axes input (18+). Each output dimension gets a map
 // from output to input index (-1: the constant), and rows are copied through it.
 #include <string.h>
 
@@ -32,7 +32,7 @@ static int pad_params(OpCtx *c, PadParams *p) {
     int np, na = r, st;
     if (c->node->op->code == 0) {
         const int64_t *v;
-        np = attr_ints(c->node, c->node->opset < 2 ? "paddings" : "pads", &v);
+        np = attr_ints(c->node, "pads", &v);
         if (np < 0)
             return node_err(c, TILEC_MODEL_ERR_INVALID, "attribute 'pads' is missing");
         if (np > 2 * RMAX_RANK)
@@ -49,7 +49,8 @@ static int pad_params(OpCtx *c, PadParams *p) {
             axes[i] = i;
     }
     if (np != 2 * na)
-        return node_err(c, TILEC_MODEL_ERR_INVALID, "pads has %d values for %d axes", np, na);
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "pads has %d values; %d axes need %d", np, na,
+                        2 * na);
     for (int i = 0; i < r; i++)
         p->begin[i] = p->end[i] = 0;
     bool seen[RMAX_RANK] = {false};
