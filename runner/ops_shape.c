@@ -21,8 +21,8 @@ int sh_check_data(OpCtx *c, int i) {
         return node_err(c, TILEC_MODEL_ERR_INVALID, "input %d is missing", i);
     int dt = c->in[i].dtype;
     if (dt == DT_STRING)
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "input %d: string tensors are not supported",
-                        i);
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED,
+                        "input %d: string tensors are not supported", i);
     size_t s = dtype_size(dt);
     if (s != 1 && s != 2 && s != 4 && s != 8)
         return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "input %d has element type %s", i,
@@ -79,65 +79,65 @@ void sh_strides(const Tensor *t, int64_t *st) {
 
 // One copy loop per element size. The view has been simplified: no dims of 1, adjacent dims
 // merged where the source is contiguous across them, rank >= 1.
-#define SH_COPY_FN(NAME, T)                                                                      \
-    static void NAME(T *dst, const T *src, int rank, const int64_t *dims, const int64_t *ss) {   \
-        int64_t idx[SH_MAX_DIMS] = {0};                                                           \
-        int last = rank - 1;                                                                      \
-        int64_t n = dims[last], s = ss[last];                                                     \
-        int p = -1; /* a dim whose source stride is 1: the copy is a transposition */            \
-        for (int i = 0; i < last; i++)                                                            \
-            if (ss[i] == 1 && dims[i] >= 16 && n >= 16)                                           \
-                p = i;                                                                            \
-        if (p < 0) {                                                                              \
-            for (;;) {                                                                            \
-                const T *sp = src;                                                                \
-                for (int i = 0; i < last; i++)                                                    \
-                    sp += idx[i] * ss[i];                                                         \
-                if (s == 1)                                                                       \
-                    memcpy(dst, sp, (size_t)n * sizeof(T));                                       \
-                else                                                                              \
-                    for (int64_t j = 0; j < n; j++)                                               \
-                        dst[j] = sp[j * s];                                                       \
-                dst += n;                                                                         \
-                int i = last - 1;                                                                 \
-                while (i >= 0 && ++idx[i] == dims[i])                                             \
-                    idx[i--] = 0;                                                                 \
-                if (i < 0)                                                                        \
-                    return;                                                                       \
-            }                                                                                     \
-        }                                                                                         \
-        /* Blocked: dims p and last move in 32 x 32 blocks; the others in an odometer. */         \
-        int64_t ds[SH_MAX_DIMS];                                                                  \
-        ds[last] = 1;                                                                             \
-        for (int i = last - 1; i >= 0; i--)                                                       \
-            ds[i] = ds[i + 1] * dims[i + 1];                                                      \
-        int64_t np = dims[p], dp = ds[p];                                                         \
-        for (;;) {                                                                                \
-            const T *sp = src;                                                                    \
-            T *dq = dst;                                                                          \
-            for (int i = 0; i < last; i++)                                                        \
-                if (i != p) {                                                                     \
-                    sp += idx[i] * ss[i];                                                         \
-                    dq += idx[i] * ds[i];                                                         \
-                }                                                                                 \
-            for (int64_t a0 = 0; a0 < np; a0 += 32) {                                             \
-                int64_t a1 = a0 + 32 < np ? a0 + 32 : np;                                         \
-                for (int64_t b0 = 0; b0 < n; b0 += 32) {                                          \
-                    int64_t b1 = b0 + 32 < n ? b0 + 32 : n;                                       \
-                    for (int64_t a = a0; a < a1; a++)                                             \
-                        for (int64_t b = b0; b < b1; b++)                                         \
-                            dq[a * dp + b] = sp[a + b * s];                                       \
-                }                                                                                 \
-            }                                                                                     \
-            int i = last - 1;                                                                     \
-            while (i >= 0 && (i == p || ++idx[i] == dims[i])) {                                   \
-                if (i != p)                                                                       \
-                    idx[i] = 0;                                                                   \
-                i--;                                                                              \
-            }                                                                                     \
-            if (i < 0)                                                                            \
-                return;                                                                           \
-        }                                                                                         \
+#define SH_COPY_FN(NAME, T)                                                                    \
+    static void NAME(T *dst, const T *src, int rank, const int64_t *dims, const int64_t *ss) { \
+        int64_t idx[SH_MAX_DIMS] = {0};                                                        \
+        int last = rank - 1;                                                                   \
+        int64_t n = dims[last], s = ss[last];                                                  \
+        int p = -1; /* a dim whose source stride is 1: the copy is a transposition */          \
+        for (int i = 0; i < last; i++)                                                         \
+            if (ss[i] == 1 && dims[i] >= 16 && n >= 16)                                        \
+                p = i;                                                                         \
+        if (p < 0) {                                                                           \
+            for (;;) {                                                                         \
+                const T *sp = src;                                                             \
+                for (int i = 0; i < last; i++)                                                 \
+                    sp += idx[i] * ss[i];                                                      \
+                if (s == 1)                                                                    \
+                    memcpy(dst, sp, (size_t)n * sizeof(T));                                    \
+                else                                                                           \
+                    for (int64_t j = 0; j < n; j++)                                            \
+                        dst[j] = sp[j * s];                                                    \
+                dst += n;                                                                      \
+                int i = last - 1;                                                              \
+                while (i >= 0 && ++idx[i] == dims[i])                                          \
+                    idx[i--] = 0;                                                              \
+                if (i < 0)                                                                     \
+                    return;                                                                    \
+            }                                                                                  \
+        }                                                                                      \
+        /* Blocked: dims p and last move in 32 x 32 blocks; the others in an odometer. */      \
+        int64_t ds[SH_MAX_DIMS];                                                               \
+        ds[last] = 1;                                                                          \
+        for (int i = last - 1; i >= 0; i--)                                                    \
+            ds[i] = ds[i + 1] * dims[i + 1];                                                   \
+        int64_t np = dims[p], dp = ds[p];                                                      \
+        for (;;) {                                                                             \
+            const T *sp = src;                                                                 \
+            T *dq = dst;                                                                       \
+            for (int i = 0; i < last; i++)                                                     \
+                if (i != p) {                                                                  \
+                    sp += idx[i] * ss[i];                                                      \
+                    dq += idx[i] * ds[i];                                                      \
+                }                                                                              \
+            for (int64_t a0 = 0; a0 < np; a0 += 32) {                                          \
+                int64_t a1 = a0 + 32 < np ? a0 + 32 : np;                                      \
+                for (int64_t b0 = 0; b0 < n; b0 += 32) {                                       \
+                    int64_t b1 = b0 + 32 < n ? b0 + 32 : n;                                    \
+                    for (int64_t a = a0; a < a1; a++)                                          \
+                        for (int64_t b = b0; b < b1; b++)                                      \
+                            dq[a * dp + b] = sp[a + b * s];                                    \
+                }                                                                              \
+            }                                                                                  \
+            int i = last - 1;                                                                  \
+            while (i >= 0 && (i == p || ++idx[i] == dims[i])) {                                \
+                if (i != p)                                                                    \
+                    idx[i] = 0;                                                                \
+                i--;                                                                           \
+            }                                                                                  \
+            if (i < 0)                                                                         \
+                return;                                                                        \
+        }                                                                                      \
     }
 
 SH_COPY_FN(copy_view_1, uint8_t)
@@ -234,9 +234,17 @@ static uint16_t f32_to_f16(float f) {
 
 bool sh_from_double(int dtype, double v, void *buf) {
     switch (dtype) {
-    case DT_F32: { float f = (float)v; memcpy(buf, &f, 4); return true; }
+    case DT_F32: {
+        float f = (float)v;
+        memcpy(buf, &f, 4);
+        return true;
+    }
     case DT_F64: memcpy(buf, &v, 8); return true;
-    case DT_F16: { uint16_t h = f32_to_f16((float)v); memcpy(buf, &h, 2); return true; }
+    case DT_F16: {
+        uint16_t h = f32_to_f16((float)v);
+        memcpy(buf, &h, 2);
+        return true;
+    }
     case DT_BF16: {
         float f = (float)v;
         uint32_t x;
@@ -250,12 +258,36 @@ bool sh_from_double(int dtype, double v, void *buf) {
     case DT_BOOL: *(uint8_t *)buf = v != 0; return true;
     case DT_U8: *(uint8_t *)buf = (uint8_t)(int64_t)v; return true;
     case DT_I8: *(int8_t *)buf = (int8_t)(int64_t)v; return true;
-    case DT_U16: { uint16_t x = (uint16_t)(int64_t)v; memcpy(buf, &x, 2); return true; }
-    case DT_I16: { int16_t x = (int16_t)(int64_t)v; memcpy(buf, &x, 2); return true; }
-    case DT_I32: { int32_t x = (int32_t)(int64_t)v; memcpy(buf, &x, 4); return true; }
-    case DT_U32: { uint32_t x = (uint32_t)(int64_t)v; memcpy(buf, &x, 4); return true; }
-    case DT_I64: { int64_t x = (int64_t)v; memcpy(buf, &x, 8); return true; }
-    case DT_U64: { uint64_t x = (uint64_t)v; memcpy(buf, &x, 8); return true; }
+    case DT_U16: {
+        uint16_t x = (uint16_t)(int64_t)v;
+        memcpy(buf, &x, 2);
+        return true;
+    }
+    case DT_I16: {
+        int16_t x = (int16_t)(int64_t)v;
+        memcpy(buf, &x, 2);
+        return true;
+    }
+    case DT_I32: {
+        int32_t x = (int32_t)(int64_t)v;
+        memcpy(buf, &x, 4);
+        return true;
+    }
+    case DT_U32: {
+        uint32_t x = (uint32_t)(int64_t)v;
+        memcpy(buf, &x, 4);
+        return true;
+    }
+    case DT_I64: {
+        int64_t x = (int64_t)v;
+        memcpy(buf, &x, 8);
+        return true;
+    }
+    case DT_U64: {
+        uint64_t x = (uint64_t)v;
+        memcpy(buf, &x, 8);
+        return true;
+    }
     default: return false;
     }
 }
@@ -388,8 +420,8 @@ static int squeeze_infer(OpCtx *c) {
             return node_err(c, TILEC_MODEL_ERR_INVALID, "axis %lld is repeated",
                             (long long)axes[k]);
         if (x->dims[a] != 1)
-            return node_err(c, TILEC_MODEL_ERR_INVALID,
-                            "cannot squeeze axis %d of size %lld", a, (long long)x->dims[a]);
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "cannot squeeze axis %d of size %lld", a,
+                            (long long)x->dims[a]);
         drop[a] = true;
     }
     Tensor *y = &c->out[0];
@@ -415,8 +447,8 @@ static int unsqueeze_infer(OpCtx *c) {
         return node_err(c, TILEC_MODEL_ERR_INVALID, "the axes are missing");
     int r = x->rank + n;
     if (r > RMAX_RANK)
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "the output would have rank %d (at most %d)",
-                        r, RMAX_RANK);
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED,
+                        "the output would have rank %d (at most %d)", r, RMAX_RANK);
     bool ins[RMAX_RANK] = {false};
     for (int k = 0; k < n; k++) {
         int a;
@@ -591,12 +623,12 @@ const OpDef ops_shape[] = {
     {"GatherElements", 11, 0, 0, 0, 0, NULL, sh_gather_elements_infer, sh_gather_elements_run, NULL,
      NULL},
     {"GatherND", 11, 0, 0, 0, 0, NULL, sh_gather_nd_infer, sh_gather_nd_run, NULL, NULL},
-    {"Scatter", 9, 0, 0, 0, 0, NULL, sh_scatter_elements_infer, sh_scatter_elements_run,
+    {"Scatter", 9, 0, OP_INPLACE, 0, 0, NULL, sh_scatter_elements_infer, sh_scatter_elements_run,
      sh_scatter_scratch, NULL},
-    {"ScatterElements", 11, 0, 0, 0, 0, NULL, sh_scatter_elements_infer, sh_scatter_elements_run,
+    {"ScatterElements", 11, 0, OP_INPLACE, 0, 0, NULL, sh_scatter_elements_infer,
+     sh_scatter_elements_run, sh_scatter_scratch, NULL},
+    {"ScatterND", 11, 0, OP_INPLACE, 0, 1, NULL, sh_scatter_nd_infer, sh_scatter_nd_run,
      sh_scatter_scratch, NULL},
-    {"ScatterND", 11, 0, 0, 0, 1, NULL, sh_scatter_nd_infer, sh_scatter_nd_run, sh_scatter_scratch,
-     NULL},
     {"Compress", 9, 0, 0, IN(1), 0, NULL, sh_compress_infer, sh_compress_run, NULL, NULL},
     {"OneHot", 9, 0, 0, IN(1), 0, NULL, sh_onehot_infer, sh_onehot_run, NULL, NULL},
     {"ReverseSequence", 10, 0, 0, 0, 0, NULL, sh_revseq_infer, sh_revseq_run, NULL, NULL},

@@ -24,7 +24,8 @@ int sh_cos_prepare(Node *n, const Graph *g, RErr *e) {
     s->dtype = DT_F32;  // the default: float 0
     const Onnx__TensorProto *p = attr_tensor(n, "value");
     if (p) {
-        if (p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        if (p->has_data_location &&
+            p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
             free(s);
             return rerr(e, TILEC_MODEL_ERR_UNSUPPORTED,
                         "node '%s' (ConstantOfShape): the value is stored externally", n->name);
@@ -92,7 +93,8 @@ static int range_count(OpCtx *c, int64_t *count) {
             return node_err(c, TILEC_MODEL_ERR_INVALID,
                             "start, limit and delta must be scalars of one type");
         if (!t->data)
-            return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "the value of input %d is not known", i);
+            return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "the value of input %d is not known",
+                            i);
     }
     if (dt == DT_F32 || dt == DT_F64) {
         double s = tensor_get_f64(&c->in[0], 0), l = tensor_get_f64(&c->in[1], 0);

@@ -18,8 +18,9 @@ static inline int64_t idx_at(const Tensor *t, int64_t k) {
 static int norm_index(OpCtx *c, int64_t v, int64_t n, int64_t *out) {
     int64_t w = v < 0 ? v + n : v;
     if (w < 0 || w >= n)
-        return node_err(c, TILEC_MODEL_ERR_INPUT, "index %lld is out of range for a dimension of %lld",
-                        (long long)v, (long long)n);
+        return node_err(c, TILEC_MODEL_ERR_INPUT,
+                        "index %lld is out of range for a dimension of %lld", (long long)v,
+                        (long long)n);
     *out = w;
     return 0;
 }
@@ -181,7 +182,9 @@ static int scatter_reduction(OpCtx *c, int *red) {
            : strcmp(s, "max") == 0 ? RED_MAX
            : strcmp(s, "min") == 0 ? RED_MIN
                                    : -1;
-    if (*red < 0 || (*red >= RED_MAX && c->node->opset < 18))
+    // reduction came with opset 16 (add, mul), max and min with 18.
+    if (*red < 0 || (*red != RED_NONE && c->node->opset < 16) ||
+        (*red >= RED_MAX && c->node->opset < 18))
         return node_err(c, TILEC_MODEL_ERR_INVALID, "unknown reduction '%s'", s);
     int dt = c->in[0].dtype;
     if (*red != RED_NONE && dt != DT_F32 && dt != DT_F64 && dt != DT_I32 && dt != DT_I64)
@@ -194,27 +197,30 @@ static int scatter_reduction(OpCtx *c, int *red) {
 typedef int (*Scat1Fn)(void *, const void *, const int64_t *, int64_t, int64_t);
 typedef int (*ScatNFn)(void *, const void *, const int64_t *, int64_t, int64_t, int64_t);
 
-#define SCAT_ROW(OP)                                                                           \
-    {(Scat1Fn)sh_scat1_##OP##_f32, (Scat1Fn)sh_scat1_##OP##_f64, (Scat1Fn)sh_scat1_##OP##_i32, \
-     (Scat1Fn)sh_scat1_##OP##_i64}
-#define SCATN_ROW(OP)                                                                          \
-    {(ScatNFn)sh_scatn_##OP##_f32, (ScatNFn)sh_scatn_##OP##_f64, (ScatNFn)sh_scatn_##OP##_i32, \
-     (ScatNFn)sh_scatn_##OP##_i64}
+#define SCAT_ROW(OP)                                                                               \
+    {                                                                                              \
+        (Scat1Fn) sh_scat1_##OP##_f32, (Scat1Fn)sh_scat1_##OP##_f64, (Scat1Fn)sh_scat1_##OP##_i32, \
+            (Scat1Fn)sh_scat1_##OP##_i64                                                           \
+    }
+#define SCATN_ROW(OP)                                                                              \
+    {                                                                                              \
+        (ScatNFn) sh_scatn_##OP##_f32, (ScatNFn)sh_scatn_##OP##_f64, (ScatNFn)sh_scatn_##OP##_i32, \
+            (ScatNFn)sh_scatn_##OP##_i64                                                           \
+    }
 
 static const Scat1Fn scat1[4][4] = {SCAT_ROW(add), SCAT_ROW(mul), SCAT_ROW(max), SCAT_ROW(min)};
-static const ScatNFn scatn[4][4] = {SCATN_ROW(add), SCATN_ROW(mul), SCATN_ROW(max),
-                                    SCATN_ROW(min)};
-#define SCAT_NAMES(K, OP)                                                       \
-    {"sh_scat" #K "_" #OP "_f32", "sh_scat" #K "_" #OP "_f64", "sh_scat" #K "_" #OP "_i32", \
-     "sh_scat" #K "_" #OP "_i64"}
+static const ScatNFn scatn[4][4] = {SCATN_ROW(add), SCATN_ROW(mul), SCATN_ROW(max), SCATN_ROW(min)};
+#define SCAT_NAMES(K, OP)                                                                      \
+    {                                                                                          \
+        "sh_scat" #K "_" #OP "_f32", "sh_scat" #K "_" #OP "_f64", "sh_scat" #K "_" #OP "_i32", \
+            "sh_scat" #K "_" #OP "_i64"                                                        \
+    }
 static const char *const scat_names[2][4][4] = {
     {SCAT_NAMES(1, add), SCAT_NAMES(1, mul), SCAT_NAMES(1, max), SCAT_NAMES(1, min)},
     {SCAT_NAMES(n, add), SCAT_NAMES(n, mul), SCAT_NAMES(n, max), SCAT_NAMES(n, min)},
 };
 
-static int type_col(int dt) {
-    return dt == DT_F32 ? 0 : dt == DT_F64 ? 1 : dt == DT_I32 ? 2 : 3;
-}
+static int type_col(int dt) { return dt == DT_F32 ? 0 : dt == DT_F64 ? 1 : dt == DT_I32 ? 2 : 3; }
 
 // Runs the reduction kernel: Y[O[k] + j] op= U[k * s + j].
 static int scatter_kernel(OpCtx *c, int red, const int64_t *offs, int64_t k, int64_t s) {
@@ -471,8 +477,8 @@ static int compress_params(OpCtx *c, int *axis, int64_t *count, int64_t *len) {
         if (!cv[i])
             continue;
         if (i >= n)
-            return node_err(c, TILEC_MODEL_ERR_INVALID,
-                            "the condition selects entry %lld of %lld", (long long)i, (long long)n);
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "the condition selects entry %lld of %lld",
+                            (long long)i, (long long)n);
         k++;
     }
     *count = k;
@@ -538,7 +544,8 @@ static int onehot_params(OpCtx *c, int *axis, int64_t *depth) {
     if (!norm_axis(a, ix->rank + 1, axis))
         return node_err(c, TILEC_MODEL_ERR_INVALID, "axis %lld is out of range for rank %d",
                         (long long)a, ix->rank + 1);
-    if (tensor_numel(d) != 1 || d->rank > 1 || !(dtype_is_int(d->dtype) || dtype_is_float(d->dtype)))
+    if (tensor_numel(d) != 1 || d->rank > 1 ||
+        !(dtype_is_int(d->dtype) || dtype_is_float(d->dtype)))
         return node_err(c, TILEC_MODEL_ERR_INVALID, "depth must be one number");
     if (!d->data)
         return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "the depth's value is not known");

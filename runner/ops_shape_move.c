@@ -204,8 +204,8 @@ static int split_sizes(OpCtx *c, int *axis, int64_t *sizes) {
         return 0;
     }
     if (dim % nout)
-        return node_err(c, TILEC_MODEL_ERR_INVALID, "dimension %lld does not split in %d equal parts",
-                        (long long)dim, nout);
+        return node_err(c, TILEC_MODEL_ERR_INVALID,
+                        "dimension %lld does not split in %d equal parts", (long long)dim, nout);
     for (int i = 0; i < nout; i++)
         sizes[i] = dim / nout;
     return 0;
@@ -476,7 +476,8 @@ int sh_tile_run(OpCtx *c) {
 static int d2s_params(OpCtx *c, int64_t *b, bool *crd) {
     int64_t bs = attr_int(c->node, "blocksize", 0);
     if (bs <= 0 || bs > (1 << 20))
-        return node_err(c, TILEC_MODEL_ERR_INVALID, "blocksize %lld is not positive", (long long)bs);
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "blocksize %lld is not positive",
+                        (long long)bs);
     *b = bs;
     *crd = false;
     if (c->node->op->code == 0) {
