@@ -633,8 +633,7 @@ const OpDef ops_shape[] = {
     {"OneHot", 9, 0, 0, IN(1), 0, NULL, sh_onehot_infer, sh_onehot_run, NULL, NULL},
     {"ReverseSequence", 10, 0, 0, 0, 0, NULL, sh_revseq_infer, sh_revseq_run, NULL, NULL},
     // Fills (ops_shape_fill.c).
-    {"ConstantOfShape", 9, 0, 0, IN(0), 0, sh_cos_prepare, sh_cos_infer, sh_cos_run, NULL,
-     sh_cos_free},
+    {"ConstantOfShape", 9, 0, 0, IN(0), 0, NULL, sh_cos_infer, sh_cos_run, NULL, NULL},
     {"Range", 11, 0, 0, IN(0) | IN(1) | IN(2), 0, NULL, sh_range_infer, sh_range_run, NULL, NULL},
     {"Trilu", 14, 0, 0, 0, 0, NULL, sh_trilu_infer, sh_trilu_run, NULL, NULL},
     {"EyeLike", 9, 0, 0, 0, 0, NULL, sh_eyelike_infer, sh_eyelike_run, NULL, NULL},

@@ -84,8 +84,6 @@ int sh_revseq_run(OpCtx *c);
 
 // ---------------------------------------------------------------- ops_shape_fill.c
 
-int sh_cos_prepare(Node *n, const Graph *g, RErr *e);
-void sh_cos_free(void *state);
 int sh_cos_infer(OpCtx *c);
 int sh_cos_run(OpCtx *c);
 int sh_range_infer(OpCtx *c);

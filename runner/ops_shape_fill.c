@@ -11,61 +11,43 @@
 
 // ---------------------------------------------------------------- ConstantOfShape
 
-typedef struct CosState {
-    int dtype;
-    unsigned char value[8];
-} CosState;
-
-int sh_cos_prepare(Node *n, const Graph *g, RErr *e) {
-    (void)g;
-    CosState *s = calloc(1, sizeof *s);
-    if (!s)
-        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-    s->dtype = DT_F32;  // the default: float 0
-    const Onnx__TensorProto *p = attr_tensor(n, "value");
-    if (p) {
-        if (p->has_data_location &&
-            p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-            free(s);
-            return rerr(e, TILEC_MODEL_ERR_UNSUPPORTED,
-                        "node '%s' (ConstantOfShape): the value is stored externally", n->name);
-        }
-        Tensor t;
-        bool owned;
-        int st = tensor_from_proto(p, NULL, &t, &owned, e);
-        if (st) {
-            free(s);
-            return st;
-        }
-        size_t es = dtype_size(t.dtype);
-        if (tensor_numel(&t) != 1 || es > 8) {
-            if (owned)
-                free(t.data);
-            free(s);
-            return rerr(e, TILEC_MODEL_ERR_INVALID,
-                        "node '%s' (ConstantOfShape): the value must hold one element", n->name);
-        }
-        s->dtype = t.dtype;
-        memcpy(s->value, t.data, es);
-        if (owned)
-            free(t.data);
+// The `value` attribute (one element; float 0 when absent) as dtype and bytes. Read at every
+// call rather than in prepare(): constant folding evaluates nodes before they are prepared.
+static int cos_value(OpCtx *c, int *dtype, unsigned char *value) {
+    *dtype = DT_F32;
+    memset(value, 0, 8);
+    const Onnx__TensorProto *p = attr_tensor(c->node, "value");
+    if (!p)
+        return 0;
+    if (p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "the value is stored externally");
+    Tensor t;
+    bool owned;
+    int st = tensor_from_proto(p, NULL, &t, &owned, c->err);
+    if (st)
+        return st;
+    size_t es = dtype_size(t.dtype);
+    bool ok = tensor_numel(&t) == 1 && es <= 8;
+    if (ok) {
+        *dtype = t.dtype;
+        memcpy(value, t.data, es);
     }
-    n->state = s;
+    if (owned)
+        free(t.data);
+    if (!ok)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "the value must hold one element");
     return 0;
 }
 
-void sh_cos_free(void *state) { free(state); }
-
 int sh_cos_infer(OpCtx *c) {
-    const CosState *s = c->node->state;
-    if (!s)
-        return node_err(c, TILEC_MODEL_ERR_INVALID, "the node was not prepared");
+    int dtype;
+    unsigned char value[8];
     int64_t shp[RMAX_RANK];
-    int n, st = sh_read_ints(c, 0, shp, RMAX_RANK, &n, false);
-    if (st)
+    int n, st = cos_value(c, &dtype, value);
+    if (st || (st = sh_read_ints(c, 0, shp, RMAX_RANK, &n, false)) != 0)
         return st;
     Tensor *y = &c->out[0];
-    y->dtype = s->dtype;
+    y->dtype = dtype;
     y->rank = n;
     for (int i = 0; i < n; i++) {
         if (shp[i] < 0)
@@ -77,9 +59,13 @@ int sh_cos_infer(OpCtx *c) {
 }
 
 int sh_cos_run(OpCtx *c) {
-    const CosState *s = c->node->state;
+    int dtype;
+    unsigned char value[8];
+    int st = cos_value(c, &dtype, value);
+    if (st)
+        return st;
     c->kernel = "memcpy";
-    sh_fill(c->out[0].data, s->value, dtype_size(s->dtype), tensor_numel(&c->out[0]));
+    sh_fill(c->out[0].data, value, dtype_size(dtype), tensor_numel(&c->out[0]));
     return 0;
 }
 
