@@ -274,6 +274,63 @@ static int find_plan(TilecModel *m, const Tensor *inputs, Plan **out, bool *temp
     return st;
 }
 
+// An arena of at least `bytes`: a pooled one when one is large enough, else a new one.
+static void *arena_acquire(TilecModel *m, size_t bytes, size_t *got) {
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (!bytes)
+        bytes = 64;
+    pthread_mutex_lock(&m->lock);
+    int best = -1;
+    for (int i = 0; i < m->narenas; i++)
+        if (m->arena_pool_bytes[i] >= bytes && (best < 0 || m->arena_pool_bytes[i] < m->arena_pool_bytes[best]))
+            best = i;
+    void *p = NULL;
+    if (best >= 0) {
+        p = m->arena_pool[best];
+        *got = m->arena_pool_bytes[best];
+        m->narenas--;
+        m->arena_pool[best] = m->arena_pool[m->narenas];
+        m->arena_pool_bytes[best] = m->arena_pool_bytes[m->narenas];
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (!p) {
+        p = aligned_alloc(64, bytes);
+        *got = bytes;
+    }
+    return p;
+}
+
+static void arena_release(TilecModel *m, void *p, size_t bytes) {
+    if (!p)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (m->narenas == (int)(sizeof m->arena_pool / sizeof m->arena_pool[0])) {
+        // Full: drop the smallest kept one if this one is larger.
+        int small = 0;
+        for (int i = 1; i < m->narenas; i++)
+            if (m->arena_pool_bytes[i] < m->arena_pool_bytes[small])
+                small = i;
+        if (m->arena_pool_bytes[small] < bytes) {
+            void *old = m->arena_pool[small];
+            m->arena_pool[small] = p;
+            m->arena_pool_bytes[small] = bytes;
+            p = old;
+        }
+    } else {
+        m->arena_pool[m->narenas] = p;
+        m->arena_pool_bytes[m->narenas++] = bytes;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&m->lock);
+    free(p);
+}
+
+void model_free_arenas(TilecModel *m) {
+    for (int i = 0; i < m->narenas; i++)
+        free(m->arena_pool[i]);
+    m->narenas = 0;
+}
+
 static void shapes_of(const Node *n, const Tensor *vals, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = '\0';
@@ -299,11 +356,12 @@ TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, Tilec
         st = find_plan(m, inputs, &p, &temporary, &e);
     Tensor *cur = NULL;
     void *arena = NULL;
+    size_t arena_bytes = 0;
     double *times = NULL;
     const char **kernels = NULL;
     if (!st) {
         cur = malloc(((size_t)g->nvalues + 1) * sizeof *cur);
-        arena = aligned_alloc(64, p->arena_bytes ? p->arena_bytes : 64);
+        arena = arena_acquire(m, p->arena_bytes, &arena_bytes);
         if (m->profile) {
             times = calloc((size_t)g->nnodes + 1, sizeof *times);
             kernels = calloc((size_t)g->nnodes + 1, sizeof *kernels);
@@ -378,7 +436,8 @@ TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, Tilec
         }
         pthread_mutex_unlock(&m->lock);
     }
-    free(times), free(kernels), free(cur), free(arena);
+    free(times), free(kernels), free(cur);
+    arena_release(m, arena, arena_bytes);
     if (temporary)
         plan_free(p, g->nvalues);
     if (st && error)

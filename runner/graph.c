@@ -41,7 +41,10 @@ static int fold_constants(TilecModel *m, Graph *g, RErr *e) {
             continue;
         for (int v = 0; v < g->nvalues; v++)
             vals[v] = g->values[v].t;
-        int st = node_eval(g, n, vals, outs, e);
+        // The op's load-time state first: infer() and run() may read it.
+        int st = n->op->prepare ? n->op->prepare(n, g, e) : 0;
+        if (!st)
+            st = node_eval(g, n, vals, outs, e);
         if (st) {
             free(vals);
             return st;

@@ -153,6 +153,7 @@ void tilec_model_free(TilecModel *m) {
         return;
     for (int i = 0; i < m->nplans; i++)
         plan_free(m->plan_list[i], m->graph.nvalues);
+    model_free_arenas(m);
     graph_free(&m->graph);
     for (int i = 0; i < m->nowned; i++)
         free(m->owned[i]);

@@ -56,6 +56,11 @@ struct TilecModel {
     Plan *plan_list[RUNNER_MAX_PLANS];  // one per input signature seen (first come)
     int nplans;
     size_t last_peak;
+    // Arenas of finished runs, reused by the next ones (no fresh pages, no page faults, after
+    // the first run); one per concurrent run at most RUNNER_ARENA_POOL kept.
+    void *arena_pool[8];
+    size_t arena_pool_bytes[8];
+    int narenas;
     bool profile;
     ProfileRow *prof;       // per node of graph
 };
@@ -80,6 +85,8 @@ int graph_prepare(TilecModel *m, Graph *g, RErr *e);
 int node_eval(const Graph *g, const Node *n, const Tensor *values, Tensor *outs, RErr *e);
 // Checks that an inferred output is addressable (rank, dims, size limits).
 int check_inferred(const Node *n, int k, const Tensor *t, RErr *e);
+
+void model_free_arenas(TilecModel *m);
 
 // plan.c
 int plan_build(TilecModel *m, const Tensor *inputs, Plan **out, RErr *e);

@@ -123,7 +123,8 @@ int tensor_from_proto(const Onnx__TensorProto *p, const char *dir, Tensor *t, bo
         t->data = malloc(bytes ? bytes : 1);
         if (!t->data)
             return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-        memcpy(t->data, p->raw_data.data, bytes);
+        if (bytes)
+            memcpy(t->data, p->raw_data.data, bytes);
         *owned = true;
         return 0;
     }

@@ -14,3 +14,7 @@ set_tests_properties(runner-node-tests PROPERTIES TIMEOUT 1800 LABELS "slow;mode
 add_test(NAME bench-models-smoke COMMAND bash ${CMAKE_SOURCE_DIR}/bench/models.sh --smoke)
 set_tests_properties(bench-models-smoke PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS bench
                      RESOURCE_LOCK tilec-models)
+# Edge cases of the shape/data-movement ops against numpy, and inputs they must refuse.
+add_test(NAME runner-shape-cases
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/runner/shape_cases.py ${TILEC_BIN_DIR}/tilec-run)
+set_tests_properties(runner-shape-cases PROPERTIES TIMEOUT 600 LABELS slow)
