@@ -63,7 +63,7 @@ set_target_properties(tilec_runner PROPERTIES ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_B
 add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c)
 target_compile_options(tilec-run PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner)
-target_link_libraries(tilec-run PRIVATE tilec_runner)
+target_link_libraries(tilec-run PRIVATE tilec_runner m)
 set_target_properties(tilec-run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 install(TARGETS tilec-run RUNTIME DESTINATION bin)
 install(TARGETS tilec_runner ARCHIVE DESTINATION lib)

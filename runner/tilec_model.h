@@ -105,6 +105,12 @@ char *tilec_model_profile(const TilecModel *model);
 // Every supported op with its opset range, one "Name since-until" per line; caller frees.
 char *tilec_model_supported_ops(void);
 
+// Tensor files: a NumPy .npy (format 1-3, little-endian, C order) or an ONNX TensorProto .pb,
+// told apart by content. t->data is malloc'd; *name (may be NULL) gets the TensorProto's name
+// (NULL for .npy), malloc'd. Writing makes a .npy file.
+TilecModelStatus tilec_tensor_read(const char *path, TilecTensor *t, char **name, char **error);
+TilecModelStatus tilec_tensor_write_npy(const char *path, const TilecTensor *t, char **error);
+
 const char *tilec_dtype_name(int dtype);  // "float", "int64", ...; "?" for an unknown code
 size_t tilec_dtype_size(int dtype);       // bytes per element; 0 for unknown or string
 
