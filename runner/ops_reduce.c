@@ -142,9 +142,12 @@ static int reduce_axes(const OpCtx *c, bool *mask, bool *noop) {
 
 static int reduce_infer(OpCtx *c) {
     const Tensor *x = &c->in[0];
-    if (x->dtype != DT_F32 && x->dtype != DT_F64)
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "element type %s (float and double only)",
-                        dtype_name(x->dtype));
+    int op = c->node->op->code & 15;
+    bool int_ok = op == RD_SUM || op == RD_MAX || op == RD_MIN || op == RD_PROD;
+    if (x->dtype != DT_F32 && x->dtype != DT_F64 &&
+        !(int_ok && (x->dtype == DT_I32 || x->dtype == DT_I64)))
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "element type %s (float and double; "
+                        "int32 and int64 for sum, max, min, product)", dtype_name(x->dtype));
     bool mask[RMAX_RANK], noop;
     int st = reduce_axes(c, mask, &noop);
     if (st)
@@ -249,6 +252,16 @@ static int reduce_run(OpCtx *c) {
         src = c->scratch;
     }
     int64_t A = L.A, R = L.R, B = L.B;
+    if (x->dtype == DT_I64 || x->dtype == DT_I32) {
+        if (x->dtype == DT_I64) {
+            c->kernel = "rd_axis_i64";
+            st = rd_axis_i64(src, y->data, op, A, R, B);
+        } else {
+            c->kernel = "rd_axis_i32";
+            st = rd_axis_i32(src, y->data, op, A, R, B);
+        }
+        return st ? kerr(c, c->kernel, st) : 0;
+    }
     if (x->dtype == DT_F64) {
         const double *X = src;
         double *Y = y->data;
