@@ -4,7 +4,8 @@
 // no batch (or a batch of 1), the batch of A is folded into its rows and stdlib `matmul` runs
 // once; otherwise stdlib `bmm` (la_bmm_f64 for double), whose batch of 1 broadcasts, with an
 // operand expanded into scratch only when its batch broadcasts partly. Gemm runs on stdlib
-// `linear` (bias of N) or `linear_residual` (alpha, beta, any C broadcast to [M, N]); transposed
+// la_linear (runner/kernels/la_kernels.tile: alpha * A B + bias + beta * C, C broadcast to
+// [M, N] in scratch unless it is a row or full); transposed
 // operands go through stdlib `transpose`, a constant transposed B once at load. Einsum of one or
 // two operands is a batched product: each operand is viewed (diagonals as summed strides,
 // broadcast dims as stride 0) as [batch, rows, summed] and [batch, summed, cols], copied to that
@@ -290,8 +291,8 @@ static int gemm_infer(OpCtx *c) {
     return 0;
 }
 
-// How run() computes: the bias path (linear with C as bias) or the residual path (R = C, or C
-// expanded, or zeros), and the scratch each needs.
+// How run() computes: with C as la_linear's bias (no C, or a row of N with beta 1), or as its R
+// (C of [M, N], or C expanded to it in scratch).
 typedef struct GemmPlan {
     int64_t M, K, N;
     bool ta, tb_copy, bias, expand_c;
@@ -308,19 +309,15 @@ static void gemm_plan(const OpCtx *c, GemmPlan *p) {
     p->N = b->dims[tb ? 0 : 1];
     p->alpha = attr_float(c->node, "alpha", 1.0f);
     p->beta = attr_float(c->node, "beta", 1.0f);
-    p->bias = p->expand_c = false;
-    if (!has_in(c, 2) || tensor_numel(&c->in[2]) == 0) {
-        p->bias = p->alpha == 1.0f;
-        p->expand_c = !p->bias;  // zeros
+    p->bias = true;
+    p->expand_c = false;
+    if (!has_in(c, 2) || tensor_numel(&c->in[2]) == 0)
         return;
-    }
     const Tensor *cc = &c->in[2];
     bool row = (cc->rank == 1 && cc->dims[0] == p->N) ||
                (cc->rank == 2 && cc->dims[0] == 1 && cc->dims[1] == p->N);
-    if (row && p->alpha == 1.0f && p->beta == 1.0f)
-        p->bias = true;
-    else
-        p->expand_c = !(cc->rank == 2 && cc->dims[0] == p->M && cc->dims[1] == p->N);
+    p->bias = row && p->beta == 1.0f;
+    p->expand_c = !p->bias && !(cc->rank == 2 && cc->dims[0] == p->M && cc->dims[1] == p->N);
 }
 
 static size_t gemm_scratch(const OpCtx *c) {
@@ -363,28 +360,24 @@ static int gemm_run(OpCtx *c) {
             return kerr(c, "transpose", st);
         B = t;
     }
+    bool has_c = has_in(c, 2) && tensor_numel(&c->in[2]) > 0;
+    c->kernel = "la_linear";
     if (p.bias) {
-        const float *bias = has_in(c, 2) && tensor_numel(&c->in[2]) ? c->in[2].data : NULL;
-        c->kernel = "linear";
-        st = linear(A, B, bias, y, 0, p.M, p.K, p.N, bias ? p.N : 0);
-        return st ? kerr(c, "linear", st) : 0;
+        const float *bias = has_c ? c->in[2].data : NULL;
+        st = la_linear(A, B, bias, NULL, y, p.alpha, 0.0f, p.M, p.K, p.N, bias ? p.N : 0, 0, 0);
+        return st ? kerr(c, "la_linear", st) : 0;
     }
-    const float *R = has_in(c, 2) ? c->in[2].data : NULL;
+    const float *R = c->in[2].data;
     if (p.expand_c) {
         float *t = (float *)sp;
-        if (!R || tensor_numel(&c->in[2]) == 0) {
-            memset(t, 0, (size_t)(p.M * p.N) * sizeof(float));
-        } else {
-            const Tensor *cc = &c->in[2];
-            int64_t dm = cc->rank == 2 ? cc->dims[0] : 1, dn = cc->rank ? cc->dims[cc->rank - 1] : 1;
-            int64_t dims[2] = {p.M, p.N}, str[2] = {dm == 1 ? 0 : dn, dn == 1 ? 0 : 1};
-            copy_strided(t, R, 2, dims, str, sizeof(float));
-        }
+        const Tensor *cc = &c->in[2];
+        int64_t dm = cc->rank == 2 ? cc->dims[0] : 1, dn = cc->rank ? cc->dims[cc->rank - 1] : 1;
+        int64_t dims[2] = {p.M, p.N}, str[2] = {dm == 1 ? 0 : dn, dn == 1 ? 0 : 1};
+        copy_strided(t, R, 2, dims, str, sizeof(float));
         R = t;
     }
-    c->kernel = "linear_residual";
-    st = linear_residual(A, B, NULL, R, y, p.alpha, p.beta, 0, p.M, p.K, p.N, 0);
-    return st ? kerr(c, "linear_residual", st) : 0;
+    st = la_linear(A, B, NULL, R, y, p.alpha, p.beta, p.M, p.K, p.N, 0, p.M, p.N);
+    return st ? kerr(c, "la_linear", st) : 0;
 }
 
 // ---------------------------------------------------------------- Einsum

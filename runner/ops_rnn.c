@@ -2,8 +2,9 @@
 // bidirectional; sequence_lens; initial states; activations with alpha/beta; clip; LSTM
 // peepholes and input_forget; GRU linear_before_reset; layout 0 and 1).
 //
-// Per direction, X W^T + Wb for all time steps is one stdlib `linear` ([S*B, I] x [I, gates*H]);
-// each step then adds H R^T + Rb with `linear_residual` and runs the gate arithmetic of
+// Per direction, X W^T + Wb for all time steps is one la_linear ([S*B, I] x [I, gates*H]; the
+// product of runner/kernels/la_kernels.tile, many times faster than stdlib `linear` at these
+// shapes); each step then adds H R^T + Rb with la_linear and runs the gate arithmetic of
 // runner/kernels/rnn_kernels.tile. GRU without linear_before_reset needs (r * H) R_h^T: its z and
 // r gates come first (weights split into [zr] and [h] parts), then `rnn_gru_reset`, a second
 // product and `rnn_gru_cell`. W and R are transposed per gate group (stdlib `transpose`), at load
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linear.h"
+#include "la_kernels.h"
 #include "onnx.pb-c.h"
 #include "rnn_kernels.h"
 #include "runner.h"
@@ -351,10 +352,10 @@ static int rnn_step(OpCtx *c, const RDims *r, const Step *k, char *sp, const siz
     const float *al = s->alpha[k->d], *be = s->beta[k->d];
     int st;
     if (s->kind != K_GRU) {
-        c->kernel = "linear_residual";
-        st = linear_residual(k->hp, rt, rb, k->xw, G, 1.0f, 1.0f, 0, B, H, GH, rb ? GH : 0);
+        c->kernel = "la_linear";
+        st = la_linear(k->hp, rt, rb, k->xw, G, 1.0f, 1.0f, B, H, GH, rb ? GH : 0, B, GH);
         if (st)
-            return kerr(c, "linear_residual", st);
+            return kerr(c, "la_linear", st);
         if (s->kind == K_LSTM) {
             c->kernel = "rnn_lstm_cell";
             st = rnn_lstm_cell(G, k->cp, k->hp, k->p, lens, k->hn, k->cn, k->y, k->t, s->clip,
@@ -370,25 +371,25 @@ static int rnn_step(OpCtx *c, const RDims *r, const Step *k, char *sp, const siz
     const float *xwh = (const float *)(sp + off[SB_XW]) + r->S * B * 2 * H + k->t * B * H;
     const float *rzr = rt, *rh = rt + H * 2 * H;
     float *RH = (float *)(sp + off[SB_RH]), *Gh = (float *)(sp + off[SB_GH]);
-    c->kernel = "linear_residual";
-    st = linear_residual(k->hp, rzr, rb, k->xw, G, 1.0f, 1.0f, 0, B, H, 2 * H, rb ? 2 * H : 0);
+    c->kernel = "la_linear";
+    st = la_linear(k->hp, rzr, rb, k->xw, G, 1.0f, 1.0f, B, H, 2 * H, rb ? 2 * H : 0, B, 2 * H);
     if (st)
-        return kerr(c, "linear_residual", st);
+        return kerr(c, "la_linear", st);
     const float *rbh = rb ? rb + 2 * H : NULL;
     const float *gh, *hrh;
     if (s->lbr) {
-        c->kernel = "linear";
-        if ((st = linear(k->hp, rh, rbh, Gh, 0, B, H, H, rbh ? H : 0)))
-            return kerr(c, "linear", st);
+        c->kernel = "la_linear";
+        if ((st = la_linear(k->hp, rh, rbh, NULL, Gh, 1.0f, 0.0f, B, H, H, rbh ? H : 0, 0, 0)))
+            return kerr(c, "la_linear", st);
         gh = xwh, hrh = Gh;
     } else {
         c->kernel = "rnn_gru_reset";
         if ((st = rnn_gru_reset(G, k->hp, RH, s->clip, a[0], al[0], be[0], B, 2 * H, H)))
             return kerr(c, "rnn_gru_reset", st);
-        c->kernel = "linear_residual";
-        st = linear_residual(RH, rh, rbh, xwh, Gh, 1.0f, 1.0f, 0, B, H, H, rbh ? H : 0);
+        c->kernel = "la_linear";
+        st = la_linear(RH, rh, rbh, xwh, Gh, 1.0f, 1.0f, B, H, H, rbh ? H : 0, B, H);
         if (st)
-            return kerr(c, "linear_residual", st);
+            return kerr(c, "la_linear", st);
         gh = hrh = Gh;
     }
     c->kernel = "rnn_gru_cell";
@@ -449,17 +450,18 @@ static int rnn_run(OpCtx *c) {
         const float *wd = wt + d * (I + H) * GH;
         const float *bias = has_in(c, 3) ? (const float *)c->in[3].data + d * 2 * GH : NULL;
         // X W^T + Wb for every step (GRU: the zr part, then the h part).
-        c->kernel = "linear";
+        c->kernel = "la_linear";
         if (s->kind == K_GRU) {
-            st = linear(X, wd, bias, XW, 0, S * B, I, 2 * H, bias ? 2 * H : 0);
+            st = la_linear(X, wd, bias, NULL, XW, 1.0f, 0.0f, S * B, I, 2 * H, bias ? 2 * H : 0,
+                           0, 0);
             if (!st)
-                st = linear(X, wd + I * 2 * H, bias ? bias + 2 * H : NULL, XW + S * B * 2 * H,
-                            0, S * B, I, H, bias ? H : 0);
+                st = la_linear(X, wd + I * 2 * H, bias ? bias + 2 * H : NULL, NULL,
+                               XW + S * B * 2 * H, 1.0f, 0.0f, S * B, I, H, bias ? H : 0, 0, 0);
         } else {
-            st = linear(X, wd, bias, XW, 0, S * B, I, GH, bias ? GH : 0);
+            st = la_linear(X, wd, bias, NULL, XW, 1.0f, 0.0f, S * B, I, GH, bias ? GH : 0, 0, 0);
         }
         if (st)
-            return kerr(c, "linear", st);
+            return kerr(c, "la_linear", st);
         const float *hp = h0 + d * B * H, *cp = c0 + d * B * H;
         int64_t xw_stride = s->kind == K_GRU ? 2 * H : GH;
         for (int64_t i = 0; i < S; i++) {
