@@ -80,8 +80,9 @@ static int apply_shapes(TilecModel *m, const TilecModelOptions *o, RErr *e) {
     return 0;
 }
 
-TilecModelStatus tilec_model_load(const char *path, const TilecModelOptions *options,
-                                  TilecModel **out, char **error) {
+// Loads from `bytes` (NULL: read m->path); the model's name in messages is `label`.
+static TilecModelStatus load(const char *label, const char *dir, const uint8_t *bytes, size_t len,
+                             const TilecModelOptions *options, TilecModel **out, char **error) {
     RErr e = {0};
     *out = NULL;
     TilecModel *m = calloc(1, sizeof *m);
@@ -91,16 +92,17 @@ TilecModelStatus tilec_model_load(const char *path, const TilecModelOptions *opt
         return TILEC_MODEL_ERR_MEMORY;
     }
     pthread_mutex_init(&m->lock, NULL);
-    m->path = strdup(path);
-    const char *slash = strrchr(path, '/');
-    m->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    int st = !m->path || !m->dir ? rerr(&e, TILEC_MODEL_ERR_MEMORY, "out of memory")
-                                 : read_file(path, &bytes, &len, &e);
+    m->path = strdup(label);
+    m->dir = strdup(dir);
+    uint8_t *file = NULL;
+    int st = !m->path || !m->dir ? rerr(&e, TILEC_MODEL_ERR_MEMORY, "out of memory") : 0;
+    if (!st && !bytes) {
+        st = read_file(label, &file, &len, &e);
+        bytes = file;
+    }
     if (!st)
         st = model_parse(m, bytes, len, &e);
-    free(bytes);
+    free(file);
     if (!st)
         st = apply_shapes(m, options, &e);
     if (!st)
@@ -113,16 +115,37 @@ TilecModelStatus tilec_model_load(const char *path, const TilecModelOptions *opt
     }
     if (st) {
         if (error) {
-            size_t n = strlen(path) + strlen(e.msg) + 16;
+            size_t n = strlen(label) + strlen(e.msg) + 16;
             *error = malloc(n);
             if (*error)
-                snprintf(*error, n, "%s: %s", path, e.msg);
+                snprintf(*error, n, "%s: %s", label, e.msg);
         }
         tilec_model_free(m);
         return (TilecModelStatus)st;
     }
     *out = m;
     return TILEC_MODEL_OK;
+}
+
+TilecModelStatus tilec_model_load(const char *path, const TilecModelOptions *options,
+                                  TilecModel **out, char **error) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    if (!dir) {
+        *out = NULL;
+        if (error)
+            *error = strdup("out of memory");
+        return TILEC_MODEL_ERR_MEMORY;
+    }
+    TilecModelStatus st = load(path, dir, NULL, 0, options, out, error);
+    free(dir);
+    return st;
+}
+
+TilecModelStatus tilec_model_load_memory(const void *bytes, size_t len, const char *dir,
+                                         const TilecModelOptions *options, TilecModel **out,
+                                         char **error) {
+    return load("<memory>", dir ? dir : ".", bytes ? bytes : "", len, options, out, error);
 }
 
 void tilec_model_free(TilecModel *m) {

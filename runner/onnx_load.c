@@ -272,8 +272,9 @@ static int topo_sort(Graph *g, RErr *e) {
         return rerr(e, TILEC_MODEL_ERR_INVALID, "the graph has a cycle through node '%s' (%s)",
                     g->nodes[bad].name, g->nodes[bad].op_type);
     }
-    Node *sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
-    int *pos = malloc(((size_t)n + 1) * sizeof *pos);
+    size_t cap = n > 0 ? (size_t)n : 1;
+    Node *sorted = malloc(cap * sizeof *sorted);
+    int *pos = malloc(cap * sizeof *pos);
     if (!sorted || !pos) {
         free(indeg), free(order), free(done), free(sorted), free(pos);
         return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
@@ -285,7 +286,8 @@ static int topo_sort(Graph *g, RErr *e) {
     for (int v = 0; v < g->nvalues; v++)
         if (g->values[v].producer >= 0)
             g->values[v].producer = pos[g->values[v].producer];
-    memcpy(g->nodes, sorted, (size_t)n * sizeof *sorted);
+    if (n)
+        memcpy(g->nodes, sorted, (size_t)n * sizeof *sorted);
     free(sorted), free(pos), free(indeg), free(order), free(done);
     return 0;
 }
@@ -301,7 +303,9 @@ static int resolve_name(TilecModel *m, Graph *g, NameMap *map, const char *name,
             continue;
         if (p != g->parent) {
             // Two levels up: reach it through the parent's own outer reference.
-            outer = resolve_name(m, g->parent, &(NameMap){0}, name, e);
+            NameMap none = {0};
+            outer = resolve_name(m, g->parent, &none, name, e);
+            free(none.slot);
             if (outer < 0)
                 return -1;
         }
@@ -422,23 +426,26 @@ static int build_subgraphs(TilecModel *m, Graph *g, RErr *e) {
         if (!subs)
             return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
         g->nodes[k].subgraphs = subs;
+        g->nodes[k].nsubgraphs = count;  // graph_free skips slots still NULL
+        int next = 0;
         // If: then_branch first, else_branch second, whatever the attribute order.
         for (size_t a = 0; a < np->n_attribute; a++) {
             const Onnx__AttributeProto *at = np->attribute[a];
             if (!at->g)
                 continue;
-            int slot = g->nodes[k].nsubgraphs;
+            int slot = -1;
             if (at->name && strcmp(at->name, "then_branch") == 0)
                 slot = 0;
             else if (at->name && strcmp(at->name, "else_branch") == 0)
                 slot = 1;
-            if (slot >= count || subs[slot])
-                slot = g->nodes[k].nsubgraphs;
+            if (slot < 0 || slot >= count || subs[slot])
+                for (slot = 0; slot < count && subs[slot]; slot++) {
+                }
+            (void)next;
             Graph *sg = calloc(1, sizeof *sg);
             if (!sg)
                 return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
             subs[slot] = sg;
-            g->nodes[k].nsubgraphs++;
             int st = graph_build(m, at->g, sg, g, e);
             if (st)
                 return st;

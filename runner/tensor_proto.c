@@ -50,6 +50,13 @@ static int read_external(const Onnx__TensorProto *p, const char *dir, size_t byt
     FILE *f = fopen(real_path, "rb");
     if (!f)
         return rerr(e, TILEC_MODEL_ERR_IO, "external data file '%s': %s", path, strerror(errno));
+    off_t size = fseeko(f, 0, SEEK_END) == 0 ? ftello(f) : -1;
+    if (size < 0 || (unsigned long long)offset + bytes > (unsigned long long)size) {
+        fclose(f);
+        return rerr(e, TILEC_MODEL_ERR_FORMAT,
+                    "external data file '%s' is shorter than offset %lld + %zu bytes", path, offset,
+                    bytes);
+    }
     void *buf = malloc(bytes ? bytes : 1);
     if (!buf) {
         fclose(f);
@@ -120,25 +127,36 @@ int tensor_from_proto(const Onnx__TensorProto *p, const char *dir, Tensor *t, bo
         *owned = true;
         return 0;
     }
+    size_t have;
+    switch (t->dtype) {
+    case DT_F32: have = p->n_float_data; break;
+    case DT_F64: have = p->n_double_data; break;
+    case DT_I64: have = p->n_int64_data; break;
+    case DT_U32:
+    case DT_U64: have = p->n_uint64_data; break;
+    default: have = p->n_int32_data; break;
+    }
+    if (have != (size_t)n)
+        return rerr(e, TILEC_MODEL_ERR_FORMAT, "tensor '%s' holds %zu values, its shape needs %lld",
+                    name, have, (long long)n);
     t->data = calloc(1, bytes ? bytes : 1);
     if (!t->data)
         return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
     *owned = true;
-    size_t have;
     switch (t->dtype) {
     case DT_F32:
         have = p->n_float_data;
-        if (have == (size_t)n)
+        if (have == (size_t)n && n)
             memcpy(t->data, p->float_data, bytes);
         break;
     case DT_F64:
         have = p->n_double_data;
-        if (have == (size_t)n)
+        if (have == (size_t)n && n)
             memcpy(t->data, p->double_data, bytes);
         break;
     case DT_I64:
         have = p->n_int64_data;
-        if (have == (size_t)n)
+        if (have == (size_t)n && n)
             memcpy(t->data, p->int64_data, bytes);
         break;
     case DT_U32:
@@ -164,13 +182,6 @@ int tensor_from_proto(const Onnx__TensorProto *p, const char *dir, Tensor *t, bo
                 }
             }
         break;
-    }
-    if (have != (size_t)n && !(n == 0 && have == 0)) {
-        free(t->data);
-        t->data = NULL;
-        *owned = false;
-        return rerr(e, TILEC_MODEL_ERR_FORMAT, "tensor '%s' holds %zu values, its shape needs %lld",
-                    name, have, (long long)n);
     }
     return 0;
 }

@@ -75,6 +75,10 @@ typedef struct TilecModel TilecModel;
 
 TilecModelStatus tilec_model_load(const char *path, const TilecModelOptions *options,
                                   TilecModel **model, char **error);
+// The same from a model already in memory; external data files are looked up in `dir`.
+TilecModelStatus tilec_model_load_memory(const void *bytes, size_t len, const char *dir,
+                                         const TilecModelOptions *options, TilecModel **model,
+                                         char **error);
 void tilec_model_free(TilecModel *model);
 
 // The graph's inputs (initializers excluded) and outputs, in graph order. A dimension that the
