@@ -1,4 +1,4 @@
-// runner/ops_linalg.c — matrix products: MatMul, Gemm, Einsum, MatMulInteger.
+// runner/ops_linalg.c — matrix products: MatMul, Gemm, Einsum, MatMulInteger, QLinearMatMul.
 //
 // MatMul follows numpy: 1-D operands become a row or a column, batch dims broadcast. When B has
 // no batch (or a batch of 1), the batch of A is folded into its rows and stdlib `matmul` runs
@@ -10,7 +10,9 @@
 // two operands is a batched product: each operand is viewed (diagonals as summed strides,
 // broadcast dims as stride 0) as [batch, rows, summed] and [batch, summed, cols], copied to that
 // layout where it is not already, multiplied, and the result permuted to the output's order; a
-// single operand is summed over its dropped labels with a rows reduction.
+// single operand is summed over its dropped labels with a rows reduction. MatMulInteger and
+// QLinearMatMul run on la_bmm_int8 / la_qlinear_int8 with zero points and scales expanded to one
+// per row of A and column of B.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -746,41 +748,77 @@ static int einsum_run(OpCtx *c) {
     return 0;
 }
 
-// ---------------------------------------------------------------- MatMulInteger
+// ---------------------------------------------------------------- MatMulInteger, QLinearMatMul
+
+// Inputs of the two ops: A, B and the zero points and scales of A and B (-1: none).
+typedef struct QIn {
+    int a, b, za, zb, sa, sb;
+} QIn;
+
+static const QIn mmi_in = {0, 1, 2, 3, -1, -1}, qlm_in = {0, 3, 2, 5, 1, 4};
 
 static bool is_int8(int t) { return t == DT_U8 || t == DT_I8; }
 
-static int mmi_infer(OpCtx *c) {
-    const Tensor *a = &c->in[0], *b = &c->in[1];
-    if (!is_int8(a->dtype) || !is_int8(b->dtype))
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "element types %s and %s (uint8, int8)",
-                        dtype_name(a->dtype), dtype_name(b->dtype));
-    MM s;
-    int st = mm_shape(c, a, b, &s, &c->out[0]);
-    if (st)
-        return st;
-    for (int i = 2; i < 4; i++) {
-        if (!has_in(c, i))
-            continue;
-        const Tensor *z = &c->in[i];
-        int64_t n = tensor_numel(z), want = i == 2 ? s.M : s.N;
-        if (z->dtype != c->in[i - 2].dtype)
-            return node_err(c, TILEC_MODEL_ERR_INVALID, "zero point %d of type %s", i - 2,
-                            dtype_name(z->dtype));
-        if (n != 1 && !(n == want && z->rank <= 2 && (i == 2 || s.BB == 1) &&
-                        (i == 3 || s.BA == 1)))
-            return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "zero point %d of %lld elements "
-                            "(one, or one per row of A / column of B)", i - 2, (long long)n);
-    }
-    c->out[0].dtype = DT_I32;
+// Checks a zero point or scale: one value, or one per row of A (per column of B) when that
+// operand has no batch.
+static int q_param(const OpCtx *c, int i, int dtype, int64_t per, bool batched, const char *what) {
+    if (i < 0 || !has_in(c, i))
+        return 0;
+    const Tensor *z = &c->in[i];
+    int64_t n = tensor_numel(z);
+    if (z->dtype != dtype)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "%s of type %s", what, dtype_name(z->dtype));
+    if (n != 1 && !(n == per && !batched))
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "%s of %lld elements (one, or one per "
+                        "row of A / column of B)", what, (long long)n);
     return 0;
 }
 
-static size_t mmi_scratch(const OpCtx *c) {
+static int q_infer(OpCtx *c, const QIn *q, MM *s) {
+    const Tensor *a = &c->in[q->a], *b = &c->in[q->b];
+    if (!is_int8(a->dtype) || !is_int8(b->dtype))
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "element types %s and %s (uint8, int8)",
+                        dtype_name(a->dtype), dtype_name(b->dtype));
+    int st = mm_shape(c, a, b, s, &c->out[0]);
+    if (!st)
+        st = q_param(c, q->za, a->dtype, s->M, s->BA != 1, "A's zero point");
+    if (!st)
+        st = q_param(c, q->zb, b->dtype, s->N, s->BB != 1, "B's zero point");
+    if (!st)
+        st = q_param(c, q->sa, DT_F32, s->M, s->BA != 1, "A's scale");
+    if (!st)
+        st = q_param(c, q->sb, DT_F32, s->N, s->BB != 1, "B's scale");
+    return st;
+}
+
+static int mmi_infer(OpCtx *c) {
     MM s;
-    if (mm_shape(c, &c->in[0], &c->in[1], &s, NULL))
+    c->out[0].dtype = DT_I32;
+    return q_infer(c, &mmi_in, &s);
+}
+
+static int qlm_infer(OpCtx *c) {
+    MM s;
+    int st = q_infer(c, &qlm_in, &s);
+    if (st)
+        return st;
+    for (int i = 1; i < 8; i++)
+        if (!has_in(c, i))
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "input %d is missing", i);
+    const Tensor *ys = &c->in[6], *yz = &c->in[7];
+    if (ys->dtype != DT_F32 || tensor_numel(ys) != 1 || !is_int8(yz->dtype) ||
+        tensor_numel(yz) != 1)
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "y_scale and y_zero_point must be one "
+                        "float and one uint8/int8");
+    c->out[0].dtype = yz->dtype;
+    return 0;
+}
+
+static size_t q_scratch(const OpCtx *c, const QIn *q) {
+    MM s;
+    if (mm_shape(c, &c->in[q->a], &c->in[q->b], &s, NULL))
         return 0;
-    size_t n = align64((size_t)(s.M + s.N) * sizeof(int32_t));
+    size_t n = align64((size_t)(s.M + s.N) * 4) * 2;
     if (s.expand_a)
         n += align64((size_t)(s.BT * s.M * s.K));
     if (s.expand_b)
@@ -788,8 +826,23 @@ static size_t mmi_scratch(const OpCtx *c) {
     return n;
 }
 
-static int mmi_run(OpCtx *c) {
-    const Tensor *a = &c->in[0], *b = &c->in[1];
+static size_t mmi_scratch(const OpCtx *c) { return q_scratch(c, &mmi_in); }
+static size_t qlm_scratch(const OpCtx *c) { return q_scratch(c, &qlm_in); }
+
+// A per-tensor or per-row/column parameter as n values (a copy; 0 or 1 when absent).
+static void q_expand(const OpCtx *c, int i, int64_t n, int32_t *zi, float *zf) {
+    const Tensor *t = i >= 0 && has_in(c, i) ? &c->in[i] : NULL;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t k = t && tensor_numel(t) == 1 ? 0 : j;
+        if (zi)
+            zi[j] = t ? (int32_t)tensor_get_int(t, k) : 0;
+        else
+            zf[j] = t ? ((const float *)t->data)[k] : 1.0f;
+    }
+}
+
+static int q_run(OpCtx *c, const QIn *q, bool requant) {
+    const Tensor *a = &c->in[q->a], *b = &c->in[q->b];
     MM s;
     int st = mm_shape(c, a, b, &s, NULL);
     if (st)
@@ -798,15 +851,13 @@ static int mmi_run(OpCtx *c) {
         return 0;
     char *sp = c->scratch;
     int32_t *za = (int32_t *)sp, *zb = za + s.M;
-    sp += align64((size_t)(s.M + s.N) * sizeof(int32_t));
-    // The zero points as one int32 per row / column (a copy of the uint8/int8 values).
-    for (int i = 0; i < 2; i++) {
-        int32_t *z = i ? zb : za;
-        int64_t n = i ? s.N : s.M;
-        const Tensor *zt = has_in(c, i + 2) ? &c->in[i + 2] : NULL;
-        for (int64_t j = 0; j < n; j++)
-            z[j] = zt ? (int32_t)tensor_get_int(zt, tensor_numel(zt) == 1 ? 0 : j) : 0;
-    }
+    sp += align64((size_t)(s.M + s.N) * 4);
+    float *sa = (float *)sp, *sb = sa + s.M;
+    sp += align64((size_t)(s.M + s.N) * 4);
+    q_expand(c, q->za, s.M, za, NULL);
+    q_expand(c, q->zb, s.N, zb, NULL);
+    q_expand(c, q->sa, s.M, NULL, sa);
+    q_expand(c, q->sb, s.N, NULL, sb);
     const void *A = a->data, *B = b->data;
     int64_t BA = s.BA, BB = s.BB;
     int64_t dims[RMAX_RANK + 2], str[RMAX_RANK + 2];
@@ -828,11 +879,22 @@ static int mmi_run(OpCtx *c) {
         B = sp;
         BB = s.BT;
     }
-    c->kernel = "la_bmm_int8";
-    st = la_bmm_int8(A, B, za, zb, c->out[0].data, a->dtype == DT_U8, b->dtype == DT_U8, BA, s.M,
-                     s.K, BB, s.N, s.BT);
-    return st ? kerr(c, "la_bmm_int8", st) : 0;
+    int ua = a->dtype == DT_U8, ub = b->dtype == DT_U8;
+    if (!requant) {
+        c->kernel = "la_bmm_int8";
+        st = la_bmm_int8(A, B, za, zb, c->out[0].data, ua, ub, BA, s.M, s.K, BB, s.N, s.BT);
+    } else {
+        const Tensor *yz = &c->in[7];
+        c->kernel = "la_qlinear_int8";
+        st = la_qlinear_int8(A, B, za, zb, sa, sb, c->out[0].data, ua, ub, yz->dtype == DT_U8,
+                             ((const float *)c->in[6].data)[0], (int32_t)tensor_get_int(yz, 0),
+                             BA, s.M, s.K, BB, s.N, s.BT);
+    }
+    return st ? kerr(c, c->kernel, st) : 0;
 }
+
+static int mmi_run(OpCtx *c) { return q_run(c, &mmi_in, false); }
+static int qlm_run(OpCtx *c) { return q_run(c, &qlm_in, true); }
 
 // ---------------------------------------------------------------- the table
 
@@ -842,5 +904,6 @@ const OpDef ops_linalg[] = {
     {"Einsum", 12, 0, 0, 0, 0, einsum_prepare, einsum_infer, einsum_run, einsum_scratch,
      einsum_free},
     {"MatMulInteger", 10, 0, 0, 0, 0, NULL, mmi_infer, mmi_run, mmi_scratch, NULL},
+    {"QLinearMatMul", 10, 0, 0, 0, 0, NULL, qlm_infer, qlm_run, qlm_scratch, NULL},
 };
 const int ops_linalg_count = (int)(sizeof ops_linalg / sizeof ops_linalg[0]);
