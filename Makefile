@@ -35,7 +35,8 @@ build: configure
 	cmake --build $(BUILD_DIR)
 
 # The targets the quick tests use (not the ASan and fuzzing builds).
-QUICK_TARGETS := tilec tilec_rt test-runtime test-runtime-tsan test-dispatch test-bf16 test-tensor-map
+QUICK_TARGETS := tilec tilec_rt test-runtime test-runtime-tsan test-dispatch test-bf16 test-tensor-map \
+                 tilec-run runner-example
 
 check: configure
 	cmake --build $(BUILD_DIR) --target $(QUICK_TARGETS)

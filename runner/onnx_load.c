@@ -213,7 +213,7 @@ static int add_node(Graph *g, RErr *e) {
 
 // Appends "name (Op, opset N)" to the list of unsupported nodes.
 static void note_unsupported(char *list, size_t cap, int *count, const Onnx__NodeProto *np,
-                             const char *why) {
+                             const char *node_name, const char *why) {
     (*count)++;
     size_t len = strlen(list);
     if (*count > 40) {
@@ -221,7 +221,7 @@ static void note_unsupported(char *list, size_t cap, int *count, const Onnx__Nod
             strcat(list, "\n  ...");
         return;
     }
-    snprintf(list + len, cap - len, "\n  node '%s': %s%s%s", np->name && np->name[0] ? np->name : "?",
+    snprintf(list + len, cap - len, "\n  node '%s': %s%s%s", node_name,
              np->op_type ? np->op_type : "?", why[0] ? " " : "", why);
 }
 
@@ -354,7 +354,11 @@ static int build_nodes(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, Name
         if (!default_domain(np->domain)) {
             char why[300];
             snprintf(why, sizeof why, "(domain '%s' is not supported)", np->domain);
-            note_unsupported(unsupported, sizeof unsupported, &nunsupported, np, why);
+            note_unsupported(unsupported, sizeof unsupported, &nunsupported, np, n->name, why);
+        } else if (m->opset < 0) {
+            return rerr(e, TILEC_MODEL_ERR_INVALID,
+                        "node '%s' (%s) is in the default domain, which the model does not import",
+                        n->name, op);
         } else {
             bool known;
             n->op = ops_find(op, m->opset, &known);
@@ -362,7 +366,7 @@ static int build_nodes(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, Name
                 char why[96];
                 snprintf(why, sizeof why, known ? "(not supported at opset %d)" : "(opset %d)",
                          m->opset);
-                note_unsupported(unsupported, sizeof unsupported, &nunsupported, np, why);
+                note_unsupported(unsupported, sizeof unsupported, &nunsupported, np, n->name, why);
             }
         }
         n->nin = (int)np->n_input;
@@ -578,9 +582,8 @@ int model_parse(TilecModel *m, const uint8_t *bytes, size_t len, RErr *e) {
     for (size_t i = 0; i < mp->n_opset_import; i++)
         if (default_domain(mp->opset_import[i]->domain))
             m->opset = (int)mp->opset_import[i]->version;
-    if (m->opset < 0)
-        return rerr(e, TILEC_MODEL_ERR_INVALID, "the model imports no opset of the default domain");
-    if (m->opset < 7 || m->opset > 21)
+    // A model that imports only other domains: its nodes are listed as unsupported below.
+    if (m->opset >= 0 && (m->opset < 7 || m->opset > 21))
         return rerr(e, TILEC_MODEL_ERR_UNSUPPORTED,
                     "default-domain opset %d is not supported (7 to 21 are)", m->opset);
     return graph_build(m, mp->graph, &m->graph, NULL, e);
