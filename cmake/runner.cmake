@@ -63,8 +63,38 @@ set_target_properties(tilec_runner PROPERTIES ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_B
 add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c)
 target_compile_options(tilec-run PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner)
-target_link_libraries(tilec-run PRIVATE tilec_runner)
+target_link_libraries(tilec-run PRIVATE tilec_runner m)
 set_target_properties(tilec-run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 install(TARGETS tilec-run RUNTIME DESTINATION bin)
 install(TARGETS tilec_runner ARCHIVE DESTINATION lib)
 install(FILES ${CMAKE_SOURCE_DIR}/runner/tilec_model.h DESTINATION include/tilec)
+
+# The libFuzzer target over the loader (tests/fuzz/fuzz_runner.c), built by the clang that
+# builds bin/tilec-fuzz, with the runner and runtime compiled under ASan and UBSan (the kernel
+# objects are tilec's, uninstrumented).
+if(TILEC_FUZZ)
+  set(_runner_fuzz_sources ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_runner.c ${TILEC_RUNNER_SOURCES}
+      ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${CMAKE_SOURCE_DIR}/runtime/tilec_rt.c
+      ${CMAKE_SOURCE_DIR}/runtime/dispatch.c ${CMAKE_SOURCE_DIR}/runtime/bf16.c
+      ${CMAKE_SOURCE_DIR}/runtime/cuda.c)
+  file(GLOB _runner_headers ${CMAKE_SOURCE_DIR}/runner/*.h)
+  add_custom_command(
+    OUTPUT ${TILEC_BIN_DIR}/tilec-fuzz-runner
+    COMMAND ${TILEC_FUZZ_CC} -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
+            -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wall -Wextra
+            -Wno-unused-parameter
+            -I${CMAKE_SOURCE_DIR}/runner -I${TILEC_RUNNER_GEN} -I${TILEC_RUNNER_KDIR}
+            -I${CMAKE_SOURCE_DIR}/runtime -I${TILEC_PROTOBUF_C_INCLUDE}
+            ${_runner_fuzz_sources} ${TILEC_RUNNER_KERNEL_OBJECTS} ${TILEC_PROTOBUF_C} -lm -lpthread -ldl
+            -o ${TILEC_BIN_DIR}/tilec-fuzz-runner
+    DEPENDS ${_runner_fuzz_sources} ${_runner_headers} ${TILEC_RUNNER_KERNEL_OBJECTS}
+            ${TILEC_RUNNER_GEN}/onnx.pb-c.h
+    COMMENT "Building libFuzzer target bin/tilec-fuzz-runner with ${TILEC_FUZZ_CC}"
+    VERBATIM)
+  add_custom_target(tilec-fuzz-runner ALL DEPENDS ${TILEC_BIN_DIR}/tilec-fuzz-runner)
+  add_dependencies(tilec-fuzz-runner tilec_runner_kernels)
+  add_test(NAME fuzz-smoke-runner
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/fuzz/run-fuzz-runner.sh ${TILEC_BIN_DIR}/tilec-fuzz-runner 60
+                   ${CMAKE_BINARY_DIR}/fuzz-artifacts-runner)
+  set_tests_properties(fuzz-smoke-runner PROPERTIES TIMEOUT 300 LABELS "slow;asan")
+endif()

@@ -209,5 +209,10 @@ int tensor_from_proto(const struct Onnx__TensorProto *p, const char *dir, Tensor
 // tensors (for VAL_OUTER values), `inputs` the subgraph's inputs; outputs are malloc'd.
 int graph_eval(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor *outputs,
                RErr *e);
+// The types and shapes of a (sub)graph's outputs, from the enclosing graph's tensors (data
+// where known): nodes whose inputs all have data are evaluated, others inferred. `outputs` get
+// no data.
+int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor *outputs,
+                RErr *e);
 
 #endif

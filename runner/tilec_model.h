@@ -75,6 +75,10 @@ typedef struct TilecModel TilecModel;
 
 TilecModelStatus tilec_model_load(const char *path, const TilecModelOptions *options,
                                   TilecModel **model, char **error);
+// The same from a model already in memory; external data files are looked up in `dir`.
+TilecModelStatus tilec_model_load_memory(const void *bytes, size_t len, const char *dir,
+                                         const TilecModelOptions *options, TilecModel **model,
+                                         char **error);
 void tilec_model_free(TilecModel *model);
 
 // The graph's inputs (initializers excluded) and outputs, in graph order. A dimension that the
@@ -104,6 +108,12 @@ char *tilec_model_profile(const TilecModel *model);
 
 // Every supported op with its opset range, one "Name since-until" per line; caller frees.
 char *tilec_model_supported_ops(void);
+
+// Tensor files: a NumPy .npy (format 1-3, little-endian, C order) or an ONNX TensorProto .pb,
+// told apart by content. t->data is malloc'd; *name (may be NULL) gets the TensorProto's name
+// (NULL for .npy), malloc'd. Writing makes a .npy file.
+TilecModelStatus tilec_tensor_read(const char *path, TilecTensor *t, char **name, char **error);
+TilecModelStatus tilec_tensor_write_npy(const char *path, const TilecTensor *t, char **error);
 
 const char *tilec_dtype_name(int dtype);  // "float", "int64", ...; "?" for an unknown code
 size_t tilec_dtype_size(int dtype);       // bytes per element; 0 for unknown or string

@@ -5,6 +5,8 @@
 # LLVM/MLIR 22 (22.1.8) come from Debian's bookworm-security packages. clang 14 is only for
 # the libFuzzer target (bin/tilec-fuzz); python3-psutil lets lit enforce per-test timeouts.
 # The benchmarks' peers: OpenBLAS (matmul), oneDNN (conv2d), PyTorch (attention).
+# The ONNX runner (runner/): protobuf-c and its compiler (C from onnx.proto), onnx.proto itself
+# (libonnx-dev), ONNX's backend node tests (libonnx-testdata), python3-onnx for the tests' models.
 set -euo pipefail
 
 packages=(
@@ -14,7 +16,13 @@ packages=(
     libzstd-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
     libopenblas-dev libdnnl-dev python3-torch
     libsqlite3-dev libxxhash-dev
+    protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx
 )
+# The runner's model tests and benchmark run ONNX Runtime (the npm package onnxruntime-node) on
+# Node.js; the machines have node, but a bare Debian gets it from apt.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 
 # The NVIDIA back end's assembler: the CUDA toolkit's ptxas (and libdevice), which these
 # machines have at /usr/local/cuda (CUDA 13); Debian's nvidia-cuda-toolkit (11.8) cannot

@@ -516,8 +516,29 @@ static int compile(const Options *o) {
     return ok && diag_error_count() == 0 ? 0 : 1;
 }
 
+// `tilec run ...` is bin/tilec-run (runner/, linked with the compiled kernels), next to this
+// executable.
+static int run_model(char **argv) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
+    if (n <= 0) {
+        fprintf(stderr, "tilec: error: cannot find tilec-run (readlink /proc/self/exe: %s)\n",
+                strerror(errno));
+        return 1;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    strcpy(slash ? slash + 1 : self, "tilec-run");
+    argv[0] = self;
+    execv(self, argv);
+    fprintf(stderr, "tilec: error: cannot run %s: %s\n", self, strerror(errno));
+    return 1;
+}
+
 int main(int argc, char **argv) {
     Options o = {0};
+    if (argc > 1 && strcmp(argv[1], "run") == 0)
+        return run_model(argv + 1);
     diag_init((DiagOptions){.out = stderr, .error_limit = 20});
     if (argc > 1 && strcmp(argv[1], "tune") == 0) {
         TuneIdentity id = {.compiler = TILEC_COMPILER_ID};

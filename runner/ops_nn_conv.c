@@ -1,0 +1,409 @@
+// runner/ops_nn_conv.c — Conv and ConvTranspose (1-D as 2-D with H = 1, and 2-D) on f32.
+//
+// Conv picks its kernel by shape (single-thread timings, NCHW in and out, in the report of the
+// commit that added this file): depthwise filters run nn_dwconv (runner/kernels/nn_conv.tile),
+// 1x1 unit-stride unpadded ones stdlib conv2d_nchw (a matrix product per image), and every other
+// convolution stdlib conv2d_nhwc between two transposes (the input to NHWC, the output back),
+// with its weights repacked once at load to [KH, KW, CG, K] — about 1.5-2x faster than
+// conv2d_nchw on 3x3 layers. ConvTranspose runs nn_conv_transpose on weights repacked to
+// [KH, KW, K, CG]. NnConvState.act (ops_nn.h) fuses an activation into the convolution.
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv2d.h"
+#include "nn_conv.h"
+#include "ops_nn.h"
+#include "transpose.h"
+
+// ---------------------------------------------------------------- shared
+
+void opnn_conv_free(void *state) {
+    NnConvState *s = state;
+    if (s) {
+        free(s->wt_nhwc);
+        free(s->wt_tr);
+        free(s);
+    }
+}
+
+// OIHW (K, CG, KH, KW) -> [KH, KW, CG, K].
+static void pack_nhwc(const float *w, float *p, int64_t K, int64_t CG, int64_t KH, int64_t KW) {
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t c = 0; c < CG; c++)
+            for (int64_t h = 0; h < KH; h++)
+                for (int64_t x = 0; x < KW; x++)
+                    p[((h * KW + x) * CG + c) * K + k] = w[((k * CG + c) * KH + h) * KW + x];
+}
+
+// ConvTranspose's [C, KG, KH, KW] (C = G * CG) -> [KH, KW, K, CG] (K = G * KG).
+static void pack_tr(const float *w, float *p, int64_t G, int64_t CG, int64_t KG, int64_t KH,
+                    int64_t KW) {
+    int64_t K = G * KG;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t c = 0; c < CG; c++)
+            for (int64_t kk = 0; kk < KG; kk++)
+                for (int64_t h = 0; h < KH; h++)
+                    for (int64_t x = 0; x < KW; x++)
+                        p[((h * KW + x) * K + g * KG + kk) * CG + c] =
+                            w[(((g * CG + c) * KG + kk) * KH + h) * KW + x];
+}
+
+static int64_t numel_of(const Tensor *t) { return tensor_numel(t); }
+
+// ---------------------------------------------------------------- Conv
+
+enum { PATH_DW, PATH_NCHW, PATH_NHWC };
+
+typedef struct ConvShape {
+    int64_t N, C, H, W, K, CG, KH, KW, OH, OW, group;
+    int64_t sh, sw, ph, pw, dh, dw;
+    int path;
+} ConvShape;
+
+static int conv_shape(const OpCtx *c, ConvShape *s, NnWindow *win) {
+    const Tensor *x = &c->in[0], *w = &c->in[1];
+    if (x->rank == 5)
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "3-D convolutions are not supported");
+    if (x->rank != 3 && x->rank != 4)
+        return node_err(c, TILEC_MODEL_ERR_INPUT, "input of rank %d (want 3 or 4)", x->rank);
+    if (w->rank != x->rank)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "weights of rank %d for an input of rank %d",
+                        w->rank, x->rank);
+    int st = opnn_window(c, x, w->dims + 2, false, win);
+    if (st)
+        return st;
+    memset(s, 0, sizeof *s);
+    s->group = attr_int(c->node, "group", 1);
+    s->N = x->dims[0];
+    s->C = x->dims[1];
+    s->K = w->dims[0];
+    s->CG = w->dims[1];
+    if (s->group < 1 || s->CG * s->group != s->C || s->K % s->group != 0)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "group %lld does not fit %lld input channels, "
+                        "weights of %lld x %lld", (long long)s->group, (long long)s->C,
+                        (long long)s->K, (long long)s->CG);
+    bool one = win->nsp == 1;
+    s->H = one ? 1 : win->in[0];
+    s->W = win->in[one ? 0 : 1];
+    s->KH = one ? 1 : win->k[0];
+    s->KW = win->k[one ? 0 : 1];
+    s->OH = one ? 1 : win->out[0];
+    s->OW = win->out[one ? 0 : 1];
+    s->sh = one ? 1 : win->s[0];
+    s->sw = win->s[one ? 0 : 1];
+    s->dh = one ? 1 : win->d[0];
+    s->dw = win->d[one ? 0 : 1];
+    s->ph = one ? 0 : win->pb[0];
+    s->pw = win->pb[one ? 0 : 1];
+    if (s->group == s->C && s->CG == 1 && s->K == s->C)
+        s->path = PATH_DW;
+    else if (s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0 &&
+             s->OH == s->H && s->OW == s->W)
+        s->path = PATH_NCHW;
+    else
+        s->path = PATH_NHWC;
+    return 0;
+}
+
+int opnn_conv_prepare(Node *n, const Graph *g, RErr *e) {
+    NnConvState *s = calloc(1, sizeof *s);
+    if (!s)
+        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    n->state = s;
+    const Tensor *w = opnn_const_input(n, g, 1);
+    if (!w || w->dtype != DT_F32 || (w->rank != 4 && w->rank != 3))
+        return 0;
+    int64_t K = w->dims[0], CG = w->dims[1];
+    int64_t KH = w->rank == 4 ? w->dims[2] : 1, KW = w->dims[w->rank - 1];
+    if (CG == 1 && attr_int(n, "group", 1) > 1)
+        return 0;   // depthwise (or a multiplier): OIHW is what its kernel reads
+    if (KH == 1 && KW == 1)
+        return 0;   // possibly conv2d_nchw; repacked at run time otherwise
+    s->wt_nhwc = malloc((size_t)(K * CG * KH * KW) * sizeof(float) + 1);
+    if (!s->wt_nhwc)
+        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    pack_nhwc(w->data, s->wt_nhwc, K, CG, KH, KW);
+    return 0;
+}
+
+int opnn_conv_infer(OpCtx *c) {
+    int st = opnn_want_f32(c, 0, "X");
+    if (!st)
+        st = opnn_want_f32(c, 1, "W");
+    if (st)
+        return st;
+    ConvShape s;
+    NnWindow win;
+    if ((st = conv_shape(c, &s, &win)))
+        return st;
+    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
+        if ((st = opnn_want_f32(c, 2, "B")))
+            return st;
+        if (c->in[2].rank != 1 || c->in[2].dims[0] != s.K)
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "bias of %lld elements for %lld outputs",
+                            (long long)numel_of(&c->in[2]), (long long)s.K);
+    }
+    Tensor *y = &c->out[0];
+    y->dtype = DT_F32;
+    y->rank = c->in[0].rank;
+    y->dims[0] = s.N;
+    y->dims[1] = s.K;
+    for (int i = 0; i < win.nsp; i++)
+        y->dims[2 + i] = win.out[i];
+    return 0;
+}
+
+size_t opnn_conv_scratch(const OpCtx *c) {
+    ConvShape s;
+    NnWindow win;
+    RErr e;
+    OpCtx q = *c;
+    q.err = &e;
+    if (conv_shape(&q, &s, &win) || s.path != PATH_NHWC)
+        return 0;
+    const NnConvState *cs = c->node->state;
+    size_t n = (size_t)(s.N * s.C * s.H * s.W + s.N * s.K * s.OH * s.OW);
+    if (!cs || !cs->wt_nhwc)
+        n += (size_t)(s.K * s.CG * s.KH * s.KW);
+    return n * sizeof(float);
+}
+
+int opnn_conv_run(OpCtx *c) {
+    ConvShape s;
+    NnWindow win;
+    int st = conv_shape(c, &s, &win);
+    if (st)
+        return st;
+    const NnConvState *cs = c->node->state;
+    int act = cs ? cs->act : 0;
+    const float *x = c->in[0].data, *w = c->in[1].data;
+    const float *b = NULL;
+    int64_t KB = 0;
+    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
+        b = c->in[2].data;
+        KB = s.K;
+    }
+    float *y = c->out[0].data;
+    if (tensor_numel(&c->out[0]) == 0)
+        return 0;
+    if (s.path == PATH_DW) {
+        c->kernel = "nn_dwconv";
+        st = nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
+                       (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.C, s.H, s.W, s.KH, s.KW, KB,
+                       s.OH, s.OW);
+    } else if (s.path == PATH_NCHW) {
+        c->kernel = "conv2d_nchw";
+        st = conv2d_nchw(x, w, b, y, 1, 1, 0, 0, 1, 1, act, s.N, s.C, s.H, s.W, s.K, s.CG, 1, 1,
+                         KB, s.OH, s.OW);
+    } else {
+        float *xt = c->scratch;
+        float *yt = xt + s.N * s.C * s.H * s.W;
+        const float *wt = cs ? cs->wt_nhwc : NULL;
+        if (!wt) {
+            float *p = yt + s.N * s.K * s.OH * s.OW;
+            pack_nhwc(w, p, s.K, s.CG, s.KH, s.KW);
+            wt = p;
+        }
+        c->kernel = "transpose";
+        if ((st = transpose(x, xt, s.N, s.C, s.H * s.W)))
+            return opnn_kernel_err(c, "transpose", st);
+        c->kernel = "conv2d_nhwc";
+        st = conv2d_nhwc(xt, wt, b, yt, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph,
+                         (int32_t)s.pw, (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.H, s.W, s.C,
+                         s.KH, s.KW, s.CG, s.K, KB, s.OH, s.OW);
+        if (st)
+            return opnn_kernel_err(c, "conv2d_nhwc", st);
+        c->kernel = "conv2d_nhwc+transpose";
+        st = transpose(yt, y, s.N, s.OH * s.OW, s.K);
+        if (st)
+            return opnn_kernel_err(c, "transpose", st);
+        return 0;
+    }
+    return st ? opnn_kernel_err(c, c->kernel, st) : 0;
+}
+
+// ---------------------------------------------------------------- ConvTranspose
+
+typedef struct TrShape {
+    int64_t N, C, H, W, K, CG, KG, G, KH, KW, OH, OW;
+    int64_t sh, sw, ph, pw, dh, dw;
+} TrShape;
+
+static int convtr_shape(const OpCtx *c, TrShape *s, int nsp_out[1], int64_t out[2]) {
+    const Node *n = c->node;
+    const Tensor *x = &c->in[0], *w = &c->in[1];
+    if (x->rank == 5)
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "3-D transposed convolutions are not "
+                        "supported");
+    if (x->rank != 3 && x->rank != 4)
+        return node_err(c, TILEC_MODEL_ERR_INPUT, "input of rank %d (want 3 or 4)", x->rank);
+    if (w->rank != x->rank)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "weights of rank %d for an input of rank %d",
+                        w->rank, x->rank);
+    int nsp = x->rank - 2;
+    *nsp_out = nsp;
+    memset(s, 0, sizeof *s);
+    s->G = attr_int(n, "group", 1);
+    s->N = x->dims[0];
+    s->C = x->dims[1];
+    if (s->G < 1 || w->dims[0] != s->C || s->C % s->G != 0)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "weights of %lld input channels for %lld, "
+                        "group %lld", (long long)w->dims[0], (long long)s->C, (long long)s->G);
+    s->CG = s->C / s->G;
+    s->KG = w->dims[1];
+    s->K = s->KG * s->G;
+    int64_t k[2], st[2], d[2], op[2], pb[2], pe[2], in[2], os[2];
+    const int64_t *v;
+    int cnt = attr_ints(n, "kernel_shape", &v);
+    for (int i = 0; i < nsp; i++) {
+        k[i] = w->dims[2 + i];
+        if (cnt >= 0 && (cnt != nsp || v[i] != k[i]))
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "kernel_shape does not match the weights");
+        in[i] = x->dims[2 + i];
+    }
+    const char *names[3] = {"strides", "dilations", "output_padding"};
+    int64_t *dst[3] = {st, d, op};
+    for (int a = 0; a < 3; a++) {
+        cnt = attr_ints(n, names[a], &v);
+        if (cnt >= 0 && cnt != nsp)
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "%s has %d values", names[a], cnt);
+        for (int i = 0; i < nsp; i++) {
+            dst[a][i] = cnt >= 0 ? v[i] : (a == 2 ? 0 : 1);
+            if (dst[a][i] < (a == 2 ? 0 : 1))
+                return node_err(c, TILEC_MODEL_ERR_INVALID, "bad %s", names[a]);
+        }
+    }
+    cnt = attr_ints(n, "pads", &v);
+    if (cnt >= 0 && cnt != 2 * nsp)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "pads has %d values", cnt);
+    for (int i = 0; i < nsp; i++) {
+        pb[i] = cnt >= 0 ? v[i] : 0;
+        pe[i] = cnt >= 0 ? v[i + nsp] : 0;
+    }
+    char buf[32];
+    const char *ap = attr_str(n, "auto_pad", "NOTSET", buf, sizeof buf);
+    bool upper = strcmp(ap, "SAME_UPPER") == 0;
+    bool same = upper || strcmp(ap, "SAME_LOWER") == 0;
+    if (!same && strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0)
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "auto_pad '%s'", ap);
+    if (strcmp(ap, "VALID") == 0)
+        for (int i = 0; i < nsp; i++)
+            pb[i] = pe[i] = 0;
+    cnt = attr_ints(n, "output_shape", &v);
+    if (cnt >= 0 && cnt != nsp && cnt != nsp + 2)
+        return node_err(c, TILEC_MODEL_ERR_INVALID, "output_shape has %d values", cnt);
+    for (int i = 0; i < nsp; i++) {
+        int64_t full = st[i] * (in[i] - 1) + op[i] + (k[i] - 1) * d[i] + 1;
+        if (cnt >= 0 || same) {
+            os[i] = cnt >= 0 ? v[cnt - nsp + i] : in[i] * st[i];
+            int64_t total = full - os[i];
+            pb[i] = upper ? total / 2 : total - total / 2;
+            if (!same && cnt >= 0)
+                pb[i] = total - total / 2;
+            if (total < 0)
+                pb[i] = 0;   // a larger output than the full one: zeros (bias) at the end
+            out[i] = os[i];
+        } else {
+            out[i] = full - pb[i] - pe[i];
+        }
+        if (out[i] < 0)
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "negative output size");
+    }
+    bool one = nsp == 1;
+    s->H = one ? 1 : in[0];
+    s->W = in[nsp - 1];
+    s->KH = one ? 1 : k[0];
+    s->KW = k[nsp - 1];
+    s->sh = one ? 1 : st[0];
+    s->sw = st[nsp - 1];
+    s->dh = one ? 1 : d[0];
+    s->dw = d[nsp - 1];
+    s->ph = one ? 0 : pb[0];
+    s->pw = pb[nsp - 1];
+    s->OH = one ? 1 : out[0];
+    s->OW = out[nsp - 1];
+    return 0;
+}
+
+int opnn_convtr_prepare(Node *n, const Graph *g, RErr *e) {
+    NnConvState *s = calloc(1, sizeof *s);
+    if (!s)
+        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    n->state = s;
+    const Tensor *w = opnn_const_input(n, g, 1);
+    if (!w || w->dtype != DT_F32 || (w->rank != 4 && w->rank != 3))
+        return 0;
+    int64_t G = attr_int(n, "group", 1);
+    int64_t C = w->dims[0], KG = w->dims[1];
+    int64_t KH = w->rank == 4 ? w->dims[2] : 1, KW = w->dims[w->rank - 1];
+    if (G < 1 || C % G != 0)
+        return 0;   // infer() reports it
+    s->wt_tr = malloc((size_t)(C * KG * KH * KW) * sizeof(float) + 1);
+    if (!s->wt_tr)
+        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    pack_tr(w->data, s->wt_tr, G, C / G, KG, KH, KW);
+    return 0;
+}
+
+int opnn_convtr_infer(OpCtx *c) {
+    int st = opnn_want_f32(c, 0, "X");
+    if (!st)
+        st = opnn_want_f32(c, 1, "W");
+    if (st)
+        return st;
+    TrShape s;
+    int nsp;
+    int64_t out[2];
+    if ((st = convtr_shape(c, &s, &nsp, out)))
+        return st;
+    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
+        if ((st = opnn_want_f32(c, 2, "B")))
+            return st;
+        if (c->in[2].rank != 1 || c->in[2].dims[0] != s.K)
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "bias of %lld elements for %lld outputs",
+                            (long long)numel_of(&c->in[2]), (long long)s.K);
+    }
+    Tensor *y = &c->out[0];
+    y->dtype = DT_F32;
+    y->rank = c->in[0].rank;
+    y->dims[0] = s.N;
+    y->dims[1] = s.K;
+    for (int i = 0; i < nsp; i++)
+        y->dims[2 + i] = out[i];
+    return 0;
+}
+
+size_t opnn_convtr_scratch(const OpCtx *c) {
+    const NnConvState *cs = c->node->state;
+    if (cs && cs->wt_tr)
+        return 0;
+    return (size_t)numel_of(&c->in[1]) * sizeof(float);
+}
+
+int opnn_convtr_run(OpCtx *c) {
+    TrShape s;
+    int nsp;
+    int64_t out[2];
+    int st = convtr_shape(c, &s, &nsp, out);
+    if (st)
+        return st;
+    if (tensor_numel(&c->out[0]) == 0)
+        return 0;
+    const NnConvState *cs = c->node->state;
+    const float *wp = cs ? cs->wt_tr : NULL;
+    if (!wp) {
+        pack_tr(c->in[1].data, c->scratch, s.G, s.CG, s.KG, s.KH, s.KW);
+        wp = c->scratch;
+    }
+    const float *b = NULL;
+    int64_t KB = 0;
+    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
+        b = c->in[2].data;
+        KB = s.K;
+    }
+    c->kernel = "nn_conv_transpose";
+    st = nn_conv_transpose(c->in[0].data, wp, b, c->out[0].data, (int32_t)s.sh, (int32_t)s.sw,
+                           (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh, (int32_t)s.dw, s.N, s.C,
+                           s.H, s.W, s.KH, s.KW, s.K, s.CG, KB, s.OH, s.OW);
+    return st ? opnn_kernel_err(c, "nn_conv_transpose", st) : 0;
+}
