@@ -264,8 +264,6 @@ int ew_variadic_infer(OpCtx *c) {
     if (!numeric(dt) || (code == EW_B_MEAN && !dtype_is_float(dt)))
         return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "input type %s is not supported",
                         dtype_name(dt));
-    if ((code == EW_B_SUM || code == EW_B_MEAN) && dt == DT_U64)
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "uint64 is not supported");
     Tensor out = {0};
     int st = broadcast_shapes(c->nin, ts, &out, c->err);
     if (st)
