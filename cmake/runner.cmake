@@ -98,3 +98,53 @@ if(TILEC_FUZZ)
                    ${CMAKE_BINARY_DIR}/fuzz-artifacts-runner)
   set_tests_properties(fuzz-smoke-runner PROPERTIES TIMEOUT 300 LABELS "slow;asan")
 endif()
+
+# ---------------------------------------------------------------- runner tests
+
+# The C API example of docs/runner.md (examples/runner/run_model.c): four concurrent runs of one
+# model must give identical outputs. Also built with ThreadSanitizer over the runner and runtime
+# sources (the kernels themselves are tilec's objects, uninstrumented).
+add_executable(runner-example ${CMAKE_SOURCE_DIR}/examples/runner/run_model.c)
+target_compile_options(runner-example PRIVATE ${TILEC_WARNING_FLAGS})
+target_link_libraries(runner-example PRIVATE tilec_runner)
+set(TILEC_RUNNER_EXAMPLE_MODEL /usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding/model.onnx)
+add_test(NAME runner-example COMMAND runner-example ${TILEC_RUNNER_EXAMPLE_MODEL})
+set_tests_properties(runner-example PROPERTIES LABELS quick)
+add_test(NAME runner-doc-example
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/doc-example.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(runner-doc-example PROPERTIES LABELS quick)
+
+set(_runner_san_sources ${TILEC_RUNNER_SOURCES} ${TILEC_RUNNER_GEN}/onnx.pb-c.c
+    ${CMAKE_SOURCE_DIR}/runtime/tilec_rt.c ${CMAKE_SOURCE_DIR}/runtime/dispatch.c
+    ${CMAKE_SOURCE_DIR}/runtime/bf16.c ${CMAKE_SOURCE_DIR}/runtime/cuda.c)
+function(tilec_runner_sanitized exe main flags)
+  add_executable(${exe} ${main} ${_runner_san_sources} ${TILEC_RUNNER_KERNEL_OBJECTS})
+  add_dependencies(${exe} tilec_runner_kernels)
+  target_include_directories(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_RUNNER_GEN}
+                             ${TILEC_RUNNER_KDIR} ${CMAKE_SOURCE_DIR}/runtime ${TILEC_PROTOBUF_C_INCLUDE})
+  target_compile_options(${exe} PRIVATE ${TILEC_WARNING_FLAGS} ${flags} -g -O1 -UNDEBUG)
+  target_link_options(${exe} PRIVATE ${flags})
+  target_link_libraries(${exe} PRIVATE ${TILEC_PROTOBUF_C} Threads::Threads m ${CMAKE_DL_LIBS})
+  set_source_files_properties(${TILEC_RUNNER_GEN}/onnx.pb-c.c TARGET_DIRECTORY ${exe}
+                              PROPERTIES COMPILE_OPTIONS "-Wno-unused-parameter")
+  set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
+endfunction()
+tilec_runner_sanitized(runner-example-tsan ${CMAKE_SOURCE_DIR}/examples/runner/run_model.c
+                       "-fsanitize=thread")
+add_test(NAME runner-example-tsan COMMAND ${TILEC_BIN_DIR}/runner-example-tsan ${TILEC_RUNNER_EXAMPLE_MODEL})
+set_tests_properties(runner-example-tsan PROPERTIES ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1"
+                     LABELS slow)
+
+# Bad models and inputs (tests/runner/bad-inputs.sh): a message, exit 1, nothing written; also
+# with tilec-run under ASan and UBSan.
+add_test(NAME runner-bad-inputs
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run)
+set_tests_properties(runner-bad-inputs PROPERTIES LABELS quick)
+if(TILEC_SANITIZE_VARIANT)
+  tilec_runner_sanitized(tilec-run-asan ${CMAKE_SOURCE_DIR}/tools/tilec_run.c
+                         "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
+  add_test(NAME runner-bad-inputs-asan
+           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run-asan)
+  set_tests_properties(runner-bad-inputs-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)
+endif()
+include(${CMAKE_SOURCE_DIR}/tests/runner/tests.cmake)

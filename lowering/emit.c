@@ -535,20 +535,21 @@ void emit_block(Emitter *e, Node *block) {
     int mark = e->nenv;
     for (int i = 0; i < block->args.len && !e->failed; i++)
         emit_stmt(e, block->args.items[i]);
-    // Variables assigned here but declared outside keep their new values.
+    // Variables assigned here but declared outside keep their last new value; what was
+    // declared here goes out of scope.
     int keep = mark;
     for (int i = mark; i < e->nenv; i++) {
         const Symbol *s = e->env[i].sym;
-        bool declared_inside = false;
-        for (int j = mark; j < i && !declared_inside; j++)
-            declared_inside = e->env[j].sym == s;
-        if (s->kind == SYM_VAR && !declared_inside) {
-            bool before = false;
-            for (int j = 0; j < mark && !before; j++)
-                before = e->env[j].sym == s;
-            if (before)
-                e->env[keep++] = e->env[i];
-        }
+        if (s->kind != SYM_VAR)
+            continue;
+        bool later = false;
+        for (int j = i + 1; j < e->nenv && !later; j++)
+            later = e->env[j].sym == s;
+        bool before = false;
+        for (int j = 0; j < mark && !before; j++)
+            before = e->env[j].sym == s;
+        if (before && !later)
+            e->env[keep++] = e->env[i];
     }
     e->nenv = keep;
 }

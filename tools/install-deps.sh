@@ -15,7 +15,7 @@ packages=(
     llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
     libzstd-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
     libopenblas-dev libdnnl-dev python3-torch
-    libsqlite3-dev libxxhash-dev
+    libsqlite3-dev libxxhash-dev time
     protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx
 )
 # The runner's model tests and benchmark run ONNX Runtime (the npm package onnxruntime-node) on

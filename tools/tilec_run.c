@@ -258,8 +258,13 @@ static int random_input(const TilecModel *m, int i, unsigned long long seed, Til
                        "input with --input",
                        tilec_model_input_name(m, i), names && names[d] ? names[d] : "?");
     size_t n = 1, es = tilec_dtype_size(t->dtype);
-    for (int d = 0; d < t->rank; d++)
+    for (int d = 0; d < t->rank; d++) {
+        if (t->dims[d] && n > ((size_t)1 << 36) / (size_t)t->dims[d])
+            return die("input '%s' declares more than 2^36 elements: too large to fill with random "
+                       "data (give it with --input, or a smaller --shape)%s",
+                       tilec_model_input_name(m, i), "");
         n *= (size_t)t->dims[d];
+    }
     if (!es)
         return die("input '%s' has an element type (%s) random data cannot fill",
                    tilec_model_input_name(m, i), tilec_dtype_name(t->dtype));

@@ -1,0 +1,16 @@
+# tests/runner/tests.cmake — the runner's model tests, node tests and model benchmark smoke run as
+# ctest tests. include()d from the top-level CMakeLists.txt after tilec-run is defined:
+#   include(${CMAKE_SOURCE_DIR}/tests/runner/tests.cmake)
+# runner-models and bench-models-smoke download the models and onnxruntime-node once (npm; cached
+# in $TILEC_MODELS_DIR, default build/models) and are skipped (exit 77) when that is impossible.
+add_test(NAME runner-models
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/models.sh ${TILEC_BIN_DIR}/tilec-run)
+set_tests_properties(runner-models PROPERTIES TIMEOUT 1800 SKIP_RETURN_CODE 77 LABELS "slow;models"
+                     RESOURCE_LOCK tilec-models)
+add_test(NAME runner-node-tests
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/node-tests.sh ${TILEC_BIN_DIR}/tilec-run
+                 ${CMAKE_BINARY_DIR}/node-tests.txt 500)
+set_tests_properties(runner-node-tests PROPERTIES TIMEOUT 1800 LABELS "slow;models")
+add_test(NAME bench-models-smoke COMMAND bash ${CMAKE_SOURCE_DIR}/bench/models.sh --smoke)
+set_tests_properties(bench-models-smoke PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS bench
+                     RESOURCE_LOCK tilec-models)
