@@ -372,10 +372,20 @@ int ew_where_infer(OpCtx *c) {
     return 0;
 }
 
-// Scratch: X expanded to the output's shape when X and Y are both broadcast in the innermost
-// dimension (the kernel reads X contiguously there).
+// Whether X and Y are both broadcast in the innermost dimension: the kernel reads one of them
+// contiguously there, so X is then expanded to the output's shape first.
+static bool where_needs_expand(const Tensor *cond, const Tensor *x, const Tensor *y,
+                               const Tensor *out) {
+    const Tensor *ops[3] = {cond, x, y};
+    EwShape sh;
+    ew_collapse(out, 3, ops, &sh);
+    return sh.rank > 0 && sh.strides[1][sh.rank - 1] == 0 && sh.strides[2][sh.rank - 1] == 0;
+}
+
 size_t ew_where_scratch(const OpCtx *c) {
-    return tensor_bytes(&c->out[0]);
+    return where_needs_expand(&c->in[0], &c->in[1], &c->in[2], &c->out[0])
+               ? tensor_bytes(&c->out[0])
+               : 0;
 }
 
 typedef struct WhereArg {
@@ -387,14 +397,14 @@ static int where_launch(const EwLaunch *l, const void *arg) {
     const void *pa = l->p[1], *pb = l->p[2];
     const int64_t *sc = l->st[0], *sa = l->st[1], *sb = l->st[2];
     int ic = l->inner[0], ib = l->inner[2];
-    bool inv = false;
+    int inv = 0;
     if (!l->inner[1]) {  // X broadcast in the innermost dimension: swap X and Y, invert
         const void *pt = pa;
         pa = pb, pb = pt;
         const int64_t *st = sa;
         sa = sb, sb = st;
         ib = 0;
-        inv = true;
+        inv = -1;
     }
     const int64_t *d = l->d;
     switch (w->bits) {
@@ -445,16 +455,15 @@ int ew_where_run(OpCtx *c) {
         bits = 8;
         es = 1;
     }
-    const Tensor *ops[3] = {&cond, &x, &y};
-    EwShape sh;
-    ew_collapse(&out, 3, ops, &sh);
-    if (sh.rank > 0 && sh.strides[1][sh.rank - 1] == 0 && sh.strides[2][sh.rank - 1] == 0) {
+    if (where_needs_expand(&cond, &x, &y, &out)) {
         expand_copy(&x, &out, es, c->scratch);
         x.data = c->scratch;
         memcpy(x.dims, out.dims, sizeof out.dims);
         x.rank = out.rank;
-        ew_collapse(&out, 3, ops, &sh);
     }
+    const Tensor *ops[3] = {&cond, &x, &y};
+    EwShape sh;
+    ew_collapse(&out, 3, ops, &sh);
     const void *ptrs[3] = {cond.data, x.data, y.data};
     size_t esize[3] = {1, es, es};
     WhereArg w = {bits};
