@@ -86,7 +86,7 @@ size_t ew_unary_scratch(const OpCtx *c);
 enum {
     EW_B_ADD = 0, EW_B_SUB = 1, EW_B_MUL = 2, EW_B_DIV = 3, EW_B_POW = 4, EW_B_MAX = 5,
     EW_B_MIN = 6, EW_B_FMOD = 7, EW_B_PRELU = 8, EW_B_MOD = 9, EW_B_SHL = 10, EW_B_SHR = 11,
-    EW_B_LSHR = 12, EW_B_UMAX = 13, EW_B_UMIN = 14,
+    EW_B_LSHR = 12, EW_B_UMAX = 13, EW_B_UMIN = 14, EW_B_UDIV = 15, EW_B_UMOD = 16,
     // not kernel codes
     EW_B_MODOP = 20,      // Mod (fmod attribute)
     EW_B_BITSHIFT = 21,   // BitShift (direction attribute)

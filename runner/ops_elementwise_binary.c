@@ -148,9 +148,6 @@ int ew_binary_infer(OpCtx *c) {
         if (fmod == 0 && dtype_is_float(da))
             return node_err(c, TILEC_MODEL_ERR_INVALID, "fmod=0 on %s inputs", dtype_name(da));
     }
-    if ((code == EW_B_DIV || code == EW_B_MODOP) && da == DT_U64)
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "%s on uint64 is not supported",
-                        c->node->op_type);
     if (code == EW_B_BITSHIFT) {
         if (da != DT_U8 && da != DT_U16 && da != DT_U32 && da != DT_U64)
             return node_err(c, TILEC_MODEL_ERR_INVALID, "inputs are %s; unsigned integers only",
@@ -209,8 +206,10 @@ int ew_binary_run(OpCtx *c) {
     } else if (is_compare(code)) {
         b.family = FAM_COMPARE;
         b.op = code - EW_C_EQ + (da == DT_U64 && code != EW_C_EQ ? 4 : 0);
+    } else if (code == EW_B_DIV && da == DT_U64) {
+        b.op = EW_B_UDIV;
     } else if (code == EW_B_MODOP) {
-        b.op = attr_int(c->node, "fmod", 0) ? EW_B_FMOD : EW_B_MOD;
+        b.op = da == DT_U64 ? EW_B_UMOD : attr_int(c->node, "fmod", 0) ? EW_B_FMOD : EW_B_MOD;
     } else if (code == EW_B_BITSHIFT) {
         char buf[16];
         bool left = strcmp(attr_str(c->node, "direction", "", buf, sizeof buf), "LEFT") == 0;
