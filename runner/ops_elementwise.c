@@ -127,9 +127,10 @@ int ew_want_inputs(const OpCtx *c, int min, int max) {
 #define BINARY(name, since, op, flags)                                                      \
     {name, since, 0, flags, 0, op, NULL, ew_binary_infer, ew_binary_run, ew_binary_scratch, \
      NULL}
+// Not in place: an input after the second may be the first one again (Sum(x, y, x)), which
+// the first step would have overwritten.
 #define VARIADIC(name, op)                                                                  \
-    {name, 1, 0, OP_INPLACE, 0, op, NULL, ew_variadic_infer, ew_variadic_run,                 \
-     ew_variadic_scratch, NULL}
+    {name, 1, 0, 0, 0, op, NULL, ew_variadic_infer, ew_variadic_run, ew_variadic_scratch, NULL}
 
 const OpDef ops_elementwise[] = {
     UNARY("Abs", 1, EW_U_ABS),

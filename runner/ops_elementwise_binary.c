@@ -18,6 +18,13 @@ static bool is_logic(int code) { return code >= EW_L_AND && code <= EW_L_XOR; }
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+// broadcast_shapes with the node named in its message.
+static int bcast(const OpCtx *c, int n, const Tensor *const *ts, Tensor *out) {
+    RErr e = {0};
+    int st = broadcast_shapes(n, ts, out, &e);
+    return st ? node_err(c, st, "%s", e.msg) : 0;
+}
+
 // ---------------------------------------------------------------- one broadcast operation
 
 enum { FAM_ARITH, FAM_COMPARE, FAM_LOGIC };
@@ -159,8 +166,8 @@ int ew_binary_infer(OpCtx *c) {
     }
     const Tensor *ts[2] = {&c->in[0], &c->in[1]};
     Tensor out = {0};
-    if ((st = broadcast_shapes(2, ts, &out, c->err)) != 0)
-        return node_err(c, st, "%s", c->err ? c->err->msg : "shapes do not broadcast");
+    if ((st = bcast(c, 2, ts, &out)) != 0)
+        return st;
     if (code == EW_B_PRELU && !tensor_same_shape(&out, &c->in[0]))
         return node_err(c, TILEC_MODEL_ERR_INVALID, "the slope does not broadcast to the input");
     out.dtype = is_compare(code) || is_logic(code) ? DT_BOOL : da;
@@ -264,9 +271,9 @@ int ew_variadic_infer(OpCtx *c) {
         return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "input type %s is not supported",
                         dtype_name(dt));
     Tensor out = {0};
-    int st = broadcast_shapes(c->nin, ts, &out, c->err);
+    int st = bcast(c, c->nin, ts, &out);
     if (st)
-        return node_err(c, st, "%s", c->err ? c->err->msg : "shapes do not broadcast");
+        return st;
     out.dtype = dt;
     out.data = NULL;
     c->out[0] = out;
@@ -361,8 +368,8 @@ int ew_where_infer(OpCtx *c) {
                         dtype_name(dt));
     const Tensor *ts[3] = {&c->in[0], &c->in[1], &c->in[2]};
     Tensor out = {0};
-    if ((st = broadcast_shapes(3, ts, &out, c->err)) != 0)
-        return node_err(c, st, "%s", c->err ? c->err->msg : "shapes do not broadcast");
+    if ((st = bcast(c, 3, ts, &out)) != 0)
+        return st;
     if (es == 2 && out.rank >= RMAX_RANK)
         return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "16-bit types of rank %d", out.rank);
     out.dtype = dt;
