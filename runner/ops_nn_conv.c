@@ -12,6 +12,7 @@
 
 #include "conv2d.h"
 #include "linear.h"
+#include "matmul.h"
 #include "nn_conv.h"
 #include "ops_nn.h"
 #include "transpose.h"
@@ -200,6 +201,15 @@ int opnn_conv_run(OpCtx *c) {
         st = nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
                        (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.C, s.H, s.W, s.KH, s.KW, KB,
                        s.OH, s.OW);
+    } else if (s.path == PATH_NCHW && s.CG == s.C) {
+        // A 1x1 convolution of one group is a matrix product per image: Y[n] = W @ X[n]
+        // (stdlib matmul, much faster than conv2d_nchw here), then bias and activation.
+        c->kernel = "matmul+nn_bias_act";
+        int64_t P = s.H * s.W;
+        for (int64_t n = 0; n < s.N && !st; n++)
+            st = matmul(w, x + n * s.C * P, y + n * s.K * P, s.K, s.C, P);
+        if (!st && (b || act))
+            st = nn_bias_act(y, b, act, s.N, s.K, P, KB);
     } else if (s.path == PATH_NCHW) {
         c->kernel = "conv2d_nchw";
         st = conv2d_nchw(x, w, b, y, 1, 1, 0, 0, 1, 1, act, s.N, s.C, s.H, s.W, s.K, s.CG, 1, 1,
