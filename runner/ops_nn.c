@@ -15,7 +15,7 @@ int opnn_want_f32(const OpCtx *c, int i, const char *what) {
     if (i >= c->nin || c->in[i].dtype == DT_UNDEF)
         return node_err(c, TILEC_MODEL_ERR_INVALID, "missing input %d (%s)", i, what);
     if (c->in[i].dtype != DT_F32)
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "input %d (%s) is %s; only float is supported",
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "input %d (%s) is %s: not supported (only float is)",
                         i, what, dtype_name(c->in[i].dtype));
     return 0;
 }

@@ -28,6 +28,7 @@ typedef struct NnConvState {
     int act;
     float *wt_nhwc;   // constant weights repacked to [KH, KW, CG, K] (NHWC path), or NULL
     float *wt_tr;     // ConvTranspose: constant weights repacked to [KH, KW, K, CG], or NULL
+    float *wt_gemm;   // ConvTranspose with kernel == stride: [K*KH*KW, C] (W transposed), or NULL
 } NnConvState;
 
 // Reads kernel_shape (or `kshape` when the attribute is absent), strides, dilations, pads and

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conv2d.h"
+#include "linear.h"
 #include "nn_conv.h"
 #include "ops_nn.h"
 #include "transpose.h"
@@ -22,6 +23,7 @@ void opnn_conv_free(void *state) {
     if (s) {
         free(s->wt_nhwc);
         free(s->wt_tr);
+        free(s->wt_gemm);
         free(s);
     }
 }
@@ -49,6 +51,13 @@ static void pack_tr(const float *w, float *p, int64_t G, int64_t CG, int64_t KG,
 }
 
 static int64_t numel_of(const Tensor *t) { return tensor_numel(t); }
+
+// ConvTranspose weights [C, M] (M = K*KH*KW, one group) -> [M, C].
+static void pack_gemm(const float *w, float *p, int64_t C, int64_t M) {
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t m = 0; m < M; m++)
+            p[m * C + c] = w[c * M + m];
+}
 
 // ---------------------------------------------------------------- Conv
 
@@ -342,6 +351,12 @@ int opnn_convtr_prepare(Node *n, const Graph *g, RErr *e) {
     if (!s->wt_tr)
         return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
     pack_tr(w->data, s->wt_tr, G, C / G, KG, KH, KW);
+    if (G == 1) {
+        s->wt_gemm = malloc((size_t)(C * KG * KH * KW) * sizeof(float) + 1);
+        if (!s->wt_gemm)
+            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+        pack_gemm(w->data, s->wt_gemm, C, KG * KH * KW);
+    }
     return 0;
 }
 
@@ -373,11 +388,52 @@ int opnn_convtr_infer(OpCtx *c) {
     return 0;
 }
 
+// Kernel == stride, no padding, dilation 1, one group, 2-D: a product and a rearrangement.
+static bool convtr_is_gemm(const TrShape *s, int nsp) {
+    return nsp == 2 && s->G == 1 && s->sh == s->KH && s->sw == s->KW && s->ph == 0 && s->pw == 0 &&
+           s->dh == 1 && s->dw == 1 && s->OH == s->H * s->KH && s->OW == s->W * s->KW;
+}
+
 size_t opnn_convtr_scratch(const OpCtx *c) {
     const NnConvState *cs = c->node->state;
+    TrShape s;
+    int nsp;
+    int64_t out[2];
+    RErr e;
+    OpCtx q = *c;
+    q.err = &e;
+    size_t wbytes = (size_t)numel_of(&c->in[1]) * sizeof(float);
+    if (convtr_shape(&q, &s, &nsp, out) == 0 && convtr_is_gemm(&s, nsp))
+        return (cs && cs->wt_gemm ? 0 : wbytes) +
+               (size_t)(s.N * s.K * s.KH * s.KW * s.H * s.W) * sizeof(float);
     if (cs && cs->wt_tr)
         return 0;
-    return (size_t)numel_of(&c->in[1]) * sizeof(float);
+    return wbytes;
+}
+
+static int convtr_gemm(OpCtx *c, const TrShape *s) {
+    const NnConvState *cs = c->node->state;
+    const float *wr = cs ? cs->wt_gemm : NULL;
+    float *t = c->scratch;
+    if (!wr) {
+        pack_gemm(c->in[1].data, c->scratch, s->C, s->K * s->KH * s->KW);
+        wr = c->scratch;
+        t = (float *)c->scratch + numel_of(&c->in[1]);
+    }
+    const float *b = NULL;
+    int64_t KB = 0;
+    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
+        b = c->in[2].data;
+        KB = s->K;
+    }
+    int64_t M = s->K * s->KH * s->KW;
+    c->kernel = "bmm+nn_convt_scatter";
+    int st = bmm(wr, c->in[0].data, t, 1, M, s->C, s->N, s->H * s->W, s->N);
+    if (st)
+        return opnn_kernel_err(c, "bmm", st);
+    st = nn_convt_scatter(t, b, c->out[0].data, (int32_t)s->KH, (int32_t)s->KW, s->N, M, s->H,
+                          s->W, KB, s->K, s->OH, s->OW);
+    return st ? opnn_kernel_err(c, "nn_convt_scatter", st) : 0;
 }
 
 int opnn_convtr_run(OpCtx *c) {
@@ -389,6 +445,8 @@ int opnn_convtr_run(OpCtx *c) {
         return st;
     if (tensor_numel(&c->out[0]) == 0)
         return 0;
+    if (convtr_is_gemm(&s, nsp))
+        return convtr_gemm(c, &s);
     const NnConvState *cs = c->node->state;
     const float *wp = cs ? cs->wt_tr : NULL;
     if (!wp) {

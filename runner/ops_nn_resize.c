@@ -210,17 +210,30 @@ static bool outer_passes(const ResizeArgs *a) {
     return false;
 }
 
+// Nearest on the last two axes (not tf_crop_and_resize): index tables and a gather.
+static bool nearest_fast(const ResizeArgs *a) {
+    return a->rank >= 2 && a->mode == 0 && a->ctm != 5;
+}
+
+// Bytes of the nearest path's index tables (after the passes' two buffers).
+static size_t table_bytes(const ResizeArgs *a) {
+    return nearest_fast(a) ? ((size_t)a->out[a->rank - 2] + (size_t)a->out[a->rank - 1] + 16) * 8 : 0;
+}
+
 size_t opnn_resize_scratch(const OpCtx *c) {
     ResizeArgs a;
     RErr e;
     OpCtx q = *c;
     q.err = &e;
-    if (resize_args(&q, &a) || !outer_passes(&a))
+    if (resize_args(&q, &a))
         return 0;
+    size_t bytes = table_bytes(&a);
+    if (!outer_passes(&a))
+        return bytes;
     int64_t big = 1;
     for (int i = 0; i < a.rank; i++)
         big *= a.in[i] > a.out[i] ? a.in[i] : a.out[i];
-    return 2 * (size_t)big * sizeof(float);
+    return bytes + 2 * (size_t)big * sizeof(float);
 }
 
 int opnn_resize_run(OpCtx *c) {
@@ -235,11 +248,12 @@ int opnn_resize_run(OpCtx *c) {
     memcpy(cur, a.in, sizeof cur);
     const float *src = c->in[0].data;
     float *bufs[2] = {NULL, NULL};
+    int64_t *tables = c->scratch;  // the nearest path's index tables come first
     if (outer_passes(&a)) {
         int64_t big = 1;
         for (int i = 0; i < r; i++)
             big *= a.in[i] > a.out[i] ? a.in[i] : a.out[i];
-        bufs[0] = c->scratch;
+        bufs[0] = (float *)((char *)c->scratch + table_bytes(&a));
         bufs[1] = bufs[0] + big;
     }
     int nb = 0;
@@ -273,6 +287,19 @@ int opnn_resize_run(OpCtx *c) {
     for (int j = 0; j < h; j++)
         A *= cur[j];
     int64_t H = r < 2 ? 1 : a.in[h], OH = r < 2 ? 1 : a.out[h];
+    if (nearest_fast(&a)) {
+        int64_t *ih = tables, *iw = tables + OH + 8;
+        c->kernel = "nn_resize_gather";
+        st = nn_resize_index(ih, hid ? 0 : a.mode, hid ? 3 : a.ctm, hid ? 1.0 : a.scale[h],
+                             hid ? 0.0 : a.roi0[h], hid ? 1.0 : a.roi1[h], a.nearest, H, OH);
+        if (!st)
+            st = nn_resize_index(iw, wid ? 0 : a.mode, wid ? 3 : a.ctm, wid ? 1.0 : a.scale[w],
+                                 wid ? 0.0 : a.roi0[w], wid ? 1.0 : a.roi1[w], a.nearest, a.in[w],
+                                 a.out[w]);
+        if (!st)
+            st = nn_resize_gather(src, ih, iw, c->out[0].data, A, H, a.in[w], OH, a.out[w]);
+        return st ? opnn_kernel_err(c, c->kernel, st) : 0;
+    }
     st = nn_resize(src, c->out[0].data, hid ? 0 : a.mode, hid ? 3 : a.ctm,
                    hid ? 1.0 : a.scale[h], hid ? 0.0 : a.roi0[h], hid ? 1.0 : a.roi1[h],
                    wid ? 0 : a.mode, wid ? 3 : a.ctm, wid ? 1.0 : a.scale[w],

@@ -373,6 +373,11 @@ static int gather_inputs(const Options *o, const TilecModel *m, TilecTensor *inp
                 st = die("%s: matches no graph input of the model%s", path, "");
                 break;
             }
+            // ONNX's test data stores bfloat16 tensors as uint16 (numpy has no bfloat16).
+            TilecTensor info;
+            tilec_model_input_info(m, i, &info, NULL);
+            if (info.dtype == TILEC_DT_BFLOAT16 && t.dtype == TILEC_DT_UINT16)
+                t.dtype = TILEC_DT_BFLOAT16;
             inputs[i] = t;
             given[i] = true;
         }
@@ -481,6 +486,8 @@ static int check_outputs(const Options *o, const TilecModel *m, const TilecTenso
         free(name);
         const TilecTensor *got = &outs[i];
         const char *oname = tilec_model_output_name(m, i);
+        if (got->dtype == TILEC_DT_BFLOAT16 && want.dtype == TILEC_DT_UINT16)
+            want.dtype = TILEC_DT_BFLOAT16;  // bfloat16 stored as uint16 (see gather_inputs)
         char s1[128], s2[128];
         shape_text(got, s1, sizeof s1);
         shape_text(&want, s2, sizeof s2);

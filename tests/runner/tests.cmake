@@ -18,3 +18,8 @@ set_tests_properties(bench-models-smoke PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 
 add_test(NAME runner-shape-cases
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/runner/shape_cases.py ${TILEC_BIN_DIR}/tilec-run)
 set_tests_properties(runner-shape-cases PROPERTIES TIMEOUT 600 LABELS slow)
+# The elementwise ops beyond the node tests: random broadcasts of rank 0-7 on every type, Cast
+# between all types, unary ops on ints/f16/f64, against numpy, and errors that must be clean.
+add_test(NAME runner-elementwise-cases
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/runner/elementwise_cases.py ${TILEC_BIN_DIR}/tilec-run)
+set_tests_properties(runner-elementwise-cases PROPERTIES TIMEOUT 600 LABELS slow)
