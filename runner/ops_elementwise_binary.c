@@ -237,6 +237,11 @@ int ew_binary_run(OpCtx *c) {
     }
     bool direct = b.family != FAM_ARITH || dy == ct;
     void *y = direct ? out->data : bufy;
+    if (code == EW_B_POW && dtype_is_float(da) && nb == 1 && tensor_get_f64(&c->in[1], 0) == 2.0) {
+        // x^2 as x * x (the same rounded result, an order of magnitude faster than pow)
+        b.op = EW_B_MUL;
+        bt = a;
+    }
     if ((st = bin_apply(c, &b, &a, &bt, out, y)) != 0)
         return st;
     if (!direct) {

@@ -7,12 +7,13 @@ on every integer and float type (uint64 division included), Where on 1, 2, 4 and
 elements, Cast between all supported types, and the unary ops on integers, f16 and f64. Each
 OUT/cases/NAME (model.onnx + test_data_set_0, references from numpy) must pass
 `TILEC_RUN --test-data`; each OUT/errs/NAME must fail with exit 1 and an error message. Exit 1
-when any does not. Run with Debian's /usr/bin/python3 (python3-onnx)."""
+when any does not. OUT defaults to a fresh temporary directory, removed when everything passed. Run with Debian's /usr/bin/python3 (python3-onnx)."""
 import os
 import random
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import onnx
@@ -21,7 +22,8 @@ from onnx import TensorProto as TP, helper, numpy_helper
 if len(sys.argv) < 2:
     sys.exit("usage: elementwise_cases.py TILEC_RUN [OUT]")
 TILEC_RUN = sys.argv[1]
-BASE = sys.argv[2] if len(sys.argv) > 2 else "/tmp/tilec-elementwise-cases"
+# A fresh directory by default (concurrent runs must not share one), removed when all pass.
+BASE = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="tilec-elementwise-cases.")
 shutil.rmtree(BASE, ignore_errors=True)
 rng = np.random.default_rng(1)
 random.seed(1)
@@ -244,4 +246,8 @@ for kind in ("cases", "errs"):
             print("%s %s: exit %d: %s" % (kind, name, r.returncode,
                                           (r.stderr.strip() or r.stdout.strip())[-300:]))
 print("elementwise_cases: %d cases, %d errors, %d wrong" % (count["cases"], count["errs"], bad))
+if bad:
+    print("cases kept in " + BASE)
+elif len(sys.argv) <= 2:
+    shutil.rmtree(BASE, ignore_errors=True)
 sys.exit(1 if bad else 0)
