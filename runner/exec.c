@@ -86,24 +86,34 @@ int node_eval(const Graph *g, const Node *n, const Tensor *values, Tensor *outs,
     return st;
 }
 
-int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor *outputs, RErr *e) {
-    Tensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
-    bool *mine = calloc((size_t)g->nvalues + 1, 1);
-    Tensor in[64], outs[32];
-    int st = 0;
-    if (!vals || !mine) {
-        free(vals), free(mine);
+// A subgraph's tensors: its constants, the enclosing graph's values it names, its inputs;
+// `mine` marks the ones the caller allocates (and frees) later.
+static int scope_init(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor **vals,
+                      bool **mine, RErr *e) {
+    *vals = calloc((size_t)g->nvalues + 1, sizeof **vals);
+    *mine = calloc((size_t)g->nvalues + 1, 1);
+    if (!*vals || !*mine) {
+        free(*vals), free(*mine);
         return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
     }
     for (int v = 0; v < g->nvalues; v++) {
         const Value *val = &g->values[v];
         if (val->kind == VAL_CONST)
-            vals[v] = val->t;
+            (*vals)[v] = val->t;
         else if (val->kind == VAL_OUTER)
-            vals[v] = outer[val->outer_index];
+            (*vals)[v] = outer[val->outer_index];
     }
     for (int i = 0; i < g->ninputs; i++)
-        vals[g->inputs[i]] = inputs[i];
+        (*vals)[g->inputs[i]] = inputs[i];
+    return 0;
+}
+
+int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor *outputs, RErr *e) {
+    Tensor *vals, in[64], outs[32];
+    bool *mine;
+    int st = scope_init(g, outer, inputs, &vals, &mine, e);
+    if (st)
+        return st;
     for (int k = 0; k < g->nnodes && !st; k++) {
         const Node *n = &g->nodes[k];
         if (n->dead)
@@ -157,23 +167,11 @@ int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tenso
 }
 
 int graph_eval(const Graph *g, const Tensor *outer, const Tensor *inputs, Tensor *outputs, RErr *e) {
-    Tensor *vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
-    bool *mine = calloc((size_t)g->nvalues + 1, 1);
-    Tensor outs[32];
-    int st = 0;
-    if (!vals || !mine) {
-        free(vals), free(mine);
-        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-    }
-    for (int v = 0; v < g->nvalues; v++) {
-        const Value *val = &g->values[v];
-        if (val->kind == VAL_CONST)
-            vals[v] = val->t;
-        else if (val->kind == VAL_OUTER)
-            vals[v] = outer[val->outer_index];
-    }
-    for (int i = 0; i < g->ninputs; i++)
-        vals[g->inputs[i]] = inputs[i];
+    Tensor *vals, outs[32];
+    bool *mine;
+    int st = scope_init(g, outer, inputs, &vals, &mine, e);
+    if (st)
+        return st;
     for (int k = 0; k < g->nnodes && !st; k++) {
         const Node *n = &g->nodes[k];
         if (n->dead)

@@ -9,19 +9,6 @@
 
 #include "model.h"
 
-static int own(TilecModel *m, void *p, RErr *e) {
-    if (m->nowned == m->cap_owned) {
-        int cap = m->cap_owned ? m->cap_owned * 2 : 64;
-        void **o = realloc(m->owned, (size_t)cap * sizeof *o);
-        if (!o)
-            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-        m->owned = o;
-        m->cap_owned = cap;
-    }
-    m->owned[m->nowned++] = p;
-    return 0;
-}
-
 static bool is_const(const Graph *g, int v) { return v < 0 || g->values[v].kind == VAL_CONST; }
 
 // Evaluates nodes whose inputs are all constants; their outputs become constants.
@@ -54,7 +41,7 @@ static int fold_constants(TilecModel *m, Graph *g, RErr *e) {
             v->t = outs[o];
             v->kind = VAL_CONST;
             v->producer = -1;
-            if ((st = own(m, outs[o].data, e)) != 0) {
+            if ((st = model_keep(m, outs[o].data, e)) != 0) {
                 free(vals);
                 return st;
             }
@@ -126,7 +113,7 @@ static int fold_batchnorm(TilecModel *m, Graph *g, RErr *e) {
             nb[c] = (float)(((ob ? ob[c] : 0.0) - mean[c]) * s + shift[c]);
         }
         int st;
-        if ((st = own(m, nw, e)) != 0 || (st = own(m, nb, e)) != 0)
+        if ((st = model_keep(m, nw, e)) != 0 || (st = model_keep(m, nb, e)) != 0)
             return st;
         char name[256];
         snprintf(name, sizeof name, "%s/bn_folded_w", conv->name);

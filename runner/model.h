@@ -72,6 +72,8 @@ int model_parse(TilecModel *m, const uint8_t *bytes, size_t len, RErr *e);
 int graph_build(TilecModel *m, const struct Onnx__GraphProto *gp, Graph *g, Graph *parent,
                 RErr *e);
 void graph_free(Graph *g);
+// Hands a malloc'd buffer (a constant's data) to the model, which frees it with itself.
+int model_keep(TilecModel *m, void *p, RErr *e);
 int graph_value(Graph *g, const char *name);  // index or -1
 int graph_add_value(Graph *g, const char *name, RErr *e);
 

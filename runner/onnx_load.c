@@ -131,7 +131,7 @@ static int read_value_info(const Onnx__ValueInfoProto *vi, Value *v, RErr *e) {
     return 0;
 }
 
-static int keep_owned(TilecModel *m, void *p, RErr *e) {
+int model_keep(TilecModel *m, void *p, RErr *e) {
     if (m->nowned == m->cap_owned) {
         int cap = m->cap_owned ? m->cap_owned * 2 : 64;
         void **o = realloc(m->owned, (size_t)cap * sizeof *o);
@@ -151,7 +151,7 @@ static int set_constant(TilecModel *m, Value *v, const Onnx__TensorProto *tp, RE
         return st;
     v->kind = VAL_CONST;
     if (owned)
-        return keep_owned(m, v->t.data, e);
+        return model_keep(m, v->t.data, e);
     return 0;
 }
 
@@ -188,7 +188,7 @@ static int constant_node(TilecModel *m, const Onnx__NodeProto *np, Value *v, REr
         if (n)
             memcpy(t->data, src, n * es);
         v->kind = VAL_CONST;
-        return keep_owned(m, t->data, e);
+        return model_keep(m, t->data, e);
     }
     return rerr(e, TILEC_MODEL_ERR_INVALID, "Constant node '%s' has no value",
                 np->name ? np->name : "");

@@ -27,41 +27,6 @@
 
 // ---------------------------------------------------------------- data movement
 
-// dst (contiguous, shape dims) = the elements of src at sum(i_k * strides[k]) (in elements).
-static void copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
-                         const int64_t *strides, size_t esz) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= dims[i];
-    if (n == 0)
-        return;
-    if (rank == 0) {
-        memcpy(dst, src, esz);
-        return;
-    }
-    int64_t idx[2 * RMAX_RANK] = {0};
-    int64_t inner = dims[rank - 1], is = strides[rank - 1];
-    char *d = dst;
-    const char *s = src;
-    for (int64_t done = 0; done < n; done += inner) {
-        int64_t off = 0;
-        for (int k = 0; k < rank - 1; k++)
-            off += idx[k] * strides[k];
-        const char *p = s + (size_t)off * esz;
-        if (is == 1) {
-            memcpy(d, p, (size_t)inner * esz);
-            d += (size_t)inner * esz;
-        } else {
-            for (int64_t j = 0; j < inner; j++, d += esz)
-                memcpy(d, p + (size_t)(j * is) * esz, esz);
-        }
-        for (int k = rank - 2; k >= 0; k--) {
-            if (++idx[k] < dims[k])
-                break;
-            idx[k] = 0;
-        }
-    }
-}
 
 // Whether a view is the row-major layout of its dims (dims of size 1 may have any stride).
 static bool is_contiguous(int rank, const int64_t *dims, const int64_t *strides) {
@@ -209,7 +174,7 @@ static int matmul_run(OpCtx *c) {
         memcpy(str, s.sa, sizeof(int64_t) * (size_t)s.brank);
         dims[s.brank] = s.M, dims[s.brank + 1] = s.K;
         str[s.brank] = s.K, str[s.brank + 1] = 1;
-        copy_strided(sp, A, s.brank + 2, dims, str, e);
+        tensor_copy_strided(sp, A, s.brank + 2, dims, str, e);
         A = sp;
         sp += align64((size_t)(s.BT * s.M * s.K) * e);
         BA = s.BT;
@@ -218,7 +183,7 @@ static int matmul_run(OpCtx *c) {
         memcpy(str, s.sb, sizeof(int64_t) * (size_t)s.brank);
         dims[s.brank] = s.K, dims[s.brank + 1] = s.N;
         str[s.brank] = s.N, str[s.brank + 1] = 1;
-        copy_strided(sp, B, s.brank + 2, dims, str, e);
+        tensor_copy_strided(sp, B, s.brank + 2, dims, str, e);
         B = sp;
         BB = s.BT;
     }
@@ -375,7 +340,7 @@ static int gemm_run(OpCtx *c) {
         const Tensor *cc = &c->in[2];
         int64_t dm = cc->rank == 2 ? cc->dims[0] : 1, dn = cc->rank ? cc->dims[cc->rank - 1] : 1;
         int64_t dims[2] = {p.M, p.N}, str[2] = {dm == 1 ? 0 : dn, dn == 1 ? 0 : 1};
-        copy_strided(t, R, 2, dims, str, sizeof(float));
+        tensor_copy_strided(t, R, 2, dims, str, sizeof(float));
         R = t;
     }
     st = la_linear(A, B, NULL, R, y, p.alpha, p.beta, p.M, p.K, p.N, 0, p.M, p.N);
@@ -699,10 +664,10 @@ static int einsum_run(OpCtx *c) {
         for (int j = 0; j < p.ns; j++)
             dims[n] = p.size[p.sum[j]], str[n++] = p.v[0].stride[p.sum[j]], R *= dims[n - 1];
         if (p.ns == 0) {
-            copy_strided(y->data, c->in[0].data, n, dims, str, e);
+            tensor_copy_strided(y->data, c->in[0].data, n, dims, str, e);
             return 0;
         }
-        copy_strided(sp, c->in[0].data, n, dims, str, e);
+        tensor_copy_strided(sp, c->in[0].data, n, dims, str, e);
         int64_t rows = tensor_numel(y);
         if (dt == DT_F64) {
             c->kernel = "rd_rows_f64";
@@ -727,7 +692,7 @@ static int einsum_run(OpCtx *c) {
                 str[n++] = p.v[o].has[l] ? p.v[o].stride[l] : 0;
             }
         }
-        copy_strided(sp, op[o], n, dims, str, e);
+        tensor_copy_strided(sp, op[o], n, dims, str, e);
         op[o] = sp;
         sp += align64((size_t)(o ? p.Bt * p.K * p.N : p.Bt * p.M * p.K) * e);
     }
@@ -744,7 +709,7 @@ static int einsum_run(OpCtx *c) {
         }
     for (int j = 0; j < p.nout; j++)
         dims[j] = p.size[p.out[j]], str[j] = rst[p.out[j]];
-    copy_strided(y->data, res, p.nout, dims, str, e);
+    tensor_copy_strided(y->data, res, p.nout, dims, str, e);
     return 0;
 }
 
@@ -866,7 +831,7 @@ static int q_run(OpCtx *c, const QIn *q, bool requant) {
         memcpy(str, s.sa, sizeof(int64_t) * (size_t)s.brank);
         dims[s.brank] = s.M, dims[s.brank + 1] = s.K;
         str[s.brank] = s.K, str[s.brank + 1] = 1;
-        copy_strided(sp, A, s.brank + 2, dims, str, 1);
+        tensor_copy_strided(sp, A, s.brank + 2, dims, str, 1);
         A = sp;
         sp += align64((size_t)(s.BT * s.M * s.K));
         BA = s.BT;
@@ -875,7 +840,7 @@ static int q_run(OpCtx *c, const QIn *q, bool requant) {
         memcpy(str, s.sb, sizeof(int64_t) * (size_t)s.brank);
         dims[s.brank] = s.K, dims[s.brank + 1] = s.N;
         str[s.brank] = s.N, str[s.brank + 1] = 1;
-        copy_strided(sp, B, s.brank + 2, dims, str, 1);
+        tensor_copy_strided(sp, B, s.brank + 2, dims, str, 1);
         B = sp;
         BB = s.BT;
     }

@@ -32,41 +32,6 @@ enum {
 
 // ---------------------------------------------------------------- data movement
 
-// dst (contiguous, shape dims) = the elements of src at sum(i_k * strides[k]) (in elements).
-static void copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
-                         const int64_t *strides, size_t esz) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= dims[i];
-    if (n == 0)
-        return;
-    if (rank == 0) {
-        memcpy(dst, src, esz);
-        return;
-    }
-    int64_t idx[RMAX_RANK] = {0};
-    int64_t inner = dims[rank - 1], is = strides[rank - 1];
-    char *d = dst;
-    const char *s = src;
-    for (int64_t done = 0; done < n; done += inner) {
-        int64_t off = 0;
-        for (int k = 0; k < rank - 1; k++)
-            off += idx[k] * strides[k];
-        const char *p = s + (size_t)off * esz;
-        if (is == 1) {
-            memcpy(d, p, (size_t)inner * esz);
-            d += (size_t)inner * esz;
-        } else {
-            for (int64_t j = 0; j < inner; j++, d += esz)
-                memcpy(d, p + (size_t)(j * is) * esz, esz);
-        }
-        for (int k = rank - 2; k >= 0; k--) {
-            if (++idx[k] < dims[k])
-                break;
-            idx[k] = 0;
-        }
-    }
-}
 
 static void row_major_strides(int rank, const int64_t *dims, int64_t *st) {
     int64_t s = 1;
@@ -248,7 +213,7 @@ static int reduce_run(OpCtx *c) {
     reduce_layout(x, mask, &L);
     const void *src = x->data;
     if (L.permute) {
-        copy_strided(c->scratch, x->data, L.rank, L.dims, L.strides, dtype_size(x->dtype));
+        tensor_copy_strided(c->scratch, x->data, L.rank, L.dims, L.strides, dtype_size(x->dtype));
         src = c->scratch;
     }
     int64_t A = L.A, R = L.R, B = L.B;
@@ -421,13 +386,13 @@ static int topk_run(OpCtx *c) {
     float *xt = c->scratch, *vt = xt + A * R * B;
     int64_t *it = (int64_t *)(((uintptr_t)(vt + A * B * k) + 7) & ~(uintptr_t)7);
     int64_t d3[3] = {A, B, R}, s3[3] = {R * B, 1, B};
-    copy_strided(xt, x->data, 3, d3, s3, sizeof(float));
+    tensor_copy_strided(xt, x->data, 3, d3, s3, sizeof(float));
     int st = rd_topk(xt, vt, it, largest, A * B, R, k);
     if (st)
         return kerr(c, "rd_topk", st);
     int64_t o3[3] = {A, k, B}, t3[3] = {B * k, 1, k};
-    copy_strided(v->data, vt, 3, o3, t3, sizeof(float));
-    copy_strided(ix->data, it, 3, o3, t3, sizeof(int64_t));
+    tensor_copy_strided(v->data, vt, 3, o3, t3, sizeof(float));
+    tensor_copy_strided(ix->data, it, 3, o3, t3, sizeof(int64_t));
     return 0;
 }
 

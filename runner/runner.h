@@ -179,6 +179,10 @@ bool norm_axis(int64_t axis, int rank, int *out);
 // An integer tensor element as int64 (i8..i64, u8..u64, bool); for reading shape inputs.
 int64_t tensor_get_int(const Tensor *t, int64_t i);
 double tensor_get_f64(const Tensor *t, int64_t i);  // any numeric type
+// Copies a strided view (element strides, rank up to 2 * RMAX_RANK) of esz-byte elements into a
+// dense row-major buffer.
+void tensor_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
+                         const int64_t *strides, size_t esz);
 // Multidirectional (numpy) broadcasting of n shapes into out (dims and rank only).
 int broadcast_shapes(int n, const Tensor *const *ts, Tensor *out, RErr *e);
 

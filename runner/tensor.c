@@ -213,6 +213,42 @@ int broadcast_shapes(int n, const Tensor *const *ts, Tensor *out, RErr *e) {
     return 0;
 }
 
+// dst (contiguous, shape dims) = the elements of src at sum(i_k * strides[k]) (in elements).
+void tensor_copy_strided(void *dst, const void *src, int rank, const int64_t *dims,
+                         const int64_t *strides, size_t esz) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    if (n == 0)
+        return;
+    if (rank == 0) {
+        memcpy(dst, src, esz);
+        return;
+    }
+    int64_t idx[2 * RMAX_RANK] = {0};
+    int64_t inner = dims[rank - 1], is = strides[rank - 1];
+    char *d = dst;
+    const char *s = src;
+    for (int64_t done = 0; done < n; done += inner) {
+        int64_t off = 0;
+        for (int k = 0; k < rank - 1; k++)
+            off += idx[k] * strides[k];
+        const char *p = s + (size_t)off * esz;
+        if (is == 1) {
+            memcpy(d, p, (size_t)inner * esz);
+            d += (size_t)inner * esz;
+        } else {
+            for (int64_t j = 0; j < inner; j++, d += esz)
+                memcpy(d, p + (size_t)(j * is) * esz, esz);
+        }
+        for (int k = rank - 2; k >= 0; k--) {
+            if (++idx[k] < dims[k])
+                break;
+            idx[k] = 0;
+        }
+    }
+}
+
 // ---------------------------------------------------------------- attributes
 
 static const Onnx__AttributeProto *find_attr(const Node *n, const char *name) {
