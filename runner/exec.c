@@ -7,8 +7,9 @@
 
 #include "model.h"
 
-int check_inferred(const Node *n, int k, const Tensor *t, RErr *e) {
-    if (!dtype_size(t->dtype))
+int check_inferred(const Graph *g, const Node *n, int k, const Tensor *t, RErr *e) {
+    size_t es = dtype_size(t->dtype);
+    if (!es)
         return rerr(e, TILEC_MODEL_ERR_UNSUPPORTED, "node '%s' (%s): output %d has element type %s",
                     n->name, n->op_type, k, dtype_name(t->dtype));
     if (t->rank < 0 || t->rank > RMAX_RANK)
@@ -27,6 +28,11 @@ int check_inferred(const Node *n, int k, const Tensor *t, RErr *e) {
     if (count > RUNNER_MAX_ELEMENTS)
         return rerr(e, TILEC_MODEL_ERR_MEMORY,
                     "node '%s' (%s): output %d would have more than 2^36 elements", n->name, n->op_type, k);
+    if (g->max_bytes && (uint64_t)count * es > g->max_bytes)
+        return rerr(e, TILEC_MODEL_ERR_MEMORY,
+                    "node '%s' (%s): output %d would take %llu bytes, above the model's limit of %llu",
+                    n->name, n->op_type, k, (unsigned long long)count * es,
+                    (unsigned long long)g->max_bytes);
     return 0;
 }
 
@@ -47,14 +53,15 @@ int node_eval(const Graph *g, const Node *n, const Tensor *values, Tensor *outs,
         else
             in[i] = values[n->in[i]];
     }
-    memset(outs, 0, sizeof(Tensor) * (size_t)n->nout);
+    RUNNER_CLEAR_TAIL(in, n->nin);
+    memset(outs, 0, sizeof(Tensor) * (size_t)(n->nout > 16 ? n->nout : 16));
     OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = e,
                .graph = g, .values = values};
     int st = n->op->infer(&c);
     if (st)
         return st;
     for (int o = 0; o < n->nout; o++) {
-        if ((st = check_inferred(n, o, &outs[o], e)) != 0)
+        if ((st = check_inferred(g, n, o, &outs[o], e)) != 0)
             return st;
         outs[o].data = NULL;
     }
@@ -138,7 +145,8 @@ int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tenso
                 memset(&in[i], 0, sizeof in[i]);
             else
                 in[i] = vals[n->in[i]];
-        memset(outs, 0, sizeof(Tensor) * (size_t)n->nout);
+        RUNNER_CLEAR_TAIL(in, n->nin);
+        memset(outs, 0, sizeof(Tensor) * (size_t)(n->nout > 16 ? n->nout : 16));
         OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = e,
                    .graph = g, .values = vals};
         for (int i = 0; i < n->nin && i < 32; i++)
@@ -150,7 +158,7 @@ int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tenso
         if (!st)
             st = n->op->infer(&c);
         for (int o = 0; o < n->nout && !st; o++) {
-            st = check_inferred(n, o, &outs[o], e);
+            st = check_inferred(g, n, o, &outs[o], e);
             outs[o].data = NULL;
             vals[n->out[o]] = outs[o];
         }
@@ -390,9 +398,11 @@ TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, Tilec
             else
                 in[i] = cur[n->in[i]];
         }
+        RUNNER_CLEAR_TAIL(in, n->nin);
         Tensor outs[32];
         for (int o = 0; o < n->nout; o++)
             outs[o] = cur[n->out[o]];
+        RUNNER_CLEAR_TAIL(outs, n->nout);
         OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = &e,
                    .graph = g, .values = cur,
                    .scratch = p->scratch_bytes[k] ? (char *)arena + p->scratch_offset[k] : NULL};

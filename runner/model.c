@@ -94,6 +94,7 @@ static TilecModelStatus load(const char *label, const char *dir, const uint8_t *
     pthread_mutex_init(&m->lock, NULL);
     m->path = strdup(label);
     m->dir = strdup(dir);
+    m->max_bytes = options ? options->max_tensor_bytes : 0;
     uint8_t *file = NULL;
     int st = !m->path || !m->dir ? rerr(&e, TILEC_MODEL_ERR_MEMORY, "out of memory") : 0;
     if (!st && !bytes) {

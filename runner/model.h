@@ -50,6 +50,7 @@ struct TilecModel {
     Graph graph;
     int opset;              // default domain
     int64_t ir_version;
+    uint64_t max_bytes;     // TilecModelOptions.max_tensor_bytes
     void **owned;           // buffers the model frees (external data, folded constants, ...)
     int nowned, cap_owned;
     pthread_mutex_t lock;
@@ -86,7 +87,7 @@ int graph_prepare(TilecModel *m, Graph *g, RErr *e);
 // malloc'd data. Used to fold constants, to run host nodes while planning and by graph_eval.
 int node_eval(const Graph *g, const Node *n, const Tensor *values, Tensor *outs, RErr *e);
 // Checks that an inferred output is addressable (rank, dims, size limits).
-int check_inferred(const Node *n, int k, const Tensor *t, RErr *e);
+int check_inferred(const Graph *g, const Node *n, int k, const Tensor *t, RErr *e);
 
 void model_free_arenas(TilecModel *m);
 

@@ -460,6 +460,7 @@ static int build_subgraphs(TilecModel *m, Graph *g, RErr *e) {
 
 int graph_build(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, Graph *parent, RErr *e) {
     g->parent = parent;
+    g->max_bytes = m->max_bytes;
     g->name = strdup(gp->name ? gp->name : "");
     NameMap map = {0};
     int st = 0;

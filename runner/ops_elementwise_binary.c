@@ -224,9 +224,12 @@ int ew_binary_run(OpCtx *c) {
     }
     size_t na = (size_t)tensor_numel(&c->in[0]), nb = (size_t)tensor_numel(&c->in[1]);
     size_t ny = (size_t)tensor_numel(out);
-    char *s = c->scratch;
-    char *bufa = s, *bufb = bufa + align64(na * 8), *bufy = bufb + align64(nb * 8);
-    char *tmp = bufy + align64(ny * 8);
+    char *bufa = c->scratch, *bufb = NULL, *bufy = NULL, *tmp = NULL;
+    if (bufa) {  // no scratch when nothing is converted
+        bufb = bufa + align64(na * 8);
+        bufy = bufb + align64(nb * 8);
+        tmp = bufy + align64(ny * 8);
+    }
     Tensor a, bt;
     int st;
     if (ct == DT_BOOL) {
@@ -307,8 +310,12 @@ int ew_variadic_run(OpCtx *c) {
     for (int i = 0; i < c->nin; i++)
         if ((size_t)tensor_numel(&c->in[i]) > m)
             m = (size_t)tensor_numel(&c->in[i]);
-    char *buf0 = c->scratch, *buf1 = buf0 + align64(m * 8), *bufy = buf1 + align64(m * 8);
-    char *tmp = bufy + align64(m * 8);
+    char *buf0 = c->scratch, *buf1 = NULL, *bufy = NULL, *tmp = NULL;
+    if (buf0) {  // no scratch when nothing is converted
+        buf1 = buf0 + align64(m * 8);
+        bufy = buf1 + align64(m * 8);
+        tmp = bufy + align64(m * 8);
+    }
     bool direct = ct == dt;
     void *y = direct ? out->data : bufy;
     BinArg b = {FAM_ARITH, ct, EW_B_ADD};

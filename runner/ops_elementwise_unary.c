@@ -141,7 +141,7 @@ int ew_unary_run(OpCtx *c) {
     int ct = ew_compute_type(dt);
     const void *x = c->in[0].data;
     void *y = c->out[0].data;
-    char *buf = c->scratch, *tmp = buf + 2 * n * 8;
+    char *buf = c->scratch, *tmp = buf ? buf + 2 * n * 8 : NULL;
     const char *k = "ew_cast";
     if (ct != dt) {
         if ((st = ew_cast(dt, ct, x, buf, n, tmp, &k)) != 0)

@@ -694,7 +694,8 @@ static int einsum_run(OpCtx *c) {
         }
         tensor_copy_strided(sp, op[o], n, dims, str, e);
         op[o] = sp;
-        sp += align64((size_t)(o ? p.Bt * p.K * p.N : p.Bt * p.M * p.K) * e);
+        if (sp)  // an empty product has no scratch
+            sp += align64((size_t)(o ? p.Bt * p.K * p.N : p.Bt * p.M * p.K) * e);
     }
     void *res = p.permute_out ? (void *)sp : y->data;
     st = bmm_any(c, dt, op[0], op[1], res, p.Bt, p.M, p.K, p.Bt, p.N, p.Bt);

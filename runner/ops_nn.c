@@ -81,6 +81,11 @@ int opnn_window(const OpCtx *c, const Tensor *x, const int64_t *kshape, bool cei
             return node_err(c, TILEC_MODEL_ERR_INVALID, "negative pads");
         if (w->k[i] < 1)
             return node_err(c, TILEC_MODEL_ERR_INVALID, "kernel_shape must be positive");
+        // The kernels take windows, strides, dilations and pads as 32-bit integers.
+        if (w->k[i] > NN_MAX_ATTR || w->s[i] > NN_MAX_ATTR || w->d[i] > NN_MAX_ATTR ||
+            w->pb[i] > NN_MAX_ATTR || w->pe[i] > NN_MAX_ATTR)
+            return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED,
+                            "kernel_shape, strides, dilations and pads above 2^30 are not supported");
         w->in[i] = x->dims[i + 2];
     }
     char buf[32];

@@ -92,6 +92,9 @@ static int conv_shape(const OpCtx *c, ConvShape *s, NnWindow *win) {
         return node_err(c, TILEC_MODEL_ERR_INVALID, "group %lld does not fit %lld input channels, "
                         "weights of %lld x %lld", (long long)s->group, (long long)s->C,
                         (long long)s->K, (long long)s->CG);
+    if (s->CG == 0 || s->K == 0)
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED,
+                        "convolutions with no input or output channels are not supported");
     bool one = win->nsp == 1;
     s->H = one ? 1 : win->in[0];
     s->W = win->in[one ? 0 : 1];
@@ -271,6 +274,9 @@ static int convtr_shape(const OpCtx *c, TrShape *s, int nsp_out[1], int64_t out[
     s->CG = s->C / s->G;
     s->KG = w->dims[1];
     s->K = s->KG * s->G;
+    if (s->CG == 0 || s->K == 0)
+        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED,
+                        "transposed convolutions with no input or output channels are not supported");
     int64_t k[2], st[2], d[2], op[2], pb[2], pe[2], in[2], os[2];
     const int64_t *v;
     int cnt = attr_ints(n, "kernel_shape", &v);
@@ -290,6 +296,9 @@ static int convtr_shape(const OpCtx *c, TrShape *s, int nsp_out[1], int64_t out[
             dst[a][i] = cnt >= 0 ? v[i] : (a == 2 ? 0 : 1);
             if (dst[a][i] < (a == 2 ? 0 : 1))
                 return node_err(c, TILEC_MODEL_ERR_INVALID, "bad %s", names[a]);
+            if (dst[a][i] > NN_MAX_ATTR)
+                return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "%s above 2^30 is not supported",
+                                names[a]);
         }
     }
     cnt = attr_ints(n, "pads", &v);
@@ -298,6 +307,8 @@ static int convtr_shape(const OpCtx *c, TrShape *s, int nsp_out[1], int64_t out[
     for (int i = 0; i < nsp; i++) {
         pb[i] = cnt >= 0 ? v[i] : 0;
         pe[i] = cnt >= 0 ? v[i + nsp] : 0;
+        if (pb[i] > NN_MAX_ATTR || pe[i] > NN_MAX_ATTR || pb[i] < -NN_MAX_ATTR || pe[i] < -NN_MAX_ATTR)
+            return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "pads beyond 2^30 are not supported");
     }
     char buf[32];
     const char *ap = attr_str(n, "auto_pad", "NOTSET", buf, sizeof buf);

@@ -163,14 +163,15 @@ static int infer_all(TilecModel *m, Plan *p, const Tensor *inputs, RErr *e) {
             if (!(n->op->shape_inputs >> i & 1) || i >= 32)
                 in[i].data = NULL;  // infer() sees data only where it may depend on it
         }
-        memset(outs, 0, sizeof(Tensor) * (size_t)n->nout);
+        RUNNER_CLEAR_TAIL(in, n->nin);
+        memset(outs, 0, sizeof(Tensor) * (size_t)(n->nout > 16 ? n->nout : 16));
         OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = e,
                    .graph = g, .values = p->vals};
         int st = n->op->infer(&c);
         if (st)
             return st;
         for (int o = 0; o < n->nout; o++) {
-            if ((st = check_inferred(n, o, &outs[o], e)) != 0)
+            if ((st = check_inferred(g, n, o, &outs[o], e)) != 0)
                 return st;
             outs[o].data = NULL;
             p->vals[n->out[o]] = outs[o];

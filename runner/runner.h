@@ -99,6 +99,7 @@ typedef struct Graph {
     int *inputs, ninputs;   // VAL_INPUT values in graph order
     int *outputs, noutputs;
     struct Graph *parent;   // the enclosing graph of a subgraph, else NULL
+    uint64_t max_bytes;     // a computed tensor's size limit (TilecModelOptions), 0: none
     char *name;
 } Graph;
 
@@ -157,6 +158,14 @@ typedef struct OpDef {
     extern const int ops_##g##_count;
 RUNNER_OP_GROUPS(RUNNER_DECLARE_GROUP)
 #undef RUNNER_DECLARE_GROUP
+
+// Zeroes t[n .. 16): an op that reads an input or output past the node's count sees an omitted
+// one (dtype DT_UNDEF), never a previous node's tensor or stack garbage.
+#define RUNNER_CLEAR_TAIL(t, n)                              \
+    do {                                                     \
+        for (int tail_ = (n); tail_ < 16; tail_++)           \
+            memset(&(t)[tail_], 0, sizeof(t)[tail_]);        \
+    } while (0)
 
 // ---------------------------------------------------------------- ops.c
 

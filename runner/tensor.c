@@ -279,20 +279,25 @@ const char *attr_str(const Node *n, const char *name, const char *def, char *buf
     if (!a || !a->has_s)
         return def;
     size_t len = a->s.len < cap - 1 ? a->s.len : cap - 1;
-    memcpy(buf, a->s.data, len);
+    if (len)
+        memcpy(buf, a->s.data, len);
     buf[len] = '\0';
     return buf;
 }
 
+// An empty list is a valid pointer too (protobuf-c leaves it NULL), so callers may memcpy it.
+static const int64_t no_ints[1];
+static const float no_floats[1];
+
 int attr_ints(const Node *n, const char *name, const int64_t **v) {
     const Onnx__AttributeProto *a = find_attr(n, name);
-    *v = a ? a->ints : NULL;
+    *v = a ? (a->n_ints ? a->ints : no_ints) : NULL;
     return a ? (int)a->n_ints : -1;
 }
 
 int attr_floats(const Node *n, const char *name, const float **v) {
     const Onnx__AttributeProto *a = find_attr(n, name);
-    *v = a ? a->floats : NULL;
+    *v = a ? (a->n_floats ? a->floats : no_floats) : NULL;
     return a ? (int)a->n_floats : -1;
 }
 

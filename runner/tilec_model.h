@@ -69,6 +69,9 @@ typedef struct TilecModelOptions {
     const char *const *shape_names;
     const TilecTensor *shapes;  // only rank and dims are read
     int profile;                // 1: time every node (tilec_model_profile)
+    // The largest tensor a node may compute, in bytes (a run that would need more fails with
+    // TILEC_MODEL_ERR_MEMORY); 0: only the 2^36-element limit.
+    uint64_t max_tensor_bytes;
 } TilecModelOptions;
 
 typedef struct TilecModel TilecModel;
