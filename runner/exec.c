@@ -7,6 +7,17 @@
 
 #include "model.h"
 
+void node_inputs(const Node *n, const Tensor *values, Tensor *in) {
+    for (int i = 0; i < n->nin; i++) {
+        if (n->in[i] < 0)
+            memset(&in[i], 0, sizeof in[i]);
+        else
+            in[i] = values[n->in[i]];
+    }
+    for (int i = n->nin; i < 16; i++)
+        memset(&in[i], 0, sizeof in[i]);
+}
+
 int check_inferred(const Graph *g, const Node *n, int k, const Tensor *t, RErr *e) {
     size_t es = dtype_size(t->dtype);
     if (!es)
@@ -47,13 +58,7 @@ int node_eval(const Graph *g, const Node *n, const Tensor *values, Tensor *outs,
     Tensor in[64];
     if (n->nin > 64 || n->nout > 32)
         return rerr(e, TILEC_MODEL_ERR_UNSUPPORTED, "node '%s' has too many inputs or outputs", n->name);
-    for (int i = 0; i < n->nin; i++) {
-        if (n->in[i] < 0)
-            memset(&in[i], 0, sizeof in[i]);
-        else
-            in[i] = values[n->in[i]];
-    }
-    RUNNER_CLEAR_TAIL(in, n->nin);
+    node_inputs(n, values, in);
     memset(outs, 0, sizeof(Tensor) * (size_t)(n->nout > 16 ? n->nout : 16));
     OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = e,
                .graph = g, .values = values};
@@ -140,12 +145,7 @@ int graph_infer(const Graph *g, const Tensor *outer, const Tensor *inputs, Tenso
             }
             continue;
         }
-        for (int i = 0; i < n->nin; i++)
-            if (n->in[i] < 0)
-                memset(&in[i], 0, sizeof in[i]);
-            else
-                in[i] = vals[n->in[i]];
-        RUNNER_CLEAR_TAIL(in, n->nin);
+        node_inputs(n, vals, in);
         memset(outs, 0, sizeof(Tensor) * (size_t)(n->nout > 16 ? n->nout : 16));
         OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = e,
                    .graph = g, .values = vals};
@@ -392,17 +392,12 @@ TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, Tilec
         const Node *n = &g->nodes[k];
         if (n->dead || n->host || (n->op->flags & OP_ALIAS))
             continue;
-        for (int i = 0; i < n->nin; i++) {
-            if (n->in[i] < 0)
-                memset(&in[i], 0, sizeof in[i]);
-            else
-                in[i] = cur[n->in[i]];
-        }
-        RUNNER_CLEAR_TAIL(in, n->nin);
+        node_inputs(n, cur, in);
         Tensor outs[32];
         for (int o = 0; o < n->nout; o++)
             outs[o] = cur[n->out[o]];
-        RUNNER_CLEAR_TAIL(outs, n->nout);
+        for (int o = n->nout; o < 16; o++)
+            memset(&outs[o], 0, sizeof outs[o]);
         OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = &e,
                    .graph = g, .values = cur,
                    .scratch = p->scratch_bytes[k] ? (char *)arena + p->scratch_offset[k] : NULL};

@@ -88,6 +88,26 @@ static void pack_gemm(const float *w, float *p, int64_t C, int64_t M) {
             p[m * C + c] = w[c * M + m];
 }
 
+// Conv's and ConvTranspose's optional bias B (K floats) checked, and the output [N, K, out...].
+static int conv_output(OpCtx *c, int64_t N, int64_t K, int nsp, const int64_t *out) {
+    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
+        int st = opnn_want_f32(c, 2, "B");
+        if (st)
+            return st;
+        if (c->in[2].rank != 1 || c->in[2].dims[0] != K)
+            return node_err(c, TILEC_MODEL_ERR_INVALID, "bias of %lld elements for %lld outputs",
+                            (long long)numel_of(&c->in[2]), (long long)K);
+    }
+    Tensor *y = &c->out[0];
+    y->dtype = DT_F32;
+    y->rank = c->in[0].rank;
+    y->dims[0] = N;
+    y->dims[1] = K;
+    for (int i = 0; i < nsp; i++)
+        y->dims[2 + i] = out[i];
+    return 0;
+}
+
 // ---------------------------------------------------------------- Conv
 
 enum { PATH_DW, PATH_NCHW, PATH_NHWC };
@@ -177,21 +197,7 @@ int opnn_conv_infer(OpCtx *c) {
     NnWindow win;
     if ((st = conv_shape(c, &s, &win)))
         return st;
-    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
-        if ((st = opnn_want_f32(c, 2, "B")))
-            return st;
-        if (c->in[2].rank != 1 || c->in[2].dims[0] != s.K)
-            return node_err(c, TILEC_MODEL_ERR_INVALID, "bias of %lld elements for %lld outputs",
-                            (long long)numel_of(&c->in[2]), (long long)s.K);
-    }
-    Tensor *y = &c->out[0];
-    y->dtype = DT_F32;
-    y->rank = c->in[0].rank;
-    y->dims[0] = s.N;
-    y->dims[1] = s.K;
-    for (int i = 0; i < win.nsp; i++)
-        y->dims[2 + i] = win.out[i];
-    return 0;
+    return conv_output(c, s.N, s.K, win.nsp, win.out);
 }
 
 size_t opnn_conv_scratch(const OpCtx *c) {
@@ -420,25 +426,21 @@ int opnn_convtr_infer(OpCtx *c) {
     int64_t out[2];
     if ((st = convtr_shape(c, &s, &nsp, out)))
         return st;
-    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
-        if ((st = opnn_want_f32(c, 2, "B")))
-            return st;
-        if (c->in[2].rank != 1 || c->in[2].dims[0] != s.K)
-            return node_err(c, TILEC_MODEL_ERR_INVALID, "bias of %lld elements for %lld outputs",
-                            (long long)numel_of(&c->in[2]), (long long)s.K);
-    }
-    Tensor *y = &c->out[0];
-    y->dtype = DT_F32;
-    y->rank = c->in[0].rank;
-    y->dims[0] = s.N;
-    y->dims[1] = s.K;
-    for (int i = 0; i < nsp; i++)
-        y->dims[2 + i] = out[i];
-    return 0;
+    return conv_output(c, s.N, s.K, nsp, out);
 }
 
-// Kernel == stride, no padding, dilation 1, one group, 2-D: a product and a rearrangement.
-static bool convtr_is_gemm(const TrShape *s, int nsp) {
+// Kernel == stride, no padding at either end, no output_padding, dilation 1, one group, 2-D:
+// a product and a rearrangement.
+static bool convtr_is_gemm(const OpCtx *c, const TrShape *s, int nsp) {
+    const int64_t *v;
+    int n = attr_ints(c->node, "pads", &v);
+    for (int i = 0; i < n; i++)
+        if (v[i] != 0)
+            return false;
+    n = attr_ints(c->node, "output_padding", &v);
+    for (int i = 0; i < n; i++)
+        if (v[i] != 0)
+            return false;
     return nsp == 2 && s->G == 1 && s->sh == s->KH && s->sw == s->KW && s->ph == 0 && s->pw == 0 &&
            s->dh == 1 && s->dw == 1 && s->OH == s->H * s->KH && s->OW == s->W * s->KW;
 }
@@ -452,7 +454,7 @@ size_t opnn_convtr_scratch(const OpCtx *c) {
     OpCtx q = *c;
     q.err = &e;
     size_t wbytes = (size_t)numel_of(&c->in[1]) * sizeof(float);
-    if (convtr_shape(&q, &s, &nsp, out) == 0 && convtr_is_gemm(&s, nsp))
+    if (convtr_shape(&q, &s, &nsp, out) == 0 && convtr_is_gemm(c, &s, nsp))
         return (cs && cs->wt_gemm ? 0 : wbytes) +
                (size_t)(s.N * s.K * s.KH * s.KW * s.H * s.W) * sizeof(float);
     if (cs && cs->wt_tr)
@@ -494,7 +496,7 @@ int opnn_convtr_run(OpCtx *c) {
         return st;
     if (tensor_numel(&c->out[0]) == 0)
         return 0;
-    if (convtr_is_gemm(&s, nsp))
+    if (convtr_is_gemm(c, &s, nsp))
         return convtr_gemm(c, &s);
     const NnConvState *cs = c->node->state;
     const float *wp = cs ? cs->wt_tr : NULL;

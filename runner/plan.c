@@ -154,16 +154,10 @@ static int infer_all(TilecModel *m, Plan *p, const Tensor *inputs, RErr *e) {
             }
             continue;
         }
-        for (int i = 0; i < n->nin; i++) {
-            if (n->in[i] < 0) {
-                memset(&in[i], 0, sizeof in[i]);
-                continue;
-            }
-            in[i] = p->vals[n->in[i]];
+        node_inputs(n, p->vals, in);
+        for (int i = 0; i < n->nin; i++)
             if (!(n->op->shape_inputs >> i & 1) || i >= 32)
                 in[i].data = NULL;  // infer() sees data only where it may depend on it
-        }
-        RUNNER_CLEAR_TAIL(in, n->nin);
         memset(outs, 0, sizeof(Tensor) * (size_t)(n->nout > 16 ? n->nout : 16));
         OpCtx c = {.node = n, .nin = n->nin, .nout = n->nout, .in = in, .out = outs, .err = e,
                    .graph = g, .values = p->vals};

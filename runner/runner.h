@@ -159,13 +159,10 @@ typedef struct OpDef {
 RUNNER_OP_GROUPS(RUNNER_DECLARE_GROUP)
 #undef RUNNER_DECLARE_GROUP
 
-// Zeroes t[n .. 16): an op that reads an input or output past the node's count sees an omitted
-// one (dtype DT_UNDEF), never a previous node's tensor or stack garbage.
-#define RUNNER_CLEAR_TAIL(t, n)                              \
-    do {                                                     \
-        for (int tail_ = (n); tail_ < 16; tail_++)           \
-            memset(&(t)[tail_], 0, sizeof(t)[tail_]);        \
-    } while (0)
+// A node's inputs from a graph's tensors (indexed by value): in[i] for i < nin (an omitted
+// optional input has dtype DT_UNDEF), and in[nin .. 16) zeroed, so that an op reading an input
+// past the node's count sees an omitted one, never a previous node's tensor or garbage.
+void node_inputs(const Node *n, const Tensor *values, Tensor *in);
 
 // ---------------------------------------------------------------- ops.c
 
