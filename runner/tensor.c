@@ -160,6 +160,8 @@ double tensor_get_f64(const Tensor *t, int64_t i) {
     }
 }
 
+double tilec_tensor_value(const TilecTensor *t, size_t i) { return tensor_get_f64(t, (int64_t)i); }
+
 int rerr(RErr *e, int code, const char *fmt, ...) {
     if (e) {
         va_list ap;

@@ -118,6 +118,9 @@ char *tilec_model_supported_ops(void);
 TilecModelStatus tilec_tensor_read(const char *path, TilecTensor *t, char **name, char **error);
 TilecModelStatus tilec_tensor_write_npy(const char *path, const TilecTensor *t, char **error);
 
+// Element i of a numeric tensor as a double (any element type but string).
+double tilec_tensor_value(const TilecTensor *t, size_t i);
+
 const char *tilec_dtype_name(int dtype);  // "float", "int64", ...; "?" for an unknown code
 size_t tilec_dtype_size(int dtype);       // bytes per element; 0 for unknown or string
 

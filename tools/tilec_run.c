@@ -416,34 +416,6 @@ static int gather_inputs(const Options *o, const TilecModel *m, TilecTensor *inp
 
 // ---------------------------------------------------------------- test data
 
-static double value_at(const TilecTensor *t, size_t k) {
-    switch (t->dtype) {
-    case TILEC_DT_FLOAT: return ((const float *)t->data)[k];
-    case TILEC_DT_DOUBLE: return ((const double *)t->data)[k];
-    case TILEC_DT_INT64: return (double)((const int64_t *)t->data)[k];
-    case TILEC_DT_INT32: return ((const int32_t *)t->data)[k];
-    case TILEC_DT_INT16: return ((const int16_t *)t->data)[k];
-    case TILEC_DT_INT8: return ((const int8_t *)t->data)[k];
-    case TILEC_DT_UINT8: case TILEC_DT_BOOL: return ((const uint8_t *)t->data)[k];
-    case TILEC_DT_UINT16: return ((const uint16_t *)t->data)[k];
-    case TILEC_DT_UINT32: return ((const uint32_t *)t->data)[k];
-    case TILEC_DT_UINT64: return (double)((const uint64_t *)t->data)[k];
-    case TILEC_DT_FLOAT16: {
-        uint16_t h = ((const uint16_t *)t->data)[k];
-        int ex = (h >> 10) & 0x1f, man = h & 0x3ff;
-        double v = ex == 0 ? ldexp(man, -24) : ex == 31 ? (man ? NAN : INFINITY) : ldexp(man | 0x400, ex - 25);
-        return h & 0x8000 ? -v : v;
-    }
-    case TILEC_DT_BFLOAT16: {
-        uint32_t u = (uint32_t)((const uint16_t *)t->data)[k] << 16;
-        float f;
-        memcpy(&f, &u, 4);
-        return f;
-    }
-    default: return NAN;
-    }
-}
-
 static size_t numel(const TilecTensor *t) {
     size_t n = 1;
     for (int d = 0; d < t->rank; d++)
@@ -504,7 +476,7 @@ static int check_outputs(const Options *o, const TilecModel *m, const TilecTenso
         double max_abs = 0, max_rel = 0;
         size_t count = numel(got), wrong = 0;
         for (size_t q = 0; q < count; q++) {
-            double a = value_at(got, q), b = value_at(&want, q);
+            double a = tilec_tensor_value(got, q), b = tilec_tensor_value(&want, q);
             if (isnan(a) && isnan(b))
                 continue;
             if (a == b)
@@ -559,7 +531,7 @@ static void print_outputs(const TilecModel *m, const TilecTensor *outs) {
         printf("%s: %s %s [", tilec_model_output_name(m, i), tilec_dtype_name(outs[i].dtype), s);
         size_t n = numel(&outs[i]);
         for (size_t k = 0; k < n && k < 6; k++)
-            printf("%s%.6g", k ? ", " : "", value_at(&outs[i], k));
+            printf("%s%.6g", k ? ", " : "", tilec_tensor_value(&outs[i], k));
         printf("%s]\n", n > 6 ? ", ..." : "");
     }
 }
