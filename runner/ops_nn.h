@@ -31,6 +31,7 @@ typedef struct NnConvState {
     int act;
     float *wt_nhwc;   // constant weights repacked to [KH, KW, CG, K] (NHWC path), or NULL
     float *wt_tr;     // ConvTranspose: constant weights repacked to [KH, KW, K, CG], or NULL
+    float *wt_direct; // constant weights repacked to [KH, KW, K, C] (nn_conv_nchw), or NULL
     float *wt_gemm;   // ConvTranspose with kernel == stride: [K*KH*KW, C] (W transposed), or NULL
 } NnConvState;
 

@@ -2,11 +2,20 @@
 //
 // Conv picks its kernel by shape (single-thread timings, NCHW in and out, in the report of the
 // commit that added this file): depthwise filters run nn_dwconv (runner/kernels/nn_conv.tile),
-// 1x1 unit-stride unpadded ones stdlib conv2d_nchw (a matrix product per image), and every other
-// convolution stdlib conv2d_nhwc between two transposes (the input to NHWC, the output back),
-// with its weights repacked once at load to [KH, KW, CG, K] — about 1.5-2x faster than
-// conv2d_nchw on 3x3 layers. ConvTranspose runs nn_conv_transpose on weights repacked to
-// [KH, KW, K, CG]. NnConvState.act (ops_nn.h) fuses an activation into the convolution.
+// 1x1 unit-stride unpadded ones of one group a matrix product per image (stdlib matmul, then
+// nn_bias_act) from 32 input and 32 output channels up, nn_conv_nchw below (16 -> 32 channels
+// on 320x320: 4.4 ms against 2.1; the bias and activation in the same pass), other grouped 1x1
+// ones stdlib conv2d_nchw; other dense
+// (one-group) convolutions nn_conv_nchw on weights repacked at load to [KH, KW, K, C], except
+// wide layers (32 or more input channels and a multiple of 32 outputs, unit column stride) and
+// strided ones over 8 or more channels: those, and grouped convolutions, run stdlib conv2d_nhwc
+// between two transposes (the input to NHWC, the output back) on weights repacked to
+// [KH, KW, CG, K]. Measured on one thread (ms, PP-OCR det and the super-resolution CNN):
+// 96 -> 24 channels 3x3 at 160x160: 18.0 through NHWC, 9.4 direct; 3 -> 16 at stride 2 on
+// 640x640: 11.0 and 3.7; 1 -> 64 5x5 on 224x224: 13.2 and 6.7; 64 -> 32 3x3 on 224x224: 15.7
+// and 21-25 (so the wide rule). ConvTranspose runs nn_conv_transpose on weights repacked to
+// [KH, KW, K, CG], or, when its kernel equals its stride, a 1x1 nn_conv_nchw to K*KH*KW
+// channels and a rearrangement (nn_convt_scatter). NnConvState.act (ops_nn.h) fuses an activation into the convolution.
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +34,7 @@ void opnn_conv_free(void *state) {
         free(s->wt_nhwc);
         free(s->wt_tr);
         free(s->wt_gemm);
+        free(s->wt_direct);
         free(s);
     }
 }
@@ -36,6 +46,15 @@ static void pack_nhwc(const float *w, float *p, int64_t K, int64_t CG, int64_t K
             for (int64_t h = 0; h < KH; h++)
                 for (int64_t x = 0; x < KW; x++)
                     p[((h * KW + x) * CG + c) * K + k] = w[((k * CG + c) * KH + h) * KW + x];
+}
+
+// OIHW (K, C, KH, KW) -> [KH, KW, K, C] (nn_conv_nchw).
+static void pack_direct(const float *w, float *p, int64_t K, int64_t C, int64_t KH, int64_t KW) {
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t h = 0; h < KH; h++)
+                for (int64_t x = 0; x < KW; x++)
+                    p[((h * KW + x) * K + k) * C + c] = w[((k * C + c) * KH + h) * KW + x];
 }
 
 // ConvTranspose's [C, KG, KH, KW] (C = G * CG) -> [KH, KW, K, CG] (K = G * KG).
@@ -110,7 +129,14 @@ static int conv_output(OpCtx *c, int64_t N, int64_t K, int nsp, const int64_t *o
 
 // ---------------------------------------------------------------- Conv
 
-enum { PATH_DW, PATH_NCHW, PATH_NHWC };
+enum { PATH_DW, PATH_NCHW, PATH_NHWC, PATH_DIRECT };
+
+// The path of a dense (one-group, not 1x1 unit-stride) convolution: see the top of the file.
+static int dense_path(int64_t C, int64_t K, int64_t sw) {
+    if (sw == 1)
+        return C >= 32 && K >= 32 && K % 32 == 0 ? PATH_NHWC : PATH_DIRECT;
+    return sw == 2 && C < 8 ? PATH_DIRECT : PATH_NHWC;
+}
 
 typedef struct ConvShape {
     int64_t N, C, H, W, K, CG, KH, KW, OH, OW, group;
@@ -161,6 +187,8 @@ static int conv_shape(const OpCtx *c, ConvShape *s, NnWindow *win) {
     else if (s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0 &&
              s->OH == s->H && s->OW == s->W)
         s->path = PATH_NCHW;
+    else if (s->group == 1)
+        s->path = dense_path(s->C, s->K, s->sw);
     else
         s->path = PATH_NHWC;
     return 0;
@@ -180,6 +208,15 @@ int opnn_conv_prepare(Node *n, const Graph *g, RErr *e) {
         return 0;   // depthwise (or a multiplier): OIHW is what its kernel reads
     if (KH == 1 && KW == 1)
         return 0;   // possibly conv2d_nchw; repacked at run time otherwise
+    const int64_t *sv;
+    int64_t sw = attr_ints(n, "strides", &sv) == w->rank - 2 ? sv[w->rank - 3] : 1;
+    if (attr_int(n, "group", 1) == 1 && dense_path(CG, K, sw) == PATH_DIRECT) {
+        s->wt_direct = malloc((size_t)(K * CG * KH * KW) * sizeof(float) + 1);
+        if (!s->wt_direct)
+            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+        pack_direct(w->data, s->wt_direct, K, CG, KH, KW);
+        return 0;
+    }
     s->wt_nhwc = malloc((size_t)(K * CG * KH * KW) * sizeof(float) + 1);
     if (!s->wt_nhwc)
         return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
@@ -206,9 +243,13 @@ size_t opnn_conv_scratch(const OpCtx *c) {
     RErr e;
     OpCtx q = *c;
     q.err = &e;
-    if (conv_shape(&q, &s, &win) || s.path != PATH_NHWC)
+    if (conv_shape(&q, &s, &win))
         return 0;
     const NnConvState *cs = c->node->state;
+    if (s.path == PATH_DIRECT)
+        return (cs && cs->wt_direct) || s.KH * s.KW == 1 ? 0 : (size_t)(s.K * s.C * s.KH * s.KW) * sizeof(float);
+    if (s.path != PATH_NHWC)
+        return 0;
     size_t n = (size_t)(s.N * s.C * s.H * s.W + s.N * s.K * s.OH * s.OW);
     if (!cs || !cs->wt_nhwc)
         n += (size_t)(s.K * s.CG * s.KH * s.KW);
@@ -238,7 +279,7 @@ int opnn_conv_run(OpCtx *c) {
         st = nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
                        (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.C, s.H, s.W, s.KH, s.KW, KB,
                        s.OH, s.OW);
-    } else if (s.path == PATH_NCHW && s.CG == s.C) {
+    } else if (s.path == PATH_NCHW && s.CG == s.C && s.C >= 32 && s.K >= 32) {
         // A 1x1 convolution of one group is a matrix product per image: Y[n] = W @ X[n]
         // (stdlib matmul, much faster than conv2d_nchw here), then bias and activation.
         c->kernel = "matmul+nn_bias_act";
@@ -247,6 +288,16 @@ int opnn_conv_run(OpCtx *c) {
             st = matmul(w, x + n * s.C * P, y + n * s.K * P, s.K, s.C, P);
         if (!st && (b || act))
             st = nn_bias_act(y, b, act, s.N, s.K, P, KB);
+    } else if (s.path == PATH_DIRECT || (s.path == PATH_NCHW && s.CG == s.C)) {
+        const float *wt = s.KH * s.KW == 1 ? w : cs ? cs->wt_direct : NULL;   // 1x1: the same
+        if (!wt) {
+            pack_direct(w, c->scratch, s.K, s.C, s.KH, s.KW);
+            wt = c->scratch;
+        }
+        c->kernel = "nn_conv_nchw";
+        st = nn_conv_nchw(x, wt, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
+                          (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.C, s.H, s.W, s.KH, s.KW, s.K,
+                          KB, s.OH, s.OW);
     } else if (s.path == PATH_NCHW) {
         c->kernel = "conv2d_nchw";
         st = conv2d_nchw(x, w, b, y, 1, 1, 0, 0, 1, 1, act, s.N, s.C, s.H, s.W, s.K, s.CG, 1, 1,
@@ -478,10 +529,11 @@ static int convtr_gemm(OpCtx *c, const TrShape *s) {
         KB = s->K;
     }
     int64_t M = s->K * s->KH * s->KW;
-    c->kernel = "bmm+nn_convt_scatter";
-    int st = bmm(wr, c->in[0].data, t, 1, M, s->C, s->N, s->H * s->W, s->N);
+    c->kernel = "nn_conv_nchw+nn_convt_scatter";
+    int st = nn_conv_nchw(c->in[0].data, wr, NULL, t, 1, 1, 0, 0, 1, 1, 0, s->N, s->C, s->H, s->W,
+                          1, 1, M, 0, s->H, s->W);
     if (st)
-        return opnn_kernel_err(c, "bmm", st);
+        return opnn_kernel_err(c, "nn_conv_nchw", st);
     st = nn_convt_scatter(t, b, c->out[0].data, (int32_t)s->KH, (int32_t)s->KW, s->N, M, s->H,
                           s->W, KB, s->K, s->OH, s->OW);
     return st ? opnn_kernel_err(c, "nn_convt_scatter", st) : 0;

@@ -23,3 +23,7 @@ set_tests_properties(runner-shape-cases PROPERTIES TIMEOUT 600 LABELS slow)
 add_test(NAME runner-elementwise-cases
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/runner/elementwise_cases.py ${TILEC_BIN_DIR}/tilec-run)
 set_tests_properties(runner-elementwise-cases PROPERTIES TIMEOUT 600 LABELS slow)
+# Conv/ConvTranspose through every kernel path and the fusion passes, against torch in float64.
+add_test(NAME runner-conv-cases
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/runner/conv_cases.py ${TILEC_BIN_DIR}/tilec-run)
+set_tests_properties(runner-conv-cases PROPERTIES TIMEOUT 600 LABELS slow)

@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""tests/runner/conv_cases.py TILEC_RUN [OUT] — Conv and ConvTranspose through every kernel path of
+runner/ops_nn_conv.c (depthwise with every stride form, direct NCHW with 1, 3, 8, 16 and 32-channel
+blocks and 16/24/32-channel output blocks, the transposed NHWC path, 1x1 as a matrix product,
+grouped, 1-D, transposed convolution as a product plus a rearrangement and in general), at edge
+sizes (widths not a multiple of any block, one row, one column, batches of 2), with and without a
+bias, and the graph passes that rewrite convolutions (activations fused into them, PP-OCR's
+spelled-out hard-swish). References in float64 from torch (Debian's python3-torch). Each case is a
+model.onnx + test_data_set_0 that must pass `TILEC_RUN --test-data --atol 1e-4`. Exit 1 when any
+case fails. Run with /usr/bin/python3."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
+
+if len(sys.argv) < 2:
+    sys.exit("usage: conv_cases.py TILEC_RUN [OUT]")
+TILEC_RUN = sys.argv[1]
+BASE = sys.argv[2] if len(sys.argv) > 2 else "/tmp/tilec-conv-cases"
+R = np.random.RandomState(0)
+shutil.rmtree(BASE, ignore_errors=True)
+
+
+def model(name, nodes, inputs, consts, outputs, opset=13):
+    """nodes: helper.make_node list; inputs/consts: {name: array}; outputs: {name: expected}."""
+    d = os.path.join(BASE, name)
+    os.makedirs(d + "/test_data_set_0")
+    vi = lambda n, a: helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape)
+    g = helper.make_graph(nodes, name, [vi(n, a) for n, a in inputs.items()],
+                          [vi(n, a) for n, a in outputs.items()],
+                          initializer=[numpy_helper.from_array(a, n) for n, a in consts.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    open(d + "/model.onnx", "wb").write(m.SerializeToString())
+    for i, (n, a) in enumerate(inputs.items()):
+        open(d + "/test_data_set_0/input_%d.pb" % i, "wb").write(
+            numpy_helper.from_array(a, n).SerializeToString())
+    for i, (n, a) in enumerate(outputs.items()):
+        open(d + "/test_data_set_0/output_%d.pb" % i, "wb").write(
+            numpy_helper.from_array(a.astype(np.float32), n).SerializeToString())
+
+
+def t64(a):
+    return torch.from_numpy(a.astype(np.float64))
+
+
+def conv_ref(x, w, b, strides, pads, dil, group):
+    """pads: ONNX order (begins then ends)."""
+    nsp = x.ndim - 2
+    tx = t64(x)
+    if nsp == 1:
+        tx = F.pad(tx, (pads[0], pads[1]))
+        y = F.conv1d(tx, t64(w), None if b is None else t64(b), strides, 0, dil, group)
+    else:
+        tx = F.pad(tx, (pads[1], pads[3], pads[0], pads[2]))
+        y = F.conv2d(tx, t64(w), None if b is None else t64(b), strides, 0, dil, group)
+    return y.numpy()
+
+
+ACTS = {"Relu": lambda y: np.maximum(y, 0), "Sigmoid": lambda y: 1 / (1 + np.exp(-y)),
+        "Tanh": np.tanh}
+
+
+def conv_case(name, N, C, K, hw, k, s=1, p=None, d=1, group=1, bias=True, act=None):
+    nsp = len(hw)
+    k = (k,) * nsp if isinstance(k, int) else k
+    s = (s,) * nsp if isinstance(s, int) else s
+    d = (d,) * nsp if isinstance(d, int) else d
+    p = [kk // 2 for kk in k] * 2 if p is None else p
+    x = R.randn(N, C, *hw).astype(np.float32)
+    w = (R.randn(K, C // group, *k) / np.sqrt(C // group * np.prod(k))).astype(np.float32)
+    b = R.randn(K).astype(np.float32) if bias else None
+    y = conv_ref(x, w, b, s, p, d, group)
+    consts = {"W": w}
+    ins = ["x", "W"]
+    if bias:
+        consts["B"] = b
+        ins.append("B")
+    nodes = [helper.make_node("Conv", ins, ["y" if act is None else "c"], kernel_shape=list(k),
+                              strides=list(s), pads=list(p), dilations=list(d), group=group)]
+    if act is not None:
+        nodes.append(helper.make_node(act, ["c"], ["y"]))
+        y = ACTS[act](y)
+    model(name, nodes, {"x": x}, consts, {"y": y})
+
+
+# ---- depthwise (nn_dwconv): unrolled 3x3/5x5 at strides 1, 2, (2, 1), (1, 2), (3, 3); gathers
+for k in (3, 5):
+    for s in ((1, 1), (2, 2), (2, 1), (1, 2), (3, 3)):
+        conv_case("dw_k%d_s%d%d" % (k, s[0], s[1]), 1, 6, 6, (7, 37), k, s, group=6)
+conv_case("dw_k3_dil2", 2, 5, 5, (9, 11), 3, 1, d=2, group=5, bias=False)
+conv_case("dw_k7_pad_asym", 1, 4, 4, (6, 40), 7, 1, p=[1, 3, 2, 0], group=4)
+conv_case("dw_k3_one_row", 1, 8, 8, (1, 70), 3, (2, 1), group=8)
+
+# ---- direct NCHW (nn_conv_nchw): every channel block, strides 1, 2, 3, dilation, asymmetric pads
+conv_case("direct_c1_k64_5x5", 1, 1, 64, (13, 45), 5)
+conv_case("direct_c3_k16_s2", 2, 3, 16, (17, 66), 3, 2)
+conv_case("direct_c3_k8_s2_asym", 1, 3, 8, (10, 33), 3, 2, p=[0, 1, 1, 0])
+conv_case("direct_c7_k9_s3", 1, 7, 9, (11, 50), 3, 3, bias=False)
+conv_case("direct_c8_k40_dil2", 1, 8, 40, (9, 35), 3, 1, d=2)
+conv_case("direct_c12_k96_1x1", 1, 12, 96, (5, 71), 1, 1, p=[0, 0, 0, 0])
+conv_case("direct_c16_k32_1x1", 2, 16, 32, (3, 33), 1, 1, p=[0, 0, 0, 0], bias=False)
+conv_case("direct_c24_k4_1x1", 1, 24, 4, (4, 65), 1, 1, p=[0, 0, 0, 0])
+conv_case("direct_c33_k24", 1, 33, 24, (6, 31), 3)
+conv_case("direct_c96_k24", 1, 96, 24, (5, 40), 3)
+conv_case("direct_c17_k50", 1, 17, 50, (4, 33), 3)
+conv_case("direct_c16_k48_one_col", 1, 16, 48, (9, 1), 3)
+conv_case("direct_c3_k16_2x7", 1, 3, 16, (8, 70), (2, 7), 1, p=[0, 3, 1, 3])
+conv_case("conv1d_c5_k12", 2, 5, 12, (67,), 3, 1)
+conv_case("conv1d_c4_k8_s2", 1, 4, 8, (40,), 5, 2)
+
+# ---- transposed NHWC (conv2d_nhwc): wide, strided over 8+ channels, grouped; 1x1 as matmul
+conv_case("nhwc_c64_k64", 1, 64, 64, (6, 35), 3)
+conv_case("nhwc_c16_k32_s2", 1, 16, 32, (9, 34), 3, 2)
+conv_case("nhwc_grouped", 1, 8, 12, (7, 20), 3, 1, group=2)
+conv_case("matmul_c64_k64_1x1", 1, 64, 64, (5, 19), 1, 1, p=[0, 0, 0, 0])
+conv_case("grouped_1x1", 1, 8, 8, (5, 19), 1, 1, p=[0, 0, 0, 0], group=4)
+
+# ---- activations fused into the convolution by the graph passes
+for act in ACTS:
+    conv_case("act_%s_direct" % act, 1, 3, 16, (9, 40), 3, 1, act=act)
+    conv_case("act_%s_dw" % act, 1, 6, 6, (9, 40), 3, 1, group=6, act=act)
+    conv_case("act_%s_1x1" % act, 1, 64, 64, (4, 20), 1, 1, p=[0, 0, 0, 0], act=act)
+conv_case("act_relu_nhwc", 1, 64, 64, (6, 35), 3, act="Relu")
+
+
+# ---- ConvTranspose: kernel == stride as a product and a rearrangement, and the general kernel
+def convtr_case(name, N, C, K, hw, k, s, p=0, op=0, group=1, bias=True):
+    x = R.randn(N, C, *hw).astype(np.float32)
+    w = (R.randn(C, K // group, k, k) / np.sqrt(C * k * k)).astype(np.float32)
+    b = R.randn(K).astype(np.float32) if bias else None
+    y = F.conv_transpose2d(t64(x), t64(w), None if b is None else t64(b), s, p, op, group).numpy()
+    consts = {"W": w}
+    ins = ["x", "W"]
+    if bias:
+        consts["B"] = b
+        ins.append("B")
+    node = helper.make_node("ConvTranspose", ins, ["y"], kernel_shape=[k, k], strides=[s, s],
+                            pads=[p] * 4, output_padding=[op, op], group=group)
+    model(name, [node], {"x": x}, consts, {"y": y})
+
+
+convtr_case("convtr_k2s2_c24_k24", 1, 24, 24, (9, 21), 2, 2)
+convtr_case("convtr_k2s2_c24_k1", 2, 24, 1, (8, 33), 2, 2)
+convtr_case("convtr_k2s2_nobias", 1, 5, 7, (3, 4), 2, 2, bias=False)
+convtr_case("convtr_k3s3", 1, 4, 6, (5, 17), 3, 3)
+convtr_case("convtr_k3s2_pad_outpad", 1, 4, 6, (5, 17), 3, 2, p=1, op=1)
+convtr_case("convtr_grouped", 1, 6, 4, (5, 9), 3, 1, p=1, group=2)
+
+
+def run():
+    bad = 0
+    names = sorted(os.listdir(BASE))
+    for name in names:
+        d = os.path.join(BASE, name)
+        p = subprocess.run([TILEC_RUN, d + "/model.onnx", "--test-data", d + "/test_data_set_0",
+                            "--atol", "1e-4"], capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            msg = (p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or [""])[-1]
+            print("FAIL %s: exit %d: %s" % (name, p.returncode, msg))
+            bad += 1
+    print("conv cases: %d of %d pass" % (len(names) - bad, len(names)))
+    return bad
+
+
+sys.exit(1 if run() else 0)
