@@ -121,6 +121,10 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
             pos[i--] = 0;
         if (i < 0)
             break;
+        if (n == LOWER_MAX_CONSTRAINT_VERSIONS)
+            warning_at(k->span, "kernel '%s' has more than %d versions for its run-time "
+                       "constraints; the others are left out (calls only they accept fail with "
+                       "TILEC_ERR_CONSTRAINT)", k->name, LOWER_MAX_CONSTRAINT_VERSIONS);
     }
     return n;
 }

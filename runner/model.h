@@ -82,6 +82,10 @@ int graph_add_value(Graph *g, const char *name, RErr *e);
 // mark shape-relevant values and host nodes.
 int graph_prepare(TilecModel *m, Graph *g, RErr *e);
 
+// Merges BatchNormalization, elementwise chains and activations into the Conv before them, and
+// spelled-out hard-swish into HardSwish nodes (fuse.c; called by graph_prepare).
+int graph_fuse(TilecModel *m, Graph *g, RErr *e);
+
 // exec.c
 // Evaluates one node with all inputs' data at hand (values[] indexed by value); outputs get
 // malloc'd data. Used to fold constants, to run host nodes while planning and by graph_eval.

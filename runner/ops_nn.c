@@ -154,7 +154,7 @@ void opnn_permute(const float *src, float *dst, int rank, const int64_t *dims, c
     {name, since, until, flags, shape, code, prep, inf, rn, scr, fr}
 
 const OpDef ops_nn[] = {
-    F32OP("Conv", 1, 0, 0, 0, 0, opnn_conv_prepare, opnn_conv_infer, opnn_conv_run,
+    F32OP("Conv", 1, 0, OP_EPILOGUE, 0, 0, opnn_conv_prepare, opnn_conv_infer, opnn_conv_run,
           opnn_conv_scratch, opnn_conv_free),
     F32OP("ConvTranspose", 1, 0, 0, 0, 0, opnn_convtr_prepare, opnn_convtr_infer, opnn_convtr_run,
           opnn_convtr_scratch, opnn_conv_free),

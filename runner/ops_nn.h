@@ -21,14 +21,12 @@ typedef struct NnWindow {
     int64_t out[NN_MAX_SPATIAL];
 } NnWindow;
 
-// Conv's load-time state (node->state, always set by prepare()). `act` is the activation code of
-// stdlib/activations.tile applied to the output (0 none): a fusion pass may set it when a Relu
-// (1), Sigmoid (5), Tanh (6) ... follows the Conv. It must stay the first member.
+// Conv's and ConvTranspose's load-time state (node->state, always set by prepare()). Conv's
+// fused activation is node->epi (runner.h, fuse.c).
 // The largest window, stride, dilation or pad the kernels take (their arguments are 32-bit).
 #define NN_MAX_ATTR ((int64_t)1 << 30)
 
 typedef struct NnConvState {
-    int act;
     float *wt_nhwc;   // constant weights repacked to [KH, KW, CG, K] (NHWC path), or NULL
     float *wt_tr;     // ConvTranspose: constant weights repacked to [KH, KW, K, CG], or NULL
     float *wt_direct; // constant weights repacked to [KH, KW, K, C] (nn_conv_nchw), or NULL

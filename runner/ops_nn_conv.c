@@ -15,7 +15,10 @@
 // 640x640: 11.0 and 3.7; 1 -> 64 5x5 on 224x224: 13.2 and 6.7; 64 -> 32 3x3 on 224x224: 15.7
 // and 21-25 (so the wide rule). ConvTranspose runs nn_conv_transpose on weights repacked to
 // [KH, KW, K, CG], or, when its kernel equals its stride, a 1x1 nn_conv_nchw to K*KH*KW
-// channels and a rearrangement (nn_convt_scatter). NnConvState.act (ops_nn.h) fuses an activation into the convolution.
+// channels and a rearrangement (nn_convt_scatter). Conv applies the node's fused epilogue
+// (runner.h's Epilogue, fuse.c) in its kernel where that takes one (nn_dwconv, nn_conv_nchw,
+// nn_bias_act; stdlib's conv2d_* for activations.tile's activations), else in place after it.
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +131,30 @@ static int conv_output(OpCtx *c, int64_t N, int64_t K, int nsp, const int64_t *o
 }
 
 // ---------------------------------------------------------------- Conv
+
+// An Epilogue (runner.h) as the arguments of nn_conv.tile's epilogue: act -1 for none, 0 for a
+// piecewise-linear f(x) = clamp(p x + q, lo, hi) * (m x + 1 - m), or another activation code.
+typedef struct EpiArgs {
+    int32_t act;
+    float p, q, lo, hi, m, ps, pt;
+} EpiArgs;
+
+static EpiArgs epi_args(const Epilogue *e) {
+    EpiArgs a = {0, 1.0f, 0.0f, -INFINITY, INFINITY, 0.0f, e->scale, e->shift};
+    switch (e->act) {
+    case EPI_NONE:
+        if (e->scale == 1.0f && e->shift == 0.0f)
+            a.act = -1;
+        break;
+    case EPI_RELU: a.lo = 0.0f; break;
+    case EPI_CLIP: a.lo = e->a0, a.hi = e->a1; break;
+    case EPI_HARDSIGMOID: a.p = e->a0, a.q = e->a1, a.lo = 0.0f, a.hi = 1.0f; break;
+    case EPI_HARDSWISH: a.p = 1.0f / 6.0f, a.q = 0.5f, a.lo = 0.0f, a.hi = 1.0f, a.m = 1.0f; break;
+    case EPI_LEAKYRELU: a.act = EPI_LEAKYRELU, a.p = e->a0; break;
+    default: a.act = e->act; break;   // activations.tile's codes
+    }
+    return a;
+}
 
 enum { PATH_DW, PATH_NCHW, PATH_NHWC, PATH_DIRECT };
 
@@ -263,7 +290,12 @@ int opnn_conv_run(OpCtx *c) {
     if (st)
         return st;
     const NnConvState *cs = c->node->state;
-    int act = cs ? cs->act : 0;
+    Epilogue ep = node_epilogue(c->node);
+    EpiArgs ea = epi_args(&ep);
+    // stdlib's conv2d_* take an activation of activations.tile (0-6) and no affine map
+    bool std_ep = ep.act <= EPI_TANH && ep.scale == 1.0f && ep.shift == 0.0f;
+    int act = std_ep ? ep.act : 0;
+    bool ep_after = false;   // applied by nn_bias_act after the convolution
     const float *x = c->in[0].data, *w = c->in[1].data;
     const float *b = NULL;
     int64_t KB = 0;
@@ -277,7 +309,8 @@ int opnn_conv_run(OpCtx *c) {
     if (s.path == PATH_DW) {
         c->kernel = "nn_dwconv";
         st = nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
-                       (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.C, s.H, s.W, s.KH, s.KW, KB,
+                       (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m,
+                       ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.KH, s.KW, KB,
                        s.OH, s.OW);
     } else if (s.path == PATH_NCHW && s.CG == s.C && s.C >= 32 && s.K >= 32) {
         // A 1x1 convolution of one group is a matrix product per image: Y[n] = W @ X[n]
@@ -286,8 +319,9 @@ int opnn_conv_run(OpCtx *c) {
         int64_t P = s.H * s.W;
         for (int64_t n = 0; n < s.N && !st; n++)
             st = matmul(w, x + n * s.C * P, y + n * s.K * P, s.K, s.C, P);
-        if (!st && (b || act))
-            st = nn_bias_act(y, b, act, s.N, s.K, P, KB);
+        if (!st && (b || ep.on))
+            st = nn_bias_act(y, b, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.K,
+                             P, KB);
     } else if (s.path == PATH_DIRECT || (s.path == PATH_NCHW && s.CG == s.C)) {
         const float *wt = s.KH * s.KW == 1 ? w : cs ? cs->wt_direct : NULL;   // 1x1: the same
         if (!wt) {
@@ -296,10 +330,11 @@ int opnn_conv_run(OpCtx *c) {
         }
         c->kernel = "nn_conv_nchw";
         st = nn_conv_nchw(x, wt, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
-                          (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.C, s.H, s.W, s.KH, s.KW, s.K,
-                          KB, s.OH, s.OW);
+                          (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m,
+                          ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.KH, s.KW, s.K, KB, s.OH, s.OW);
     } else if (s.path == PATH_NCHW) {
         c->kernel = "conv2d_nchw";
+        ep_after = !std_ep;
         st = conv2d_nchw(x, w, b, y, 1, 1, 0, 0, 1, 1, act, s.N, s.C, s.H, s.W, s.K, s.CG, 1, 1,
                          KB, s.OH, s.OW);
     } else {
@@ -311,6 +346,7 @@ int opnn_conv_run(OpCtx *c) {
             pack_nhwc(w, p, s.K, s.CG, s.KH, s.KW);
             wt = p;
         }
+        ep_after = !std_ep;
         c->kernel = "transpose";
         if ((st = layout_swap(x, xt, s.N, s.C, s.H * s.W)))
             return opnn_kernel_err(c, "transpose", st);
@@ -324,7 +360,12 @@ int opnn_conv_run(OpCtx *c) {
         st = layout_swap(yt, y, s.N, s.OH * s.OW, s.K);
         if (st)
             return opnn_kernel_err(c, "transpose", st);
-        return 0;
+    }
+    if (!st && ep_after) {
+        st = nn_bias_act(y, NULL, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.K,
+                         s.OH * s.OW, 0);
+        if (st)
+            return opnn_kernel_err(c, "nn_bias_act", st);
     }
     return st ? opnn_kernel_err(c, c->kernel, st) : 0;
 }
@@ -530,8 +571,10 @@ static int convtr_gemm(OpCtx *c, const TrShape *s) {
     }
     int64_t M = s->K * s->KH * s->KW;
     c->kernel = "nn_conv_nchw+nn_convt_scatter";
-    int st = nn_conv_nchw(c->in[0].data, wr, NULL, t, 1, 1, 0, 0, 1, 1, 0, s->N, s->C, s->H, s->W,
-                          1, 1, M, 0, s->H, s->W);
+    EpiArgs id = epi_args(&(Epilogue){.scale = 1.0f});
+    int st = nn_conv_nchw(c->in[0].data, wr, NULL, t, 1, 1, 0, 0, 1, 1, id.act, id.p, id.q, id.lo,
+                          id.hi, id.m, id.ps, id.pt, s->N, s->C, s->H, s->W, 1, 1, M, 0, s->H,
+                          s->W);
     if (st)
         return opnn_kernel_err(c, "nn_conv_nchw", st);
     st = nn_convt_scatter(t, b, c->out[0].data, (int32_t)s->KH, (int32_t)s->KW, s->N, M, s->H,

@@ -76,6 +76,22 @@ typedef struct Value {
                             // the protobuf message or a mapped external file)
 } Value;
 
+// An activation and an affine map that the graph passes (fuse.c) fold into the op producing a
+// value, for ops flagged OP_EPILOGUE: out = act(out; a0, a1) * scale + shift. `act` is a code of
+// runner/kernels/nn_conv.tile's epilogue (EPI_*); the whole struct is zero (and ignored) until a
+// pass sets `on`.
+enum EpiAct {
+    EPI_NONE = 0, EPI_RELU = 1, EPI_SIGMOID = 5, EPI_TANH = 6, EPI_HARDSWISH = 7,
+    EPI_HARDSIGMOID = 8, EPI_CLIP = 9, EPI_LEAKYRELU = 10,
+};
+
+typedef struct Epilogue {
+    bool on;
+    int act;                // enum EpiAct
+    float a0, a1;           // HardSigmoid's alpha, beta; Clip's min, max; LeakyRelu's alpha
+    float scale, shift;
+} Epilogue;
+
 typedef struct Node {
     const struct OpDef *op;
     char *name;             // the node's name, or "op_type#index" when the model gives none
@@ -89,7 +105,11 @@ typedef struct Node {
     void *state;            // the op's own load-time data (prepare()), freed by free_state()
     bool dead;              // dropped (folded into a constant, or not needed for an output)
     bool host;              // computes a shape-relevant value: evaluated when planning
+    Epilogue epi;           // fused into out[0] by fuse.c (OP_EPILOGUE ops)
 } Node;
+
+// The node's epilogue, or the identity (act 0, scale 1, shift 0) when none was fused.
+Epilogue node_epilogue(const Node *n);
 
 typedef struct Graph {
     Value *values;
@@ -125,6 +145,7 @@ enum OpFlags {
                             // run() is not called; out[0].data = in[0].data
     OP_SHAPE_ONLY = 4,      // reads only its inputs' shapes, never their data (Shape, Size)
     OP_NO_FOLD = 8,         // never folded at load even with constant inputs (random ops)
+    OP_EPILOGUE = 16,       // run() applies node->epi to out[0] (fuse.c may fold activations in)
 };
 
 typedef struct OpDef {
