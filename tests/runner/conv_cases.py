@@ -131,6 +131,104 @@ for act in ACTS:
 conv_case("act_relu_nhwc", 1, 64, 64, (6, 35), 3, act="Relu")
 
 
+# ---- chains after a convolution (fuse.c): constants folded into the weights, activations and
+# affine maps as its epilogue, PP-OCR's spelled-out hard-swish; values with another use stay
+def chain_case(name, steps, opset=13, C=4, K=8, group=1, extra_output=None):
+    """steps: list of (op, const or None, attrs); 'hswish' spells hard-swish out. The reference
+    applies the same steps in float64. extra_output: an intermediate also made a graph output."""
+    x = R.randn(1, C, 7, 37).astype(np.float32)
+    w = (R.randn(K, C // group, 3, 3) / np.sqrt(9 * C // group)).astype(np.float32)
+    b = R.randn(K).astype(np.float32)
+    y = conv_ref(x, w, b, (1, 1), [1, 1, 1, 1], (1, 1), group)
+    consts = {"W": w, "B": b}
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["v0"], kernel_shape=[3, 3],
+                              pads=[1, 1, 1, 1], group=group)]
+    cur, outs = "v0", {}
+    for i, (op, c, attrs) in enumerate(steps):
+        nxt = "v%d" % (i + 1)
+        cname = "c%d" % i
+        if op == "hswish":
+            consts[cname + "_3"] = np.array([3.0], np.float32)
+            consts[cname + "_6"] = np.array([6.0], np.float32)
+            if opset >= 11:
+                consts[cname + "_lo"] = np.array(0.0, np.float32)
+                consts[cname + "_hi"] = np.array(6.0, np.float32)
+                clip = helper.make_node("Clip", [cur + "a", cname + "_lo", cname + "_hi"], [cur + "c"])
+            else:
+                clip = helper.make_node("Clip", [cur + "a"], [cur + "c"], min=0.0, max=6.0)
+            nodes += [helper.make_node("Add", [cur, cname + "_3"], [cur + "a"]), clip,
+                      helper.make_node("Mul", [cur, cur + "c"], [cur + "m"]),
+                      helper.make_node("Div", [cur + "m", cname + "_6"], [nxt])]
+            y = y * np.clip(y + 3, 0, 6) / 6
+        elif c is not None:
+            consts[cname] = c
+            ins = [cname, cur] if attrs.get("const_first") else [cur, cname]
+            nodes.append(helper.make_node(op, ins, [nxt]))
+            y = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.divide}[op](
+                *((c, y) if attrs.get("const_first") else (y, c)))
+        else:
+            nodes.append(helper.make_node(op, [cur], [nxt], **attrs))
+            if op == "HardSigmoid":
+                y = np.clip(attrs.get("alpha", 0.2) * y + attrs.get("beta", 0.5), 0, 1)
+            elif op == "LeakyRelu":
+                y = np.where(y >= 0, y, attrs.get("alpha", 0.01) * y)
+            elif op == "Clip":
+                y = np.clip(y, attrs.get("min", -np.inf), attrs.get("max", np.inf))
+            elif op == "HardSwish":
+                y = y * np.clip(y / 6 + 0.5, 0, 1)
+            else:
+                y = ACTS[op](y)
+        if extra_output == i:
+            outs[nxt] = y.copy()
+        cur = nxt
+    nodes[-1].output[0] = "y"
+    if extra_output is not None:
+        for n in nodes:
+            for j, v in enumerate(n.input):
+                if v == cur:
+                    n.input[j] = "y"
+    outs["y"] = y
+    model(name, nodes, {"x": x}, consts, outs, opset=opset)
+
+
+S = lambda v: np.array([v], np.float32)
+lab = [("Mul", S(0.94), {"const_first": 1}), ("Add", S(0.5), {}), ("hswish", None, {}),
+       ("Mul", S(0.47), {"const_first": 1}), ("Add", S(-0.2), {})]
+chain_case("chain_ppocr_lab_op11", lab, opset=11)
+chain_case("chain_ppocr_lab_op9", lab, opset=9)
+chain_case("chain_ppocr_lab_dw", lab, opset=11, C=8, K=8, group=8)
+chain_case("chain_per_channel", [("Mul", R.rand(1, 8, 1, 1).astype(np.float32) + 0.5, {}),
+                                 ("Sub", R.randn(8, 1, 1).astype(np.float32), {}),
+                                 ("Div", S(2.0), {}), ("Relu", None, {}),
+                                 ("Mul", S(3.0), {})])
+chain_case("chain_hardsigmoid", [("HardSigmoid", None, {"alpha": 0.2, "beta": 0.5}),
+                                 ("Add", S(1.0), {})])
+chain_case("chain_leakyrelu", [("LeakyRelu", None, {"alpha": 0.1})])
+chain_case("chain_relu6", [("Clip", None, {"min": 0.0, "max": 6.0})], opset=9)
+chain_case("chain_hardswish_op", [("HardSwish", None, {}), ("Mul", S(0.5), {})], opset=14)
+chain_case("chain_two_acts", [("Relu", None, {}), ("Sigmoid", None, {})])
+chain_case("chain_act_then_per_channel", [("Relu", None, {}),
+                                          ("Mul", R.rand(1, 8, 1, 1).astype(np.float32), {})])
+chain_case("chain_used_twice", [("Mul", S(2.0), {}), ("Relu", None, {}), ("Add", S(1.0), {})],
+           extra_output=0)
+chain_case("chain_hswish_used_twice", [("hswish", None, {}), ("Relu", None, {})], opset=11,
+           extra_output=0)
+
+
+def hswish_alone():
+    """Spelled-out hard-swish on a graph input (no convolution): one HardSwish node."""
+    x = (R.randn(2, 3, 5, 9) * 4).astype(np.float32)
+    consts = {"three": S(3.0), "six": S(6.0)}
+    nodes = [helper.make_node("Add", ["x", "three"], ["a"]),
+             helper.make_node("Clip", ["a"], ["c"], min=0.0, max=6.0),
+             helper.make_node("Mul", ["c", "x"], ["m"]),
+             helper.make_node("Div", ["m", "six"], ["y"])]
+    model("hswish_alone", nodes, {"x": x}, consts, {"y": x * np.clip(x + 3, 0, 6) / 6}, opset=9)
+
+
+hswish_alone()
+
+
 # ---- ConvTranspose: kernel == stride as a product and a rearrangement, and the general kernel
 def convtr_case(name, N, C, K, hw, k, s, p=0, op=0, group=1, bias=True):
     x = R.randn(N, C, *hw).astype(np.float32)
