@@ -1,7 +1,8 @@
 // runner/ops_nn_pool.c — MaxPool (with its optional Indices), AveragePool, LpPool and the global
 // poolings, on f32 tensors of 1 to 3 spatial dimensions.
 //
-// Plain 1-D and 2-D max and average pooling run stdlib maxpool2d_nchw / avgpool2d_nchw; the
+// Windows side by side two columns wide (kh x 2, strides (kh, 2), no padding) run nn_pool_w2;
+// other plain 1-D and 2-D max and average pooling stdlib maxpool2d_nchw / avgpool2d_nchw; the
 // rest (indices, dilated averages, padding counted only up to the end pads, Lp, 3-D windows)
 // runs nn_pool (runner/kernels/nn_pool.tile). GlobalAveragePool runs global_avgpool_nchw,
 // GlobalMaxPool max_rows, GlobalLpPool nn_pool over the whole image.
@@ -96,6 +97,16 @@ int opnn_pool_run(OpCtx *c) {
     const float *x = c->in[0].data;
     float *y = c->out[0].data;
     bool flat = a.D == 1 && a.OD == 1 && a.k[0] == 1;   // 1-D or 2-D
+    // Windows side by side, two columns wide, no padding: nn_pool_w2 (slices, no gathers).
+    bool w2 = flat && a.k[2] == 2 && a.s[2] == 2 && a.s[1] == a.k[1] && a.d[1] == 1 &&
+              a.d[2] == 1 && a.pb[1] == 0 && a.pb[2] == 0 && a.pe[1] == 0 && a.pe[2] == 0 &&
+              a.OH * a.k[1] <= a.H && 2 * a.OW <= a.W && !a.want_idx &&
+              (code == NN_MAXPOOL || code == NN_AVGPOOL);
+    if (w2) {
+        c->kernel = "nn_pool_w2";
+        st = nn_pool_w2(x, y, code == NN_MAXPOOL ? 0 : 1, a.k[1], a.NC, a.H, a.W, a.OH, a.OW);
+        return st ? opnn_kernel_err(c, c->kernel, st) : 0;
+    }
     if (flat && code == NN_MAXPOOL && !a.want_idx) {
         c->kernel = "maxpool2d_nchw";
         st = maxpool2d_nchw(x, y, a.k[1], a.k[2], a.s[1], a.s[2], a.pb[1], a.pb[2], a.d[1],

@@ -296,8 +296,17 @@ int opnn_resize_run(OpCtx *c) {
             st = nn_resize_index(iw, wid ? 0 : a.mode, wid ? 3 : a.ctm, wid ? 1.0 : a.scale[w],
                                  wid ? 0.0 : a.roi0[w], wid ? 1.0 : a.roi1[w], a.nearest, a.in[w],
                                  a.out[w]);
-        if (!st)
+        // Each input column repeated R = 2, 4 or 8 times: nn_resize_up (slices, no gather).
+        int64_t R = a.in[w] > 0 && a.out[w] % a.in[w] == 0 ? a.out[w] / a.in[w] : 0;
+        bool up = !st && (R == 2 || R == 4 || R == 8);
+        for (int64_t x = 0; up && x < a.out[w]; x++)
+            up = iw[x] == x / R;
+        if (up) {
+            c->kernel = "nn_resize_up";
+            st = nn_resize_up(src, ih, c->out[0].data, A, H, a.in[w], OH, a.out[w]);
+        } else if (!st) {
             st = nn_resize_gather(src, ih, iw, c->out[0].data, A, H, a.in[w], OH, a.out[w]);
+        }
         return st ? opnn_kernel_err(c, c->kernel, st) : 0;
     }
     st = nn_resize(src, c->out[0].data, hid ? 0 : a.mode, hid ? 3 : a.ctm,

@@ -2,8 +2,8 @@
 """tests/runner/conv_cases.py TILEC_RUN [OUT] — Conv and ConvTranspose through every kernel path of
 runner/ops_nn_conv.c (depthwise with every stride form, direct NCHW with 1, 3, 8, 16 and 32-channel
 blocks and 16/24/32-channel output blocks, the transposed NHWC path, 1x1 as a matrix product,
-grouped, 1-D, transposed convolution as a product plus a rearrangement and in general), at edge
-sizes (widths not a multiple of any block, one row, one column, batches of 2), with and without a
+grouped, 1-D, transposed convolution as a product plus a rearrangement and in general), the
+pooling and nearest-resize fast paths, at edge sizes (widths not a multiple of any block, one row, one column, batches of 2), with and without a
 bias, and the graph passes that rewrite convolutions (activations fused into them, PP-OCR's
 spelled-out hard-swish). References in float64 from torch (Debian's python3-torch). Each case is a
 model.onnx + test_data_set_0 that must pass `TILEC_RUN --test-data --atol 1e-4`. Exit 1 when any
@@ -251,6 +251,50 @@ convtr_case("convtr_k2s2_nobias", 1, 5, 7, (3, 4), 2, 2, bias=False)
 convtr_case("convtr_k3s3", 1, 4, 6, (5, 17), 3, 3)
 convtr_case("convtr_k3s2_pad_outpad", 1, 4, 6, (5, 17), 3, 2, p=1, op=1)
 convtr_case("convtr_grouped", 1, 6, 4, (5, 9), 3, 1, p=1, group=2)
+
+
+# ---- pooling and resizing fast paths (nn_pool_w2: kh x 2 windows side by side; nn_resize_up:
+# nearest upsampling of the row by 2, 4 or 8) next to cases the general kernels keep
+def pool_case(name, op, shape, k, s, p=(0, 0, 0, 0), **attrs):
+    x = R.randn(*shape).astype(np.float32)
+    tx = t64(x)
+    pad = (p[1], p[3], p[0], p[2])
+    if op == "MaxPool":
+        y = F.max_pool2d(F.pad(tx, pad, value=-np.inf), k, s).numpy()
+    else:
+        y = F.avg_pool2d(F.pad(tx, pad), k, s, count_include_pad=True).numpy()
+        if sum(p) and not attrs.get("count_include_pad"):
+            ones = F.pad(torch.ones_like(tx), pad)
+            y = F.avg_pool2d(F.pad(tx, pad), k, s).numpy() / F.avg_pool2d(ones, k, s).numpy()
+    node = helper.make_node(op, ["x"], ["y"], kernel_shape=list(k), strides=list(s), pads=list(p),
+                            **attrs)
+    model(name, [node], {"x": x}, {}, {"y": y})
+
+
+pool_case("pool_avg_3x2_rec", "AveragePool", (1, 6, 3, 80), (3, 2), (3, 2))
+pool_case("pool_avg_2x2_odd", "AveragePool", (2, 3, 9, 67), (2, 2), (2, 2))
+pool_case("pool_max_2x2", "MaxPool", (1, 5, 6, 130), (2, 2), (2, 2))
+pool_case("pool_max_1x2_one_row", "MaxPool", (1, 4, 1, 33), (1, 2), (1, 2))
+pool_case("pool_max_2x2_padded", "MaxPool", (1, 4, 5, 9), (2, 2), (2, 2), p=(1, 1, 0, 0))
+pool_case("pool_avg_2x2_stride1", "AveragePool", (1, 4, 5, 9), (2, 2), (1, 1))
+
+
+def resize_case(name, shape, scales, mode="nearest", opset=13):
+    x = R.randn(*shape).astype(np.float32)
+    y = x
+    for ax, sc in enumerate(scales):
+        y = np.repeat(y, int(sc), axis=ax) if sc >= 1 else y
+    consts = {"roi": np.array([], np.float32), "scales": np.array(scales, np.float32)}
+    node = helper.make_node("Resize", ["x", "roi", "scales"], ["y"], mode=mode,
+                            coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    model(name, [node], {"x": x}, consts, {"y": y}, opset=opset)
+
+
+resize_case("resize_nearest_x2", (1, 3, 5, 33), (1, 1, 2, 2))
+resize_case("resize_nearest_x4", (1, 2, 4, 9), (1, 1, 4, 4))
+resize_case("resize_nearest_x8", (2, 2, 3, 5), (1, 1, 8, 8))
+resize_case("resize_nearest_x3", (1, 2, 4, 7), (1, 1, 3, 3))
+resize_case("resize_nearest_rows_only", (1, 2, 4, 7), (1, 1, 2, 1))
 
 
 def run():
