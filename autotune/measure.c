@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -349,6 +351,51 @@ static _Noreturn void child(const MeasureJob *job, int fd) {
     _exit(0);
 }
 
+// The first number in file `path` (after `key`, when given), scaled by `unit`; NAN when absent.
+static double read_number(const char *path, const char *key, double unit) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NAN;
+    char line[256];
+    double v = NAN;
+    while (fgets(line, sizeof line, f)) {
+        if (key && strncmp(line, key, strlen(key)) != 0)
+            continue;
+        char *p = line + (key ? strlen(key) : 0), *end;
+        double x = strtod(p, &end);
+        if (end != p)
+            v = x * unit;
+        break;
+    }
+    fclose(f);
+    return v;
+}
+
+double measure_available_bytes(const char **what) {
+    double avail = read_number("/proc/meminfo", "MemAvailable:", 1024);
+    if (isnan(avail))
+        avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    *what = "available";
+    // cgroup v2 (a container's limit): "max" reads as no number.
+    double cg_max = read_number("/sys/fs/cgroup/memory.max", NULL, 1),
+           cg_cur = read_number("/sys/fs/cgroup/memory.current", NULL, 1);
+    if (!isnan(cg_max) && !isnan(cg_cur) && cg_max - cg_cur < avail) {
+        avail = fmax(cg_max - cg_cur, 0);
+        *what = "left in the memory cgroup";
+    }
+    // The child is a fork of this process: it starts with this process's mappings.
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        double mapped = read_number("/proc/self/statm", NULL, (double)sysconf(_SC_PAGESIZE));
+        double left = (double)rl.rlim_cur - (isnan(mapped) ? 0 : mapped);
+        if (left < avail) {
+            avail = fmax(left, 0);
+            *what = "left under ulimit -v";
+        }
+    }
+    return avail;
+}
+
 MeasureResult measure_run(const MeasureJob *job) {
     MeasureResult r = {.status = TS_CRASH};
     int fds[2];
@@ -357,7 +404,7 @@ MeasureResult measure_run(const MeasureJob *job) {
         return r;
     }
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         snprintf(r.detail, sizeof r.detail, "fork: %s", strerror(errno));
         close(fds[0]);
@@ -365,6 +412,10 @@ MeasureResult measure_run(const MeasureJob *job) {
         return r;
     }
     if (pid == 0) {
+        // Dies with the tuner (killed by an outer timeout, say) instead of running on.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(2);
         close(fds[0]);
         child(job, fds[1]);
     }

@@ -55,6 +55,12 @@ size_t measure_elem_bytes(ElemType e);
 // Seconds on the monotonic clock (CLOCK_MONOTONIC): for timing calls and measuring durations.
 double tune_now(void);
 
+// What a measurement's child can allocate, in bytes: the least of the system's available memory
+// (MemAvailable), the memory cgroup's limit less its usage, and the address-space limit
+// (`ulimit -v`) less what this process maps already. *what names the one that bounds it
+// ("available", "left in the memory cgroup", "left under ulimit -v").
+double measure_available_bytes(const char **what);
+
 // Runs the job in a child process and waits for it (at most job->timeout seconds).
 MeasureResult measure_run(const MeasureJob *job);
 

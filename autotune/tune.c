@@ -130,7 +130,7 @@ static const char *const tune_usage =
     "  --sweep 'M=N=K=256..4096*2'   shapes from ranges: LO..HI*FACTOR, LO..HI+STEP, V; items\n"
     "                                separated by commas multiply ('M=128,N=K=256..1024*2')\n"
     "  --kernel NAME                 the kernel to tune (default: the file's only kernel)\n"
-    "  --budget SECONDS              bound the whole search (default 600)\n"
+    "  --budget SECONDS              bound the whole run's wall time (default 600); see below\n"
     "  --timeout SECONDS             kill one variant's run after this long (default: from the\n"
     "                                default config's time)\n"
     "  --db PATH                     the tuning database (default $TILEC_TUNE_DB, else\n"
@@ -142,7 +142,14 @@ static const char *const tune_usage =
     "  --json                        print the results as JSON instead of a table\n"
     "  --svg FILE                    write a chart of best and default per shape\n"
     "  -q                            no progress bar or per-variant failures on stderr\n"
-    "  --cpu NAME, -I DIR            as for compiling\n";
+    "  --cpu NAME, -I DIR            as for compiling\n"
+    "\n"
+    "The budget is a hard bound: when it runs out, the compile or run in progress is killed (the\n"
+    "command ends within about a second of it), nothing it stopped is recorded, the shapes tuned\n"
+    "so far are printed and a warning names the shapes not tuned. Shapes whose tensors do not fit\n"
+    "in memory, or whose sizes overflow 64-bit arithmetic, are refused before anything runs.\n"
+    "Exit status: 0 when at least one shape was tuned (a warning names the others), 1 when none\n"
+    "was (or on an error).\n";
 
 // What the run allocates, kept here so that every return frees it (tune_main).
 typedef struct TuneAllocs {
@@ -317,8 +324,17 @@ static int open_state(Tuner *T, const TuneIdentity *id) {
     if (!mkdtemp(T->workdir))
         return tune_usage_error("cannot create a temporary directory: %s", strerror(errno));
     T->progress = !T->quiet && isatty(2);
-    T->started = tune_now();
     return GO_ON;
+}
+
+double tune_time_left(const Tuner *T) { return T->deadline - tune_now(); }
+
+bool tune_budget_stops(Tuner *T) {
+    if (!T->stop && tune_time_left(T) <= 0)
+        T->out_of_time = T->stop = true;
+    if (!T->stop && tune_now() > T->share_end)
+        T->stop = true;
+    return T->stop;
 }
 
 // This shard's shapes, in order of size (the cheap ones rank the configurations for the others).
@@ -330,12 +346,7 @@ static int my_shapes(Tuner *T, TuneShape **mine) {
             mine[nm++] = &T->shapes[i];
     for (int i = 1; i < nm; i++)
         for (int j = i; j > 0; j--) {
-            double a = 1, b = 1;
-            for (int k = 0; k < mine[j]->n; k++)
-                a *= fmax(mine[j]->value[k], 1);
-            for (int k = 0; k < mine[j - 1]->n; k++)
-                b *= fmax(mine[j - 1]->value[k], 1);
-            if (a >= b)
+            if (tune_shape_size(mine[j]) >= tune_shape_size(mine[j - 1]))
                 break;
             TuneShape *t = mine[j];
             mine[j] = mine[j - 1];
@@ -344,24 +355,115 @@ static int my_shapes(Tuner *T, TuneShape **mine) {
     return nm;
 }
 
-// The options, the kernel and the state, then each of this shard's shapes searched in turn, and
-// the results shown.
+// Before anything runs: the shapes whose sizes overflow int64 or whose tensors do not fit in
+// memory are refused (out[s].not_tuned), with errors when that leaves none, else warnings.
+// Returns how many are left.
+static int check_shapes(Tuner *T, TuneShape **mine, int nm, TuneOutcome *out) {
+    T->mem_avail = measure_available_bytes(&T->mem_what);
+    T->mem_usable = 0.8 * T->mem_avail;
+    int left = 0;
+    char why[1024];
+    for (int s = 0; s < nm; s++) {
+        out[s].shape = mine[s];
+        int c = tune_shape_check(T, mine[s], why, sizeof why);
+        if (c == TUNE_SHAPE_FITS)
+            left++;
+        else
+            snprintf(out[s].not_tuned, sizeof out[s].not_tuned, "%s",
+                     c == TUNE_SHAPE_OVERFLOWS ? "its sizes overflow 64-bit arithmetic"
+                                               : "its tensors do not fit in memory");
+    }
+    for (int s = 0; s < nm; s++)
+        if (tune_shape_check(T, mine[s], why, sizeof why) != TUNE_SHAPE_FITS) {
+            if (left)
+                warning_plain("%s; it is not tuned", why);
+            else
+                error_plain("%s", why);
+        }
+    diag_flush();
+    return left;
+}
+
+// Up to six shape names of the outcomes that `pick` selects, "; "-separated, then "and N more".
+static int shape_names(TuneOutcome *out, int nm, bool stopped, char *names, size_t size) {
+    int k = 0;
+    size_t len = 0;
+    names[0] = '\0';
+    for (int s = 0; s < nm; s++) {
+        if (!(stopped ? out[s].stopped : out[s].cut))
+            continue;
+        if (++k <= 6 && len < size)
+            len += (size_t)snprintf(names + len, size - len, "%s%s", k > 1 ? "; " : "", out[s].shape->text);
+    }
+    if (k > 6 && len < size)
+        snprintf(names + len, size - len, "; and %d more", k - 6);
+    return k;
+}
+
+// After the results: what the budget left out (a warning when some shape was tuned, an error
+// when none was). Returns the exit status, 0 when some shape was tuned.
+static int report_untuned(Tuner *T, TuneOutcome *out, int nm) {
+    int tuned = 0;
+    for (int s = 0; s < nm; s++)
+        tuned += out[s].ok;
+    char stopped_names[400], cut_names[400];
+    int stopped = shape_names(out, nm, true, stopped_names, sizeof stopped_names);
+    int cut = shape_names(out, nm, false, cut_names, sizeof cut_names);
+    if (stopped || cut) {
+        char msg[1024];
+        int len = snprintf(msg, sizeof msg, "the budget (--budget %g) %s (%.1f s%s%s)", T->budget,
+                           T->out_of_time ? "ran out" : "did not cover the whole search",
+                           tune_now() - T->started, T->stop_note[0] ? "; " : "", T->stop_note);
+        if (stopped && len < (int)sizeof msg)
+            len += snprintf(msg + len, sizeof msg - (size_t)len, ": %d of %d shapes not tuned (%s)", stopped,
+                            nm, stopped_names);
+        if (cut && len < (int)sizeof msg)
+            snprintf(msg + len, sizeof msg - (size_t)len, "%s %d cut short, their best so far kept (%s)",
+                     stopped ? ";" : ":", cut, cut_names);
+        if (tuned)
+            warning_plain("%s", msg);
+        else
+            error_plain("%s", msg);
+    } else if (!tuned && nm) {
+        error_plain("no shape was tuned: no configuration ran correctly");
+    }
+    diag_flush();
+    return tuned ? 0 : 1;
+}
+
+// The options, the kernel, its shapes checked and the state, then each of this shard's shapes
+// searched in turn until the budget runs out, and the results shown.
 static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **argv) {
     int nspecs = 0, rc;
-    if ((rc = parse_options(T, A, id, argc, argv, &nspecs)) != GO_ON ||
-        (rc = load_kernel(T, A, nspecs)) != GO_ON || (rc = open_state(T, id)) != GO_ON)
+    if ((rc = parse_options(T, A, id, argc, argv, &nspecs)) != GO_ON)
+        return rc;
+    T->deadline = T->started + T->budget;
+    if ((rc = load_kernel(T, A, nspecs)) != GO_ON)
         return rc;
     TuneShape *mine[TUNE_MAX_SHAPES];
     int nm = my_shapes(T, mine);
-    T->shapes_total = nm;
     TuneOutcome *out = A->out = calloc((size_t)nm + 1, sizeof(TuneOutcome));
+    if ((T->shapes_total = check_shapes(T, mine, nm, out)) == 0)
+        return 1;
+    if ((rc = open_state(T, id)) != GO_ON)
+        return rc;
     double *prev = A->prev = malloc(sizeof(double) * (size_t)T->nconfigs);
+    bool have_prev = false;
     for (int s = 0; s < nm; s++) {
+        if (out[s].not_tuned[0])
+            continue;
+        if (T->out_of_time) {
+            out[s].stopped = true;
+            snprintf(out[s].not_tuned, sizeof out[s].not_tuned, "the budget ran out before its turn");
+            continue;
+        }
         TuneShapeRun S = {.shape = mine[s]};
         snprintf(S.ref, sizeof S.ref, "%s/ref-%d.bin", T->workdir, s);
-        T->shape_i = s;
-        tune_shape(T, &S, s ? prev : NULL, &out[s]);
+        tune_shape(T, &S, have_prev ? prev : NULL, tune_time_left(T) / (T->shapes_total - T->shape_i),
+                   &out[s]);
+        T->shape_i++;
         tune_times_at(T, mine[s], prev);  // the next shape ranks the configurations by them
+        have_prev = true;
     }
     if (T->progress)
         fprintf(stderr, "\r\033[K");
@@ -369,7 +471,9 @@ static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **
         tune_print_json(T, out, nm);
     else
         tune_print_table(T, out, nm);
+    fflush(stdout);
     bool svg_ok = !T->svg || tune_write_svg(T, out, nm, T->svg);
+    int status = report_untuned(T, out, nm);
     // The references are temporary.
     for (int s = 0; s < nm; s++) {
         char ref[600];
@@ -378,11 +482,12 @@ static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **
     }
     rmdir(T->workdir);
     diag_flush();
-    return svg_ok ? 0 : 1;
+    return svg_ok ? status : 1;
 }
 
 int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
     Tuner *T = calloc(1, sizeof *T);
+    T->started = tune_now();  // the budget counts from here
     TuneAllocs A = {0};
     TuneIdentity id = *id_in;
     int rc = tune_run(T, &A, &id, argc, argv);

@@ -1,10 +1,13 @@
 // autotune/tune_compile.c — a point's variant of the kernel for `tilec tune`: its shared object
 // in the variant cache (named by everything that shapes its code) and its compile, several at
-// once (tune_internal.h).
+// once, stopped at the budget's deadline (tune_internal.h).
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tune_internal.h"
@@ -84,8 +87,56 @@ static _Noreturn void compile_child(Tuner *T, const TunePoint *p, const char *so
     _exit(ok && rename(tmp, so) == 0 ? 0 : 1);
 }
 
+// The temporary files of point p's compile by this process (tune_compile_points).
+static void temp_paths(Tuner *T, const TunePoint *p, char *so, char *obj, char *log, char *tmp, size_t n) {
+    tune_so_path(T, p, so, n);
+    snprintf(obj, n, "%s.%d.o", so, (int)getpid());
+    snprintf(log, n, "%s.log", so);
+    snprintf(tmp, n, "%s.%d.tmp", so, (int)getpid());
+}
+
+// Waits for a child until `deadline` (tune_now's clock): its pid and status, 0 when the
+// deadline came first, -1 when there is no child.
+static pid_t wait_until(double deadline, int *ws) {
+    for (;;) {
+        pid_t pid = waitpid(-1, ws, WNOHANG);
+        if (pid != 0 && !(pid < 0 && errno == EINTR))
+            return pid;
+        double left = deadline - tune_now();
+        if (left <= 0)
+            return 0;
+        struct timespec nap = {0, left < 0.005 ? (long)(left * 1e9) + 1 : 5000000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+// The budget ran out: every compile still running is killed (its whole process group: the
+// compiler and the linker), reaped and its temporary files removed.
+static void stop_compiles(Tuner *T, TunePoint **pts, pid_t *pids, int *which, int running, bool *failed) {
+    for (int r = 0; r < running; r++) {
+        kill(-pids[r], SIGKILL);
+        kill(pids[r], SIGKILL);
+    }
+    for (int r = 0; r < running; r++) {
+        int ws;
+        while (waitpid(pids[r], &ws, 0) < 0 && errno == EINTR)
+            ;
+        char so[1300], obj[1300], log[1300], tmp[1300], hdr[1300];
+        temp_paths(T, pts[which[r]], so, obj, log, tmp, sizeof obj);
+        snprintf(hdr, sizeof hdr, "%.*s.h", (int)strlen(obj) - 2, obj);
+        unlink(obj), unlink(tmp), unlink(hdr);
+        failed[which[r]] = true;
+    }
+    T->out_of_time = T->stop = true;
+    if (running == 1)
+        snprintf(T->stop_note, sizeof T->stop_note, "it stopped the compile of %.200s", pts[which[0]]->key);
+    else
+        snprintf(T->stop_note, sizeof T->stop_note, "it stopped %d compiles", running);
+}
+
 // Compiles the points whose shared objects are missing, up to T->jobs at once. Each is a
-// `tilec` process (the same binary) writing an object, then `cc -shared` (CC overrides).
+// `tilec` process (the same binary) writing an object, then `cc -shared` (CC overrides), in a
+// process group of its own so that the budget's deadline can stop it whole.
 void tune_compile_points(Tuner *T, TunePoint **pts, int n, bool *failed) {
     int running = 0, next = 0;
     pid_t pids[64];
@@ -94,31 +145,44 @@ void tune_compile_points(Tuner *T, TunePoint **pts, int n, bool *failed) {
         failed[i] = false;
     while (next < n || running > 0) {
         while (next < n && running < T->jobs && running < 64) {
-            char so[1200];
-            tune_so_path(T, pts[next], so, sizeof so);
+            char so[1300], obj[1300], log[1300], tmp[1300];
+            temp_paths(T, pts[next], so, obj, log, tmp, sizeof so);
             if (access(so, R_OK) == 0) {
                 next++;
                 continue;
             }
-            char obj[1300], log[1300], tmp[1300];
-            snprintf(obj, sizeof obj, "%s.%d.o", so, (int)getpid());
-            snprintf(log, sizeof log, "%s.log", so);
-            snprintf(tmp, sizeof tmp, "%s.%d.tmp", so, (int)getpid());
+            if (tune_budget_stops(T)) {
+                while (next < n)
+                    failed[next++] = true;
+                break;
+            }
             fflush(NULL);
             pid_t pid = fork();
-            if (pid == 0)
+            if (pid == 0) {
+                setpgid(0, 0);
                 compile_child(T, pts[next], so, obj, log, tmp);
+            }
             if (pid < 0) {
                 failed[next++] = true;
                 continue;
             }
+            setpgid(pid, pid);  // also here: the child may not have run yet when it is killed
             pids[running] = pid;
             which[running++] = next++;
         }
         if (running == 0)
             break;
         int ws;
-        pid_t done = wait(&ws);
+        pid_t done = wait_until(T->deadline, &ws);
+        if (done == 0) {  // the deadline
+            stop_compiles(T, pts, pids, which, running, failed);
+            break;
+        }
+        if (done < 0) {  // no child left (cannot happen): the ones counted as running failed
+            for (int r = 0; r < running; r++)
+                failed[which[r]] = true;
+            break;
+        }
         for (int r = 0; r < running; r++)
             if (pids[r] == done) {
                 if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)

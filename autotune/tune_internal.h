@@ -49,7 +49,7 @@ typedef struct Tuner {
     const char *kernel_name;
     TuneShape shapes[TUNE_MAX_SHAPES];
     int nshapes;
-    double budget;   // seconds for the whole search
+    double budget;   // seconds for the whole run: a hard bound (deadline)
     double timeout;  // per variant run (0: from the default's time)
     int jobs;
     int shard, nshards;
@@ -73,6 +73,21 @@ typedef struct Tuner {
     char workdir[256];   // temporary: references
     char cachedir[1024];
     double started;
+    // The budget. No compile or run goes past `deadline` (started + budget): one still going
+    // then is killed, `out_of_time` set and the search ends. Each shape gets an equal share of
+    // what is left when it starts: once its reference has a time, no new point of the shape
+    // starts after `share_end`. Either sets `stop`, which ends the shape's search; `stop_note`
+    // says what the budget stopped last. Nothing the budget stops is written to the database.
+    double deadline, share_end;
+    bool out_of_time, stop;
+    char stop_note[320];
+    // The last shape's reference time and size (tune_shape_size), to predict the next one's.
+    double pred_s, pred_size;
+    char pred_shape[256];
+    // The memory a measurement may use (tune_shape_check): `mem_usable` of `mem_avail` bytes,
+    // the latter `mem_what` ("available", "left under ulimit -v", ...).
+    double mem_usable, mem_avail;
+    const char *mem_what;
     int measured, reused, compiled;
     int shape_i, shapes_total;
 } Tuner;
@@ -96,6 +111,9 @@ typedef struct TuneOutcome {
     TunePoint best;
     double best_s, default_s;
     int candidates, tried;
+    char not_tuned[160];  // why the shape has no result, briefly ("": it was searched)
+    bool stopped;         // the budget stopped it before it had a result
+    bool cut;             // the budget ran out during its search: the best of what was measured
 } TuneOutcome;
 
 // ================================================================ functions
@@ -112,20 +130,40 @@ void tune_hex128(XXH128_hash_t h, char *out);
 bool tune_add_shapes(Tuner *T, const char *spec);
 // tune_shapes.c: the value of `name` in shape s (*found false, 0 when it has none).
 double tune_shape_value(const TuneShape *s, const char *name, bool *found);
+// tune_shapes.c: the size of shape s, the product of its values (each at least 1): the sweep's
+// order, and how a shape's time is predicted from a smaller one's.
+double tune_shape_size(const TuneShape *s);
+// tune_shapes.c: tensor t's element count at shape s, and (strides, when not NULL) the
+// row-major stride of each of its dimensions. False when a product overflows int64.
+bool tune_tensor_elems(const TuneShape *s, const Symbol *t, int64_t *elems, int64_t *strides);
+// tune_shapes.c: whether shape s can be measured: every tensor's element count and bytes fit in
+// int64, and the tensors (with the check's copy of the largest output) in T->mem_usable. Else
+// writes why to `why` (a message naming the shape, each tensor's size and the total).
+enum { TUNE_SHAPE_FITS, TUNE_SHAPE_OVERFLOWS, TUNE_SHAPE_TOO_BIG };
+int tune_shape_check(const Tuner *T, const TuneShape *s, char *why, size_t n);
 // tune_shapes.c: --flops "2*M*N*K" at shape s: a sum of products of numbers and size names.
 // NAN when expr is NULL or bad.
 double tune_eval_flops(const char *expr, const TuneShape *s);
 
+// tune.c: seconds left of the budget (negative once it has run out).
+double tune_time_left(const Tuner *T);
+// tune.c: whether the budget stops the shape's search (T->stop): it has run out (then sets
+// T->out_of_time too), or the shape's share of it has passed.
+bool tune_budget_stops(Tuner *T);
+
 // tune_compile.c: the shared object of point p in the variant cache.
 void tune_so_path(Tuner *T, const TunePoint *p, char *out, size_t n);
 // tune_compile.c: compiles the points whose shared objects are missing, up to T->jobs at once;
-// failed[i] tells whether pts[i] failed.
+// failed[i] tells whether pts[i] failed. None starts once T->stop is set or the shape's share
+// has passed (then sets it); at the budget's deadline the compiles still running are killed
+// (marked failed) and T->out_of_time and T->stop set.
 void tune_compile_points(Tuner *T, TunePoint **pts, int n, bool *failed);
 
 // tune_search.c: one shape's search (S->shape and S->ref set by the caller), its outcome in o.
 // `prev` (NULL for the first shape): per configuration, its time on the previous shape (NAN: not
-// measured there, INFINITY: it failed there).
-void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, TuneOutcome *o);
+// measured there, INFINITY: it failed there). `time_share`: the seconds of the budget it may take
+// (its reference, within the budget's deadline, always runs).
+void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, double time_share, TuneOutcome *o);
 // tune_search.c: per configuration (T->configs, default schedule), its time on shape s from the
 // database, as tune_shape's `prev` for the next shape.
 void tune_times_at(Tuner *T, const TuneShape *s, double *times);

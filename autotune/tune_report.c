@@ -39,7 +39,10 @@ void tune_print_table(Tuner *T, TuneOutcome *out, int n) {
     for (int i = 0; i < n; i++) {
         TuneOutcome *o = &out[i];
         if (!o->ok) {
-            printf("%-28s %-40s\n", o->shape->text, "(no configuration ran correctly)");
+            char why[200];
+            snprintf(why, sizeof why, "(not tuned: %s)",
+                     o->not_tuned[0] ? o->not_tuned : "no configuration ran correctly");
+            printf("%-28s %s\n", o->shape->text, why);
             continue;
         }
         double fl = tune_eval_flops(T->flops, o->shape);
@@ -53,8 +56,8 @@ void tune_print_table(Tuner *T, TuneOutcome *out, int n) {
             logsum += log(o->default_s / o->best_s);
             nlog++;
         }
-        printf("%-28s %-40s %9.3f ms %10s %12s %8s\n", o->shape->text, o->best.key, o->best_s * 1e3, gf, def,
-               sp);
+        printf("%-28s %-40s %9.3f ms %10s %12s %8s%s\n", o->shape->text, o->best.key, o->best_s * 1e3, gf,
+               def, sp, o->cut ? "  (cut short by the budget)" : "");
     }
     if (nlog)
         printf("geometric mean speedup over the default: %.3fx (%d shapes)\n", exp(logsum / nlog), nlog);
@@ -78,10 +81,16 @@ void tune_print_json(Tuner *T, TuneOutcome *out, int n) {
                 printf(", \"default_seconds\": %.9g, \"speedup\": %.4f", o->default_s,
                        o->default_s / o->best_s);
             printf(", \"candidates\": %d, \"tried\": %d", o->candidates, o->tried);
+            if (o->cut)
+                printf(", \"cut_short\": true");
+        } else {
+            printf(", \"not_tuned\": \"%s\"",
+                   o->not_tuned[0] ? o->not_tuned : "no configuration ran correctly");
         }
         printf("}");
     }
-    printf("\n], \"measured\": %d, \"from_db\": %d}\n", T->measured, T->reused);
+    printf("\n], \"measured\": %d, \"from_db\": %d, \"budget_ran_out\": %s}\n", T->measured, T->reused,
+           T->out_of_time ? "true" : "false");
 }
 
 // The sweep's chart: best and default against the shapes (GFLOP/s with --flops, else 1/time).

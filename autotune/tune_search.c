@@ -63,10 +63,7 @@ static void job_for(Tuner *T, TuneShapeRun *S, MeasureJob *job) {
         a->kind = MA_TENSOR;
         a->elem = t->type.elem;
         a->is_out = ((const Node *)t->decl)->is_out;
-        a->elems = 1;
-        for (int d = 0; d < t->type.rank; d++)
-            a->elems *=
-                t->dims[d] ? (int64_t)tune_shape_value(S->shape, t->dims[d]->name, &found) : t->const_dims[d];
+        tune_tensor_elems(S->shape, t, &a->elems, NULL);  // fits: tune_shape_check
     }
     for (int i = 0; i < ki->nscalars && job->nargs < 64; i++) {
         MeasureArg *a = &job->args[job->nargs++];
@@ -88,14 +85,11 @@ static void job_for(Tuner *T, TuneShapeRun *S, MeasureJob *job) {
         a->ival = 1;
         for (int t = 0; t < ki->ntensors; t++) {
             const Symbol *ts = ki->tensors[t];
+            int64_t elems, strides[TILE_MAX_RANK];
+            tune_tensor_elems(S->shape, ts, &elems, strides);
             for (int d = 0; d < ts->type.rank; d++)
-                if (ts->strides[d] == ki->strides[i]) {
-                    int64_t st = 1;
-                    for (int e = d + 1; e < ts->type.rank; e++)
-                        st *= ts->dims[e] ? (int64_t)tune_shape_value(S->shape, ts->dims[e]->name, &found)
-                                          : ts->const_dims[e];
-                    a->ival = st;
-                }
+                if (ts->strides[d] == ki->strides[i])
+                    a->ival = strides[d];
         }
     }
     job->symbol = T->kernel->name;
@@ -129,12 +123,21 @@ static TuneRow point_result(Tuner *T, TuneShapeRun *S, TunePoint *p, int quality
     return measure_point(T, S, p, quality, p == S->ref_point && !S->ref_ready);
 }
 
+// Measures point p (compiling it first when its variant is not in the cache) and records the
+// row. Once the budget has run out, or the shape's share of it (tune_compile_points), it
+// compiles and runs nothing; a compile or run the budget stops is not recorded (with more time
+// it would have finished): both return a TS_TIMEOUT row with T->stop set.
 static TuneRow measure_point(Tuner *T, TuneShapeRun *S, TunePoint *p, int quality, bool write_ref) {
     TuneRow row = {.status = TS_COMPILE};
     row_key(T, S->shape, p, &row.key);
     char err[1024];
     bool failed = false;
-    tune_compile_points(T, &p, 1, &failed);
+    if (!tune_budget_stops(T))
+        tune_compile_points(T, &p, 1, &failed);
+    if (T->stop) {
+        row.status = TS_TIMEOUT;
+        return row;
+    }
     if (!failed) {
         MeasureJob job = S->job;
         char so[1200];
@@ -146,8 +149,17 @@ static TuneRow measure_point(Tuner *T, TuneShapeRun *S, TunePoint *p, int qualit
         job.max_reps = quality == FULL ? 200 : 20;
         job.min_seconds = quality == FULL ? 0.25 : 0.02;
         double t = S->t_ref > 0 ? S->t_ref : 1.0;
-        job.timeout = T->timeout > 0 ? T->timeout : 30 + t * (job.min_reps + 3) * 10;
-        MeasureResult m = measure_run(&job);
+        double timeout = T->timeout > 0 ? T->timeout : 30 + t * (job.min_reps + 3) * 10;
+        double left = tune_time_left(T);
+        job.timeout = fmin(timeout, left);
+        MeasureResult m = left > 0 ? measure_run(&job) : (MeasureResult){.status = TS_TIMEOUT};
+        if (m.status == TS_TIMEOUT && left < timeout) {
+            T->out_of_time = T->stop = true;
+            snprintf(T->stop_note, sizeof T->stop_note, "it stopped the run of %.100s on %.100s after %.1f s",
+                     p->key, S->shape->text, fmax(left, 0));
+            row.status = TS_TIMEOUT;
+            return row;
+        }
         row.status = m.status;
         row.seconds = m.seconds;
         row.reps = m.reps;
@@ -170,7 +182,7 @@ static TuneRow measure_point(Tuner *T, TuneShapeRun *S, TunePoint *p, int qualit
 // The reference of the shape: the first allowed point (in order) that runs correctly on it.
 // Returns that point's index or -1.
 static int ensure_reference(Tuner *T, TuneShapeRun *S, TunePoint *pts, int n, TuneRow *out) {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !T->stop; i++) {
         S->ref_point = &pts[i];
         TuneRow r = point_result(T, S, &pts[i], FULL);
         if (r.status == TS_OK) {
@@ -230,6 +242,31 @@ static bool has_dot(const Node *n) {
 }
 
 // ================================================================ one shape
+
+// Whether the reference's run on shape S (point p: a checked call, a warm-up and three timed
+// ones, and the inputs' fill at about 1 GB/s) can finish in what is left of the budget,
+// predicted from the previous shape's reference time scaled by the sizes (tune_shape_size).
+// Only a time of at least 10 ms predicts (a shorter one is mostly the call's overhead), and only
+// when the database has no careful time for p (then nothing may need to run).
+static bool fits_budget(Tuner *T, TuneShapeRun *S, TunePoint *p) {
+    if (T->pred_s < 0.01)
+        return true;
+    TuneKey key;
+    TuneRow row;
+    char err[256];
+    row_key(T, S->shape, p, &key);
+    if (tune_db_get(T->db, &key, &row, err, sizeof err) == 1 && row.reps >= TUNE_CAREFUL_REPS)
+        return true;
+    double one = T->pred_s * tune_shape_size(S->shape) / T->pred_size;
+    double need = 5 * one + S->bytes / 1e9, left = tune_time_left(T);
+    if (need <= left)
+        return true;
+    snprintf(T->stop_note, sizeof T->stop_note,
+             "the default's run on %.80s is predicted to take %.3g s (from %.3g s a call on %.80s, scaled "
+             "by the sizes), more than the %.1f s left",
+             S->shape->text, need, T->pred_s, T->pred_shape, fmax(left, 0));
+    return false;
+}
 
 // The configurations allowed at shape S (its sizes, and the scalars it gives, bound: the
 // constraints that hold), as points in round 1's order: the shape's default (the first untuned
@@ -291,7 +328,7 @@ static int round1(Tuner *T, TuneShapeRun *S, TunePoint *pts, int n1, int r0, con
     free(batch);
     free(failed);
     int nr1 = 0;
-    for (int i = 0; i < n1; i++) {
+    for (int i = 0; i < n1 && !T->stop; i++) {
         TuneRow r = i == r0 ? *ref : point_result(T, S, &pts[i], QUICK);
         S->done++;
         tune_progress(T, S, "round 1");
@@ -302,7 +339,10 @@ static int round1(Tuner *T, TuneShapeRun *S, TunePoint *pts, int n1, int r0, con
 }
 
 // One shape's search: the reference, then rounds 1 to 3 within the shape's share of the budget.
-void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, TuneOutcome *o) {
+void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, double time_share, TuneOutcome *o) {
+    double start = tune_now();
+    T->stop = false;
+    T->share_end = INFINITY;  // until the reference has a time
     o->shape = S->shape;
     job_for(T, S, &S->job);
     S->bytes = 0;
@@ -316,11 +356,24 @@ void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, TuneOutcome *o) {
     Ranked *r1 = malloc(sizeof(Ranked) * (size_t)(na ? na : 1));
     S->planned = 1;
     tune_progress(T, S, "reference");
+    if (na && !fits_budget(T, S, &pts[0])) {
+        o->stopped = true;
+        snprintf(o->not_tuned, sizeof o->not_tuned, "one run predicted to take longer than the budget left");
+        goto done;
+    }
     TuneRow ref;
     int r0 = na ? ensure_reference(T, S, pts, na, &ref) : -1;
     S->done = 1;
+    if (r0 < 0 && T->stop) {
+        o->stopped = true;
+        snprintf(o->not_tuned, sizeof o->not_tuned, "the budget ran out before its default had a time");
+    }
     if (r0 < 0)
         goto done;
+    T->share_end = start + time_share;
+    T->pred_s = S->t_ref;
+    T->pred_size = tune_shape_size(S->shape);
+    snprintf(T->pred_shape, sizeof T->pred_shape, "%s", S->shape->text);
     o->default_s = r0 == 0 && has_default ? ref.seconds : NAN;
     // Round 1: as many as the shape's share of the budget pays for. The estimate of one
     // point: its compile (shared by the jobs), the child's start and input fill, and a checked,
@@ -344,7 +397,7 @@ void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, TuneOutcome *o) {
     qsort(r1, (size_t)nr1, sizeof *r1, by_careful_then_seconds);
     int best = r0;
     double best_s = ref.seconds;
-    for (int i = 0; i < nr1 && i < n2; i++) {
+    for (int i = 0; i < nr1 && i < n2 && !T->stop; i++) {
         TuneRow r = point_result(T, S, &pts[r1[i].point], FULL);
         S->done++;
         tune_progress(T, S, "round 2");
@@ -356,7 +409,7 @@ void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, TuneOutcome *o) {
     o->best = pts[best];
     // Round 3: the target's schedule alternatives on the winner.
     static const char *const alternatives[] = {"unroll_k=8", "unroll_k=2", "reg_m=4,reg_n=24"};
-    for (int a = 0; a < 3 && round3; a++) {
+    for (int a = 0; a < 3 && round3 && !T->stop; a++) {
         TunePoint alt;
         point_make(T, &alt, &pts[best].config, alternatives[a]);
         TuneRow r = point_result(T, S, &alt, FULL);
@@ -369,6 +422,7 @@ void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, TuneOutcome *o) {
     }
     o->best_s = best_s;
     o->ok = true;
+    o->cut = T->stop;
 done:
     free(pts);
     free(r1);

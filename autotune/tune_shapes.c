@@ -1,6 +1,7 @@
 // autotune/tune_shapes.c — the shapes `tilec tune` measures: --shape and --sweep specifications
 // ("M=N=K=256..4096*2", "K=64..256+64", "N=1000") checked against the kernel's sizes and
-// scalars, and --flops expressions evaluated at a shape (tune_internal.h).
+// scalars, what a shape's tensors need (element counts that fit in int64, bytes that fit in
+// memory), and --flops expressions evaluated at a shape (tune_internal.h).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +36,13 @@ static bool finish_shape(Tuner *T, TuneShape *s, const char *spec) {
                              T->kernel->name);
             return false;
         }
-        if (s->value[k] < 0 || s->value[k] != floor(s->value[k]) || s->value[k] > 1e12) {
+        if (s->value[k] < 0 || s->value[k] != floor(s->value[k])) {
             tune_usage_error("'%s': size %s must be a non-negative integer", spec, s->name[k]);
+            return false;
+        }
+        if (s->value[k] > 1e12) {
+            tune_usage_error("'%s': size %s = %.17g is too large (at most 10^12)", spec, s->name[k],
+                             s->value[k]);
             return false;
         }
         snprintf(out.name[out.n], 32, "%s", s->name[k]);
@@ -159,6 +165,105 @@ double tune_shape_value(const TuneShape *s, const char *name, bool *found) {
         }
     *found = false;
     return 0;
+}
+
+double tune_shape_size(const TuneShape *s) {
+    double size = 1;
+    for (int k = 0; k < s->n; k++)
+        size *= fmax(s->value[k], 1);
+    return size;
+}
+
+bool tune_tensor_elems(const TuneShape *s, const Symbol *t, int64_t *elems, int64_t *strides) {
+    // From the last dimension: each suffix product is the stride of the dimension before it.
+    int64_t n = 1;
+    bool found;
+    for (int d = t->type.rank - 1; d >= 0; d--) {
+        if (strides)
+            strides[d] = n;
+        int64_t dim = t->dims[d] ? (int64_t)tune_shape_value(s, t->dims[d]->name, &found) : t->const_dims[d];
+        if (__builtin_mul_overflow(n, dim, &n))
+            return false;
+    }
+    *elems = n;
+    return true;
+}
+
+// "12 bytes", "640 KiB", "12.0 MiB", "1.5 GiB", ... "2.0 EiB".
+static void format_bytes(double b, char *out, size_t n) {
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (b < 1024) {
+        snprintf(out, n, "%.0f bytes", b);
+        return;
+    }
+    int u = 0;
+    for (b /= 1024; b >= 1024 && u < 5; u++)
+        b /= 1024;
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+}
+
+// The product of tensor t's dimensions as text: "M*K".
+static void dims_text(const Symbol *t, char *out, size_t n) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int d = 0; d < t->type.rank && len < n; d++) {
+        if (t->dims[d])
+            len += (size_t)snprintf(out + len, n - len, "%s%s", d ? "*" : "", t->dims[d]->name);
+        else
+            len += (size_t)snprintf(out + len, n - len, "%s%lld", d ? "*" : "", (long long)t->const_dims[d]);
+    }
+}
+
+int tune_shape_check(const Tuner *T, const TuneShape *s, char *why, size_t n) {
+    const KernelInfo *ki = T->kernel->kinfo;
+    double total = 0, largest_out = 0;
+    int out_i = -1;
+    char list[640];
+    size_t len = 0;
+    list[0] = '\0';
+    for (int i = 0; i < ki->ntensors; i++) {
+        const Symbol *t = ki->tensors[i];
+        int64_t elems, bytes;
+        if (!tune_tensor_elems(s, t, &elems, NULL) ||
+            __builtin_mul_overflow(elems, (int64_t)measure_elem_bytes(t->type.elem), &bytes)) {
+            char dims[128];
+            dims_text(t, dims, sizeof dims);
+            bool found;
+            double e = 1;
+            for (int d = 0; d < t->type.rank; d++)
+                e *= t->dims[d] ? tune_shape_value(s, t->dims[d]->name, &found) : (double)t->const_dims[d];
+            snprintf(why, n,
+                     "shape %s: tensor %s has %s = %.3g elements (%.3g bytes), more than 64-bit sizes hold",
+                     s->text, t->name, dims, e, e * (double)measure_elem_bytes(t->type.elem));
+            return TUNE_SHAPE_OVERFLOWS;
+        }
+        total += (double)bytes;
+        if (((const Node *)t->decl)->is_out && (double)bytes > largest_out) {
+            largest_out = (double)bytes;
+            out_i = i;
+        }
+        char b[32];
+        format_bytes((double)bytes, b, sizeof b);
+        if (len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s %s", i ? ", " : "", t->name, b);
+    }
+    // The check compares an output with the reference in a buffer of its own.
+    if (out_i >= 0 && len < sizeof list) {
+        char b[32];
+        format_bytes(largest_out, b, sizeof b);
+        len += (size_t)snprintf(list + len, sizeof list - len, ", the check's copy of %s %s",
+                                ki->tensors[out_i]->name, b);
+    }
+    total += largest_out;
+    if (total <= T->mem_usable)
+        return TUNE_SHAPE_FITS;
+    char need[32], usable[32], avail[32];
+    format_bytes(total, need, sizeof need);
+    format_bytes(T->mem_usable, usable, sizeof usable);
+    format_bytes(T->mem_avail, avail, sizeof avail);
+    snprintf(why, n, "shape %s: the tensors need %s (%s), more than the %s a run may use (80%% of the %s %s)",
+             s->text, need, list, usable, avail, T->mem_what);
+    return TUNE_SHAPE_TOO_BIG;
 }
 
 // --flops "2*M*N*K": a sum of products of integers and size names. NAN when absent or bad.

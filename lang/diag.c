@@ -363,6 +363,14 @@ void error_plain(const char *fmt, ...) {
     va_end(ap);
 }
 
+void warning_plain(const char *fmt, ...) {
+    LOCKED(diag_lock);
+    va_list ap;
+    va_start(ap, fmt);
+    emit(DIAG_WARNING, (Span){0}, (Span){0}, false, fmt, ap);
+    va_end(ap);
+}
+
 int diag_edit_distance(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)

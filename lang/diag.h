@@ -41,6 +41,8 @@ void warning_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2
 void note_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // An error with no source location: "tilec: error: msg".
 void error_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// A warning with no source location: "tilec: warning: msg".
+void warning_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void diag_push_context(const DiagContext *ctx);
 // Prints what is still owed (context notes of the last error); call before exiting.
