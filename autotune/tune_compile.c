@@ -87,12 +87,14 @@ static _Noreturn void compile_child(Tuner *T, const TunePoint *p, const char *so
     _exit(ok && rename(tmp, so) == 0 ? 0 : 1);
 }
 
-// The temporary files of point p's compile by this process (tune_compile_points).
+// The temporary files of point p's compile by this process (tune_compile_points); the .so path
+// is at most n - 32 characters (tune_so_path), so the suffixes fit.
 static void temp_paths(Tuner *T, const TunePoint *p, char *so, char *obj, char *log, char *tmp, size_t n) {
-    tune_so_path(T, p, so, n);
-    snprintf(obj, n, "%s.%d.o", so, (int)getpid());
-    snprintf(log, n, "%s.log", so);
-    snprintf(tmp, n, "%s.%d.tmp", so, (int)getpid());
+    tune_so_path(T, p, so, n - 32);
+    int pid = (int)getpid();
+    snprintf(obj, n, "%.*s.%d.o", (int)(n - 32), so, pid);
+    snprintf(log, n, "%.*s.log", (int)(n - 32), so);
+    snprintf(tmp, n, "%.*s.%d.tmp", (int)(n - 32), so, pid);
 }
 
 // Waits for a child until `deadline` (tune_now's clock): its pid and status, 0 when the
