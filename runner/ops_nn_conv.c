@@ -5,15 +5,14 @@
 // 1x1 unit-stride unpadded ones of one group a matrix product per image (stdlib matmul, then
 // nn_bias_act) from 32 input and 32 output channels up, nn_conv_nchw below (16 -> 32 channels
 // on 320x320: 4.4 ms against 2.1; the bias and activation in the same pass), other grouped 1x1
-// ones stdlib conv2d_nchw; other dense
-// (one-group) convolutions nn_conv_nchw on weights repacked at load to [KH, KW, K, C], except
-// wide layers (32 or more input channels and a multiple of 32 outputs, unit column stride) and
-// strided ones over 8 or more channels: those, and grouped convolutions, run stdlib conv2d_nhwc
-// between two transposes (the input to NHWC, the output back) on weights repacked to
-// [KH, KW, CG, K]. Measured on one thread (ms, PP-OCR det and the super-resolution CNN):
-// 96 -> 24 channels 3x3 at 160x160: 18.0 through NHWC, 9.4 direct; 3 -> 16 at stride 2 on
-// 640x640: 11.0 and 3.7; 1 -> 64 5x5 on 224x224: 13.2 and 6.7; 64 -> 32 3x3 on 224x224: 15.7
-// and 21-25 (so the wide rule). ConvTranspose runs nn_conv_transpose on weights repacked to
+// ones stdlib conv2d_nchw; other dense (one-group) convolutions nn_conv_nchw on weights
+// repacked at load to [KH, KW, K, C], except strided ones over 8 or more channels: those, and
+// grouped convolutions, run stdlib conv2d_nhwc between two transposes (the input to NHWC, the
+// output back) on weights repacked to [KH, KW, CG, K]. Measured on one thread (ms, PP-OCR det
+// and the super-resolution CNN): 96 -> 24 channels 3x3 at 160x160: 18.0 through NHWC, 9.4
+// direct; 3 -> 16 at stride 2 on 640x640: 11.0 and 3.7; 1 -> 64 5x5 on 224x224: 13.2 and 6.7;
+// 64 -> 64 3x3 on 224x224 with ReLU: 37.5 and 33-35; 64 -> 32: 15.8 and 15.3-16.0 (and no
+// transposed copies in scratch). ConvTranspose runs nn_conv_transpose on weights repacked to
 // [KH, KW, K, CG], or, when its kernel equals its stride, a 1x1 nn_conv_nchw to K*KH*KW
 // channels and a rearrangement (nn_convt_scatter). Conv applies the node's fused epilogue
 // (runner.h's Epilogue, fuse.c) in its kernel where that takes one (nn_dwconv, nn_conv_nchw,
@@ -159,9 +158,9 @@ static EpiArgs epi_args(const Epilogue *e) {
 enum { PATH_DW, PATH_NCHW, PATH_NHWC, PATH_DIRECT };
 
 // The path of a dense (one-group, not 1x1 unit-stride) convolution: see the top of the file.
-static int dense_path(int64_t C, int64_t K, int64_t sw) {
+static int dense_path(int64_t C, int64_t sw) {
     if (sw == 1)
-        return C >= 32 && K >= 32 && K % 32 == 0 ? PATH_NHWC : PATH_DIRECT;
+        return PATH_DIRECT;
     return sw == 2 && C < 8 ? PATH_DIRECT : PATH_NHWC;
 }
 
@@ -215,7 +214,7 @@ static int conv_shape(const OpCtx *c, ConvShape *s, NnWindow *win) {
              s->OH == s->H && s->OW == s->W)
         s->path = PATH_NCHW;
     else if (s->group == 1)
-        s->path = dense_path(s->C, s->K, s->sw);
+        s->path = dense_path(s->C, s->sw);
     else
         s->path = PATH_NHWC;
     return 0;
@@ -237,7 +236,7 @@ int opnn_conv_prepare(Node *n, const Graph *g, RErr *e) {
         return 0;   // possibly conv2d_nchw; repacked at run time otherwise
     const int64_t *sv;
     int64_t sw = attr_ints(n, "strides", &sv) == w->rank - 2 ? sv[w->rank - 3] : 1;
-    if (attr_int(n, "group", 1) == 1 && dense_path(CG, K, sw) == PATH_DIRECT) {
+    if (attr_int(n, "group", 1) == 1 && dense_path(CG, sw) == PATH_DIRECT) {
         s->wt_direct = malloc((size_t)(K * CG * KH * KW) * sizeof(float) + 1);
         if (!s->wt_direct)
             return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");

@@ -116,8 +116,8 @@ conv_case("direct_c3_k16_2x7", 1, 3, 16, (8, 70), (2, 7), 1, p=[0, 3, 1, 3])
 conv_case("conv1d_c5_k12", 2, 5, 12, (67,), 3, 1)
 conv_case("conv1d_c4_k8_s2", 1, 4, 8, (40,), 5, 2)
 
-# ---- transposed NHWC (conv2d_nhwc): wide, strided over 8+ channels, grouped; 1x1 as matmul
-conv_case("nhwc_c64_k64", 1, 64, 64, (6, 35), 3)
+# ---- wide (direct), transposed NHWC (conv2d_nhwc: strided over 8+ channels, grouped), 1x1 as matmul
+conv_case("wide_c64_k64", 1, 64, 64, (6, 35), 3)
 conv_case("nhwc_c16_k32_s2", 1, 16, 32, (9, 34), 3, 2)
 conv_case("nhwc_grouped", 1, 8, 12, (7, 20), 3, 1, group=2)
 conv_case("matmul_c64_k64_1x1", 1, 64, 64, (5, 19), 1, 1, p=[0, 0, 0, 0])
