@@ -1,10 +1,10 @@
 // runner/fuse.c — graph passes that merge nodes into the convolution before them (run by
-// graph_prepare after constant folding):
-//   - BatchNormalization (inference) after a Conv: its scale and shift go into the weights and
-//     bias;
-//   - an elementwise chain after a Conv (OP_EPILOGUE) becomes the Conv's epilogue (Node.epi):
-//       Mul / Div / Add / Sub by constants (one value, or one per output channel) before the
-//       activation: folded into the weights and bias (needs constant weights);
+// graph_prepare after constant folding; "Conv" below is Conv or ConvTranspose, the ops flagged
+// OP_EPILOGUE):
+//   - an elementwise chain after a Conv becomes the Conv's epilogue (Node.epi):
+//       BatchNormalization (inference) and Mul / Div / Add / Sub by constants (one value, or one
+//       per output channel) before the activation: folded into the weights and bias (needs
+//       constant weights);
 //       one activation: Relu, Sigmoid, Tanh, HardSigmoid, HardSwish, Clip, LeakyRelu, or
 //       hard-swish spelled out as x * Clip(x + 3, 0, 6) / 6 (PP-OCR writes it so);
 //       Mul / Div / Add / Sub by single constants after it: the epilogue's affine map.
@@ -92,14 +92,27 @@ static float channel_value(const Tensor *t, int64_t k) {
     return tensor_numel(t) == 1 ? d[0] : d[k];
 }
 
-// The Conv's weights and bias replaced by new constants: w[k, ...] * scale[k] and
-// bias[k] * scale[k] + shift[k].
+// The number of output channels of a Conv (weights [K, C/G, ...]) or ConvTranspose (weights
+// [C, K/G, ...]).
+static int64_t conv_outputs(const Graph *g, const Node *conv) {
+    const Tensor *w = &g->values[conv->in[1]].t;
+    if (op_is(conv, "ConvTranspose"))
+        return w->dims[1] * attr_int(conv, "group", 1);
+    return w->dims[0];
+}
+
+// The Conv's (ConvTranspose's) weights and bias replaced by new constants: every weight of
+// output channel k times scale[k], and bias[k] * scale[k] + shift[k].
 static int conv_rescale(TilecModel *m, Graph *g, int conv_index, const double *scale,
                         const double *shift, RErr *e) {
     Node *conv = &g->nodes[conv_index];
     const Tensor *w = &g->values[conv->in[1]].t;
-    int64_t K = w->dims[0];
-    int64_t per = tensor_numel(w) / (K ? K : 1);
+    int64_t K = conv_outputs(g, conv);
+    bool tr = op_is(conv, "ConvTranspose");
+    // Conv: [K][per]; ConvTranspose: [G][CG][KG][per] with k = g * KG + kk
+    int64_t lead = tr ? w->dims[0] : 1, KG = tr ? w->dims[1] : K;
+    int64_t per = tensor_numel(w) / (lead * KG != 0 ? lead * KG : 1);
+    int64_t G = tr && KG ? K / KG : 1, CG = tr && G ? lead / G : 1;
     float *nw = malloc((size_t)tensor_numel(w) * 4 + 4), *nb = malloc((size_t)K * 4 + 4);
     if (!nw || !nb) {
         free(nw), free(nb);
@@ -107,11 +120,14 @@ static int conv_rescale(TilecModel *m, Graph *g, int conv_index, const double *s
     }
     const float *ow = w->data;
     const float *ob = conv->nin > 2 && conv->in[2] >= 0 ? g->values[conv->in[2]].t.data : NULL;
-    for (int64_t c = 0; c < K; c++) {
-        for (int64_t j = 0; j < per; j++)
-            nw[c * per + j] = (float)(ow[c * per + j] * scale[c]);
+    for (int64_t r = 0; r < lead; r++)
+        for (int64_t kk = 0; kk < KG; kk++) {
+            int64_t k = tr ? r / CG * KG + kk : kk;
+            for (int64_t j = 0; j < per; j++)
+                nw[(r * KG + kk) * per + j] = (float)(ow[(r * KG + kk) * per + j] * scale[k]);
+        }
+    for (int64_t c = 0; c < K; c++)
         nb[c] = (float)((ob ? ob[c] : 0.0) * scale[c] + shift[c]);
-    }
     int st;
     if ((st = model_keep(m, nw, e)) != 0 || (st = model_keep(m, nb, e)) != 0)
         return st;
@@ -147,7 +163,13 @@ static bool conv_foldable(const Graph *g, const Node *conv) {
     const Tensor *w = const_f32(g, conv->in[1]);
     if (!w || w->rank < 3)
         return false;
-    return conv->nin < 3 || conv->in[2] < 0 || const_f32(g, conv->in[2]);
+    int64_t G = attr_int(conv, "group", 1);
+    if (op_is(conv, "ConvTranspose") && (G < 1 || w->dims[0] % G != 0))
+        return false;   // the op reports it
+    if (conv->nin < 3 || conv->in[2] < 0)
+        return true;
+    const Tensor *b = const_f32(g, conv->in[2]);
+    return b && tensor_numel(b) == conv_outputs(g, conv);
 }
 
 // The node producing v becomes the producer of `to` (the merged chain's last value).
@@ -158,50 +180,20 @@ static void conv_takes_output(Graph *g, int conv_index, int to) {
     g->values[to].producer = conv_index;
 }
 
-// Conv (foldable) -> BatchNormalization (constant parameters, inference).
-static int fold_batchnorm(TilecModel *m, Graph *g, RErr *e) {
-    for (int k = 0; k < g->nnodes; k++) {
-        Node *bn = &g->nodes[k];
-        if (bn->dead || !op_is(bn, "BatchNormalization") || bn->nin != 5 ||
-            attr_int(bn, "training_mode", 0) != 0)
-            continue;
-        bool extra = false;
-        for (int o = 1; o < bn->nout; o++)
-            extra |= bn->out[o] >= 0 && count_uses(g, bn->out[o]) > 0;
-        int x = bn->in[0];
-        if (extra || x < 0 || g->values[x].producer < 0 || sole_consumer(g, x) != k)
-            continue;
-        int ci = g->values[x].producer;
-        Node *conv = &g->nodes[ci];
-        if (conv->dead || !op_is(conv, "Conv") || !conv_foldable(g, conv))
-            continue;
-        int64_t K = g->values[conv->in[1]].t.dims[0];
-        bool ok = true;
-        for (int i = 1; i < 5 && ok; i++) {
-            const Tensor *t = const_f32(g, bn->in[i]);
-            ok = t && tensor_numel(t) == K;
-        }
-        if (!ok)
-            continue;
-        const float *gamma = g->values[bn->in[1]].t.data, *beta = g->values[bn->in[2]].t.data;
-        const float *mean = g->values[bn->in[3]].t.data, *var = g->values[bn->in[4]].t.data;
-        double eps = attr_float(bn, "epsilon", 1e-5f);
-        double *scale = malloc((size_t)K * 2 * sizeof(double) + 1);
-        if (!scale)
-            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-        double *shift = scale + K;
-        for (int64_t c = 0; c < K; c++) {
-            scale[c] = gamma[c] / sqrt((double)var[c] + eps);
-            shift[c] = beta[c] - mean[c] * scale[c];
-        }
-        int st = conv_rescale(m, g, ci, scale, shift, e);
-        free(scale);
-        if (st)
-            return st;
-        conv_takes_output(g, ci, g->nodes[k].out[0]);
-        g->nodes[k].dead = true;
+// BatchNormalization n in inference form with constant parameters of K channels, and no other
+// output read.
+static bool batchnorm_of(const Graph *g, const Node *n, int64_t K) {
+    if (!op_is(n, "BatchNormalization") || n->nin != 5 || attr_int(n, "training_mode", 0) != 0)
+        return false;
+    for (int o = 1; o < n->nout; o++)
+        if (n->out[o] >= 0 && count_uses(g, n->out[o]) > 0)
+            return false;
+    for (int i = 1; i < 5; i++) {
+        const Tensor *t = const_f32(g, n->in[i]);
+        if (!t || tensor_numel(t) != K)
+            return false;
     }
-    return 0;
+    return true;
 }
 
 // Hard-swish spelled out on value x: Add(x, 3) -> Clip(0, 6) -> Mul(x, .) -> Div(., 6) (or
@@ -319,7 +311,7 @@ static int fuse_conv_chain(TilecModel *m, Graph *g, int ci, RErr *e) {
     Node *conv = &g->nodes[ci];
     bool foldable = conv_foldable(g, conv);
     int R = foldable ? g->values[conv->in[1]].t.rank : 0;
-    int64_t K = foldable ? g->values[conv->in[1]].t.dims[0] : 0;
+    int64_t K = foldable ? conv_outputs(g, conv) : 0;
     double *scale = NULL, *shift = NULL;   // the pre-activation map, per channel
     Epilogue ep = {.act = EPI_NONE, .scale = 1.0f, .shift = 0.0f};
     bool post = false;   // an activation or a post-activation affine map is in place
@@ -339,18 +331,29 @@ static int fuse_conv_chain(TilecModel *m, Graph *g, int ci, RErr *e) {
         if (u < 0)
             break;
         Node *n = &g->nodes[u];
-        int kind, cv = affine_of(n, cur, &kind);
+        int kind = 0, cv = affine_of(n, cur, &kind);
         Epilogue act = ep;
         float v;
-        if (cv >= 0 && !post && foldable && const_per_channel(g, cv, R, K)) {
-            if (!scale) {
-                scale = malloc((size_t)K * 2 * sizeof(double) + 1);
-                if (!scale)
-                    return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-                shift = scale + K;
-                for (int64_t c = 0; c < K; c++)
-                    scale[c] = 1.0, shift[c] = 0.0;
+        bool bn = !post && foldable && batchnorm_of(g, n, K);
+        if ((bn || (cv >= 0 && !post && foldable && const_per_channel(g, cv, R, K))) && !scale) {
+            scale = malloc((size_t)K * 2 * sizeof(double) + 1);
+            if (!scale)
+                return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+            shift = scale + K;
+            for (int64_t c = 0; c < K; c++)
+                scale[c] = 1.0, shift[c] = 0.0;
+        }
+        if (bn) {
+            // after an affine map the Conv absorbed (ConvTranspose -> Add -> BatchNormalization)
+            const float *gamma = g->values[n->in[1]].t.data, *beta = g->values[n->in[2]].t.data;
+            const float *mean = g->values[n->in[3]].t.data, *var = g->values[n->in[4]].t.data;
+            double eps = attr_float(n, "epsilon", 1e-5f);
+            for (int64_t c = 0; c < K; c++) {
+                double sc = gamma[c] / sqrt((double)var[c] + eps);
+                scale[c] *= sc;
+                shift[c] = shift[c] * sc + beta[c] - mean[c] * sc;
             }
+        } else if (cv >= 0 && !post && foldable && const_per_channel(g, cv, R, K)) {
             const Tensor *t = &g->values[cv].t;
             for (int64_t c = 0; c < K; c++) {
                 double v = channel_value(t, c);
@@ -417,8 +420,6 @@ static int fuse_hardswish(Graph *g, RErr *e) {
 
 int graph_fuse(TilecModel *m, Graph *g, RErr *e) {
     int st;
-    if ((st = fold_batchnorm(m, g, e)) != 0)
-        return st;
     for (int k = 0; k < g->nnodes; k++) {
         Node *n = &g->nodes[k];
         if (!n->dead && n->op && (n->op->flags & OP_EPILOGUE) && n->nout >= 1 && n->out[0] >= 0 &&

@@ -156,7 +156,7 @@ void opnn_permute(const float *src, float *dst, int rank, const int64_t *dims, c
 const OpDef ops_nn[] = {
     F32OP("Conv", 1, 0, OP_EPILOGUE, 0, 0, opnn_conv_prepare, opnn_conv_infer, opnn_conv_run,
           opnn_conv_scratch, opnn_conv_free),
-    F32OP("ConvTranspose", 1, 0, 0, 0, 0, opnn_convtr_prepare, opnn_convtr_infer, opnn_convtr_run,
+    F32OP("ConvTranspose", 1, 0, OP_EPILOGUE, 0, 0, opnn_convtr_prepare, opnn_convtr_infer, opnn_convtr_run,
           opnn_convtr_scratch, opnn_conv_free),
     F32OP("MaxPool", 1, 0, 0, 0, NN_MAXPOOL, NULL, opnn_pool_infer, opnn_pool_run, NULL, NULL),
     F32OP("AveragePool", 1, 0, 0, 0, NN_AVGPOOL, NULL, opnn_pool_infer, opnn_pool_run, NULL, NULL),

@@ -581,7 +581,23 @@ static int convtr_gemm(OpCtx *c, const TrShape *s) {
     return st ? opnn_kernel_err(c, "nn_convt_scatter", st) : 0;
 }
 
+static int convtr_kernels(OpCtx *c);
+
+// ConvTranspose's kernels, then its fused epilogue (fuse.c) in place.
 int opnn_convtr_run(OpCtx *c) {
+    int st = convtr_kernels(c);
+    Epilogue ep = node_epilogue(c->node);
+    if (st || !ep.on || tensor_numel(&c->out[0]) == 0)
+        return st;
+    EpiArgs ea = epi_args(&ep);
+    const Tensor *y = &c->out[0];
+    int64_t P = tensor_numel(y) / (y->dims[0] * y->dims[1]);
+    st = nn_bias_act(y->data, NULL, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt,
+                     y->dims[0], y->dims[1], P, 0);
+    return st ? opnn_kernel_err(c, "nn_bias_act", st) : 0;
+}
+
+static int convtr_kernels(OpCtx *c) {
     TrShape s;
     int nsp;
     int64_t out[2];

@@ -297,6 +297,69 @@ resize_case("resize_nearest_x3", (1, 2, 4, 7), (1, 1, 3, 3))
 resize_case("resize_nearest_rows_only", (1, 2, 4, 7), (1, 1, 2, 1))
 
 
+# ---- chains after a ConvTranspose (PP-OCR det's head: ConvTranspose -> Add(bias) ->
+# BatchNormalization -> Relu, and ConvTranspose -> Add -> Sigmoid) and after a Conv with a
+# BatchNormalization
+def bn_params(K):
+    return [R.rand(K).astype(np.float32) + 0.5, R.randn(K).astype(np.float32),
+            R.randn(K).astype(np.float32), R.rand(K).astype(np.float32) + 0.5]
+
+
+def bn_ref(y, gamma, beta, mean, var, eps=1e-5):
+    sh = (1, -1) + (1,) * (y.ndim - 2)
+    return (y - mean.reshape(sh)) / np.sqrt(var.reshape(sh) + eps) * gamma.reshape(sh) + beta.reshape(sh)
+
+
+def convtr_chain_case(name, C, K, group, steps):
+    x = R.randn(1, C, 6, 21).astype(np.float32)
+    w = (R.randn(C, K // group, 2, 2) / np.sqrt(C)).astype(np.float32)
+    y = F.conv_transpose2d(t64(x), t64(w), None, 2, 0, 0, group).numpy()
+    consts, nodes, cur = {"W": w}, [helper.make_node("ConvTranspose", ["x", "W"], ["t0"],
+                                                     kernel_shape=[2, 2], strides=[2, 2],
+                                                     group=group)], "t0"
+    for i, (op, c) in enumerate(steps):
+        nxt = "t%d" % (i + 1)
+        if op == "Add":
+            consts["a%d" % i] = c
+            nodes.append(helper.make_node("Add", [cur, "a%d" % i], [nxt]))
+            y = y + c
+        elif op == "BN":
+            names = ["bn%d_%d" % (i, j) for j in range(4)]
+            for n_, a in zip(names, c):
+                consts[n_] = a
+            nodes.append(helper.make_node("BatchNormalization", [cur] + names, [nxt]))
+            y = bn_ref(y, *c)
+        else:
+            nodes.append(helper.make_node(op, [cur], [nxt]))
+            y = ACTS[op](y)
+        cur = nxt
+    nodes[-1].output[0] = "y"
+    model(name, nodes, {"x": x}, consts, {"y": y})
+
+
+convtr_chain_case("chain_convtr_bias_bn_relu", 8, 6, 1,
+                  [("Add", R.randn(1, 6, 1, 1).astype(np.float32)), ("BN", bn_params(6)),
+                   ("Relu", None)])
+convtr_chain_case("chain_convtr_grouped_bn", 8, 6, 2, [("BN", bn_params(6)), ("Sigmoid", None)])
+convtr_chain_case("chain_convtr_add_sigmoid", 6, 1, 1,
+                  [("Add", np.array([0.3], np.float32)), ("Sigmoid", None)])
+
+
+def conv_bn_relu():
+    x = R.randn(1, 5, 7, 30).astype(np.float32)
+    w = (R.randn(12, 5, 3, 3) / 6).astype(np.float32)
+    p = bn_params(12)
+    y = np.maximum(bn_ref(conv_ref(x, w, None, (1, 1), [1, 1, 1, 1], (1, 1), 1), *p), 0)
+    consts = {"W": w, "g": p[0], "b": p[1], "m": p[2], "v": p[3]}
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["n"]),
+             helper.make_node("Relu", ["n"], ["y"])]
+    model("chain_conv_bn_relu", nodes, {"x": x}, consts, {"y": y})
+
+
+conv_bn_relu()
+
+
 def run():
     bad = 0
     names = sorted(os.listdir(BASE))
