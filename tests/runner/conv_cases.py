@@ -340,6 +340,10 @@ def convtr_chain_case(name, C, K, group, steps):
 convtr_chain_case("chain_convtr_bias_bn_relu", 8, 6, 1,
                   [("Add", R.randn(1, 6, 1, 1).astype(np.float32)), ("BN", bn_params(6)),
                    ("Relu", None)])
+convtr_chain_case("chain_convtr_k2_bias_bn_relu", 12, 16, 1,
+                  [("Add", R.randn(1, 16, 1, 1).astype(np.float32)), ("BN", bn_params(16)),
+                   ("Relu", None)])
+convtr_chain_case("chain_convtr_k2_sigmoid", 3, 8, 1, [("Sigmoid", None)])
 convtr_chain_case("chain_convtr_grouped_bn", 8, 6, 2, [("BN", bn_params(6)), ("Sigmoid", None)])
 convtr_chain_case("chain_convtr_add_sigmoid", 6, 1, 1,
                   [("Add", np.array([0.3], np.float32)), ("Sigmoid", None)])
