@@ -761,11 +761,55 @@ Builtin builtin_lookup(const char *name) {
 
 const char *builtin_name(Builtin b) { return builtin_table[b].name; }
 
+// Triton's and NumPy's order of zeros, ones and full (the shape first, a tuple, dtype=): a note
+// with the .tile spelling, "zeros(f32, [16, 16])", after the error the call got.
+static bool triton_fill(Node *call, Builtin b) {
+    if ((b != B_ZEROS && b != B_ONES && b != B_FULL) ||
+        (call->args.len >= 1 && call->args.items[0]->kind == ND_TYPENAME))
+        return false;
+    return kwarg(call, "dtype") || kwarg(call, "shape") ||
+           (call->args.len >= 1 && call->args.items[0]->kind == ND_LIST);
+}
+
+static void note_fill_spelling(Node *call, Builtin b) {
+    ElemType e = EL_F32;
+    const Node *shape = kwarg(call, "shape"), *value = NULL, *dtype = kwarg(call, "dtype");
+    if (dtype && dtype->kind == ND_TYPENAME)
+        e = dtype->elem;
+    for (int i = 0; i < call->args.len; i++) {
+        const Node *a = call->args.items[i];
+        if (a->kind == ND_TYPENAME)
+            e = a->elem;
+        else if (a->kind == ND_LIST && !shape)
+            shape = a;
+        else if (!value)
+            value = a;
+    }
+    const SourceFile *f = call->span.file;
+    int sl = shape && shape->span.len < 64 ? (int)shape->span.len : 0;
+    int vl = value && value->span.len < 64 ? (int)value->span.len : 0;
+    if (b == B_FULL)
+        note_at(call->span, "the element type comes first in .tile: write full(%s, %.*s, %.*s)", elem_name(e),
+                sl ? sl : 6, sl ? f->text + shape->span.off : "[a, b]", vl ? vl : 1,
+                vl ? f->text + value->span.off : "v");
+    else
+        note_at(call->span, "the element type comes first in .tile: write %s(%s, %.*s)",
+                builtin_table[b].name, elem_name(e), sl ? sl : 6, sl ? f->text + shape->span.off : "[a, b]");
+}
+
 Type sema_check_builtin_call(Sema *S, Node *call, Builtin b) {
     int np = call->args.len;
     const char *name = builtin_table[b].name;
-    if (!check_kwargs(call, builtin_table[b].family->kwargs))
+    bool triton = triton_fill(call, b);
+    if (!check_kwargs(call, builtin_table[b].family->kwargs)) {
+        if (triton)
+            note_fill_spelling(call, b);
+        else if ((b == B_PROGRAM_ID || b == B_NUM_PROGRAMS) && np == 0 && kwarg(call, "axis"))
+            note_at(call->span, "the axis is positional: write %s(%.*s)", name,
+                    (int)kwarg(call, "axis")->span.len,
+                    call->span.file->text + kwarg(call, "axis")->span.off);
         return sema_fail(call);
+    }
     // Arguments that may come by name (axis, acc, perm) count toward the maximum only.
     if (np < builtin_table[b].min_args || np > builtin_table[b].max_args) {
         int lo = builtin_table[b].min_args, hi = builtin_table[b].max_args;
@@ -775,7 +819,12 @@ Type sema_check_builtin_call(Sema *S, Node *call, Builtin b) {
         else
             error_at(call->span, "'%s' takes %d to %d arguments, but %d %s given", name, lo, hi, np,
                      np == 1 ? "was" : "were");
+        if (triton)
+            note_fill_spelling(call, b);
         return sema_fail(call);
     }
-    return builtin_table[b].family->check(S, call, b);
+    Type t = builtin_table[b].family->check(S, call, b);
+    if (triton && sema_is_error(&t))
+        note_fill_spelling(call, b);
+    return t;
 }

@@ -8,8 +8,21 @@
 #include "locked.h"
 
 #define MAX_CONTEXTS 16
-#define MAX_SEEN 4096
+#define MAX_HELD 4096
 #define LINE_WINDOW 100  // display columns shown around the caret of a long line
+
+// A diagnostic held while a kernel's configurations are checked (diag_hold_begin).
+typedef struct Held {
+    uint64_t place;      // hash_diag of its caret: later ones at the same place are dropped
+    char *msg;           // its message
+    char *text;          // what it prints: the diagnostic, its notes, its context notes but the
+    size_t len;          // configuration's
+    FILE *f;             // open while it is the one being written
+    DiagContext config;  // the configuration note (config.config: there is one)
+    bool varies;         // reported again with another text
+    int64_t visit;       // the last visit that reported it
+    int count;           // counted visits that reported it
+} Held;
 
 static struct {
     DiagOptions opts;
@@ -18,14 +31,18 @@ static struct {
     bool stopped;        // error limit reached
     bool fatal_pending;  // "too many errors" is owed (printed after the last error's notes)
     bool last_dropped;   // the last error/warning was not printed: drop its notes
-    bool dedupe;
     const DiagContext *contexts[MAX_CONTEXTS];
     int ncontexts;
     DiagContext pending[MAX_CONTEXTS];  // context notes owed to the last error, printed after its own notes
     int npending;
-    uint64_t seen[MAX_SEEN];
-    int nseen;
-} D = {.opts = {.error_limit = 20}};
+    bool holding, quiet;
+    Held *held;
+    int nheld;
+    int cur;             // the held diagnostic being written (-1: none)
+    int64_t visit;       // the current visit's number
+    int visits;          // visits counted
+    int quiet_problems;  // D.problems when quiet began
+} D = {.opts = {.error_limit = 20}, .cur = -1};
 
 // Diagnostics may come from several threads (objects whose versions are lowered at once): every
 // entry point holds this recursive lock until it returns.
@@ -35,6 +52,7 @@ void diag_init(DiagOptions opts) {
     LOCKED(diag_lock);
     memset(&D, 0, sizeof D);
     D.opts = opts;
+    D.cur = -1;
 }
 
 int diag_error_count(void) {
@@ -48,11 +66,6 @@ int diag_problem_count(void) {
 bool diag_should_stop(void) {
     LOCKED(diag_lock);
     return D.stopped;
-}
-void diag_set_dedupe(bool on) {
-    LOCKED(diag_lock);
-    D.dedupe = on;
-    D.nseen = on ? D.nseen : 0;
 }
 
 static void flush_contexts(void);
@@ -80,6 +93,9 @@ void diag_pop_context(void) {
 #define C_RESET "\033[0m"
 
 static const char *col(const char *c) { return D.opts.color ? c : ""; }
+
+// Where diagnostics are written: the held diagnostic being written, or the output.
+static FILE *out(void) { return D.holding && D.cur >= 0 ? D.held[D.cur].f : D.opts.out; }
 
 // ================================================================ the source line
 
@@ -218,7 +234,7 @@ static const char *level_color(DiagLevel l) {
     return l == DIAG_ERROR ? C_RED : l == DIAG_WARNING ? C_MAGENTA : C_CYAN;
 }
 
-// Deduplication is by place: a kernel checked under another configuration reports the same
+// Holding deduplicates by place: a kernel checked under another configuration reports the same
 // mistake with other shapes in its text.
 static uint64_t hash_diag(Span s) {
     uint64_t h = 1469598103934665603ull;
@@ -237,21 +253,126 @@ static void print_fatal(void) {
                 col(C_BOLD), col(C_RED), col(C_RESET), col(C_BOLD), col(C_RESET));
 }
 
+static void print_context(FILE *o, const DiagContext *c) {
+    if (c->span.file)
+        fprintf(o, "%s%s:%d:%d: ", col(C_BOLD), c->span.file->path, c->span.line, c->span.col);
+    fprintf(o, "%snote:%s %s\n", col(C_CYAN), col(C_RESET), c->text);
+}
+
+// Prints the context notes owed to the last diagnostic, and finishes a held one.
 static void flush_contexts(void) {
-    FILE *o = D.opts.out;
-    for (int i = D.npending - 1; o && i >= 0; i--) {
-        const DiagContext *c = &D.pending[i];
-        if (c->span.file)
-            fprintf(o, "%s%s:%d:%d: ", col(C_BOLD), c->span.file->path, c->span.line, c->span.col);
-        fprintf(o, "%snote:%s %s\n", col(C_CYAN), col(C_RESET), c->text);
-    }
+    FILE *o = out();
+    for (int i = D.npending - 1; o && i >= 0; i--)
+        print_context(o, &D.pending[i]);
     D.npending = 0;
+    if (D.holding && D.cur >= 0) {
+        fclose(D.held[D.cur].f);
+        D.held[D.cur].f = NULL;
+        D.cur = -1;
+    }
 }
 
 void diag_flush(void) {
     LOCKED(diag_lock);
     flush_contexts();
-    print_fatal();
+    if (!D.holding)
+        print_fatal();
+}
+
+// ================================================================ holding a kernel's diagnostics
+
+void diag_hold_begin(void) {
+    LOCKED(diag_lock);
+    flush_contexts();
+    D.holding = true;
+    D.quiet = false;
+    D.nheld = 0;
+    D.cur = -1;
+    D.visits = 0;
+    D.visit++;
+}
+
+void diag_hold_visit_begin(void) {
+    LOCKED(diag_lock);
+    D.visit++;
+}
+
+void diag_hold_visit_end(bool counts) {
+    LOCKED(diag_lock);
+    for (int i = 0; counts && i < D.nheld; i++)
+        D.held[i].count += D.held[i].visit == D.visit;
+    D.visits += counts;
+    D.visit++;  // what is reported outside a visit counts for none
+}
+
+void diag_hold_quiet(bool on) {
+    LOCKED(diag_lock);
+    flush_contexts();
+    if (on && !D.quiet)
+        D.quiet_problems = D.problems;
+    else if (!on && D.quiet)
+        D.problems = D.quiet_problems;
+    D.quiet = on;
+}
+
+int diag_hold_count(void) {
+    LOCKED(diag_lock);
+    return D.nheld;
+}
+
+void diag_hold_end(void) {
+    LOCKED(diag_lock);
+    flush_contexts();
+    D.holding = false;
+    D.quiet = false;
+    FILE *o = D.opts.out;
+    for (int i = 0; i < D.nheld; i++) {
+        Held *h = &D.held[i];
+        bool everywhere = D.visits > 0 && h->count == D.visits && !h->varies;
+        if (o && h->text)
+            fwrite(h->text, 1, h->len, o);
+        if (o && h->config.config && !everywhere)
+            print_context(o, &h->config);
+        free(h->text);
+        free(h->msg);
+    }
+    free(D.held);
+    D.held = NULL;
+    D.nheld = 0;
+}
+
+// While holding: records a diagnostic at a place already held (false), or starts holding a
+// new one (true: it is printed into its buffer).
+static bool hold(Span caret, const char *msg) {
+    uint64_t h = hash_diag(caret);
+    for (int i = 0; i < D.nheld; i++) {
+        if (D.held[i].place == h) {
+            D.held[i].visit = D.visit;
+            D.held[i].varies = D.held[i].varies || strcmp(D.held[i].msg, msg) != 0;
+            return false;
+        }
+    }
+    if (D.quiet)
+        return false;
+    if (D.nheld == MAX_HELD) {  // not held: printed at once, with its configuration note
+        D.cur = -1;
+        return true;
+    }
+    if (D.nheld % 64 == 0) {
+        D.held = realloc(D.held, sizeof(Held) * (size_t)(D.nheld + 64));
+        if (!D.held)
+            internal_error(__FILE__, __LINE__, "out of memory");
+    }
+    Held *n = &D.held[D.nheld];
+    memset(n, 0, sizeof *n);
+    n->place = h;
+    n->msg = strdup(msg);
+    n->visit = D.visit;
+    n->f = open_memstream(&n->text, &n->len);
+    if (!n->msg || !n->f)
+        internal_error(__FILE__, __LINE__, "out of memory");
+    D.cur = D.nheld++;
+    return true;
 }
 
 static void emit(DiagLevel level, Span caret, Span range, bool snippet, const char *fmt, va_list ap) {
@@ -262,20 +383,14 @@ static void emit(DiagLevel level, Span caret, Span range, bool snippet, const ch
         if (level == DIAG_ERROR)
             D.problems++;
         if (D.stopped) {
-            print_fatal();
+            if (!D.holding)  // held ones come first
+                print_fatal();
             D.last_dropped = true;
             return;
         }
-        if (D.dedupe) {
-            uint64_t h = hash_diag(caret);
-            for (int i = 0; i < D.nseen; i++) {
-                if (D.seen[i] == h) {
-                    D.last_dropped = true;
-                    return;
-                }
-            }
-            if (D.nseen < MAX_SEEN)
-                D.seen[D.nseen++] = h;
+        if (D.holding && !hold(caret, msg)) {
+            D.last_dropped = true;
+            return;
         }
         if (level == DIAG_WARNING && D.opts.werror)
             level = DIAG_ERROR;
@@ -287,7 +402,7 @@ static void emit(DiagLevel level, Span caret, Span range, bool snippet, const ch
     } else if (D.last_dropped) {
         return;
     }
-    FILE *o = D.opts.out;
+    FILE *o = out();
     if (!o)
         return;
     if (caret.file)
@@ -300,14 +415,19 @@ static void emit(DiagLevel level, Span caret, Span range, bool snippet, const ch
         print_snippet(o, caret, range);
 }
 
-// Remembers the contexts in force for the error just emitted; they print after its notes.
+// Remembers the contexts in force for the error just emitted; they print after its notes (a
+// held diagnostic keeps its configuration's apart).
 static void emit_contexts(void) {
     if (D.last_dropped)
         return;
     int n = D.ncontexts < MAX_CONTEXTS ? D.ncontexts : MAX_CONTEXTS;
-    for (int i = 0; i < n; i++)
-        D.pending[i] = *D.contexts[i];
-    D.npending = n;
+    D.npending = 0;
+    for (int i = 0; i < n; i++) {
+        if (D.holding && D.cur >= 0 && D.contexts[i]->config)
+            D.held[D.cur].config = *D.contexts[i];
+        else
+            D.pending[D.npending++] = *D.contexts[i];
+    }
 }
 
 static void check_limit(void) {

@@ -25,6 +25,7 @@ typedef struct DiagOptions {
 typedef struct DiagContext {
     Span span;
     char text[256];
+    bool config;  // names the configuration being checked: held diagnostics may go without it
 } DiagContext;
 
 void diag_init(DiagOptions opts);
@@ -49,9 +50,21 @@ void diag_push_context(const DiagContext *ctx);
 void diag_flush(void);
 void diag_pop_context(void);
 
-// While deduplicating, an error with the same place and text as an earlier one is dropped
-// (sema checks a kernel once per configuration).
-void diag_set_dedupe(bool on);
+// Holding diagnostics while the configurations of one kernel are checked (sema_check_program).
+// A diagnostic at a place already held is not repeated; held ones are printed, in order, by
+// diag_hold_end. Each check of one configuration is a visit; a visit ended with `counts`
+// counts toward the configurations checked, and toward each held diagnostic it reported again
+// with the same text. A diagnostic keeps its configuration note (a DiagContext with `config`)
+// unless it was reported, with the same text, in every counted visit: then it does not depend
+// on the configuration, and the note would only mislead.
+void diag_hold_begin(void);
+void diag_hold_visit_begin(void);
+void diag_hold_visit_end(bool counts);
+// While quiet, a diagnostic that is not held already is dropped: no output, and it counts for
+// nothing once quiet ends (a visit that only classifies the held ones).
+void diag_hold_quiet(bool on);
+int diag_hold_count(void);  // diagnostics held
+void diag_hold_end(void);
 
 // Levenshtein distance for "did you mean" suggestions (99 for strings over 64 bytes).
 int diag_edit_distance(const char *a, const char *b);

@@ -637,6 +637,19 @@ static bool kernel_space(Sema *S, Node *k, const SemaOptions *opts, Space *sp) {
     return ok;
 }
 
+// The index of the j-th of the n configurations `check` visits: all of them, or n points
+// spread evenly over a larger space, the last one included.
+static int64_t visited_index(const Space *sp, int64_t n, int64_t j) {
+    return n == sp->total ? j : (j == n - 1 ? sp->total - 1 : j * (sp->total / n));
+}
+
+static bool was_visited(const Space *sp, int64_t n, int64_t index) {
+    if (n == sp->total || index == sp->total - 1)
+        return true;
+    int64_t step = sp->total / n;
+    return index % step == 0 && index / step < n - 1;
+}
+
 static void config_at(const Space *sp, int64_t index, Config *cfg) {
     cfg->n = sp->n;
     for (int i = sp->n - 1; i >= 0; i--) {
@@ -657,7 +670,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     S->fn = &fctx;
     S->kinfo = ki;
 
-    DiagContext ctx = {.span = k->nspan};
+    DiagContext ctx = {.span = k->nspan, .config = true};
     size_t len = (size_t)snprintf(ctx.text, sizeof ctx.text, "in kernel '%s' with ", k->name);
     for (int i = 0; i < k->tunes.len && len < sizeof ctx.text; i++)
         len += (size_t)snprintf(ctx.text + len, sizeof ctx.text - len, "%s%s = %lld", i ? ", " : "",
@@ -786,11 +799,13 @@ static int64_t first_valid(Sema *S, Node *k, const Space *sp, int64_t from, bool
 }
 
 // The first valid configuration in the space's order; with pow2, the first whose tunables
-// are all powers of two, when one is valid.
-static bool find_default(Sema *S, Node *k, const Space *sp, Config *out, bool pow2) {
+// are all powers of two, when one is valid. Its index goes to *index (may be NULL).
+static bool find_default(Sema *S, Node *k, const Space *sp, Config *out, bool pow2, int64_t *index) {
     int64_t i = pow2 ? first_valid(S, k, sp, 0, true, out) : -1;
     if (i == -1)
         i = first_valid(S, k, sp, 0, false, out);
+    if (index)
+        *index = i;
     if (i >= 0)
         return true;
     if (i == -2)
@@ -851,44 +866,80 @@ bool sema_check_program(Program *prog, const SemaOptions *opts) {
         opts = &none;
     for (int i = 0; i < prog->decls.len && !diag_should_stop(); i++) {
         Node *k = prog->decls.items[i];
-        if (k->kind != ND_KERNEL || !k->sym)
+        if (k->kind != ND_KERNEL || !k->sym || (opts->only_kernel && strcmp(k->name, opts->only_kernel) != 0))
             continue;
         Space sp;
         if (!kernel_space(&S, k, opts, &sp))
             continue;
         S.inline_nodes = 0;
         S.inline_budget_reported = false;
-        diag_set_dedupe(true);
+        // The kernel's diagnostics are held until its configurations are checked, to tell the
+        // ones that depend on the configuration (they keep the note naming the first that showed
+        // them) from the others: see diag_hold_begin. Visits are counted where the whole kernel
+        // is checked: every configuration visited with all_configs; otherwise (only the default
+        // is checked for errors) a quiet second pass checks the same configurations to classify
+        // what the default showed. Once the error limit stops the checks, what is not classified
+        // yet keeps its note.
+        diag_hold_begin();
         Config cfg;
         // Visit the configurations (a sample of large spaces): all of each kernel with
         // all_configs, else only the constraints, to count the accepted ones.
         int64_t n = sp.total <= SEMA_MAX_CONFIGS_CHECKED ? sp.total : SEMA_MAX_CONFIGS_CHECKED;
         int64_t accepted = 0;
         for (int64_t j = 0; j < n && !diag_should_stop(); j++) {
-            int64_t index = n == sp.total ? j : (j == n - 1 ? sp.total - 1 : j * (sp.total / n));
-            config_at(&sp, index, &cfg);
+            config_at(&sp, visited_index(&sp, n, j), &cfg);
+            diag_hold_visit_begin();
             CfgResult r = check_kernel_config(&S, k, &cfg, opts->all_configs);
+            diag_hold_visit_end(opts->all_configs && r != CFG_REJECTED);
             accepted += r == CFG_OK;
         }
         if (n < sp.total)
             accepted = -1;  // not counted
         // Leave the tree annotated for the default configuration (find_default reports a
         // space that no configuration satisfies).
-        if (!diag_should_stop() && find_default(&S, k, &sp, &cfg, opts->pow2_default)) {
+        int64_t dflt = -1;
+        if (!diag_should_stop() && find_default(&S, k, &sp, &cfg, opts->pow2_default, &dflt)) {
+            diag_hold_visit_begin();
             check_kernel_config(&S, k, &cfg, true);
+            diag_hold_visit_end(opts->all_configs && !was_visited(&sp, n, dflt));
+        }
+        if (!opts->all_configs && diag_hold_count() && !diag_should_stop()) {
+            diag_hold_quiet(true);
+            for (int64_t j = 0; j <= n && !diag_should_stop(); j++) {
+                int64_t index = j < n ? visited_index(&sp, n, j) : dflt;
+                if (j == n && (dflt < 0 || was_visited(&sp, n, dflt)))
+                    break;
+                config_at(&sp, index, &cfg);
+                diag_hold_visit_begin();
+                CfgResult r = check_kernel_config(&S, k, &cfg, true);
+                diag_hold_visit_end(r != CFG_REJECTED);
+            }
+            diag_hold_quiet(false);
+            if (dflt >= 0) {
+                config_at(&sp, dflt, &cfg);
+                check_kernel_config(&S, k, &cfg, true);
+            }
+        }
+        if (dflt >= 0) {
             k->kinfo->nconfigs = accepted;
             k->kinfo->nconfigs_total = sp.total;
         }
-        diag_set_dedupe(false);
+        diag_hold_end();
     }
     for (int i = 0; i < prog->decls.len && !diag_should_stop(); i++) {
         Node *f = prog->decls.items[i];
         if (f->kind == ND_FUNC && f->sym && !f->sym->used)
             check_unused_helper(&S, f);
     }
-    for (int d = 0; d < opts->ndefines; d++)
-        if (!opts->defines[d].used)
+    for (int d = 0; d < opts->ndefines; d++) {
+        if (opts->defines[d].used)
+            continue;
+        if (opts->only_kernel)
+            warning_at((Span){0}, "-D %s does not name a tunable of kernel '%s'", opts->defines[d].name,
+                       opts->only_kernel);
+        else
             warning_at((Span){0}, "-D %s does not name a tunable of any kernel", opts->defines[d].name);
+    }
     return diag_problem_count() == errors_before;
 }
 
@@ -899,7 +950,7 @@ bool sema_default_config(Program *prog, Node *kernel, const SemaOptions *opts, C
     Space sp;
     if (!kernel_space(&S, kernel, opts, &sp))
         return false;
-    return find_default(&S, kernel, &sp, out, opts && opts->pow2_default);
+    return find_default(&S, kernel, &sp, out, opts && opts->pow2_default, NULL);
 }
 
 bool sema_next_pow2_config(Program *prog, Node *kernel, const SemaOptions *opts, int64_t *index,

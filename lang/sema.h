@@ -88,13 +88,17 @@ typedef struct SemaOptions {
     bool all_configs;   // check every configuration (capped), not only the default one
     bool pow2_default;  // the default: the first configuration whose tunables are all powers of
                         // two, when one is valid (GPU targets, whose tiles must be)
+    // --kernel NAME: check this kernel only (the others are left alone: not checked, and the
+    // -D values do not apply to them); NULL: every kernel.
+    const char *only_kernel;
 } SemaOptions;
 
-// Checks every declaration of the program. With all_configs, each kernel is checked for
-// every point of its search space (deduplicating diagnostics); otherwise for its default
-// configuration. Afterwards the AST holds the annotation of the last configuration checked,
-// except that kernels are re-checked at their default configuration at the end.
-// Returns false if any error was reported.
+// Checks every declaration of the program (of the kernels, only_kernel when it is set). With
+// all_configs, each kernel is checked for every point of its search space (deduplicating
+// diagnostics, which name a configuration only when they depend on it: diag_hold_begin);
+// otherwise for its default configuration. Afterwards the AST holds the annotation of the last
+// configuration checked, except that kernels are re-checked at their default configuration at
+// the end. Returns false if any error was reported.
 bool sema_check_program(Program *prog, const SemaOptions *opts);
 
 // Annotates one kernel (the shared tree) for one configuration.

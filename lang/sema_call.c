@@ -216,6 +216,23 @@ bool sema_split_args(Node *call) {
     return ok;
 }
 
+// Python's functions that .tile spells otherwise: the note with the .tile spelling, or NULL.
+static const char *python_call(const char *name) {
+    static const char *const spelled[][2] = {
+        {"float", "a cast is written f32(x)"},
+        {"int", "a cast is written i32(x)"},
+        {"bool", "a condition's value is written x != 0"},
+        {"not", "the logical operators of .tile are '&&', '||' and '!'"},
+        {"range", "a loop is written 'for i in start .. end step s'"},
+        {"len", "sizes are named in the tensor's type (X: f32[N]) and read as N"},
+        {"print", "kernels cannot print"},
+    };
+    for (size_t i = 0; i < sizeof spelled / sizeof spelled[0]; i++)
+        if (strcmp(name, spelled[i][0]) == 0)
+            return spelled[i][1];
+    return NULL;
+}
+
 Type sema_check_call(Sema *S, Node *n) {
     if (!sema_split_args(n))
         return sema_fail(n);
@@ -224,11 +241,14 @@ Type sema_check_call(Sema *S, Node *n) {
     if (b != B_NONE && !sym)
         return sema_check_builtin_call(S, n, b);
     if (!sym) {
-        const char *sugg = sema_suggest_name(S, n->name, true);
+        const char *python = python_call(n->name);
+        const char *sugg = python ? NULL : sema_suggest_name(S, n->name, true);
         if (sugg)
             error_at(n->nspan, "call to undeclared function '%s'; did you mean '%s'?", n->name, sugg);
         else
             error_at(n->nspan, "call to undeclared function '%s'", n->name);
+        if (python)
+            note_at(n->nspan, "%s", python);
         return sema_fail(n);
     }
     n->sym = sym;

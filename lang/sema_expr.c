@@ -252,6 +252,8 @@ static Type check_name(Sema *S, Node *n) {
             return sema_fail(n);
         }
         const char *sugg = sema_suggest_name(S, n->name, false);
+        if (strcmp(n->name, "True") == 0 || strcmp(n->name, "False") == 0)  // Python's spelling
+            sugg = n->name[0] == 'T' ? "true" : "false";
         if (sugg)
             error_at(n->span, "use of undeclared identifier '%s'; did you mean '%s'?", n->name, sugg);
         else

@@ -28,7 +28,34 @@ typedef struct Parser {
     int nbraces;
     bool dump_tokens;  // --emit=tokens: the lexer prints each token
     FILE *token_out;
+
+    // For the hints about Python and Triton habits:
+    int prev_kind, cur_kind;  // the kinds of prev_tok and cur_tok (parser.tab.h's numbers)
+    Span last_in;             // the last 'in' (a Python 'for i in range(...)' header)
+    Span slash_comment;       // the last '//' comment that followed an operand on its line
+                              // and reads like code (Python's floor division 'a // b')
+    int quiet_line;           // a hint explained an error on this line: syntax errors
+                              // that follow on it are consequences, not reported
+    // Open '(' (for tuples), with the token before each and its kind.
+    Span parens[PARSE_MAX_BRACES];
+    Span paren_prev[PARSE_MAX_BRACES];
+    int paren_kind[PARSE_MAX_BRACES];
+    int nparens;
 } Parser;
+
+// Hints for Triton and Python habits (parser/hints.c), shared by the lexer and the parser.
+
+// The .tile element type of a Triton or NumPy dtype name ("float16", "tl.float32", "f16"...),
+// EL_NONE if it is none.
+ElemType hint_dtype(const char *s, size_t n);
+// The offset of the ')' that closes the '(' at `open`, on the same line; 0 if there is none.
+uint32_t hint_matching_paren(const SourceFile *f, uint32_t open);
+// The text of the arguments of the call whose '(' is at `open`, split at top-level commas and
+// trimmed: up to `max` of them, each at most 63 bytes; -1 if they do not close on the line or
+// one is too long.
+int hint_call_args(const SourceFile *f, uint32_t open, char args[][64], int max);
+// "a .. b", "a .. b step s" for the arguments of Python's range(...) whose '(' is at `open`.
+bool hint_range(const SourceFile *f, uint32_t open, char *out, size_t size);
 
 // Parses one file's text, appending its declarations to `decls`. Returns false on errors
 // (which have been reported).

@@ -40,6 +40,7 @@ static Node *with_list(Node *n, NodeList list);
 static NodeList list1(Node *n);
 static void split_clauses(Node *kernel, NodeList clauses);
 static NodeList list_add(NodeList l, Node *n);
+static Node *power(Parser *P, Node *a, Node *b, Span all, Span op);
 
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                   \
     do {                                                              \
@@ -77,7 +78,7 @@ static NodeList list_add(NodeList l, Node *n);
 %token IMPORT "'import'" TRUE "'true'" FALSE "'false'" NONE "'None'" INF "'inf'"
 %token NAN_ "'nan'" STRIDES "'strides'"
 %token DOTDOT "'..'" ARROW "'->'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
-%token ANDAND "'&&'" OROR "'||'" SHL "'<<'" SHR "'>>'"
+%token ANDAND "'&&'" OROR "'||'" SHL "'<<'" SHR "'>>'" POW "'**'"
 
 %type <node> decl kernel_decl func_decl const_decl import_decl param type_expr tune_item
 %type <node> block stmt if_stmt expr postfix primary index_item arg pad opt_type opt_ret
@@ -85,6 +86,7 @@ static NodeList list_add(NodeList l, Node *n);
 %type <list> stmts params params_opt param_list kernel_clauses tune_list expr_list
 %type <list> args args_opt index_list list_items
 %type <i> opt_out
+%type <str> name
 
 %left OROR
 %left ANDAND
@@ -96,6 +98,7 @@ static NodeList list_add(NodeList l, Node *n);
 %left '+' '-'
 %left '*' '/' '%' '@'
 %precedence UNARY
+%right POW                     /* not .tile: Python's power, reported with its pow() spelling */
 
 %%
 
@@ -118,14 +121,14 @@ import_decl
     ;
 
 const_decl
-    : CONST IDENT opt_type '=' expr ';'
+    : CONST name opt_type '=' expr ';'
                                 { $$ = named(ND_CONST, @$, $2, @2); $$->ty = $3; $$->init = $5; $$ = fin(P, $$); }
     ;
 
 /* ---------------------------------------------------------------- kernels and functions */
 
 kernel_decl
-    : KERNEL IDENT '(' params_opt ')' kernel_clauses block
+    : KERNEL name '(' params_opt ')' kernel_clauses block
                                 { $$ = named(ND_KERNEL, @$, $2, @2); $$->args = $4; $$->body = $7;
                                   split_clauses($$, $6); $$ = fin(P, $$); }
     ;
@@ -148,12 +151,12 @@ tune_list
     ;
 
 tune_item
-    : IDENT IN '{' expr_list '}'
+    : name IN '{' expr_list '}'
                                 { $$ = with_list(named(ND_TUNE, @$, $1, @1), $4); $$ = fin(P, $$); }
     ;
 
 func_decl
-    : FN IDENT '(' params_opt ')' opt_ret block
+    : FN name '(' params_opt ')' opt_ret block
                                 { $$ = named(ND_FUNC, @$, $2, @2); $$->args = $4; $$->ty = $6; $$->body = $7; $$ = fin(P, $$); }
     ;
 
@@ -178,8 +181,8 @@ param_list
     ;
 
 param
-    : IDENT                     { $$ = named(ND_PARAM, @$, $1, @1); }
-    | IDENT ':' opt_out type_expr opt_strides
+    : name                      { $$ = named(ND_PARAM, @$, $1, @1); }
+    | name ':' opt_out type_expr opt_strides
                                 { $$ = named(ND_PARAM, @$, $1, @1); $$->is_out = $3; $$->ty = $4;
                                   if ($5) $$->kwargs = $5->args; $$ = fin(P, $$); }
     ;
@@ -216,9 +219,9 @@ stmts
     ;
 
 stmt
-    : LET IDENT opt_type '=' expr ';'
+    : LET name opt_type '=' expr ';'
                                 { $$ = named(ND_LET, @$, $2, @2); $$->ty = $3; $$->init = $5; $$ = fin(P, $$); }
-    | VAR IDENT opt_type '=' expr ';'
+    | VAR name opt_type '=' expr ';'
                                 { $$ = named(ND_VAR, @$, $2, @2); $$->ty = $3; $$->init = $5; $$ = fin(P, $$); }
     | postfix '=' expr ';'      { $$ = mk(ND_ASSIGN, @$); $$->op = OP_NONE; $$->lhs = $1; $$->rhs = $3; $$->nspan = @2; $$ = fin(P, $$); }
     | postfix ASSIGN_OP expr ';'
@@ -226,7 +229,7 @@ stmt
     | expr ';'                  { $$ = mk(ND_EXPR_STMT, @$); $$->lhs = $1; $$ = fin(P, $$); }
     | FOR error block           { $$ = NULL; }  /* e.g. a C-style header: resume at the body */
     | WHILE error block         { $$ = NULL; }
-    | FOR IDENT IN expr DOTDOT expr opt_step block
+    | FOR name IN expr DOTDOT expr opt_step block
                                 { $$ = named(ND_FOR, @$, $2, @2); $$->init = $4; $$->limit = $6; $$->step = $7;
                                   $$->body = $8; $$ = fin(P, $$); }
     | WHILE expr block          { $$ = mk(ND_WHILE, @$); $$->cond = $2; $$->body = $3; $$ = fin(P, $$); }
@@ -237,9 +240,9 @@ stmt
     | error                     { $$ = NULL; }
     /* Recovery that keeps the next statement: a statement broken after its expression
        (a missing ';', a dangling operator) ends there. */
-    | LET IDENT opt_type '=' error
+    | LET name opt_type '=' error
                                 { $$ = NULL; }
-    | VAR IDENT opt_type '=' error
+    | VAR name opt_type '=' error
                                 { $$ = NULL; }
     | postfix '=' error         { $$ = NULL; }
     | postfix ASSIGN_OP error   { $$ = NULL; }
@@ -250,6 +253,12 @@ stmt
 opt_step
     : %empty                    { $$ = NULL; }
     | STEP expr                 { $$ = $2; }
+    ;
+
+/* 'step' is a keyword only after the range of a 'for' header: elsewhere it is a name. */
+name
+    : IDENT
+    | STEP                      { $$ = ast_strndup("step", 4); }
     ;
 
 if_stmt
@@ -285,6 +294,7 @@ expr
     | expr '/' expr             { $$ = fin(P, ast_binary(OP_DIV, $1, $3, @$)); $$->nspan = @2; }
     | expr '%' expr             { $$ = fin(P, ast_binary(OP_MOD, $1, $3, @$)); $$->nspan = @2; }
     | expr '@' expr             { $$ = fin(P, ast_binary(OP_MATMUL, $1, $3, @$)); $$->nspan = @2; }
+    | expr POW expr             { $$ = power(P, $1, $3, @$, @2); }
     ;
 
 postfix
@@ -307,10 +317,10 @@ primary
     | NAN_                      { $$ = mk(ND_FLOAT, @$); $$->fval = __builtin_nan(""); }
     | TRUE                      { $$ = mk(ND_BOOL, @$); $$->ival = 1; }
     | FALSE                     { $$ = mk(ND_BOOL, @$); $$->ival = 0; }
-    | IDENT                     { $$ = named(ND_NAME, @$, $1, @1); }
+    | name                      { $$ = named(ND_NAME, @$, $1, @1); }
     | TYPE                      { $$ = mk(ND_TYPENAME, @$); $$->elem = $1; }
     | TYPE '(' args_opt ')'     { $$ = with_list(mk(ND_CAST, @$), $3); $$->elem = $1; $$->nspan = @1; $$ = fin(P, $$); }
-    | IDENT '(' args_opt ')'    { $$ = with_list(named(ND_CALL, @$, $1, @1), $3); $$ = fin(P, $$); }
+    | name '(' args_opt ')'     { $$ = with_list(named(ND_CALL, @$, $1, @1), $3); $$ = fin(P, $$); }
     | WHERE '(' args_opt ')'    { $$ = with_list(named(ND_CALL, @$, "where", @1), $3); $$ = fin(P, $$); }
     | '(' expr ')'              { $$ = $2; }
     | '[' list_items ']'        { $$ = with_list(mk(ND_LIST, @$), $2); $$ = fin(P, $$); }
@@ -340,7 +350,7 @@ args
 
 arg
     : expr
-    | IDENT '=' expr            { $$ = named(ND_KWARG, @$, $1, @1); $$->rhs = $3; $$ = fin(P, $$); }
+    | name '=' expr             { $$ = named(ND_KWARG, @$, $1, @1); $$->rhs = $3; $$ = fin(P, $$); }
     ;
 
 index_list
@@ -408,6 +418,27 @@ static int list_depth(const NodeList *l) {
     return d;
 }
 
+// The source text of span `s` (false when it is empty, too long or spans lines).
+static bool span_text(Span s, char *buf, size_t size) {
+    if (!s.file || s.len == 0 || s.len >= size || memchr(s.file->text + s.off, '\n', s.len))
+        return false;
+    memcpy(buf, s.file->text + s.off, s.len);
+    buf[s.len] = '\0';
+    return true;
+}
+
+// Python's a ** b, which .tile spells pow(a, b): reported here, with that spelling.
+static Node *power(Parser *P, Node *a, Node *b, Span all, Span op) {
+    P->errors++;
+    error_range(op, all, "'**' is not an operator in .tile");
+    char x[64], y[64];
+    if (span_text(a->span, x, sizeof x) && span_text(b->span, y, sizeof y))
+        note_at(all, "a power is written pow(%s, %s)", x, y);
+    else
+        note_at(all, "a power is written pow(a, b)");
+    return ast_new(ND_ERROR, all);
+}
+
 // Computes a finished node's height and stops trees deeper than PARSE_MAX_DEPTH, so that
 // every later pass can recurse without fear of the stack.
 static Node *fin(Parser *P, Node *n) {
@@ -453,7 +484,21 @@ static int yylex(YYSTYPE *val, YYLTYPE *loc, yyscan_t scanner, Parser *P) {
         loc->col = P->col;
     }
     P->prev_tok = P->cur_tok;
+    P->prev_kind = P->cur_kind;
     P->cur_tok = *loc;
+    P->cur_kind = tok;
+    if (tok == IN)
+        P->last_in = *loc;
+    if (tok == '(') {
+        if (P->nparens < PARSE_MAX_BRACES) {
+            P->parens[P->nparens] = *loc;
+            P->paren_kind[P->nparens] = P->prev_kind;
+            P->paren_prev[P->nparens] = P->prev_tok;
+        }
+        P->nparens++;
+    } else if (tok == ')' && P->nparens > 0) {
+        P->nparens--;
+    }
     if (tok == '{') {
         if (P->nbraces < PARSE_MAX_BRACES)
             P->braces[P->nbraces] = *loc;
@@ -505,7 +550,7 @@ static void token_text(const Span *s, yysymbol_kind_t kind, char *buf, size_t si
 static bool continues_expression(yysymbol_kind_t k) {
     static const char *const ops[] = {"'+'", "'-'", "'*'", "'/'", "'%'", "'@'", "'<'", "'>'", "'<='",
                                       "'>='", "'=='", "'!='", "'&&'", "'||'", "'|'", "'^'", "'&'",
-                                      "'<<'", "'>>'", "'['", "'('", "'else'", NULL};
+                                      "'<<'", "'>>'", "'['", "'('", "'else'", "'**'", NULL};
     for (const char *const *o = ops; *o; o++)
         if (strcmp(yysymbol_name(k), *o) == 0)
             return true;
@@ -516,7 +561,7 @@ static bool continues_expression(yysymbol_kind_t k) {
 static bool starts_expression(yysymbol_kind_t k) {
     static const char *const starts[] = {"identifier", "integer literal", "float literal", "type name",
                                          "'('", "'['", "'-'", "'!'", "'~'", "'true'", "'false'",
-                                         "'inf'", "'nan'", "'where'", NULL};
+                                         "'inf'", "'nan'", "'where'", "'step'", NULL};
     for (const char *const *o = starts; *o; o++)
         if (strcmp(yysymbol_name(k), *o) == 0)
             return true;
@@ -529,21 +574,19 @@ static void note_unclosed(Parser *P, yysymbol_kind_t found) {
         note_at(P->braces[P->nbraces - 1], "to match this '{'");
 }
 
-static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *P) {
-    (void)scanner;
-    P->errors++;
-    if (P->fatal)  // the input was cut short after a fatal error: the rest is noise
-        return 0;
+// Prints the syntax error itself: "expected X, found Y", with its notes.
+static void report_syntax_error(const yypcontext_t *ctx, Parser *P, Span at) {
     yysymbol_kind_t all[YYNTOKENS];
     int nall = yypcontext_expected_tokens(ctx, all, YYNTOKENS);
     yysymbol_kind_t found = yypcontext_token(ctx);
-    Span at = *yypcontext_location(ctx);
     char found_text[64];
     token_text(&at, found, found_text, sizeof found_text);
 
-    bool expr = false, wants_semi = false;
-    for (int i = 0; i < nall; i++)
+    bool expr = false, wants_semi = false, ident = false;
+    for (int i = 0; i < nall; i++) {
         expr = expr || strcmp(yysymbol_name(all[i]), "integer literal") == 0;
+        ident = ident || all[i] == YYSYMBOL_IDENT;
+    }
     const char *names[YYNTOKENS];
     int n = 0;
     if (expr)
@@ -556,6 +599,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
             continue;
         if (continues_expression(all[i]) && !only_continuations)
             continue;
+        if ((all[i] == YYSYMBOL_STEP && ident) || all[i] == YYSYMBOL_POW)  // 'step' is a name there too;
+            continue;                                                     // '**' is no .tile operator
         names[n++] = yysymbol_name(all[i]);
         wants_semi = wants_semi || strcmp(names[n - 1], "';'") == 0;
     }
@@ -566,27 +611,27 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         after.col += (int)after.len;
         after.len = 0;
         error_at(after, "expected ';' at end of line, found %s on the next line", found_text);
-        return 0;
+        return;
     }
     for (int i = 0; i < n; i++) {
         if (strcmp(names[i], "'kernel'") == 0) {
             error_at(at, "expected a declaration ('kernel', 'fn', 'const' or 'import'), found %s", found_text);
-            return 0;
+            return;
         }
     }
     if (n == 0 || n > 4) {
         error_at(at, "unexpected %s", found_text);
         note_unclosed(P, found);
-        return 0;
+        return;
     }
     if (P->prev_tok.file && P->prev_tok.len == 3 && memcmp(P->prev_tok.file->text + P->prev_tok.off, "for", 3) == 0) {
         error_at(at, "expected the loop variable, found %s (a loop is written 'for i in start .. end { ... }')",
                  found_text);
-        return 0;
+        return;
     }
     if (n == 1 && strcmp(names[0], "'..'") == 0) {
         error_at(at, "expected '..', found %s (a range is written 'for i in start .. end step s')", found_text);
-        return 0;
+        return;
     }
     char exp[256];
     size_t len = 0;
@@ -595,6 +640,198 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
                                 names[i]);
     error_at(at, "expected %s, found %s", exp, found_text);
     note_unclosed(P, found);
+}
+
+// ---------------------------------------------------------------- hints for Python and Triton habits
+
+// Whether the token at `s` is the word `w`.
+static bool token_is(Span s, const char *w) {
+    return s.file && s.len == strlen(w) && memcmp(s.file->text + s.off, w, s.len) == 0;
+}
+
+// A span of `len` bytes at offset `off` of the line of `base` (which is on that line).
+static Span span_on_line(Span base, uint32_t off, uint32_t len) {
+    base.col += (int)off - (int)base.off;
+    base.off = off;
+    base.len = len;
+    return base;
+}
+
+// The trimmed text of [a, b) into buf (false if empty or too long).
+static bool text_between(const SourceFile *f, uint32_t a, uint32_t b, char *buf, size_t size) {
+    while (a < b && (f->text[a] == ' ' || f->text[a] == '\t'))
+        a++;
+    while (b > a && (f->text[b - 1] == ' ' || f->text[b - 1] == '\t'))
+        b--;
+    if (a == b || b - a >= size)
+        return false;
+    memcpy(buf, f->text + a, b - a);
+    buf[b - a] = '\0';
+    return true;
+}
+
+// Python's conditional expression "a if c else b", the 'if' at `at`: where(c, a, b), with the
+// three operands read back from the line when they can be delimited.
+static void note_conditional(Parser *P, Span at) {
+    const SourceFile *f = P->file;
+    // a: back from the 'if' to an '=' (not part of a comparison), an unclosed '(' or '[', a
+    // ',' or the start of the line.
+    uint32_t a = at.off;
+    int depth = 0;
+    for (; a > 0 && f->text[a - 1] != '\n'; a--) {
+        char c = f->text[a - 1], before = a >= 2 ? f->text[a - 2] : ' ';
+        if (c == ')' || c == ']')
+            depth++;
+        else if ((c == '(' || c == '[') && depth-- == 0)
+            break;
+        else if (depth == 0 && (c == ',' || c == ';' || c == '{' ||
+                                (c == '=' && !strchr("=<>!", before) && f->text[a] != '=')))
+            break;
+    }
+    // c: up to the 'else'; b: up to a ';', ',' or unclosed ')' or ']', or the end of the line.
+    uint32_t e = at.off + at.len, end = e;
+    while (end < f->len && f->text[end] != '\n' &&
+           !(end + 6 <= f->len && memcmp(f->text + end, " else ", 6) == 0))
+        end++;
+    uint32_t b = end + 6;
+    depth = 0;
+    for (; b < f->len && f->text[b] != '\n'; b++) {
+        char c = f->text[b];
+        if (c == '(' || c == '[')
+            depth++;
+        else if ((c == ')' || c == ']') && depth-- == 0)
+            break;
+        else if (depth == 0 && (c == ';' || c == ',' || c == '{'))
+            break;
+    }
+    char x[64], cond[64], y[64];
+    if (end < f->len && f->text[end] == ' ' && text_between(f, a, at.off, x, sizeof x) &&
+        text_between(f, e, end, cond, sizeof cond) && text_between(f, end + 6, b, y, sizeof y)) {
+        const char *v = strncmp(x, "return ", 7) == 0 ? x + 7 : x;
+        note_at(at, "there is no conditional expression 'a if c else b' in .tile; write where(%s, %s, %s)",
+                cond, v, y);
+    } else {
+        note_at(at, "there is no conditional expression 'a if c else b' in .tile; write where(c, a, b)");
+    }
+}
+
+// Python's tuple where .tile has a list: "zeros((16, 16))" is zeros(f32, [16, 16]). The
+// innermost open '(' groups (it does not call) and the error is at a ',' inside it.
+static bool note_tuple(Parser *P) {
+    int top = P->nparens - 1;
+    if (top < 0 || top >= PARSE_MAX_BRACES)
+        return false;
+    int k = P->paren_kind[top];
+    if (k == IDENT || k == STEP || k == TYPE || k == WHERE)
+        return false;
+    char items[8][64], list[8 * 66 + 2] = "[";
+    int n = hint_call_args(P->file, P->parens[top].off, items, 8);
+    for (int i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", items[i]);
+    strcat(list, "]");
+    // The tuple as the first argument of zeros, ones or full.
+    Span callee = top > 0 ? P->paren_prev[top - 1] : (Span){0};
+    bool fill = top > 0 && P->paren_kind[top - 1] == IDENT &&
+                P->paren_prev[top].off == P->parens[top - 1].off &&
+                (token_is(callee, "zeros") || token_is(callee, "ones") || token_is(callee, "full"));
+    if (fill && n > 0) {
+        char args[4][64];
+        int na = hint_call_args(P->file, P->parens[top - 1].off, args, 4);
+        ElemType e = EL_NONE;
+        const char *value = "v";
+        for (int i = 1; i < na; i++) {
+            const char *v = args[i];
+            if (strncmp(v, "dtype", 5) == 0 && strchr(v, '='))
+                v = strchr(v, '=') + 1;
+            while (*v == ' ')
+                v++;
+            ElemType t = hint_dtype(v, strlen(v));
+            if (t != EL_NONE)
+                e = t;
+            else if (i == 1)
+                value = args[i];
+        }
+        char name[8];
+        span_text(callee, name, sizeof name);
+        const char *t = elem_name(e != EL_NONE ? e : EL_F32);
+        const char *why = "a shape is a list in .tile, after the element type";
+        if (name[0] == 'f')
+            note_at(P->parens[top], "%s: write full(%s, %s, %s)", why, t, list, value);
+        else
+            note_at(P->parens[top], "%s: write %s(%s, %s)", why, name, t, list);
+    } else if (n > 0) {
+        note_at(P->parens[top], "there are no tuples in .tile; a shape is a list: %s", list);
+    } else {
+        note_at(P->parens[top], "there are no tuples in .tile; a shape is a list: [a, b]");
+    }
+    return true;
+}
+
+// Notes for syntax errors that Python and Triton habits cause, after the error itself.
+static void note_habits(const yypcontext_t *ctx, Parser *P, Span at) {
+    yysymbol_kind_t found = yypcontext_token(ctx);
+    // "pid // 2;": the comment swallowed the rest of the line, usually its ';'.
+    if (P->slash_comment.file && P->slash_comment.off > P->prev_tok.off && P->slash_comment.off < at.off) {
+        note_at(P->slash_comment, "'//' starts a comment in .tile; to divide, write '/' (on integers it "
+                                  "truncates toward zero)");
+        return;
+    }
+    if (found == YYSYMBOL_IF && P->prev_tok.line == at.line &&
+        (P->prev_kind == IDENT || P->prev_kind == INT || P->prev_kind == FLOAT || P->prev_kind == ')' ||
+         P->prev_kind == ']' || P->prev_kind == TRUE || P->prev_kind == FALSE || P->prev_kind == INF)) {
+        note_conditional(P, at);
+        P->quiet_line = at.line;
+        return;
+    }
+    if (found == (yysymbol_kind_t)YYTRANSLATE(',') && note_tuple(P)) {
+        P->quiet_line = at.line;
+        return;
+    }
+    if ((found == YYSYMBOL_IDENT && (token_is(at, "and") || token_is(at, "or"))) ||
+        (P->prev_kind == IDENT && token_is(P->prev_tok, "not"))) {
+        note_at(found == YYSYMBOL_IDENT && !token_is(P->prev_tok, "not") ? at : P->prev_tok,
+                "the logical operators of .tile are '&&', '||' and '!'");
+        return;
+    }
+    yysymbol_kind_t all[YYNTOKENS];
+    int nall = yypcontext_expected_tokens(ctx, all, YYNTOKENS);
+    bool decl = false, range = false;
+    for (int i = 0; i < nall; i++) {
+        decl = decl || all[i] == YYSYMBOL_KERNEL;
+        range = range || all[i] == YYSYMBOL_DOTDOT;
+    }
+    if (found == YYSYMBOL_IDENT && P->prev_kind == IMPORT) {
+        char name[64];
+        if (span_text(at, name, sizeof name))
+            note_at(at, "an imported file is named by a string literal: import \"%s\";", name);
+        return;
+    }
+    if (decl && token_is(at, "def")) {
+        note_at(at, "a kernel is declared 'kernel NAME(PARAMS) { ... }', a helper 'fn NAME(PARAMS) { ... }'");
+        return;
+    }
+    // "for i in range(0, N, B)": .tile's range is "0 .. N step B".
+    if (range && P->last_in.file && P->last_in.line == at.line) {
+        uint32_t w = P->last_in.off + P->last_in.len;
+        while (w < P->file->len && P->file->text[w] == ' ')
+            w++;
+        char r[160];
+        const char *t = P->file->text + w;
+        if (w + 5 < P->file->len && memcmp(t, "range(", 6) == 0 && hint_range(P->file, w + 5, r, sizeof r))
+            note_at(span_on_line(P->last_in, w, 5), "there is no 'range' in .tile; write 'for i in %s'", r);
+    }
+}
+
+static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *P) {
+    (void)scanner;
+    P->errors++;
+    if (P->fatal)  // the input was cut short after a fatal error: the rest is noise
+        return 0;
+    Span at = *yypcontext_location(ctx);
+    if (at.line == P->quiet_line)  // a consequence of an error on this line that a hint explained
+        return 0;
+    report_syntax_error(ctx, P, at);
+    note_habits(ctx, P, at);
     return 0;
 }
 

@@ -97,11 +97,11 @@ static const char *const usage =
     "                          vector_bytes, dot_rows, dot_cols, tensor_cores, stages, wgmma,\n"
     "                          tma\n"
     "  -o <file>               Write output to <file> (default: standard output for --emit)\n"
-    "  --kernel <name>         Compile only kernel <name> of the files\n"
+    "  --kernel <name>         Check and compile only kernel <name> of the files\n"
     "  --tuned                 One version per tuned shape from the tuning database, picked by\n"
     "                          the call's sizes (see 'tilec tune')\n"
     "  --db <path>             The tuning database for --tuned (default: as 'tilec tune')\n"
-    "  -D <name>=<value>       Fix a tunable to an integer value\n"
+    "  -D <name>=<value>       Fix a tunable to an integer value (with --kernel: of that kernel)\n"
     "  -I <dir>                Search <dir> for imported files\n"
     "  --all-configs           Check every configuration of each kernel (default for 'check')\n"
     "  --default-config        Check only each kernel's default configuration\n"
@@ -464,7 +464,17 @@ static int compile(const Options *o) {
     SemaOptions so = {.defines = o->defines,
                       .ndefines = o->ndefines,
                       .all_configs = o->all_configs,
-                      .pow2_default = o->target.kind == TARGET_NVIDIA};
+                      .pow2_default = o->target.kind == TARGET_NVIDIA,
+                      .only_kernel = o->kernel};
+    // --kernel: that kernel alone is checked and compiled, and -D applies to it only. It must be
+    // a kernel of the files named (the kernels of imported files are not compiled).
+    bool found = !o->kernel || !ok;
+    for (int i = 0; i < prog.decls.len && !found; i++)
+        found = ast_main_kernel(prog.decls.items[i], o->kernel);
+    if (!found) {
+        error_plain("--kernel: no kernel '%s' in the input files", o->kernel);
+        ok = false;
+    }
     if (ok && !diag_should_stop())
         ok = sema_check_program(&prog, &so);
     if (o->emit == EMIT_AST) {
@@ -483,13 +493,7 @@ static int compile(const Options *o) {
                              .sema = &so,
                              .target = &o->target};
         char *notes = NULL;
-        bool found = !o->kernel;
-        for (int i = 0; i < prog.decls.len && !found; i++)
-            found = prog.decls.items[i]->kind == ND_KERNEL && !strcmp(prog.decls.items[i]->name, o->kernel);
-        if (!found) {
-            error_plain("--kernel: no kernel '%s' in the input files", o->kernel);
-            ok = false;
-        } else if (o->tuned) {
+        if (o->tuned) {
             if (lo.stage != LOWER_OBJ && lo.stage != LOWER_LLVM && lo.stage != LOWER_ASM) {
                 error_plain("--tuned makes objects: it goes with -o, --emit=llvm or --emit=asm");
                 ok = false;
