@@ -42,22 +42,26 @@ void opnn_conv_free(void *state) {
     }
 }
 
-// OIHW (K, CG, KH, KW) -> [KH, KW, CG, K].
-static void pack_nhwc(const float *w, float *p, int64_t K, int64_t CG, int64_t KH, int64_t KW) {
+// OIHW (K, CG, KH, KW) -> [KH, KW, CG, K] (conv2d_nhwc, k_last) or [KH, KW, K, CG]
+// (nn_conv_nchw).
+static void pack_taps(const float *w, float *p, int64_t K, int64_t CG, int64_t KH, int64_t KW,
+                      bool k_last) {
     for (int64_t k = 0; k < K; k++)
         for (int64_t c = 0; c < CG; c++)
             for (int64_t h = 0; h < KH; h++)
-                for (int64_t x = 0; x < KW; x++)
-                    p[((h * KW + x) * CG + c) * K + k] = w[((k * CG + c) * KH + h) * KW + x];
+                for (int64_t x = 0; x < KW; x++) {
+                    int64_t t = h * KW + x;
+                    p[k_last ? (t * CG + c) * K + k : (t * K + k) * CG + c] =
+                        w[((k * CG + c) * KH + h) * KW + x];
+                }
 }
 
-// OIHW (K, C, KH, KW) -> [KH, KW, K, C] (nn_conv_nchw).
+static void pack_nhwc(const float *w, float *p, int64_t K, int64_t CG, int64_t KH, int64_t KW) {
+    pack_taps(w, p, K, CG, KH, KW, true);
+}
+
 static void pack_direct(const float *w, float *p, int64_t K, int64_t C, int64_t KH, int64_t KW) {
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t h = 0; h < KH; h++)
-                for (int64_t x = 0; x < KW; x++)
-                    p[((h * KW + x) * K + k) * C + c] = w[((k * C + c) * KH + h) * KW + x];
+    pack_taps(w, p, K, C, KH, KW, false);
 }
 
 // ConvTranspose's [C, KG, KH, KW] (C = G * CG) -> [KH, KW, K, CG] (K = G * KG).
