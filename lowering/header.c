@@ -52,7 +52,7 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
                 "// over all cores (TILE_NUM_THREADS=N to choose), and returns TILEC_OK or one of the\n"
                 "// status codes below.\n//\n",
                 object_name, object_name);
-    fprintf(f, "// Kernels and the configuration compiled:\n");
+    fprintf(f, "// Kernels and their default configurations (other versions, if any, are listed below):\n");
     for (int i = 0; i < prog->decls.len; i++) {
         const Node *k = prog->decls.items[i];
         if (!ast_main_kernel(k, NULL) || !k->kinfo)
