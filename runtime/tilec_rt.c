@@ -9,11 +9,14 @@
 
 #define MAX_THREADS 256
 
-// One grid being run. Workers and the caller take indices from `next` until it passes n.
+// One grid being run. Workers and the caller take runs of `chunk` consecutive indices from
+// `next` until it passes n: one atomic per run, not per program (a grid of 46K programs of 64
+// floats each took 3x longer on 2 threads than on 1 with an atomic per index), and neighbouring
+// programs, which write neighbouring memory, mostly on one thread.
 typedef struct Job {
     tilec_task_fn fn;
     void *ctx;
-    int64_t n;
+    int64_t n, chunk;
     atomic_int_fast64_t next;
     atomic_int_fast64_t done;
 } Job;
@@ -32,11 +35,13 @@ static struct {
 
 static void run(Job *j) {
     for (;;) {
-        int64_t i = atomic_fetch_add(&j->next, 1);
+        int64_t i = atomic_fetch_add(&j->next, j->chunk);
         if (i >= j->n)
             return;
-        j->fn(j->ctx, i);
-        if (atomic_fetch_add(&j->done, 1) + 1 == j->n) {
+        int64_t end = i + j->chunk < j->n ? i + j->chunk : j->n;
+        for (int64_t k = i; k < end; k++)
+            j->fn(j->ctx, k);
+        if (atomic_fetch_add(&j->done, end - i) + (end - i) == j->n) {
             pthread_mutex_lock(&P.lock);
             pthread_cond_broadcast(&P.finished);
             pthread_mutex_unlock(&P.lock);
@@ -112,7 +117,9 @@ void tilec_rt_parallel_for(int64_t n, tilec_task_fn fn, void *ctx) {
             fn(ctx, i);
         return;
     }
-    Job j = {.fn = fn, .ctx = ctx, .n = n};
+    // About 16 runs per thread: few atomics, and enough runs to even out uneven programs.
+    int64_t chunk = n / ((int64_t)P.nthreads * 16);
+    Job j = {.fn = fn, .ctx = ctx, .n = n, .chunk = chunk > 1 ? chunk : 1};
     atomic_init(&j.next, 0);
     atomic_init(&j.done, 0);
     pthread_mutex_lock(&P.lock);
