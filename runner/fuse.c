@@ -306,6 +306,16 @@ static int affine_of(const Node *n, int x, int *kind) {
     return c;
 }
 
+// y = x * s + t followed by the affine_of step `kind` with constant v.
+static void affine_step(int kind, double v, double *s, double *t) {
+    if (kind == 0)
+        *s *= v, *t *= v;
+    else if (kind == 1)
+        *s /= v, *t /= v;
+    else
+        *t += kind == 2 ? v : -v;
+}
+
 // Merges the chain after one Conv into its weights and epilogue.
 static int fuse_conv_chain(TilecModel *m, Graph *g, int ci, RErr *e) {
     Node *conv = &g->nodes[ci];
@@ -335,7 +345,8 @@ static int fuse_conv_chain(TilecModel *m, Graph *g, int ci, RErr *e) {
         Epilogue act = ep;
         float v;
         bool bn = !post && foldable && batchnorm_of(g, n, K);
-        if ((bn || (cv >= 0 && !post && foldable && const_per_channel(g, cv, R, K))) && !scale) {
+        bool per_channel = !bn && cv >= 0 && !post && foldable && const_per_channel(g, cv, R, K);
+        if ((bn || per_channel) && !scale) {
             scale = malloc((size_t)K * 2 * sizeof(double) + 1);
             if (!scale)
                 return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
@@ -353,24 +364,14 @@ static int fuse_conv_chain(TilecModel *m, Graph *g, int ci, RErr *e) {
                 scale[c] *= sc;
                 shift[c] = shift[c] * sc + beta[c] - mean[c] * sc;
             }
-        } else if (cv >= 0 && !post && foldable && const_per_channel(g, cv, R, K)) {
+        } else if (per_channel) {
             const Tensor *t = &g->values[cv].t;
-            for (int64_t c = 0; c < K; c++) {
-                double v = channel_value(t, c);
-                if (kind == 0)
-                    scale[c] *= v, shift[c] *= v;
-                else if (kind == 1)
-                    scale[c] /= v, shift[c] /= v;
-                else
-                    shift[c] += kind == 2 ? v : -v;
-            }
+            for (int64_t c = 0; c < K; c++)
+                affine_step(kind, channel_value(t, c), &scale[c], &shift[c]);
         } else if (cv >= 0 && const_scalar(g, cv, R ? R : 8, &v)) {
-            if (kind == 0)
-                ep.scale *= v, ep.shift *= v;
-            else if (kind == 1)
-                ep.scale /= v, ep.shift /= v;
-            else
-                ep.shift += kind == 2 ? v : -v;
+            double sc = ep.scale, sh = ep.shift;
+            affine_step(kind, v, &sc, &sh);
+            ep.scale = (float)sc, ep.shift = (float)sh;
             post = true;
         } else if (!post && activation_of(g, n, R ? R : 8, &act)) {
             ep = act;

@@ -160,6 +160,25 @@ static EpiArgs epi_args(const Epilogue *e) {
     return a;
 }
 
+// Conv's and ConvTranspose's optional bias (K floats; conv_output checked it), NULL and *KB = 0
+// without one.
+static const float *conv_bias(const OpCtx *c, int64_t K, int64_t *KB) {
+    bool has = c->nin > 2 && c->in[2].dtype != DT_UNDEF;
+    *KB = has ? K : 0;
+    return has ? c->in[2].data : NULL;
+}
+
+// The epilogue applied in place to the output [N, K, spatial...] after a kernel that takes none.
+static int epilogue_in_place(OpCtx *c, const EpiArgs *ea) {
+    const Tensor *y = &c->out[0];
+    if (tensor_numel(y) == 0)
+        return 0;
+    int64_t P = tensor_numel(y) / (y->dims[0] * y->dims[1]);
+    int st = nn_bias_act(y->data, NULL, ea->act, ea->p, ea->q, ea->lo, ea->hi, ea->m, ea->ps,
+                         ea->pt, y->dims[0], y->dims[1], P, 0);
+    return st ? opnn_kernel_err(c, "nn_bias_act", st) : 0;
+}
+
 enum { PATH_DW, PATH_NCHW, PATH_NHWC, PATH_DIRECT };
 
 // The path of a dense (one-group, not 1x1 unit-stride) convolution: see the top of the file.
@@ -278,7 +297,9 @@ size_t opnn_conv_scratch(const OpCtx *c) {
         return 0;
     const NnConvState *cs = c->node->state;
     if (s.path == PATH_DIRECT)
-        return (cs && cs->wt_direct) || s.KH * s.KW == 1 ? 0 : (size_t)(s.K * s.C * s.KH * s.KW) * sizeof(float);
+        return (cs && cs->wt_direct) || s.KH * s.KW == 1
+                   ? 0
+                   : (size_t)(s.K * s.C * s.KH * s.KW) * sizeof(float);
     if (s.path != PATH_NHWC)
         return 0;
     size_t n = (size_t)(s.N * s.C * s.H * s.W + s.N * s.K * s.OH * s.OW);
@@ -301,12 +322,8 @@ int opnn_conv_run(OpCtx *c) {
     int act = std_ep ? ep.act : 0;
     bool ep_after = false;   // applied by nn_bias_act after the convolution
     const float *x = c->in[0].data, *w = c->in[1].data;
-    const float *b = NULL;
-    int64_t KB = 0;
-    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
-        b = c->in[2].data;
-        KB = s.K;
-    }
+    int64_t KB;
+    const float *b = conv_bias(c, s.K, &KB);
     float *y = c->out[0].data;
     if (tensor_numel(&c->out[0]) == 0)
         return 0;
@@ -365,13 +382,9 @@ int opnn_conv_run(OpCtx *c) {
         if (st)
             return opnn_kernel_err(c, "transpose", st);
     }
-    if (!st && ep_after) {
-        st = nn_bias_act(y, NULL, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.K,
-                         s.OH * s.OW, 0);
-        if (st)
-            return opnn_kernel_err(c, "nn_bias_act", st);
-    }
-    return st ? opnn_kernel_err(c, c->kernel, st) : 0;
+    if (st)
+        return opnn_kernel_err(c, c->kernel, st);
+    return ep_after ? epilogue_in_place(c, &ea) : 0;
 }
 
 // ---------------------------------------------------------------- ConvTranspose
@@ -552,9 +565,10 @@ size_t opnn_convtr_scratch(const OpCtx *c) {
     OpCtx q = *c;
     q.err = &e;
     size_t wbytes = (size_t)numel_of(&c->in[1]) * sizeof(float);
-    if (convtr_shape(&q, &s, &nsp, out) == 0 && convtr_is_k2(c, &s, nsp))
+    bool shaped = convtr_shape(&q, &s, &nsp, out) == 0;
+    if (shaped && convtr_is_k2(c, &s, nsp))
         return cs && cs->wt_tr ? 0 : wbytes;
-    if (convtr_shape(&q, &s, &nsp, out) == 0 && convtr_is_gemm(c, &s, nsp))
+    if (shaped && convtr_is_gemm(c, &s, nsp))
         return (cs && cs->wt_gemm ? 0 : wbytes) +
                (size_t)(s.N * s.K * s.KH * s.KW * s.H * s.W) * sizeof(float);
     if (cs && cs->wt_tr)
@@ -571,12 +585,8 @@ static int convtr_gemm(OpCtx *c, const TrShape *s) {
         wr = c->scratch;
         t = (float *)c->scratch + numel_of(&c->in[1]);
     }
-    const float *b = NULL;
-    int64_t KB = 0;
-    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
-        b = c->in[2].data;
-        KB = s->K;
-    }
+    int64_t KB;
+    const float *b = conv_bias(c, s->K, &KB);
     int64_t M = s->K * s->KH * s->KW;
     c->kernel = "nn_conv_nchw+nn_convt_scatter";
     EpiArgs id = epi_args(&(Epilogue){.scale = 1.0f});
@@ -607,12 +617,8 @@ static int convtr_k2(OpCtx *c, const TrShape *s) {
         pack_tr(c->in[1].data, c->scratch, 1, s->C, s->K, 2, 2);
         wp = c->scratch;
     }
-    const float *b = NULL;
-    int64_t KB = 0;
-    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
-        b = c->in[2].data;
-        KB = s->K;
-    }
+    int64_t KB;
+    const float *b = conv_bias(c, s->K, &KB);
     Epilogue ep = node_epilogue(c->node);
     EpiArgs ea = epi_args(&ep);
     c->kernel = "nn_convt_k2";
@@ -626,14 +632,10 @@ int opnn_convtr_run(OpCtx *c) {
     bool done = false;
     int st = convtr_kernels(c, &done);
     Epilogue ep = node_epilogue(c->node);
-    if (st || done || !ep.on || tensor_numel(&c->out[0]) == 0)
+    if (st || done || !ep.on)
         return st;
     EpiArgs ea = epi_args(&ep);
-    const Tensor *y = &c->out[0];
-    int64_t P = tensor_numel(y) / (y->dims[0] * y->dims[1]);
-    st = nn_bias_act(y->data, NULL, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt,
-                     y->dims[0], y->dims[1], P, 0);
-    return st ? opnn_kernel_err(c, "nn_bias_act", st) : 0;
+    return epilogue_in_place(c, &ea);
 }
 
 static int convtr_kernels(OpCtx *c, bool *epi_done) {
@@ -657,12 +659,8 @@ static int convtr_kernels(OpCtx *c, bool *epi_done) {
         pack_tr(c->in[1].data, c->scratch, s.G, s.CG, s.KG, s.KH, s.KW);
         wp = c->scratch;
     }
-    const float *b = NULL;
-    int64_t KB = 0;
-    if (c->nin > 2 && c->in[2].dtype != DT_UNDEF) {
-        b = c->in[2].data;
-        KB = s.K;
-    }
+    int64_t KB;
+    const float *b = conv_bias(c, s.K, &KB);
     c->kernel = "nn_conv_transpose";
     st = nn_conv_transpose(c->in[0].data, wp, b, c->out[0].data, (int32_t)s.sh, (int32_t)s.sw,
                            (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh, (int32_t)s.dw, s.N, s.C,
