@@ -31,16 +31,44 @@ add_custom_command(
 # The kernels: one object and header per .tile file.
 file(GLOB TILEC_STDLIB_TILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/stdlib/*.tile)
 file(GLOB TILEC_RUNNER_TILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runner/kernels/*.tile)
+
+# A .tile file and the files it imports, transitively (`import "PATH";` lines, relative to the
+# importing file): what its object depends on, so that editing one kernel file recompiles that
+# file alone (each takes seconds to minutes), not every kernel.
+function(tilec_tile_deps tile out)
+  set(todo ${tile})
+  set(seen "")
+  while(todo)
+    list(POP_FRONT todo f)
+    if(f IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${f})
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
+    file(STRINGS ${f} lines REGEX "^import[ \t]+\"[^\"]+\"")
+    get_filename_component(dir ${f} DIRECTORY)
+    foreach(line ${lines})
+      string(REGEX REPLACE "^import[ \t]+\"([^\"]+)\".*" "\\1" rel "${line}")
+      get_filename_component(abs ${rel} ABSOLUTE BASE_DIR ${dir})
+      if(EXISTS ${abs})
+        list(APPEND todo ${abs})
+      endif()
+    endforeach()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
 set(TILEC_RUNNER_KERNEL_OBJECTS "")
 set(TILEC_RUNNER_KERNEL_HEADERS "")
 foreach(tile ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES})
   get_filename_component(stem ${tile} NAME_WE)
   set(obj ${TILEC_RUNNER_KDIR}/${stem}.o)
   set(hdr ${TILEC_RUNNER_KDIR}/${stem}.h)
+  tilec_tile_deps(${tile} deps)
   add_custom_command(
     OUTPUT ${obj} ${hdr}
     COMMAND ${TILEC_BIN_DIR}/tilec ${tile} -o ${obj}
-    DEPENDS tilec ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES}
+    DEPENDS tilec ${deps}
     COMMENT "tilec ${stem}.tile (runner kernels)"
     VERBATIM)
   list(APPEND TILEC_RUNNER_KERNEL_OBJECTS ${obj})
