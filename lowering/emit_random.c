@@ -47,8 +47,10 @@ static MlirValue cast_to(Words *w, const char *name, MlirValue v, int bits) {
 static void mul_wide(Words *w, MlirValue a, MlirValue b, int bits, MlirValue *lo, MlirValue *hi) {
     MlirValue p = binop(w->e, "arith.muli", cast_to(w, "arith.extui", a, 2 * bits),
                         cast_to(w, "arith.extui", b, 2 * bits));
+    // The low half: of the wide product on x86 (one pmuludq gives both halves), a plain
+    // multiply on GPUs (NVPTX would keep the wide product as 64-bit multiplies otherwise).
     if (lo)
-        *lo = cast_to(w, "arith.trunci", p, bits);
+        *lo = w->e->gpu ? binop(w->e, "arith.muli", a, b) : cast_to(w, "arith.trunci", p, bits);
     if (hi)
         *hi = cast_to(w, "arith.trunci", binop(w->e, "arith.shrui", p, konst(w, 2 * bits, (uint64_t)bits)),
                       bits);
