@@ -77,7 +77,18 @@ endforeach()
 set_source_files_properties(${TILEC_RUNNER_KERNEL_OBJECTS} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
 add_custom_target(tilec_runner_kernels DEPENDS ${TILEC_RUNNER_KERNEL_OBJECTS} ${TILEC_RUNNER_KERNEL_HEADERS})
 
+# The kernels' sources, embedded (runner/kcall.h): `tilec run --db` compiles tuned variants of
+# them without the source tree.
+add_custom_command(
+  OUTPUT ${TILEC_RUNNER_GEN}/kcall_sources.c
+  COMMAND ${CMAKE_COMMAND} -DROOT=${CMAKE_SOURCE_DIR} -DOUT=${TILEC_RUNNER_GEN}/kcall_sources.c
+          "-DFILES=${TILEC_STDLIB_TILES};${TILEC_RUNNER_TILES}" -P ${CMAKE_SOURCE_DIR}/cmake/embed_sources.cmake
+  DEPENDS ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES} ${CMAKE_SOURCE_DIR}/cmake/embed_sources.cmake
+  COMMENT "embedding the runner kernels' sources"
+  VERBATIM)
+
 file(GLOB TILEC_RUNNER_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runner/*.c)
+list(APPEND TILEC_RUNNER_SOURCES ${TILEC_RUNNER_GEN}/kcall_sources.c)
 add_library(tilec_runner STATIC ${TILEC_RUNNER_SOURCES} ${TILEC_RUNNER_GEN}/onnx.pb-c.c
             ${TILEC_RUNNER_KERNEL_OBJECTS})
 add_dependencies(tilec_runner tilec_runner_kernels)
@@ -88,10 +99,15 @@ target_include_directories(tilec_runner PUBLIC ${CMAKE_SOURCE_DIR}/runner
 target_link_libraries(tilec_runner PUBLIC tilec_rt ${TILEC_PROTOBUF_C} Threads::Threads m)
 set_target_properties(tilec_runner PROPERTIES ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
 
-add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c)
+add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c)
 target_compile_options(tilec-run PRIVATE ${TILEC_WARNING_FLAGS})
-target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner)
-target_link_libraries(tilec-run PRIVATE tilec_runner m)
+target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_XXHASH_INCLUDE})
+# Tuned variants that `tilec run --db` loads take the runtime (thread pool, bf16 rounding) from
+# the tilec-run process, as they do from tilec in `tilec tune`.
+target_link_libraries(tilec-run PRIVATE -Wl,--whole-archive tilec_rt -Wl,--no-whole-archive tilec_runner m
+                      ${CMAKE_DL_LIBS})
+target_link_options(tilec-run PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
+                    "LINKER:--export-dynamic-symbol=__trunc?fbf2")
 set_target_properties(tilec-run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 install(TARGETS tilec-run RUNTIME DESTINATION bin)
 install(TARGETS tilec_runner ARCHIVE DESTINATION lib)
@@ -169,7 +185,7 @@ add_test(NAME runner-bad-inputs
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run)
 set_tests_properties(runner-bad-inputs PROPERTIES LABELS quick)
 if(TILEC_SANITIZE_VARIANT)
-  tilec_runner_sanitized(tilec-run-asan ${CMAKE_SOURCE_DIR}/tools/tilec_run.c
+  tilec_runner_sanitized(tilec-run-asan "${CMAKE_SOURCE_DIR}/tools/tilec_run.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c"
                          "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
   add_test(NAME runner-bad-inputs-asan
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run-asan)

@@ -26,6 +26,7 @@
 
 #include "conv2d.h"
 #include "linear.h"
+#include "kcall.h"
 #include "matmul.h"
 #include "nn_conv.h"
 #include "ops_nn.h"
@@ -339,7 +340,7 @@ int opnn_conv_run(OpCtx *c) {
         return 0;
     if (s.path == PATH_DW) {
         c->kernel = "nn_dwconv";
-        st = nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
+        st = kc_nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
                        (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m,
                        ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.KH, s.KW, KB,
                        s.OH, s.OW);
@@ -349,7 +350,7 @@ int opnn_conv_run(OpCtx *c) {
         c->kernel = "matmul+nn_bias_act";
         int64_t P = s.H * s.W;
         for (int64_t n = 0; n < s.N && !st; n++)
-            st = matmul(w, x + n * s.C * P, y + n * s.K * P, s.K, s.C, P);
+            st = kc_matmul(w, x + n * s.C * P, y + n * s.K * P, s.K, s.C, P);
         if (!st && (b || ep.on))
             st = nn_bias_act(y, b, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.K,
                              P, KB);
@@ -376,7 +377,7 @@ int opnn_conv_run(OpCtx *c) {
             wt = c->scratch;
         }
         c->kernel = "nn_conv_nchw";
-        st = nn_conv_nchw(x, wt, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
+        st = kc_nn_conv_nchw(x, wt, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
                           (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m,
                           ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.KH, s.KW, s.K, KB, s.OH, s.OW);
     } else if (s.path == PATH_NCHW) {
@@ -398,7 +399,7 @@ int opnn_conv_run(OpCtx *c) {
         if ((st = layout_swap(x, xt, s.N, s.C, s.H * s.W)))
             return opnn_kernel_err(c, "transpose", st);
         c->kernel = "conv2d_nhwc";
-        st = conv2d_nhwc(xt, wt, b, yt, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph,
+        st = kc_conv2d_nhwc(xt, wt, b, yt, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph,
                          (int32_t)s.pw, (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.H, s.W, s.C,
                          s.KH, s.KW, s.CG, s.K, KB, s.OH, s.OW);
         if (st)
@@ -616,7 +617,7 @@ static int convtr_gemm(OpCtx *c, const TrShape *s) {
     int64_t M = s->K * s->KH * s->KW;
     c->kernel = "nn_conv_nchw+nn_convt_scatter";
     EpiArgs id = epi_args(&(Epilogue){.scale = 1.0f});
-    int st = nn_conv_nchw(c->in[0].data, wr, NULL, t, 1, 1, 0, 0, 1, 1, id.act, id.p, id.q, id.lo,
+    int st = kc_nn_conv_nchw(c->in[0].data, wr, NULL, t, 1, 1, 0, 0, 1, 1, id.act, id.p, id.q, id.lo,
                           id.hi, id.m, id.ps, id.pt, s->N, s->C, s->H, s->W, 1, 1, M, 0, s->H,
                           s->W);
     if (st)
@@ -648,7 +649,7 @@ static int convtr_k2(OpCtx *c, const TrShape *s) {
     Epilogue ep = node_epilogue(c->node);
     EpiArgs ea = epi_args(&ep);
     c->kernel = "nn_convt_k2";
-    int st = nn_convt_k2(c->in[0].data, wp, b, c->out[0].data, ea.act, ea.p, ea.q, ea.lo, ea.hi,
+    int st = kc_nn_convt_k2(c->in[0].data, wp, b, c->out[0].data, ea.act, ea.p, ea.q, ea.lo, ea.hi,
                          ea.m, ea.ps, ea.pt, s->N, s->C, s->H, s->W, s->K, KB, s->OH, s->OW);
     return st ? opnn_kernel_err(c, c->kernel, st) : 0;
 }
