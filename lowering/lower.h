@@ -70,7 +70,7 @@ typedef struct LowerVersions {
 // read tunables, the other values of those tunables, tried in order until one accepts a call.
 // Tuned objects start from the same list and the tuner measures a shape's default as the first
 // that accepts it. Returns how many (0: an error, reported).
-#define LOWER_MAX_CONSTRAINT_VERSIONS 64
+#define LOWER_MAX_CONSTRAINT_VERSIONS 128
 int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Config *out);
 // printf-style appending to a malloc'ed text (*buf NULL to start, *len its length); a
 // header-comment line listing version `v` of kernel `k` ("//   NAME vV: BM=128,BN=64", without
