@@ -846,9 +846,14 @@ static void check_unused_helper(Sema *S, Node *f) {
             continue;
         Type t = type_value(p->ty->elem, 0, NULL);
         bool known = p->ty->args.len <= TILE_MAX_RANK;
-        for (int d = 0; known && d < p->ty->args.len; d++) {
+        for (int d = 0; d < p->ty->args.len && d < TILE_MAX_RANK; d++) {
+            Node *dn = p->ty->args.items[d];
             int64_t v;
-            known = literal_dim(S, p->ty->args.items[d], "dimension", &v) && v > 0;
+            bool lit = literal_dim(S, dn, "dimension", &v) && v > 0;
+            // A dimension name is bound per call: known to the body, of no known value here.
+            if (!lit && dn->kind == ND_NAME && !sema_scope_lookup(S, dn->name))
+                sema_declare(S, SYM_SHAPEVAR, dn->name, dn->span, dn);
+            known = known && lit;
             t.dims[t.rank++] = v;
         }
         if (known)

@@ -426,7 +426,7 @@ void sema_check_unpack(Sema *S, Node *n) {
             tuple = NULL;
         }
     } else if (t.cls == TY_VALUE) {
-        error_at(init->span, "cannot unpack %s into %d names; only a call of a helper that returns several values can",
+        error_at(init->span, "cannot unpack %s into %d names; only a helper that returns several values can be unpacked",
                  sema_tstr(&t, b), count);
     } else {
         sema_require_value(init, t);

@@ -118,6 +118,8 @@ Type sema_check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_ele
 
 // Checks `X[...]` on a tensor or a tile value (an ND_INDEX expression).
 Type sema_check_index(Sema *S, Node *n);
+// After an error indexing `base`: a note when it is a helper's parameter bound to a value.
+void sema_note_value_param(const Node *base);
 // Checks `X[...]` where X is a tensor (load or the target of a store/atomic).
 Type sema_check_tensor_index(Sema *S, Node *n, bool is_store);
 
