@@ -255,8 +255,9 @@ struct Symbol {
     ConstVal cval;
     Symbol *alias;  // a helper's parameter bound to a tensor, or a dimension name bound to
                     // that tensor's size: the kernel's symbol it names (lookups return it)
+    Node *arg;      // a helper's parameter bound to a value: the argument of the call
     int index;      // ABI position among its kind (tensors, scalars, sizes, strides)
-    bool written;  // tensor stored to / var reassigned
+    bool written;   // tensor stored to / var reassigned
     bool used;
     // SYM_TENSOR: the symbols of its sizes and strides (NULL stride = contiguous rule)
     Symbol *dims[TILE_MAX_RANK];

@@ -227,8 +227,8 @@ static void check_store(Sema *S, Node *n) {
     if (bt.cls != TY_TENSOR) {
         Symbol *p = lhs->base->kind == ND_NAME ? lhs->base->sym : NULL;
         if (bt.cls == TY_VALUE && p && p->decl && p->decl->kind == ND_PARAM)
-            error_at(lhs->base->span, "cannot store to '%s': it is bound to a value in this call, not to a tensor",
-                     p->name);
+            error_at(lhs->base->span,
+                     "cannot store to '%s': it is bound to a value in this call, not to a tensor", p->name);
         else if (bt.cls == TY_VALUE)
             error_at(lhs->span,
                      "cannot assign to part of a tile value; build a new tile with where() instead");

@@ -26,6 +26,7 @@ static bool bind_param(Sema *S, Node *call, Node *param, Node *arg, int index, c
     if (!sym)
         return false;
     call->inline_params[index] = sym;
+    sym->arg = arg;
     sym->type = arg->type;
     sym->is_const = arg->is_const;
     sym->cval = arg->cval;
@@ -121,8 +122,8 @@ static bool bind_tensor_param(Sema *S, Node *call, Node *param, Node *arg, int i
     }
     int rank = ty->has_shape ? ty->args.len : 0;
     if (rank == 0) {
-        error_at(arg->span, "argument %d of '%s' is tensor '%s', but parameter '%s' is a scalar %s", index + 1,
-                 fname, t->name, param->name, elem_name(ty->elem));
+        error_at(arg->span, "argument %d of '%s' is tensor '%s', but parameter '%s' is a scalar %s",
+                 index + 1, fname, t->name, param->name, elem_name(ty->elem));
         note_at(param->nspan, "load a value from the tensor to pass it: %s[...]", t->name);
         return false;
     }
@@ -396,8 +397,8 @@ static void check_unpack_assign(Sema *S, Node *target, Node *value) {
         return;
     char b1[96], b2[96], what[160];
     if (sym->type.rank == 0 && value->type.rank > 0) {
-        error_at(target->span, "cannot assign %s to '%s' of type %s", sema_tstr(&value->type, b1), target->name,
-                 sema_tstr(&sym->type, b2));
+        error_at(target->span, "cannot assign %s to '%s' of type %s", sema_tstr(&value->type, b1),
+                 target->name, sema_tstr(&sym->type, b2));
         return;
     }
     snprintf(what, sizeof what, "assign to '%s'", target->name);
@@ -426,7 +427,8 @@ void sema_check_unpack(Sema *S, Node *n) {
             tuple = NULL;
         }
     } else if (t.cls == TY_VALUE) {
-        error_at(init->span, "cannot unpack %s into %d names; only a helper that returns several values can be unpacked",
+        error_at(init->span,
+                 "cannot unpack %s into %d names; only a helper that returns several values can be unpacked",
                  sema_tstr(&t, b), count);
     } else {
         sema_require_value(init, t);
