@@ -455,5 +455,7 @@ void sema_check_unpack(Sema *S, Node *n) {
         }
         target->sym = sym;
         target->type = sym->type;
+        target->is_const = sym->is_const;
+        target->cval = sym->cval;
     }
 }

@@ -779,9 +779,9 @@ static bool note_tuple(Parser *P) {
         else
             note_at(P->parens[top], "%s: write %s(%s, %s)", why, name, t, list);
     } else if (n > 0) {
-        note_at(P->parens[top], "there are no tuples in .tile; a shape is a list: %s", list);
+        note_at(P->parens[top], "a tuple is not a value in .tile; a shape is a list: %s", list);
     } else {
-        note_at(P->parens[top], "there are no tuples in .tile; a shape is a list: [a, b]");
+        note_at(P->parens[top], "a tuple is not a value in .tile; a shape is a list: [a, b]");
     }
     return true;
 }
