@@ -247,6 +247,7 @@ const char *type_str(const Type *t, char *buf, size_t size) {
     case TY_VOID: snprintf(buf, size, "void"); return buf;
     case TY_TYPE: snprintf(buf, size, "type %s", elem_name(t->elem)); return buf;
     case TY_TENSOR: snprintf(buf, size, "tensor %s[rank %d]", elem_name(t->elem), t->rank); return buf;
+    case TY_TUPLE: snprintf(buf, size, "%d values", t->rank); return buf;
     case TY_SHAPE:
     case TY_VALUE: break;
     }
@@ -296,6 +297,9 @@ static void dump_node(Dumper *d, const Node *n, const char *role) {
     case ND_BINARY: fprintf(o, " '%s'", binary_op_spelling(n->op)); break;
     case ND_UNARY: fprintf(o, " '%s'", unary_op_spelling(n->op)); break;
     case ND_ASSIGN: fprintf(o, " '%s%s'", n->op ? binary_op_spelling(n->op) : "", "="); break;
+    case ND_UNPACK:
+        fprintf(o, " %s", n->op == UNPACK_LET ? "let" : n->op == UNPACK_VAR ? "var" : "'='");
+        break;
     case ND_TYPENAME:
     case ND_CAST: fprintf(o, " %s", elem_name(n->elem)); break;
     case ND_TYPEEXPR: fprintf(o, " %s%s", elem_name(n->elem), n->has_shape ? "[...]" : ""); break;

@@ -69,6 +69,7 @@ typedef enum TypeClass {
     TY_TENSOR,  // a tensor parameter (only indexing reads it)
     TY_TYPE,    // an element type named as a value: zeros(f32, ...)
     TY_SHAPE,   // a list of compile-time integers: [BM, BN]
+    TY_TUPLE,   // the values of a helper that returns several (rank = how many); only unpacked
 } TypeClass;
 
 typedef struct Type {
@@ -143,6 +144,7 @@ typedef enum UnaryOp {
     X(ND_SLICE, "Slice")       /* a : b inside an index (either may be absent) */ \
     X(ND_NEWAXIS, "NewAxis")   /* None inside an index                      */    \
     X(ND_KWARG, "NamedArg")    /* axis = 1 inside a call                    */    \
+    X(ND_TUPLE, "Tuple")       /* (a, b, c) returned by a helper            */    \
     /* statements */                                                              \
     X(ND_LET, "Let")            /* let x = e;                                */   \
     X(ND_VAR, "Var")            /* var x = e;                                */   \
@@ -153,6 +155,7 @@ typedef enum UnaryOp {
     X(ND_IF, "If")              /* if c { } else { }                         */   \
     X(ND_BLOCK, "Block")        /* { ... }                                   */   \
     X(ND_RETURN, "Return")      /* return e;                                 */   \
+    X(ND_UNPACK, "Unpack")      /* let (a, b) = f(); var (..) = ; (a, b) = ; */   \
     /* declarations */                                                            \
     X(ND_IMPORT, "Import")     /* import "file.tile";                       */    \
     X(ND_CONST, "Const")       /* const EPS = 1e-5;                         */    \
@@ -171,6 +174,13 @@ typedef enum NodeKind {
     // clang-format on
 } NodeKind;
 
+// What an ND_UNPACK statement does with its names (its args, ND_NAME nodes).
+typedef enum UnpackMode {
+    UNPACK_LET,     // let (a, b) = f(...);
+    UNPACK_VAR,     // var (a, b) = f(...);
+    UNPACK_ASSIGN,  // (a, b) = f(...);  to variables declared before
+} UnpackMode;
+
 typedef struct Node Node;
 typedef struct Symbol Symbol;
 typedef struct KernelInfo KernelInfo;
@@ -184,7 +194,7 @@ struct Node {
     NodeKind kind;
     Span span;         // the whole construct
     Span nspan;        // the name, for declarations and names (else == span)
-    int op;            // BinaryOp / UnaryOp / assignment BinaryOp (OP_NONE for '=')
+    int op;            // BinaryOp / UnaryOp / assignment BinaryOp (OP_NONE for '='), ND_UNPACK: UnpackMode
     const char *name;  // name, callee, declared name, import path
     ElemType elem;     // ND_TYPENAME, ND_CAST, ND_TYPEEXPR
     int64_t ival;      // ND_INT, ND_BOOL
@@ -213,7 +223,7 @@ struct Node {
     bool is_const;  // a compile-time value, in cval
     ConstVal cval;
     Node *inlined;           // ND_CALL of a helper: the checked copy of its body (ND_BLOCK)
-    Node *inlined_ret;       // and the returned expression inside that copy
+    Node *inlined_ret;       // and the returned expression inside that copy (ND_TUPLE: several)
     Symbol **inline_params;  // and the symbols its parameters are bound to, in order
     KernelInfo *kinfo;       // ND_KERNEL
 };
@@ -243,8 +253,11 @@ struct Symbol {
     Type type;      // value type (tensor: elem + rank; dims unknown)
     bool is_const;  // consts, tunables, shape variables and lets of constants
     ConstVal cval;
-    int index;     // ABI position among its kind (tensors, scalars, sizes, strides)
-    bool written;  // tensor stored to / var reassigned
+    Symbol *alias;  // a helper's parameter bound to a tensor, or a dimension name bound to
+                    // that tensor's size: the kernel's symbol it names (lookups return it)
+    Node *arg;      // a helper's parameter bound to a value: the argument of the call
+    int index;      // ABI position among its kind (tensors, scalars, sizes, strides)
+    bool written;   // tensor stored to / var reassigned
     bool used;
     // SYM_TENSOR: the symbols of its sizes and strides (NULL stride = contiguous rule)
     Symbol *dims[TILE_MAX_RANK];

@@ -177,6 +177,7 @@ static Node *memory_target(Sema *S, Node *call, bool is_store) {
         return NULL;
     if (bt.cls != TY_TENSOR) {
         error_at(t->base->span, "the first argument of '%s' must index a tensor parameter", call->name);
+        sema_note_value_param(t->base);
         return NULL;
     }
     Type r = sema_check_tensor_index(S, t, is_store);

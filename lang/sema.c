@@ -68,12 +68,12 @@ Symbol *sema_scope_lookup(Sema *S, const char *name) {
     for (Scope *sc = S->scope; sc; sc = sc->parent) {
         Symbol *s = scope_find(sc, name);
         if (s)
-            return s;
+            return s->alias ? s->alias : s;
     }
     return NULL;
 }
 
-static const char *sym_kind_name(SymKind k) {
+const char *sema_sym_kind_name(SymKind k) {
     switch (k) {
     case SYM_TENSOR: return "tensor parameter";
     case SYM_SCALAR: return "scalar parameter";
@@ -101,7 +101,7 @@ Symbol *sema_declare(Sema *S, SymKind kind, const char *name, Span span, Node *d
     Symbol *prev = scope_find(sc, name);
     if (prev) {
         error_at(span, "redefinition of '%s'", name);
-        note_at(prev->span, "'%s' was first declared here as a %s", name, sym_kind_name(prev->kind));
+        note_at(prev->span, "'%s' was first declared here as a %s", name, sema_sym_kind_name(prev->kind));
         return NULL;
     }
     Symbol *sym = ast_alloc(sizeof(Symbol));
@@ -188,7 +188,7 @@ static void check_assign_name(Sema *S, Node *n) {
     }
     sym->used = true;
     if (sym->kind != SYM_VAR) {
-        error_at(lhs->span, "cannot assign to %s '%s'", sym_kind_name(sym->kind), lhs->name);
+        error_at(lhs->span, "cannot assign to %s '%s'", sema_sym_kind_name(sym->kind), lhs->name);
         if (sym->kind == SYM_LET)
             note_at(sym->span, "declare it with 'var' to make it assignable");
         else
@@ -225,7 +225,11 @@ static void check_store(Sema *S, Node *n) {
     if (sema_is_error(&bt))
         return;
     if (bt.cls != TY_TENSOR) {
-        if (bt.cls == TY_VALUE)
+        Symbol *p = lhs->base->kind == ND_NAME ? lhs->base->sym : NULL;
+        if (bt.cls == TY_VALUE && p && p->decl && p->decl->kind == ND_PARAM)
+            error_at(lhs->base->span,
+                     "cannot store to '%s': it is bound to a value in this call, not to a tensor", p->name);
+        else if (bt.cls == TY_VALUE)
             error_at(lhs->span,
                      "cannot assign to part of a tile value; build a new tile with where() instead");
         else
@@ -325,6 +329,7 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
     switch (n->kind) {
     case ND_LET:
     case ND_VAR: check_binding(S, n); return;
+    case ND_UNPACK: sema_check_unpack(S, n); return;
     case ND_ASSIGN:
         if (n->lhs->kind == ND_NAME)
             check_assign_name(S, n);
@@ -338,7 +343,7 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
         bool swap =
             n->lhs->kind == ND_CALL && !n->lhs->inlined && n->lhs->name &&
             (builtin_lookup(n->lhs->name) == B_ATOMIC_CAS || builtin_lookup(n->lhs->name) == B_ATOMIC_XCHG);
-        if (t.cls == TY_VALUE && !swap)
+        if ((t.cls == TY_VALUE || t.cls == TY_TUPLE) && !swap)
             warning_at(n->lhs->span, "result of expression is unused");
         else if (t.cls != TY_VOID && t.cls != TY_ERROR)
             sema_check_value(S, n->lhs);
@@ -368,7 +373,15 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
             error_at(n->span, "'return' must be the last statement of a function");
             return;
         }
-        if (n->init) {
+        if (n->init && n->init->kind == ND_TUPLE) {
+            bool ok = true;
+            for (int i = 0; i < n->init->args.len; i++) {
+                Type t = sema_check_value(S, n->init->args.items[i]);
+                ok = ok && !sema_is_error(&t);
+            }
+            sema_set_type(n->init, ok ? (Type){.cls = TY_TUPLE, .rank = n->init->args.len} : type_error());
+            S->fn->ret = n->init;
+        } else if (n->init) {
             sema_check_value(S, n->init);
             S->fn->ret = n->init;
         }
@@ -463,7 +476,7 @@ static Symbol *dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
         if (s0->kind == kind)
             return s0;
         error_at(d->span, "'%s' is already declared as a %s; a %s needs its own name", d->name,
-                 sym_kind_name(s0->kind), sym_kind_name(kind));
+                 sema_sym_kind_name(s0->kind), sema_sym_kind_name(kind));
         note_at(s0->span, "'%s' is declared here", d->name);
         return NULL;
     }
@@ -833,9 +846,14 @@ static void check_unused_helper(Sema *S, Node *f) {
             continue;
         Type t = type_value(p->ty->elem, 0, NULL);
         bool known = p->ty->args.len <= TILE_MAX_RANK;
-        for (int d = 0; known && d < p->ty->args.len; d++) {
+        for (int d = 0; d < p->ty->args.len && d < TILE_MAX_RANK; d++) {
+            Node *dn = p->ty->args.items[d];
             int64_t v;
-            known = literal_dim(S, p->ty->args.items[d], "dimension", &v) && v > 0;
+            bool lit = literal_dim(S, dn, "dimension", &v) && v > 0;
+            // A dimension name is bound per call: known to the body, of no known value here.
+            if (!lit && dn->kind == ND_NAME && !sema_scope_lookup(S, dn->name))
+                sema_declare(S, SYM_SHAPEVAR, dn->name, dn->span, dn);
+            known = known && lit;
             t.dims[t.rank++] = v;
         }
         if (known)

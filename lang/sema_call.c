@@ -26,6 +26,7 @@ static bool bind_param(Sema *S, Node *call, Node *param, Node *arg, int index, c
     if (!sym)
         return false;
     call->inline_params[index] = sym;
+    sym->arg = arg;
     sym->type = arg->type;
     sym->is_const = arg->is_const;
     sym->cval = arg->cval;
@@ -84,6 +85,93 @@ static bool bind_param(Sema *S, Node *call, Node *param, Node *arg, int index, c
     return true;
 }
 
+// A tensor's shape as declared, with its size names: "f32[M, 64]".
+static const char *tensor_shape(const Symbol *t, char *buf, size_t size) {
+    size_t n = (size_t)snprintf(buf, size, "%s[", elem_name(t->type.elem));
+    for (int i = 0; i < t->type.rank && n < size; i++) {
+        if (t->dims[i])
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", t->dims[i]->name);
+        else
+            n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)t->const_dims[i]);
+    }
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+    return buf;
+}
+
+// Binds a helper parameter to a tensor argument (a kernel's tensor, passed by name): the
+// parameter names that tensor for this call, so the body's loads, stores and atomics are the
+// caller's (nothing is copied). A declared type is checked against the tensor's element type
+// and rank; its dimension names name the tensor's sizes (a run-time size, or a compile-time
+// integer where the tensor's dimension is a literal or a constant).
+static bool bind_tensor_param(Sema *S, Node *call, Node *param, Node *arg, int index, const char *fname) {
+    Symbol *t = arg->sym;  // the kernel's tensor: lookups resolve parameters bound to tensors
+    Symbol *sym = sema_declare(S, SYM_TENSOR, param->name, param->nspan, param);
+    if (!sym)
+        return false;
+    call->inline_params[index] = sym;
+    sym->alias = t;
+    sym->type = t->type;
+    Node *ty = param->ty;
+    if (!ty)
+        return true;
+    char b[96];
+    if (param->is_out || param->kwargs.len) {
+        error_at(param->nspan, "'out' and 'strides' apply only to kernel tensor parameters");
+        return false;
+    }
+    int rank = ty->has_shape ? ty->args.len : 0;
+    if (rank == 0) {
+        error_at(arg->span, "argument %d of '%s' is tensor '%s', but parameter '%s' is a scalar %s",
+                 index + 1, fname, t->name, param->name, elem_name(ty->elem));
+        note_at(param->nspan, "load a value from the tensor to pass it: %s[...]", t->name);
+        return false;
+    }
+    if (rank != t->type.rank || ty->elem != t->type.elem) {
+        error_at(arg->span, "argument %d of '%s' must be a tensor of %s with rank %d, got tensor '%s' of %s",
+                 index + 1, fname, elem_name(ty->elem), rank, t->name, tensor_shape(t, b, sizeof b));
+        note_at(param->nspan, "parameter '%s' is declared here", param->name);
+        return false;
+    }
+    for (int i = 0; i < rank; i++) {
+        Node *d = ty->args.items[i];
+        Symbol *size = t->dims[i];  // NULL where the dimension is a literal (const_dims)
+        Symbol *prev = d->kind == ND_NAME ? sema_scope_lookup(S, d->name) : NULL;
+        if (d->kind == ND_NAME && !prev) {  // a new dimension name: the tensor's size
+            Symbol *v = sema_declare(S, size ? SYM_SIZE : SYM_SHAPEVAR, d->name, d->span, d);
+            if (!v)
+                return false;
+            if (size) {
+                v->alias = size;
+                v->type = size->type;
+            } else {
+                v->type = type_scalar(EL_INT);
+                v->is_const = true;
+                v->cval = (ConstVal){.i = t->const_dims[i], .f = (double)t->const_dims[i]};
+            }
+            continue;
+        }
+        if (prev && prev->kind == SYM_SIZE) {  // named by an earlier tensor parameter
+            if (prev == size)
+                continue;
+            error_at(arg->span, "argument %d of '%s' is tensor '%s' of %s, but its dimension %d must be '%s'",
+                     index + 1, fname, t->name, tensor_shape(t, b, sizeof b), i, d->name);
+            note_at(param->nspan, "parameter '%s' is declared here", param->name);
+            return false;
+        }
+        int64_t want;
+        if (!sema_check_const_int(S, d, "a dimension", &want))
+            return false;
+        if (size || t->const_dims[i] != want) {
+            error_at(arg->span, "argument %d of '%s' is tensor '%s' of %s, but its dimension %d must be %lld",
+                     index + 1, fname, t->name, tensor_shape(t, b, sizeof b), i, (long long)want);
+            note_at(param->nspan, "parameter '%s' is declared here", param->name);
+            return false;
+        }
+    }
+    return true;
+}
+
 static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     Node *fn = fsym->decl;
     if (call->kwargs.len) {
@@ -98,7 +186,10 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     }
     bool ok = true;
     for (int i = 0; i < call->args.len; i++) {
-        Type t = sema_check_value(S, call->args.items[i]);
+        Node *a = call->args.items[i];
+        Type t = sema_check_expr(S, a);
+        if (!(t.cls == TY_TENSOR && a->kind == ND_NAME))  // a tensor passed by name, or a value
+            t = sema_require_value(a, t);
         ok = ok && !sema_is_error(&t);
     }
     if (!ok)
@@ -138,13 +229,27 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     S->inline_stack[S->inline_depth++] = fn;
 
     call->inline_params = ast_alloc(sizeof(Symbol *) * (size_t)(fn->args.len + 1));
-    for (int i = 0; i < fn->args.len && ok; i++)
-        ok = bind_param(S, call, fn->args.items[i], call->args.items[i], i, fn->name);
+    for (int i = 0; i < fn->args.len && ok; i++) {
+        Node *a = call->args.items[i];
+        if (a->type.cls == TY_TENSOR)
+            ok = bind_tensor_param(S, call, fn->args.items[i], a, i, fn->name);
+        else
+            ok = bind_param(S, call, fn->args.items[i], a, i, fn->name);
+    }
     Type result = {.cls = TY_VOID};
     int problems_before = diag_problem_count();
     if (ok) {
         sema_check_block(S, body, false);
-        if (fn->ty) {
+        if (fctx.ret && fctx.ret->kind == ND_TUPLE) {
+            if (fn->ty) {
+                error_at(fctx.ret->span, "'%s' declares one result of type %s, but returns %d values",
+                         fn->name, elem_name(fn->ty->elem), fctx.ret->args.len);
+                note_at(fn->ty->span, "a helper that returns several values declares no result type");
+                result = type_error();
+            } else {
+                result = fctx.ret->type;
+            }
+        } else if (fn->ty) {
             Type want;
             if (!sema_declared_type(S, fn->ty, &want)) {
                 result = type_error();
@@ -267,4 +372,90 @@ Type sema_check_call(Sema *S, Node *n) {
     else
         note_at(sym->span, "'%s' is declared here", n->name);
     return sema_fail(n);
+}
+
+// The value unpacked into one name, checked against the variable it is assigned to: reported
+// at the name (the value is inside the helper's body, which has been left).
+static void check_unpack_assign(Sema *S, Node *target, Node *value) {
+    Symbol *sym = sema_scope_lookup(S, target->name);
+    if (!sym) {
+        sema_check_expr(S, target);  // reports the undeclared name
+        return;
+    }
+    sym->used = true;
+    if (sym->kind != SYM_VAR) {
+        error_at(target->span, "cannot assign to %s '%s'", sema_sym_kind_name(sym->kind), target->name);
+        if (sym->kind == SYM_LET)
+            note_at(sym->span, "declare it with 'var' to make it assignable");
+        else
+            note_at(sym->span, "'%s' is declared here", target->name);
+        return;
+    }
+    target->sym = sym;
+    target->type = sym->type;
+    if (!value || sema_is_error(&value->type) || sema_is_error(&sym->type))
+        return;
+    char b1[96], b2[96], what[160];
+    if (sym->type.rank == 0 && value->type.rank > 0) {
+        error_at(target->span, "cannot assign %s to '%s' of type %s", sema_tstr(&value->type, b1),
+                 target->name, sema_tstr(&sym->type, b2));
+        return;
+    }
+    snprintf(what, sizeof what, "assign to '%s'", target->name);
+    Node at = *value;  // reported at the name; an untyped constant takes the variable's type
+    at.span = target->span;
+    if (sema_check_assignable(&at, &sym->type, what)) {
+        value->type = at.type;
+        value->cval = at.cval;
+        sym->written = true;
+    }
+}
+
+void sema_check_unpack(Sema *S, Node *n) {
+    Node *init = n->init;
+    int count = n->args.len;
+    Span names = span_join(n->args.items[0]->span, n->args.items[count - 1]->span);
+    Type t = sema_check_expr(S, init);
+    Node *tuple = NULL;
+    char b[96];
+    if (t.cls == TY_TUPLE) {
+        tuple = init->inlined_ret;
+        if (tuple->args.len != count) {
+            error_at(names, "'%s' returns %d values, but %d name%s given", init->name, tuple->args.len, count,
+                     count == 1 ? " is" : "s are");
+            note_at(tuple->span, "'%s' returns its values here", init->name);
+            tuple = NULL;
+        }
+    } else if (t.cls == TY_VALUE) {
+        error_at(init->span,
+                 "cannot unpack %s into %d names; only a helper that returns several values can be unpacked",
+                 sema_tstr(&t, b), count);
+    } else {
+        sema_require_value(init, t);
+    }
+    for (int i = 0; i < count; i++) {
+        Node *target = n->args.items[i];
+        Node *value = tuple ? tuple->args.items[i] : NULL;
+        if (n->op == UNPACK_ASSIGN) {
+            check_unpack_assign(S, target, value);
+            continue;
+        }
+        bool is_var = n->op == UNPACK_VAR;
+        if (value && is_var)
+            sema_concretize(value);
+        Symbol *sym = sema_declare(S, is_var ? SYM_VAR : SYM_LET, target->name, target->span, n);
+        if (!sym)
+            continue;
+        sym->type = value ? value->type : type_error();  // an error silences the uses
+        if (value && !is_var && value->is_const) {
+            sym->is_const = true;
+            sym->cval = value->cval;
+            if (elem_is_float(value->type.elem) && !sym->cval.is_float)
+                sym->cval = (ConstVal){.is_float = true, .f = (double)value->cval.i};
+        }
+        target->sym = sym;
+        target->type = sym->type;
+        target->is_const = sym->is_const;
+        target->cval = sym->cval;
+    }
 }

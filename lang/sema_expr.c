@@ -294,17 +294,28 @@ static Type check_name(Sema *S, Node *n) {
     return sema_set_type(n, sym->type);
 }
 
-Type sema_check_value(Sema *S, Node *n) {
-    Type t = sema_check_expr(S, n);
+Type sema_check_value(Sema *S, Node *n) { return sema_require_value(n, sema_check_expr(S, n)); }
+
+Type sema_require_value(Node *n, Type t) {
     switch (t.cls) {
     case TY_ERROR:
     case TY_VALUE: return t;
     case TY_TENSOR:
         error_at(n->span, "tensor '%s' cannot be used as a value; load a tile from it with %s[...]",
                  n->name ? n->name : "?", n->name ? n->name : "?");
-        if (n->sym)
+        if (n->sym && n->name && strcmp(n->sym->name, n->name) != 0)  // a helper's parameter
+            note_at(n->sym->span, "'%s' is tensor '%s' in this call, declared here", n->name, n->sym->name);
+        else if (n->sym)
             note_at(n->sym->span, "'%s' is declared here", n->name);
         return sema_fail(n);
+    case TY_TUPLE: {
+        char names[64] = "";
+        for (int i = 0; i < t.rank && i < 8; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%c", i ? ", " : "", 'a' + i);
+        error_at(n->span, "'%s' returns %d values; unpack them with 'let (%s%s) = %s(...);'",
+                 n->name ? n->name : "?", t.rank, names, t.rank > 8 ? ", ..." : "", n->name ? n->name : "?");
+        return sema_fail(n);
+    }
     case TY_TYPE:
         error_at(n->span, "type name '%s' cannot be used as a value; to convert a value, write %s(x)",
                  elem_name(t.elem), elem_name(t.elem));
@@ -747,6 +758,9 @@ Type sema_check_expr(Sema *S, Node *n) {
     case ND_CAST: return check_cast(S, n);
     case ND_INDEX: return sema_check_index(S, n);
     case ND_ERROR: return sema_fail(n);
+    case ND_TUPLE:  // only 'return (a, b);' makes one, and the return checks it
+        error_at(n->span, "a tuple can only be returned from a helper function");
+        return sema_fail(n);
     case ND_SLICE:
     case ND_NEWAXIS:
     case ND_KWARG:

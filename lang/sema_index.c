@@ -326,18 +326,31 @@ static Type check_tile_index(Sema *S, Node *n, const Type *bt) {
     return sema_set_type(n, res);
 }
 
+void sema_note_value_param(const Node *base) {
+    const Symbol *p = base->kind == ND_NAME ? base->sym : NULL;
+    if (p && p->kind == SYM_LET && p->decl && p->decl->kind == ND_PARAM && !sema_is_error(&base->type))
+        note_at(base->span, "'%s' is bound to a value in this call, not to a tensor", p->name);
+}
+
 Type sema_check_index(Sema *S, Node *n) {
     Type bt = sema_check_expr(S, n->base);
     if (sema_is_error(&bt))
         return sema_fail(n);
     if (bt.cls == TY_TENSOR)
         return sema_check_tensor_index(S, n, false);
-    if (bt.cls == TY_VALUE && bt.rank > 0)
-        return check_tile_index(S, n, &bt);
+    int problems = diag_problem_count();
+    if (bt.cls == TY_VALUE && bt.rank > 0) {
+        Type t = check_tile_index(S, n, &bt);
+        if (diag_problem_count() != problems)
+            sema_note_value_param(n->base);
+        return t;
+    }
     char b[96];
     if (bt.cls == TY_VALUE)
         error_at(n->nspan, "cannot index a scalar of type %s", sema_tstr(&bt, b));
     else
         sema_check_value(S, n->base);
+    if (diag_problem_count() != problems)
+        sema_note_value_param(n->base);
     return sema_fail(n);
 }

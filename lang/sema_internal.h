@@ -78,6 +78,8 @@ Symbol *sema_scope_lookup(Sema *S, const char *name);
 // Declares a symbol in the current scope; reports a redefinition (and returns NULL).
 Symbol *sema_declare(Sema *S, SymKind kind, const char *name, Span span, Node *decl);
 void sema_check_block(Sema *S, Node *block, bool new_scope);
+// "variable", "tensor parameter", ...: what a symbol of kind k is, for diagnostics.
+const char *sema_sym_kind_name(SymKind k);
 // The tile type written in a declaration (let/var annotation, helper result), dimensions
 // evaluated in the current scope; false after reporting.
 bool sema_declared_type(Sema *S, Node *ty, Type *out);
@@ -88,6 +90,8 @@ bool sema_declared_type(Sema *S, Node *ty, Type *out);
 Type sema_check_expr(Sema *S, Node *n);
 // Checks an expression that must be a value (scalar or tile); other kinds are reported.
 Type sema_check_value(Sema *S, Node *n);
+// Reports n, already checked with type t, unless it is a value (or an error); returns its type.
+Type sema_require_value(Node *n, Type t);
 // Checks an expression that must be a compile-time integer; false if reported.
 bool sema_check_const_int(Sema *S, Node *n, const char *what, int64_t *out);
 
@@ -114,6 +118,8 @@ Type sema_check_dot_types(Node *n, Node *a, Node *b, Node *acc, ElemType out_ele
 
 // Checks `X[...]` on a tensor or a tile value (an ND_INDEX expression).
 Type sema_check_index(Sema *S, Node *n);
+// After an error indexing `base`: a note when it is a helper's parameter bound to a value.
+void sema_note_value_param(const Node *base);
 // Checks `X[...]` where X is a tensor (load or the target of a store/atomic).
 Type sema_check_tensor_index(Sema *S, Node *n, bool is_store);
 
@@ -121,6 +127,8 @@ Type sema_check_tensor_index(Sema *S, Node *n, bool is_store);
 
 // Checks a call: a builtin, or a helper function (inlined at the call).
 Type sema_check_call(Sema *S, Node *n);
+// Checks 'let (a, b) = f(...);', 'var (a, b) = ...' and '(a, b) = ...' (an ND_UNPACK).
+void sema_check_unpack(Sema *S, Node *n);
 // Moves named arguments out of call->args into call->kwargs (idempotent); false after
 // reporting a misplaced or repeated one.
 bool sema_split_args(Node *call);

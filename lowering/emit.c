@@ -368,6 +368,15 @@ static void assigned_vars(Emitter *e, const Node *n, const Symbol **out, int *co
         if (outside && !seen && *count < 256)
             out[(*count)++] = n->lhs->sym;
     }
+    for (int i = 0; n->kind == ND_UNPACK && n->op == UNPACK_ASSIGN && i < n->args.len; i++) {
+        const Symbol *s = n->args.items[i]->sym;
+        MlirValue ignored;
+        bool seen = false;
+        for (int j = 0; j < *count; j++)
+            seen = seen || out[j] == s;
+        if (s && s->kind == SYM_VAR && emit_lookup(e, s, &ignored) && !seen && *count < 256)
+            out[(*count)++] = s;
+    }
     const Node *kids[] = {n->then, n->els, n->body};
     for (size_t i = 0; i < 3; i++)
         assigned_vars(e, kids[i], out, count);
@@ -527,6 +536,17 @@ void emit_stmt(Emitter *e, Node *n) {
             emit_tensor_store(e, n->lhs, n->init);
         }
         return;
+    case ND_UNPACK: {
+        int count = n->args.len;
+        Type *types = ast_alloc(sizeof(Type) * (size_t)count);
+        MlirValue *values = ast_alloc(sizeof(MlirValue) * (size_t)count);
+        for (int i = 0; i < count; i++)
+            types[i] = n->args.items[i]->sym->type;
+        emit_helper_values(e, n->init, count, types, values);
+        for (int i = 0; i < count && !e->failed; i++)
+            emit_bind(e, n->args.items[i]->sym, values[i]);
+        return;
+    }
     case ND_FOR: emit_for(e, n); return;
     case ND_IF: emit_if(e, n); return;
     case ND_BLOCK: emit_block(e, n); return;

@@ -150,6 +150,9 @@ void emit_block(Emitter *e, Node *block);
 
 // A builtin call or an inlined helper.
 MlirValue emit_call(Emitter *e, Node *n);
+// An inlined helper's body, then its n results (one value, or the values of its returned
+// tuple) converted to `types` into out.
+void emit_helper_values(Emitter *e, Node *call, int n, const Type *types, MlirValue *out);
 // dot of [M, K] x [K, N] (linalg.matmul) or [B, M, K] x [B, K, N] (linalg.batch_matmul), in the
 // result's (accumulation) type, into `acc` or zeros.
 MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc);

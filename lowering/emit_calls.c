@@ -326,22 +326,29 @@ static MlirValue emit_elementwise2(Emitter *e, Node *n, const char *fname, const
     return binop(e, elem_is_float(n->type.elem) ? fname : iname, a, b);
 }
 
-static MlirValue emit_helper(Emitter *e, Node *call) {
+void emit_helper_values(Emitter *e, Node *call, int n, const Type *types, MlirValue *out) {
     int mark = e->nenv;
     for (int i = 0; i < call->args.len; i++) {
+        if (call->args.items[i]->type.cls == TY_TENSOR)
+            continue;  // the body's accesses name the kernel's tensor itself (sema resolved them)
         MlirValue v = emit_expr(e, call->args.items[i]);
         if (e->failed)
-            return v;
+            return;
         emit_bind(e, call->inline_params[i], v);
     }
     // The body's statements in the helper's own scope (not emit_block, which would drop its lets
     // before the return value that reads them is evaluated).
     for (int i = 0; i < call->inlined->args.len && !e->failed; i++)
         emit_stmt(e, call->inlined->args.items[i]);
-    MlirValue r = {NULL};
-    if (call->inlined_ret && !e->failed)
-        r = emit_operand(e, call->inlined_ret, call->type.elem, &call->type);
+    Node *ret = call->inlined_ret;
+    for (int i = 0; i < n && ret && !e->failed; i++)
+        out[i] = emit_operand(e, ret->kind == ND_TUPLE ? ret->args.items[i] : ret, types[i].elem, &types[i]);
     e->nenv = mark;
+}
+
+static MlirValue emit_helper(Emitter *e, Node *call) {
+    MlirValue r = {NULL};
+    emit_helper_values(e, call, call->type.cls == TY_VALUE ? 1 : 0, &call->type, &r);
     return r;
 }
 

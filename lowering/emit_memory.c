@@ -34,8 +34,9 @@ static MlirValue clamp(Emitter *e, MlirValue v, MlirValue lo, MlirValue hi) {
 }
 
 // Whether an integer expression is provably >= 0: literals, sizes, strides, program ids, and
-// lets, loop variables (from a non-negative start; a step <= 0 runs no iterations), sums,
-// products, quotients and remainders of such. Slices starting there need no padding before.
+// lets, helper parameters (from their arguments), loop variables (from a non-negative start; a
+// step <= 0 runs no iterations), sums, products, quotients and remainders of such. Slices
+// starting there need no padding before.
 static bool nonneg(const Node *n) {
     if (!n)
         return true;
@@ -50,6 +51,8 @@ static bool nonneg(const Node *n) {
             return true;
         if (s->kind == SYM_LET && s->decl && s->decl->kind == ND_LET)
             return nonneg(s->decl->init);
+        if (s->kind == SYM_LET && s->decl && s->decl->kind == ND_PARAM)  // a helper's: its argument
+            return s->arg && nonneg(s->arg);
         if (s->kind == SYM_LOOPVAR && s->decl && s->decl->kind == ND_FOR)
             return nonneg(s->decl->init);
         return false;

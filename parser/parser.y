@@ -84,7 +84,7 @@ static Node *power(Parser *P, Node *a, Node *b, Span all, Span op);
 %type <node> block stmt if_stmt expr postfix primary index_item arg pad opt_type opt_ret
 %type <node> opt_step opt_strides
 %type <list> stmts params params_opt param_list kernel_clauses tune_list expr_list
-%type <list> args args_opt index_list list_items
+%type <list> args args_opt index_list list_items target_list
 %type <i> opt_out
 %type <str> name
 
@@ -223,6 +223,14 @@ stmt
                                 { $$ = named(ND_LET, @$, $2, @2); $$->ty = $3; $$->init = $5; $$ = fin(P, $$); }
     | VAR name opt_type '=' expr ';'
                                 { $$ = named(ND_VAR, @$, $2, @2); $$->ty = $3; $$->init = $5; $$ = fin(P, $$); }
+    | LET '(' target_list ')' '=' expr ';'
+                                { $$ = with_list(mk(ND_UNPACK, @$), $3); $$->op = UNPACK_LET; $$->init = $6; $$->nspan = @5; $$ = fin(P, $$); }
+    | VAR '(' target_list ')' '=' expr ';'
+                                { $$ = with_list(mk(ND_UNPACK, @$), $3); $$->op = UNPACK_VAR; $$->init = $6; $$->nspan = @5; $$ = fin(P, $$); }
+    | '(' name ',' target_list ')' '=' expr ';'
+                                { NodeList l = list1(named(ND_NAME, @2, $2, @2));
+                                  for (int i = 0; i < $4.len; i++) l = list_add(l, $4.items[i]);
+                                  $$ = with_list(mk(ND_UNPACK, @$), l); $$->op = UNPACK_ASSIGN; $$->init = $7; $$->nspan = @6; $$ = fin(P, $$); }
     | postfix '=' expr ';'      { $$ = mk(ND_ASSIGN, @$); $$->op = OP_NONE; $$->lhs = $1; $$->rhs = $3; $$->nspan = @2; $$ = fin(P, $$); }
     | postfix ASSIGN_OP expr ';'
                                 { $$ = mk(ND_ASSIGN, @$); $$->op = $2; $$->lhs = $1; $$->rhs = $3; $$->nspan = @2; $$ = fin(P, $$); }
@@ -236,6 +244,11 @@ stmt
     | if_stmt
     | RETURN ';'                { $$ = mk(ND_RETURN, @$); }
     | RETURN expr ';'           { $$ = mk(ND_RETURN, @$); $$->init = $2; $$ = fin(P, $$); }
+    | RETURN '(' expr ',' expr_list ')' ';'
+                                { NodeList l = list1($3);
+                                  for (int i = 0; i < $5.len; i++) l = list_add(l, $5.items[i]);
+                                  Span t = span_join(@2, @6);
+                                  $$ = mk(ND_RETURN, @$); $$->init = fin(P, with_list(mk(ND_TUPLE, t), l)); $$ = fin(P, $$); }
     | block
     | error                     { $$ = NULL; }
     /* Recovery that keeps the next statement: a statement broken after its expression
@@ -248,6 +261,12 @@ stmt
     | postfix ASSIGN_OP error   { $$ = NULL; }
     | RETURN error              { $$ = NULL; }
     | expr error                { $$ = NULL; }
+    ;
+
+/* The names of 'let (a, b) = f(...);' and its kin. */
+target_list
+    : name                      { $$ = list1(named(ND_NAME, @1, $1, @1)); }
+    | target_list ',' name      { $$ = list_add($1, named(ND_NAME, @3, $3, @3)); }
     ;
 
 opt_step
@@ -760,9 +779,9 @@ static bool note_tuple(Parser *P) {
         else
             note_at(P->parens[top], "%s: write %s(%s, %s)", why, name, t, list);
     } else if (n > 0) {
-        note_at(P->parens[top], "there are no tuples in .tile; a shape is a list: %s", list);
+        note_at(P->parens[top], "a tuple is not a value in .tile; a shape is a list: %s", list);
     } else {
-        note_at(P->parens[top], "there are no tuples in .tile; a shape is a list: [a, b]");
+        note_at(P->parens[top], "a tuple is not a value in .tile; a shape is a list: [a, b]");
     }
     return true;
 }
