@@ -196,6 +196,22 @@ include(${CMAKE_SOURCE_DIR}/tests/runner/tests.cmake)
 add_test(NAME aot-example
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/aot/aot.sh ${TILEC_BIN_DIR} ${CMAKE_SOURCE_DIR}/examples)
 set_tests_properties(aot-example PROPERTIES LABELS quick TIMEOUT 300)
+# The blob on its own (tests/aot/blob_test.c): written and read back gives identical outputs;
+# damaged blobs are refused. Also under ASan and UBSan when the sanitizer variant is built.
+add_executable(aot-blob-test ${CMAKE_SOURCE_DIR}/tests/aot/blob_test.c)
+target_compile_options(aot-blob-test PRIVATE ${TILEC_WARNING_FLAGS})
+target_link_libraries(aot-blob-test PRIVATE tilec_runner)
+set(_aot_models ${CMAKE_BINARY_DIR}/aot-test-models)
+add_test(NAME aot-blob
+         COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models} && $<TARGET_FILE:aot-blob-test> ${_aot_models}/tiny.onnx N=2")
+set_tests_properties(aot-blob PROPERTIES LABELS quick)
+if(TILEC_SANITIZE_VARIANT)
+  tilec_runner_sanitized(aot-blob-test-asan ${CMAKE_SOURCE_DIR}/tests/aot/blob_test.c
+                         "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
+  add_test(NAME aot-blob-asan
+           COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models}-asan && ${TILEC_BIN_DIR}/aot-blob-test-asan ${_aot_models}-asan/tiny.onnx N=2")
+  set_tests_properties(aot-blob-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)
+endif()
 add_test(NAME aot-models
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/aot/models.sh ${TILEC_BIN_DIR} ${CMAKE_SOURCE_DIR}/examples)
 set_tests_properties(aot-models PROPERTIES LABELS "slow;models" TIMEOUT 1800 SKIP_RETURN_CODE 77

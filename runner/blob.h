@@ -9,7 +9,7 @@
 //
 //   primitives  u8, i32, u32, i64, u64, f32: little-endian; str: u32 length, then the bytes
 //   tensor      i32 dtype, i32 rank (-1: unknown), i64 dims[rank]
-//   meta        i64 ir_version, i32 opset, u64 max_tensor_bytes,
+//   meta        i64 ir_version, i32 opset, u64 max_tensor_bytes, u64 arena_bytes (the plan's),
 //               i32 ninputs, (str name, tensor)*, i32 noutputs, (str name, tensor)*,  [NAME_info]
 //               graph
 //   graph       str name, u64 max_bytes, i32 nvalues, value*, i32 nnodes, node*,
@@ -26,7 +26,8 @@
 //               the bytes]]
 //
 // Op state (repacked weights) is not stored: the reader runs every live node's prepare() again,
-// on the same constants, once, when the model object is first used.
+// on the same constants, once, when the model object is first used. The plan for the fixed
+// shapes is built then too, and must come out with the arena size the compiler's plan had.
 #ifndef TILEC_RUNNER_BLOB_H
 #define TILEC_RUNNER_BLOB_H
 
@@ -57,7 +58,7 @@ typedef struct BlobModel {
 int blob_write(const TilecModel *m, const Tensor *outputs, uint8_t **blob, size_t *len, RErr *e);
 
 // blob_read.c: a model from a blob (kept, not copied, when 64-byte aligned: it must outlive the
-// model), its ops prepared; `out` is filled.
+// model), its ops prepared and its plan built; `out` is filled.
 int blob_read(const uint8_t *blob, size_t len, BlobModel *out, RErr *e);
 void blob_model_free(BlobModel *b);
 

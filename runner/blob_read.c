@@ -342,6 +342,7 @@ int blob_read(const uint8_t *blob, size_t len, BlobModel *out, RErr *e) {
     m->ir_version = get_i64(&r);
     m->opset = get_i32(&r);
     m->max_bytes = get_u64(&r);
+    uint64_t arena_bytes = get_u64(&r);
     get_io(&r, &out->ninputs, &out->input_names, &out->inputs);
     get_io(&r, &out->noutputs, &out->output_names, &out->outputs);
     if (!m->path || !m->dir)
@@ -355,6 +356,25 @@ int blob_read(const uint8_t *blob, size_t len, BlobModel *out, RErr *e) {
         return rerr(e, TILEC_MODEL_ERR_FORMAT, "the model blob is damaged or out of memory");
     }
     int st = prepare_ops(&m->graph, e);
+    // The plan for the fixed shapes, now rather than at the first run (inputs' data is not read:
+    // the compiler refused inputs whose values decide shapes).
+    Plan *p = NULL;
+    if (!st)
+        st = plan_build(m, out->inputs, &p, e);
+    if (!st) {
+        m->plan_list[m->nplans++] = p;
+        m->last_peak = p->arena_bytes;
+        if (p->arena_bytes != arena_bytes)
+            st =
+                rerr(e, TILEC_MODEL_ERR_FORMAT, "the plan needs a %zu-byte arena, the compiler's needed %llu",
+                     p->arena_bytes, (unsigned long long)arena_bytes);
+    }
+    for (int i = 0; !st && i < out->noutputs; i++) {
+        const Tensor *t = &p->vals[m->graph.outputs[i]];
+        if (t->dtype != out->outputs[i].dtype || !tensor_same_shape(t, &out->outputs[i]))
+            st = rerr(e, TILEC_MODEL_ERR_INVALID, "output '%s' is planned with another shape",
+                      out->output_names[i]);
+    }
     if (st)
         blob_model_free(out);
     return st;

@@ -187,6 +187,7 @@ int blob_write(const TilecModel *m, const Tensor *outputs, uint8_t **blob, size_
     put_i64(&meta, m->ir_version);
     put_i32(&meta, m->opset);
     put_u64(&meta, m->max_bytes);
+    put_u64(&meta, m->last_peak);
     put_i32(&meta, g->ninputs);
     for (int i = 0; i < g->ninputs; i++) {
         put_str(&meta, g->values[g->inputs[i]].name);
