@@ -203,13 +203,13 @@ target_compile_options(aot-blob-test PRIVATE ${TILEC_WARNING_FLAGS})
 target_link_libraries(aot-blob-test PRIVATE tilec_runner)
 set(_aot_models ${CMAKE_BINARY_DIR}/aot-test-models)
 add_test(NAME aot-blob
-         COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models} && $<TARGET_FILE:aot-blob-test> ${_aot_models}/tiny.onnx N=2")
+         COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models} && $<TARGET_FILE:aot-blob-test> ${_aot_models}/tiny.onnx N=2 && $<TARGET_FILE:aot-blob-test> ${_aot_models}/branch.onnx")
 set_tests_properties(aot-blob PROPERTIES LABELS quick)
 if(TILEC_SANITIZE_VARIANT)
   tilec_runner_sanitized(aot-blob-test-asan ${CMAKE_SOURCE_DIR}/tests/aot/blob_test.c
                          "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
   add_test(NAME aot-blob-asan
-           COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models}-asan && ${TILEC_BIN_DIR}/aot-blob-test-asan ${_aot_models}-asan/tiny.onnx N=2")
+           COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models}-asan && ${TILEC_BIN_DIR}/aot-blob-test-asan ${_aot_models}-asan/tiny.onnx N=2 && ${TILEC_BIN_DIR}/aot-blob-test-asan ${_aot_models}-asan/branch.onnx")
   set_tests_properties(aot-blob-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)
 endif()
 add_test(NAME aot-models

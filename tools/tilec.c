@@ -75,6 +75,8 @@ static const char *const usage =
     "       tilec check [options] <file.tile>...\n"
     "       tilec tune <file.tile> --shape M=..,N=.. [options]   (tilec tune --help)\n"
     "       tilec db show|export|merge ...                        (tilec db --help)\n"
+    "       tilec run MODEL.onnx [options]                        (tilec run --help)\n"
+    "       tilec MODEL.onnx --shape NAME=DIMS... -o NAME.o       (a model ahead of time)\n"
     "\n"
     "COMMANDS:\n"
     "  check                   Parse and check the files (every tunable configuration); no output\n"

@@ -163,7 +163,7 @@ static int read_all(const char *path, uint8_t **data, size_t *len) {
 
 static void shape_text(const TilecTensor *t, char *buf, size_t cap) {
     int n = snprintf(buf, cap, "%s", t->rank ? "" : "scalar");
-    for (int d = 0; d < t->rank && n > 0 && (size_t)n < cap; d++)
+    for (int d = 0; d < t->rank && n >= 0 && (size_t)n < cap; d++)
         n += snprintf(buf + n, cap - (size_t)n, d ? "x%lld" : "%lld", (long long)t->dims[d]);
 }
 
@@ -299,7 +299,9 @@ static int compile(const Options *o, const char *name) {
     TilecTensor *outs = calloc((size_t)nout + 1, sizeof *outs);
     uint8_t *blob = NULL, *obj = NULL;
     size_t blob_len = 0, obj_len = 0;
-    char dir[] = "/tmp/tilec-aot-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tilec-aot-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     bool have_dir = false;
     RErr e = {0};
     int st = outs ? trial_run(o->model, m, outs) : fail("out of memory");

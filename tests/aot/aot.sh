@@ -3,7 +3,7 @@
 # models of tests/aot/make_model.py (no download needed):
 #   1. `tilec tiny.onnx --shape N=2 -o model.o` writes model.o and model.h; examples/aot/main.c
 #      links it with only -lpthread -lm and its outputs equal `tilec run`'s (same inputs), also
-#      from 4 threads at once;
+#      from 4 threads at once; the same for branch.onnx (an If node with subgraphs);
 #   2. model.o defines exactly model_run and model_info globally and needs nothing from
 #      protobuf-c or ONNX (nm);
 #   3. two objects (tiny.o, other.o) link into one program and both run (tests/aot/two_models.c);
@@ -26,6 +26,12 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 mkdir -p "$work/m" "$work/ref"
 "$bin/tilec" "$work/tiny.onnx" --shape N=2 -o "$work/m/model.o" || fail "tilec tiny.onnx -o model.o"
 [[ -f "$work/m/model.h" ]] || fail "model.h not written"
+for line in "// input  0: x, float 2x3x8x8 (1536 bytes)" "// input  1: s, float 1 (4 bytes)" \
+            "// output 0: y, float 2x5 (40 bytes)" "// output 1: z, int64 2 (16 bytes)" \
+            "int model_run(const void *const *inputs, void *const *outputs);" \
+            "const TilecAotInfo *model_info(void);" "#define model_NUM_OUTPUTS 2"; do
+    grep -qxF "$line" "$work/m/model.h" || fail "model.h lacks the line '$line'"
+done
 "$bin/tilec" run "$work/tiny.onnx" --shape N=2 --input x="$work/x.npy" --input s="$work/s.npy" \
     --output-dir "$work/ref" >/dev/null || fail "tilec run tiny.onnx"
 if $cc -std=c11 -Wall -Wextra -Werror -O2 -I"$work/m" "$examples/aot/main.c" "$work/m/model.o" \
@@ -38,6 +44,19 @@ if $cc -std=c11 -Wall -Wextra -Werror -O2 -I"$work/m" "$examples/aot/main.c" "$w
        "$out" == *"4 concurrent runs: identical outputs"* ]] || fail "example outputs differ from tilec run's"
 else
     fail "the example does not build with model.o"
+fi
+
+# The same with a subgraph (an If kept as a node, its branches reading outer values).
+mkdir -p "$work/b" "$work/bref"
+if "$bin/tilec" "$work/branch.onnx" -o "$work/b/model.o" &&
+    "$bin/tilec" run "$work/branch.onnx" --input x="$work/branch_x.npy" --output-dir "$work/bref" >/dev/null &&
+    $cc -std=c11 -I"$work/b" "$examples/aot/main.c" "$work/b/model.o" -lpthread -lm -o "$work/bmain"; then
+    out=$("$work/bmain" "$work/branch_x.npy" --expect "$work/bref/y.npy" 2>&1)
+    rc=$?
+    echo "$out"
+    [[ $rc -eq 0 && "$out" == *"output 'y': identical"* ]] || fail "branch.o's output differs from tilec run's"
+else
+    fail "branch.onnx: compiling, running or linking failed"
 fi
 
 # 2. Symbols.

@@ -9,7 +9,8 @@ It goes through what the runner's graph passes do: BatchNormalization and Relu f
 Conv, a hard-swish spelled out (x * Clip(x + 3, 0, 6) / 6), shape arithmetic (Shape -> Gather ->
 Unsqueeze -> Concat -> Reshape) folded once N is fixed, a tensor attribute read at run time.
 DEST/other.onnx: a second, different model (x: 2 x 4 float -> Relu(x) * 2 + 1), for linking two
-objects into one program. DEST/x.npy, DEST/s.npy, DEST/other_x.npy: inputs (fixed seed)."""
+objects into one program. DEST/branch.onnx: an If on a constant condition whose branches read the outer graph's values
+(the blob's subgraphs). DEST/x.npy, DEST/s.npy, DEST/other_x.npy, DEST/branch_x.npy: inputs (fixed seed)."""
 import os
 import sys
 
@@ -85,16 +86,32 @@ def other():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
+def branch():
+    """x (2 x 3) -> If(c, then: x + one, else: x * two) with c a constant: the If stays a node
+    with subgraphs that read the outer graph's values (x, one, two)."""
+    then_g = helper.make_graph([helper.make_node("Add", ["x", "one"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2, 3])])
+    else_g = helper.make_graph([helper.make_node("Mul", ["x", "two"], ["e"])], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2, 3])])
+    nodes = [helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)]
+    graph = helper.make_graph(
+        nodes, "branch", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [const("c", np.array(True)), const("one", np.float32(1)), const("two", np.float32(2))])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+
+
 def main():
     dest = sys.argv[1]
     os.makedirs(dest, exist_ok=True)
-    for name, model in (("tiny", tiny()), ("other", other())):
+    for name, model in (("tiny", tiny()), ("other", other()), ("branch", branch())):
         onnx.checker.check_model(model)
         onnx.save(model, os.path.join(dest, name + ".onnx"))
     rng = np.random.default_rng(11)
     np.save(os.path.join(dest, "x.npy"), rng.normal(0, 1, (2, 3, 8, 8)).astype(np.float32))
     np.save(os.path.join(dest, "s.npy"), np.array([1.5], np.float32))
     np.save(os.path.join(dest, "other_x.npy"), rng.normal(0, 1, (2, 4)).astype(np.float32))
+    np.save(os.path.join(dest, "branch_x.npy"), rng.normal(0, 1, (2, 3)).astype(np.float32))
 
 
 if __name__ == "__main__":
