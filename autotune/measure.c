@@ -79,6 +79,10 @@ static double get(const void *p, int64_t i, ElemType e) {
     case EL_I16: return ((const int16_t *)p)[i];
     case EL_I32: return ((const int32_t *)p)[i];
     case EL_I64: return (double)((const int64_t *)p)[i];
+    case EL_U8: return ((const uint8_t *)p)[i];
+    case EL_U16: return ((const uint16_t *)p)[i];
+    case EL_U32: return ((const uint32_t *)p)[i];
+    case EL_U64: return (double)((const uint64_t *)p)[i];
     case EL_F16:
     case EL_BF16: return from_half(((const uint16_t *)p)[i], e);
     case EL_F32: return ((const float *)p)[i];
@@ -101,6 +105,10 @@ static void fill(void *p, int64_t n, ElemType e, uint64_t seed) {
         case EL_I16: ((int16_t *)p)[i] = (int16_t)k; break;
         case EL_I32: ((int32_t *)p)[i] = (int32_t)k; break;
         case EL_I64: ((int64_t *)p)[i] = k; break;
+        case EL_U8: ((uint8_t *)p)[i] = (uint8_t)k; break;
+        case EL_U16: ((uint16_t *)p)[i] = (uint16_t)k; break;
+        case EL_U32: ((uint32_t *)p)[i] = (uint32_t)k; break;
+        case EL_U64: ((uint64_t *)p)[i] = (uint64_t)k; break;
         case EL_F16: ((uint16_t *)p)[i] = to_f16(f); break;
         case EL_BF16: ((uint16_t *)p)[i] = to_bf16(f); break;
         case EL_F32: ((float *)p)[i] = f; break;
@@ -120,6 +128,10 @@ static ffi_type *ffi_of(const MeasureArg *a) {
     case EL_I16: return &ffi_type_sint16;
     case EL_I32: return &ffi_type_sint32;
     case EL_I64: return &ffi_type_sint64;
+    case EL_U8: return &ffi_type_uint8;
+    case EL_U16: return &ffi_type_uint16;
+    case EL_U32: return &ffi_type_uint32;
+    case EL_U64: return &ffi_type_uint64;
     case EL_F16:
     case EL_BF16: return &ffi_type_uint16;
     case EL_F32: return &ffi_type_float;
@@ -214,9 +226,12 @@ static bool prepare_call(const MeasureJob *job, Call *c, MeasureResult *r) {
             case EL_F64: c->vals[i].d = a->fval; break;
             case EL_F16: c->vals[i].i16 = (int16_t)to_f16((float)a->fval); break;
             case EL_BF16: c->vals[i].i16 = (int16_t)to_bf16((float)a->fval); break;
-            case EL_I64: c->vals[i].i = a->ival; break;
-            case EL_I32: c->vals[i].i32 = (int32_t)a->ival; break;
-            case EL_I16: c->vals[i].i16 = (int16_t)a->ival; break;
+            case EL_I64:
+            case EL_U64: c->vals[i].i = a->ival; break;
+            case EL_I32:
+            case EL_U32: c->vals[i].i32 = (int32_t)a->ival; break;
+            case EL_I16:
+            case EL_U16: c->vals[i].i16 = (int16_t)a->ival; break;
             default: c->vals[i].i8 = (int8_t)a->ival; break;
             }
         }

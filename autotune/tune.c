@@ -485,7 +485,48 @@ static int tune_run(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, char **
     return svg_ok ? status : 1;
 }
 
+// tune_open's allocation: the Tuner first, so that tune_close finds the rest.
+typedef struct TuneOpened {
+    Tuner T;
+    TuneAllocs A;
+    TuneIdentity id;
+} TuneOpened;
+
+Tuner *tune_open(int argc, char **argv, const TuneIdentity *id_in) {
+    TuneOpened *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    Tuner *T = &o->T;
+    o->id = *id_in;
+    T->started = tune_now();
+    int nspecs = 0;
+    bool ok = parse_options(T, &o->A, &o->id, argc, argv, &nspecs) == GO_ON;
+    T->deadline = T->started + T->budget;
+    T->share_end = INFINITY;  // no shape's share: only the deadline stops a compile
+    ok = ok && load_kernel(T, &o->A, nspecs) == GO_ON && open_state(T, &o->id) == GO_ON;
+    if (!ok) {
+        tune_close(T);
+        return NULL;
+    }
+    return T;
+}
+
+void tune_close(Tuner *T) {
+    if (!T)
+        return;
+    TuneOpened *o = (TuneOpened *)T;
+    if (T->db)
+        tune_db_close(T->db);
+    if (T->workdir[0])
+        rmdir(T->workdir);
+    free(o->A.specs), free(o->A.files), free(o->A.out), free(o->A.prev);
+    free(T->inputs), free(T->include_dirs);
+    free(o);
+}
+
 int tune_main(int argc, char **argv, const TuneIdentity *id_in) {
+    if (tune_args_name_model(argc, argv))
+        return tune_model_main(argc, argv, id_in);
     Tuner *T = calloc(1, sizeof *T);
     T->started = tune_now();  // the budget counts from here
     TuneAllocs A = {0};

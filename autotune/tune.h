@@ -23,6 +23,11 @@ void tune_default_db_path(char *out, int size);
 // `tilec tune ARGS` and `tilec db ARGS` (argv[0] is "tune" / "db"). Return the exit status.
 int tune_main(int argc, char **argv, const TuneIdentity *id);
 int tune_db_main(int argc, char **argv);
+// `tilec tune-resolve [--db DB] CALLS` (autotune/tune_model.c), what `tilec run --db` asks: for
+// each call of CALLS ("KERNEL<TAB>SOURCE<TAB>SHAPE" lines, as tilec-run records them) whose shape
+// has a winner in the database (beating the shape's default by TUNE_WIN_MARGIN), its variant
+// compiled or found in the variant cache; prints "INDEX<TAB>SHARED-OBJECT<TAB>CONFIG" lines.
+int tune_resolve_main(int argc, char **argv, const TuneIdentity *id);
 
 // The key fields shared by every row of `kernel`: source hash (the files' text with the
 // kernel's `tune` values blanked out, so that adding a value keeps the other rows), compiler,

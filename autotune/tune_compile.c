@@ -15,7 +15,7 @@
 // The variant's shared object in the cache (named by everything that shapes its code).
 void tune_so_path(Tuner *T, const TunePoint *p, char *out, size_t n) {
     char text[1024];
-    snprintf(text, sizeof text, "%s|%s|%s|%s|%s", T->full_hash, T->key.compiler, T->key.target,
+    snprintf(text, sizeof text, "%s|%s|%s|%s|%s|Bsymbolic", T->full_hash, T->key.compiler, T->key.target,
              T->kernel->name, p->key);
     XXH128_hash_t h = XXH3_128bits(text, strlen(text));
     char hex[40];
@@ -75,7 +75,9 @@ static _Noreturn void compile_child(Tuner *T, const TunePoint *p, const char *so
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
     c = fork();
     if (c == 0) {
-        execlp(cc, cc, "-shared", "-o", tmp, obj, (char *)NULL);
+        // -Bsymbolic: the variant's own symbols bind inside it, never to a same-named one of the
+        // process that loads it (tilec run --db loads variants of kernels it has built in).
+        execlp(cc, cc, "-shared", "-Wl,-Bsymbolic", "-o", tmp, obj, (char *)NULL);
         _exit(127);
     }
     bool ok = c > 0 && waitpid(c, &ws, 0) > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;

@@ -20,7 +20,7 @@
 
 #define TUNE_MAX_SHAPES 256
 #define TUNE_MAX_CONFIGS 4096
-#define TUNE_MAX_BOUND 16
+#define TUNE_MAX_BOUND 32  // a model's conv calls bind 10 sizes and 7 scalars
 
 // ================================================================ data
 
@@ -145,6 +145,17 @@ int tune_shape_check(const Tuner *T, const TuneShape *s, char *why, size_t n);
 // NAN when expr is NULL or bad.
 double tune_eval_flops(const char *expr, const TuneShape *s);
 
+// tune.c: what `tilec tune FILE --kernel K --shape S... [--db DB] [options]` (argv[0] "tune")
+// sets up before its search: the options, the program, the kernel, its space and shapes, the
+// database and the variant cache (T->deadline from --budget). For `tilec tune-resolve`
+// (tune_model.c). NULL after reporting an error; tune_close frees it.
+Tuner *tune_open(int argc, char **argv, const TuneIdentity *id);
+void tune_close(Tuner *T);
+// tune_model.c: `tilec tune MODEL.onnx ...` (tune_main calls it when argv names a model).
+int tune_model_main(int argc, char **argv, const TuneIdentity *id);
+// tune_model.c: whether argv (of `tilec tune`) names a model (its first input ends in .onnx).
+bool tune_args_name_model(int argc, char **argv);
+
 // tune.c: seconds left of the budget (negative once it has run out).
 double tune_time_left(const Tuner *T);
 // tune.c: whether the budget stops the shape's search (T->stop): it has run out (then sets
@@ -164,6 +175,12 @@ void tune_compile_points(Tuner *T, TunePoint **pts, int n, bool *failed);
 // measured there, INFINITY: it failed there). `time_share`: the seconds of the budget it may take
 // (its reference, within the budget's deadline, always runs).
 void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, double time_share, TuneOutcome *o);
+// tune_search.c: point p of configuration c with schedule overrides `sched` ("" for none): its
+// key is "BM=256,BN=128,BK=64" or "BM=...;unroll_k=8".
+void tune_point_make(const Tuner *T, TunePoint *p, const Config *c, const char *sched);
+// tune_search.c: the default configuration at shape s: the first version of the untuned object
+// whose constraints accept s (what a call of the built-in object runs there).
+const Config *tune_shape_default(Tuner *T, const TuneShape *s);
 // tune_search.c: per configuration (T->configs, default schedule), its time on shape s from the
 // database, as tune_shape's `prev` for the next shape.
 void tune_times_at(Tuner *T, const TuneShape *s, double *times);

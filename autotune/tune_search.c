@@ -22,7 +22,7 @@
 
 // ================================================================ points
 
-static void point_make(Tuner *T, TunePoint *p, const Config *c, const char *sched) {
+void tune_point_make(const Tuner *T, TunePoint *p, const Config *c, const char *sched) {
     p->config = *c;
     snprintf(p->sched, sizeof p->sched, "%s", sched);
     size_t len = 0;
@@ -268,6 +268,16 @@ static bool fits_budget(Tuner *T, TuneShapeRun *S, TunePoint *p) {
     return false;
 }
 
+const Config *tune_shape_default(Tuner *T, const TuneShape *s) {
+    SemaDefine bind[TUNE_MAX_BOUND];
+    for (int k = 0; k < s->n; k++)
+        bind[k] = (SemaDefine){.name = s->name[k], .value = (int64_t)s->value[k]};
+    for (int u = 0; u < T->nuntuned; u++)
+        if (sema_constraints_hold(&T->prog, T->kernel, &T->untuned[u], bind, s->n) != 0)
+            return &T->untuned[u];
+    return &T->untuned[0];
+}
+
 // The configurations allowed at shape S (its sizes, and the scalars it gives, bound: the
 // constraints that hold), as points in round 1's order: the shape's default (the first untuned
 // version that accepts it) first, then by their times at the previous shape (`prev`), else in
@@ -277,12 +287,7 @@ static TunePoint *ranked_points(Tuner *T, TuneShapeRun *S, const double *prev, i
     SemaDefine bind[TUNE_MAX_BOUND];
     for (int k = 0; k < S->shape->n; k++)
         bind[k] = (SemaDefine){.name = S->shape->name[k], .value = (int64_t)S->shape->value[k]};
-    const Config *dflt = &T->untuned[0];
-    for (int u = 0; u < T->nuntuned; u++)
-        if (sema_constraints_hold(&T->prog, T->kernel, &T->untuned[u], bind, S->shape->n) != 0) {
-            dflt = &T->untuned[u];
-            break;
-        }
+    const Config *dflt = tune_shape_default(T, S->shape);
     Ranked *order = malloc(sizeof(Ranked) * (size_t)T->nconfigs);
     int na = 0;
     *has_default = false;
@@ -300,7 +305,7 @@ static TunePoint *ranked_points(Tuner *T, TuneShapeRun *S, const double *prev, i
     qsort(order, (size_t)na, sizeof *order, by_seconds);
     TunePoint *pts = malloc(sizeof(TunePoint) * (size_t)(na ? na : 1));
     for (int i = 0; i < na; i++)
-        point_make(T, &pts[i], &T->configs[order[i].point], "");
+        tune_point_make(T, &pts[i], &T->configs[order[i].point], "");
     free(order);
     *n = na;
     return pts;
@@ -411,7 +416,7 @@ void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, double time_share
     static const char *const alternatives[] = {"unroll_k=8", "unroll_k=2", "reg_m=4,reg_n=24"};
     for (int a = 0; a < 3 && round3 && !T->stop; a++) {
         TunePoint alt;
-        point_make(T, &alt, &pts[best].config, alternatives[a]);
+        tune_point_make(T, &alt, &pts[best].config, alternatives[a]);
         TuneRow r = point_result(T, S, &alt, FULL);
         S->done++;
         tune_progress(T, S, "schedules");
@@ -435,7 +440,7 @@ void tune_times_at(Tuner *T, const TuneShape *s, double *times) {
         TuneRow row;
         TuneKey k;
         TunePoint p;
-        point_make(T, &p, &T->configs[c], "");
+        tune_point_make(T, &p, &T->configs[c], "");
         row_key(T, s, &p, &k);
         times[c] = tune_db_get(T->db, &k, &row, err, sizeof err) != 1 ? NAN
                    : row.status == TS_OK                              ? row.seconds

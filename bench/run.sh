@@ -42,6 +42,19 @@ for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t "$out/norms_bench" "${norm_args[@]}"
 done
 
+# Dropout (Philox4x32-10 per element) against plain C loops doing the same work.
+build/bin/tilec stdlib/dropout.tile -o "$out/dropout.o"
+cc -O3 -march=native -ffast-math -I"$out" -Ibench -Iruntime -Itests/stdlib/Inputs bench/dropout_bench.c \
+    "$out/dropout.o" build/lib/libtilec_rt.a -lpthread -lm -o "$out/dropout_bench"
+drop_args=()
+[[ "${1:-}" == "--smoke" ]] && drop_args=(1000 65537)
+echo
+echo "dropout f32 (stdlib, BLOCK = 1024), elements/s; C loop: the rounds unrolled (vectorized by the"
+echo "compiler); C naive: the reference called per element; -O3 -march=native -ffast-math; same threads"
+for t in 1 "$cores"; do
+    TILE_NUM_THREADS=$t "$out/dropout_bench" "${drop_args[@]}"
+done
+
 # conv2d against oneDNN (libdnnl-dev), attention against PyTorch's CPU attention (python3-torch).
 for k in conv2d attention; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
 cc -O2 -I"$out" -Ibench bench/conv_bench.c "$out/conv2d.o" build/lib/libtilec_rt.a -ldnnl -lpthread -lm \

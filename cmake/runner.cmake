@@ -31,16 +31,44 @@ add_custom_command(
 # The kernels: one object and header per .tile file.
 file(GLOB TILEC_STDLIB_TILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/stdlib/*.tile)
 file(GLOB TILEC_RUNNER_TILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runner/kernels/*.tile)
+
+# A .tile file and the files it imports, transitively (`import "PATH";` lines, relative to the
+# importing file): what its object depends on, so that editing one kernel file recompiles that
+# file alone (each takes seconds to minutes), not every kernel.
+function(tilec_tile_deps tile out)
+  set(todo ${tile})
+  set(seen "")
+  while(todo)
+    list(POP_FRONT todo f)
+    if(f IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${f})
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
+    file(STRINGS ${f} lines REGEX "^import[ \t]+\"[^\"]+\"")
+    get_filename_component(dir ${f} DIRECTORY)
+    foreach(line ${lines})
+      string(REGEX REPLACE "^import[ \t]+\"([^\"]+)\".*" "\\1" rel "${line}")
+      get_filename_component(abs ${rel} ABSOLUTE BASE_DIR ${dir})
+      if(EXISTS ${abs})
+        list(APPEND todo ${abs})
+      endif()
+    endforeach()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
 set(TILEC_RUNNER_KERNEL_OBJECTS "")
 set(TILEC_RUNNER_KERNEL_HEADERS "")
 foreach(tile ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES})
   get_filename_component(stem ${tile} NAME_WE)
   set(obj ${TILEC_RUNNER_KDIR}/${stem}.o)
   set(hdr ${TILEC_RUNNER_KDIR}/${stem}.h)
+  tilec_tile_deps(${tile} deps)
   add_custom_command(
     OUTPUT ${obj} ${hdr}
     COMMAND ${TILEC_BIN_DIR}/tilec ${tile} -o ${obj}
-    DEPENDS tilec ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES}
+    DEPENDS tilec ${deps}
     COMMENT "tilec ${stem}.tile (runner kernels)"
     VERBATIM)
   list(APPEND TILEC_RUNNER_KERNEL_OBJECTS ${obj})
@@ -49,12 +77,23 @@ endforeach()
 set_source_files_properties(${TILEC_RUNNER_KERNEL_OBJECTS} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
 add_custom_target(tilec_runner_kernels DEPENDS ${TILEC_RUNNER_KERNEL_OBJECTS} ${TILEC_RUNNER_KERNEL_HEADERS})
 
+# The kernels' sources, embedded (runner/kcall.h): `tilec run --db` compiles tuned variants of
+# them without the source tree.
+add_custom_command(
+  OUTPUT ${TILEC_RUNNER_GEN}/kcall_sources.c
+  COMMAND ${CMAKE_COMMAND} -DROOT=${CMAKE_SOURCE_DIR} -DOUT=${TILEC_RUNNER_GEN}/kcall_sources.c
+          "-DFILES=${TILEC_STDLIB_TILES};${TILEC_RUNNER_TILES}" -P ${CMAKE_SOURCE_DIR}/cmake/embed_sources.cmake
+  DEPENDS ${TILEC_STDLIB_TILES} ${TILEC_RUNNER_TILES} ${CMAKE_SOURCE_DIR}/cmake/embed_sources.cmake
+  COMMENT "embedding the runner kernels' sources"
+  VERBATIM)
+
 file(GLOB TILEC_RUNNER_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runner/*.c)
 # The files that read ONNX (protobuf-c) or write ahead-of-time blobs; the rest, the runner's core,
 # needs neither and is also what an ahead-of-time model object holds (docs/aot.md).
 set(TILEC_RUNNER_LOADER_SOURCES ${CMAKE_SOURCE_DIR}/runner/onnx_load.c
     ${CMAKE_SOURCE_DIR}/runner/model_load.c ${CMAKE_SOURCE_DIR}/runner/tensor_io.c
     ${CMAKE_SOURCE_DIR}/runner/tensor_proto.c ${CMAKE_SOURCE_DIR}/runner/blob_write.c)
+list(APPEND TILEC_RUNNER_SOURCES ${TILEC_RUNNER_GEN}/kcall_sources.c)
 set(TILEC_RUNNER_CORE_SOURCES ${TILEC_RUNNER_SOURCES})
 list(REMOVE_ITEM TILEC_RUNNER_CORE_SOURCES ${TILEC_RUNNER_LOADER_SOURCES})
 add_library(tilec_runner_core OBJECT ${TILEC_RUNNER_CORE_SOURCES})
@@ -72,10 +111,15 @@ target_include_directories(tilec_runner PUBLIC ${CMAKE_SOURCE_DIR}/runner
 target_link_libraries(tilec_runner PUBLIC tilec_rt ${TILEC_PROTOBUF_C} Threads::Threads m)
 set_target_properties(tilec_runner PROPERTIES ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
 
-add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c)
+add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c)
 target_compile_options(tilec-run PRIVATE ${TILEC_WARNING_FLAGS})
-target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner)
-target_link_libraries(tilec-run PRIVATE tilec_runner m)
+target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_XXHASH_INCLUDE})
+# Tuned variants that `tilec run --db` loads take the runtime (thread pool, bf16 rounding) from
+# the tilec-run process, as they do from tilec in `tilec tune`.
+target_link_libraries(tilec-run PRIVATE -Wl,--whole-archive tilec_rt -Wl,--no-whole-archive tilec_runner m
+                      ${CMAKE_DL_LIBS})
+target_link_options(tilec-run PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
+                    "LINKER:--export-dynamic-symbol=__trunc?fbf2")
 set_target_properties(tilec-run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 install(TARGETS tilec-run RUNTIME DESTINATION bin)
 
@@ -182,7 +226,7 @@ add_test(NAME runner-bad-inputs
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run)
 set_tests_properties(runner-bad-inputs PROPERTIES LABELS quick)
 if(TILEC_SANITIZE_VARIANT)
-  tilec_runner_sanitized(tilec-run-asan ${CMAKE_SOURCE_DIR}/tools/tilec_run.c
+  tilec_runner_sanitized(tilec-run-asan "${CMAKE_SOURCE_DIR}/tools/tilec_run.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c"
                          "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
   add_test(NAME runner-bad-inputs-asan
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run-asan)

@@ -218,6 +218,7 @@ const char *elem_name(ElemType e) { return elem_table[e].name; }
 int elem_bits(ElemType e) { return elem_table[e].bits; }
 bool elem_is_float(ElemType e) { return e != EL_NONE && elem_table[e].is_float; }
 bool elem_is_int(ElemType e) { return e != EL_NONE && e != EL_I1 && !elem_table[e].is_float; }
+bool elem_is_unsigned(ElemType e) { return e == EL_U8 || e == EL_U16 || e == EL_U32 || e == EL_U64; }
 
 ElemType elem_from_name(const char *s, size_t n) {
 // clang-format off

@@ -41,6 +41,10 @@ typedef struct Span {
     X(EL_I16, "i16", 16, false)  \
     X(EL_I32, "i32", 32, false)  \
     X(EL_I64, "i64", 64, false)  \
+    X(EL_U8, "u8", 8, false)     \
+    X(EL_U16, "u16", 16, false)  \
+    X(EL_U32, "u32", 32, false)  \
+    X(EL_U64, "u64", 64, false)  \
     X(EL_F16, "f16", 16, true)   \
     X(EL_BF16, "bf16", 16, true) \
     X(EL_F32, "f32", 32, true)   \
@@ -308,7 +312,8 @@ const char *unary_op_spelling(int op);
 const char *elem_name(ElemType e);
 int elem_bits(ElemType e);
 bool elem_is_float(ElemType e);                    // f16 bf16 f32 f64 and untyped floats
-bool elem_is_int(ElemType e);                      // i8..i64 and untyped ints (not i1)
+bool elem_is_int(ElemType e);                      // i8..i64, u8..u64 and untyped ints (not i1)
+bool elem_is_unsigned(ElemType e);                 // u8 u16 u32 u64
 ElemType elem_from_name(const char *s, size_t n);  // EL_NONE if not a type name
 
 // Writes a type as users see it ("f32[64, 32]", "i32") into buf.

@@ -504,6 +504,102 @@ static Type check_cdiv(Sema *S, Node *call, Builtin b) {
 
 static const BuiltinFamily family_cdiv = {check_cdiv, NULL};
 
+// ------------------------------------------------ umulhi; philox, randint, rand, randn
+
+// umulhi(a, b): the high half of the full product of two u32 or u64 values (elementwise).
+static Type check_umulhi(Sema *S, Node *call, Builtin b) {
+    (void)b;
+    Node **a = call->args.items;
+    char b1[96];
+    Type x = sema_check_value(S, a[0]), y = sema_check_value(S, a[1]);
+    if (sema_is_error(&x) || sema_is_error(&y))
+        return sema_fail(call);
+    Type t;
+    if (!unify_many(call, a, 2, &t))
+        return sema_fail(call);
+    if (t.elem != EL_U32 && t.elem != EL_U64) {
+        error_at(call->span, "'umulhi' needs u32 or u64 arguments, got %s", sema_tstr(&t, b1));
+        if (elem_is_int(t.elem))
+            note_at(call->span, "convert them first, e.g. umulhi(u32(a), u32(b))");
+        return sema_fail(call);
+    }
+    sema_set_type(call, t);
+    if (a[0]->is_const && a[1]->is_const) {
+        unsigned __int128 p = (unsigned __int128)(uint64_t)a[0]->cval.i * (uint64_t)a[1]->cval.i;
+        uint64_t hi = (uint64_t)(p >> elem_bits(t.elem));
+        if (hi > INT64_MAX) {
+            error_at(call->span, "integer overflow in a constant expression (u64)");
+            return sema_fail(call);
+        }
+        call->is_const = true;
+        call->cval = (ConstVal){.i = (int64_t)hi, .f = (double)hi};
+    }
+    return t;
+}
+
+static const BuiltinFamily family_umulhi = {check_umulhi, NULL};
+
+// An integer argument of philox/randint/rand/randn: a typed integer of at most `bits` bits, or
+// an untyped constant (which becomes `as`); false after reporting.
+static bool random_int_arg(Sema *S, Node *call, Node *x, const char *what, int bits, ElemType as) {
+    char b1[96];
+    Type t = sema_check_value(S, x);
+    if (sema_is_error(&t))
+        return false;
+    if (t.elem == EL_INT)
+        return sema_coerce_to(x, as, "");
+    if (!elem_is_int(t.elem) || elem_bits(t.elem) > bits) {
+        error_at(x->span, "%s of '%s' must be %s, got %s", what, call->name,
+                 bits == 32 ? "a 32-bit integer (u32 or i32)" : "an integer", sema_tstr(&t, b1));
+        if (elem_is_int(t.elem))
+            note_at(x->span, "split a 64-bit value into its halves: u32(x) and u32(x >> 32)");
+        return false;
+    }
+    return true;
+}
+
+// philox(seed, c0, c1, c2, c3, n): word n of Philox4x32-10 of the counter (c0, c1, c2, c3) with the
+// key (seed's low and high 32 bits); randint, rand, randn(seed, offset): Triton's counter-based
+// random numbers (docs/language.md §9.10). All elementwise over the broadcast shape.
+static Type check_random(Sema *S, Node *call, Builtin b) {
+    Node **a = call->args.items;
+    int nwords = b == B_PHILOX ? 4 : 1;
+    if (!random_int_arg(S, call, a[0], "the seed", 64, EL_U64))
+        return sema_fail(call);
+    for (int i = 1; i <= nwords; i++)
+        if (!random_int_arg(
+                S, call, a[i], b == B_PHILOX ? "a counter word" : "the offset", b == B_PHILOX ? 32 : 64,
+                b == B_PHILOX
+                    ? EL_U32
+                    : (a[i]->type.elem == EL_INT && a[i]->is_const && a[i]->cval.i > INT32_MAX ? EL_I64
+                                                                                               : EL_I32)))
+            return sema_fail(call);
+    Type t = a[0]->type;
+    for (int i = 1; i <= nwords; i++) {
+        Type bc;
+        if (!sema_broadcast_shapes(&t, &a[i]->type, &bc)) {
+            char b1[96], b2[96];
+            error_at(a[i]->span, "cannot broadcast %s with %s in '%s'", sema_tstr(&t, b1),
+                     sema_tstr(&a[i]->type, b2), call->name);
+            return sema_fail(call);
+        }
+        t = bc;
+    }
+    if (b == B_PHILOX) {
+        int64_t w;
+        if (!sema_check_const_int(S, a[5], "the word of 'philox'", &w))
+            return sema_fail(call);
+        if (w < 0 || w > 3) {
+            error_at(a[5]->span, "'philox' has 4 output words (0 to 3), not %lld", (long long)w);
+            return sema_fail(call);
+        }
+    }
+    t = type_value(b == B_RAND || b == B_RANDN ? EL_F32 : EL_U32, t.rank, t.dims);
+    return sema_set_type(call, t);
+}
+
+static const BuiltinFamily family_random = {check_random, NULL};
+
 // ------------------------------------------------ reductions: sum, max, min, mean, argmax, argmin
 
 static Type check_reduce(Sema *S, Node *call, Builtin b) {
@@ -533,6 +629,26 @@ static Type check_reduce(Sema *S, Node *call, Builtin b) {
     Node *keep_n = kwarg(call, "keepdims");
     if (!ok || !get_axis(S, call, axis_n, &x, &axis) || (keep_n && !const_bool(S, keep_n, "keepdims", &keep)))
         return sema_fail(call);
+    Node *acc_n = kwarg(call, "acc");
+    ElemType acc;
+    if (acc_n) {
+        if (!get_type_arg(S, acc_n, &acc))
+            return sema_fail(call);
+        if (b != B_SUM && b != B_MEAN) {
+            error_at(acc_n->span, "'%s' has no accumulation type: only 'sum' and 'mean' take 'acc'", name);
+            return sema_fail(call);
+        }
+        bool okacc = elem_is_float(x.elem)
+                         ? elem_is_float(acc) && (acc == x.elem || acc == EL_F32 || acc == EL_F64)
+                         : acc == x.elem;
+        if (!okacc) {
+            error_at(acc_n->span, "cannot accumulate the %s of %s tiles in %s", name, elem_name(x.elem),
+                     elem_name(acc));
+            note_at(acc_n->span, "'acc' is the tile's own element type%s",
+                    elem_is_float(x.elem) ? " or a wider floating-point type" : "");
+            return sema_fail(call);
+        }
+    }
     Type r = x;
     if (b == B_ARGMAX || b == B_ARGMIN)
         r.elem = EL_I32;
@@ -553,7 +669,7 @@ static Type check_reduce(Sema *S, Node *call, Builtin b) {
     return sema_set_type(call, r);
 }
 
-static const char *const reduce_kwargs[] = {"axis", "keepdims", NULL};
+static const char *const reduce_kwargs[] = {"axis", "keepdims", "acc", NULL};
 static const BuiltinFamily family_reduce = {check_reduce, reduce_kwargs};
 
 // ------------------------------------------------ matrix products: dot
@@ -719,8 +835,8 @@ static Type check_store(Sema *S, Node *call, Builtin b) {
         return sema_fail(call);
     if (b != B_STORE) {
         ElemType e = shape.elem;
-        bool supported = e == EL_I32 || e == EL_I64 || e == EL_F32 || e == EL_F64 ||
-                         (b == B_ATOMIC_ADD && (e == EL_F16 || e == EL_BF16));
+        bool supported = e == EL_I32 || e == EL_I64 || e == EL_U32 || e == EL_U64 || e == EL_F32 ||
+                         e == EL_F64 || (b == B_ATOMIC_ADD && (e == EL_F16 || e == EL_BF16));
         if (!supported) {
             error_at(t->span, "'%s' is not supported on %s tensors", name, elem_name(e));
             return sema_fail(call);
@@ -737,6 +853,49 @@ static Type check_store(Sema *S, Node *call, Builtin b) {
 
 static const char *const store_kwargs[] = {"mask", NULL};
 static const BuiltinFamily family_store = {check_store, store_kwargs};
+
+// atomic_cas(X[...], cmp, val, mask = m), atomic_xchg(X[...], val, mask = m): each selected
+// element is swapped atomically (cas: only where it equals cmp); the result is the tile of the
+// values the elements held before (0 where outside the tensor or masked off).
+static Type check_swap(Sema *S, Node *call, Builtin b) {
+    const char *name = builtin_name(b);
+    Node **a = call->args.items;
+    Node *t = memory_target(S, call, true);
+    if (!t)
+        return sema_fail(call);
+    t->base->sym->written = true;
+    Type shape = t->type;
+    for (int i = 1; i < call->args.len; i++) {
+        Type v = sema_check_value(S, a[i]);
+        if (sema_is_error(&v))
+            return sema_fail(call);
+    }
+    if (!check_mask(S, call, kwarg(call, "mask"), &shape))
+        return sema_fail(call);
+    ElemType e = shape.elem;
+    bool supported = e == EL_I32 || e == EL_I64 || e == EL_U32 || e == EL_U64 ||
+                     (b == B_ATOMIC_XCHG && (e == EL_F32 || e == EL_F64));
+    if (!supported) {
+        error_at(t->span, "'%s' is not supported on %s tensors", name, elem_name(e));
+        note_at(t->span, "'%s' takes tensors of i32, i64, u32 or u64%s", name,
+                b == B_ATOMIC_XCHG ? " (or f32, f64)" : "");
+        return sema_fail(call);
+    }
+    for (int i = 1; i < call->args.len; i++) {
+        char verb[128];
+        if (b == B_ATOMIC_CAS && i == 1)
+            snprintf(verb, sizeof verb, "compare with tensor '%s'", t->base->sym->name);
+        else
+            snprintf(verb, sizeof verb, "%s to tensor '%s'", name, t->base->sym->name);
+        if (!sema_check_assignable(a[i], &shape, verb))
+            return sema_fail(call);
+    }
+    if (!mark_written(t, "update"))
+        return sema_fail(call);
+    return sema_set_type(call, type_value(e, shape.rank, shape.dims));
+}
+
+static const BuiltinFamily family_swap = {check_swap, store_kwargs};
 
 // ================================================================ the table and the dispatch
 

@@ -335,7 +335,10 @@ static void check_stmt(Sema *S, Node *n, bool is_last) {
         return;
     case ND_EXPR_STMT: {
         Type t = sema_check_expr(S, n->lhs);
-        if (t.cls == TY_VALUE)
+        bool swap =
+            n->lhs->kind == ND_CALL && !n->lhs->inlined && n->lhs->name &&
+            (builtin_lookup(n->lhs->name) == B_ATOMIC_CAS || builtin_lookup(n->lhs->name) == B_ATOMIC_XCHG);
+        if (t.cls == TY_VALUE && !swap)
             warning_at(n->lhs->span, "result of expression is unused");
         else if (t.cls != TY_VOID && t.cls != TY_ERROR)
             sema_check_value(S, n->lhs);
@@ -1023,6 +1026,10 @@ static const char *c_type(ElemType e) {
     case EL_I16: return "int16_t";
     case EL_I32: return "int32_t";
     case EL_I64: return "int64_t";
+    case EL_U8: return "uint8_t";
+    case EL_U16: return "uint16_t";
+    case EL_U32: return "uint32_t";
+    case EL_U64: return "uint64_t";
     case EL_F16:
     case EL_BF16: return "uint16_t";
     case EL_F32: return "float";

@@ -45,6 +45,11 @@
     X(B_CLAMP, "clamp", 3, 3, nary_math)          \
     X(B_WHERE, "where", 3, 3, where)              \
     X(B_CDIV, "cdiv", 2, 2, cdiv)                 \
+    X(B_UMULHI, "umulhi", 2, 2, umulhi)           \
+    X(B_PHILOX, "philox", 6, 6, random)           \
+    X(B_RANDINT, "randint", 2, 2, random)         \
+    X(B_RAND, "rand", 2, 2, random)               \
+    X(B_RANDN, "randn", 2, 2, random)             \
     X(B_SUM, "sum", 1, 2, reduce)                 \
     X(B_MAX, "max", 1, 2, reduce)                 \
     X(B_MIN, "min", 1, 2, reduce)                 \
@@ -59,7 +64,9 @@
     X(B_STORE, "store", 2, 2, store)              \
     X(B_ATOMIC_ADD, "atomic_add", 2, 2, store)    \
     X(B_ATOMIC_MAX, "atomic_max", 2, 2, store)    \
-    X(B_ATOMIC_MIN, "atomic_min", 2, 2, store)
+    X(B_ATOMIC_MIN, "atomic_min", 2, 2, store)    \
+    X(B_ATOMIC_CAS, "atomic_cas", 3, 3, swap)     \
+    X(B_ATOMIC_XCHG, "atomic_xchg", 2, 2, swap)
 
 typedef enum Builtin {
     B_NONE = -1,

@@ -22,6 +22,10 @@ static bool fits(int64_t v, ElemType e) {
     case EL_I8: return v >= INT8_MIN && v <= INT8_MAX;
     case EL_I16: return v >= INT16_MIN && v <= INT16_MAX;
     case EL_I32: return v >= INT32_MIN && v <= INT32_MAX;
+    case EL_U8: return v >= 0 && v <= UINT8_MAX;
+    case EL_U16: return v >= 0 && v <= UINT16_MAX;
+    case EL_U32: return v >= 0 && v <= UINT32_MAX;
+    case EL_U64: return v >= 0;  // compile-time values are 64-bit signed: up to 2^63 - 1
     default: return true;
     }
 }
@@ -143,11 +147,21 @@ ElemType sema_unify_elems(Node *n, Node *a, Node *b, const char *op) {
         return sema_coerce_to(a, eb, "") ? eb : EL_NONE;
     if (sema_is_untyped(eb))
         return sema_coerce_to(b, ea, "") ? ea : EL_NONE;
-    if (elem_is_int(ea) && elem_is_int(eb))
+    if (elem_is_int(ea) && elem_is_int(eb) && elem_is_unsigned(ea) == elem_is_unsigned(eb))
         return elem_bits(ea) >= elem_bits(eb) ? ea : eb;
     if (elem_is_float(ea) && elem_is_float(eb))
         return wider_float(ea, eb);
     char b1[96], b2[96];
+    if (elem_is_int(ea) && elem_is_int(eb)) {  // signed and unsigned
+        error_range(n->nspan, n->span, "mismatched element types in '%s': %s and %s (signed and unsigned)",
+                    op, sema_tstr(&a->type, b1), sema_tstr(&b->type, b2));
+        ElemType u = elem_is_unsigned(ea) ? ea : eb, i = elem_is_unsigned(ea) ? eb : ea;
+        note_at(
+            n->span,
+            "signed and unsigned integers do not mix: convert one side explicitly, e.g. %s(...) or %s(...)",
+            elem_name(u), elem_name(i));
+        return EL_NONE;
+    }
     error_range(n->nspan, n->span, "mismatched element types in '%s': %s and %s", op, sema_tstr(&a->type, b1),
                 sema_tstr(&b->type, b2));
     if ((elem_is_float(ea) || elem_is_float(eb)) && ea != EL_I1 && eb != EL_I1)
@@ -648,7 +662,12 @@ static Type check_unary(Sema *S, Node *n) {
             set_const_int(n, -v->i);
         } else if (n->op == UOP_NOT)
             set_const_int(n, !v->i);
-        else
+        else if (elem_is_unsigned(t.elem) && elem_bits(t.elem) < 64)
+            set_const_int(n, v->i ^ (int64_t)((UINT64_C(1) << elem_bits(t.elem)) - 1));
+        else if (elem_is_unsigned(t.elem)) {
+            error_range(n->nspan, n->span, "integer overflow in a constant expression (u64)");
+            return sema_fail(n);
+        } else
             set_const_int(n, ~v->i);
     }
     return t;

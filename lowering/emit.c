@@ -62,16 +62,18 @@ MlirValue emit_convert(Emitter *e, MlirValue v, ElemType from, ElemType to, cons
         return mlirOperationGetResult(op(e, ff ? "arith.cmpf" : "arith.cmpi", 1, &rt, 2, ops, 1, &pred, 0),
                                       0);
     }
+    if (!ff && !tf && elem_bits(to) == elem_bits(from))  // i32 <-> u32: the same bits
+        return v;
     if (ff && tf)
         name = elem_bits(to) > elem_bits(from) ? "arith.extf" : "arith.truncf";
     else if (!ff && !tf)
-        name = from == EL_I1                     ? "arith.extui"
-               : elem_bits(to) > elem_bits(from) ? "arith.extsi"
-                                                 : "arith.trunci";
+        name = elem_bits(to) < elem_bits(from)           ? "arith.trunci"
+               : from == EL_I1 || elem_is_unsigned(from) ? "arith.extui"
+                                                         : "arith.extsi";
     else if (ff)
-        name = "arith.fptosi";
+        name = elem_is_unsigned(to) ? "arith.fptoui" : "arith.fptosi";
     else
-        name = from == EL_I1 ? "arith.uitofp" : "arith.sitofp";
+        name = from == EL_I1 || elem_is_unsigned(from) ? "arith.uitofp" : "arith.sitofp";
     if (ff && tf && elem_bits(to) == elem_bits(from))  // f16 <-> bf16: through f32
         return emit_convert(e, emit_convert(e, v, from, EL_F32, shape), EL_F32, to, shape);
     return op1(e, name, rt, 1, &v);
@@ -154,16 +156,17 @@ MlirValue emit_operand(Emitter *e, Node *n, ElemType el, const Type *to) {
 
 // ================================================================ operators
 
-static int cmp_predicate(int op_, bool is_float) {
+static int cmp_predicate(int op_, bool is_float, bool is_unsigned) {
     // arith.cmpf: oeq 1, ogt 2, oge 3, olt 4, ole 5, une 13; arith.cmpi: eq 0, ne 1, slt 2, sle 3,
-    // sgt 4, sge 5.
+    // sgt 4, sge 5, ult 6, ule 7, ugt 8, uge 9.
+    int u = is_unsigned ? 4 : 0;
     switch (op_) {
     case OP_EQ: return is_float ? 1 : 0;
     case OP_NE: return is_float ? 13 : 1;
-    case OP_LT: return is_float ? 4 : 2;
-    case OP_LE: return is_float ? 5 : 3;
-    case OP_GT: return is_float ? 2 : 4;
-    case OP_GE: return is_float ? 3 : 5;
+    case OP_LT: return is_float ? 4 : 2 + u;
+    case OP_LE: return is_float ? 5 : 3 + u;
+    case OP_GT: return is_float ? 2 : 4 + u;
+    case OP_GE: return is_float ? 3 : 5 + u;
     }
     unreachable();
 }
@@ -215,25 +218,26 @@ static MlirValue emit_binary(Emitter *e, Node *n) {
     if (cmp) {
         MlirType rt = value_type(e, &n->type);
         MlirValue ops[2] = {a, b};
-        MlirNamedAttribute pred =
-            named(e, "predicate", mlirIntegerAttrGet(i64t(e), cmp_predicate(n->op, fl)));
+        MlirNamedAttribute pred = named(
+            e, "predicate", mlirIntegerAttrGet(i64t(e), cmp_predicate(n->op, fl, elem_is_unsigned(el))));
         return mlirOperationGetResult(op(e, fl ? "arith.cmpf" : "arith.cmpi", 1, &rt, 2, ops, 1, &pred, 0),
                                       0);
     }
     const char *name = NULL;
+    bool uns = elem_is_unsigned(el);
     switch (n->op) {
     case OP_ADD: name = fl ? "arith.addf" : "arith.addi"; break;
     case OP_SUB: name = fl ? "arith.subf" : "arith.subi"; break;
     case OP_MUL: name = fl ? "arith.mulf" : "arith.muli"; break;
-    case OP_DIV: name = fl ? "arith.divf" : "arith.divsi"; break;
-    case OP_MOD: name = "arith.remsi"; break;
+    case OP_DIV: name = fl ? "arith.divf" : uns ? "arith.divui" : "arith.divsi"; break;
+    case OP_MOD: name = uns ? "arith.remui" : "arith.remsi"; break;
     case OP_AND:
     case OP_BITAND: name = "arith.andi"; break;
     case OP_OR:
     case OP_BITOR: name = "arith.ori"; break;
     case OP_BITXOR: name = "arith.xori"; break;
     case OP_SHL: name = "arith.shli"; break;
-    case OP_SHR: name = "arith.shrsi"; break;
+    case OP_SHR: name = uns ? "arith.shrui" : "arith.shrsi"; break;
     }
     return binop(e, name, a, b);
 }
@@ -427,7 +431,9 @@ static void emit_for(Emitter *e, Node *n) {
         emit_lookup(e, vars[i], &ops[3 + i]);
         types[1 + i] = mlirValueGetType(ops[3 + i]);
     }
-    MlirOperation f = op(e, "scf.for", nv, types + 1, 3 + nv, ops, 0, NULL, 1);
+    // Unsigned bounds compare unsigned (a u32 bound past 2^31 is not negative).
+    MlirNamedAttribute ucmp = named(e, "unsignedCmp", mlirUnitAttrGet(e->ir.ctx));
+    MlirOperation f = op(e, "scf.for", nv, types + 1, 3 + nv, ops, elem_is_unsigned(it) ? 1 : 0, &ucmp, 1);
     MlirBlock body = region_block(e, f, 0, 1 + nv, types);
     int mark = e->nenv;  // the loop variable and the carried values are bound inside only
     emit_bind(e, n->sym, mlirBlockGetArgument(body, 0));

@@ -62,9 +62,13 @@ static inline MlirBlock region_block(Emitter *e, MlirOperation o, int r, int n, 
 static inline MlirType elem_type(Emitter *e, ElemType t) {
     switch (t) {
     case EL_I1: return mlirIntegerTypeGet(e->ir.ctx, 1);
-    case EL_I8: return mlirIntegerTypeGet(e->ir.ctx, 8);
-    case EL_I16: return mlirIntegerTypeGet(e->ir.ctx, 16);
-    case EL_I32: return mlirIntegerTypeGet(e->ir.ctx, 32);
+    case EL_I8:
+    case EL_U8: return mlirIntegerTypeGet(e->ir.ctx, 8);
+    case EL_I16:
+    case EL_U16: return mlirIntegerTypeGet(e->ir.ctx, 16);
+    case EL_I32:
+    case EL_U32: return mlirIntegerTypeGet(e->ir.ctx, 32);
+    case EL_U64:
     case EL_I64:
     case EL_INT: return mlirIntegerTypeGet(e->ir.ctx, 64);
     case EL_F16: return mlirF16TypeGet(e->ir.ctx);
@@ -152,6 +156,12 @@ MlirValue emit_matmul(Emitter *e, Node *n, Node *a, Node *b, Node *acc);
 // The same elements in row-major order with the shape `to`.
 MlirValue emit_reshape_to(Emitter *e, MlirValue x, const Type *from, const Type *to);
 
+// ================================================================ emit_random.c
+
+// umulhi, philox, randint, rand, randn: arithmetic on u32 words (Philox4x32-10, Triton's
+// conventions), so every back end gets the same bits.
+MlirValue emit_random(Emitter *e, Node *n, Builtin b);
+
 // ================================================================ emit_memory.c
 
 // The size of dimension i of tensor t (i64): its constant, or the bound size symbol.
@@ -168,5 +178,8 @@ void emit_tensor_store(Emitter *e, Node *target, Node *value);
 // atomic (b: B_STORE, B_ATOMIC_ADD/MAX/MIN) of `value` to the selected elements.
 MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other);
 void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b);
+// atomic_cas(X[...], cmp, val, mask = m) / atomic_xchg(X[...], val, mask = m): the tile of the
+// values the selected elements held before the swap (0 where none was selected).
+MlirValue emit_atomic_swap(Emitter *e, Node *call, Builtin b);
 
 #endif

@@ -67,10 +67,24 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
         id = fl ? (ConstVal){.is_float = true, .f = -INFINITY} : (ConstVal){.i = INT64_MIN};
     else if (b == B_MIN)
         id = fl ? (ConstVal){.is_float = true, .f = INFINITY} : (ConstVal){.i = INT64_MAX};
+    bool uns = elem_is_unsigned(el);
     if (!fl && b != B_SUM && b != B_MEAN) {  // the identity at this width
         int bits = elem_bits(el);
-        if (bits < 64)
+        if (uns)
+            id.i = b == B_MAX ? 0 : bits < 64 ? (INT64_C(1) << bits) - 1 : -1;
+        else if (bits < 64)
             id.i = b == B_MAX ? -(INT64_C(1) << (bits - 1)) : (INT64_C(1) << (bits - 1)) - 1;
+    }
+    // f16 and bf16 sums and means accumulate in f32 unless `acc` says otherwise, and round once
+    // at the end (docs/language.md §9.4).
+    Node *acc_n = sema_named_arg(call, "acc");
+    ElemType acc = acc_n                                                            ? acc_n->type.elem
+                   : (b == B_SUM || b == B_MEAN) && (el == EL_F16 || el == EL_BF16) ? EL_F32
+                                                                                    : el;
+    if (acc != el) {
+        vx = emit_convert(e, vx, el, acc, &xt);
+        el = acc;
+        rt.elem = acc;
     }
     MlirValue init = filled(e, &rt, const_scalar(e, el, &id));
     MlirValue ops[2] = {vx, init};
@@ -83,8 +97,12 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
     MlirBlock saved = e->ir.block;
     e->ir.block = body;
     MlirValue in = mlirBlockGetArgument(body, 0), accv = mlirBlockGetArgument(body, 1);
-    const char *name = b == B_MAX   ? (fl ? "arith.maximumf" : "arith.maxsi")
-                       : b == B_MIN ? (fl ? "arith.minimumf" : "arith.minsi")
+    const char *name = b == B_MAX   ? (fl    ? "arith.maximumf"
+                                       : uns ? "arith.maxui"
+                                             : "arith.maxsi")
+                       : b == B_MIN ? (fl    ? "arith.minimumf"
+                                       : uns ? "arith.minui"
+                                             : "arith.minsi")
                                     : (fl ? "arith.addf" : "arith.addi");
     MlirValue c;
     if (fl) {
@@ -108,6 +126,8 @@ static MlirValue emit_reduce(Emitter *e, Node *call, Builtin b, Node *x, int axi
         MlirValue k = const_float(e, et, (double)count);
         res = binop(e, "arith.divf", res, op1(e, "tensor.splat", rty, 1, &k));
     }
+    if (el != call->type.elem)  // round the f32 (or f64) result once (a tensor, 0-d when full)
+        res = op1(e, "arith.truncf", tensor_of(e, call->type.elem, rt.rank, rt.dims), 1, &res);
     return reduced_result(e, call, res, &xt, axis, keep);
 }
 
@@ -158,10 +178,12 @@ static MlirValue emit_argreduce(Emitter *e, Node *call, Builtin b, Node *x, int 
     bool fl = elem_is_float(xt.elem);
     MlirType et = elem_type(e, xt.elem), i32 = elem_type(e, EL_I32);
     int bits = elem_bits(xt.elem);
-    MlirValue worst = fl ? const_float(e, et, b == B_ARGMAX ? -INFINITY : INFINITY)
-                         : const_int(e, et,
-                                     b == B_ARGMAX ? -(int64_t)(UINT64_MAX >> (65 - bits)) - 1
-                                                   : (int64_t)(UINT64_MAX >> (65 - bits)));
+    bool uns = elem_is_unsigned(xt.elem);
+    MlirValue worst = fl    ? const_float(e, et, b == B_ARGMAX ? -INFINITY : INFINITY)
+                      : uns ? const_int(e, et, b == B_ARGMAX ? 0 : (int64_t)(UINT64_MAX >> (64 - bits)))
+                            : const_int(e, et,
+                                        b == B_ARGMAX ? -(int64_t)(UINT64_MAX >> (65 - bits)) - 1
+                                                      : (int64_t)(UINT64_MAX >> (65 - bits)));
     MlirValue outs[3] = {vx, filled(e, &vt, worst), filled(e, &it, const_int(e, i32, 0))};
     MlirType rts[2] = {mlirValueGetType(outs[1]), mlirValueGetType(outs[2])};
     MlirAffineMap out_map = mlirAffineMapGet(e->ir.ctx, r, 0, vt.rank, kept_dims);
@@ -191,7 +213,7 @@ static MlirValue emit_argreduce(Emitter *e, Node *call, Builtin b, Node *x, int 
     }
     here = op1(e, "arith.index_cast", i32, 1, &here);
     // ogt 2 / olt 4 (cmpf); sgt 4 / slt 2 (cmpi)
-    int pred = fl ? (b == B_ARGMAX ? 2 : 4) : (b == B_ARGMAX ? 4 : 2);
+    int pred = fl ? (b == B_ARGMAX ? 2 : 4) : (b == B_ARGMAX ? 4 : 2) + (uns ? 4 : 0);  // ugt 8 / ult 6
     MlirNamedAttribute pa = named(e, "predicate", mlirIntegerAttrGet(i64t(e), pred));
     MlirValue better =
         mlirOperationGetResult(op(e, fl ? "arith.cmpf" : "arith.cmpi", 1, (MlirType[]){elem_type(e, EL_I1)},
@@ -382,7 +404,10 @@ static MlirValue emit_elementwise_builtin(Emitter *e, Node *n, Builtin b) {
     case B_ERF: return emit_math(e, n, "math.erf");
     case B_FLOOR: return emit_math(e, n, "math.floor");
     case B_CEIL: return emit_math(e, n, "math.ceil");
-    case B_ABS: return emit_math(e, n, elem_is_float(n->type.elem) ? "math.absf" : "math.absi");
+    case B_ABS:
+        if (elem_is_unsigned(n->type.elem))
+            return emit_operand(e, a[0], n->type.elem, &n->type);
+        return emit_math(e, n, elem_is_float(n->type.elem) ? "math.absf" : "math.absi");
     case B_SIGMOID: {  // 1 / (1 + exp(-x))
         MlirValue x = emit_operand(e, a[0], n->type.elem, &n->type);
         if (e->failed)
@@ -396,17 +421,29 @@ static MlirValue emit_elementwise_builtin(Emitter *e, Node *n, Builtin b) {
         return binop(e, "arith.divf", one, binop(e, "arith.addf", one, ex));
     }
     case B_POW: return emit_elementwise2(e, n, "math.powf", "math.ipowi");
-    case B_MAXIMUM: return emit_elementwise2(e, n, "arith.maximumf", "arith.maxsi");
-    case B_MINIMUM: return emit_elementwise2(e, n, "arith.minimumf", "arith.minsi");
+    case B_MAXIMUM:
+        return emit_elementwise2(e, n, "arith.maximumf",
+                                 elem_is_unsigned(n->type.elem) ? "arith.maxui" : "arith.maxsi");
+    case B_MINIMUM:
+        return emit_elementwise2(e, n, "arith.minimumf",
+                                 elem_is_unsigned(n->type.elem) ? "arith.minui" : "arith.minsi");
     case B_CLAMP: {
         MlirValue x = emit_operand(e, a[0], n->type.elem, &n->type),
                   lo = emit_operand(e, a[1], n->type.elem, &n->type),
                   hi = emit_operand(e, a[2], n->type.elem, &n->type);
         if (e->failed)
             return x;
-        bool fl = elem_is_float(n->type.elem);
-        return binop(e, fl ? "arith.minimumf" : "arith.minsi",
-                     binop(e, fl ? "arith.maximumf" : "arith.maxsi", x, lo), hi);
+        bool fl = elem_is_float(n->type.elem), uns = elem_is_unsigned(n->type.elem);
+        return binop(e,
+                     fl    ? "arith.minimumf"
+                     : uns ? "arith.minui"
+                           : "arith.minsi",
+                     binop(e,
+                           fl    ? "arith.maximumf"
+                           : uns ? "arith.maxui"
+                                 : "arith.maxsi",
+                           x, lo),
+                     hi);
     }
     case B_WHERE: {
         Type ct = n->type;
@@ -422,7 +459,9 @@ static MlirValue emit_elementwise_builtin(Emitter *e, Node *n, Builtin b) {
     case B_CDIV: {
         MlirValue x = emit_operand(e, a[0], n->type.elem, &n->type),
                   y = emit_operand(e, a[1], n->type.elem, &n->type);
-        return e->failed ? x : binop(e, "arith.ceildivsi", x, y);
+        return e->failed
+                   ? x
+                   : binop(e, elem_is_unsigned(n->type.elem) ? "arith.ceildivui" : "arith.ceildivsi", x, y);
     }
     default: break;
     }
@@ -500,6 +539,13 @@ MlirValue emit_call(Emitter *e, Node *n) {
     case B_MEAN:
     case B_ARGMAX:
     case B_ARGMIN: return emit_reduction(e, n, b);
+    case B_ATOMIC_CAS:
+    case B_ATOMIC_XCHG: return emit_atomic_swap(e, n, b);
+    case B_UMULHI:
+    case B_PHILOX:
+    case B_RANDINT:
+    case B_RAND:
+    case B_RANDN: return emit_random(e, n, b);
     case B_DOT: {
         Node *acc = n->args.len > 2 ? a[2] : sema_named_arg(n, "acc");
         if (acc && acc->type.cls == TY_TYPE)

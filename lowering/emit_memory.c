@@ -2,6 +2,8 @@
 // tensor.extract_slice of the tensor's memref (loads) and a subview written in place (stores),
 // and the element-wise accesses — gathers, scatters, masked loads and stores, atomics — as a
 // linalg.generic or loops that test each element against the tensor's bounds and the mask.
+#include "mlir-c/Dialect/LLVM.h"
+
 #include "emit.h"
 
 // ================================================================ tensor slices
@@ -562,11 +564,16 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
     MlirValue v = emit_operand(e, value, el, &a.shape);
     if (e->failed)
         return;
-    bool fl = elem_is_float(el);
-    // arith::AtomicRMWKind: addf 0, addi 1, maximumf 4, maxs 6, minimumf 8, mins 10 (-1: a store).
+    bool fl = elem_is_float(el), uns = elem_is_unsigned(el);
+    // arith::AtomicRMWKind: addf 0, addi 1, maximumf 4, maxs 6, maxu 7, minimumf 8, mins 10,
+    // minu 11 (-1: a store).
     int rmw = b == B_ATOMIC_ADD   ? (fl ? 0 : 1)
-              : b == B_ATOMIC_MAX ? (fl ? 4 : 6)
-              : b == B_ATOMIC_MIN ? (fl ? 8 : 10)
+              : b == B_ATOMIC_MAX ? (fl    ? 4
+                                     : uns ? 7
+                                           : 6)
+              : b == B_ATOMIC_MIN ? (fl    ? 8
+                                     : uns ? 11
+                                           : 10)
                                   : -1;
     MlirValue ivs[TILE_MAX_RANK];
     scatter_loops(e, &a, v, rmw, 0, ivs);
@@ -580,4 +587,136 @@ bool emit_has_index_tile(const Node *n) {
             return true;
     }
     return false;
+}
+
+// ================================================================ atomic_cas, atomic_xchg
+
+// The address of X[idx] as an LLVM pointer: the memref's aligned pointer plus its offset and
+// the indices times its strides, in elements.
+static MlirValue element_address(Emitter *e, const Symbol *t, const MlirValue *idx) {
+    MlirValue mem = memref_of(e, t);
+    int r = t->type.rank;
+    MlirOperation md = ir_strided_metadata(&e->ir, mem);
+    MlirValue off = mlirOperationGetResult(md, 1);
+    for (int j = 0; j < r; j++)
+        off = binop(e, "arith.addi", off,
+                    binop(e, "arith.muli", idx[j], mlirOperationGetResult(md, 2 + r + j)));
+    MlirValue base = op1(e, "memref.extract_aligned_pointer_as_index", indext(e), 1, &mem);
+    MlirValue bytes = binop(e, "arith.muli", off, const_int(e, indext(e), elem_bits(t->type.elem) / 8));
+    MlirValue addr =
+        op1(e, "arith.index_cast", i64t(e), 1, (MlirValue[]){binop(e, "arith.addi", base, bytes)});
+    return op1(e, "llvm.inttoptr", mlirLLVMPointerTypeGet(e->ir.ctx, 0), 1, &addr);
+}
+
+// Declares the runtime's compare-and-swap `name` (runtime/atomic.c) in the module, once:
+// (!llvm.ptr, T, T) -> T.
+static void declare_cas(Emitter *e, const char *name, MlirType et) {
+    MlirOperation m = mlirBlockGetParentOperation(e->ir.block);
+    while (!mlirOperationIsNull(m) && !ir_op_is(m, "builtin.module"))
+        m = mlirOperationGetParentOperation(m);
+    if (mlirOperationIsNull(m))
+        internal_error(__FILE__, __LINE__, "atomic_cas outside a module");
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(m, 0));
+    for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(o);
+         o = mlirOperationGetNextInBlock(o)) {
+        MlirAttribute n = mlirOperationGetAttributeByName(o, str("sym_name"));
+        if (!mlirAttributeIsNull(n) && mlirStringRefEqual(mlirStringAttrGetValue(n), str(name)))
+            return;
+    }
+    MlirType args[3] = {mlirLLVMPointerTypeGet(e->ir.ctx, 0), et, et};
+    MlirNamedAttribute attrs[3] = {
+        named(e, "sym_name", mlirStringAttrGet(e->ir.ctx, str(name))),
+        named(e, "function_type", mlirTypeAttrGet(mlirFunctionTypeGet(e->ir.ctx, 3, args, 1, &et))),
+        named(e, "sym_visibility", mlirStringAttrGet(e->ir.ctx, str("private"))),
+    };
+    MlirOperationState st = mlirOperationStateGet(str("func.func"), e->ir.loc);
+    mlirOperationStateAddAttributes(&st, 3, attrs);
+    MlirRegion r = mlirRegionCreate();
+    mlirOperationStateAddOwnedRegions(&st, 1, &r);
+    mlirBlockInsertOwnedOperation(body, 0, mlirOperationCreate(&st));
+}
+
+// One element's swap where `cond` holds: the runtime's compare-and-swap of X[idx] from `cmp` to
+// `val` (cas; runtime/atomic.c says why a call), or memref.atomic_rmw assign (xchg); both
+// sequentially consistent. The value the element held, or 0 where `cond` is false.
+static MlirValue swap_element(Emitter *e, const Access *a, MlirValue cond, const MlirValue *idx,
+                              MlirValue cmp, MlirValue val) {
+    ElemType el = a->shape.elem;
+    MlirType et = elem_type(e, el);
+    int r = a->t->type.rank;
+    MlirOperation f = op(e, "scf.if", 1, &et, 1, &cond, 0, NULL, 2);
+    MlirBlock saved = e->ir.block;
+    e->ir.block = region_block(e, f, 0, 0, NULL);
+    MlirValue old;
+    if (!mlirValueIsNull(cmp)) {
+        MlirValue ops[3] = {element_address(e, a->t, idx), cmp, val};
+        const char *fn = elem_bits(el) == 32 ? "tilec_rt_cas_i32" : "tilec_rt_cas_i64";
+        declare_cas(e, fn, et);
+        MlirNamedAttribute callee = named(e, "callee", mlirFlatSymbolRefAttrGet(e->ir.ctx, str(fn)));
+        old = mlirOperationGetResult(op(e, "func.call", 1, &et, 3, ops, 1, &callee, 0), 0);
+    } else {
+        MlirValue ops[2 + TILE_MAX_RANK];
+        ops[0] = val;
+        ops[1] = memref_of(e, a->t);
+        for (int j = 0; j < r; j++)
+            ops[2 + j] = idx[j];
+        MlirNamedAttribute kind = named(e, "kind", mlirIntegerAttrGet(i64t(e), 3));  // assign
+        old = mlirOperationGetResult(op(e, "memref.atomic_rmw", 1, &et, 2 + r, ops, 1, &kind, 0), 0);
+    }
+    op(e, "scf.yield", 0, NULL, 1, &old, 0, NULL, 0);
+    e->ir.block = region_block(e, f, 1, 0, NULL);
+    MlirValue zero = const_scalar(e, el, &(ConstVal){0});
+    op(e, "scf.yield", 0, NULL, 1, &zero, 0, NULL, 0);
+    e->ir.block = saved;
+    return mlirOperationGetResult(f, 0);
+}
+
+// The loops over the result shape from dimension d on, carrying the result tile `acc`: each
+// element swapped in order, its old value inserted at its position.
+static MlirValue swap_loops(Emitter *e, const Access *a, MlirValue cmp, MlirValue val, MlirValue acc, int d,
+                            MlirValue *ivs) {
+    ElemType el = a->shape.elem;
+    if (d == a->shape.rank) {
+        MlirValue idx[TILE_MAX_RANK];
+        MlirValue cond = access_element(e, a, ivs, idx);
+        MlirValue c = mlirValueIsNull(cmp) ? cmp : element_at(e, cmp, &a->shape, ivs, el);
+        MlirValue old = swap_element(e, a, cond, idx, c, element_at(e, val, &a->shape, ivs, el));
+        if (a->shape.rank == 0)
+            return old;
+        MlirValue ops[2 + TILE_MAX_RANK] = {old, acc};
+        for (int i = 0; i < a->shape.rank; i++)
+            ops[2 + i] = ivs[i];
+        return op1(e, "tensor.insert", mlirValueGetType(acc), 2 + a->shape.rank, ops);
+    }
+    MlirValue ops[4] = {const_int(e, indext(e), 0), const_int(e, indext(e), a->shape.dims[d]),
+                        const_int(e, indext(e), 1), acc};
+    MlirType tt = mlirValueGetType(acc);
+    MlirOperation f = op(e, "scf.for", 1, &tt, 4, ops, 0, NULL, 1);
+    MlirBlock body = region_block(e, f, 0, 2, (MlirType[]){indext(e), tt}), saved = e->ir.block;
+    e->ir.block = body;
+    ivs[d] = mlirBlockGetArgument(body, 0);
+    MlirValue r = swap_loops(e, a, cmp, val, mlirBlockGetArgument(body, 1), d + 1, ivs);
+    op(e, "scf.yield", 0, NULL, 1, &r, 0, NULL, 0);
+    e->ir.block = saved;
+    return mlirOperationGetResult(f, 0);
+}
+
+// atomic_cas(X[...], cmp, val, mask = m) / atomic_xchg(X[...], val, mask = m): the elements are
+// swapped one after the other, in row-major order of the indexed shape.
+MlirValue emit_atomic_swap(Emitter *e, Node *call, Builtin b) {
+    Node **args = call->args.items;
+    if (e->gpu)  // as the other atomics (docs/gpu.md)
+        return emit_unsupported(e, call,
+                                b == B_ATOMIC_CAS ? "'atomic_cas' on a GPU" : "'atomic_xchg' on a GPU");
+    Access a;
+    if (!access_of(e, args[0], sema_named_arg(call, "mask"), &a))
+        return (MlirValue){NULL};
+    ElemType el = a.shape.elem;
+    MlirValue cmp = b == B_ATOMIC_CAS ? emit_operand(e, args[1], el, &a.shape) : (MlirValue){NULL};
+    MlirValue val = emit_operand(e, args[b == B_ATOMIC_CAS ? 2 : 1], el, &a.shape);
+    if (e->failed)
+        return val;
+    MlirValue ivs[TILE_MAX_RANK];
+    MlirValue acc = a.shape.rank ? emit_empty_tensor(e, &a.shape) : (MlirValue){NULL};
+    return swap_loops(e, &a, cmp, val, acc, 0, ivs);
 }

@@ -16,7 +16,8 @@ ElemType hint_dtype(const char *s, size_t n) {
         {"float16", EL_F16}, {"half", EL_F16},    {"bfloat16", EL_BF16}, {"float32", EL_F32},
         {"float", EL_F32},   {"float64", EL_F64}, {"double", EL_F64},    {"int1", EL_I1},
         {"bool", EL_I1},     {"int8", EL_I8},     {"int16", EL_I16},     {"int32", EL_I32},
-        {"int64", EL_I64},
+        {"int64", EL_I64},   {"uint8", EL_U8},    {"uint16", EL_U16},    {"uint32", EL_U32},
+        {"uint64", EL_U64},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strlen(names[i].name) == n && memcmp(names[i].name, s, n) == 0)

@@ -19,6 +19,7 @@
 
 #include "la_kernels.h"
 #include "linear.h"
+#include "kcall.h"
 #include "matmul.h"
 #include "rd_kernels.h"
 #include "reduce.h"
@@ -148,10 +149,10 @@ static int bmm_any(OpCtx *c, int dtype, const void *A, const void *B, void *C, i
         st = la_bmm_f64(A, B, C, BA, M, K, BB, N, BT);
     } else if (BB == 1 && BA == BT) {
         c->kernel = "matmul";
-        st = matmul(A, B, C, BT * M, K, N);
+        st = kc_matmul(A, B, C, BT * M, K, N);
     } else {
         c->kernel = "bmm";
-        st = bmm(A, B, C, BA, M, K, BB, N, BT);
+        st = kc_bmm(A, B, C, BA, M, K, BB, N, BT);
     }
     return st ? kerr(c, c->kernel, st) : 0;
 }
@@ -331,7 +332,7 @@ static int gemm_run(OpCtx *c) {
     c->kernel = "la_linear";
     if (p.bias) {
         const float *bias = has_c ? c->in[2].data : NULL;
-        st = la_linear(A, B, bias, NULL, y, p.alpha, 0.0f, p.M, p.K, p.N, bias ? p.N : 0, 0, 0);
+        st = kc_la_linear(A, B, bias, NULL, y, p.alpha, 0.0f, p.M, p.K, p.N, bias ? p.N : 0, 0, 0);
         return st ? kerr(c, "la_linear", st) : 0;
     }
     const float *R = c->in[2].data;
@@ -343,7 +344,7 @@ static int gemm_run(OpCtx *c) {
         tensor_copy_strided(t, R, 2, dims, str, sizeof(float));
         R = t;
     }
-    st = la_linear(A, B, NULL, R, y, p.alpha, p.beta, p.M, p.K, p.N, 0, p.M, p.N);
+    st = kc_la_linear(A, B, NULL, R, y, p.alpha, p.beta, p.M, p.K, p.N, 0, p.M, p.N);
     return st ? kerr(c, "la_linear", st) : 0;
 }
 

@@ -1,29 +1,32 @@
 // runner/ops_nn_conv.c — Conv and ConvTranspose (1-D as 2-D with H = 1, and 2-D) on f32.
 //
-// Conv picks its kernel by shape (single-thread timings, NCHW in and out, in the report of the
-// commit that added this file): depthwise filters run nn_dwconv (runner/kernels/nn_conv.tile),
+// Conv picks its kernel by shape (single-thread timings, NCHW in and out, in the reports of the
+// commits that added each path): depthwise filters run nn_dwconv (runner/kernels/nn_conv.tile),
 // 1x1 unit-stride unpadded ones of one group a matrix product per image (stdlib matmul, then
 // nn_bias_act) from 32 input and 32 output channels up, nn_conv_nchw below (16 -> 32 channels
 // on 320x320: 4.4 ms against 2.1; the bias and activation in the same pass), other grouped 1x1
-// ones stdlib conv2d_nchw; other dense (one-group) convolutions nn_conv_nchw on weights
-// repacked at load to [KH, KW, K, C], except strided ones over 8 or more channels: those, and
-// grouped convolutions, run stdlib conv2d_nhwc between two transposes (the input to NHWC, the
-// output back) on weights repacked to [KH, KW, CG, K]. Measured on one thread (ms, PP-OCR det
-// and the super-resolution CNN): 96 -> 24 channels 3x3 at 160x160: 18.0 through NHWC, 9.4
-// direct; 3 -> 16 at stride 2 on 640x640: 11.0 and 3.7; 1 -> 64 5x5 on 224x224: 13.2 and 6.7;
-// 64 -> 64 3x3 on 224x224 with ReLU: 37.5 and 33-35; 64 -> 32: 15.8 and 15.3-16.0 (and no
-// transposed copies in scratch). ConvTranspose runs nn_conv_transpose on weights repacked to
+// ones stdlib conv2d_nchw. Other dense (one-group) convolutions: below 8 input channels
+// nn_conv_gemm, one product over all taps on the weights as they are (superres's 1 -> 64 5x5 on
+// 224x224: 8.3 ms with nn_conv_nchw, 1.9-2.3 ms); at unit stride, 3-wide filters nn_conv3x3
+// (one input window per three taps, a whole output row per program: superres's 64 -> 64 3x3
+// at 224x224 157-167 GFLOP/s against 114) and others nn_conv_nchw, both on weights repacked at
+// load to [KH, KW, K, C]; strided ones over 8 or more channels, and grouped convolutions, run
+// stdlib conv2d_nhwc between two transposes (the input to NHWC, the output back) on weights
+// repacked to [KH, KW, CG, K] (PP-OCR det's 96 -> 24 channels 3x3 at 160x160 took 18.0 ms that
+// way, 9.4 with nn_conv_nchw). ConvTranspose runs nn_conv_transpose on weights repacked to
 // [KH, KW, K, CG], or, when its kernel equals its stride, a 1x1 nn_conv_nchw to K*KH*KW
 // channels and a rearrangement (nn_convt_scatter), or for 2x2 kernels to 8 or more channels
 // nn_convt_k2 in one pass. Conv applies the node's fused epilogue (runner.h's Epilogue, fuse.c)
-// in its kernel where that takes one (nn_dwconv, nn_conv_nchw, nn_convt_k2, nn_bias_act;
-// stdlib's conv2d_* for activations.tile's activations), else in place after it.
+// in its kernel where that takes one (nn_dwconv, nn_conv_nchw, nn_conv3x3, nn_conv_gemm,
+// nn_convt_k2, nn_bias_act; stdlib's conv2d_* for activations.tile's activations), else in
+// place after it.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv2d.h"
 #include "linear.h"
+#include "kcall.h"
 #include "matmul.h"
 #include "nn_conv.h"
 #include "ops_nn.h"
@@ -179,14 +182,18 @@ static int epilogue_in_place(OpCtx *c, const EpiArgs *ea) {
     return st ? opnn_kernel_err(c, "nn_bias_act", st) : 0;
 }
 
-enum { PATH_DW, PATH_NCHW, PATH_NHWC, PATH_DIRECT };
+enum { PATH_DW, PATH_NCHW, PATH_NHWC, PATH_DIRECT, PATH_3X3, PATH_GEMM };
 
 // The path of a dense (one-group, not 1x1 unit-stride) convolution: see the top of the file.
-static int dense_path(int64_t C, int64_t sw) {
+static int dense_path(int64_t C, int64_t KW, int64_t sw, int64_t dw) {
+    if (C < 8)
+        return PATH_GEMM;
     if (sw == 1)
-        return PATH_DIRECT;
-    return sw == 2 && C < 8 ? PATH_DIRECT : PATH_NHWC;
+        return KW == 3 && dw == 1 ? PATH_3X3 : PATH_DIRECT;
+    return PATH_NHWC;
 }
+
+static bool packs_direct(int path) { return path == PATH_DIRECT || path == PATH_3X3; }
 
 typedef struct ConvShape {
     int64_t N, C, H, W, K, CG, KH, KW, OH, OW, group;
@@ -238,7 +245,7 @@ static int conv_shape(const OpCtx *c, ConvShape *s, NnWindow *win) {
              s->OH == s->H && s->OW == s->W)
         s->path = PATH_NCHW;
     else if (s->group == 1)
-        s->path = dense_path(s->C, s->sw);
+        s->path = dense_path(s->C, s->KW, s->sw, s->dw);
     else
         s->path = PATH_NHWC;
     return 0;
@@ -258,9 +265,13 @@ int opnn_conv_prepare(Node *n, const Graph *g, RErr *e) {
         return 0;   // depthwise (or a multiplier): OIHW is what its kernel reads
     if (KH == 1 && KW == 1)
         return 0;   // possibly conv2d_nchw; repacked at run time otherwise
-    const int64_t *sv;
+    const int64_t *sv, *dv;
     int64_t sw = attr_ints(n, "strides", &sv) == w->rank - 2 ? sv[w->rank - 3] : 1;
-    if (attr_int(n, "group", 1) == 1 && dense_path(CG, sw) == PATH_DIRECT) {
+    int64_t dw = attr_ints(n, "dilations", &dv) == w->rank - 2 ? dv[w->rank - 3] : 1;
+    int path = attr_int(n, "group", 1) == 1 ? dense_path(CG, KW, sw, dw) : PATH_NHWC;
+    if (path == PATH_GEMM)
+        return 0;   // reads OIHW as [K, CG * KH * KW]
+    if (packs_direct(path)) {
         s->wt_direct = malloc((size_t)(K * CG * KH * KW) * sizeof(float) + 1);
         if (!s->wt_direct)
             return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
@@ -296,7 +307,7 @@ size_t opnn_conv_scratch(const OpCtx *c) {
     if (conv_shape(&q, &s, &win))
         return 0;
     const NnConvState *cs = c->node->state;
-    if (s.path == PATH_DIRECT)
+    if (packs_direct(s.path))
         return (cs && cs->wt_direct) || s.KH * s.KW == 1
                    ? 0
                    : (size_t)(s.K * s.C * s.KH * s.KW) * sizeof(float);
@@ -329,7 +340,7 @@ int opnn_conv_run(OpCtx *c) {
         return 0;
     if (s.path == PATH_DW) {
         c->kernel = "nn_dwconv";
-        st = nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
+        st = kc_nn_dwconv(x, w, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
                        (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m,
                        ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.KH, s.KW, KB,
                        s.OH, s.OW);
@@ -339,10 +350,26 @@ int opnn_conv_run(OpCtx *c) {
         c->kernel = "matmul+nn_bias_act";
         int64_t P = s.H * s.W;
         for (int64_t n = 0; n < s.N && !st; n++)
-            st = matmul(w, x + n * s.C * P, y + n * s.K * P, s.K, s.C, P);
+            st = kc_matmul(w, x + n * s.C * P, y + n * s.K * P, s.K, s.C, P);
         if (!st && (b || ep.on))
             st = nn_bias_act(y, b, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.K,
                              P, KB);
+    } else if (s.path == PATH_GEMM) {
+        c->kernel = "nn_conv_gemm";
+        st = nn_conv_gemm(x, w, b, y, (int32_t)s.KH, (int32_t)s.KW, (int32_t)s.sh, (int32_t)s.sw,
+                          (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p,
+                          ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.K,
+                          s.C * s.KH * s.KW, KB, s.OH, s.OW);
+    } else if (s.path == PATH_3X3) {
+        const float *wt = cs ? cs->wt_direct : NULL;
+        if (!wt) {
+            pack_direct(w, c->scratch, s.K, s.C, s.KH, s.KW);
+            wt = c->scratch;
+        }
+        c->kernel = "nn_conv3x3";
+        st = nn_conv3x3(x, wt, b, y, (int32_t)s.sh, (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh,
+                        ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.C, s.H, s.W,
+                        s.KH, s.K, KB, s.OH, s.OW);
     } else if (s.path == PATH_DIRECT || (s.path == PATH_NCHW && s.CG == s.C)) {
         const float *wt = s.KH * s.KW == 1 ? w : cs ? cs->wt_direct : NULL;   // 1x1: the same
         if (!wt) {
@@ -350,7 +377,7 @@ int opnn_conv_run(OpCtx *c) {
             wt = c->scratch;
         }
         c->kernel = "nn_conv_nchw";
-        st = nn_conv_nchw(x, wt, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
+        st = kc_nn_conv_nchw(x, wt, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
                           (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m,
                           ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.KH, s.KW, s.K, KB, s.OH, s.OW);
     } else if (s.path == PATH_NCHW) {
@@ -372,7 +399,7 @@ int opnn_conv_run(OpCtx *c) {
         if ((st = layout_swap(x, xt, s.N, s.C, s.H * s.W)))
             return opnn_kernel_err(c, "transpose", st);
         c->kernel = "conv2d_nhwc";
-        st = conv2d_nhwc(xt, wt, b, yt, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph,
+        st = kc_conv2d_nhwc(xt, wt, b, yt, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph,
                          (int32_t)s.pw, (int32_t)s.dh, (int32_t)s.dw, act, s.N, s.H, s.W, s.C,
                          s.KH, s.KW, s.CG, s.K, KB, s.OH, s.OW);
         if (st)
@@ -590,7 +617,7 @@ static int convtr_gemm(OpCtx *c, const TrShape *s) {
     int64_t M = s->K * s->KH * s->KW;
     c->kernel = "nn_conv_nchw+nn_convt_scatter";
     EpiArgs id = epi_args(&(Epilogue){.scale = 1.0f});
-    int st = nn_conv_nchw(c->in[0].data, wr, NULL, t, 1, 1, 0, 0, 1, 1, id.act, id.p, id.q, id.lo,
+    int st = kc_nn_conv_nchw(c->in[0].data, wr, NULL, t, 1, 1, 0, 0, 1, 1, id.act, id.p, id.q, id.lo,
                           id.hi, id.m, id.ps, id.pt, s->N, s->C, s->H, s->W, 1, 1, M, 0, s->H,
                           s->W);
     if (st)
@@ -622,7 +649,7 @@ static int convtr_k2(OpCtx *c, const TrShape *s) {
     Epilogue ep = node_epilogue(c->node);
     EpiArgs ea = epi_args(&ep);
     c->kernel = "nn_convt_k2";
-    int st = nn_convt_k2(c->in[0].data, wp, b, c->out[0].data, ea.act, ea.p, ea.q, ea.lo, ea.hi,
+    int st = kc_nn_convt_k2(c->in[0].data, wp, b, c->out[0].data, ea.act, ea.p, ea.q, ea.lo, ea.hi,
                          ea.m, ea.ps, ea.pt, s->N, s->C, s->H, s->W, s->K, KB, s->OH, s->OW);
     return st ? opnn_kernel_err(c, c->kernel, st) : 0;
 }

@@ -7,6 +7,8 @@
 # The benchmarks' peers: OpenBLAS (matmul), oneDNN (conv2d), PyTorch (attention).
 # The ONNX runner (runner/): protobuf-c and its compiler (C from onnx.proto), onnx.proto itself
 # (libonnx-dev), ONNX's backend node tests (libonnx-testdata), python3-onnx for the tests' models.
+# GNU parallel runs the shards of a model's tuning in tests/autotune/model-parallel.test
+# (docs/autotune.md, "Whole models").
 set -euo pipefail
 
 packages=(
@@ -17,6 +19,7 @@ packages=(
     libopenblas-dev libdnnl-dev python3-torch
     libsqlite3-dev libxxhash-dev time
     protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx
+    parallel
 )
 # The runner's model tests and benchmark run ONNX Runtime (the npm package onnxruntime-node) on
 # Node.js; the machines have node, but a bare Debian gets it from apt.

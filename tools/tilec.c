@@ -74,6 +74,7 @@ static const char *const usage =
     "USAGE: tilec [options] <file.tile>...\n"
     "       tilec check [options] <file.tile>...\n"
     "       tilec tune <file.tile> --shape M=..,N=.. [options]   (tilec tune --help)\n"
+    "       tilec tune MODEL.onnx [--shape NAME=DIMS] [options]  (tilec tune MODEL.onnx --help)\n"
     "       tilec db show|export|merge ...                        (tilec db --help)\n"
     "       tilec run MODEL.onnx [options]                        (tilec run --help)\n"
     "       tilec MODEL.onnx --shape NAME=DIMS... -o NAME.o       (a model ahead of time)\n"
@@ -81,6 +82,7 @@ static const char *const usage =
     "COMMANDS:\n"
     "  check                   Parse and check the files (every tunable configuration); no output\n"
     "  tune                    Measure a kernel's configurations per shape into the tuning database\n"
+    "                          (or every kernel call of an ONNX model's layers)\n"
     "  db                      Show, export or merge tuning databases\n"
     "\n"
     "OPTIONS:\n"
@@ -558,6 +560,10 @@ int main(int argc, char **argv) {
     }
     if (argc > 1 && strcmp(argv[1], "db") == 0)
         return tune_db_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "tune-resolve") == 0) {
+        TuneIdentity id = {.compiler = TILEC_COMPILER_ID};
+        return tune_resolve_main(argc - 1, argv + 1, &id);
+    }
     int rc = parse_args(argc, argv, &o);
     if (rc != 0) {
         options_free(&o);

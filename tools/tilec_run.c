@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kcall.h"
 #include "tilec_model.h"
+#include "tilec_run_tuned.h"
 
 #define MAX_ARGS 64
 
@@ -26,6 +28,8 @@ typedef struct Options {
     TilecTensor shapes[MAX_ARGS];
     int nshapes;
     const char *output_dir, *test_data;
+    const char *db;            // --db: route tuned kernel calls (tilec_run_tuned.h)
+    const char *record_calls;  // --record-calls FILE: run once, write the kernel calls, stop
     int threads, bench, profile, list_ops;
     double rtol, atol;
     unsigned long long seed;
@@ -44,7 +48,11 @@ static void usage(FILE *f) {
           "  --bench N             time N runs after a warm-up: median and min\n"
           "  --profile             time every node; print a table sorted by time\n"
           "  --seed N              seed of the random inputs (default 1)\n"
-          "  --list-ops            print the supported ops with their opset ranges\n",
+          "  --list-ops            print the supported ops with their opset ranges\n"
+          "  --db PATH             run the kernel calls that 'tilec tune MODEL.onnx' tuned into the\n"
+          "                        tuning database PATH with their tuned versions\n"
+          "  --record-calls FILE   run once and write the model's tunable kernel calls to FILE (what\n"
+          "                        'tilec tune MODEL.onnx' reads)\n",
           f);
 }
 
@@ -113,6 +121,12 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--test-data") == 0) {
             NEED_VALUE();
             o->test_data = val;
+        } else if (strcmp(a, "--db") == 0) {
+            NEED_VALUE();
+            o->db = val;
+        } else if (strcmp(a, "--record-calls") == 0) {
+            NEED_VALUE();
+            o->record_calls = val;
         } else if (strcmp(a, "--threads") == 0 || strcmp(a, "--bench") == 0 ||
                    strcmp(a, "--seed") == 0) {
             NEED_VALUE();
@@ -572,6 +586,25 @@ static int bench(const Options *o, TilecModel *m, const TilecTensor *inputs, Til
     return st;
 }
 
+// --db and --record-calls: one run records the model's tunable kernel calls (runner/kcall.h),
+// which are then written for `tilec tune MODEL.onnx` or routed to their tuned versions.
+static int tuned_calls(const Options *o, TilecModel *m, const TilecTensor *inputs, TilecTensor *outs) {
+    char *err = NULL;
+    tilec_kcalls_record(true);
+    TilecModelStatus st = tilec_model_run(m, inputs, outs, &err);
+    tilec_kcalls_record(false);
+    if (st != TILEC_MODEL_OK) {
+        fprintf(stderr, "tilec run: error: %s: %s\n", o->model, err ? err : "run failed");
+        free(err);
+        return 1;
+    }
+    for (int i = 0; i < tilec_model_output_count(m); i++)
+        free(outs[i].data);
+    if (o->record_calls)
+        return tuned_write_calls(o->record_calls);
+    return tuned_load(o->db, 0);
+}
+
 int main(int argc, char **argv) {
     Options o = {0};
     if (parse_args(argc, argv, &o))
@@ -607,7 +640,9 @@ int main(int argc, char **argv) {
     bool *given = calloc((size_t)nin + 1, 1);
     int rc = !inputs || !outs || !given ? die("out of memory%s%s", "", "")
                                         : gather_inputs(&o, m, inputs, given);
-    if (!rc) {
+    if (!rc && (o.db || o.record_calls))
+        rc = tuned_calls(&o, m, inputs, outs);
+    if (!rc && !o.record_calls) {
         if (tilec_model_run(m, inputs, outs, &err) != TILEC_MODEL_OK) {
             fprintf(stderr, "tilec run: error: %s: %s\n", o.model, err ? err : "run failed");
             free(err);

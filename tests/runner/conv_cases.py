@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """tests/runner/conv_cases.py TILEC_RUN [OUT] — Conv and ConvTranspose through every kernel path of
 runner/ops_nn_conv.c (depthwise with every stride form, direct NCHW with 1, 3, 8, 16 and 32-channel
-blocks and 16/24/32-channel output blocks, the transposed NHWC path, 1x1 as a matrix product,
+blocks and 16/24/32-channel output blocks, 3-wide filters at every row-width rule, under 8 input
+channels as one product over all taps, the transposed NHWC path, 1x1 as a matrix product,
 grouped, 1-D, transposed convolution as a product plus a rearrangement and in general), the
 pooling and nearest-resize fast paths, at edge sizes (widths not a multiple of any block, one row, one column, batches of 2), with and without a
 bias, and the graph passes that rewrite convolutions (activations fused into them, PP-OCR's
@@ -116,6 +117,25 @@ conv_case("direct_c3_k16_2x7", 1, 3, 16, (8, 70), (2, 7), 1, p=[0, 3, 1, 3])
 conv_case("conv1d_c5_k12", 2, 5, 12, (67,), 3, 1)
 conv_case("conv1d_c4_k8_s2", 1, 4, 8, (40,), 5, 2)
 
+# ---- 3-wide filters at unit stride (nn_conv3x3): every row width rule (OW <= 32, 48, 64, 80, 128,
+# 160, 224; wider: 160 or 224 when it divides OW, else 128), 1-D, asymmetric pads, one column,
+# and below 8 input channels every tap in one product (nn_conv_gemm): 1, 3 and 7 channels (R up
+# to 63: two steps of 32), strides 1, 2 and 3, dilation, 1-D, K = 9, 16, 40, 64, 70
+for ow in (1, 31, 33, 47, 50, 66, 80, 81, 129, 160, 161, 224, 226, 320, 448):
+    conv_case("k3x3_c8_ow%d" % ow, 1, 8, 9 if ow % 2 else 24, (3, ow), 3)
+conv_case("k3x3_c40_k70_b2", 2, 40, 70, (4, 37), 3, bias=False)
+conv_case("k3x3_c16_k32_1x3", 1, 16, 32, (5, 41), (1, 3), 1, p=[0, 0, 0, 2])
+conv_case("k3x3_c24_asym", 1, 24, 16, (6, 35), 3, 1, p=[0, 2, 1, 0])
+conv_case("k3x3_c96_k24_5x3", 1, 96, 24, (9, 20), (5, 3), 1)
+conv_case("k3x3_conv1d", 1, 12, 16, (70,), 3, 1)
+conv_case("gemm_c1_k64_5x5_w224", 1, 1, 64, (5, 224), 5)
+conv_case("gemm_c3_k16_s2_w640", 1, 3, 16, (4, 640), 3, 2)
+conv_case("gemm_c7_k70_s1_d2", 1, 7, 70, (9, 30), 3, 1, d=2)
+conv_case("gemm_c2_k9_s3_7x7", 2, 2, 9, (15, 41), 7, 3, bias=False)
+conv_case("gemm_c5_k40_2x5_asym", 1, 5, 40, (6, 97), (2, 5), 1, p=[1, 0, 0, 3])
+conv_case("gemm_c4_k8_conv1d_s2", 1, 4, 8, (129,), 5, 2)
+conv_case("gemm_c3_k64_s2_d2", 1, 3, 64, (11, 161), 3, 2, d=2)
+
 # ---- wide (direct), transposed NHWC (conv2d_nhwc: strided over 8+ channels, grouped), 1x1 as matmul
 conv_case("wide_c64_k64", 1, 64, 64, (6, 35), 3)
 conv_case("nhwc_c16_k32_s2", 1, 16, 32, (9, 34), 3, 2)
@@ -128,6 +148,7 @@ for act in ACTS:
     conv_case("act_%s_direct" % act, 1, 3, 16, (9, 40), 3, 1, act=act)
     conv_case("act_%s_dw" % act, 1, 6, 6, (9, 40), 3, 1, group=6, act=act)
     conv_case("act_%s_1x1" % act, 1, 64, 64, (4, 20), 1, 1, p=[0, 0, 0, 0], act=act)
+    conv_case("act_%s_3x3" % act, 1, 16, 24, (5, 40), 3, 1, act=act)
 conv_case("act_relu_nhwc", 1, 64, 64, (6, 35), 3, act="Relu")
 
 
@@ -197,6 +218,7 @@ lab = [("Mul", S(0.94), {"const_first": 1}), ("Add", S(0.5), {}), ("hswish", Non
 chain_case("chain_ppocr_lab_op11", lab, opset=11)
 chain_case("chain_ppocr_lab_op9", lab, opset=9)
 chain_case("chain_ppocr_lab_dw", lab, opset=11, C=8, K=8, group=8)
+chain_case("chain_ppocr_lab_3x3", lab, opset=11, C=16, K=24)
 chain_case("chain_per_channel", [("Mul", R.rand(1, 8, 1, 1).astype(np.float32) + 0.5, {}),
                                  ("Sub", R.randn(8, 1, 1).astype(np.float32), {}),
                                  ("Div", S(2.0), {}), ("Relu", None, {}),
