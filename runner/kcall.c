@@ -16,7 +16,18 @@
 
 // ---------------------------------------------------------------- data structures
 
-enum { K_MATMUL, K_BMM, K_LA_LINEAR, K_NN_CONV_NCHW, K_NN_DWCONV, K_CONV2D_NHWC, K_NN_CONVT_K2, K_COUNT };
+enum {
+    K_MATMUL,
+    K_BMM,
+    K_LA_LINEAR,
+    K_NN_CONV_NCHW,
+    K_NN_CONV3X3,
+    K_NN_CONV_GEMM,
+    K_NN_DWCONV,
+    K_CONV2D_NHWC,
+    K_NN_CONVT_K2,
+    K_COUNT
+};
 
 static const KCallKernel kernels[K_COUNT] = {
     [K_MATMUL] = {"matmul", "stdlib/matmul.tile", "M,K,N"},
@@ -24,6 +35,10 @@ static const KCallKernel kernels[K_COUNT] = {
     [K_LA_LINEAR] = {"la_linear", "runner/kernels/la_kernels.tile", "M,K,N,NB,RM,RN"},
     [K_NN_CONV_NCHW] = {"nn_conv_nchw", "runner/kernels/nn_conv.tile",
                         "NB,C,H,W,KH,KW,K,KB,OH,OW,sh,sw,ph,pw,dh,dw,act"},
+    [K_NN_CONV3X3] = {"nn_conv3x3", "runner/kernels/nn_conv.tile",
+                      "NB,C,H,W,KH,K,KB,OH,OW,sh,ph,pw,dh,act"},
+    [K_NN_CONV_GEMM] = {"nn_conv_gemm", "runner/kernels/nn_conv.tile",
+                        "NB,C,H,W,K,R,KB,OH,OW,kh_,kw_,sh,sw,ph,pw,dh,dw,act"},
     [K_NN_DWCONV] = {"nn_dwconv", "runner/kernels/nn_conv.tile",
                      "NB,C,H,W,KH,KW,KB,OH,OW,sh,sw,ph,pw,dh,dw,act"},
     [K_CONV2D_NHWC] = {"conv2d_nhwc", "stdlib/conv2d.tile",
@@ -223,6 +238,31 @@ int kc_nn_conv_nchw(const float *X, const float *Wp, const float *bias, float *Y
         find(K_NN_CONV_NCHW, key, NKEY);
     return (fn ? fn : nn_conv_nchw)(X, Wp, bias, Y, sh, sw, ph, pw, dh, dw, act, p, q, lo, hi, m, ps, pt, NB,
                                     C, H, W, KH, KW, K, KB, OH, OW);
+}
+
+int kc_nn_conv3x3(const float *X, const float *Wp, const float *bias, float *Y, int32_t sh, int32_t ph,
+                  int32_t pw, int32_t dh, int32_t act, float p, float q, float lo, float hi, float m, float ps,
+                  float pt, int64_t NB, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t K, int64_t KB,
+                  int64_t OH, int64_t OW) {
+    KEY(NB, C, H, W, KH, K, KB, OH, OW, sh, ph, pw, dh, act);
+    int (*fn)(const float *, const float *, const float *, float *, int32_t, int32_t, int32_t, int32_t,
+              int32_t, float, float, float, float, float, float, float, int64_t, int64_t, int64_t, int64_t,
+              int64_t, int64_t, int64_t, int64_t, int64_t) = find(K_NN_CONV3X3, key, NKEY);
+    return (fn ? fn : nn_conv3x3)(X, Wp, bias, Y, sh, ph, pw, dh, act, p, q, lo, hi, m, ps, pt, NB, C, H, W,
+                                  KH, K, KB, OH, OW);
+}
+
+int kc_nn_conv_gemm(const float *X, const float *Wt, const float *bias, float *Y, int32_t kh_, int32_t kw_,
+                    int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t dh, int32_t dw, int32_t act,
+                    float p, float q, float lo, float hi, float m, float ps, float pt, int64_t NB, int64_t C,
+                    int64_t H, int64_t W, int64_t K, int64_t R, int64_t KB, int64_t OH, int64_t OW) {
+    KEY(NB, C, H, W, K, R, KB, OH, OW, kh_, kw_, sh, sw, ph, pw, dh, dw, act);
+    int (*fn)(const float *, const float *, const float *, float *, int32_t, int32_t, int32_t, int32_t,
+              int32_t, int32_t, int32_t, int32_t, int32_t, float, float, float, float, float, float, float,
+              int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) =
+        find(K_NN_CONV_GEMM, key, NKEY);
+    return (fn ? fn : nn_conv_gemm)(X, Wt, bias, Y, kh_, kw_, sh, sw, ph, pw, dh, dw, act, p, q, lo, hi, m, ps,
+                                    pt, NB, C, H, W, K, R, KB, OH, OW);
 }
 
 int kc_nn_dwconv(const float *X, const float *Wt, const float *bias, float *Y, int32_t sh, int32_t sw,

@@ -68,6 +68,14 @@ int kc_nn_conv_nchw(const float *X, const float *Wp, const float *bias, float *Y
                     int32_t ph, int32_t pw, int32_t dh, int32_t dw, int32_t act, float p, float q, float lo,
                     float hi, float m, float ps, float pt, int64_t NB, int64_t C, int64_t H, int64_t W,
                     int64_t KH, int64_t KW, int64_t K, int64_t KB, int64_t OH, int64_t OW);
+int kc_nn_conv3x3(const float *X, const float *Wp, const float *bias, float *Y, int32_t sh, int32_t ph,
+                  int32_t pw, int32_t dh, int32_t act, float p, float q, float lo, float hi, float m, float ps,
+                  float pt, int64_t NB, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t K, int64_t KB,
+                  int64_t OH, int64_t OW);
+int kc_nn_conv_gemm(const float *X, const float *Wt, const float *bias, float *Y, int32_t kh_, int32_t kw_,
+                    int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t dh, int32_t dw, int32_t act,
+                    float p, float q, float lo, float hi, float m, float ps, float pt, int64_t NB, int64_t C,
+                    int64_t H, int64_t W, int64_t K, int64_t R, int64_t KB, int64_t OH, int64_t OW);
 int kc_nn_dwconv(const float *X, const float *Wt, const float *bias, float *Y, int32_t sh, int32_t sw,
                  int32_t ph, int32_t pw, int32_t dh, int32_t dw, int32_t act, float p, float q, float lo,
                  float hi, float m, float ps, float pt, int64_t NB, int64_t C, int64_t H, int64_t W,

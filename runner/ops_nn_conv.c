@@ -356,7 +356,7 @@ int opnn_conv_run(OpCtx *c) {
                              P, KB);
     } else if (s.path == PATH_GEMM) {
         c->kernel = "nn_conv_gemm";
-        st = nn_conv_gemm(x, w, b, y, (int32_t)s.KH, (int32_t)s.KW, (int32_t)s.sh, (int32_t)s.sw,
+        st = kc_nn_conv_gemm(x, w, b, y, (int32_t)s.KH, (int32_t)s.KW, (int32_t)s.sh, (int32_t)s.sw,
                           (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p,
                           ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.K,
                           s.C * s.KH * s.KW, KB, s.OH, s.OW);
@@ -367,7 +367,7 @@ int opnn_conv_run(OpCtx *c) {
             wt = c->scratch;
         }
         c->kernel = "nn_conv3x3";
-        st = nn_conv3x3(x, wt, b, y, (int32_t)s.sh, (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh,
+        st = kc_nn_conv3x3(x, wt, b, y, (int32_t)s.sh, (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh,
                         ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.C, s.H, s.W,
                         s.KH, s.K, KB, s.OH, s.OW);
     } else if (s.path == PATH_DIRECT || (s.path == PATH_NCHW && s.CG == s.C)) {
