@@ -88,9 +88,21 @@ add_custom_command(
   VERBATIM)
 
 file(GLOB TILEC_RUNNER_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/runner/*.c)
+# The files that read ONNX (protobuf-c) or write ahead-of-time blobs; the rest, the runner's core,
+# needs neither and is also what an ahead-of-time model object holds (docs/aot.md).
+set(TILEC_RUNNER_LOADER_SOURCES ${CMAKE_SOURCE_DIR}/runner/onnx_load.c
+    ${CMAKE_SOURCE_DIR}/runner/model_load.c ${CMAKE_SOURCE_DIR}/runner/tensor_io.c
+    ${CMAKE_SOURCE_DIR}/runner/tensor_proto.c ${CMAKE_SOURCE_DIR}/runner/blob_write.c)
 list(APPEND TILEC_RUNNER_SOURCES ${TILEC_RUNNER_GEN}/kcall_sources.c)
-add_library(tilec_runner STATIC ${TILEC_RUNNER_SOURCES} ${TILEC_RUNNER_GEN}/onnx.pb-c.c
-            ${TILEC_RUNNER_KERNEL_OBJECTS})
+set(TILEC_RUNNER_CORE_SOURCES ${TILEC_RUNNER_SOURCES})
+list(REMOVE_ITEM TILEC_RUNNER_CORE_SOURCES ${TILEC_RUNNER_LOADER_SOURCES})
+add_library(tilec_runner_core OBJECT ${TILEC_RUNNER_CORE_SOURCES})
+add_dependencies(tilec_runner_core tilec_runner_kernels)
+target_compile_options(tilec_runner_core PRIVATE ${TILEC_WARNING_FLAGS})
+target_include_directories(tilec_runner_core PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_RUNNER_KDIR}
+                           ${CMAKE_SOURCE_DIR}/runtime)
+add_library(tilec_runner STATIC $<TARGET_OBJECTS:tilec_runner_core> ${TILEC_RUNNER_LOADER_SOURCES}
+            ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${TILEC_RUNNER_KERNEL_OBJECTS})
 add_dependencies(tilec_runner tilec_runner_kernels)
 set_source_files_properties(${TILEC_RUNNER_GEN}/onnx.pb-c.c PROPERTIES COMPILE_OPTIONS "-Wno-unused-parameter")
 target_compile_options(tilec_runner PRIVATE ${TILEC_WARNING_FLAGS})
@@ -110,6 +122,35 @@ target_link_options(tilec-run PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*
                     "LINKER:--export-dynamic-symbol=__trunc?fbf2")
 set_target_properties(tilec-run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 install(TARGETS tilec-run RUNTIME DESTINATION bin)
+
+# Ahead-of-time models (docs/aot.md). lib/tilec/aot_rt.o: the runner's core, every kernel object,
+# the runtime and runner/aot/entry.c partially linked into one relocatable object, which
+# bin/tilec-aot (what `tilec MODEL.onnx -o NAME.o` runs) links with a model's blob into NAME.o.
+find_program(TILEC_LD NAMES ld REQUIRED)
+add_library(tilec_aot_entry OBJECT ${CMAKE_SOURCE_DIR}/runner/aot/entry.c)
+target_compile_options(tilec_aot_entry PRIVATE ${TILEC_WARNING_FLAGS})
+target_include_directories(tilec_aot_entry PRIVATE ${CMAKE_SOURCE_DIR}/runner
+                           ${CMAKE_SOURCE_DIR}/runner/aot)
+set(TILEC_AOT_RT ${CMAKE_BINARY_DIR}/lib/tilec/aot_rt.o)
+add_custom_command(
+  OUTPUT ${TILEC_AOT_RT}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/lib/tilec
+  COMMAND ${TILEC_LD} -r -o ${TILEC_AOT_RT} $<TARGET_OBJECTS:tilec_aot_entry>
+          $<TARGET_OBJECTS:tilec_runner_core> ${TILEC_RUNNER_KERNEL_OBJECTS}
+          --whole-archive $<TARGET_FILE:tilec_rt> --no-whole-archive
+  DEPENDS tilec_aot_entry tilec_runner_core tilec_rt $<TARGET_OBJECTS:tilec_aot_entry>
+          $<TARGET_OBJECTS:tilec_runner_core> ${TILEC_RUNNER_KERNEL_OBJECTS}
+  COMMENT "ld -r: lib/tilec/aot_rt.o (ahead-of-time model runtime)"
+  COMMAND_EXPAND_LISTS VERBATIM)
+add_custom_target(tilec_aot_rt ALL DEPENDS ${TILEC_AOT_RT})
+add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c)
+target_compile_options(tilec-aot PRIVATE ${TILEC_WARNING_FLAGS})
+target_include_directories(tilec-aot PRIVATE ${CMAKE_SOURCE_DIR}/runner ${CMAKE_SOURCE_DIR}/runner/aot)
+target_link_libraries(tilec-aot PRIVATE tilec_runner m)
+set_target_properties(tilec-aot PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
+add_dependencies(tilec-aot tilec_aot_rt)
+install(TARGETS tilec-aot RUNTIME DESTINATION bin)
+install(FILES ${TILEC_AOT_RT} DESTINATION lib/tilec)
 install(TARGETS tilec_runner ARCHIVE DESTINATION lib)
 install(FILES ${CMAKE_SOURCE_DIR}/runner/tilec_model.h DESTINATION include/tilec)
 
@@ -192,3 +233,30 @@ if(TILEC_SANITIZE_VARIANT)
   set_tests_properties(runner-bad-inputs-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)
 endif()
 include(${CMAKE_SOURCE_DIR}/tests/runner/tests.cmake)
+
+# Ahead-of-time models (tests/aot/aot.sh): the example examples/aot/main.c against `tilec run`,
+# symbols, two models in one program, errors; on small models made by tests/aot/make_model.py.
+# tests/aot/models.sh: det, rec, cls and the super-resolution CNN where build/models has them.
+add_test(NAME aot-example
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/aot/aot.sh ${TILEC_BIN_DIR} ${CMAKE_SOURCE_DIR}/examples)
+set_tests_properties(aot-example PROPERTIES LABELS quick TIMEOUT 300)
+# The blob on its own (tests/aot/blob_test.c): written and read back gives identical outputs;
+# damaged blobs are refused. Also under ASan and UBSan when the sanitizer variant is built.
+add_executable(aot-blob-test ${CMAKE_SOURCE_DIR}/tests/aot/blob_test.c)
+target_compile_options(aot-blob-test PRIVATE ${TILEC_WARNING_FLAGS})
+target_link_libraries(aot-blob-test PRIVATE tilec_runner)
+set(_aot_models ${CMAKE_BINARY_DIR}/aot-test-models)
+add_test(NAME aot-blob
+         COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models} && $<TARGET_FILE:aot-blob-test> ${_aot_models}/tiny.onnx N=2 && $<TARGET_FILE:aot-blob-test> ${_aot_models}/branch.onnx")
+set_tests_properties(aot-blob PROPERTIES LABELS quick)
+if(TILEC_SANITIZE_VARIANT)
+  tilec_runner_sanitized(aot-blob-test-asan ${CMAKE_SOURCE_DIR}/tests/aot/blob_test.c
+                         "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
+  add_test(NAME aot-blob-asan
+           COMMAND sh -c "/usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/aot/make_model.py ${_aot_models}-asan && ${TILEC_BIN_DIR}/aot-blob-test-asan ${_aot_models}-asan/tiny.onnx N=2 && ${TILEC_BIN_DIR}/aot-blob-test-asan ${_aot_models}-asan/branch.onnx")
+  set_tests_properties(aot-blob-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)
+endif()
+add_test(NAME aot-models
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/aot/models.sh ${TILEC_BIN_DIR} ${CMAKE_SOURCE_DIR}/examples)
+set_tests_properties(aot-models PROPERTIES LABELS "slow;models" TIMEOUT 1800 SKIP_RETURN_CODE 77
+                     RESOURCE_LOCK tilec-models)

@@ -351,8 +351,7 @@ static void shapes_of(const Node *n, const Tensor *vals, char *buf, size_t cap) 
     }
 }
 
-TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, TilecTensor *outputs,
-                                 char **error) {
+int model_run(TilecModel *m, const Tensor *inputs, Tensor *outputs, bool into, RErr *err) {
     RErr e = {0};
     const Graph *g = &m->graph;
     Plan *p = NULL;
@@ -409,7 +408,21 @@ TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, Tilec
         }
     }
     int nout = g->noutputs;
-    for (int i = 0; i < nout && !st; i++) {
+    for (int i = 0; i < nout && !st && into; i++) {
+        const Tensor *t = &cur[g->outputs[i]];
+        if (t->dtype != outputs[i].dtype || !tensor_same_shape(t, &outputs[i])) {
+            char want[200], got[200];
+            st = rerr(&e, TILEC_MODEL_ERR_INVALID,
+                      "output '%s' is %s %s, not the %s %s its buffer was made for",
+                      g->values[g->outputs[i]].name, dtype_name(t->dtype),
+                      shape_str(t, got, sizeof got), dtype_name(outputs[i].dtype),
+                      shape_str(&outputs[i], want, sizeof want));
+        }
+    }
+    for (int i = 0; i < nout && !st && into; i++)
+        if (tensor_bytes(&outputs[i]))
+            memcpy(outputs[i].data, cur[g->outputs[i]].data, tensor_bytes(&outputs[i]));
+    for (int i = 0; i < nout && !st && !into; i++) {
         const Tensor *t = &cur[g->outputs[i]];
         size_t bytes = tensor_bytes(t);
         outputs[i] = *t;
@@ -443,6 +456,15 @@ TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, Tilec
     arena_release(m, arena, arena_bytes);
     if (temporary)
         plan_free(p, g->nvalues);
+    if (st)
+        *err = e;
+    return st;
+}
+
+TilecModelStatus tilec_model_run(TilecModel *m, const TilecTensor *inputs, TilecTensor *outputs,
+                                 char **error) {
+    RErr e = {0};
+    int st = model_run(m, inputs, outputs, false, &e);
     if (st && error)
         *error = strdup(e.msg);
     return (TilecModelStatus)st;

@@ -46,7 +46,8 @@ typedef struct ProfileRow {
 
 struct TilecModel {
     char *path, *dir;
-    struct Onnx__ModelProto *proto;
+    struct Onnx__ModelProto *proto;  // loaded from ONNX: the parsed file (NULL ahead of time)
+    void (*free_proto)(struct Onnx__ModelProto *);  // how to free it (set by onnx_load.c)
     Graph graph;
     int opset;              // default domain
     int64_t ir_version;
@@ -94,6 +95,9 @@ int node_eval(const Graph *g, const Node *n, const Tensor *values, Tensor *outs,
 int check_inferred(const Graph *g, const Node *n, int k, const Tensor *t, RErr *e);
 
 void model_free_arenas(TilecModel *m);
+// One run (tilec_model_run): outputs get malloc'd data, or with `into` are the caller's buffers
+// of a known type and shape (an output of another type or shape is an error, nothing copied).
+int model_run(TilecModel *m, const Tensor *inputs, Tensor *outputs, bool into, RErr *e);
 
 // plan.c
 int plan_build(TilecModel *m, const Tensor *inputs, Plan **out, RErr *e);

@@ -60,32 +60,6 @@ static int map_insert(NameMap *m, const Graph *g, int v) {
     return 0;
 }
 
-int graph_value(Graph *g, const char *name) {
-    for (int i = 0; i < g->nvalues; i++)
-        if (strcmp(g->values[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
-int graph_add_value(Graph *g, const char *name, RErr *e) {
-    if (g->nvalues == g->cap_values) {
-        int cap = g->cap_values ? g->cap_values * 2 : 64;
-        Value *v = realloc(g->values, (size_t)cap * sizeof *v);
-        if (!v)
-            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory"), -1;
-        g->values = v;
-        g->cap_values = cap;
-    }
-    Value *v = &g->values[g->nvalues];
-    memset(v, 0, sizeof *v);
-    v->name = strdup(name ? name : "");
-    v->producer = -1;
-    v->outer_index = -1;
-    if (!v->name)
-        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory"), -1;
-    return g->nvalues++;
-}
-
 static int add_named(Graph *g, NameMap *map, const char *name, RErr *e) {
     int v = graph_add_value(g, name, e);
     if (v >= 0 && map_insert(map, g, v) != 0)
@@ -128,19 +102,6 @@ static int read_value_info(const Onnx__ValueInfoProto *vi, Value *v, RErr *e) {
                 return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
         }
     }
-    return 0;
-}
-
-int model_keep(TilecModel *m, void *p, RErr *e) {
-    if (m->nowned == m->cap_owned) {
-        int cap = m->cap_owned ? m->cap_owned * 2 : 64;
-        void **o = realloc(m->owned, (size_t)cap * sizeof *o);
-        if (!o)
-            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-        m->owned = o;
-        m->cap_owned = cap;
-    }
-    m->owned[m->nowned++] = p;
     return 0;
 }
 
@@ -319,6 +280,86 @@ static int resolve_name(TilecModel *m, Graph *g, NameMap *map, const char *name,
     return -2;
 }
 
+// A node's attributes copied out of the protobuf message (Node.attrs): every field it sets.
+// A tensor is decoded now (no external data: an attribute's tensor must be inline); one that
+// cannot be is kept as the reason, reported by the op that reads it (attr_tensor).
+static int copy_attrs(Node *n, const Onnx__NodeProto *np, RErr *e) {
+    if (!np->n_attribute)
+        return 0;
+    if (np->n_attribute > 100000 || !(n->attrs = calloc(np->n_attribute, sizeof *n->attrs)))
+        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    n->nattrs = (int)np->n_attribute;
+    for (size_t k = 0; k < np->n_attribute; k++) {
+        const Onnx__AttributeProto *a = np->attribute[k];
+        Attr *d = &n->attrs[k];
+        d->name = strdup(a->name ? a->name : "");
+        d->i = a->i;
+        d->f = a->f;
+        d->has_s = a->has_s;
+        bool ok = d->name != NULL && a->n_ints <= INT32_MAX && a->n_floats <= INT32_MAX &&
+                  a->n_strings <= INT32_MAX;
+        if (ok && a->has_s) {
+            d->slen = a->s.len;
+            ok = (d->s = malloc(a->s.len + 1)) != NULL;
+            if (ok) {
+                if (a->s.len)
+                    memcpy(d->s, a->s.data, a->s.len);
+                d->s[a->s.len] = '\0';
+            }
+        }
+        if (ok && a->n_ints && (ok = (d->ints = malloc(a->n_ints * sizeof *d->ints)) != NULL)) {
+            memcpy(d->ints, a->ints, a->n_ints * sizeof *d->ints);
+            d->nints = (int)a->n_ints;
+        }
+        if (ok && a->n_floats &&
+            (ok = (d->floats = malloc(a->n_floats * sizeof *d->floats)) != NULL)) {
+            memcpy(d->floats, a->floats, a->n_floats * sizeof *d->floats);
+            d->nfloats = (int)a->n_floats;
+        }
+        if (ok && a->n_strings) {
+            ok = (d->strings = calloc(a->n_strings, sizeof *d->strings)) != NULL &&
+                 (d->lens = calloc(a->n_strings, sizeof *d->lens)) != NULL;
+            for (size_t j = 0; ok && j < a->n_strings; j++) {
+                ok = (d->strings[j] = malloc(a->strings[j].len + 1)) != NULL;
+                if (ok) {
+                    if (a->strings[j].len)
+                        memcpy(d->strings[j], a->strings[j].data, a->strings[j].len);
+                    d->strings[j][a->strings[j].len] = '\0';
+                    d->lens[j] = a->strings[j].len;
+                    d->nstrings = (int)j + 1;
+                }
+            }
+        }
+        if (ok && a->t) {
+            d->has_t = true;
+            RErr te = {0};
+            bool owned = false;
+            int st = 0;
+            if (a->t->has_data_location &&
+                a->t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+                st = rerr(&te, TILEC_MODEL_ERR_UNSUPPORTED, "the value is stored externally");
+            else
+                st = tensor_from_proto(a->t, NULL, &d->t, &owned, &te);
+            if (!st && !owned) {  // points into the message: copied
+                size_t bytes = tensor_bytes(&d->t);
+                void *copy = malloc(bytes + 1);
+                ok = copy != NULL;
+                if (ok && bytes)
+                    memcpy(copy, d->t.data, bytes);
+                d->t.data = copy;
+            }
+            if (st) {
+                memset(&d->t, 0, sizeof d->t);
+                d->bad_code = st;
+                ok = (d->bad = strdup(te.msg)) != NULL;
+            }
+        }
+        if (!ok)
+            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    }
+    return 0;
+}
+
 static int build_nodes(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, NameMap *map, RErr *e) {
     char unsupported[4096] = "";
     int nunsupported = 0;
@@ -345,6 +386,9 @@ static int build_nodes(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, Name
         Node *n = &g->nodes[k];
         n->proto = np;
         n->opset = m->opset;
+        int ast = copy_attrs(n, np, e);
+        if (ast)
+            return ast;
         n->op_type = strdup(op);
         char fallback[64];
         snprintf(fallback, sizeof fallback, "%s#%zu", op, i);
@@ -489,7 +533,8 @@ int graph_build(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, Graph *pare
     }
     g->inputs = malloc((gp->n_input + 1) * sizeof(int));
     g->outputs = malloc((gp->n_output + 1) * sizeof(int));
-    if (!st && (!g->inputs || !g->outputs))
+    g->output_decl = calloc(gp->n_output + 1, sizeof *g->output_decl);
+    if (!st && (!g->inputs || !g->outputs || !g->output_decl))
         st = rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
     for (size_t i = 0; i < gp->n_input && !st; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -532,6 +577,15 @@ int graph_build(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, Graph *pare
             break;
         }
         g->values[v].is_output = true;
+        Value decl = {0};
+        RErr ignored = {0};  // an undeclared or non-tensor output: nothing declared
+        if (read_value_info(vi, &decl, &ignored) != 0)
+            decl.t = (Tensor){.rank = -1};
+        g->output_decl[g->noutputs] = decl.t;
+        if (decl.dim_names)
+            for (int d = 0; d < RMAX_RANK; d++)
+                free(decl.dim_names[d]);
+        free(decl.dim_names);
         g->outputs[g->noutputs++] = v;
     }
     free(map.slot);
@@ -539,32 +593,12 @@ int graph_build(TilecModel *m, const Onnx__GraphProto *gp, Graph *g, Graph *pare
         st = topo_sort(g, e);
     if (!st)
         st = build_subgraphs(m, g, e);
+    for (int k = 0; k < g->nnodes; k++)
+        g->nodes[k].proto = NULL;  // ops read Node.attrs
     return st;
 }
 
-void graph_free(Graph *g) {
-    for (int k = 0; k < g->nnodes; k++) {
-        Node *n = &g->nodes[k];
-        if (n->op && n->op->free_state && n->state)
-            n->op->free_state(n->state);
-        for (int s = 0; s < n->nsubgraphs; s++)
-            if (n->subgraphs[s]) {
-                graph_free(n->subgraphs[s]);
-                free(n->subgraphs[s]);
-            }
-        free(n->subgraphs);
-        free(n->in), free(n->out), free(n->name), free(n->op_type);
-    }
-    for (int v = 0; v < g->nvalues; v++) {
-        if (g->values[v].dim_names)
-            for (int i = 0; i < RMAX_RANK; i++)
-                free(g->values[v].dim_names[i]);
-        free(g->values[v].dim_names);
-        free(g->values[v].name);
-    }
-    free(g->values), free(g->nodes), free(g->inputs), free(g->outputs), free(g->name);
-    memset(g, 0, sizeof *g);
-}
+static void free_proto(Onnx__ModelProto *mp) { onnx__model_proto__free_unpacked(mp, NULL); }
 
 int model_parse(TilecModel *m, const uint8_t *bytes, size_t len, RErr *e) {
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
@@ -573,6 +607,7 @@ int model_parse(TilecModel *m, const uint8_t *bytes, size_t len, RErr *e) {
                     "not a valid ONNX model (the protobuf message does not parse: truncated or "
                     "not a model)");
     m->proto = mp;
+    m->free_proto = free_proto;
     m->ir_version = mp->ir_version;
     if (!mp->graph)
         return rerr(e, TILEC_MODEL_ERR_FORMAT, "not a valid ONNX model (no graph)");

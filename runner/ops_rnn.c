@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "la_kernels.h"
-#include "onnx.pb-c.h"
 #include "rnn_kernels.h"
 #include "runner.h"
 #include "transpose.h"
@@ -66,24 +65,6 @@ static void swap01(float *dst, const float *src, int64_t d0, int64_t d1, int64_t
     for (int64_t i = 0; i < d0; i++)
         for (int64_t j = 0; j < d1; j++)
             memcpy(dst + (i * d1 + j) * d2, src + (j * d0 + i) * d2, (size_t)d2 * sizeof(float));
-}
-
-// The strings of a STRINGS attribute: count, and entry i copied to buf.
-static int attr_strings(const Node *n, const char *name, int i, char *buf, size_t cap) {
-    if (!n->proto)
-        return -1;
-    for (size_t k = 0; k < n->proto->n_attribute; k++) {
-        const Onnx__AttributeProto *a = n->proto->attribute[k];
-        if (!a->name || strcmp(a->name, name) != 0)
-            continue;
-        if (i >= 0 && (size_t)i < a->n_strings && buf) {
-            size_t len = a->strings[i].len < cap - 1 ? a->strings[i].len : cap - 1;
-            memcpy(buf, a->strings[i].data, len);
-            buf[len] = '\0';
-        }
-        return (int)a->n_strings;
-    }
-    return -1;
 }
 
 // ---------------------------------------------------------------- load

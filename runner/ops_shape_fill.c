@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "onnx.pb-c.h"
 #include "ops_shape.h"
 #include "shape.h"
 
@@ -16,24 +15,16 @@
 static int cos_value(OpCtx *c, int *dtype, unsigned char *value) {
     *dtype = DT_F32;
     memset(value, 0, 8);
-    const Onnx__TensorProto *p = attr_tensor(c->node, "value");
-    if (!p)
-        return 0;
-    if (p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-        return node_err(c, TILEC_MODEL_ERR_UNSUPPORTED, "the value is stored externally");
-    Tensor t;
-    bool owned;
-    int st = tensor_from_proto(p, NULL, &t, &owned, c->err);
-    if (st)
+    const Tensor *t;
+    int st = attr_tensor(c, "value", &t);
+    if (st || !t)
         return st;
-    size_t es = dtype_size(t.dtype);
-    bool ok = tensor_numel(&t) == 1 && es <= 8;
+    size_t es = dtype_size(t->dtype);
+    bool ok = tensor_numel(t) == 1 && es <= 8;
     if (ok) {
-        *dtype = t.dtype;
-        memcpy(value, t.data, es);
+        *dtype = t->dtype;
+        memcpy(value, t->data, es);
     }
-    if (owned)
-        free(t.data);
     if (!ok)
         return node_err(c, TILEC_MODEL_ERR_INVALID, "the value must hold one element");
     return 0;

@@ -54,6 +54,7 @@ typedef struct RErr {
 struct OpDef;
 struct Graph;
 struct Onnx__NodeProto;
+struct Onnx__TensorProto;
 
 enum ValueKind {
     VAL_NODE = 0,   // computed by a node
@@ -92,6 +93,26 @@ typedef struct Epilogue {
     float scale, shift;
 } Epilogue;
 
+// A node attribute, decoded from the ONNX file at load (onnx_load.c) or from an ahead-of-time
+// model's blob (blob_read.c): ops read them through attr_* below, never the protobuf message.
+// Like AttributeProto, every field that the file sets is kept, whatever the declared type.
+typedef struct Attr {
+    char *name;
+    int64_t i;
+    float f;
+    bool has_s, has_t;
+    size_t slen;            // s: has_s (may hold NULs; NUL-terminated too)
+    char *s;
+    int nints, nfloats, nstrings;
+    int64_t *ints;
+    float *floats;
+    char **strings;         // nstrings, each NUL-terminated, of byte lengths lens[]
+    size_t *lens;
+    Tensor t;               // has_t: decoded and dense (t.data malloc'd), unless `bad`
+    char *bad;              // has_t but the tensor cannot be decoded: why, and the status
+    int bad_code;
+} Attr;
+
 typedef struct Node {
     const struct OpDef *op;
     char *name;             // the node's name, or "op_type#index" when the model gives none
@@ -99,7 +120,9 @@ typedef struct Node {
     int opset;              // the default domain's opset version of the model
     int nin, nout;
     int *in, *out;          // value indices; -1 for an omitted optional input or output
-    const struct Onnx__NodeProto *proto;  // attributes (read through attr_* below)
+    const struct Onnx__NodeProto *proto;  // while loading only (onnx_load.c), then NULL
+    Attr *attrs;            // attributes (read through attr_* below)
+    int nattrs;
     struct Graph **subgraphs;             // If: [then_branch, else_branch]; Loop/Scan: [body]
     int nsubgraphs;
     void *state;            // the op's own load-time data (prepare()), freed by free_state()
@@ -118,6 +141,8 @@ typedef struct Graph {
     int nnodes, cap_nodes;
     int *inputs, ninputs;   // VAL_INPUT values in graph order
     int *outputs, noutputs;
+    Tensor *output_decl;    // noutputs: each output's declared type and shape (dtype 0 and
+                            // rank -1 when undeclared, -1 for a symbolic dim)
     struct Graph *parent;   // the enclosing graph of a subgraph, else NULL
     uint64_t max_bytes;     // a computed tensor's size limit (TilecModelOptions), 0: none
     char *name;
@@ -227,7 +252,13 @@ const char *attr_str(const Node *n, const char *name, const char *def, char *buf
 int attr_ints(const Node *n, const char *name, const int64_t **v);
 int attr_floats(const Node *n, const char *name, const float **v);
 bool attr_has(const Node *n, const char *name);
-const struct Onnx__TensorProto *attr_tensor(const Node *n, const char *name);
+// A STRINGS attribute: its count (-1 when absent), and entry i (when in range) copied into buf.
+int attr_strings(const Node *n, const char *name, int i, char *buf, size_t cap);
+// A TENSOR attribute: 0 and *t (NULL when absent), or the status of a tensor that could not be
+// decoded at load (with its message in e, prefixed by the node as node_err does).
+int attr_tensor(const OpCtx *c, const char *name, const Tensor **t);
+// Frees a node's attributes (their strings, lists and tensors).
+void attrs_free(Attr *a, int n);
 
 // A TensorProto decoded into a dense tensor (raw_data or the typed fields; external data
 // resolved against `dir`, refused outside it). *owned says whether t->data was malloc'd.

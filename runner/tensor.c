@@ -1,11 +1,10 @@
-// runner/tensor.c — element types, shapes, broadcasting, errors and node attributes: the small
+// runner/tensor.c — element types, shapes, broadcasting, errors: the small
 // helpers every other runner file uses.
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "onnx.pb-c.h"
 #include "runner.h"
 
 size_t dtype_size(int dtype) {
@@ -251,59 +250,3 @@ void tensor_copy_strided(void *dst, const void *src, int rank, const int64_t *di
     }
 }
 
-// ---------------------------------------------------------------- attributes
-
-static const Onnx__AttributeProto *find_attr(const Node *n, const char *name) {
-    if (!n->proto)
-        return NULL;
-    for (size_t i = 0; i < n->proto->n_attribute; i++) {
-        const Onnx__AttributeProto *a = n->proto->attribute[i];
-        if (a->name && strcmp(a->name, name) == 0)
-            return a;
-    }
-    return NULL;
-}
-
-bool attr_has(const Node *n, const char *name) { return find_attr(n, name) != NULL; }
-
-int64_t attr_int(const Node *n, const char *name, int64_t def) {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    return a ? a->i : def;
-}
-
-float attr_float(const Node *n, const char *name, float def) {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    return a ? a->f : def;
-}
-
-const char *attr_str(const Node *n, const char *name, const char *def, char *buf, size_t cap) {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    if (!a || !a->has_s)
-        return def;
-    size_t len = a->s.len < cap - 1 ? a->s.len : cap - 1;
-    if (len)
-        memcpy(buf, a->s.data, len);
-    buf[len] = '\0';
-    return buf;
-}
-
-// An empty list is a valid pointer too (protobuf-c leaves it NULL), so callers may memcpy it.
-static const int64_t no_ints[1];
-static const float no_floats[1];
-
-int attr_ints(const Node *n, const char *name, const int64_t **v) {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    *v = a ? (a->n_ints ? a->ints : no_ints) : NULL;
-    return a ? (int)a->n_ints : -1;
-}
-
-int attr_floats(const Node *n, const char *name, const float **v) {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    *v = a ? (a->n_floats ? a->floats : no_floats) : NULL;
-    return a ? (int)a->n_floats : -1;
-}
-
-const Onnx__TensorProto *attr_tensor(const Node *n, const char *name) {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    return a ? a->t : NULL;
-}

@@ -76,6 +76,8 @@ static const char *const usage =
     "       tilec tune <file.tile> --shape M=..,N=.. [options]   (tilec tune --help)\n"
     "       tilec tune MODEL.onnx [--shape NAME=DIMS] [options]  (tilec tune MODEL.onnx --help)\n"
     "       tilec db show|export|merge ...                        (tilec db --help)\n"
+    "       tilec run MODEL.onnx [options]                        (tilec run --help)\n"
+    "       tilec MODEL.onnx --shape NAME=DIMS... -o NAME.o       (a model ahead of time)\n"
     "\n"
     "COMMANDS:\n"
     "  check                   Parse and check the files (every tunable configuration); no output\n"
@@ -522,19 +524,19 @@ static int compile(const Options *o) {
     return ok && diag_error_count() == 0 ? 0 : 1;
 }
 
-// `tilec run ...` is bin/tilec-run (runner/, linked with the compiled kernels), next to this
-// executable.
-static int run_model(char **argv) {
+// `tilec run ...` is bin/tilec-run (runner/, linked with the compiled kernels), and
+// `tilec MODEL.onnx ... -o NAME.o` bin/tilec-aot (docs/aot.md), next to this executable.
+static int run_tool(const char *tool, char **argv) {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
     if (n <= 0) {
-        fprintf(stderr, "tilec: error: cannot find tilec-run (readlink /proc/self/exe: %s)\n",
+        fprintf(stderr, "tilec: error: cannot find %s (readlink /proc/self/exe: %s)\n", tool,
                 strerror(errno));
         return 1;
     }
     self[n] = '\0';
     char *slash = strrchr(self, '/');
-    strcpy(slash ? slash + 1 : self, "tilec-run");
+    strcpy(slash ? slash + 1 : self, tool);
     argv[0] = self;
     execv(self, argv);
     fprintf(stderr, "tilec: error: cannot run %s: %s\n", self, strerror(errno));
@@ -544,7 +546,13 @@ static int run_model(char **argv) {
 int main(int argc, char **argv) {
     Options o = {0};
     if (argc > 1 && strcmp(argv[1], "run") == 0)
-        return run_model(argv + 1);
+        return run_tool("tilec-run", argv + 1);
+    for (int i = 1; i < argc; i++) {  // an ONNX model: compiled ahead of time
+        size_t len = strlen(argv[i]);
+        if (argv[i][0] != '-' && len > 5 && strcmp(argv[i] + len - 5, ".onnx") == 0 &&
+            (argc < 2 || (strcmp(argv[1], "tune") != 0 && strcmp(argv[1], "db") != 0)))
+            return run_tool("tilec-aot", argv);
+    }
     diag_init((DiagOptions){.out = stderr, .error_limit = 20});
     if (argc > 1 && strcmp(argv[1], "tune") == 0) {
         TuneIdentity id = {.compiler = TILEC_COMPILER_ID};
