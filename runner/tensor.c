@@ -1,8 +1,10 @@
 // runner/tensor.c — element types, shapes, broadcasting, errors: the small
 // helpers every other runner file uses.
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runner.h"
@@ -52,6 +54,24 @@ const char *dtype_name(int dtype) {
 }
 
 const char *tilec_dtype_name(int dtype) { return dtype_name(dtype); }
+
+bool tilec_parse_dims(const char *s, TilecTensor *t) {
+    t->rank = 0;
+    while (*s) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || v < 0 || errno || t->rank == TILEC_MODEL_MAX_RANK)
+            return false;
+        t->dims[t->rank++] = v;
+        if (*end == 'x' || *end == 'X' || *end == ',')
+            end++;
+        else if (*end)
+            return false;
+        s = end;
+    }
+    return t->rank > 0;
+}
 size_t tilec_dtype_size(int dtype) { return dtype_size(dtype); }
 
 bool dtype_is_float(int dtype) {

@@ -14,6 +14,7 @@
 #ifndef TILEC_MODEL_H
 #define TILEC_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -120,6 +121,10 @@ TilecModelStatus tilec_tensor_write_npy(const char *path, const TilecTensor *t, 
 
 // Element i of a numeric tensor as a double (any element type but string).
 double tilec_tensor_value(const TilecTensor *t, size_t i);
+
+// Dimensions as the command lines spell them ("1x3x640x640", also 'X' or ',' between them) into
+// t->rank and t->dims; false for an empty, negative, malformed or over-long list.
+bool tilec_parse_dims(const char *s, TilecTensor *t);
 
 const char *tilec_dtype_name(int dtype);  // "float", "int64", ...; "?" for an unknown code
 size_t tilec_dtype_size(int dtype);       // bytes per element; 0 for unknown or string

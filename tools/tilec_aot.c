@@ -49,24 +49,6 @@ static void usage(FILE *f) {
           f);
 }
 
-static bool parse_dims(const char *s, TilecTensor *t) {
-    t->rank = 0;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(s, &end, 10);
-        if (end == s || v < 0 || errno || t->rank == TILEC_MODEL_MAX_RANK)
-            return false;
-        t->dims[t->rank++] = v;
-        if (*end == 'x' || *end == 'X' || *end == ',')
-            end++;
-        else if (*end)
-            return false;
-        s = end;
-    }
-    return t->rank > 0;
-}
-
 static int parse_args(int argc, char **argv, Options *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -81,7 +63,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--shape") == 0) {
             const char *val = argv[++i];
             const char *eq = strchr(val, '=');
-            if (!eq || eq == val || o->nshapes == MAX_SHAPES || !parse_dims(eq + 1, &o->shapes[o->nshapes]))
+            if (!eq || eq == val || o->nshapes == MAX_SHAPES || !tilec_parse_dims(eq + 1, &o->shapes[o->nshapes]))
                 return fail("--shape %s: expected NAME=DIMS such as input=1x3x224x224", val);
             o->shape_names[o->nshapes++] = strndup(val, (size_t)(eq - val));
         } else if (a[0] == '-') {

@@ -63,24 +63,6 @@ static int die(const char *fmt, const char *a, const char *b) {
     return 1;
 }
 
-static bool parse_dims(const char *s, TilecTensor *t) {
-    t->rank = 0;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(s, &end, 10);
-        if (end == s || v < 0 || errno || t->rank == TILEC_MODEL_MAX_RANK)
-            return false;
-        t->dims[t->rank++] = v;
-        if (*end == 'x' || *end == 'X' || *end == ',')
-            end++;
-        else if (*end)
-            return false;
-        s = end;
-    }
-    return t->rank > 0;
-}
-
 static int parse_args(int argc, char **argv, Options *o) {
     o->rtol = 1e-3;
     o->atol = 1e-7;
@@ -112,7 +94,7 @@ static int parse_args(int argc, char **argv, Options *o) {
             NEED_VALUE();
             const char *eq = strchr(val, '=');
             if (!eq || eq == val || o->nshapes == MAX_ARGS ||
-                !parse_dims(eq + 1, &o->shapes[o->nshapes]))
+                !tilec_parse_dims(eq + 1, &o->shapes[o->nshapes]))
                 return die("--shape %s: expected NAME=DIMS such as input=1x3x224x224%s", val, "");
             o->shape_names[o->nshapes++] = strndup(val, (size_t)(eq - val));
         } else if (strcmp(a, "--output-dir") == 0) {
