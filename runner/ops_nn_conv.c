@@ -319,6 +319,18 @@ size_t opnn_conv_scratch(const OpCtx *c) {
     return n * sizeof(float);
 }
 
+// The weights of nn_conv_nchw and nn_conv3x3, [KH, KW, K, C]: repacked at load when they are
+// constant, else into the scratch now; a 1x1 filter's OIHW is that layout already.
+static const float *direct_weights(OpCtx *c, const NnConvState *cs, const ConvShape *s) {
+    const float *w = c->in[1].data;
+    if (s->KH * s->KW == 1)
+        return w;
+    if (cs && cs->wt_direct)
+        return cs->wt_direct;
+    pack_direct(w, c->scratch, s->K, s->C, s->KH, s->KW);
+    return c->scratch;
+}
+
 int opnn_conv_run(OpCtx *c) {
     ConvShape s;
     NnWindow win;
@@ -361,21 +373,13 @@ int opnn_conv_run(OpCtx *c) {
                           ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.C, s.H, s.W, s.K,
                           s.C * s.KH * s.KW, KB, s.OH, s.OW);
     } else if (s.path == PATH_3X3) {
-        const float *wt = cs ? cs->wt_direct : NULL;
-        if (!wt) {
-            pack_direct(w, c->scratch, s.K, s.C, s.KH, s.KW);
-            wt = c->scratch;
-        }
+        const float *wt = direct_weights(c, cs, &s);
         c->kernel = "nn_conv3x3";
         st = kc_nn_conv3x3(x, wt, b, y, (int32_t)s.sh, (int32_t)s.ph, (int32_t)s.pw, (int32_t)s.dh,
                         ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m, ea.ps, ea.pt, s.N, s.C, s.H, s.W,
                         s.KH, s.K, KB, s.OH, s.OW);
     } else if (s.path == PATH_DIRECT || (s.path == PATH_NCHW && s.CG == s.C)) {
-        const float *wt = s.KH * s.KW == 1 ? w : cs ? cs->wt_direct : NULL;   // 1x1: the same
-        if (!wt) {
-            pack_direct(w, c->scratch, s.K, s.C, s.KH, s.KW);
-            wt = c->scratch;
-        }
+        const float *wt = direct_weights(c, cs, &s);
         c->kernel = "nn_conv_nchw";
         st = kc_nn_conv_nchw(x, wt, b, y, (int32_t)s.sh, (int32_t)s.sw, (int32_t)s.ph, (int32_t)s.pw,
                           (int32_t)s.dh, (int32_t)s.dw, ea.act, ea.p, ea.q, ea.lo, ea.hi, ea.m,
