@@ -55,6 +55,9 @@ int main(int argc, char **argv) {
         ns = 6;
     }
     const char *threads = getenv("TILE_NUM_THREADS");
+    // The kernels OpenBLAS chose (bench/run.sh runs it on its AVX-512 ones where the CPU has
+    // them; the environment may pin it to Haswell's AVX2 ones)
+    printf("# OpenBLAS kernels: %s (%s)\n", openblas_get_corename(), openblas_get_config());
     double tilec_rate = 0;  // flop/s measured at the previous size, for the budget estimate
     for (int i = 0; i < ns; i++) {
         Shape *s = &shapes[i];

@@ -1,7 +1,10 @@
-// bench/norms_bench.c — stdlib softmax, softmax_online and layernorm (compiled by tilec) against
-// a plain C loop doing the same work and against copy bandwidth (memcpy of the same bytes: one
-// read of X, one write of Y), all spread over the same threads by tilec's runtime
-// (TILE_NUM_THREADS). Prints GB/s (bytes read + written per second) and the ratios.
+// bench/norms_bench.c — the memory-bound stdlib kernels (compiled by tilec) against a plain C loop
+// doing the same work (built with -O3 -march=native -ffast-math by bench/run.sh) and against copy
+// bandwidth (memcpy of the same number of bytes: one read, one write), all spread over the same
+// threads by tilec's runtime (TILE_NUM_THREADS): softmax, softmax_online, layernorm, rmsnorm over
+// rows, and vector_add over R x C elements. Prints one line per kernel and shape: GB/s (bytes
+// read + written per second, the median of 7 runs after a warm-up) and the ratios to the C loop
+// and to the copy.
 //   norms_bench [RxC ...]
 #include <math.h>
 #include <stdio.h>
@@ -10,20 +13,25 @@
 
 #include "bench.h"
 #include "layernorm.h"
+#include "norms.h"
 #include "softmax.h"
 #include "tilec_rt.h"
+#include "vector_add.h"
 
 typedef struct Job {
-    const float *x, *w, *b;
+    const float *x, *x2, *w, *b;
     float *y;
     int64_t r, c;
     int64_t rows_per_task;
 } Job;
 
+#define ROWS(j, t, i) \
+    for (int64_t i = (t) * (j)->rows_per_task; i < ((t) + 1) * (j)->rows_per_task && i < (j)->r; i++)
+
 // The plain C versions, one task per block of rows.
 static void c_softmax(void *ctx, int64_t t) {
     const Job *j = ctx;
-    for (int64_t i = t * j->rows_per_task; i < (t + 1) * j->rows_per_task && i < j->r; i++) {
+    ROWS(j, t, i) {
         const float *x = j->x + i * j->c;
         float *y = j->y + i * j->c;
         float m = -INFINITY, s = 0;
@@ -31,14 +39,15 @@ static void c_softmax(void *ctx, int64_t t) {
             m = fmaxf(m, x[k]);
         for (int64_t k = 0; k < j->c; k++)
             s += (y[k] = expf(x[k] - m));
+        float inv = 1 / s;
         for (int64_t k = 0; k < j->c; k++)
-            y[k] /= s;
+            y[k] *= inv;
     }
 }
 
 static void c_layernorm(void *ctx, int64_t t) {
     const Job *j = ctx;
-    for (int64_t i = t * j->rows_per_task; i < (t + 1) * j->rows_per_task && i < j->r; i++) {
+    ROWS(j, t, i) {
         const float *x = j->x + i * j->c;
         float *y = j->y + i * j->c;
         float mean = 0, var = 0;
@@ -53,6 +62,30 @@ static void c_layernorm(void *ctx, int64_t t) {
     }
 }
 
+static void c_rmsnorm(void *ctx, int64_t t) {
+    const Job *j = ctx;
+    ROWS(j, t, i) {
+        const float *x = j->x + i * j->c;
+        float *y = j->y + i * j->c;
+        float ss = 0;
+        for (int64_t k = 0; k < j->c; k++)
+            ss += x[k] * x[k];
+        float scale = 1.0f / sqrtf(ss / (float)j->c + 1e-5f);
+        for (int64_t k = 0; k < j->c; k++)
+            y[k] = x[k] * scale * j->w[k] + j->b[k];
+    }
+}
+
+static void c_add(void *ctx, int64_t t) {
+    const Job *j = ctx;
+    ROWS(j, t, i) {
+        const float *x = j->x + i * j->c, *x2 = j->x2 + i * j->c;
+        float *y = j->y + i * j->c;
+        for (int64_t k = 0; k < j->c; k++)
+            y[k] = x[k] + x2[k];
+    }
+}
+
 static void c_copy(void *ctx, int64_t t) {
     const Job *j = ctx;
     int64_t lo = t * j->rows_per_task, hi = lo + j->rows_per_task < j->r ? lo + j->rows_per_task : j->r;
@@ -60,35 +93,42 @@ static void c_copy(void *ctx, int64_t t) {
         memcpy(j->y + lo * j->c, j->x + lo * j->c, sizeof(float) * (size_t)((hi - lo) * j->c));
 }
 
-enum { TILEC_SOFTMAX, TILEC_SOFTMAX_ONLINE, TILEC_LAYERNORM, C_SOFTMAX, C_LAYERNORM, COPY };
+enum { SOFTMAX, SOFTMAX_ONLINE, LAYERNORM, RMSNORM, ADD, NKERNELS };
+static const char *const names[NKERNELS] = {"softmax", "softmax_online", "layernorm", "rmsnorm",
+                                            "vector_add"};
+static void (*const c_loops[NKERNELS])(void *, int64_t) = {c_softmax, c_softmax, c_layernorm, c_rmsnorm,
+                                                           c_add};
 
-static double run_once(int which, Job *j) {
+static double run_once(int which, int c_loop, Job *j) {
     int64_t tasks = (j->r + j->rows_per_task - 1) / j->rows_per_task;
     double t0 = now();
     int st = 0;
-    switch (which) {
-    case TILEC_SOFTMAX: st = softmax(j->x, j->y, j->r, j->c); break;
-    case TILEC_SOFTMAX_ONLINE: st = softmax_online(j->x, j->y, j->r, j->c); break;
-    case TILEC_LAYERNORM: st = layernorm(j->x, j->w, j->b, j->y, 1e-5f, j->r, j->c); break;
-    case C_SOFTMAX: tilec_rt_parallel_for(tasks, c_softmax, j); break;
-    case C_LAYERNORM: tilec_rt_parallel_for(tasks, c_layernorm, j); break;
-    case COPY: tilec_rt_parallel_for(tasks, c_copy, j); break;
-    }
+    if (c_loop)
+        tilec_rt_parallel_for(tasks, which < 0 ? c_copy : c_loops[which], j);
+    else
+        switch (which) {
+        case SOFTMAX: st = softmax(j->x, j->y, j->r, j->c); break;
+        case SOFTMAX_ONLINE: st = softmax_online(j->x, j->y, j->r, j->c); break;
+        case LAYERNORM: st = layernorm(j->x, j->w, j->b, j->y, 1e-5f, j->r, j->c); break;
+        case RMSNORM: st = rmsnorm(j->x, j->w, j->b, j->y, 1e-5f, j->r, j->c, j->c); break;
+        case ADD: st = vector_add(j->x, j->x2, j->y, j->r * j->c); break;
+        }
     double t = now() - t0;
     return st == 0 ? t : -1;
 }
 
-// GB/s of the median of 7 runs after a warm-up (0 if the kernel refused the shape).
-static double gbps(int which, Job *j) {
+// GB/s of the median of 7 runs after a warm-up (0 if the kernel refused the shape); `which` < 0:
+// the copy. Bytes: the rows read once and written once (vector_add reads two).
+static double gbps(int which, int c_loop, Job *j) {
     double t[7];
     for (int r = -1; r < 7; r++) {
-        double s = run_once(which, j);
+        double s = run_once(which, c_loop, j);
         if (s < 0)
             return 0;
         if (r >= 0)
             t[r] = s;
     }
-    return 2.0 * (double)(j->r * j->c) * sizeof(float) / median(t, 7) * 1e-9;
+    return (which == ADD ? 3.0 : 2.0) * (double)(j->r * j->c) * sizeof(float) / median(t, 7) * 1e-9;
 }
 
 int main(int argc, char **argv) {
@@ -103,32 +143,29 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ns; i++) {
         Job j = {.r = shapes[i][0], .c = shapes[i][1]};
         j.rows_per_task = 64;
-        float *x = malloc(sizeof(float) * (size_t)(j.r * j.c)),
-              *y = malloc(sizeof(float) * (size_t)(j.r * j.c));
+        size_t n = (size_t)(j.r * j.c);
+        float *x = malloc(sizeof(float) * n), *x2 = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
         float *w = malloc(sizeof(float) * (size_t)j.c), *b = malloc(sizeof(float) * (size_t)j.c);
         srand(7);
-        for (int64_t k = 0; k < j.r * j.c; k++)
-            x[k] = (float)rand() / (float)RAND_MAX * 8 - 4;
+        for (size_t k = 0; k < n; k++)
+            x[k] = (float)rand() / (float)RAND_MAX * 8 - 4, x2[k] = (float)k / (float)n;
         for (int64_t k = 0; k < j.c; k++)
             w[k] = 1 + (float)k / (float)j.c, b[k] = (float)k / (float)j.c;
-        j.x = x, j.y = y, j.w = w, j.b = b;
-        double copy = gbps(COPY, &j);
-        double sm = gbps(TILEC_SOFTMAX, &j), smo = gbps(TILEC_SOFTMAX_ONLINE, &j), csm = gbps(C_SOFTMAX, &j);
-        double ln = gbps(TILEC_LAYERNORM, &j), cln = gbps(C_LAYERNORM, &j);
-        char a[64], b2[64], c2[64];
-        if (sm > 0)
-            snprintf(a, sizeof a, "%.1f (%.2fx C loop %.1f, %.2f of copy)", sm, sm / csm, csm, sm / copy);
-        else
-            snprintf(a, sizeof a, "refused (C > BC: use softmax_online or -D BC)");
-        snprintf(b2, sizeof b2, "%.1f (%.2f of copy)", smo, smo / copy);
-        if (ln > 0)
-            snprintf(c2, sizeof c2, "%.1f (%.2fx C loop %.1f, %.2f of copy)", ln, ln / cln, cln, ln / copy);
-        else
-            snprintf(c2, sizeof c2, "refused (C > BC)");
-        printf("%s\t%lldx%lld\tcopy %.1f GB/s\tsoftmax %s\tsoftmax_online %s\tlayernorm %s\n",
-               threads ? threads : "all", shapes[i][0], shapes[i][1], copy, a, b2, c2);
-        fflush(stdout);
-        free(x), free(y), free(w), free(b);
+        j.x = x, j.x2 = x2, j.y = y, j.w = w, j.b = b;
+        double copy = gbps(-1, 1, &j);
+        for (int k = 0; k < NKERNELS; k++) {
+            double t = gbps(k, 0, &j), c = gbps(k, 1, &j);
+            if (t > 0)
+                printf("%s\t%lldx%lld\t%-15s tilec %6.1f GB/s\tC loop %6.1f GB/s (%.2fx)\tcopy %6.1f GB/s "
+                       "(%.2fx)\n",
+                       threads ? threads : "all", shapes[i][0], shapes[i][1], names[k], t, c, t / c, copy,
+                       t / copy);
+            else
+                printf("%s\t%lldx%lld\t%-15s refused (C > the largest BC; use softmax_online)\n",
+                       threads ? threads : "all", shapes[i][0], shapes[i][1], names[k]);
+            fflush(stdout);
+        }
+        free(x), free(x2), free(y), free(w), free(b);
     }
     return 0;
 }

@@ -20,27 +20,46 @@ build/bin/tilec ${TILEC_FLAGS:-} stdlib/matmul.tile -o "$out/matmul.o"
 cc -O2 -I"$out" -Ibench -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/matmul_bench.c "$out/matmul.o" \
     build/lib/libtilec_rt.a -lopenblas -lpthread -lm -o "$out/matmul_bench"
 cores=$(nproc)
+# The peer at its best: on AVX-512 machines the environment pins OpenBLAS to its AVX2 (Haswell)
+# kernels with OPENBLAS_CORETYPE, which makes it look 1.7x slower than it is; here it runs its
+# AVX-512 (SkylakeX) kernels with its own L2 size (matmul_bench prints the kernels it chose).
+blas_env=(env)
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+    blas_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX)
+fi
 {
 echo "matmul f32, tilec (stdlib/matmul.tile, $(grep -m1 '//   matmul:' "$out/matmul.h" | sed 's|//   matmul: ||')) vs OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas-dev 2>/dev/null || echo '?')"
 echo "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $cores cores; median of 3-5 runs after a warm-up"
 printf 'threads\tshape\n'
 for t in 1 "$cores"; do
-    TILE_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$out/matmul_bench" "${args[@]}"
+    "${blas_env[@]}" TILE_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$out/matmul_bench" "${args[@]}"
 done
 } | tee "$out/matmul.txt"
 python3 bench/chart.py "$out/matmul.txt" "$out/matmul.svg" && echo "chart: $out/matmul.svg"
 
-# Softmax and layer norm: bandwidth-bound, against a plain C loop and a copy of the same bytes.
-for k in softmax layernorm; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
-cc -O3 -march=native -I"$out" -Ibench -Iruntime bench/norms_bench.c "$out/softmax.o" "$out/layernorm.o" \
-    build/lib/libtilec_rt.a -lpthread -lm -o "$out/norms_bench"
+# bf16 matmul (vdpbf16ps where the CPU has AVX512-BF16) against our f32 one and oneDNN's bf16 matmul.
+cc -O2 -I"$out" -Ibench bench/matmul_bf16_bench.c "$out/matmul.o" build/lib/libtilec_rt.a -ldnnl -lpthread -lm \
+    -o "$out/matmul_bf16_bench"
+bf_args=()
+[[ "${1:-}" == "--smoke" ]] && bf_args=(--smoke)
 echo
-echo "softmax / layernorm f32 (stdlib, BC = 1024), GB/s = (bytes read + written) / s; C loop: the same"
-echo "algorithm in plain C (-O3 -march=native); copy: memcpy of the same bytes; same threads for all"
+echo "matmul_bf16 (bf16 A, B; f32 C) vs stdlib matmul (f32) and oneDNN $(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null || echo '?') bf16 matmul; median"
+for t in 1 "$cores"; do
+    TILE_NUM_THREADS=$t OMP_NUM_THREADS=$t "$out/matmul_bf16_bench" "${bf_args[@]}"
+done | tee "$out/matmul_bf16.txt"
+
+# Memory-bound kernels: softmax, layer norm, RMS norm, vector add, against a plain C loop doing the
+# same work (-O3 -march=native -ffast-math) and a copy of the same bytes.
+for k in softmax layernorm norms vector_add; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
+cc -O3 -march=native -ffast-math -I"$out" -Ibench -Iruntime bench/norms_bench.c "$out/softmax.o" \
+    "$out/layernorm.o" "$out/norms.o" "$out/vector_add.o" build/lib/libtilec_rt.a -lpthread -lm -o "$out/norms_bench"
+echo
+echo "memory-bound kernels f32 (stdlib, untuned objects), GB/s = (bytes read + written) / s; C loop: the"
+echo "same work in plain C (-O3 -march=native -ffast-math); copy: memcpy of as many bytes; same threads"
 printf 'threads\tRxC\n'
 for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t "$out/norms_bench" "${norm_args[@]}"
-done
+done | tee "$out/norms.txt"
 
 # Dropout (Philox4x32-10 per element) against plain C loops doing the same work.
 build/bin/tilec stdlib/dropout.tile -o "$out/dropout.o"

@@ -26,7 +26,7 @@ const char *const lower_host_pipeline =
     "convert-bufferization-to-memref, "
     "convert-linalg-to-loops, convert-vector-to-scf{full-unroll=true}, expand-strided-metadata, "
     "lower-affine, arith-expand{include-bf16=true}, "
-    "convert-scf-to-cf, convert-vector-to-llvm, convert-ub-to-llvm, convert-math-to-llvm, "
+    "convert-scf-to-cf, convert-vector-to-llvm{enable-x86vector=true}, convert-ub-to-llvm, convert-math-to-llvm, "
     "convert-math-to-libm, finalize-memref-to-llvm, convert-arith-to-llvm, convert-cf-to-llvm, "
     "convert-func-to-llvm, reconcile-unrealized-casts)";
 

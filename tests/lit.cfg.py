@@ -111,7 +111,8 @@ try:
         flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
 except OSError:
     flags = []
-for feature in ("avx2", "fma", "bmi2", "f16c", "movbe", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"):
+for feature in ("avx2", "fma", "bmi2", "f16c", "movbe", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd",
+                "avx512_bf16"):
     if feature in flags:
         config.available_features.add("host-" + feature)
 

@@ -132,6 +132,12 @@ static const char *const cpus128[] = {
     NULL,
 };
 
+// Those with AVX512-BF16 (vdpbf16ps; checked with llc -mcpu=NAME on the intrinsic).
+static const char *const cpus_bf16[] = {
+    "cooperlake",      "diamondrapids",  "emeraldrapids", "graniterapids", "graniterapids-d",
+    "graniterapids_d", "sapphirerapids", "znver4",        "znver5",        NULL,
+};
+
 static bool listed(const char *const *names, const char *cpu) {
     for (; *names; names++)
         if (strcmp(*names, cpu) == 0)
@@ -145,14 +151,22 @@ bool schedule_known_cpu(const char *cpu) {
 
 void schedule_default(const char *cpu, Schedule *s) {
     int bits = 128;
+    bool bf16 = false;
     if (cpu) {
         bits = listed(cpus512, cpu) ? 512 : listed(cpus256, cpu) ? 256 : 128;
+        bf16 = listed(cpus_bf16, cpu);
     } else {
         char *features = LLVMGetHostCPUFeatures();
         bits = strstr(features, "+avx512f") ? 512 : strstr(features, "+avx2") ? 256 : 128;
+        bf16 = strstr(features, "+avx512bf16") != NULL;
         LLVMDisposeMessage(features);
     }
-    *s = (Schedule){.vector_bits = bits, .unroll_k = 4, .vectorize = true, .inplace = true, .prefetch = true};
+    *s = (Schedule){.vector_bits = bits,
+                    .unroll_k = 4,
+                    .vectorize = true,
+                    .inplace = true,
+                    .prefetch = true,
+                    .bf16dot = bf16 && bits == 512};
 }
 
 bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) {
@@ -183,13 +197,16 @@ bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) 
             *field = (int)v;
         } else if ((klen == 9 && !strncmp(p, "vectorize", 9)) ||
                    (klen == 10 && !strncmp(p, "cols_outer", 10)) ||
-                   (klen == 7 && !strncmp(p, "inplace", 7)) || (klen == 8 && !strncmp(p, "prefetch", 8))) {
+                   (klen == 7 && !strncmp(p, "inplace", 7)) || (klen == 8 && !strncmp(p, "prefetch", 8)) ||
+                   (klen == 7 && !strncmp(p, "bf16dot", 7))) {
             if (v > 1) {
                 snprintf(error, (size_t)error_size, "%.*s must be 0 or 1, not %ld", klen, p, v);
                 return false;
             }
             if (klen == 9)
                 s->vectorize = v == 1;
+            else if (klen == 7 && p[0] == 'b')
+                s->bf16dot = v == 1;
             else if (klen == 7)
                 s->inplace = v == 1;
             else if (klen == 8)
@@ -199,7 +216,7 @@ bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) 
         } else {
             snprintf(error, (size_t)error_size,
                      "unknown schedule key '%.*s' (expected vector_bits, reg_m, reg_n, unroll_k, "
-                     "cols_outer, vectorize, inplace, prefetch)",
+                     "cols_outer, vectorize, inplace, prefetch, bf16dot)",
                      klen, p);
             return false;
         }
@@ -512,11 +529,80 @@ static void vector_script(const RowOps *reds, const RowOps *ews, const RowOps *t
     }
 }
 
+// The register tile of a bf16 dot (bf16dot.c): rows that divide m, columns a multiple of 16
+// that divides n (no remainder tiles), the most accumulators up to 24 with room for the B
+// vectors and the broadcast A pair, then the fewest loads per vdpbf16ps. The schedule's reg_m
+// and reg_n when they qualify.
+static void bf16_register_tile(const Schedule *s, const BfDot *d, int *rm, int *rn) {
+    if (s->reg_m > 0 && s->reg_n > 0 && d->m % s->reg_m == 0 && s->reg_n % 16 == 0 && d->n % s->reg_n == 0) {
+        *rm = s->reg_m, *rn = s->reg_n;
+        return;
+    }
+    int best = -1;
+    *rm = 1, *rn = 16;
+    for (int vn = 1; vn <= 4; vn++)
+        for (int r = 1; r <= 16; r++) {
+            int acc = r * vn;
+            if (d->m % r || d->n % (16 * vn) || acc > 24 || acc + vn + 1 > 32)
+                continue;
+            int score = acc * 100 - (r + vn) * 100 / acc;
+            if (score > best)
+                best = score, *rm = r, *rn = 16 * vn;
+        }
+}
+
+// bf16 dots: each linalg.contract tagged tilec.bdot = i tiled to its register tile, with a
+// reduction loop over pairs of k inside (tilec.kloop, unrolled and hoisted with the others),
+// and the register tile to 1 x 16 pieces unrolled in full, vectorized into vector.contract ops
+// that x86vector's patterns turn into vdpbf16ps. Each B interleave (tilec.vnni = i) is
+// vectorized 32 columns at a time as one shuffle.
+static void bf16_script(const Schedule *s, const BfDot *bd, int nbd, Script *sc) {
+    for (int i = 0; i < nbd; i++) {
+        int rm, rn;
+        bf16_register_tile(s, &bd[i], &rm, &rn);
+        add(sc,
+            "    %%bd%d = transform.structured.match ops{[\"linalg.contract\"]} attributes {tilec.bdot = %d "
+            ": "
+            "i64} in %%root : (!transform.any_op) -> !transform.any_op\n"
+            "    %%bt%d, %%bl%d:3 = transform.structured.tile_using_for %%bd%d tile_sizes [%d, %d, 1, 0] : "
+            "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, "
+            "!transform.any_op)\n"
+            "    transform.annotate %%bl%d#2 \"tilec.kloop\" : !transform.any_op\n"
+            "    %%bu%d, %%bm%d:2 = transform.structured.tile_using_for %%bt%d tile_sizes [1, 16, 0, 0] : "
+            "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)\n"
+            "    transform.structured.vectorize %%bu%d {create_named_contraction} : !transform.any_op\n",
+            i, i, i, i, i, rm, rn, i, i, i, i, i);
+        if (rn > 16)
+            add(sc, "    transform.loop.unroll %%bm%d#1 {factor = %d} : !transform.any_op\n", i, rn / 16);
+        if (rm > 1)
+            add(sc, "    transform.loop.unroll %%bm%d#0 {factor = %d} : !transform.any_op\n", i, rm);
+        add(sc,
+            "    %%bv%d = transform.structured.match ops{[\"linalg.transpose\"]} attributes {tilec.vnni = %d "
+            ": "
+            "i64} in %%root : (!transform.any_op) -> !transform.any_op\n"
+            "    %%bvt%d, %%bvl%d:2 = transform.structured.tile_using_for %%bv%d tile_sizes [1, %d, 0] : "
+            "(!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)\n"
+            "    transform.structured.vectorize %%bvt%d : !transform.any_op\n",
+            i, i, i, i, i, bd[i].n % 32 ? 16 : 32, i);
+    }
+    if (nbd)
+        add(sc, "    transform.apply_patterns to %%root {\n"
+                "      transform.apply_patterns.x86vector.vector_contract_to_packed_type_dot_product\n"
+                "      transform.apply_patterns.canonicalization\n"
+                "    } : !transform.any_op\n"
+                "    transform.apply_patterns to %%root {\n"
+                "      transform.apply_patterns.vector.cast_away_vector_leading_one_dim\n"
+                "      transform.apply_patterns.vector.lower_transpose lowering_strategy = \"shuffle_1d\"\n"
+                "      transform.apply_patterns.canonicalization\n"
+                "    } : !transform.any_op\n");
+}
+
 static void build_script(const Schedule *s, const Dots *dots, const RowOps *reds, const RowOps *ews,
-                         const RowOps *trs, Script *sc) {
+                         const RowOps *trs, const BfDot *bd, int nbd, Script *sc) {
     add(sc,
         "module attributes {transform.with_named_sequence} {\n"
         "  transform.named_sequence @__transform_main(%%root: !transform.any_op {transform.readonly}) {\n");
+    bf16_script(s, bd, nbd, sc);
     for (int i = 0; i < dots->len; i++) {
         const Dot *d = &dots->items[i];
         if (!d->fl)
@@ -697,6 +783,8 @@ static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
 void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
     if (!s->vectorize)
         return;
+    BfDot bd[64];
+    int nbd = s->bf16dot && s->vector_bits == 512 ? x86_bf16_dots(ctx, module, bd, 64) : 0;
     Dots dots = {.len = 0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_dot, &dots, MlirWalkPreOrder);
     MlirType i64 = mlirIntegerTypeGet(ctx, 64);
@@ -714,7 +802,7 @@ void schedule_apply(MlirContext ctx, MlirModule module, const Schedule *s) {
             mlirOperationSetDiscardableAttributeByName(
                 rows[r].items[i].op, mlirStringRefCreateFromCString(row_tags[r]), mlirIntegerAttrGet(i64, i));
     Script sc = {0};
-    build_script(s, &dots, &rows[0], &rows[1], &rows[2], &sc);
+    build_script(s, &dots, &rows[0], &rows[1], &rows[2], bd, nbd, &sc);
     char name[32];
     for (int i = 0; i < dots.len; i++) {
         // A's load, directly or through a rank-reducing slice (tilec.lhsview: a tag that

@@ -28,6 +28,9 @@ typedef struct Schedule {
                        // tensor in place rather than a packed copy (backends/x86/inplace.c)
     bool prefetch;     // a tile stored inside a loop has its destination prefetched for
                        // writing at the top of the loop's body (backends/x86/copies.c)
+    bool bf16dot;      // bf16 dots as AVX512-BF16 dot products (vdpbf16ps) on B tiles
+                       // interleaved in pairs of k (backends/x86/bf16dot.c); default: the
+                       // CPU has AVX512-BF16
 } Schedule;
 
 // The default schedule for `cpu` (NULL: this machine's CPU).

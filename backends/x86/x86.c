@@ -77,7 +77,8 @@ static void splat_to_generic(MlirContext ctx, MlirOperation splat) {
     int k = snprintf(iters, sizeof iters, "[");
     for (int d = 0; d < rank; d++) {
         m += snprintf(maps + m, sizeof maps - (size_t)m, "%sd%d", d ? ", " : "", d);
-        k += snprintf(iters + k, sizeof iters - (size_t)k, "%s#linalg.iterator_type<parallel>", d ? ", " : "");
+        k +=
+            snprintf(iters + k, sizeof iters - (size_t)k, "%s#linalg.iterator_type<parallel>", d ? ", " : "");
     }
     m += snprintf(maps + m, sizeof maps - (size_t)m, ") -> (");
     for (int d = 0; d < rank; d++)
@@ -161,6 +162,8 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         lower_print_after_step(module, "hoist-if-allocs");
         x86_drop_self_copies(ctx, module);
         lower_print_after_step(module, "drop-self-copies");
+        x86_flatten_pair_transfers(ctx, module);
+        lower_print_after_step(module, "flatten-pairs");
         if (!mlirOperationVerify(mlirModuleGetOperation(module)))
             internal_error(__FILE__, __LINE__, "the bufferized module does not verify");
     }

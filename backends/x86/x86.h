@@ -5,11 +5,17 @@
 #define TILEC_BACKENDS_X86_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "mlir-c/IR.h"
 
 #include "../../lowering/lower.h"
 #include "schedule.h"
+
+// A bf16 dot rewritten for vdpbf16ps (bf16dot.c): the static shape of its [m, k] x [k, n] tiles.
+typedef struct BfDot {
+    int64_t m, n, k;
+} BfDot;
 
 // The stages from the tile level down to the LLVM dialect, as far as `stage` (at most
 // LOWER_LLVM_DIALECT), in place, with schedule `s`.
@@ -18,6 +24,14 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *s, Lower
 // Before bufferization: a padded load that needs no padding and whose rows lie close together
 // reads the tensor in place instead of a packed copy (inplace.c).
 void x86_inplace_tiles(MlirContext ctx, MlirModule module);
+// Before the schedule, on CPUs with AVX512-BF16: each dot of two bf16 tiles widened to an f32
+// accumulator (k even, n a multiple of 16) becomes a linalg.contract in the VNNI layout, tagged
+// tilec.bdot = i (its B interleave tilec.vnni = i), i < max; returns how many, their shapes in
+// `dots`.
+int x86_bf16_dots(MlirContext ctx, MlirModule module, BfDot *dots, int max);
+// After bufferization: transfers of bf16 pair vectors (the VNNI tiles of bf16dot.c) over
+// contiguous memory become 1-D transfers of a collapsed view.
+void x86_flatten_pair_transfers(MlirContext ctx, MlirModule module);
 // After bufferization: static buffers allocated inside an scf.if are allocated before it.
 void x86_hoist_if_allocs(MlirModule module);
 // After bufferization: copies of a buffer onto itself are removed.
