@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlir-c/BuiltinAttributes.h"
 #include "mlir-c/BuiltinTypes.h"
 #include "mlir-c/IR.h"
 
@@ -127,6 +128,41 @@ static void splats_to_generics(MlirContext ctx, MlirModule module) {
     free(splats.items);
 }
 
+// A sum over a tile (linalg.reduce with an arith.addf combiner) becomes a linalg.generic, so that
+// linalg-fuse-elementwise-ops folds the elementwise ops that produce its operand into it (RMS
+// norm's sum(x * x) reads x once instead of writing x * x to a tile and reading it back); LLVM
+// vectorizes the fused loop, whose adds are reassociable. Max/min reductions stay linalg.reduce
+// for the schedule's row vectorization (schedule.c).
+static MlirWalkResult tag_sum_reduction(MlirOperation op, void *user) {
+    if (!ir_op_is(op, "linalg.reduce") || mlirOperationGetNumResults(op) != 1)
+        return MlirWalkResultAdvance;
+    MlirOperation combiner = mlirBlockGetFirstOperation(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
+    if (ir_op_is(combiner, "arith.addf")) {
+        mlirOperationSetDiscardableAttributeByName(op, ir_str("tilec.sum"),
+                                                   mlirUnitAttrGet(mlirOperationGetContext(op)));
+        *(int *)user += 1;
+    }
+    return MlirWalkResultAdvance;
+}
+
+static const char *const generalize_sums_script =
+    "module attributes {transform.with_named_sequence} {\n"
+    "  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {\n"
+    "    %sums = transform.structured.match ops{[\"linalg.reduce\"]} attributes {tilec.sum} in %root : "
+    "(!transform.any_op) -> !transform.any_op\n"
+    "    %g = transform.structured.generalize %sums : (!transform.any_op) -> !transform.any_op\n"
+    "    transform.yield\n"
+    "  }\n"
+    "}\n";
+
+static void generalize_sums(MlirContext ctx, MlirModule module) {
+    int n = 0;
+    mlirOperationWalk(mlirModuleGetOperation(module), tag_sum_reduction, &n, MlirWalkPreOrder);
+    if (n)
+        lower_apply_transform(ctx, module, generalize_sums_script, strlen(generalize_sums_script),
+                              "generalize-sums");
+}
+
 // The stages from the tile level down to the LLVM dialect (as far as `stage`, at most
 // LOWER_LLVM_DIALECT), in place.
 void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, LowerStage stage) {
@@ -137,6 +173,7 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         mlirOperationWalk(mlirModuleGetOperation(module), pin_dot_operands, &pins, MlirWalkPreOrder);
         lower_run_passes(ctx, module, "builtin.module(convert-elementwise-to-linalg)", "tile-level");
         splats_to_generics(ctx, module);
+        generalize_sums(ctx, module);
         lower_run_passes(ctx, module, "builtin.module(linalg-fuse-elementwise-ops, canonicalize, cse)",
                          "tile-level");
         for (int i = 0; i < pins.len; i++)
