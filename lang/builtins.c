@@ -216,7 +216,7 @@ static bool mark_written(Node *target, const char *how) {
                 elem_name(sym->type.elem));
         return false;
     }
-    sym->written = true;
+    sema_mark_written(sym);
     return true;
 }
 
@@ -827,7 +827,7 @@ static Type check_store(Sema *S, Node *call, Builtin b) {
     Node *t = memory_target(S, call, true);
     if (!t)
         return sema_fail(call);
-    t->base->sym->written = true;  // even if rejected below: no "never written" follow-on
+    sema_mark_written(t->base->sym);  // even if rejected below: no "never written" follow-on
     Type shape = t->type;
     Type v = sema_check_value(S, a[1]);
     if (sema_is_error(&v))
@@ -864,7 +864,7 @@ static Type check_swap(Sema *S, Node *call, Builtin b) {
     Node *t = memory_target(S, call, true);
     if (!t)
         return sema_fail(call);
-    t->base->sym->written = true;
+    sema_mark_written(t->base->sym);
     Type shape = t->type;
     for (int i = 1; i < call->args.len; i++) {
         Type v = sema_check_value(S, a[i]);

@@ -35,6 +35,10 @@ bool emit_lookup(Emitter *e, const Symbol *sym, MlirValue *out) {
             *out = e->env[i].value;
             return true;
         }
+    if (sym->list_load) {  // a list's element or its size: loaded where it is used
+        *out = emit_list_value(e, sym);
+        return !e->failed;
+    }
     return false;
 }
 

@@ -146,6 +146,12 @@ MlirValue emit_expr(Emitter *e, Node *n);
 void emit_stmt(Emitter *e, Node *n);
 void emit_block(Emitter *e, Node *block);
 
+// ================================================================ emit_entry.c
+
+// A list's element As[g] (its memref, over the address and sizes loaded from the list's arrays)
+// or the size of one (i64, loaded from its size array): sym->list_load at the insertion point.
+MlirValue emit_list_value(Emitter *e, const Symbol *sym);
+
 // ================================================================ emit_calls.c
 
 // A builtin call or an inlined helper.

@@ -162,6 +162,14 @@ static MlirValue descriptor(Emitter *e, const Symbol *ts, MlirValue p) {
     return op1(e, "builtin.unrealized_conversion_cast", memref_type(e, ts), 1, &dsc);
 }
 
+MlirValue emit_list_value(Emitter *e, const Symbol *sym) {
+    MlirValue v = emit_expr(e, sym->list_load);
+    if (e->failed || sym->kind == SYM_SIZE)
+        return v;
+    MlirValue p = op1(e, "llvm.inttoptr", mlirLLVMPointerTypeGet(e->ir.ctx, 0), 1, &v);
+    return descriptor(e, sym, p);
+}
+
 // void NAME__task(void *ctx, int64_t index): one program instance of the flattened grid, with
 // the arguments unpacked from the entry's context.
 static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *arg_types, int na) {
