@@ -211,9 +211,9 @@ static bool check_mask(Sema *S, Node *call, Node *mask, Type *shape) {
 static bool mark_written(Node *target, const char *how) {
     Symbol *sym = target->base->sym;
     if (!((Node *)sym->decl)->is_out) {
-        error_at(target->base->span, "cannot %s input tensor '%s'", how, sym->name);
-        note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
-                elem_name(sym->type.elem));
+        error_at(target->base->span, "cannot %s %s '%s'", how,
+                 sym->list_of ? "an element of input list" : "input tensor", sym->name);
+        sema_note_output(sym);
         return false;
     }
     sema_mark_written(sym);

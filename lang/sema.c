@@ -248,9 +248,9 @@ static void check_store(Sema *S, Node *n) {
         return;
     }
     if (!((Node *)sym->decl)->is_out) {
-        error_at(lhs->base->span, "cannot store to input tensor '%s'", sym->name);
-        note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
-                elem_name(sym->type.elem));
+        error_at(lhs->base->span, "cannot store to %s '%s'",
+                 sym->list_of ? "an element of input list" : "input tensor", sym->name);
+        sema_note_output(sym);
         sema_check_expr(S, n->rhs);
         return;
     }
@@ -800,7 +800,8 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         for (int i = 0; i < ki->ntensors && diag_problem_count() == errors_before; i++) {
             Symbol *t = ki->tensors[i];
             if (((Node *)t->decl)->is_out && !t->written && !diag_should_stop())
-                error_at(t->span, "output tensor '%s' is never written", t->name);
+                error_at(t->span, "output %s '%s' is never written", t->list_elem ? "list" : "tensor",
+                         t->name);
             else if (!t->used && !((Node *)t->decl)->is_out)
                 warning_at(t->span, "tensor parameter '%s' is never used", t->name);
         }

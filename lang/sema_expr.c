@@ -304,10 +304,9 @@ Type sema_require_value(Node *n, Type t) {
         if (sema_list_as_value(n))
             return sema_fail(n);
         if (n->kind == ND_INDEX && n->sym && n->sym->list_of) {
-            error_at(
-                n->span,
-                "element %s[...] of a list is a tensor, not a value; load a tile from it with %s[g][...]",
-                n->sym->name, n->sym->name);
+            error_at(n->span,
+                     "an element of list '%s' is a tensor, not a value; load a tile from it with %s[g][...]",
+                     n->sym->name, n->sym->name);
             return sema_fail(n);
         }
         error_at(n->span, "tensor '%s' cannot be used as a value; load a tile from it with %s[...]",

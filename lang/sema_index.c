@@ -170,6 +170,13 @@ Type sema_check_tensor_index(Sema *S, Node *n, bool is_store) {
                  sym->name, sym->name);
         return sema_fail(n);
     }
+    if (S->clause && sym->list_of) {
+        error_at(n->span,
+                 "the sizes of list '%s''s elements cannot be read in a '%s' clause; use its length or "
+                 "scalar parameters",
+                 sym->list_of->name, S->clause);
+        return sema_fail(n);
+    }
     if (S->clause) {
         error_at(n->span, "tensor '%s' cannot be read in a '%s' clause; use its sizes or scalar parameters",
                  sym->name, S->clause);

@@ -101,6 +101,8 @@ void sema_tensor_extent(Sema *S, Node *d, SymKind kind, KernelInfo *ki, int64_t 
 void sema_declare_list(Sema *S, Node *p, KernelInfo *ki, Symbol ***arrays, int *narrays);
 // Checks `As[g]` (an ND_INDEX whose base is a list): the element tensor, a symbol of its own.
 Type sema_check_list_element(Sema *S, Node *n);
+// The note after writing input tensor t: how to declare it (or its list) as an output.
+void sema_note_output(const Symbol *t);
 // Marks a tensor written, and the list it is an element of.
 void sema_mark_written(Symbol *t);
 // Whether two size symbols are the same size: one symbol, or the same per-element size array

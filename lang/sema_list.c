@@ -48,6 +48,7 @@ void sema_declare_list(Sema *S, Node *p, KernelInfo *ki, Symbol ***arrays, int *
     Symbol *L = sema_declare(S, SYM_TENSOR, p->name, p->nspan, p);
     if (!L)
         return;
+    sema_tensor_extent(S, ty->init, SYM_SIZE, ki, &L->const_dims[0], &L->dims[0]);
     if (et->init) {
         error_at(et->span, "lists of lists are not supported; the elements of a list are tensors");
         return;
@@ -69,7 +70,6 @@ void sema_declare_list(Sema *S, Node *p, KernelInfo *ki, Symbol ***arrays, int *
     L->type = (Type){.cls = TY_TENSOR, .elem = EL_I64, .rank = 1};
     L->index = ki->ntensors;
     sema_push_sym(&ki->tensors, &ki->ntensors, L);
-    sema_tensor_extent(S, ty->init, SYM_SIZE, ki, &L->const_dims[0], &L->dims[0]);
     Symbol *T = ast_alloc(sizeof(Symbol));
     *T = *L;
     T->type = (Type){.cls = TY_TENSOR, .elem = et->elem, .rank = et->args.len};
@@ -169,6 +169,22 @@ Type sema_check_list_element(Sema *S, Node *n) {
     }
     n->sym = E;
     return sema_set_type(n, E->type);
+}
+
+void sema_note_output(const Symbol *t) {
+    const Symbol *L = t->list_of;
+    if (!L) {
+        note_at(t->span, "declare it as an output to write it: '%s: out %s[...]'", t->name,
+                elem_name(t->type.elem));
+        return;
+    }
+    char len[64];
+    if (L->dims[0])
+        snprintf(len, sizeof len, "%s", L->dims[0]->name);
+    else
+        snprintf(len, sizeof len, "%lld", (long long)L->const_dims[0]);
+    note_at(L->span, "declare the list as an output to write its elements: '%s: out [%s] %s[...]'", L->name,
+            len, elem_name(t->type.elem));
 }
 
 void sema_mark_written(Symbol *t) {
