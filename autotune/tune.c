@@ -269,6 +269,12 @@ static int load_kernel(Tuner *T, TuneAllocs *A, int nspecs) {
                                 T->kernel_name);
     if (!T->kernel_name && nk > 1)
         return tune_usage_error("the input files have %d kernels; choose one with --kernel NAME", nk);
+    for (int i = 0; T->kernel->kinfo && i < T->kernel->kinfo->ntensors; i++)
+        if (T->kernel->kinfo->tensors[i]->list_elem)
+            return tune_usage_error(
+                "kernel '%s' takes a list ('%s'); tuning kernels with list parameters is not "
+                "supported",
+                T->kernel->name, T->kernel->kinfo->tensors[i]->name);
     for (int i = 0; i < nspecs; i++)
         if (!tune_add_shapes(T, A->specs[i]))
             return 1;

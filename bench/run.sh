@@ -74,6 +74,14 @@ for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t "$out/dropout_bench" "${drop_args[@]}"
 done
 
+# Grouped GEMM (tensor lists) against the same 8 problems run one by one with stdlib matmul.
+build/bin/tilec stdlib/grouped_gemm.tile -o "$out/grouped_gemm.o"
+cc -O2 -I"$out" bench/grouped_gemm_bench.c "$out/grouped_gemm.o" "$out/matmul.o" build/lib/libtilec_rt.a \
+    -lpthread -lm -o "$out/grouped_gemm_bench"
+echo
+echo "grouped_matmul (stdlib/grouped_gemm.tile) vs matmul one problem at a time, one thread"
+TILE_NUM_THREADS=1 "$out/grouped_gemm_bench" $([[ "${1:-}" == "--smoke" ]] && echo 1)
+
 # conv2d against oneDNN (libdnnl-dev), attention against PyTorch's CPU attention (python3-torch).
 for k in conv2d attention; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
 cc -O2 -I"$out" -Ibench bench/conv_bench.c "$out/conv2d.o" build/lib/libtilec_rt.a -ldnnl -lpthread -lm \

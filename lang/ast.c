@@ -302,7 +302,12 @@ static void dump_node(Dumper *d, const Node *n, const char *role) {
         break;
     case ND_TYPENAME:
     case ND_CAST: fprintf(o, " %s", elem_name(n->elem)); break;
-    case ND_TYPEEXPR: fprintf(o, " %s%s", elem_name(n->elem), n->has_shape ? "[...]" : ""); break;
+    case ND_TYPEEXPR:
+        if (n->init)
+            fprintf(o, " list");
+        else
+            fprintf(o, " %s%s", elem_name(n->elem), n->has_shape ? "[...]" : "");
+        break;
     case ND_IMPORT: fprintf(o, " \"%s\"", n->name); break;
     case ND_PARAM: fprintf(o, " %s%s", n->name, n->is_out ? " out" : ""); break;
     default:
@@ -326,11 +331,11 @@ static void dump_node(Dumper *d, const Node *n, const char *role) {
     dump_list(d, &n->tunes, "tune");
     dump_list(d, &n->wheres, "where");
     dump_list(d, &n->grid, "grid");
-    dump_node(d, n->base, "base");
+    dump_node(d, n->base, n->kind == ND_TYPEEXPR ? "element" : "base");
     dump_node(d, n->lhs, NULL);
     dump_node(d, n->rhs, NULL);
     if (!(n->kind == ND_ASSIGN && n->init == n->rhs))  // '=' assigns rhs itself
-        dump_node(d, n->init, n->kind == ND_ASSIGN ? "value" : "init");
+        dump_node(d, n->init, n->kind == ND_ASSIGN ? "value" : n->kind == ND_TYPEEXPR ? "length" : "init");
     dump_node(d, n->limit, "limit");
     dump_node(d, n->step, "step");
     dump_list(d, &n->args, NULL);

@@ -162,7 +162,7 @@ typedef enum UnaryOp {
     X(ND_KERNEL, "Kernel")     /* kernel k(...) tune ... grid (...) { }     */    \
     X(ND_FUNC, "Func")         /* fn f(x) -> f32 { }                        */    \
     X(ND_PARAM, "Param")       /* A: f32[M, K], C: out f32[M, N], x: f32    */    \
-    X(ND_TYPEEXPR, "TypeExpr") /* f32, f32[M, K], f32[BM, BN]               */    \
+    X(ND_TYPEEXPR, "TypeExpr") /* f32, f32[M, K], f32[BM, BN]; [G] f32[M, K] */   \
     X(ND_TUNE, "Tune")         /* BM in {32, 64}                            */    \
     X(ND_ERROR, "Error")       /* stands in for something already diagnosed */
 
@@ -205,10 +205,11 @@ struct Node {
 
     Node *lhs, *rhs;          // binary, assign, slice lo/hi, kwarg value (rhs)
     Node *cond, *then, *els;  // if / while (cond, then), index mask (cond) / pad (els)
-    Node *init;               // let/var value, for start, return value, const value
+    Node *init;               // let/var value, for start, return value, const value,
+                              // ND_TYPEEXPR of a list: its length (the element type is `base`)
     Node *limit, *step;       // for end and step
     Node *body;               // for, while, kernel, func
-    Node *base;               // index base, call on a tile
+    Node *base;               // index base, call on a tile, ND_TYPEEXPR of a list: element type
     Node *ty;                 // declared type: let/var/param/const/func result
     NodeList args;            // call args, index items, list items, block statements, type dims,
                               // tune values, kernel/func params
@@ -264,6 +265,16 @@ struct Symbol {
     int64_t const_dims[TILE_MAX_RANK];  // >= 0 where the dimension is a literal
     Symbol *strides[TILE_MAX_RANK];
     int64_t const_strides[TILE_MAX_RANK];  // >= 0 where the stride is a literal; -1 default
+    // Tensor lists (docs/language.md §6.7). A list parameter `As: [G] f32[M, K]` is, in the ABI,
+    // a tensor i64[G] of element addresses (type and dims[0] say so) whose `list_elem` describes
+    // its elements: their element type and rank, and in dims[] the per-element size arrays M, K
+    // (hidden input tensors i64[G], `list_of` naming the first list that declared them). An
+    // element As[g] is a tensor symbol of its own (per indexing node), `list_of` its list, with
+    // `list_load` the checked load of its address As[g] (i64) and size symbols whose
+    // `list_load` is the checked load M[g]: the emitter builds its memref where it is used.
+    Symbol *list_elem;  // a list parameter: the template of its elements
+    Symbol *list_of;    // an element, or a per-element size array: the list
+    Node *list_load;    // an element or an element's size: the i64 load that gives its value
 };
 
 // ---------------------------------------------------------------- kernels

@@ -211,12 +211,12 @@ static bool check_mask(Sema *S, Node *call, Node *mask, Type *shape) {
 static bool mark_written(Node *target, const char *how) {
     Symbol *sym = target->base->sym;
     if (!((Node *)sym->decl)->is_out) {
-        error_at(target->base->span, "cannot %s input tensor '%s'", how, sym->name);
-        note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
-                elem_name(sym->type.elem));
+        error_at(target->base->span, "cannot %s %s '%s'", how,
+                 sym->list_of ? "an element of input list" : "input tensor", sym->name);
+        sema_note_output(sym);
         return false;
     }
-    sym->written = true;
+    sema_mark_written(sym);
     return true;
 }
 
@@ -827,7 +827,7 @@ static Type check_store(Sema *S, Node *call, Builtin b) {
     Node *t = memory_target(S, call, true);
     if (!t)
         return sema_fail(call);
-    t->base->sym->written = true;  // even if rejected below: no "never written" follow-on
+    sema_mark_written(t->base->sym);  // even if rejected below: no "never written" follow-on
     Type shape = t->type;
     Type v = sema_check_value(S, a[1]);
     if (sema_is_error(&v))
@@ -864,7 +864,7 @@ static Type check_swap(Sema *S, Node *call, Builtin b) {
     Node *t = memory_target(S, call, true);
     if (!t)
         return sema_fail(call);
-    t->base->sym->written = true;
+    sema_mark_written(t->base->sym);
     Type shape = t->type;
     for (int i = 1; i < call->args.len; i++) {
         Type v = sema_check_value(S, a[i]);

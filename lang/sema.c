@@ -122,6 +122,10 @@ Symbol *sema_declare(Sema *S, SymKind kind, const char *name, Span span, Node *d
 
 bool sema_declared_type(Sema *S, Node *ty, Type *out) {
     *out = type_value(ty->elem, 0, NULL);
+    if (ty->init) {
+        error_at(ty->span, "only a kernel parameter can be a list");
+        return false;
+    }
     if (!ty->has_shape)
         return true;
     if (ty->args.len > TILE_MAX_RANK) {
@@ -238,15 +242,15 @@ static void check_store(Sema *S, Node *n) {
     }
     Type target = sema_check_tensor_index(S, lhs, true);
     Symbol *sym = lhs->base->sym;
-    sym->written = true;  // even when reporting below: no "never written" follow-on
+    sema_mark_written(sym);  // even when reporting below: no "never written" follow-on
     if (sema_is_error(&target)) {
         sema_check_expr(S, n->rhs);  // still check (and mark the uses of) the value
         return;
     }
     if (!((Node *)sym->decl)->is_out) {
-        error_at(lhs->base->span, "cannot store to input tensor '%s'", sym->name);
-        note_at(sym->span, "declare it as an output to write it: '%s: out %s[...]'", sym->name,
-                elem_name(sym->type.elem));
+        error_at(lhs->base->span, "cannot store to %s '%s'",
+                 sym->list_of ? "an element of input list" : "input tensor", sym->name);
+        sema_note_output(sym);
         sema_check_expr(S, n->rhs);
         return;
     }
@@ -419,7 +423,7 @@ static void declare_globals(Sema *S) {
                 ok = false;
             }
             if (ok && d->ty) {
-                if (d->ty->has_shape) {
+                if (d->ty->has_shape || d->ty->init) {
                     error_at(d->ty->span, "constants are scalars; a constant cannot have a tile type");
                     ok = false;
                 } else {
@@ -441,7 +445,16 @@ static void declare_globals(Sema *S) {
             d->sym = sym;
             break;
         }
-        case ND_FUNC: d->sym = sema_declare(S, SYM_FUNC, d->name, d->nspan, d); break;
+        case ND_FUNC:
+            d->sym = sema_declare(S, SYM_FUNC, d->name, d->nspan, d);
+            for (int j = 0; j < d->args.len; j++) {
+                Node *t = d->args.items[j]->ty;
+                if (t && t->init)
+                    error_at(t->span,
+                             "only a kernel parameter can be a list; pass a helper one element, like %s[g]",
+                             d->args.items[j]->name);
+            }
+            break;
         case ND_KERNEL: d->sym = sema_declare(S, SYM_KERNEL, d->name, d->nspan, d); break;
         default: break;
         }
@@ -459,7 +472,7 @@ typedef struct Space {
 } Space;
 
 // Appends to an array that grows by doubling (its capacity is the next power of two).
-static void push_sym(Symbol ***arr, int *n, Symbol *s) {
+void sema_push_sym(Symbol ***arr, int *n, Symbol *s) {
     if ((*n & (*n - 1)) == 0) {  // 0, 1, 2, 4, ...: full
         Symbol **na = ast_alloc(sizeof(Symbol *) * (size_t)(*n ? 2 * *n : 1));
         if (*n)
@@ -470,11 +483,17 @@ static void push_sym(Symbol ***arr, int *n, Symbol *s) {
 }
 
 // A size or stride name in a tensor's type: reuse the kernel's symbol or make one.
-static Symbol *dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
+Symbol *sema_dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
     Symbol *s0 = scope_find(S->scope, d->name);
     if (s0) {
         if (s0->kind == kind)
             return s0;
+        if (s0->list_of) {
+            error_at(d->span, "'%s' is a size of each element of list '%s'; a %s needs its own name", d->name,
+                     s0->list_of->name, sema_sym_kind_name(kind));
+            note_at(s0->span, "'%s' is declared here", d->name);
+            return NULL;
+        }
         error_at(d->span, "'%s' is already declared as a %s; a %s needs its own name", d->name,
                  sema_sym_kind_name(s0->kind), sema_sym_kind_name(kind));
         note_at(s0->span, "'%s' is declared here", d->name);
@@ -486,16 +505,16 @@ static Symbol *dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki) {
     s->type = type_scalar(EL_I64);
     if (kind == SYM_SIZE) {
         s->index = ki->nsizes;
-        push_sym(&ki->sizes, &ki->nsizes, s);
+        sema_push_sym(&ki->sizes, &ki->nsizes, s);
     } else {
         s->index = ki->nstrides;
-        push_sym(&ki->strides, &ki->nstrides, s);
+        sema_push_sym(&ki->strides, &ki->nstrides, s);
     }
     return s;
 }
 
 // A literal dimension or stride, or a global integer constant.
-static bool literal_dim(Sema *S, Node *d, const char *what, int64_t *out) {
+bool sema_literal_dim(Sema *S, Node *d, const char *what, int64_t *out) {
     if (d->kind == ND_INT) {
         *out = d->ival;
         return true;
@@ -520,17 +539,17 @@ static bool literal_dim(Sema *S, Node *d, const char *what, int64_t *out) {
 
 // One dimension (SYM_SIZE) or stride (SYM_STRIDE) of a tensor parameter: a literal or global
 // constant (into *lit; dimensions must be positive, strides not negative), or a name.
-static void tensor_extent(Sema *S, Node *d, SymKind kind, KernelInfo *ki, int64_t *lit, Symbol **sym) {
+void sema_tensor_extent(Sema *S, Node *d, SymKind kind, KernelInfo *ki, int64_t *lit, Symbol **sym) {
     bool is_dim = kind == SYM_SIZE;
     int64_t v;
-    if (literal_dim(S, d, is_dim ? "dimension" : "stride", &v)) {
+    if (sema_literal_dim(S, d, is_dim ? "dimension" : "stride", &v)) {
         if (is_dim && v <= 0)
             error_at(d->span, "tensor dimensions must be positive, got %lld", (long long)v);
         else if (!is_dim && v < 0)
             error_at(d->span, "strides must not be negative, got %lld", (long long)v);
         *lit = v;
     } else if (d->kind == ND_NAME) {
-        *sym = dim_symbol(S, d, kind, ki);
+        *sym = sema_dim_symbol(S, d, kind, ki);
     } else if (is_dim) {
         error_at(d->span, "a tensor dimension must be a size name (like M) or an integer literal");
     } else {
@@ -551,19 +570,21 @@ static void declare_tensor(Sema *S, Node *p, KernelInfo *ki) {
         return;
     }
     sym->index = ki->ntensors;
-    push_sym(&ki->tensors, &ki->ntensors, sym);
+    sema_push_sym(&ki->tensors, &ki->ntensors, sym);
     for (int i = 0; i < rank; i++)
-        tensor_extent(S, ty->args.items[i], SYM_SIZE, ki, &sym->const_dims[i], &sym->dims[i]);
+        sema_tensor_extent(S, ty->args.items[i], SYM_SIZE, ki, &sym->const_dims[i], &sym->dims[i]);
     if (p->kwargs.len && p->kwargs.len != rank) {
         error_at(p->kwargs.items[0]->span, "tensor '%s' has %d dimension%s but %d stride%s", p->name, rank,
                  rank == 1 ? "" : "s", p->kwargs.len, p->kwargs.len == 1 ? "" : "s");
         return;
     }
     for (int i = 0; i < p->kwargs.len; i++)
-        tensor_extent(S, p->kwargs.items[i], SYM_STRIDE, ki, &sym->const_strides[i], &sym->strides[i]);
+        sema_tensor_extent(S, p->kwargs.items[i], SYM_STRIDE, ki, &sym->const_strides[i], &sym->strides[i]);
 }
 
 static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
+    Symbol **size_arrays = NULL;  // of the lists' elements, passed after the tensors and lists
+    int nsize_arrays = 0;
     for (int i = 0; i < k->args.len; i++) {
         Node *p = k->args.items[i];
         if (!p->ty) {
@@ -572,6 +593,10 @@ static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
             Symbol *s = sema_declare(S, SYM_SCALAR, p->name, p->nspan, p);
             if (s)
                 s->type = type_error();
+            continue;
+        }
+        if (p->ty->init) {
+            sema_declare_list(S, p, ki, &size_arrays, &nsize_arrays);
             continue;
         }
         if (p->ty->has_shape) {
@@ -587,7 +612,11 @@ static void declare_params(Sema *S, Node *k, KernelInfo *ki) {
             continue;
         s->type = type_scalar(p->ty->elem);
         s->index = ki->nscalars;
-        push_sym(&ki->scalars, &ki->nscalars, s);
+        sema_push_sym(&ki->scalars, &ki->nscalars, s);
+    }
+    for (int i = 0; i < nsize_arrays; i++) {
+        size_arrays[i]->index = ki->ntensors;
+        sema_push_sym(&ki->tensors, &ki->ntensors, size_arrays[i]);
     }
 }
 
@@ -710,7 +739,7 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         s->type = type_scalar(EL_INT);
         s->is_const = true;
         s->cval = (ConstVal){.i = cfg->values[i], .f = (double)cfg->values[i]};
-        push_sym(&ki->tunables, &ki->ntunables, s);
+        sema_push_sym(&ki->tunables, &ki->ntunables, s);
     }
     ki->nconfigs = 1;
 
@@ -771,7 +800,8 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         for (int i = 0; i < ki->ntensors && diag_problem_count() == errors_before; i++) {
             Symbol *t = ki->tensors[i];
             if (((Node *)t->decl)->is_out && !t->written && !diag_should_stop())
-                error_at(t->span, "output tensor '%s' is never written", t->name);
+                error_at(t->span, "output %s '%s' is never written", t->list_elem ? "list" : "tensor",
+                         t->name);
             else if (!t->used && !((Node *)t->decl)->is_out)
                 warning_at(t->span, "tensor parameter '%s' is never used", t->name);
         }
@@ -849,7 +879,7 @@ static void check_unused_helper(Sema *S, Node *f) {
         for (int d = 0; d < p->ty->args.len && d < TILE_MAX_RANK; d++) {
             Node *dn = p->ty->args.items[d];
             int64_t v;
-            bool lit = literal_dim(S, dn, "dimension", &v) && v > 0;
+            bool lit = sema_literal_dim(S, dn, "dimension", &v) && v > 0;
             // A dimension name is bound per call: known to the body, of no known value here.
             if (!lit && dn->kind == ND_NAME && !sema_scope_lookup(S, dn->name))
                 sema_declare(S, SYM_SHAPEVAR, dn->name, dn->span, dn);
@@ -1064,8 +1094,10 @@ void sema_print_prototype(const Node *k, void *out) {
     for (int i = 0; ki && i < ki->ntensors; i++, n++) {
         const Symbol *t = ki->tensors[i];
         bool is_out = ((const Node *)t->decl)->is_out;
-        fprintf(o, "%s%s%s *%s", n ? ", " : "", is_out ? "" : "const ",
-                t->type.elem == EL_I1 ? "uint8_t" : c_type(t->type.elem), t->name);
+        const Symbol *et = t->list_elem ? t->list_elem : t;  // a list: an array of element pointers
+        fprintf(o, "%s%s%s *%s%s", n ? ", " : "", is_out ? "" : "const ",
+                et->type.elem == EL_I1 ? "uint8_t" : c_type(et->type.elem), t->list_elem ? "const *" : "",
+                t->name);
     }
     for (int i = 0; ki && i < ki->nscalars; i++, n++)
         fprintf(o, "%s%s %s", n ? ", " : "", c_type(ki->scalars[i]->type.elem), ki->scalars[i]->name);

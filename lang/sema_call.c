@@ -152,7 +152,7 @@ static bool bind_tensor_param(Sema *S, Node *call, Node *param, Node *arg, int i
             continue;
         }
         if (prev && prev->kind == SYM_SIZE) {  // named by an earlier tensor parameter
-            if (prev == size)
+            if (sema_same_size(prev, size))
                 continue;
             error_at(arg->span, "argument %d of '%s' is tensor '%s' of %s, but its dimension %d must be '%s'",
                      index + 1, fname, t->name, tensor_shape(t, b, sizeof b), i, d->name);
@@ -188,7 +188,11 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     for (int i = 0; i < call->args.len; i++) {
         Node *a = call->args.items[i];
         Type t = sema_check_expr(S, a);
-        if (!(t.cls == TY_TENSOR && a->kind == ND_NAME))  // a tensor passed by name, or a value
+        bool element = a->kind == ND_INDEX && a->sym && a->sym->list_of;  // As[g]
+        if (t.cls == TY_TENSOR && a->kind == ND_NAME && a->sym && a->sym->list_elem) {
+            error_at(a->span, "a list cannot be passed to a helper; pass one element, like %s[g]", a->name);
+            t = sema_fail(a);
+        } else if (!(t.cls == TY_TENSOR && (a->kind == ND_NAME || element)))  // a tensor, or a value
             t = sema_require_value(a, t);
         ok = ok && !sema_is_error(&t);
     }
@@ -228,6 +232,8 @@ static Type check_helper_call(Sema *S, Node *call, Symbol *fsym) {
     S->kinfo = NULL;
     S->inline_stack[S->inline_depth++] = fn;
 
+    for (int i = 0; i < fn->args.len && ok; i++)  // reported at the helper's declaration
+        ok = !(fn->args.items[i]->ty && fn->args.items[i]->ty->init);
     call->inline_params = ast_alloc(sizeof(Symbol *) * (size_t)(fn->args.len + 1));
     for (int i = 0; i < fn->args.len && ok; i++) {
         Node *a = call->args.items[i];

@@ -301,6 +301,14 @@ Type sema_require_value(Node *n, Type t) {
     case TY_ERROR:
     case TY_VALUE: return t;
     case TY_TENSOR:
+        if (sema_list_as_value(n))
+            return sema_fail(n);
+        if (n->kind == ND_INDEX && n->sym && n->sym->list_of) {
+            error_at(n->span,
+                     "an element of list '%s' is a tensor, not a value; load a tile from it with %s[g][...]",
+                     n->sym->name, n->sym->name);
+            return sema_fail(n);
+        }
         error_at(n->span, "tensor '%s' cannot be used as a value; load a tile from it with %s[...]",
                  n->name ? n->name : "?", n->name ? n->name : "?");
         if (n->sym && n->name && strcmp(n->sym->name, n->name) != 0)  // a helper's parameter

@@ -165,6 +165,18 @@ Type sema_check_tensor_index(Sema *S, Node *n, bool is_store) {
     int rank = sym->type.rank;
     char b1[96];
     sym->used = true;
+    if (sym->list_elem && !S->raw_lists) {
+        error_at(n->span, "list '%s' is not a tensor; access one element's tensor, like %s[g][...]",
+                 sym->name, sym->name);
+        return sema_fail(n);
+    }
+    if (S->clause && sym->list_of) {
+        error_at(n->span,
+                 "the sizes of list '%s''s elements cannot be read in a '%s' clause; use its length or "
+                 "scalar parameters",
+                 sym->list_of->name, S->clause);
+        return sema_fail(n);
+    }
     if (S->clause) {
         error_at(n->span, "tensor '%s' cannot be read in a '%s' clause; use its sizes or scalar parameters",
                  sym->name, S->clause);
@@ -336,6 +348,8 @@ Type sema_check_index(Sema *S, Node *n) {
     Type bt = sema_check_expr(S, n->base);
     if (sema_is_error(&bt))
         return sema_fail(n);
+    if (bt.cls == TY_TENSOR && n->base->sym && n->base->sym->list_elem)
+        return sema_check_list_element(S, n);
     if (bt.cls == TY_TENSOR)
         return sema_check_tensor_index(S, n, false);
     int problems = diag_problem_count();

@@ -47,6 +47,7 @@ typedef struct Sema {
     bool inline_budget_reported;
     const SemaDefine *bind;  // sizes and scalars taken as known constants (the tuner's shapes)
     int nbind;
+    bool raw_lists;  // checking a list's own loads (its addresses): the list is a tensor i64[G]
 } Sema;
 
 // ================================================================ small helpers (inline)
@@ -83,6 +84,32 @@ const char *sema_sym_kind_name(SymKind k);
 // The tile type written in a declaration (let/var annotation, helper result), dimensions
 // evaluated in the current scope; false after reporting.
 bool sema_declared_type(Sema *S, Node *ty, Type *out);
+// Appends s to an array that grows by doubling (KernelInfo's lists).
+void sema_push_sym(Symbol ***arr, int *n, Symbol *s);
+// A literal dimension or stride, or a global integer constant, into *out; false for others.
+bool sema_literal_dim(Sema *S, Node *d, const char *what, int64_t *out);
+// A size or stride name in a tensor's type: the kernel's symbol of that name, or a new one.
+Symbol *sema_dim_symbol(Sema *S, Node *d, SymKind kind, KernelInfo *ki);
+// One dimension (SYM_SIZE) or stride (SYM_STRIDE) of a tensor parameter: a literal or a name.
+void sema_tensor_extent(Sema *S, Node *d, SymKind kind, KernelInfo *ki, int64_t *lit, Symbol **sym);
+
+// ================================================================ sema_list.c
+
+// Declares list parameter p (`As: [G] f32[M, K]`, docs/language.md §6.7): the list, a tensor of
+// addresses in the ABI, and the per-element size arrays it introduces (appended to *arrays,
+// which go after every tensor and list).
+void sema_declare_list(Sema *S, Node *p, KernelInfo *ki, Symbol ***arrays, int *narrays);
+// Checks `As[g]` (an ND_INDEX whose base is a list): the element tensor, a symbol of its own.
+Type sema_check_list_element(Sema *S, Node *n);
+// The note after writing input tensor t: how to declare it (or its list) as an output.
+void sema_note_output(const Symbol *t);
+// Marks a tensor written, and the list it is an element of.
+void sema_mark_written(Symbol *t);
+// Whether two size symbols are the same size: one symbol, or the same per-element size array
+// at the same element index (the same name, or the same constant).
+bool sema_same_size(const Symbol *a, const Symbol *b);
+// The message for a list or a per-element size array used as a value (true if t is one).
+bool sema_list_as_value(const Node *n);
 
 // ================================================================ sema_expr.c
 

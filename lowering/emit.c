@@ -35,6 +35,10 @@ bool emit_lookup(Emitter *e, const Symbol *sym, MlirValue *out) {
             *out = e->env[i].value;
             return true;
         }
+    if (sym->list_load) {  // a list's element or its size: loaded where it is used
+        *out = emit_list_value(e, sym);
+        return !e->failed;
+    }
     return false;
 }
 
@@ -514,9 +518,52 @@ static void emit_if(Emitter *e, Node *n) {
         emit_bind(e, vars[i], mlirOperationGetResult(f, i));
 }
 
+static bool bound(Emitter *e, const Symbol *sym) {
+    for (int i = e->nenv - 1; i >= 0; i--)
+        if (e->env[i].sym == sym)
+            return true;
+    return false;
+}
+
+// Binds the list elements As[g] that statement n's expressions select (their sizes and memrefs,
+// loaded here, before the statement), so that their accesses, inlined helpers included, read
+// values of this block rather than loading them inside a loop or an elementwise body. Nested
+// blocks bind their own; a while's condition, evaluated per iteration, loads where it is used.
+static void bind_list_elements(Emitter *e, Node *n) {
+    if (!n || e->failed)
+        return;
+    switch (n->kind) {
+    case ND_FOR:
+        bind_list_elements(e, n->init);
+        bind_list_elements(e, n->limit);
+        bind_list_elements(e, n->step);
+        return;
+    case ND_IF: bind_list_elements(e, n->cond); return;
+    case ND_WHILE:
+    case ND_BLOCK: return;
+    default: break;
+    }
+    Node *kids[] = {n->lhs, n->rhs, n->cond, n->els, n->init, n->base};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        bind_list_elements(e, kids[i]);
+    for (int i = 0; i < n->args.len; i++)
+        bind_list_elements(e, n->args.items[i]);
+    for (int i = 0; i < n->kwargs.len; i++)
+        bind_list_elements(e, n->kwargs.items[i]);
+    const Symbol *el = n->kind == ND_INDEX ? n->sym : NULL;
+    if (!el || !el->list_load || bound(e, el))
+        return;
+    for (int d = 0; d < el->type.rank && !e->failed; d++)
+        if (el->dims[d])
+            emit_bind(e, el->dims[d], emit_list_value(e, el->dims[d]));
+    if (!e->failed)
+        emit_bind(e, el, emit_list_value(e, el));
+}
+
 void emit_stmt(Emitter *e, Node *n) {
     e->ir.loc = mlirLocationFileLineColGet(e->ir.ctx, str(n->span.file->path), (unsigned)n->span.line,
                                            (unsigned)n->span.col);
+    bind_list_elements(e, n);
     switch (n->kind) {
     case ND_LET:
     case ND_VAR: {

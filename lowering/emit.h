@@ -146,6 +146,23 @@ MlirValue emit_expr(Emitter *e, Node *n);
 void emit_stmt(Emitter *e, Node *n);
 void emit_block(Emitter *e, Node *block);
 
+// ================================================================ emit_entry.c
+
+// The memref of tensor `ts` over pointer p (an LLVM descriptor cast to the memref type), its
+// sizes and strides from the bound symbols.
+MlirValue emit_descriptor(Emitter *e, const Symbol *ts, MlirValue p);
+
+// ================================================================ emit_list.c
+
+// A list's element As[g] (its memref, over the address and sizes loaded from the list's arrays)
+// or the size of one (i64, loaded from its size array): sym->list_load at the insertion point.
+MlirValue emit_list_value(Emitter *e, const Symbol *sym);
+// In the C entry: ORs into *bad whether an element of a list has a negative size, into
+// *null_bad whether one with elements has a NULL address (a loop over each list's length;
+// `ptrs` are the entry's tensor arguments). Lists whose arrays are NULL are not read.
+void emit_list_checks(Emitter *e, const KernelInfo *ki, const MlirValue *ptrs, MlirValue *bad,
+                      MlirValue *null_bad);
+
 // ================================================================ emit_calls.c
 
 // A builtin call or an inlined helper.

@@ -162,6 +162,8 @@ static MlirValue descriptor(Emitter *e, const Symbol *ts, MlirValue p) {
     return op1(e, "builtin.unrealized_conversion_cast", memref_type(e, ts), 1, &dsc);
 }
 
+MlirValue emit_descriptor(Emitter *e, const Symbol *ts, MlirValue p) { return descriptor(e, ts, p); }
+
 // void NAME__task(void *ctx, int64_t index): one program instance of the flattened grid, with
 // the arguments unpacked from the entry's context.
 static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *arg_types, int na) {
@@ -279,6 +281,11 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         if (e->failed)
             return;
         where_bad = binop(e, "arith.ori", where_bad, binop(e, "arith.xori", c, const_int(e, i1, 1)));
+    }
+    if (!e->gpu) {  // the sizes and addresses of lists' elements (in host memory)
+        MlirValue ptrs[64];
+        block_args(body, a0, ki->ntensors, ptrs);
+        emit_list_checks(e, ki, ptrs, &bad, &null_bad);
     }
     MlirValue st = const_int(e, i32, TILEC_OK);
     MlirValue codes[3] = {const_int(e, i32, TILEC_ERR_CONSTRAINT), const_int(e, i32, TILEC_ERR_NULL),

@@ -200,6 +200,7 @@ opt_strides
 type_expr
     : TYPE                      { $$ = mk(ND_TYPEEXPR, @$); $$->elem = $1; }
     | TYPE '[' expr_list ']'    { $$ = with_list(mk(ND_TYPEEXPR, @$), $3); $$->elem = $1; $$->has_shape = true; $$ = fin(P, $$); }
+    | '[' expr ']' type_expr    { $$ = mk(ND_TYPEEXPR, @$); $$->init = $2; $$->base = $4; $$->elem = $4->elem; $$ = fin(P, $$); }
     ;
 
 opt_type
