@@ -136,7 +136,8 @@ static void splats_to_generics(MlirContext ctx, MlirModule module) {
 static MlirWalkResult tag_sum_reduction(MlirOperation op, void *user) {
     if (!ir_op_is(op, "linalg.reduce") || mlirOperationGetNumResults(op) != 1)
         return MlirWalkResultAdvance;
-    MlirOperation combiner = mlirBlockGetFirstOperation(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
+    MlirOperation combiner =
+        mlirBlockGetFirstOperation(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
     if (ir_op_is(combiner, "arith.addf")) {
         mlirOperationSetDiscardableAttributeByName(op, ir_str("tilec.sum"),
                                                    mlirUnitAttrGet(mlirOperationGetContext(op)));
