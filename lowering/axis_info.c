@@ -63,7 +63,9 @@ static void set_shape(AxisInfo *a, MlirType t) {
         a->coef[d] = 0;
 }
 
-static MlirType scalar_type(MlirType t) { return mlirTypeIsARankedTensor(t) ? mlirShapedTypeGetElementType(t) : t; }
+static MlirType scalar_type(MlirType t) {
+    return mlirTypeIsARankedTensor(t) ? mlirShapedTypeGetElementType(t) : t;
+}
 
 static void set_const(Ctx *c, AxisInfo *a, MlirType elem, int64_t v) {
     a->base = ir_const_int(c->b, elem, v);
@@ -136,7 +138,8 @@ static bool same_space(Ctx *c, const AxisInfo *x, const AxisInfo *y, AxisInfo *o
 // Widening (or narrowing to a type that still holds it) an affine value from `from_bits`: exact
 // for a uniform value; otherwise only when the whole range of base + Σ coef·i fits the source
 // type, which needs a constant base.
-static bool widen(Ctx *c, MlirOperation o, const AxisInfo *in, int from_bits, bool is_unsigned, AxisInfo *out) {
+static bool widen(Ctx *c, MlirOperation o, const AxisInfo *in, int from_bits, bool is_unsigned,
+                  AxisInfo *out) {
     MlirType rt = scalar_type(mlirValueGetType(mlirOperationGetResult(o, 0)));
     int64_t to_bits = ir_elem_bits(rt);
     if (!uniform(in)) {
@@ -177,7 +180,9 @@ static bool widen_op(Ctx *c, MlirOperation o, AxisInfo *out) {
     if (!widen(c, o, &in, bits, uns, out))
         return false;
     if (!in.base_const) {
-        const char *name = uns ? "arith.extui" : is(o, "arith.index_cast") ? "arith.index_cast" : "arith.extsi";
+        const char *name = uns                         ? "arith.extui"
+                           : is(o, "arith.index_cast") ? "arith.index_cast"
+                                                       : "arith.extsi";
         out->base = ir_op1(c->b, name, rt, 1, &in.base);
         out->base_const = false;
     }
@@ -199,7 +204,8 @@ static bool arith(Ctx *c, MlirOperation o, AxisInfo *out) {
         if (x.base_const && y.base_const)
             set_const(c, out, et, add ? x.base_value + y.base_value : x.base_value - y.base_value);
         else
-            out->base = ir_binop(c->b, add ? "arith.addi" : "arith.subi", x.base, y.base), out->base_const = false;
+            out->base = ir_binop(c->b, add ? "arith.addi" : "arith.subi", x.base, y.base),
+            out->base_const = false;
         return true;
     }
     // muli: one factor must be uniform; a non-uniform other factor needs it to be a constant.
@@ -382,11 +388,14 @@ static void compare(IRBuilder *b, MaskInfo *m, MlirOperation o) {
     MlirType et = scalar_type(mlirValueGetType(xv));
     if (pred < 2 || pred > 5) {  // eq, ne, unsigned
         residual(m, "the mask compares with '%s', not a signed < <= > >=",
-                 pred == 0 ? "==" : pred == 1 ? "!=" : "an unsigned comparison");
+                 pred == 0   ? "=="
+                 : pred == 1 ? "!="
+                             : "an unsigned comparison");
         return;
     }
     if (!mlirTypeIsAInteger(et) || mlirIntegerTypeGetWidth(et) != 64) {
-        residual(m, "the mask compares %d-bit values, not i64", mlirTypeIsAInteger(et) ? (int)mlirIntegerTypeGetWidth(et) : 0);
+        residual(m, "the mask compares %d-bit values, not i64",
+                 mlirTypeIsAInteger(et) ? (int)mlirIntegerTypeGetWidth(et) : 0);
         return;
     }
     char why[160];
@@ -459,7 +468,8 @@ static void mask_of(IRBuilder *b, MlirValue v, MaskInfo *m, int depth) {
                mlirDenseElementsAttrIsSplat(attr(o, "value"))) {
         if (!mlirIntegerAttrGetValueInt(mlirDenseElementsAttrGetSplatValue(attr(o, "value"))))
             add_all(b, m, ir_const_int(b, mlirIntegerTypeGet(b->ctx, 1), 0));
-    } else if (is(o, "tensor.expand_shape") || (is(o, "linalg.generic") && mlirOperationGetNumOperands(o) == 2)) {
+    } else if (is(o, "tensor.expand_shape") ||
+               (is(o, "linalg.generic") && mlirOperationGetNumOperands(o) == 2)) {
         // A reshape or a broadcast: the input's bounds, moved to this value's axes.
         bool expand = is(o, "tensor.expand_shape");
         if (!expand) {
@@ -467,8 +477,10 @@ static void mask_of(IRBuilder *b, MlirValue v, MaskInfo *m, int depth) {
             MlirOperation y = mlirBlockGetTerminator(body);
             MlirAffineMap outm =
                 mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(attr(o, "indexing_maps"), 1));
-            if (mlirOperationGetNumOperands(y) != 1 || !mlirValueIsABlockArgument(mlirOperationGetOperand(y, 0)) ||
-                mlirBlockArgumentGetArgNumber(mlirOperationGetOperand(y, 0)) != 0 || !mlirAffineMapIsIdentity(outm)) {
+            if (mlirOperationGetNumOperands(y) != 1 ||
+                !mlirValueIsABlockArgument(mlirOperationGetOperand(y, 0)) ||
+                mlirBlockArgumentGetArgNumber(mlirOperationGetOperand(y, 0)) != 0 ||
+                !mlirAffineMapIsIdentity(outm)) {
                 residual(m, "the mask is computed by a linalg.generic that is not a broadcast");
                 return;
             }
@@ -495,7 +507,8 @@ static void mask_of(IRBuilder *b, MlirValue v, MaskInfo *m, int depth) {
                 }
             }
         } else {
-            MlirAffineMap im = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(attr(o, "indexing_maps"), 0));
+            MlirAffineMap im =
+                mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(attr(o, "indexing_maps"), 0));
             for (intptr_t r = 0; r < mlirAffineMapGetNumResults(im); r++) {
                 MlirAffineExpr x = mlirAffineMapGetResult(im, r);
                 if (mlirAffineExprIsADim(x))

@@ -42,9 +42,9 @@ typedef struct AxisBound {
 typedef struct MaskInfo {
     int nbounds;
     AxisBound bounds[AXIS_MAX_BOUNDS];
-    MlirValue all;     // i1 scalar that every element also needs (null: true)
-    bool residual;     // some conjunct is neither: the mask itself must still be applied
-    char why[200];     // why the first residual conjunct is not a bound
+    MlirValue all;  // i1 scalar that every element also needs (null: true)
+    bool residual;  // some conjunct is neither: the mask itself must still be applied
+    char why[200];  // why the first residual conjunct is not a bound
 } MaskInfo;
 
 // Analyzes the mask `v` (an i1 tile of `rank` axes, or an i1 scalar); ops computing the bounds

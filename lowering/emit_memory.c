@@ -74,7 +74,8 @@ static bool nonneg(const Node *n) {
 // tensor and to [lo_bound, hi_bound) (i64, null: no bound; a mask folded into the window): the
 // part inside, and the padding before and after it. With no bounds and d->low_zero[i], the
 // start is known to be >= 0.
-static void window_dim(Emitter *e, const Symbol *t, SliceDims *d, int i, MlirValue lo_bound, MlirValue hi_bound) {
+static void window_dim(Emitter *e, const Symbol *t, SliceDims *d, int i, MlirValue lo_bound,
+                       MlirValue hi_bound) {
     MlirValue zero = const_int(e, i64t(e), 0);
     MlirValue dim = emit_size_value(e, t, i);
     MlirValue s = const_int(e, i64t(e), d->size[i]);
@@ -248,7 +249,8 @@ static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Ty
     return mlirOperationGetResult(op(e, "tensor.extract_slice", 1, &rt, 1, &v, 4, attrs, 0), 0);
 }
 
-static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirValue pad, const Type *result);
+static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirValue pad,
+                             const Type *result);
 static void store_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirValue v, const Type *vtype);
 
 MlirValue emit_tensor_load(Emitter *e, Node *n) {
@@ -264,7 +266,8 @@ MlirValue emit_tensor_load(Emitter *e, Node *n) {
 
 // The window d of tensor t, padded with the scalar `pad`, its dropped dimensions collapsed
 // (`result`: the shape of the kept ones).
-static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, MlirValue pad, const Type *result) {
+static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, MlirValue pad,
+                             const Type *result) {
     SliceDims d = *dp;
     ElemType el = t->type.elem;
     MlirValue mem = memref_of(e, t);
@@ -528,8 +531,8 @@ static MlirValue gather_generic(Emitter *e, const Access *a, MlirValue whole, Ml
 // with such a remainder stays a scatter, which writes nothing masked off.
 typedef struct Window {
     SliceDims d;
-    int axis[TILE_MAX_RANK];    // tensor dimension → result axis, or -1: a dropped dimension
-    bool mapped[TILE_MAX_RANK]; // result axis → some dimension moves along it
+    int axis[TILE_MAX_RANK];     // tensor dimension → result axis, or -1: a dropped dimension
+    bool mapped[TILE_MAX_RANK];  // result axis → some dimension moves along it
     int nkept;
     bool residual;  // the mask is not only bounds: apply it
     char why[240];  // why not a window, or why the mask stays
@@ -583,8 +586,8 @@ static bool window_of(Emitter *e, const Access *a, Window *w) {
         if (w->axis[j] >= 0) {
             if (w->axis[j] <= prev) {
                 snprintf(w->why, sizeof w->why,
-                         "dimensions %d and %d of '%s' move along result axes out of order (a transpose)", j - 1, j,
-                         t->name);
+                         "dimensions %d and %d of '%s' move along result axes out of order (a transpose)",
+                         j - 1, j, t->name);
                 return false;
             }
             prev = w->axis[j];
@@ -594,7 +597,8 @@ static bool window_of(Emitter *e, const Access *a, Window *w) {
     }
     for (int r = 0; r < a->shape.rank; r++)
         if (!w->mapped[r] && a->shape.dims[r] != 1) {
-            snprintf(w->why, sizeof w->why, "no index moves along axis %d: each element is accessed %lld times", r,
+            snprintf(w->why, sizeof w->why,
+                     "no index moves along axis %d: each element is accessed %lld times", r,
                      (long long)a->shape.dims[r]);
             return false;
         }
@@ -664,9 +668,9 @@ static MlirValue to_result_shape(Emitter *e, const Window *w, const Access *a, M
         named(e, "reassociation", emit_reassociation(e, a->shape.rank, w->mapped)),
         named(e, "static_output_shape", i64_array(e, a->shape.rank, a->shape.dims)),
     };
-    return mlirOperationGetResult(
-        op(e, expand ? "tensor.expand_shape" : "tensor.collapse_shape", 1, &rt, 1, &v, expand ? 2 : 1, attrs, 0),
-        0);
+    return mlirOperationGetResult(op(e, expand ? "tensor.expand_shape" : "tensor.collapse_shape", 1, &rt, 1,
+                                     &v, expand ? 2 : 1, attrs, 0),
+                                  0);
 }
 
 static const char *access_what(const Node *mask, bool store) {
@@ -681,8 +685,10 @@ static void remark_window(const Node *n, const Node *mask, const Window *w, bool
     if (!mask)
         remark_at(n->span, "%s '%s' is contiguous: a slice", access_what(mask, store), name);
     else if (!w->residual)
-        remark_at(n->span, "%s '%s' is contiguous: a slice, the mask folded into its bounds (no mask on interior tiles)",
-                  access_what(mask, store), name);
+        remark_at(
+            n->span,
+            "%s '%s' is contiguous: a slice, the mask folded into its bounds (no mask on interior tiles)",
+            access_what(mask, store), name);
     else
         remark_at(n->span, "%s '%s' is contiguous: a slice and a select (mask not a bound on the index: %s)",
                   access_what(mask, store), name, w->why);

@@ -578,7 +578,10 @@ int main(int argc, char **argv) {
     const char *term = getenv("TERM");
     bool color = o.color == 1 ||
                  (o.color == -1 && isatty(2) && term && strcmp(term, "dumb") != 0 && !getenv("NO_COLOR"));
-    diag_init((DiagOptions){.out = stderr, .color = color, .error_limit = o.error_limit, .werror = o.werror,
+    diag_init((DiagOptions){.out = stderr,
+                            .color = color,
+                            .error_limit = o.error_limit,
+                            .werror = o.werror,
                             .remarks = o.remarks});
     rc = compile(&o);
     options_free(&o);
