@@ -64,7 +64,19 @@ static bool nonneg(const Node *n) {
     case ND_CALL: {
         Builtin b = builtin_lookup(n->name);
         return b == B_PROGRAM_ID || b == B_NUM_PROGRAMS ||
-               (b == B_CDIV && n->args.len == 2 && nonneg(n->args.items[0]) && nonneg(n->args.items[1]));
+               (b == B_CDIV && n->args.len == 2 && nonneg(n->args.items[0]) && nonneg(n->args.items[1])) ||
+               (b == B_ARANGE && (n->args.len < 2 || nonneg(n->args.items[0])));
+    }
+    case ND_INDEX: {  // a tile given new axes (rows[:, None]), not a tensor read
+        const Node *base = n->base;
+        if (!base || (base->kind == ND_NAME && base->sym && base->sym->kind == SYM_TENSOR))
+            return false;
+        for (int i = 0; i < n->args.len; i++) {
+            const Node *it = n->args.items[i];
+            if (it->kind != ND_NEWAXIS && !(it->kind == ND_SLICE && !it->lhs && !it->rhs))
+                return false;
+        }
+        return nonneg(base);
     }
     default: return false;
     }
@@ -80,7 +92,13 @@ static void window_dim(Emitter *e, const Symbol *t, SliceDims *d, int i, MlirVal
     MlirValue dim = emit_size_value(e, t, i);
     MlirValue s = const_int(e, i64t(e), d->size[i]);
     MlirValue vlo, vhi, low;
-    if (!mlirValueIsNull(lo_bound) || !mlirValueIsNull(hi_bound)) {
+    if (d->low_zero[i] && mlirValueIsNull(lo_bound) && !mlirValueIsNull(hi_bound)) {
+        // A start >= 0 and an upper bound: the part inside starts at the start (or is empty).
+        MlirValue b = binop(e, "arith.maxsi", binop(e, "arith.minsi", hi_bound, dim), zero);
+        vlo = binop(e, "arith.minsi", d->lo[i], b);
+        vhi = binop(e, "arith.minsi", binop(e, "arith.addi", d->lo[i], s), b);
+        low = zero;
+    } else if (!mlirValueIsNull(lo_bound) || !mlirValueIsNull(hi_bound)) {
         MlirValue a = mlirValueIsNull(lo_bound) ? zero : binop(e, "arith.maxsi", lo_bound, zero);
         MlirValue b = mlirValueIsNull(hi_bound) ? dim : binop(e, "arith.minsi", hi_bound, dim);
         d->low_zero[i] = false;
@@ -538,7 +556,7 @@ typedef struct Window {
     char why[240];  // why not a window, or why the mask stays
 } Window;
 
-static bool window_of(Emitter *e, const Access *a, Window *w) {
+static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
     const Symbol *t = a->t;
     int rank = t->type.rank;
     w->d.rank = rank;
@@ -582,7 +600,8 @@ static bool window_of(Emitter *e, const Access *a, Window *w) {
         }
         w->d.dropped[j] = w->axis[j] < 0;
         w->d.size[j] = w->axis[j] < 0 ? 1 : a->shape.dims[w->axis[j]];
-        w->d.low_zero[j] = false;
+        const Node *it = n->args.items[j];
+        w->d.low_zero[j] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
         if (w->axis[j] >= 0) {
             if (w->axis[j] <= prev) {
                 snprintf(w->why, sizeof w->why,
@@ -708,7 +727,7 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     else if (other && other->type.rank > 0)
         snprintf(w.why, sizeof w.why, "'other' is a tile");
     else
-        fast = window_of(e, &a, &w);
+        fast = window_of(e, n, &a, &w);
     if (fast) {
         const Node *pn = other ? other : n->els;
         MlirValue pad = pn ? emit_operand(e, (Node *)pn, el, &(Type){.cls = TY_VALUE, .elem = el})
@@ -809,7 +828,7 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
         if (e->gpu)
             snprintf(w.why, sizeof w.why, "a GPU target");
         else
-            fast = window_of(e, &a, &w) && !w.residual;
+            fast = window_of(e, target, &a, &w) && !w.residual;
         if (fast) {
             Type k = kept_type(&w, &a);
             store_window(e, a.t, &w.d, to_result_shape(e, &w, &a, v, false), &k);
