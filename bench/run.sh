@@ -55,6 +55,17 @@ for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t "$out/dropout_bench" "${drop_args[@]}"
 done
 
+# Accesses written with offsets and masks (bench/patterns.tile) against the slice form, one thread.
+build/bin/tilec stdlib/vector_add.tile -o "$out/vector_add.o"
+build/bin/tilec bench/patterns.tile -o "$out/patterns.o"
+cc -O2 -I"$out" -Ibench bench/patterns_bench.c "$out/patterns.o" "$out/vector_add.o" build/lib/libtilec_rt.a \
+    -lpthread -lm -o "$out/patterns_bench"
+pat_args=()
+[[ "${1:-}" == "--smoke" ]] && pat_args=(1000 65537)
+echo
+echo "access patterns f32 (bench/patterns.tile) vs the slice form, one thread, min CPU time of the thread"
+TILE_NUM_THREADS=1 "$out/patterns_bench" "${pat_args[@]}" | tee "$out/patterns.txt"
+
 # conv2d against oneDNN (libdnnl-dev), attention against PyTorch's CPU attention (python3-torch).
 for k in conv2d attention; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
 cc -O2 -I"$out" -Ibench bench/conv_bench.c "$out/conv2d.o" build/lib/libtilec_rt.a -ldnnl -lpthread -lm \

@@ -401,10 +401,12 @@ typedef struct Access {
     MlirValue val[TILE_MAX_RANK];  // i64 scalar, slice start, or i64 tile of shape S
     int rdim[TILE_MAX_RANK];       // slice: its dimension in S
     MlirValue mask;                // i1 tile of shape S (or scalar), or null
+    MlirValue mem;                 // the memref stores go to (null: the tensor's own)
 } Access;
 
 static bool access_of(Emitter *e, Node *n, Node *mask, Access *a) {
     a->t = n->base->sym;
+    a->mem = (MlirValue){NULL};
     a->shape = n->type;
     Type s64 = n->type, i64s = {.cls = TY_VALUE, .elem = EL_I64};
     s64.elem = EL_I64;
@@ -713,6 +715,20 @@ static void remark_window(const Node *n, const Node *mask, const Window *w, bool
                   access_what(mask, store), name, w->why);
 }
 
+// The tensor's memref, through its unit-stride type when it is contiguous (or has a literal
+// unit innermost stride): elements whose last index is an offset plus the innermost loop index
+// are then consecutive for LLVM, whose vectorizer makes masked vector loads and stores of them
+// instead of gathers and scatters of 64-bit addresses.
+static MlirValue unit_stride_view(Emitter *e, const Symbol *t) {
+    MlirValue mem = memref_of(e, t);
+    int rank = t->type.rank;
+    if (rank > 0 &&
+        (t->const_strides[rank - 1] == 1 || (!t->strides[rank - 1] && t->const_strides[rank - 1] < 0)))
+        mem = op1(e, "memref.cast", ir_unit_stride_memref(e->ir.ctx, elem_type(e, t->type.elem), rank), 1,
+                  &mem);
+    return mem;
+}
+
 // X[items] with index tiles, or load(X[...], mask = m, other = v): the padding value (or
 // `other`) where an element is outside the tensor or masked off; those are not read.
 MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
@@ -750,17 +766,7 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     else
         pad = n->els ? emit_operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
                      : const_scalar(e, el, &(ConstVal){0});
-    MlirValue mem = memref_of(e, a.t);
-    int rank = a.t->type.rank;
-    if (!e->gpu && rank > 0 &&
-        (a.t->const_strides[rank - 1] == 1 ||
-         (!a.t->strides[rank - 1] && a.t->const_strides[rank - 1] < 0))) {
-        // A contiguous tensor (or one with a literal unit stride) is read through its
-        // unit-stride type: elements whose last index is an offset plus the innermost loop
-        // index are then consecutive for LLVM, whose vectorizer makes masked vector loads of
-        // them instead of gathers of 64-bit addresses.
-        mem = op1(e, "memref.cast", ir_unit_stride_memref(e->ir.ctx, elem_type(e, el), rank), 1, &mem);
-    }
+    MlirValue mem = e->gpu ? memref_of(e, a.t) : unit_stride_view(e, a.t);
     MlirType dyn = dynamic_tensor(e, el, a.t->type.rank);
     MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
     MlirValue whole =
@@ -784,7 +790,7 @@ static void scatter_loops(Emitter *e, const Access *a, MlirValue v, int rmw, int
         int r = a->t->type.rank;
         MlirValue ops[2 + TILE_MAX_RANK];
         ops[0] = element_at(e, v, &a->shape, ivs, a->shape.elem);
-        ops[1] = memref_of(e, a->t);
+        ops[1] = mlirValueIsNull(a->mem) ? memref_of(e, a->t) : a->mem;
         for (int j = 0; j < r; j++)
             ops[2 + j] = idx[j];
         if (rmw >= 0) {
@@ -835,8 +841,25 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
             remark_window(target, mask, &w, true);
             return;
         }
-        remark_at(target->span, "%s '%s' is a scatter (element by element%s): %s", access_what(mask, true),
-                  a.t->name, mask ? ", masked" : "", w.why);
+        if (!e->gpu && w.residual) {
+            // A contiguous window under a mask that is not a bound: the loops store where the
+            // mask holds, at the window's start plus the loop indices, through the tensor's
+            // unit-stride type where it has one (LLVM makes masked vector stores of them).
+            for (int j = 0; j < a.t->type.rank; j++) {
+                a.kind[j] = w.axis[j] >= 0 ? 1 : 0;
+                a.val[j] = w.d.lo[j];
+                a.rdim[j] = w.axis[j];
+            }
+            const Symbol *t = a.t;
+            int r = t->type.rank;
+            if (t->const_strides[r - 1] == 1 || (!t->strides[r - 1] && t->const_strides[r - 1] < 0))
+                a.mem = ir_unit_stride_view(&e->ir, memref_of(e, t));
+            remark_at(target->span, "%s '%s' is contiguous but stored element by element under the mask (%s)",
+                      access_what(mask, true), a.t->name, w.why);
+        } else {
+            remark_at(target->span, "%s '%s' is a scatter (element by element%s): %s",
+                      access_what(mask, true), a.t->name, mask ? ", masked" : "", w.why);
+        }
     }
     bool fl = elem_is_float(el), uns = elem_is_unsigned(el);
     // arith::AtomicRMWKind: addf 0, addi 1, maximumf 4, maxs 6, maxu 7, minimumf 8, mins 10,
