@@ -4,13 +4,19 @@
 // (CLOCK_THREAD_CPUTIME_ID: the grid runs on the calling thread with TILE_NUM_THREADS=1), the
 // minimum over repetitions. Prints microseconds per call and the ratio to the slice form
 // (time / slice time: 1.00 is as fast; the offsets and masked-slice forms aim at <= 1.25), and
-// whether the outputs differ from the slice form's (they must not).
-//   patterns_bench [N ...]   vector lengths (default 65536 1000000); 2-D: 512 x N/512
+// whether the outputs differ from the slice form's (they must not). Last, flash attention
+// written with the manual's idioms (bench/flash_attention.tile) against stdlib's `attention`
+// (both f32, 1 batch x 4 heads x S x 64, T = S, causal and not; the aim: <= 1.3x).
+//   patterns_bench [N ...]   vector lengths (default 65536 1000000); 2-D: 512 x N/512;
+//                            attention S = N / 64 (at most 1024)
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "attention.h"
+#include "flash_attention.h"
 #include "patterns.h"
 #include "vector_add.h"
 
@@ -52,6 +58,23 @@ static double time_block(Block f, const float *x, float *y, int64_t m, int64_t k
     return best;
 }
 
+typedef int (*Attn)(const float *, const float *, const float *, float *, float, int32_t, int64_t, int64_t,
+                    int64_t, int64_t, int64_t);
+
+// Seconds per call of an attention kernel: the minimum of 5 calls after a warm-up.
+static double time_attn(Attn f, const float *q, const float *k, const float *v, float *o, int causal,
+                        int64_t s) {
+    double best = 1e30;
+    for (int r = -1; r < 5; r++) {
+        double t0 = cpu_now();
+        if (f(q, k, v, o, 0.125f, causal, 1, 4, s, 64, s))
+            return -1;
+        double t = cpu_now() - t0;
+        best = r >= 0 && t < best ? t : best;
+    }
+    return best;
+}
+
 int main(int argc, char **argv) {
     int64_t sizes[16] = {65536, 1000000};
     int ns = 2;
@@ -83,7 +106,9 @@ int main(int argc, char **argv) {
             memset(z, 0, sizeof(float) * (size_t)n);
             double t = time_add(adds[k].f, x, y, z, n);
             printf("%s\t%lld\t%.2f\t%.2f\t%s\n", adds[k].name, (long long)n, t * 1e6, t / base,
-                   !adds[k].same ? "-" : memcmp(z, ref, sizeof(float) * (size_t)n) ? "DIFFERS" : "same");
+                   !adds[k].same                               ? "-"
+                   : memcmp(z, ref, sizeof(float) * (size_t)n) ? "DIFFERS"
+                                                               : "same");
         }
         int64_t m = 512, kk = n / 512 > 0 ? n / 512 : 1;
         double b2 = time_block(block2d_slice, x, ref, m, kk);
@@ -94,6 +119,26 @@ int main(int argc, char **argv) {
         printf("2-D offsets + mask\t%lld\t%.2f\t%.2f\t%s\n", (long long)(m * kk), t2 * 1e6, t2 / b2,
                memcmp(z, ref, sizeof(float) * (size_t)(m * kk)) ? "DIFFERS" : "same");
         free(x), free(y), free(ref), free(z);
+    }
+    for (int s = 0; s < ns; s++) {
+        int64_t len = sizes[s] / 64 > 1024 ? 1024 : sizes[s] / 64 > 1 ? sizes[s] / 64 : 1;
+        size_t n = (size_t)(4 * len * 64);
+        float *q = malloc(4 * n), *k = malloc(4 * n), *v = malloc(4 * n), *o1 = malloc(4 * n),
+              *o2 = malloc(4 * n);
+        for (size_t i = 0; i < n; i++)
+            q[i] = (float)(i % 17) * 0.01f, k[i] = (float)(i % 13) * 0.01f, v[i] = (float)(i % 11) * 0.1f;
+        for (int causal = 0; causal < 2; causal++) {
+            double base = time_attn(attention, q, k, v, o1, causal, len);
+            double t = time_attn(flash, q, k, v, o2, causal, len);
+            double diff = 0;
+            for (size_t i = 0; i < n; i++)
+                diff = fabs((double)o1[i] - o2[i]) > diff ? fabs((double)o1[i] - o2[i]) : diff;
+            printf("attention (stdlib)%s\t1x4x%lldx64\t%.2f\t1.00\t\n", causal ? " causal" : "",
+                   (long long)len, base * 1e6);
+            printf("flash, manual idioms%s\t1x4x%lldx64\t%.2f\t%.2f\t%s\n", causal ? " causal" : "",
+                   (long long)len, t * 1e6, t / base, diff <= 1e-4 ? "same" : "DIFFERS");
+        }
+        free(q), free(k), free(v), free(o1), free(o2);
     }
     return 0;
 }
