@@ -739,7 +739,9 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     Window w;
     bool fast = false;
     if (e->gpu)
-        snprintf(w.why, sizeof w.why, "a GPU target");
+        snprintf(w.why, sizeof w.why, "not analyzed on GPU targets yet");
+    else if (a.shape.rank == 0)  // one element
+        w.why[0] = '\0';
     else if (other && other->type.rank > 0)
         snprintf(w.why, sizeof w.why, "'other' is a tile");
     else
@@ -758,8 +760,9 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
         remark_window(n, mask, &w, false);
         return v;
     }
-    remark_at(n->span, "%s '%s' is a gather (element by element%s): %s", access_what(mask, false), a.t->name,
-              mask ? ", masked" : "", w.why);
+    if (w.why[0])
+        remark_at(n->span, "%s '%s' is a gather (element by element%s): %s", access_what(mask, false),
+                  a.t->name, mask ? ", masked" : "", w.why);
     MlirValue pad;
     if (other)
         pad = emit_operand(e, other, el, &a.shape);
@@ -831,8 +834,11 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
     if (b == B_STORE) {
         Window w;
         bool fast = false;
+        w.residual = false;
         if (e->gpu)
-            snprintf(w.why, sizeof w.why, "a GPU target");
+            snprintf(w.why, sizeof w.why, "not analyzed on GPU targets yet");
+        else if (a.shape.rank == 0)  // one element
+            w.why[0] = '\0';
         else
             fast = window_of(e, target, &a, &w) && !w.residual;
         if (fast) {
@@ -856,7 +862,7 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
                 a.mem = ir_unit_stride_view(&e->ir, memref_of(e, t));
             remark_at(target->span, "%s '%s' is contiguous but stored element by element under the mask (%s)",
                       access_what(mask, true), a.t->name, w.why);
-        } else {
+        } else if (w.why[0]) {
             remark_at(target->span, "%s '%s' is a scatter (element by element%s): %s",
                       access_what(mask, true), a.t->name, mask ? ", masked" : "", w.why);
         }
