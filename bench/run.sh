@@ -82,6 +82,20 @@ echo
 echo "grouped_matmul (stdlib/grouped_gemm.tile) vs matmul one problem at a time, one thread"
 TILE_NUM_THREADS=1 "$out/grouped_gemm_bench" $([[ "${1:-}" == "--smoke" ]] && echo 1)
 
+# Accesses written with offsets and masks (bench/patterns.tile) against the slice form, one thread.
+build/bin/tilec stdlib/vector_add.tile -o "$out/vector_add.o"
+build/bin/tilec bench/patterns.tile -o "$out/patterns.o"
+build/bin/tilec bench/flash_attention.tile -o "$out/flash_attention.o"
+build/bin/tilec stdlib/attention.tile -o "$out/attention.o"
+cc -O2 -I"$out" -Ibench bench/patterns_bench.c "$out/patterns.o" "$out/vector_add.o" "$out/flash_attention.o" \
+    "$out/attention.o" build/lib/libtilec_rt.a -lpthread -lm -o "$out/patterns_bench"
+pat_args=()
+[[ "${1:-}" == "--smoke" ]] && pat_args=(1000 6400)
+echo
+echo "access patterns f32 (bench/patterns.tile) vs the slice form, flash attention with the manual's idioms"
+echo "(bench/flash_attention.tile) vs stdlib attention; one thread, min CPU time of the thread"
+TILE_NUM_THREADS=1 "$out/patterns_bench" "${pat_args[@]}" | tee "$out/patterns.txt"
+
 # conv2d against oneDNN (libdnnl-dev), attention against PyTorch's CPU attention (python3-torch).
 for k in conv2d attention; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
 cc -O2 -I"$out" -Ibench bench/conv_bench.c "$out/conv2d.o" build/lib/libtilec_rt.a -ldnnl -lpthread -lm \

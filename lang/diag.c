@@ -227,11 +227,11 @@ static void print_snippet(FILE *o, Span caret, Span range) {
 // ================================================================ reporting
 
 static const char *level_name(DiagLevel l) {
-    return l == DIAG_ERROR ? "error" : l == DIAG_WARNING ? "warning" : "note";
+    return l == DIAG_ERROR ? "error" : l == DIAG_WARNING ? "warning" : l == DIAG_REMARK ? "remark" : "note";
 }
 
 static const char *level_color(DiagLevel l) {
-    return l == DIAG_ERROR ? C_RED : l == DIAG_WARNING ? C_MAGENTA : C_CYAN;
+    return l == DIAG_ERROR ? C_RED : l == DIAG_WARNING ? C_MAGENTA : l == DIAG_REMARK ? C_GREEN : C_CYAN;
 }
 
 // Holding deduplicates by place: a kernel checked under another configuration reports the same
@@ -473,6 +473,52 @@ void note_at(Span span, const char *fmt, ...) {
     va_start(ap, fmt);
     emit(DIAG_NOTE, span, span, span.file != NULL, fmt, ap);
     va_end(ap);
+}
+
+// Remarks printed so far, by place and text (hash_remark): each is printed once.
+static uint64_t *remarks_seen;
+static int nremarks, capremarks;
+
+bool diag_remarks_enabled(void) {
+    LOCKED(diag_lock);
+    return D.opts.remarks;
+}
+
+void remark_at(Span span, const char *fmt, ...) {
+    LOCKED(diag_lock);
+    if (!D.opts.remarks)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uint64_t h = hash_diag(span);
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (int i = 0; i < nremarks; i++)
+        if (remarks_seen[i] == h)
+            return;
+    if (nremarks == capremarks) {
+        int cap = capremarks ? 2 * capremarks : 64;
+        uint64_t *n = realloc(remarks_seen, sizeof(uint64_t) * (size_t)cap);
+        if (!n)
+            return;
+        remarks_seen = n;
+        capremarks = cap;
+    }
+    remarks_seen[nremarks++] = h;
+    FILE *o = out();
+    if (!o)
+        return;
+    if (span.file)
+        fprintf(o, "%s%s:%d:%d: ", col(C_BOLD), span.file->path, span.line, span.col);
+    else
+        fprintf(o, "%stilec: ", col(C_BOLD));
+    fprintf(o, "%s%s:%s%s %s%s\n", col(level_color(DIAG_REMARK)), level_name(DIAG_REMARK), col(C_RESET),
+            col(C_BOLD), msg, col(C_RESET));
+    if (span.file)
+        print_snippet(o, span, span);
 }
 
 void error_plain(const char *fmt, ...) {

@@ -12,13 +12,14 @@
 
 #include "ast.h"
 
-typedef enum DiagLevel { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
+typedef enum DiagLevel { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE, DIAG_REMARK } DiagLevel;
 
 typedef struct DiagOptions {
     FILE *out;        // where diagnostics go (stderr); NULL discards them (fuzzing)
     bool color;       // ANSI colors, like clang's -fcolor-diagnostics
     int error_limit;  // stop after this many errors (0: no limit)
     bool werror;      // warnings count as errors
+    bool remarks;     // print remarks (--remarks): how the compiler lowered a construct
 } DiagOptions;
 
 // A note printed after every error while it is pushed: "in call to 'f' here", the config.
@@ -40,6 +41,11 @@ void error_range(Span caret, Span range, const char *fmt, ...) __attribute__((fo
 void warning_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // A note about the most recent error or warning (dropped if that one was dropped).
 void note_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// A remark (only with DiagOptions.remarks): "file:line:col: remark: msg" and the source line;
+// what the compiler made of a construct (e.g. a gather that became a slice). Printed once per
+// place and text (several configurations of one kernel lower the same access); never counted.
+void remark_at(Span span, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool diag_remarks_enabled(void);
 // An error with no source location: "tilec: error: msg".
 void error_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // A warning with no source location: "tilec: warning: msg".

@@ -132,3 +132,32 @@ void ir_print_to_text(MlirStringRef s, void *text) {
     t->len += n;
     t->text[t->len] = '\0';
 }
+
+MlirValue ir_unit_stride_view(IRBuilder *b, MlirValue mem) {
+    MlirContext ctx = b->ctx;
+    MlirType mt = mlirValueGetType(mem);
+    int rank = (int)mlirShapedTypeGetRank(mt);
+    MlirOperation md = ir_strided_metadata(b, mem);
+    MlirValue ops[2 + 2 * 16];
+    int64_t sizes[16], strides[16], offset = mlirShapedTypeGetDynamicStrideOrOffset();
+    int n = 0;
+    ops[n++] = mlirOperationGetResult(md, 0);
+    ops[n++] = mlirOperationGetResult(md, 1);
+    for (int d = 0; d < rank; d++) {
+        ops[n++] = mlirOperationGetResult(md, 2 + d);
+        sizes[d] = mlirShapedTypeGetDynamicSize();
+    }
+    for (int d = 0; d < rank; d++) {
+        strides[d] = d == rank - 1 ? 1 : mlirShapedTypeGetDynamicStrideOrOffset();
+        if (d < rank - 1)
+            ops[n++] = mlirOperationGetResult(md, 2 + rank + d);
+    }
+    MlirNamedAttribute attrs[4] = {
+        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, 1, rank, rank - 1})),
+        ir_named(b, "static_offsets", mlirDenseI64ArrayGet(ctx, 1, &offset)),
+        ir_named(b, "static_sizes", mlirDenseI64ArrayGet(ctx, rank, sizes)),
+        ir_named(b, "static_strides", mlirDenseI64ArrayGet(ctx, rank, strides)),
+    };
+    MlirType unit_t = ir_unit_stride_memref(ctx, mlirShapedTypeGetElementType(mt), rank);
+    return mlirOperationGetResult(ir_op(b, "memref.reinterpret_cast", 1, &unit_t, n, ops, 4, attrs, 0), 0);
+}

@@ -42,6 +42,10 @@ MlirOperation ir_strided_metadata(IRBuilder *b, MlirValue mem);
 MlirAttribute ir_unit_stride_layout(MlirContext ctx, int rank);
 // memref<?x...x?xELEM> of that layout (a view of a tensor whose rows are unit-stride).
 MlirType ir_unit_stride_memref(MlirContext ctx, MlirType elem, int rank);
+// `mem` (a strided memref whose innermost stride is 1 at run time) as that type: a
+// memref.reinterpret_cast from its strided metadata (a memref.cast to it would be folded away
+// by the ops that use it, losing the unit stride).
+MlirValue ir_unit_stride_view(IRBuilder *b, MlirValue mem);
 
 // The width in bits of a scalar type: index 64, integers and floats their width, else 0.
 int64_t ir_elem_bits(MlirType t);

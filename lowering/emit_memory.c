@@ -4,6 +4,7 @@
 // linalg.generic or loops that test each element against the tensor's bounds and the mask.
 #include "mlir-c/Dialect/LLVM.h"
 
+#include "axis_info.h"
 #include "emit.h"
 
 // ================================================================ tensor slices
@@ -63,10 +64,62 @@ static bool nonneg(const Node *n) {
     case ND_CALL: {
         Builtin b = builtin_lookup(n->name);
         return b == B_PROGRAM_ID || b == B_NUM_PROGRAMS ||
-               (b == B_CDIV && n->args.len == 2 && nonneg(n->args.items[0]) && nonneg(n->args.items[1]));
+               (b == B_CDIV && n->args.len == 2 && nonneg(n->args.items[0]) && nonneg(n->args.items[1])) ||
+               (b == B_ARANGE && (n->args.len < 2 || nonneg(n->args.items[0])));
+    }
+    case ND_INDEX: {  // a tile given new axes (rows[:, None]), not a tensor read
+        const Node *base = n->base;
+        if (!base || (base->kind == ND_NAME && base->sym && base->sym->kind == SYM_TENSOR))
+            return false;
+        for (int i = 0; i < n->args.len; i++) {
+            const Node *it = n->args.items[i];
+            if (it->kind != ND_NEWAXIS && !(it->kind == ND_SLICE && !it->lhs && !it->rhs))
+                return false;
+        }
+        return nonneg(base);
     }
     default: return false;
     }
+}
+
+// Dimension i of the window d (its start d->lo[i] and size d->size[i] set) clipped to the
+// tensor and to [lo_bound, hi_bound) (i64, null: no bound; a mask folded into the window): the
+// part inside, and the padding before and after it. With no bounds and d->low_zero[i], the
+// start is known to be >= 0.
+static void window_dim(Emitter *e, const Symbol *t, SliceDims *d, int i, MlirValue lo_bound,
+                       MlirValue hi_bound) {
+    MlirValue zero = const_int(e, i64t(e), 0);
+    MlirValue dim = emit_size_value(e, t, i);
+    MlirValue s = const_int(e, i64t(e), d->size[i]);
+    MlirValue vlo, vhi, low;
+    if (d->low_zero[i] && mlirValueIsNull(lo_bound) && !mlirValueIsNull(hi_bound)) {
+        // A start >= 0 and an upper bound: the part inside starts at the start (or is empty).
+        MlirValue b = binop(e, "arith.maxsi", binop(e, "arith.minsi", hi_bound, dim), zero);
+        vlo = binop(e, "arith.minsi", d->lo[i], b);
+        vhi = binop(e, "arith.minsi", binop(e, "arith.addi", d->lo[i], s), b);
+        low = zero;
+    } else if (!mlirValueIsNull(lo_bound) || !mlirValueIsNull(hi_bound)) {
+        MlirValue a = mlirValueIsNull(lo_bound) ? zero : binop(e, "arith.maxsi", lo_bound, zero);
+        MlirValue b = mlirValueIsNull(hi_bound) ? dim : binop(e, "arith.minsi", hi_bound, dim);
+        d->low_zero[i] = false;
+        vlo = clamp(e, d->lo[i], a, b);
+        vhi = clamp(e, binop(e, "arith.addi", d->lo[i], s), a, b);
+        low = clamp(e, binop(e, "arith.subi", vlo, d->lo[i]), zero, s);
+    } else if (d->low_zero[i]) {
+        vlo = binop(e, "arith.minsi", d->lo[i], dim);
+        vhi = binop(e, "arith.minsi", binop(e, "arith.addi", d->lo[i], s), dim);
+        low = zero;
+    } else {
+        vlo = clamp(e, d->lo[i], zero, dim);
+        vhi = clamp(e, binop(e, "arith.addi", d->lo[i], s), zero, dim);
+        low = clamp(e, binop(e, "arith.subi", vlo, d->lo[i]), zero, s);
+    }
+    MlirValue valid = binop(e, "arith.maxsi", binop(e, "arith.subi", vhi, vlo), zero);
+    MlirValue high = binop(e, "arith.subi", binop(e, "arith.subi", s, low), valid);
+    d->valid_lo[i] = to_index(e, vlo);
+    d->valid[i] = to_index(e, valid);
+    d->low[i] = to_index(e, low);
+    d->high[i] = to_index(e, high);
 }
 
 // The window of X[...] (slices and scalar indices) clipped to the tensor.
@@ -104,25 +157,8 @@ static bool slice_dims(Emitter *e, Node *n, SliceDims *d) {
         }
         if (e->failed)
             return false;
-        MlirValue dim = emit_size_value(e, t, i);
-        MlirValue s = const_int(e, i64t(e), d->size[i]);
         d->low_zero[i] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
-        MlirValue vlo, vhi, low;
-        if (d->low_zero[i]) {
-            vlo = binop(e, "arith.minsi", d->lo[i], dim);
-            vhi = binop(e, "arith.minsi", binop(e, "arith.addi", d->lo[i], s), dim);
-            low = zero;
-        } else {
-            vlo = clamp(e, d->lo[i], zero, dim);
-            vhi = clamp(e, binop(e, "arith.addi", d->lo[i], s), zero, dim);
-            low = clamp(e, binop(e, "arith.subi", vlo, d->lo[i]), zero, s);
-        }
-        MlirValue valid = binop(e, "arith.maxsi", binop(e, "arith.subi", vhi, vlo), zero);
-        MlirValue high = binop(e, "arith.subi", binop(e, "arith.subi", s, low), valid);
-        d->valid_lo[i] = to_index(e, vlo);
-        d->valid[i] = to_index(e, valid);
-        d->low[i] = to_index(e, low);
-        d->high[i] = to_index(e, high);
+        window_dim(e, t, d, i, (MlirValue){NULL}, (MlirValue){NULL});
     }
     return true;
 }
@@ -231,11 +267,26 @@ static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Ty
     return mlirOperationGetResult(op(e, "tensor.extract_slice", 1, &rt, 1, &v, 4, attrs, 0), 0);
 }
 
+static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirValue pad,
+                             const Type *result);
+static void store_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirValue v, const Type *vtype);
+
 MlirValue emit_tensor_load(Emitter *e, Node *n) {
     const Symbol *t = n->base->sym;
     SliceDims d;
     if (!slice_dims(e, n, &d))
         return (MlirValue){NULL};
+    ElemType el = t->type.elem;
+    MlirValue pad = n->els ? emit_operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
+                           : const_scalar(e, el, &(ConstVal){0});
+    return load_window(e, t, &d, pad, &n->type);
+}
+
+// The window d of tensor t, padded with the scalar `pad`, its dropped dimensions collapsed
+// (`result`: the shape of the kept ones).
+static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, MlirValue pad,
+                             const Type *result) {
+    SliceDims d = *dp;
     ElemType el = t->type.elem;
     MlirValue mem = memref_of(e, t);
     MlirType dyn = dynamic_tensor(e, el, d.rank);
@@ -245,8 +296,6 @@ MlirValue emit_tensor_load(Emitter *e, Node *n) {
     MlirValue part = mlirOperationGetResult(
         dynamic_slice(e, "tensor.extract_slice", dyn, whole, d.rank, d.valid_lo, d.valid), 0);
     // Pad to the static window with the padding value.
-    MlirValue pad = n->els ? emit_operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
-                           : const_scalar(e, el, &(ConstVal){0});
     Type full = {.cls = TY_VALUE, .elem = el, .rank = d.rank};
     for (int i = 0; i < d.rank; i++)
         full.dims[i] = d.size[i];
@@ -278,7 +327,7 @@ MlirValue emit_tensor_load(Emitter *e, Node *n) {
     e->ir.block = body;
     op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
     e->ir.block = saved;
-    return drop_dims(e, mlirOperationGetResult(p, 0), &d, &n->type, el);
+    return drop_dims(e, mlirOperationGetResult(p, 0), &d, result, el);
 }
 
 void emit_tensor_store(Emitter *e, Node *target, Node *value) {
@@ -286,16 +335,23 @@ void emit_tensor_store(Emitter *e, Node *target, Node *value) {
     SliceDims d;
     if (!slice_dims(e, target, &d))
         return;
+    MlirValue v = emit_operand(e, value, t->type.elem, &target->type);
+    if (e->failed)
+        return;
+    store_window(e, t, &d, v, &target->type);
+}
+
+// Writes v (of type vtype: the window's kept dimensions) into the part of window d inside
+// tensor t.
+static void store_window(Emitter *e, const Symbol *t, const SliceDims *dp, MlirValue v, const Type *vtype) {
+    SliceDims d = *dp;
     ElemType el = t->type.elem;
     Type full = {.cls = TY_VALUE, .elem = el, .rank = d.rank};
     for (int i = 0; i < d.rank; i++)
         full.dims[i] = d.size[i];
     // The value at the window's full rank (dropped dimensions as size 1).
-    MlirValue v = emit_operand(e, value, el, &target->type);
-    if (e->failed)
-        return;
-    if (target->type.rank != d.rank) {
-        Type shaped = target->type;
+    if (vtype->rank != d.rank) {
+        Type shaped = *vtype;
         shaped.elem = el;
         MlirType ft = value_type(e, &full);
         if (shaped.rank == 0) {
@@ -345,10 +401,12 @@ typedef struct Access {
     MlirValue val[TILE_MAX_RANK];  // i64 scalar, slice start, or i64 tile of shape S
     int rdim[TILE_MAX_RANK];       // slice: its dimension in S
     MlirValue mask;                // i1 tile of shape S (or scalar), or null
+    MlirValue mem;                 // the memref stores go to (null: the tensor's own)
 } Access;
 
 static bool access_of(Emitter *e, Node *n, Node *mask, Access *a) {
     a->t = n->base->sym;
+    a->mem = (MlirValue){NULL};
     a->shape = n->type;
     Type s64 = n->type, i64s = {.cls = TY_VALUE, .elem = EL_I64};
     s64.elem = EL_I64;
@@ -482,6 +540,195 @@ static MlirValue gather_generic(Emitter *e, const Access *a, MlirValue whole, Ml
     return mlirOperationGetResult(g, 0);
 }
 
+// ================================================================ contiguous accesses
+
+// An element-wise access whose index tiles are, by axis_info.c's analysis, a start plus the
+// position along one axis of the result (stride 1), each tensor dimension on its own axis in
+// order, is a window of the tensor: a slice. Its mask's conjuncts that bound the position along
+// an axis (offs < N, rows[:, None] >= lo) narrow the window, whose edges are padding as for any
+// slice: interior tiles need no mask at all (the x86 back end's copies skip the padding there,
+// backends/x86/copies.c). What remains of the mask is applied with a select (loads); a store
+// with such a remainder stays a scatter, which writes nothing masked off.
+typedef struct Window {
+    SliceDims d;
+    int axis[TILE_MAX_RANK];     // tensor dimension → result axis, or -1: a dropped dimension
+    bool mapped[TILE_MAX_RANK];  // result axis → some dimension moves along it
+    int nkept;
+    bool residual;  // the mask is not only bounds: apply it
+    char why[240];  // why not a window, or why the mask stays
+} Window;
+
+static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
+    const Symbol *t = a->t;
+    int rank = t->type.rank;
+    w->d.rank = rank;
+    w->nkept = 0;
+    w->residual = false;
+    w->why[0] = '\0';
+    for (int r = 0; r < a->shape.rank; r++)
+        w->mapped[r] = false;
+    int prev = -1;
+    for (int j = 0; j < rank; j++) {
+        w->axis[j] = -1;
+        if (a->kind[j] == 1) {
+            w->axis[j] = a->rdim[j];
+            w->d.lo[j] = a->val[j];
+        } else if (a->kind[j] == 0) {
+            w->d.lo[j] = a->val[j];
+        } else {
+            AxisInfo ai;
+            char why[160];
+            if (!axis_info_of(&e->ir, a->val[j], &ai, why, sizeof why)) {
+                snprintf(w->why, sizeof w->why, "index on dimension %d not provably contiguous: %s", j, why);
+                return false;
+            }
+            for (int r = 0; r < ai.rank; r++) {
+                if (ai.coef[r] == 0)
+                    continue;
+                if (ai.coef[r] != 1 || w->axis[j] >= 0) {
+                    if (w->axis[j] >= 0)
+                        snprintf(w->why, sizeof w->why,
+                                 "index on dimension %d not contiguous: it moves along axes %d and %d", j,
+                                 w->axis[j], r);
+                    else
+                        snprintf(w->why, sizeof w->why,
+                                 "index on dimension %d not contiguous: stride %lld along axis %d", j,
+                                 (long long)ai.coef[r], r);
+                    return false;
+                }
+                w->axis[j] = r;
+            }
+            w->d.lo[j] = ai.base;
+        }
+        w->d.dropped[j] = w->axis[j] < 0;
+        w->d.size[j] = w->axis[j] < 0 ? 1 : a->shape.dims[w->axis[j]];
+        const Node *it = n->args.items[j];
+        w->d.low_zero[j] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
+        if (w->axis[j] >= 0) {
+            if (w->axis[j] <= prev) {
+                snprintf(w->why, sizeof w->why,
+                         "dimensions %d and %d of '%s' move along result axes out of order (a transpose)",
+                         j - 1, j, t->name);
+                return false;
+            }
+            prev = w->axis[j];
+            w->mapped[w->axis[j]] = true;
+            w->nkept++;
+        }
+    }
+    for (int r = 0; r < a->shape.rank; r++)
+        if (!w->mapped[r] && a->shape.dims[r] != 1) {
+            snprintf(w->why, sizeof w->why,
+                     "no index moves along axis %d: each element is accessed %lld times", r,
+                     (long long)a->shape.dims[r]);
+            return false;
+        }
+    if (w->nkept == 0) {
+        snprintf(w->why, sizeof w->why, "one element");
+        return false;
+    }
+    // The mask's bounds, as bounds on each dimension's index: lo_j + [L, H).
+    MlirValue lob[TILE_MAX_RANK] = {{NULL}}, hib[TILE_MAX_RANK] = {{NULL}};
+    if (!mlirValueIsNull(a->mask)) {
+        MaskInfo m;
+        axis_mask_info(&e->ir, a->mask, &m);
+        MlirValue all = m.all, zero = const_int(e, i64t(e), 0);
+        for (int k = 0; k < m.nbounds; k++) {
+            const AxisBound *bd = &m.bounds[k];
+            int j = 0;
+            while (j < rank && w->axis[j] != bd->axis)
+                j++;
+            if (j == rank) {  // a unit axis of the result: position 0
+                MlirValue c[2] = {
+                    mlirValueIsNull(bd->lo) ? (MlirValue){NULL} : ir_cmpi(&e->ir, 3, bd->lo, zero),
+                    mlirValueIsNull(bd->hi) ? (MlirValue){NULL} : ir_cmpi(&e->ir, 4, bd->hi, zero),
+                };
+                for (int q = 0; q < 2; q++)
+                    if (!mlirValueIsNull(c[q]))
+                        all = mlirValueIsNull(all) ? c[q] : binop(e, "arith.andi", all, c[q]);
+                continue;
+            }
+            if (!mlirValueIsNull(bd->lo)) {
+                MlirValue v = binop(e, "arith.addi", w->d.lo[j], bd->lo);
+                lob[j] = mlirValueIsNull(lob[j]) ? v : binop(e, "arith.maxsi", lob[j], v);
+            }
+            if (!mlirValueIsNull(bd->hi)) {
+                MlirValue v = binop(e, "arith.addi", w->d.lo[j], bd->hi);
+                hib[j] = mlirValueIsNull(hib[j]) ? v : binop(e, "arith.minsi", hib[j], v);
+            }
+        }
+        if (!mlirValueIsNull(all)) {  // false: an empty window
+            MlirValue h = mlirValueIsNull(hib[0]) ? emit_size_value(e, t, 0) : hib[0];
+            hib[0] = op1(e, "arith.select", i64t(e), 3, (MlirValue[]){all, h, zero});
+        }
+        w->residual = m.residual;
+        if (m.residual)
+            snprintf(w->why, sizeof w->why, "%s", m.why);
+    }
+    for (int j = 0; j < rank; j++)
+        window_dim(e, t, &w->d, j, lob[j], hib[j]);
+    return !e->failed;
+}
+
+// The type of a window's kept dimensions.
+static Type kept_type(const Window *w, const Access *a) {
+    Type k = {.cls = TY_VALUE, .elem = a->shape.elem, .rank = 0};
+    for (int j = 0; j < w->d.rank; j++)
+        if (w->axis[j] >= 0)
+            k.dims[k.rank++] = a->shape.dims[w->axis[j]];
+    return k;
+}
+
+// Between the kept dimensions' shape and the result's (which may have more unit axes).
+static MlirValue to_result_shape(Emitter *e, const Window *w, const Access *a, MlirValue v, bool expand) {
+    if (w->nkept == a->shape.rank)
+        return v;
+    Type k = kept_type(w, a);
+    MlirType rt = value_type(e, expand ? &a->shape : &k);
+    MlirNamedAttribute attrs[2] = {
+        named(e, "reassociation", emit_reassociation(e, a->shape.rank, w->mapped)),
+        named(e, "static_output_shape", i64_array(e, a->shape.rank, a->shape.dims)),
+    };
+    return mlirOperationGetResult(op(e, expand ? "tensor.expand_shape" : "tensor.collapse_shape", 1, &rt, 1,
+                                     &v, expand ? 2 : 1, attrs, 0),
+                                  0);
+}
+
+static const char *access_what(const Node *mask, bool store) {
+    return store ? (mask ? "masked store to" : "store to") : (mask ? "masked load from" : "load from");
+}
+
+// The remark for an access taken as a window.
+static void remark_window(const Node *n, const Node *mask, const Window *w, bool store) {
+    if (!diag_remarks_enabled())
+        return;
+    const char *name = n->base->sym->name;
+    if (!mask)
+        remark_at(n->span, "%s '%s' is contiguous: a slice", access_what(mask, store), name);
+    else if (!w->residual)
+        remark_at(
+            n->span,
+            "%s '%s' is contiguous: a slice, the mask folded into its bounds (no mask on interior tiles)",
+            access_what(mask, store), name);
+    else
+        remark_at(n->span, "%s '%s' is contiguous: a slice and a select (mask not a bound on the index: %s)",
+                  access_what(mask, store), name, w->why);
+}
+
+// The tensor's memref, through its unit-stride type when it is contiguous (or has a literal
+// unit innermost stride): elements whose last index is an offset plus the innermost loop index
+// are then consecutive for LLVM, whose vectorizer makes masked vector loads and stores of them
+// instead of gathers and scatters of 64-bit addresses.
+static MlirValue unit_stride_view(Emitter *e, const Symbol *t) {
+    MlirValue mem = memref_of(e, t);
+    int rank = t->type.rank;
+    if (rank > 0 &&
+        (t->const_strides[rank - 1] == 1 || (!t->strides[rank - 1] && t->const_strides[rank - 1] < 0)))
+        mem = op1(e, "memref.cast", ir_unit_stride_memref(e->ir.ctx, elem_type(e, t->type.elem), rank), 1,
+                  &mem);
+    return mem;
+}
+
 // X[items] with index tiles, or load(X[...], mask = m, other = v): the padding value (or
 // `other`) where an element is outside the tensor or masked off; those are not read.
 MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
@@ -489,23 +736,40 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     if (!access_of(e, n, mask, &a))
         return (MlirValue){NULL};
     ElemType el = a.shape.elem;
+    Window w;
+    bool fast = false;
+    if (e->gpu)
+        snprintf(w.why, sizeof w.why, "not analyzed on GPU targets yet");
+    else if (a.shape.rank == 0)  // one element
+        w.why[0] = '\0';
+    else if (other && other->type.rank > 0)
+        snprintf(w.why, sizeof w.why, "'other' is a tile");
+    else
+        fast = window_of(e, n, &a, &w);
+    if (fast) {
+        const Node *pn = other ? other : n->els;
+        MlirValue pad = pn ? emit_operand(e, (Node *)pn, el, &(Type){.cls = TY_VALUE, .elem = el})
+                           : const_scalar(e, el, &(ConstVal){0});
+        Type k = kept_type(&w, &a);
+        MlirValue v = to_result_shape(e, &w, &a, load_window(e, a.t, &w.d, pad, &k), true);
+        if (w.residual) {
+            MlirType rt = value_type(e, &a.shape);
+            MlirValue p = op1(e, "tensor.splat", rt, 1, &pad);
+            v = op1(e, "arith.select", rt, 3, (MlirValue[]){a.mask, v, p});
+        }
+        remark_window(n, mask, &w, false);
+        return v;
+    }
+    if (w.why[0])
+        remark_at(n->span, "%s '%s' is a gather (element by element%s): %s", access_what(mask, false),
+                  a.t->name, mask ? ", masked" : "", w.why);
     MlirValue pad;
     if (other)
         pad = emit_operand(e, other, el, &a.shape);
     else
         pad = n->els ? emit_operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
                      : const_scalar(e, el, &(ConstVal){0});
-    MlirValue mem = memref_of(e, a.t);
-    int rank = a.t->type.rank;
-    if (!e->gpu && rank > 0 &&
-        (a.t->const_strides[rank - 1] == 1 ||
-         (!a.t->strides[rank - 1] && a.t->const_strides[rank - 1] < 0))) {
-        // A contiguous tensor (or one with a literal unit stride) is read through its
-        // unit-stride type: elements whose last index is an offset plus the innermost loop
-        // index are then consecutive for LLVM, whose vectorizer makes masked vector loads of
-        // them instead of gathers of 64-bit addresses.
-        mem = op1(e, "memref.cast", ir_unit_stride_memref(e->ir.ctx, elem_type(e, el), rank), 1, &mem);
-    }
+    MlirValue mem = e->gpu ? memref_of(e, a.t) : unit_stride_view(e, a.t);
     MlirType dyn = dynamic_tensor(e, el, a.t->type.rank);
     MlirNamedAttribute restrict_ = named(e, "restrict", mlirUnitAttrGet(e->ir.ctx));
     MlirValue whole =
@@ -529,7 +793,7 @@ static void scatter_loops(Emitter *e, const Access *a, MlirValue v, int rmw, int
         int r = a->t->type.rank;
         MlirValue ops[2 + TILE_MAX_RANK];
         ops[0] = element_at(e, v, &a->shape, ivs, a->shape.elem);
-        ops[1] = memref_of(e, a->t);
+        ops[1] = mlirValueIsNull(a->mem) ? memref_of(e, a->t) : a->mem;
         for (int j = 0; j < r; j++)
             ops[2 + j] = idx[j];
         if (rmw >= 0) {
@@ -567,6 +831,42 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
     MlirValue v = emit_operand(e, value, el, &a.shape);
     if (e->failed)
         return;
+    if (b == B_STORE) {
+        Window w;
+        bool fast = false;
+        w.residual = false;
+        if (e->gpu)
+            snprintf(w.why, sizeof w.why, "not analyzed on GPU targets yet");
+        else if (a.shape.rank == 0)  // one element
+            w.why[0] = '\0';
+        else
+            fast = window_of(e, target, &a, &w) && !w.residual;
+        if (fast) {
+            Type k = kept_type(&w, &a);
+            store_window(e, a.t, &w.d, to_result_shape(e, &w, &a, v, false), &k);
+            remark_window(target, mask, &w, true);
+            return;
+        }
+        if (!e->gpu && w.residual) {
+            // A contiguous window under a mask that is not a bound: the loops store where the
+            // mask holds, at the window's start plus the loop indices, through the tensor's
+            // unit-stride type where it has one (LLVM makes masked vector stores of them).
+            for (int j = 0; j < a.t->type.rank; j++) {
+                a.kind[j] = w.axis[j] >= 0 ? 1 : 0;
+                a.val[j] = w.d.lo[j];
+                a.rdim[j] = w.axis[j];
+            }
+            const Symbol *t = a.t;
+            int r = t->type.rank;
+            if (t->const_strides[r - 1] == 1 || (!t->strides[r - 1] && t->const_strides[r - 1] < 0))
+                a.mem = ir_unit_stride_view(&e->ir, memref_of(e, t));
+            remark_at(target->span, "%s '%s' is contiguous but stored element by element under the mask (%s)",
+                      access_what(mask, true), a.t->name, w.why);
+        } else if (w.why[0]) {
+            remark_at(target->span, "%s '%s' is a scatter (element by element%s): %s",
+                      access_what(mask, true), a.t->name, mask ? ", masked" : "", w.why);
+        }
+    }
     bool fl = elem_is_float(el), uns = elem_is_unsigned(el);
     // arith::AtomicRMWKind: addf 0, addi 1, maximumf 4, maxs 6, maxu 7, minimumf 8, mins 10,
     // minu 11 (-1: a store).

@@ -62,6 +62,7 @@ typedef struct Options {
     int color;         // -1 auto, 0 never, 1 always
     int error_limit;
     bool werror;
+    bool remarks;
     bool mlir_debuginfo;  // --mlir-print-debuginfo: print locations with --emit=mlir
     const char *kernel;   // --kernel NAME: compile only this kernel
     bool tuned;           // --tuned: versions per tuned shape from the tuning database
@@ -116,6 +117,8 @@ static const char *const usage =
     "  -fno-color-diagnostics  Same as --color=never\n"
     "  --error-limit=<n>       Stop after <n> errors (default 20, 0 for no limit)\n"
     "  -Werror                 Treat warnings as errors\n"
+    "  --remarks               Say where a tensor access became a slice, a gather or a masked\n"
+    "                          loop, and why (file:line:col: remark: ...)\n"
     "  --mlir-print-debuginfo  With --emit=mlir: print each op's .tile source location\n"
     "  --print-after=<name>    Print the module to stderr after each MLIR pass <name> (e.g.\n"
     "                          canonicalize, convert-scf-to-cf) and each tilec step <name>:\n"
@@ -160,6 +163,7 @@ static const char *const known_flags[] = {
     "-fno-color-diagnostics",
     "--error-limit=",
     "-Werror",
+    "--remarks",
     "--mlir-print-debuginfo",
     "--print-after=",
     "--print-after-all",
@@ -372,6 +376,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->error_limit = (int)n;
         } else if (strcmp(a, "-Werror") == 0) {
             o->werror = true;
+        } else if (strcmp(a, "--remarks") == 0) {
+            o->remarks = true;
         } else if (strcmp(a, "--mlir-print-debuginfo") == 0) {
             o->mlir_debuginfo = true;
         } else if (strcmp(a, "--print-after-all") == 0) {
@@ -573,7 +579,11 @@ int main(int argc, char **argv) {
     const char *term = getenv("TERM");
     bool color = o.color == 1 ||
                  (o.color == -1 && isatty(2) && term && strcmp(term, "dumb") != 0 && !getenv("NO_COLOR"));
-    diag_init((DiagOptions){.out = stderr, .color = color, .error_limit = o.error_limit, .werror = o.werror});
+    diag_init((DiagOptions){.out = stderr,
+                            .color = color,
+                            .error_limit = o.error_limit,
+                            .werror = o.werror,
+                            .remarks = o.remarks});
     rc = compile(&o);
     options_free(&o);
     return rc;

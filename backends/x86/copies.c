@@ -119,40 +119,13 @@ static bool masked_rows_fit(MlirType buf) {
            mlirShapedTypeGetDimSize(buf, rank - 1) * (bits / 8) <= MASKED_ROW_BYTES;
 }
 
-// `mem` seen with a unit innermost stride (the caller tested it at run time): a
-// memref.reinterpret_cast of its own metadata with that stride. Not a memref.cast: the vector
-// ops fold any ranked cast of their memref away (memref::foldMemRefCast), and once a masked load
-// whose mask is all true (rows of a literal width) became a vector.load of the uncast memref,
-// whose innermost stride is not known to be 1, it failed to verify: an internal error for
-// `Q[m : m + BM, 0 : 64]` of a tensor `Q: f32[S, 64]`.
-static MlirValue unit_stride_view(IRBuilder *b, MlirValue mem) {
-    MlirContext ctx = b->ctx;
-    MlirType mt = mlirValueGetType(mem);
-    int rank = (int)mlirShapedTypeGetRank(mt);
-    MlirOperation md = ir_strided_metadata(b, mem);
-    MlirValue ops[2 + 2 * 16];
-    int64_t sizes[16], strides[16], offset = mlirShapedTypeGetDynamicStrideOrOffset();
-    int n = 0;
-    ops[n++] = mlirOperationGetResult(md, 0);
-    ops[n++] = mlirOperationGetResult(md, 1);
-    for (int d = 0; d < rank; d++) {
-        ops[n++] = mlirOperationGetResult(md, 2 + d);
-        sizes[d] = mlirShapedTypeGetDynamicSize();
-    }
-    for (int d = 0; d < rank; d++) {
-        strides[d] = d == rank - 1 ? 1 : mlirShapedTypeGetDynamicStrideOrOffset();
-        if (d < rank - 1)
-            ops[n++] = mlirOperationGetResult(md, 2 + rank + d);
-    }
-    MlirNamedAttribute attrs[4] = {
-        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, 1, rank, rank - 1})),
-        ir_named(b, "static_offsets", mlirDenseI64ArrayGet(ctx, 1, &offset)),
-        ir_named(b, "static_sizes", mlirDenseI64ArrayGet(ctx, rank, sizes)),
-        ir_named(b, "static_strides", mlirDenseI64ArrayGet(ctx, rank, strides)),
-    };
-    MlirType unit_t = ir_unit_stride_memref(ctx, mlirShapedTypeGetElementType(mt), rank);
-    return mlirOperationGetResult(ir_op(b, "memref.reinterpret_cast", 1, &unit_t, n, ops, 4, attrs, 0), 0);
-}
+// `mem` seen with a unit innermost stride (the caller tested it at run time):
+// ir_unit_stride_view, a memref.reinterpret_cast of its own metadata with that stride. Not a
+// memref.cast: the vector ops fold any ranked cast of their memref away
+// (memref::foldMemRefCast), and once a masked load whose mask is all true (rows of a literal
+// width) became a vector.load of the uncast memref, whose innermost stride is not known to be 1,
+// it failed to verify: an internal error for `Q[m : m + BM, 0 : 64]` of a tensor `Q: f32[S, 64]`.
+static MlirValue unit_stride_view(IRBuilder *b, MlirValue mem) { return ir_unit_stride_view(b, mem); }
 
 // The copy of the valid part `part` into `view` (a subview of the tile buffer, of the same
 // rank) a row at a time: loops over the valid rows, one masked vector load and store per row
