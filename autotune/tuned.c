@@ -159,7 +159,10 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
     size_t nlen = 0;
     *notes = NULL;
     lower_appendf(notes, &nlen,
-                  "// Tuned versions (from %s; NAME__variant(sizes) returns the one a call runs):\n",
+                  "// Tuned versions (from %s). NAME__variant(sizes) returns the version tuned for the\n"
+                  "// nearest tuned shape (-1: none near); a call runs it if its run-time constraints\n"
+                  "// hold, else the best fit: the accepting version with the least padded work, ties to\n"
+                  "// the first listed (docs/language.md 6.3); NAME__version(args) returns which.\n",
                   db_path);
     bool ok = true;
     for (int i = 0; i < prog->decls.len && ok && nt < 64; i++) {
@@ -251,13 +254,14 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                           found, c->best[e].config, c->best[e].seconds * 1e3);
         }
         free(c);
+        lower_note_fit(notes, &nlen, k);
         for (int j = 0; j < t->nversions; j++) {
             lower_note_config(notes, &nlen, k, j, &t->versions[j].config);
             const Schedule *s = &t->versions[j].schedule;
             lower_appendf(notes, &nlen, "; unroll_k=%d%s%s\n", s->unroll_k,
                           s->reg_m ? ", register tile set" : "",
-                          j == 0         ? " (default: shapes far from every tuned one)"
-                          : j < nuntuned ? " (untuned: calls the default's run-time constraints reject)"
+                          j == 0         ? " (default)"
+                          : j < nuntuned ? " (untuned: for run-time constraints)"
                                          : "");
         }
     }
