@@ -46,10 +46,12 @@ static bool constraint_versions(Program *prog, const CompileOptions *lo, char **
         several = true;
         // The header lists the versions and how a call picks one (lowering/dispatch.c).
         if (len == 0)
-            lower_appendf(notes, &len,
-                          "// Versions: a call runs the one whose run-time constraints hold with the least padded\n"
-                          "// work, ties to the first listed (docs/language.md 6.3); NAME__version(args) returns\n"
-                          "// its index (-1: none accepts the call, which returns TILEC_ERR_CONSTRAINT).\n");
+            lower_appendf(notes, &len, "%s%s",
+                          "// Versions: a call runs the one whose run-time constraints hold with the least\n"
+                          "// padded work, ties to the first listed (docs/language.md 6.3)",
+                          gpu ? ".\n"
+                              : "; NAME__version(args)\n// returns its index (-1: none accepts the call, "
+                                "which returns TILEC_ERR_CONSTRAINT).\n");
         lower_note_fit(notes, &len, k);
         for (int v = 0; v < t->nversions; v++) {
             lower_note_config(notes, &len, k, v, &t->versions[v].config);

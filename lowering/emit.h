@@ -151,8 +151,8 @@ void emit_block(Emitter *e, Node *block);
 
 // A func.func `name` in the module (private unless `public_`), its body the current block, with
 // no bindings yet; returns the body.
-MlirBlock emit_new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args, int nres,
-                        const MlirType *res, bool public_);
+MlirBlock emit_new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args,
+                        int nres, const MlirType *res, bool public_);
 // Binds a kernel's scalars, sizes and strides to values[0..], in ABI order; returns how many.
 int emit_bind_scalars(Emitter *e, const KernelInfo *ki, const MlirValue *values);
 

@@ -29,7 +29,7 @@ static MlirType memref_type(Emitter *e, const Symbol *t) {
 // A func.func `name` in the module (private unless `public_`), its body the current block, with
 // no bindings yet.
 MlirBlock emit_new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args,
-                          int nres, const MlirType *res, bool public_) {
+                        int nres, const MlirType *res, bool public_) {
     MlirType fty = mlirFunctionTypeGet(e->ir.ctx, na, args, nres, res);
     MlirNamedAttribute attrs[3] = {
         named(e, "sym_name", mlirStringAttrGet(e->ir.ctx, str(name))),

@@ -7,8 +7,8 @@
 
 #include "emit.h"
 
-bool lower_build_fit(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym, bool gpu,
-                     MlirModule *out) {
+bool lower_build_fit(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
+                     bool gpu, MlirModule *out) {
     Node *inst = sema_instance(prog, kernel, cfg);  // read only, like lower_build_variant's
     if (!inst)
         return false;

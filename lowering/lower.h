@@ -116,8 +116,8 @@ void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
 // double SYM__fit(the entry's arguments) (emit_fit.c), -1 when the version's run-time
 // constraints reject a call, else the call's padded work in it (lower_fit_relations). Host
 // code for every target (lower_host_pipeline). False if reported.
-bool lower_build_fit(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym, bool gpu,
-                     MlirModule *out);
+bool lower_build_fit(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
+                     bool gpu, MlirModule *out);
 
 
 // ---------------------------------------------------------------- passes.c

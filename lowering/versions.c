@@ -132,11 +132,11 @@ int lower_fit_relations(const Node *k, LowerFitRelation *out, int max) {
 // defaults), where the compile-time constraints hold, in the order of the values as declared,
 // the first tunable varying slowest (conv2d's BK then BC: the widest tiles a call admits come
 // first). A call runs on the accepting version with the least padded work (lowering/dispatch.c),
-// instead of failing with TILEC_ERR_CONSTRAINT where the default rejects it; a version whose constraints hold for every call ends
-// the list when the kernel has no relations (lower_fit_relations: no later version could fit a
-// call better; matmul's BM = 128 after BM = 256 for M > 128). With opts->pow2_default (GPU
-// targets) only configurations whose tunables are all powers of two. Returns the number of
-// versions (0: reported).
+// instead of failing with TILEC_ERR_CONSTRAINT where the default rejects it; a version whose
+// constraints hold for every call ends the list when the kernel has no relations
+// (lower_fit_relations: no later version could fit a call better; matmul's BM = 128 after
+// BM = 256 for M > 128). With opts->pow2_default (GPU targets) only configurations whose
+// tunables are all powers of two. Returns the number of versions (0: reported).
 int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Config *out) {
     if (!sema_default_config(prog, k, opts, &out[0]))
         return 0;
