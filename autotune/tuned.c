@@ -209,15 +209,18 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
             if (!parse_config(k, c->best[e].config, id->cpu, &v) ||
                 !parse_shape(k->kinfo, c->best[e].shape, &d))
                 continue;
-            // The shape's default (the first untuned version that accepts it) stays unless the
+            // The shape's default (the untuned version a call runs there) stays unless the
             // best row beats its careful time by TUNE_WIN_MARGIN.
             SemaDefine bind[LOWER_MAX_DISPATCH_SIZES];
             for (int s = 0; s < k->kinfo->nsizes; s++)
                 bind[s] = (SemaDefine){.name = k->kinfo->sizes[s]->name, .value = d.sizes[s]};
-            int dv = 0;
-            while (dv < nuntuned - 1 &&
-                   sema_constraints_hold(prog, k, &t->versions[dv].config, bind, k->kinfo->nsizes) == 0)
-                dv++;
+            Config *untuned = malloc(sizeof(Config) * (size_t)nuntuned);
+            for (int u = 0; u < nuntuned; u++)
+                untuned[u] = t->versions[u].config;
+            int dv = lower_best_fit(prog, k, untuned, nuntuned, bind, k->kinfo->nsizes);
+            free(untuned);
+            if (dv < 0)
+                dv = nuntuned - 1;
             DefaultTime dt = {.kernel = k,
                               .cpu = id->cpu,
                               .shape = c->best[e].shape,

@@ -69,7 +69,8 @@ static LLVMValueRef build_picker(LLVMModuleRef m, const LowerVersions *t, LLVMBu
 // one and its version accepts the call; else the best fit: among the versions whose
 // NAME__vN__fit is not negative (their constraints hold), the one with the least padded work,
 // ties to the first (lower_fit_relations). Straight-line code over the fits, which O3 inlines:
-// a few compares per version, no version runs to learn that it rejects a call.
+// a few compares per version, no version runs to learn that it rejects a call. Without
+// relations, the first version whose fit is not negative, in order.
 static LLVMValueRef build_chooser(LLVMModuleRef m, const LowerVersions *t, bool gpu, LLVMValueRef picker,
                                   LLVMValueRef *fits, LLVMTypeRef fn_ty, LLVMBuilderRef b) {
     LLVMContextRef c = LLVMGetModuleContext(m);
@@ -114,6 +115,25 @@ static LLVMValueRef build_chooser(LLVMModuleRef m, const LowerVersions *t, bool 
         LLVMBuildBr(b, best);
     }
     LLVMPositionBuilderAtEnd(b, best);
+    LowerFitRelation rel[1];
+    if (lower_fit_relations(t->kernel, rel, 1) == 0) {
+        // No relations: every accepting version does the same padded work, so the first that
+        // accepts the call is the best fit; the fits after it are not evaluated.
+        for (int k = 0; k < t->nvariants; k++) {
+            if (!fits[k])
+                continue;
+            LLVMValueRef f = LLVMBuildCall2(b, fit_ty, fits[k], args, nargs, "fit");
+            LLVMBasicBlockRef ret = LLVMAppendBasicBlockInContext(c, fn, "accepts");
+            LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(c, fn, "next");
+            LLVMBuildCondBr(b, LLVMBuildFCmp(b, LLVMRealOGE, f, zero, ""), ret, next);
+            LLVMPositionBuilderAtEnd(b, ret);
+            LLVMBuildRet(b, LLVMConstInt(i32, (unsigned)k, 0));
+            LLVMPositionBuilderAtEnd(b, next);
+        }
+        LLVMBuildRet(b, LLVMConstInt(i32, (unsigned long long)-1, 1));
+        free(args);
+        return fn;
+    }
     LLVMValueRef chosen = LLVMConstInt(i32, (unsigned long long)-1, 1), least = LLVMConstReal(f64, INFINITY);
     for (int k = 0; k < t->nvariants; k++) {
         if (!fits[k])  // left out: as if its constraints rejected every call

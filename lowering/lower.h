@@ -88,6 +88,11 @@ typedef struct LowerFitRelation {
 } LowerFitRelation;
 #define LOWER_MAX_FIT_RELATIONS 16
 int lower_fit_relations(const Node *k, LowerFitRelation *out, int max);
+// The version of `versions` (n configurations of kernel `k`, a checked tree) that a call with
+// the sizes and scalars of `bind` runs in an object holding those versions in that order: the
+// best fit, from the relations whose extents `bind` determines (the others count alike for
+// every version). The autotuner's default for a shape. -1 when no version accepts the call.
+int lower_best_fit(Program *prog, Node *k, const Config *versions, int n, const SemaDefine *bind, int nbind);
 // printf-style appending to a malloc'ed text (*buf NULL to start, *len its length); a
 // header-comment line listing version `v` of kernel `k` ("//   NAME vV: BM=128,BN=64", without
 // the newline).

@@ -204,3 +204,83 @@ void lower_note_fit(char **buf, size_t *len, const Node *k) {
     lower_appendf(buf, len, n ? "\n" : " 1 in every version (no constraint relates a tile to a size)\n");
 }
 
+// ================================================================ the best fit at known sizes
+
+// The value of integer expression `n` at configuration `cfg` with the sizes and scalars of
+// `bind` known; false when it reads something else or is not plain arithmetic.
+static bool eval_known(const Node *k, const Node *n, const Config *cfg, const SemaDefine *bind, int nbind,
+                       int64_t *out) {
+    if (!n)
+        return false;
+    if (n->kind == ND_INT) {
+        *out = n->ival;
+        return true;
+    }
+    if (n->kind == ND_NAME && n->sym) {
+        const Symbol *s = n->sym;
+        if (s->kind == SYM_TUNABLE) {
+            for (int t = 0; t < k->kinfo->ntunables && t < cfg->n; t++)
+                if (k->kinfo->tunables[t] == s) {
+                    *out = cfg->values[t];
+                    return true;
+                }
+            return false;
+        }
+        if (s->kind == SYM_SIZE || s->kind == SYM_SCALAR) {
+            for (int b = 0; b < nbind; b++)
+                if (strcmp(bind[b].name, s->name) == 0) {
+                    *out = bind[b].value;
+                    return true;
+                }
+            return false;
+        }
+        if (s->kind == SYM_CONST && s->is_const && !s->cval.is_float) {
+            *out = s->cval.i;
+            return true;
+        }
+        return false;
+    }
+    int64_t a, b;
+    if (n->kind == ND_UNARY && n->op == UOP_NEG && eval_known(k, n->lhs, cfg, bind, nbind, &a)) {
+        *out = -a;
+        return true;
+    }
+    if (n->kind != ND_BINARY || !eval_known(k, n->lhs, cfg, bind, nbind, &a) ||
+        !eval_known(k, n->rhs, cfg, bind, nbind, &b))
+        return false;
+    switch (n->op) {
+    case OP_ADD: *out = a + b; return true;
+    case OP_SUB: *out = a - b; return true;
+    case OP_MUL: *out = a * b; return true;
+    case OP_DIV: return b != 0 && (*out = a / b, true);
+    case OP_MOD: return b != 0 && (*out = a % b, true);
+    default: return false;
+    }
+}
+
+int lower_best_fit(Program *prog, Node *k, const Config *versions, int n, const SemaDefine *bind, int nbind) {
+    LowerFitRelation rel[LOWER_MAX_FIT_RELATIONS];
+    int nrel = lower_fit_relations(k, rel, LOWER_MAX_FIT_RELATIONS);
+    int best = -1;
+    double least = 0;
+    for (int v = 0; v < n; v++) {
+        if (sema_constraints_hold(prog, k, &versions[v], bind, nbind) == 0)
+            continue;
+        double work = 1;
+        for (int r = 0; r < nrel; r++) {
+            int64_t x, t;
+            if (!eval_known(k, rel[r].extent, &versions[v], bind, nbind, &x) ||
+                !eval_known(k, rel[r].tile, &versions[v], bind, nbind, &t))
+                continue;  // not known here: the same in every version
+            x = x > 0 ? x : 0;
+            t = t > 1 ? t : 1;
+            work *= (double)((x + t - 1) / t * t);
+        }
+        if (best < 0 || work < least) {
+            best = v;
+            least = work;
+        }
+    }
+    return best;
+}
+
