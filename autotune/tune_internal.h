@@ -64,7 +64,7 @@ typedef struct Tuner {
     Config configs[TUNE_MAX_CONFIGS];
     int nconfigs;
     // The untuned object's versions ([0] the default configuration): a shape's default is the
-    // first that accepts it, the configuration the untuned object runs there.
+    // best fit among those that accept it (lower_best_fit), the one the untuned object runs there.
     Config untuned[LOWER_MAX_CONSTRAINT_VERSIONS];
     int nuntuned;
     TuneDB *db;
@@ -178,8 +178,8 @@ void tune_shape(Tuner *T, TuneShapeRun *S, const double *prev, double time_share
 // tune_search.c: point p of configuration c with schedule overrides `sched` ("" for none): its
 // key is "BM=256,BN=128,BK=64" or "BM=...;unroll_k=8".
 void tune_point_make(const Tuner *T, TunePoint *p, const Config *c, const char *sched);
-// tune_search.c: the default configuration at shape s: the first version of the untuned object
-// whose constraints accept s (what a call of the built-in object runs there).
+// tune_search.c: the default configuration at shape s: the best fit among the versions of the
+// untuned object whose constraints accept s (what a call of the built-in object runs there).
 const Config *tune_shape_default(Tuner *T, const TuneShape *s);
 // tune_search.c: per configuration (T->configs, default schedule), its time on shape s from the
 // database, as tune_shape's `prev` for the next shape.

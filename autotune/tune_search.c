@@ -272,15 +272,13 @@ const Config *tune_shape_default(Tuner *T, const TuneShape *s) {
     SemaDefine bind[TUNE_MAX_BOUND];
     for (int k = 0; k < s->n; k++)
         bind[k] = (SemaDefine){.name = s->name[k], .value = (int64_t)s->value[k]};
-    for (int u = 0; u < T->nuntuned; u++)
-        if (sema_constraints_hold(&T->prog, T->kernel, &T->untuned[u], bind, s->n) != 0)
-            return &T->untuned[u];
-    return &T->untuned[0];
+    int u = lower_best_fit(&T->prog, T->kernel, T->untuned, T->nuntuned, bind, s->n);
+    return &T->untuned[u >= 0 ? u : 0];
 }
 
 // The configurations allowed at shape S (its sizes, and the scalars it gives, bound: the
-// constraints that hold), as points in round 1's order: the shape's default (the first untuned
-// version that accepts it) first, then by their times at the previous shape (`prev`), else in
+// constraints that hold), as points in round 1's order: the shape's default (the untuned version a
+// call runs there, lower_best_fit) first, then by their times at the previous shape (`prev`), else in
 // declaration order. Returns them (malloc'd) and their number in *n; *has_default tells whether
 // the default is among them.
 static TunePoint *ranked_points(Tuner *T, TuneShapeRun *S, const double *prev, int *n, bool *has_default) {

@@ -159,7 +159,10 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
     size_t nlen = 0;
     *notes = NULL;
     lower_appendf(notes, &nlen,
-                  "// Tuned versions (from %s; NAME__variant(sizes) returns the one a call runs):\n",
+                  "// Tuned versions (from %s). NAME__variant(sizes) returns the version tuned for the\n"
+                  "// nearest tuned shape (-1: none near); a call runs it if its run-time constraints\n"
+                  "// hold, else the best fit: the accepting version with the least padded work, ties to\n"
+                  "// the first listed (docs/language.md 6.3); NAME__version(args) returns which.\n",
                   db_path);
     bool ok = true;
     for (int i = 0; i < prog->decls.len && ok && nt < 64; i++) {
@@ -206,15 +209,18 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
             if (!parse_config(k, c->best[e].config, id->cpu, &v) ||
                 !parse_shape(k->kinfo, c->best[e].shape, &d))
                 continue;
-            // The shape's default (the first untuned version that accepts it) stays unless the
+            // The shape's default (the untuned version a call runs there) stays unless the
             // best row beats its careful time by TUNE_WIN_MARGIN.
             SemaDefine bind[LOWER_MAX_DISPATCH_SIZES];
             for (int s = 0; s < k->kinfo->nsizes; s++)
                 bind[s] = (SemaDefine){.name = k->kinfo->sizes[s]->name, .value = d.sizes[s]};
-            int dv = 0;
-            while (dv < nuntuned - 1 &&
-                   sema_constraints_hold(prog, k, &t->versions[dv].config, bind, k->kinfo->nsizes) == 0)
-                dv++;
+            Config *untuned = malloc(sizeof(Config) * (size_t)nuntuned);
+            for (int u = 0; u < nuntuned; u++)
+                untuned[u] = t->versions[u].config;
+            int dv = lower_best_fit(prog, k, untuned, nuntuned, bind, k->kinfo->nsizes);
+            free(untuned);
+            if (dv < 0)
+                dv = nuntuned - 1;
             DefaultTime dt = {.kernel = k,
                               .cpu = id->cpu,
                               .shape = c->best[e].shape,
@@ -251,13 +257,14 @@ bool tune_build_object(Program *prog, const char *db_path, const TuneIdentity *i
                           found, c->best[e].config, c->best[e].seconds * 1e3);
         }
         free(c);
+        lower_note_fit(notes, &nlen, k);
         for (int j = 0; j < t->nversions; j++) {
             lower_note_config(notes, &nlen, k, j, &t->versions[j].config);
             const Schedule *s = &t->versions[j].schedule;
             lower_appendf(notes, &nlen, "; unroll_k=%d%s%s\n", s->unroll_k,
                           s->reg_m ? ", register tile set" : "",
-                          j == 0         ? " (default: shapes far from every tuned one)"
-                          : j < nuntuned ? " (untuned: calls the default's run-time constraints reject)"
+                          j == 0         ? " (default)"
+                          : j < nuntuned ? " (untuned: for run-time constraints)"
                                          : "");
         }
     }

@@ -44,9 +44,15 @@ static bool constraint_versions(Program *prog, const CompileOptions *lo, char **
         if (t->nversions < 2)
             continue;
         several = true;
-        // The header lists the versions, tried in this order until one accepts the call.
+        // The header lists the versions and how a call picks one (lowering/dispatch.c).
         if (len == 0)
-            lower_appendf(notes, &len, "// Versions tried in order until one's run-time constraints hold:\n");
+            lower_appendf(notes, &len, "%s%s",
+                          "// Versions: a call runs the one whose run-time constraints hold with the least\n"
+                          "// padded work, ties to the first listed (docs/language.md 6.3)",
+                          gpu ? ".\n"
+                              : "; NAME__version(args)\n// returns its index (-1: none accepts the call, "
+                                "which returns TILEC_ERR_CONSTRAINT).\n");
+        lower_note_fit(notes, &len, k);
         for (int v = 0; v < t->nversions; v++) {
             lower_note_config(notes, &len, k, v, &t->versions[v].config);
             lower_appendf(notes, &len, "\n");
@@ -107,18 +113,38 @@ bool object_compile(Program *prog, const CompileOptions *lo, char **notes) {
 
 // ================================================================ objects of several versions
 
-// The dispatcher of t's versions (lowering/dispatch.c).
-static void build_dispatcher(LLVMModuleRef whole, const ObjectKernel *t, bool gpu) {
+// The dispatcher of t's versions (lowering/dispatch.c), after each kept version's fit
+// (NAME__vN__fit, lowering/emit_fit.c: host code, lowered alike for every target). False after
+// an error (reported).
+static bool build_dispatcher(MlirContext ctx, LLVMContextRef lctx, LLVMModuleRef whole, Program *prog,
+                             const ObjectKernel *t, bool gpu) {
     bool *left_out = malloc(sizeof(bool) * (size_t)t->nversions);
-    for (int v = 0; v < t->nversions; v++)
+    bool ok = true;
+    for (int v = 0; v < t->nversions && ok; v++) {
         left_out[v] = t->versions[v].left_out;
+        if (left_out[v])
+            continue;
+        char sym[256];
+        snprintf(sym, sizeof sym, "%s__v%d", t->kernel->name, v);
+        MlirModule module;
+        ok = lower_build_fit(ctx, prog, t->kernel, &t->versions[v].config, sym, gpu, &module);
+        if (!ok)
+            break;
+        lower_run_passes(ctx, module, lower_host_pipeline, "fit LLVM-dialect");
+        LLVMModuleRef m = lower_translate(ctx, module, lctx);
+        mlirModuleDestroy(module);
+        if (LLVMLinkModules2(whole, m))
+            internal_error(__FILE__, __LINE__, "linking the fit of '%s' failed", sym);
+    }
     LowerVersions lv = {.kernel = t->kernel,
                         .nvariants = t->nversions,
                         .left_out = left_out,
                         .entries = t->entries,
                         .nentries = t->nentries};
-    lower_build_dispatcher(whole, &lv, gpu);
+    if (ok)
+        lower_build_dispatcher(whole, &lv, gpu);
     free(left_out);
+    return ok;
 }
 
 // Compiles version v of t and links it into `whole`; false after an error. A GPU version that
@@ -212,7 +238,7 @@ bool object_tuned(Program *prog, ObjectKernel *tuned, int ntuned, const CompileO
         if (ok)
             ok = sema_check_kernel(prog, t->kernel, &t->versions[0].config);
         if (ok && dispatch)
-            build_dispatcher(whole, t, gpu);
+            ok = build_dispatcher(ctx, lctx, whole, prog, t, gpu);
     }
     char *msg = NULL;
     if (ok && LLVMVerifyModule(whole, LLVMReturnStatusAction, &msg))

@@ -105,7 +105,7 @@ typedef struct ObjectKernel {
 // construct the lowering does not handle yet, an output that cannot be written); a verifier
 // failure is a compiler bug (internal error). Objects (and their LLVM IR/assembly) also hold,
 // for kernels whose run-time constraints read tunables, a version per combination of the
-// values of those tunables, tried in order when the default rejects a call; *notes
+// values of those tunables, of which a call runs the best fit that accepts it; *notes
 // (malloc'ed, or left NULL) then lists them for the header.
 bool object_compile(Program *prog, const CompileOptions *o, char **notes);
 

@@ -5,6 +5,7 @@
 //   emit_memory.c  tensor accesses: slices, loads and stores, gathers, scatters and atomics
 //   emit_entry.c   the C entry and ABI: NAME__program, NAME__task, the entry NAME or the GPU
 //                  launcher NAME_launch, and lower_build_module / lower_build_variant
+//   emit_fit.c     SYM__fit: a version's answer to its dispatcher (lower_build_fit)
 // The public interface is lower.h's emit.c section.
 #ifndef TILEC_LOWERING_EMIT_H
 #define TILEC_LOWERING_EMIT_H
@@ -151,6 +152,13 @@ void emit_block(Emitter *e, Node *block);
 // The memref of tensor `ts` over pointer p (an LLVM descriptor cast to the memref type), its
 // sizes and strides from the bound symbols.
 MlirValue emit_descriptor(Emitter *e, const Symbol *ts, MlirValue p);
+
+// A func.func `name` in the module (private unless `public_`), its body the current block, with
+// no bindings yet; returns the body.
+MlirBlock emit_new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args,
+                        int nres, const MlirType *res, bool public_);
+// Binds a kernel's scalars, sizes and strides to values[0..], in ABI order; returns how many.
+int emit_bind_scalars(Emitter *e, const KernelInfo *ki, const MlirValue *values);
 
 // ================================================================ emit_list.c
 

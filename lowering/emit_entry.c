@@ -28,8 +28,8 @@ static MlirType memref_type(Emitter *e, const Symbol *t) {
 
 // A func.func `name` in the module (private unless `public_`), its body the current block, with
 // no bindings yet.
-static MlirBlock new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args,
-                          int nres, const MlirType *res, bool public_) {
+MlirBlock emit_new_func(Emitter *e, MlirModule module, const char *name, int na, const MlirType *args,
+                        int nres, const MlirType *res, bool public_) {
     MlirType fty = mlirFunctionTypeGet(e->ir.ctx, na, args, nres, res);
     MlirNamedAttribute attrs[3] = {
         named(e, "sym_name", mlirStringAttrGet(e->ir.ctx, str(name))),
@@ -45,7 +45,7 @@ static MlirBlock new_func(Emitter *e, MlirModule module, const char *name, int n
 }
 
 // Binds a kernel's scalars, sizes and strides to values[0..], in ABI order; returns how many.
-static int bind_scalars(Emitter *e, const KernelInfo *ki, const MlirValue *values) {
+int emit_bind_scalars(Emitter *e, const KernelInfo *ki, const MlirValue *values) {
     int a = 0;
     for (int i = 0; i < ki->nscalars; i++)
         emit_bind(e, ki->scalars[i], values[a++]);
@@ -82,11 +82,11 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
         args[na++] = i64t(e);
     char name[512];
     snprintf(name, sizeof name, "%s__program", e->sym);
-    MlirBlock body = new_func(e, module, name, na, args, 0, NULL, true);
+    MlirBlock body = emit_new_func(e, module, name, na, args, 0, NULL, true);
     int a = ki->ntensors;
     MlirValue vals[64];
     block_args(body, a, ki->nscalars + ki->nsizes + ki->nstrides, vals);
-    a += bind_scalars(e, ki, vals);
+    a += emit_bind_scalars(e, ki, vals);
     // For the GPU, each tensor's memref is a descriptor over its pointer argument, which the
     // GPU backend reads back (backends/nvidia/gpu.h); for the CPU the entry passes memrefs.
     for (int i = 0; i < ki->ntensors; i++)
@@ -172,7 +172,7 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
     MlirType targs[2] = {ptr, i64t(e)};
     char name[512];
     snprintf(name, sizeof name, "%s__task", e->sym);
-    MlirBlock body = new_func(e, module, name, 2, targs, 0, NULL, false);
+    MlirBlock body = emit_new_func(e, module, name, 2, targs, 0, NULL, false);
     MlirValue ctxp = mlirBlockGetArgument(body, 0), index = mlirBlockGetArgument(body, 1);
     MlirValue vals[64 + 3];
     for (int i = 0; i < na + 3; i++) {
@@ -180,7 +180,7 @@ static void emit_task(Emitter *e, MlirModule module, Node *k, const MlirType *ar
         MlirValue a = slot(e, ctxp, i);
         vals[i] = op1(e, "llvm.load", t, 1, &a);
     }
-    bind_scalars(e, ki, vals + ki->ntensors);
+    emit_bind_scalars(e, ki, vals + ki->ntensors);
     MlirValue *grid = &vals[na];
     MlirValue call_args[64 + 6];
     int nc = 0;
@@ -245,10 +245,10 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
         args[na++] = i64t(e);
     char fname[512];
     snprintf(fname, sizeof fname, "%s%s", e->sym, e->gpu ? "_launch" : "");
-    MlirBlock body = new_func(e, module, fname, na, args, 1, &i32, true);
+    MlirBlock body = emit_new_func(e, module, fname, na, args, 1, &i32, true);
     MlirValue vals[64];
     block_args(body, a0 + ki->ntensors, na - a0 - ki->ntensors, vals);
-    bind_scalars(e, ki, vals);
+    emit_bind_scalars(e, ki, vals);
     MlirValue zero = const_int(e, i64t(e), 0);
     MlirNamedAttribute slt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
     MlirNamedAttribute sgt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));

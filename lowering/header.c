@@ -96,7 +96,21 @@ bool lower_write_header(const Program *prog, const char *path, const char *objec
             sema_print_prototype(k, f);
             fprintf(f, ";\n");
         }
-        // A tuned kernel (its name on an entry line of the notes): which version runs a call.
+        // A kernel of several versions (listed in the notes, x86): which one a call runs, the same
+        // arguments (lowering/dispatch.c).
+        char listed[256];
+        snprintf(listed, sizeof listed, "//   %s v0:", k->name);
+        if (!gpu_arch && notes && strstr(notes, listed)) {
+            char *proto = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&proto, &len);
+            sema_print_prototype(k, m);
+            fclose(m);
+            fprintf(f, "int %s__version%s;\n", k->name, strchr(proto, '('));
+            free(proto);
+        }
+        // A tuned kernel (its name on an entry line of the notes): the tuned version nearest a
+        // call's sizes (-1: none near).
         char entry[256];
         snprintf(entry, sizeof entry, "//   %s: ", k->name);
         if (notes && strstr(notes, entry)) {

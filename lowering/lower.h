@@ -67,16 +67,40 @@ typedef struct LowerVersions {
 
 // The configurations an untuned object compiles for kernel `k` (at most
 // LOWER_MAX_CONSTRAINT_VERSIONS): its default configuration, then, when run-time constraints
-// read tunables, the other values of those tunables, tried in order until one accepts a call.
+// read tunables, the other values of those tunables; a call runs the best fit among those that
+// accept it (lower_fit_relations).
 // Tuned objects start from the same list and the tuner measures a shape's default as the first
 // that accepts it. Returns how many (0: an error, reported).
 #define LOWER_MAX_CONSTRAINT_VERSIONS 128
 int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Config *out);
+// How a call picks among the versions whose run-time constraints hold (the best fit,
+// docs/language.md §6.3): a `where` constraint, or a conjunct (&&) of one, that compares a tile
+// (an integer expression of tunables and constants) with an extent (an integer expression of
+// sizes, strides or scalars, without tunables) by <, <=, > or >=, or says `extent % tile == 0`,
+// is a relation: the tile covers the extent in ceil(extent / tile) pieces. A version's padded
+// work is the product over the relations of ceil(max(extent, 0) / tile) * tile (the extent
+// itself where the tile is not positive); the call runs the accepting version with the least,
+// ties to the first in the list. lower_fit_relations fills `out` (at most `max`) with the
+// relations of kernel `k` (a checked tree or an instance) in source order and returns how many.
+typedef struct LowerFitRelation {
+    const Node *tile, *extent;
+    const Node *where;  // the comparison they come from
+} LowerFitRelation;
+#define LOWER_MAX_FIT_RELATIONS 16
+int lower_fit_relations(const Node *k, LowerFitRelation *out, int max);
+// The version of `versions` (n configurations of kernel `k`, a checked tree) that a call with
+// the sizes and scalars of `bind` runs in an object holding those versions in that order: the
+// best fit, from the relations whose extents `bind` determines (the others count alike for
+// every version). The autotuner's default for a shape. -1 when no version accepts the call.
+int lower_best_fit(Program *prog, Node *k, const Config *versions, int n, const SemaDefine *bind, int nbind);
 // printf-style appending to a malloc'ed text (*buf NULL to start, *len its length); a
 // header-comment line listing version `v` of kernel `k` ("//   NAME vV: BM=128,BN=64", without
 // the newline).
 void lower_appendf(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void lower_note_config(char **buf, size_t *len, const Node *k, int v, const Config *c);
+// A header-comment line (with the newline) saying how a call of kernel `k` measures padded work
+// ("//   softmax (padded work): (BC >= C) -> ceil(C / BC) * BC").
+void lower_note_fit(char **buf, size_t *len, const Node *k);
 
 // ---------------------------------------------------------------- emit*.c (the entry points: emit_entry.c)
 
@@ -93,6 +117,13 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
 bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
                          bool gpu, MlirModule *out);
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
+// The fit of version `sym` of `kernel` at `cfg` for its dispatcher: a module holding only
+// double SYM__fit(the entry's arguments) (emit_fit.c), -1 when the version's run-time
+// constraints reject a call, else the call's padded work in it (lower_fit_relations). Host
+// code for every target (lower_host_pipeline). False if reported.
+bool lower_build_fit(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
+                     bool gpu, MlirModule *out);
+
 
 // ---------------------------------------------------------------- passes.c
 

@@ -69,16 +69,74 @@ static bool reads_run_time(const Node *n) {
     return false;
 }
 
+// Whether expression `n` reads a tunable.
+static bool reads_tunable(const Node *n) {
+    if (!n)
+        return false;
+    if (n->kind == ND_NAME && n->sym && n->sym->kind == SYM_TUNABLE)
+        return true;
+    const Node *kids[] = {n->lhs, n->rhs, n->cond, n->then, n->els, n->init, n->limit, n->step, n->base};
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
+        if (reads_tunable(kids[i]))
+            return true;
+    for (int i = 0; i < n->args.len; i++)
+        if (reads_tunable(n->args.items[i]))
+            return true;
+    return false;
+}
+
+// A tile: an integer expression of tunables (and constants); an extent: an integer expression
+// of sizes, strides or scalars, without tunables.
+static bool is_tile(const Node *n) {
+    return n && elem_is_int(n->type.elem) && !n->type.rank && reads_tunable(n) && !reads_run_time(n);
+}
+static bool is_extent(const Node *n) {
+    return n && elem_is_int(n->type.elem) && !n->type.rank && reads_run_time(n) && !reads_tunable(n);
+}
+
+static void relations_in(const Node *w, LowerFitRelation *out, int max, int *n) {
+    if (!w || w->kind != ND_BINARY)
+        return;
+    if (w->op == OP_AND) {  // both conjuncts hold for every call the constraint accepts
+        relations_in(w->lhs, out, max, n);
+        relations_in(w->rhs, out, max, n);
+        return;
+    }
+    const Node *tile = NULL, *extent = NULL;
+    if (w->op == OP_LT || w->op == OP_LE || w->op == OP_GT || w->op == OP_GE) {
+        if (is_tile(w->lhs) && is_extent(w->rhs))
+            tile = w->lhs, extent = w->rhs;
+        else if (is_extent(w->lhs) && is_tile(w->rhs))
+            tile = w->rhs, extent = w->lhs;
+    } else if (w->op == OP_EQ) {  // E % T == 0, 0 == E % T
+        const Node *mod = w->rhs && w->rhs->kind == ND_INT && w->rhs->ival == 0   ? w->lhs
+                          : w->lhs && w->lhs->kind == ND_INT && w->lhs->ival == 0 ? w->rhs
+                                                                                   : NULL;
+        if (mod && mod->kind == ND_BINARY && mod->op == OP_MOD && is_extent(mod->lhs) && is_tile(mod->rhs))
+            tile = mod->rhs, extent = mod->lhs;
+    }
+    if (tile && *n < max)
+        out[(*n)++] = (LowerFitRelation){.tile = tile, .extent = extent, .where = w};
+}
+
+int lower_fit_relations(const Node *k, LowerFitRelation *out, int max) {
+    int n = 0;
+    for (int w = 0; w < k->wheres.len; w++)
+        relations_in(k->wheres.items[w], out, max, &n);
+    return n;
+}
+
 // The versions of an untuned kernel: its default configuration first; then, when constraints
 // that read sizes or scalars (reads_run_time) read tunables (softmax's `BC >= C`), one version
 // per combination of the values of those tunables that -D does not fix (the others at their
 // defaults), where the compile-time constraints hold, in the order of the values as declared,
 // the first tunable varying slowest (conv2d's BK then BC: the widest tiles a call admits come
-// first). A call the default rejects then runs on the first version that accepts it, instead
-// of failing with TILEC_ERR_CONSTRAINT; a version whose constraints hold for every call ends
-// the list (matmul's BM = 128 after BM = 256 for M > 128). With opts->pow2_default (GPU
-// targets) only configurations whose tunables are all powers of two. Returns the number of
-// versions (0: reported).
+// first). A call runs on the accepting version with the least padded work (lowering/dispatch.c),
+// instead of failing with TILEC_ERR_CONSTRAINT where the default rejects it; a version whose
+// constraints hold for every call ends the list when the kernel has no relations
+// (lower_fit_relations: no later version could fit a call better; matmul's BM = 128 after
+// BM = 256 for M > 128). With opts->pow2_default (GPU targets) only configurations whose
+// tunables are all powers of two. Returns the number of versions (0: reported).
 int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Config *out) {
     if (!sema_default_config(prog, k, opts, &out[0]))
         return 0;
@@ -89,6 +147,10 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
         if (reads_run_time(k->wheres.items[w]))
             tunables_read(k->wheres.items[w], ki, reads);
     int vary[64], nvary = 0, pos[64] = {0};
+    // With relations (lower_fit_relations) a later version may fit a call better than one that
+    // accepts every call.
+    LowerFitRelation rel[1];
+    bool fits = lower_fit_relations(k, rel, 1) > 0;
     for (int t = 0; t < ki->ntunables && t < 64; t++) {
         for (int d = 0; opts && d < opts->ndefines && reads[t]; d++)
             if (strcmp(opts->defines[d].name, ki->tunables[t]->name) == 0)
@@ -114,7 +176,7 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
         int holds = usable && !dup ? sema_constraints_hold(prog, k, x, NULL, 0) : 0;
         if (holds != 0)
             n++;
-        if (holds == 1)  // it accepts every call: the versions after it would never run
+        if (holds == 1 && !fits)  // it accepts every call: the versions after it would never run
             break;
         int i = nvary - 1;
         while (i >= 0 && ++pos[i] == k->tunes.items[vary[i]]->args.len)
@@ -128,3 +190,97 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
     }
     return n;
 }
+
+void lower_note_fit(char **buf, size_t *len, const Node *k) {
+    LowerFitRelation rel[LOWER_MAX_FIT_RELATIONS];
+    int n = lower_fit_relations(k, rel, LOWER_MAX_FIT_RELATIONS);
+    lower_appendf(buf, len, "//   %s (padded work):", k->name);
+    for (int r = 0; r < n; r++) {
+        const Span *w = &rel[r].where->span, *x = &rel[r].extent->span, *t = &rel[r].tile->span;
+        lower_appendf(buf, len, "%s(%.*s) -> ceil(%.*s / %.*s) * %.*s", r ? " x " : " ", (int)w->len,
+                      w->file->text + w->off, (int)x->len, x->file->text + x->off, (int)t->len,
+                      t->file->text + t->off, (int)t->len, t->file->text + t->off);
+    }
+    lower_appendf(buf, len, n ? "\n" : " 1 in every version (no constraint relates a tile to a size)\n");
+}
+
+// ================================================================ the best fit at known sizes
+
+// The value of integer expression `n` at configuration `cfg` with the sizes and scalars of
+// `bind` known; false when it reads something else or is not plain arithmetic.
+static bool eval_known(const Node *k, const Node *n, const Config *cfg, const SemaDefine *bind, int nbind,
+                       int64_t *out) {
+    if (!n)
+        return false;
+    if (n->kind == ND_INT) {
+        *out = n->ival;
+        return true;
+    }
+    if (n->kind == ND_NAME && n->sym) {
+        const Symbol *s = n->sym;
+        if (s->kind == SYM_TUNABLE) {
+            for (int t = 0; t < k->kinfo->ntunables && t < cfg->n; t++)
+                if (k->kinfo->tunables[t] == s) {
+                    *out = cfg->values[t];
+                    return true;
+                }
+            return false;
+        }
+        if (s->kind == SYM_SIZE || s->kind == SYM_SCALAR) {
+            for (int b = 0; b < nbind; b++)
+                if (strcmp(bind[b].name, s->name) == 0) {
+                    *out = bind[b].value;
+                    return true;
+                }
+            return false;
+        }
+        if (s->kind == SYM_CONST && s->is_const && !s->cval.is_float) {
+            *out = s->cval.i;
+            return true;
+        }
+        return false;
+    }
+    int64_t a, b;
+    if (n->kind == ND_UNARY && n->op == UOP_NEG && eval_known(k, n->lhs, cfg, bind, nbind, &a)) {
+        *out = -a;
+        return true;
+    }
+    if (n->kind != ND_BINARY || !eval_known(k, n->lhs, cfg, bind, nbind, &a) ||
+        !eval_known(k, n->rhs, cfg, bind, nbind, &b))
+        return false;
+    switch (n->op) {
+    case OP_ADD: *out = a + b; return true;
+    case OP_SUB: *out = a - b; return true;
+    case OP_MUL: *out = a * b; return true;
+    case OP_DIV: return b != 0 && (*out = a / b, true);
+    case OP_MOD: return b != 0 && (*out = a % b, true);
+    default: return false;
+    }
+}
+
+int lower_best_fit(Program *prog, Node *k, const Config *versions, int n, const SemaDefine *bind, int nbind) {
+    LowerFitRelation rel[LOWER_MAX_FIT_RELATIONS];
+    int nrel = lower_fit_relations(k, rel, LOWER_MAX_FIT_RELATIONS);
+    int best = -1;
+    double least = 0;
+    for (int v = 0; v < n; v++) {
+        if (sema_constraints_hold(prog, k, &versions[v], bind, nbind) == 0)
+            continue;
+        double work = 1;
+        for (int r = 0; r < nrel; r++) {
+            int64_t x, t;
+            if (!eval_known(k, rel[r].extent, &versions[v], bind, nbind, &x) ||
+                !eval_known(k, rel[r].tile, &versions[v], bind, nbind, &t))
+                continue;  // not known here: the same in every version
+            x = x > 0 ? x : 0;
+            t = t > 1 ? t : 1;
+            work *= (double)((x + t - 1) / t * t);
+        }
+        if (best < 0 || work < least) {
+            best = v;
+            least = work;
+        }
+    }
+    return best;
+}
+

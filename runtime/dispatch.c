@@ -1,10 +1,10 @@
-// runtime/dispatch.c — picks the version of a tuned kernel for a call's sizes (tilec_rt.h).
+// runtime/dispatch.c — the version tuned for the shape nearest a call's sizes, or -1 (tilec_rt.h).
 #include <math.h>
 
 #include "tilec_rt.h"
 
 int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const int64_t *sizes) {
-    int best = 0;
+    int best = -1;
     double best_d = INFINITY;
     for (int e = 0; e < nentries; e++) {
         const int64_t *row = table + (int64_t)e * TILEC_DISPATCH_ROW(nsizes);

@@ -26,11 +26,12 @@ void tilec_rt_parallel_for(int64_t n, tilec_task_fn fn, void *ctx);
 // The number of threads the pool uses (TILE_NUM_THREADS, or the online cores).
 int tilec_rt_num_threads(void);
 
-// Tuned objects (`tilec --tuned`, runtime/dispatch.c): which version of a kernel runs a call.
-// `table` holds `nentries` rows of `nsizes` tuned sizes and the index of the version that was
-// fastest there. The row nearest to `sizes` wins — the smallest sum of |log2(size / tuned)|
-// among rows where every size is within a factor of 2 of the tuned one; ties go to the first
-// row. No such row: version 0, the kernel's default configuration.
+// Tuned objects (`tilec --tuned`, runtime/dispatch.c): which tuned version of a kernel suits a
+// call (NAME__variant). `table` holds `nentries` rows of `nsizes` tuned sizes and the index of
+// the version that was fastest there. The row nearest to `sizes` wins — the smallest sum of
+// |log2(size / tuned)| among rows where every size is within a factor of 2 of the tuned one;
+// ties go to the first row. No such row: -1 (the call then runs the best fit among the versions whose run-time
+// constraints hold, like an untuned object's calls: docs/language.md §6.3).
 int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const int64_t *sizes);
 
 // ---------------------------------------------------------------- NVIDIA GPUs (runtime/cuda.c)
