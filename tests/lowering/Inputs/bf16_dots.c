@@ -1,24 +1,9 @@
 // tests/lowering/Inputs/bf16_dots.c — the kernels of bf16_dots.tile against C in double at edge
 // sizes (bf16 data: products exact in f32, so only the accumulation's rounding differs).
 #include <stdio.h>
-#include <string.h>
 
 #include "bf16_dots.h"
-#include "common.h"
-
-static uint16_t to_bf16(float f) {  // round to nearest even
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fff + ((u >> 16) & 1);
-    return (uint16_t)(u >> 16);
-}
-
-static float from_bf16(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
+#include "harness.h"  // tests/stdlib/Inputs: common.h, to_bf16/from_bf16
 
 typedef int (*Kernel)(const uint16_t *, const uint16_t *, float *, int64_t, int64_t, int64_t);
 
@@ -48,7 +33,6 @@ static int run(Kernel kern, const char *name, int64_t m, int64_t n, int64_t k) {
 
 int main(void) {
     static const int64_t sizes[] = {1, 7, 16, 17, 47, 48, 49, 100};
-    int fails = 0;
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 8; j++)
             for (int l = 0; l < 8; l += 2) {
