@@ -183,5 +183,15 @@ int tuned_load(const char *db, int quiet) {
     if (!rc && !quiet)
         fprintf(stderr, "tilec run: %d of %d tunable kernel calls run tuned versions (%s)\n", routed,
                 tilec_kcalls_count(), db);
+    if (!rc && !quiet && routed == 0 && tilec_kcalls_count() > 0) {
+        // The database keys its rows by CPU and thread count (autotune/tune.c), as `tilec tune`
+        // ran: a model tuned on 2 threads has no rows for a one-thread run.
+        const char *threads = getenv("TILE_NUM_THREADS");
+        long n = threads && atol(threads) > 0 ? atol(threads) : sysconf(_SC_NPROCESSORS_ONLN);
+        fprintf(stderr,
+                "tilec run: note: tuned rows are per CPU and thread count; this run looks for rows "
+                "tuned on %ld thread%s (tune with TILE_NUM_THREADS=%ld)\n",
+                n, n == 1 ? "" : "s", n);
+    }
     return rc;
 }
