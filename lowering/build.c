@@ -114,6 +114,13 @@ bool ir_op_is(MlirOperation o, const char *name) {
     return mlirStringRefEqual(mlirIdentifierStr(mlirOperationGetName(o)), ir_str(name));
 }
 
+bool ir_is_const_int(MlirValue v, int64_t c) {
+    if (!mlirValueIsAOpResult(v) || !ir_op_is(mlirOpResultGetOwner(v), "arith.constant"))
+        return false;
+    MlirAttribute a = mlirOperationGetAttributeByName(mlirOpResultGetOwner(v), ir_str("value"));
+    return mlirAttributeIsAInteger(a) && mlirIntegerAttrGetValueInt(a) == c;
+}
+
 void ir_ops_push(IrOps *os, MlirOperation op) {
     if (os->len == os->cap) {
         os->cap = os->cap ? 2 * os->cap : 16;

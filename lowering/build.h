@@ -51,6 +51,8 @@ MlirValue ir_unit_stride_view(IRBuilder *b, MlirValue mem);
 int64_t ir_elem_bits(MlirType t);
 // Whether op `o` is named `name` ("scf.for").
 bool ir_op_is(MlirOperation o, const char *name);
+// Whether `v` is an arith.constant integer (or index) of value `c`.
+bool ir_is_const_int(MlirValue v, int64_t c);
 // Appends `op` to the list.
 void ir_ops_push(IrOps *os, MlirOperation op);
 

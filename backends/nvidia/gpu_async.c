@@ -277,13 +277,6 @@ static MlirValue iv_at(Gpu *g, MlirValue lb, MlirValue step, int64_t k) {
 
 // ---------------------------------------------------------------- TMA
 
-static bool is_const_int(MlirValue v, int64_t c) {
-    if (!mlirValueIsAOpResult(v) || !ir_op_is(mlirOpResultGetOwner(v), "arith.constant"))
-        return false;
-    MlirAttribute a = mlirOperationGetAttributeByName(mlirOpResultGetOwner(v), ir_str("value"));
-    return mlirAttributeIsAInteger(a) && mlirIntegerAttrGetValueInt(a) == c;
-}
-
 // The index of the kernel parameter that v is (also through a multiplication by the constant
 // 1, as emit.c writes a row-major tensor's strides), or -1.
 static int param_index(Gpu *g, MlirValue v) {
@@ -293,7 +286,7 @@ static int param_index(Gpu *g, MlirValue v) {
     MlirOperation d = mlirOpResultGetOwner(v);
     if (ir_op_is(d, "arith.muli"))
         for (int i = 0; i < 2; i++)
-            if (is_const_int(mlirOperationGetOperand(d, i), 1))
+            if (ir_is_const_int(mlirOperationGetOperand(d, i), 1))
                 return param_index(g, mlirOperationGetOperand(d, 1 - i));
     return -1;
 }
@@ -310,7 +303,7 @@ static bool tensor_map_of(Gpu *g, const Pipe *p, int k, TilecCudaTensorMap *t) {
     MlirOperation tt = mlirOpResultGetOwner(mlirOperationGetOperand(def, 0));  // bufferization.to_tensor
     DVal *m = gpu_map_get(g, mlirOperationGetOperand(tt, 0));
     if (!m || m->kind != DV_MEMREF || m->rank != 2 || m->offs[0].ptr || m->offs[1].ptr ||
-        !is_const_int(m->strides[1], 1))
+        !ir_is_const_int(m->strides[1], 1))
         return false;
     *t = (TilecCudaTensorMap){.ptr_param = param_index(g, m->ptr),
                               .rows_param = param_index(g, m->sizes[0]),

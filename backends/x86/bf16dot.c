@@ -175,13 +175,6 @@ static MlirWalkResult find_pair_transfer(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
-static bool is_const_zero(MlirValue v) {
-    if (!mlirValueIsAOpResult(v) || !ir_op_is(mlirOpResultGetOwner(v), "arith.constant"))
-        return false;
-    MlirAttribute a = mlirOperationGetAttributeByName(mlirOpResultGetOwner(v), ir_str("value"));
-    return mlirAttributeIsAInteger(a) && mlirIntegerAttrGetValueInt(a) == 0;
-}
-
 static void flatten_pair_transfer(MlirContext ctx, MlirOperation op) {
     bool rd = ir_op_is(op, "vector.transfer_read");
     MlirValue mem = mlirOperationGetOperand(op, rd ? 0 : 1);
@@ -204,7 +197,7 @@ static void flatten_pair_transfer(MlirContext ctx, MlirOperation op) {
     int64_t n = 1;
     for (int i = vr - 1; i >= 0; i--) {
         int d = first + i;
-        if (!is_const_zero(mlirOperationGetOperand(op, (rd ? 1 : 2) + d)))
+        if (!ir_is_const_int(mlirOperationGetOperand(op, (rd ? 1 : 2) + d), 0))
             return;
         if (strides[d] != (i == vr - 1 ? 1 : n))
             return;
@@ -246,48 +239,32 @@ static void flatten_pair_transfer(MlirContext ctx, MlirOperation op) {
     MlirValue flat =
         mlirOperationGetResult(make(ctx, op, "memref.collapse_shape", 1, &flat_t, 1, &mem, 1, ca), 0);
     MlirType v1 = mlirVectorTypeGet(1, &n, mlirShapedTypeGetElementType(vt));
-    MlirValue idx[9];
-    for (int d = 0; d <= first; d++)
-        idx[d] = mlirOperationGetOperand(op, (rd ? 1 : 2) + d);
-    char inb[64];
-    snprintf(inb, sizeof inb, "[true]");
+    // The 1-D transfer: the indices of the leading dimensions and of the vector's first, the
+    // collapsed dimension as its only one.
+    int at = rd ? 1 : 2;  // the first index operand
+    MlirValue ops[12];
+    char map[256], seg[64];
+    int ml = snprintf(map, sizeof map, "affine_map<(");
+    for (int d = 0; d <= first; d++) {
+        ops[at + d] = mlirOperationGetOperand(op, at + d);
+        ml += snprintf(map + ml, sizeof map - (size_t)ml, "%sd%d", d ? ", " : "", d);
+    }
+    snprintf(map + ml, sizeof map - (size_t)ml, ") -> (d%d)>", first);
+    snprintf(seg, sizeof seg, rd ? "array<i32: 1, %d, 1, 0>" : "array<i32: 1, 1, %d, 0>", first + 1);
+    const char *attrs[] = {"in_bounds", "[true]", "permutation_map", map, "operandSegmentSizes", seg};
     if (rd) {
-        MlirValue ops[10];
         ops[0] = flat;
-        for (int d = 0; d <= first; d++)
-            ops[1 + d] = idx[d];
         ops[2 + first] = mlirOperationGetOperand(op, 1 + mr);  // the padding
-        char map[256];
-        int ml = snprintf(map, sizeof map, "affine_map<(");
-        for (int d = 0; d <= first; d++)
-            ml += snprintf(map + ml, sizeof map - (size_t)ml, "%sd%d", d ? ", " : "", d);
-        snprintf(map + ml, sizeof map - (size_t)ml, ") -> (d%d)>", first);
-        const char *ra[] = {"in_bounds", inb, "permutation_map", map, "operandSegmentSizes", NULL};
-        char seg[64];
-        snprintf(seg, sizeof seg, "array<i32: 1, %d, 1, 0>", first + 1);
-        ra[5] = seg;
-        MlirValue v =
-            mlirOperationGetResult(make(ctx, op, "vector.transfer_read", 1, &v1, first + 3, ops, 3, ra), 0);
-        MlirValue back =
-            mlirOperationGetResult(make(ctx, op, "vector.shape_cast", 1, &vt, 1, &v, 0, NULL), 0);
-        mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), back);
+        MlirValue v = mlirOperationGetResult(
+            make(ctx, op, "vector.transfer_read", 1, &v1, first + 3, ops, 3, attrs), 0);
+        mlirValueReplaceAllUsesOfWith(
+            mlirOperationGetResult(op, 0),
+            mlirOperationGetResult(make(ctx, op, "vector.shape_cast", 1, &vt, 1, &v, 0, NULL), 0));
     } else {
         MlirValue val = mlirOperationGetOperand(op, 0);
-        MlirValue v = mlirOperationGetResult(make(ctx, op, "vector.shape_cast", 1, &v1, 1, &val, 0, NULL), 0);
-        MlirValue ops[10];
-        ops[0] = v;
+        ops[0] = mlirOperationGetResult(make(ctx, op, "vector.shape_cast", 1, &v1, 1, &val, 0, NULL), 0);
         ops[1] = flat;
-        for (int d = 0; d <= first; d++)
-            ops[2 + d] = idx[d];
-        char map[256];
-        int ml = snprintf(map, sizeof map, "affine_map<(");
-        for (int d = 0; d <= first; d++)
-            ml += snprintf(map + ml, sizeof map - (size_t)ml, "%sd%d", d ? ", " : "", d);
-        snprintf(map + ml, sizeof map - (size_t)ml, ") -> (d%d)>", first);
-        char seg[64];
-        snprintf(seg, sizeof seg, "array<i32: 1, 1, %d, 0>", first + 1);
-        const char *wa[] = {"in_bounds", inb, "permutation_map", map, "operandSegmentSizes", seg};
-        make(ctx, op, "vector.transfer_write", 0, NULL, first + 3, ops, 3, wa);
+        make(ctx, op, "vector.transfer_write", 0, NULL, first + 3, ops, 3, attrs);
     }
     mlirOperationDestroy(op);
 }

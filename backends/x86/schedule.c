@@ -205,7 +205,7 @@ bool schedule_parse(const char *text, Schedule *s, char *error, int error_size) 
             }
             if (klen == 9)
                 s->vectorize = v == 1;
-            else if (klen == 7 && p[0] == 'b')
+            else if (klen == 7 && !strncmp(p, "bf16dot", 7))
                 s->bf16dot = v == 1;
             else if (klen == 7)
                 s->inplace = v == 1;
