@@ -143,10 +143,13 @@ add_custom_command(
   COMMENT "ld -r: lib/tilec/aot_rt.o (ahead-of-time model runtime)"
   COMMAND_EXPAND_LISTS VERBATIM)
 add_custom_target(tilec_aot_rt ALL DEPENDS ${TILEC_AOT_RT})
-add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c)
+# With --db it asks tune-resolve for the model's tuned calls as tilec run --db does
+# (tools/tilec_run_tuned.c) and links their variants, compiled by bin/tilec, into NAME.o.
+add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c)
 target_compile_options(tilec-aot PRIVATE ${TILEC_WARNING_FLAGS})
-target_include_directories(tilec-aot PRIVATE ${CMAKE_SOURCE_DIR}/runner ${CMAKE_SOURCE_DIR}/runner/aot)
-target_link_libraries(tilec-aot PRIVATE tilec_runner m)
+target_include_directories(tilec-aot PRIVATE ${CMAKE_SOURCE_DIR}/runner ${CMAKE_SOURCE_DIR}/runner/aot
+                           ${TILEC_XXHASH_INCLUDE})
+target_link_libraries(tilec-aot PRIVATE tilec_runner m ${CMAKE_DL_LIBS})
 set_target_properties(tilec-aot PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 add_dependencies(tilec-aot tilec_aot_rt)
 install(TARGETS tilec-aot RUNTIME DESTINATION bin)

@@ -35,8 +35,7 @@ static const KCallKernel kernels[K_COUNT] = {
     [K_LA_LINEAR] = {"la_linear", "runner/kernels/la_kernels.tile", "M,K,N,NB,RM,RN"},
     [K_NN_CONV_NCHW] = {"nn_conv_nchw", "runner/kernels/nn_conv.tile",
                         "NB,C,H,W,KH,KW,K,KB,OH,OW,sh,sw,ph,pw,dh,dw,act"},
-    [K_NN_CONV3X3] = {"nn_conv3x3", "runner/kernels/nn_conv.tile",
-                      "NB,C,H,W,KH,K,KB,OH,OW,sh,ph,pw,dh,act"},
+    [K_NN_CONV3X3] = {"nn_conv3x3", "runner/kernels/nn_conv.tile", "NB,C,H,W,KH,K,KB,OH,OW,sh,ph,pw,dh,act"},
     [K_NN_CONV_GEMM] = {"nn_conv_gemm", "runner/kernels/nn_conv.tile",
                         "NB,C,H,W,K,R,KB,OH,OW,kh_,kw_,sh,sw,ph,pw,dh,dw,act"},
     [K_NN_DWCONV] = {"nn_dwconv", "runner/kernels/nn_conv.tile",
@@ -82,32 +81,37 @@ const KCallKernel *tilec_kcall_kernel(int i) { return i >= 0 && i < K_COUNT ? &k
 
 // ---------------------------------------------------------------- record and route
 
-static void record(int k, const int64_t *key, int n) {
+// Records the call of kernel k with this key unless it was: its index in the record (-1: no
+// memory).
+static int record(int k, const int64_t *key, int n) {
     pthread_mutex_lock(&S.lock);
-    bool seen = false;
-    for (int i = 0; i < S.ncalls && !seen; i++)
-        seen = S.calls[i].kernel == k && !memcmp(S.calls[i].key, key, sizeof(int64_t) * (size_t)n);
-    if (!seen && S.ncalls == S.cap) {
+    int i = 0;
+    while (i < S.ncalls &&
+           !(S.calls[i].kernel == k && !memcmp(S.calls[i].key, key, sizeof(int64_t) * (size_t)n)))
+        i++;
+    if (i == S.ncalls && S.ncalls == S.cap) {
         int cap = S.cap ? 2 * S.cap : 64;
         Call *c = realloc(S.calls, sizeof(Call) * (size_t)cap);
         if (c)
             S.calls = c, S.cap = cap;
     }
-    if (!seen && S.ncalls < S.cap) {
+    if (i == S.ncalls && S.ncalls < S.cap) {
         Call *c = &S.calls[S.ncalls++];
         memset(c, 0, sizeof *c);
         c->kernel = k;
         c->nkey = n;
         memcpy(c->key, key, sizeof(int64_t) * (size_t)n);
     }
+    int index = i < S.ncalls ? i : -1;
     pthread_mutex_unlock(&S.lock);
+    return index;
 }
 
 // The function a call of kernel k with this key runs: a routed variant, or NULL for the built-in
 // kernel. Records the call when recording is on.
 static void *find(int k, const int64_t *key, int n) {
     if (atomic_load_explicit(&S.recording, memory_order_relaxed))
-        record(k, key, n);
+        (void)record(k, key, n);
     if (atomic_load_explicit(&S.nrouted, memory_order_relaxed) == 0)
         return NULL;
     for (int r = 0; r < S.nroutes[k]; r++) {
@@ -181,6 +185,30 @@ bool tilec_kcalls_route(int i, void *fn) {
     return ok;
 }
 
+bool tilec_kcalls_route_shape(const char *kernel, const char *shape, void *fn) {
+    int k = 0;
+    while (k < K_COUNT && strcmp(kernels[k].name, kernel) != 0)
+        k++;
+    if (k == K_COUNT)
+        return false;
+    int64_t key[KCALL_MAX_KEY];
+    int n = 0;
+    const char *names = kernels[k].keys, *s = shape;
+    while (*names) {  // "NAME=VALUE" per key name, in order, separated by commas
+        size_t nl = strcspn(names, ",");
+        char *end;
+        if (n == KCALL_MAX_KEY || (n > 0 && *s++ != ',') || strncmp(s, names, nl) != 0 || s[nl] != '=')
+            return false;
+        key[n++] = strtoll(s + nl + 1, &end, 10);
+        if (end == s + nl + 1)
+            return false;
+        s = end;
+        names += nl + (names[nl] == ',');
+    }
+    int i = *s ? -1 : record(k, key, n);
+    return i >= 0 && tilec_kcalls_route(i, fn);
+}
+
 int tilec_kcalls_routed(void) { return atomic_load(&S.nrouted); }
 
 void tilec_kcalls_reset(void) {
@@ -241,9 +269,9 @@ int kc_nn_conv_nchw(const float *X, const float *Wp, const float *bias, float *Y
 }
 
 int kc_nn_conv3x3(const float *X, const float *Wp, const float *bias, float *Y, int32_t sh, int32_t ph,
-                  int32_t pw, int32_t dh, int32_t act, float p, float q, float lo, float hi, float m, float ps,
-                  float pt, int64_t NB, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t K, int64_t KB,
-                  int64_t OH, int64_t OW) {
+                  int32_t pw, int32_t dh, int32_t act, float p, float q, float lo, float hi, float m,
+                  float ps, float pt, int64_t NB, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t K,
+                  int64_t KB, int64_t OH, int64_t OW) {
     KEY(NB, C, H, W, KH, K, KB, OH, OW, sh, ph, pw, dh, act);
     int (*fn)(const float *, const float *, const float *, float *, int32_t, int32_t, int32_t, int32_t,
               int32_t, float, float, float, float, float, float, float, int64_t, int64_t, int64_t, int64_t,
@@ -261,8 +289,8 @@ int kc_nn_conv_gemm(const float *X, const float *Wt, const float *bias, float *Y
               int32_t, int32_t, int32_t, int32_t, int32_t, float, float, float, float, float, float, float,
               int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) =
         find(K_NN_CONV_GEMM, key, NKEY);
-    return (fn ? fn : nn_conv_gemm)(X, Wt, bias, Y, kh_, kw_, sh, sw, ph, pw, dh, dw, act, p, q, lo, hi, m, ps,
-                                    pt, NB, C, H, W, K, R, KB, OH, OW);
+    return (fn ? fn : nn_conv_gemm)(X, Wt, bias, Y, kh_, kw_, sh, sw, ph, pw, dh, dw, act, p, q, lo, hi, m,
+                                    ps, pt, NB, C, H, W, K, R, KB, OH, OW);
 }
 
 int kc_nn_dwconv(const float *X, const float *Wt, const float *bias, float *Y, int32_t sh, int32_t sw,

@@ -53,6 +53,11 @@ int tilec_kcalls_get(int i, char *shape, size_t cap);
 // Routes recorded call i to fn (a function of the kernel's C signature; NULL: the built-in one).
 // False for a bad index.
 bool tilec_kcalls_route(int i, void *fn);
+// Routes the call of kernel `kernel` (its name) with the key written as `shape` (the tuner's form,
+// "M=512,K=16,N=24": the kernel's key names in order) to fn, recording the call if it was not.
+// False for an unknown kernel, a shape that is not the kernel's key, or no memory. (An
+// ahead-of-time model installs its tuned variants this way: docs/aot.md.)
+bool tilec_kcalls_route_shape(const char *kernel, const char *shape, void *fn);
 // How many calls are routed.
 int tilec_kcalls_routed(void);
 // Forgets every recorded call and route.
@@ -69,9 +74,9 @@ int kc_nn_conv_nchw(const float *X, const float *Wp, const float *bias, float *Y
                     float hi, float m, float ps, float pt, int64_t NB, int64_t C, int64_t H, int64_t W,
                     int64_t KH, int64_t KW, int64_t K, int64_t KB, int64_t OH, int64_t OW);
 int kc_nn_conv3x3(const float *X, const float *Wp, const float *bias, float *Y, int32_t sh, int32_t ph,
-                  int32_t pw, int32_t dh, int32_t act, float p, float q, float lo, float hi, float m, float ps,
-                  float pt, int64_t NB, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t K, int64_t KB,
-                  int64_t OH, int64_t OW);
+                  int32_t pw, int32_t dh, int32_t act, float p, float q, float lo, float hi, float m,
+                  float ps, float pt, int64_t NB, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t K,
+                  int64_t KB, int64_t OH, int64_t OW);
 int kc_nn_conv_gemm(const float *X, const float *Wt, const float *bias, float *Y, int32_t kh_, int32_t kw_,
                     int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t dh, int32_t dw, int32_t act,
                     float p, float q, float lo, float hi, float m, float ps, float pt, int64_t NB, int64_t C,

@@ -78,7 +78,7 @@ static const char *const usage =
     "       tilec tune MODEL.onnx [--shape NAME=DIMS] [options]  (tilec tune MODEL.onnx --help)\n"
     "       tilec db show|export|merge ...                        (tilec db --help)\n"
     "       tilec run MODEL.onnx [options]                        (tilec run --help)\n"
-    "       tilec MODEL.onnx --shape NAME=DIMS... -o NAME.o       (a model ahead of time)\n"
+    "       tilec MODEL.onnx --shape NAME=DIMS... [--db DB] -o NAME.o  (a model ahead of time)\n"
     "\n"
     "COMMANDS:\n"
     "  check                   Parse and check the files (every tunable configuration); no output\n"

@@ -3,7 +3,9 @@
 // loaded and prepared as `tilec run` does (constants folded, nodes fused), run once on zeros to
 // learn its outputs' shapes, and written as a blob (runner/blob.h); `ld` and `objcopy` link the
 // blob with lib/tilec/aot_rt.o (the runner's core, the kernels, the runtime) and leave only
-// NAME_run and NAME_info global. docs/aot.md is the manual.
+// NAME_run and NAME_info global. With --db, the kernel calls that the tuning database has winners
+// for are compiled to tuned variants linked in beside them (routed by runner/kcall.c when the
+// object first runs). docs/aot.md is the manual.
 #include <ctype.h>
 #include <errno.h>
 #include <spawn.h>
@@ -16,7 +18,9 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "kcall.h"
 #include "tilec_aot.h"
+#include "tilec_run_tuned.h"
 
 extern char **environ;
 
@@ -24,6 +28,7 @@ extern char **environ;
 
 typedef struct Options {
     const char *model, *out;
+    const char *db;  // --db: the tuning database whose winners are compiled in
     const char *shape_names[MAX_SHAPES];
     TilecTensor shapes[MAX_SHAPES];
     int nshapes;
@@ -41,10 +46,13 @@ static int fail(const char *fmt, ...) {
 }
 
 static void usage(FILE *f) {
-    fputs("usage: tilec MODEL.onnx [--shape NAME=DIMS]... -o NAME.o\n"
+    fputs("usage: tilec MODEL.onnx [--shape NAME=DIMS]... [--db DB] -o NAME.o\n"
           "  compiles the model ahead of time: NAME.o (weights, kernels, runtime inside) and\n"
           "  NAME.h declaring NAME_run and NAME_info; every input's shape must be fixed\n"
           "  --shape NAME=1x3x224x224  fix a graph input's symbolic dims (or NAME=N for a named dim)\n"
+          "  --db DB                   compile in the tuned versions of the model's kernel calls\n"
+          "                            that DB has winners for (rows of this CPU and\n"
+          "                            TILE_NUM_THREADS, as `tilec tune MODEL.onnx` wrote them)\n"
           "  -o NAME.o                 the object; NAME must be a C identifier\n",
           f);
 }
@@ -56,14 +64,17 @@ static int parse_args(int argc, char **argv, Options *o) {
             usage(stdout);
             return -1;
         }
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--shape") == 0) && i + 1 >= argc)
+        if ((strcmp(a, "-o") == 0 || strcmp(a, "--shape") == 0 || strcmp(a, "--db") == 0) && i + 1 >= argc)
             return fail("%s needs a value", a);
         if (strcmp(a, "-o") == 0) {
             o->out = argv[++i];
+        } else if (strcmp(a, "--db") == 0) {
+            o->db = argv[++i];
         } else if (strcmp(a, "--shape") == 0) {
             const char *val = argv[++i];
             const char *eq = strchr(val, '=');
-            if (!eq || eq == val || o->nshapes == MAX_SHAPES || !tilec_parse_dims(eq + 1, &o->shapes[o->nshapes]))
+            if (!eq || eq == val || o->nshapes == MAX_SHAPES ||
+                !tilec_parse_dims(eq + 1, &o->shapes[o->nshapes]))
                 return fail("--shape %s: expected NAME=DIMS such as input=1x3x224x224", val);
             o->shape_names[o->nshapes++] = strndup(val, (size_t)(eq - val));
         } else if (a[0] == '-') {
@@ -113,7 +124,7 @@ static int spawn(const char *dir, char *const *argv) {
     if (chdir(cwd) != 0)
         return fail("cannot return to %s: %s", cwd, strerror(errno));
     if (rc != 0)
-        return fail("cannot run %s: %s (binutils' ld and objcopy are needed)", argv[0], strerror(rc));
+        return fail("cannot run %s: %s (binutils' ld, objcopy and as are needed)", argv[0], strerror(rc));
     int status;
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return fail("%s failed", argv[0]);
@@ -257,6 +268,122 @@ static int trial_run(const char *model, TilecModel *m, TilecTensor *outs) {
     return st;
 }
 
+// bin/NAME beside this binary (bin/tilec-aot) in `out`.
+static int sibling(const char *tool, char *out, size_t cap) {
+    ssize_t n = readlink("/proc/self/exe", out, cap - 64);
+    if (n <= 0)
+        return fail("cannot find %s (readlink /proc/self/exe: %s)", tool, strerror(errno));
+    out[n] = '\0';
+    char *slash = strrchr(out, '/');
+    snprintf(slash ? slash + 1 : out, 64, "%s", tool);
+    return 0;
+}
+
+// The objects of the tuned variants (--db) and of the table of routes to them, in `dir`:
+// tuned_I.o (variant I, every symbol local but its kernel, renamed tilec_aot_tuned_I) and
+// routes.o (tilec_aot_routes, runner/aot/tilec_aot.h; empty without --db). Their names are
+// appended to `files` (*nfiles of them, each malloc'd).
+static int tuned_objects(const Options *o, const char *dir, const char *name, char **files, int *nfiles,
+                         int max_files) {
+    TunedVariant *v = NULL;
+    int n = 0, st = 0;
+    if (o->db) {
+        tuned_set_program("tilec");
+        st = tuned_resolve(o->db, &v, &n);
+        if (!st && n > max_files - 8)
+            st = fail("%s: %d tuned variants: more than one object takes (%d)", o->db, n, max_files - 8);
+    }
+    char tilec[4096];
+    if (!st && n > 0)
+        st = sibling("tilec", tilec, sizeof tilec);
+    for (int i = 0; i < n && !st; i++) {
+        // tilec SOURCE --kernel K -D T=V... [--schedule=S] -o tuned_I0.o: the configuration's
+        // tunables, then after ';' the schedule's options, as `tilec tune` compiled it.
+        char *argv[160], defs[64][128], sched[600], obj[64], obj1[64], obj2[64], keep[300], ren[400];
+        int a = 0, nd = 0;
+        argv[a++] = tilec;
+        argv[a++] = v[i].source;
+        argv[a++] = "--kernel";
+        argv[a++] = (char *)v[i].kernel->name;
+        char *cfg = v[i].config, *semi = strchr(cfg, ';');
+        if (semi)
+            *semi = '\0';
+        for (char *item = strtok(cfg, ","); item && nd < 64; item = strtok(NULL, ",")) {
+            snprintf(defs[nd], sizeof defs[nd], "%s", item);
+            argv[a++] = "-D";
+            argv[a++] = defs[nd++];
+        }
+        if (semi && semi[1]) {
+            snprintf(sched, sizeof sched, "--schedule=%s", semi + 1);
+            argv[a++] = sched;
+        }
+        snprintf(obj, sizeof obj, "tuned_%d0.o", i);
+        snprintf(obj1, sizeof obj1, "tuned_%d1.o", i);
+        snprintf(obj2, sizeof obj2, "tuned_%d.o", i);
+        argv[a++] = "-o";
+        argv[a++] = obj;
+        argv[a] = NULL;
+        snprintf(keep, sizeof keep, "%s", v[i].kernel->name);
+        snprintf(ren, sizeof ren, "%s=tilec_aot_tuned_%d", v[i].kernel->name, i);
+        char *cp_keep[] = {"objcopy", "--keep-global-symbol", keep, obj, obj1, NULL};
+        char *cp_name[] = {"objcopy", "--redefine-sym", ren, obj1, obj2, NULL};
+        st = spawn(dir, argv);
+        if (st)
+            fail("%s: kernel %s: cannot compile its tuned configuration %s", v[i].source, v[i].kernel->name,
+                 v[i].config);
+        st = st || spawn(dir, cp_keep) || spawn(dir, cp_name);
+        char hdr[64], path[4200];
+        snprintf(hdr, sizeof hdr, "tuned_%d0.h", i);  // tilec writes X.h beside X.o
+        const char *tmp[] = {obj, obj1, hdr};
+        for (int t = 0; t < 3; t++) {
+            snprintf(path, sizeof path, "%s/%s", dir, tmp[t]);
+            remove(path);
+        }
+        if (!st && !(files[(*nfiles)++] = strdup(obj2)))
+            st = fail("out of memory");
+    }
+    // routes.s: {fn, kernel, shape} per variant, then {0, 0, 0}.
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = st ? NULL : open_memstream(&text, &len);
+    if (!st && !f)
+        st = fail("out of memory");
+    if (f) {
+        fputs("\t.section .data.rel.ro.tilec_aot_routes,\"aw\"\n\t.p2align 3\n"
+              "\t.globl tilec_aot_routes\ntilec_aot_routes:\n",
+              f);
+        for (int i = 0; i < n; i++)
+            fprintf(f, "\t.quad tilec_aot_tuned_%d, .Lkernel%d, .Lshape%d\n", i, i, i);
+        fputs("\t.quad 0, 0, 0\n\t.section .rodata.tilec_aot_routes,\"a\"\n", f);
+        for (int i = 0; i < n; i++) {
+            char shape[512];
+            tilec_kcalls_get(v[i].call, shape, sizeof shape);
+            fprintf(f, ".Lkernel%d:\n\t.asciz \"%s\"\n.Lshape%d:\n\t.asciz \"%s\"\n", i, v[i].kernel->name, i,
+                    shape);
+        }
+        fputs("\t.section .note.GNU-stack,\"\",@progbits\n", f);
+        if (fclose(f) != 0)
+            st = fail("out of memory");
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/routes.s", dir);
+    char *as[] = {"as", "-o", "routes.o", "routes.s", NULL};
+    if (!st)
+        st = write_file(path, text, len) || spawn(dir, as);
+    remove(path);
+    free(text);
+    if (!st && !(files[(*nfiles)++] = strdup("routes.o")))
+        st = fail("out of memory");
+    if (!st && o->db) {
+        fprintf(stderr, "tilec: %s.o: %d of %d tunable kernel calls run tuned versions (%s)\n", name, n,
+                tilec_kcalls_count(), o->db);
+        if (n == 0 && tilec_kcalls_count() > 0)
+            tuned_note_threads();
+    }
+    free(v);
+    return st;
+}
+
 static int compile(const Options *o, const char *name) {
     // lib/tilec/aot_rt.o beside bin/ (build tree and install alike).
     char rt[4096];
@@ -286,7 +413,10 @@ static int compile(const Options *o, const char *name) {
     snprintf(dir, sizeof dir, "%s/tilec-aot-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     bool have_dir = false;
     RErr e = {0};
+    // The trial run records the model's tunable kernel calls (runner/kcall.h) for --db.
+    tilec_kcalls_record(o->db != NULL);
     int st = outs ? trial_run(o->model, m, outs) : fail("out of memory");
+    tilec_kcalls_record(false);
     if (!st && blob_write(m, outs, &blob, &blob_len, &e) != 0)
         st = fail("%s: %s", o->model, e.msg);
     if (!st && !(have_dir = mkdtemp(dir) != NULL))
@@ -312,7 +442,14 @@ static int compile(const Options *o, const char *name) {
                        "blob0.o",
                        "blob.o",
                        NULL};
-    char *ld_all[] = {"ld", "-r", "-z", "noexecstack", "-o", "model0.o", rt, "blob.o", NULL};
+    enum { MAX_FILES = 520 };
+    char *extra[MAX_FILES];
+    int nextra = 0;
+    if (!st)
+        st = tuned_objects(o, dir, name, extra, &nextra, MAX_FILES);
+    char *ld_all[MAX_FILES + 10] = {"ld", "-r", "-z", "noexecstack", "-o", "model0.o", rt, "blob.o"};
+    for (int i = 0; i < nextra; i++)
+        ld_all[8 + i] = extra[i];
     // Every symbol but the two entries made local first (so NAME_run cannot meet an internal
     // symbol of that name), debug information dropped (the runner's, megabytes), then the
     // entries renamed.
@@ -351,15 +488,17 @@ static int compile(const Options *o, const char *name) {
     free(header);
     if (have_dir) {
         const char *files[] = {"blob", "blob0.o", "blob.o", "model0.o", "model1.o", "model.o"};
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        for (size_t i = 0; i < sizeof files / sizeof *files + (size_t)nextra; i++) {
             char path[sizeof dir + 16];
-            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+            snprintf(path, sizeof path, "%s/%s", dir, i < 6 ? files[i] : extra[i - 6]);
             remove(path);
         }
         rmdir(dir);
     }
     for (int i = 0; outs && i < nout; i++)
         free(outs[i].data);
+    for (int i = 0; i < nextra; i++)
+        free(extra[i]);
     free(outs), free(blob), free(obj);
     tilec_model_free(m);
     return st;

@@ -20,8 +20,12 @@
 
 #include "kcall.h"
 
+static const char *program = "tilec run";
+
+void tuned_set_program(const char *name) { program = name; }
+
 static int fail(const char *what, const char *detail) {
-    fprintf(stderr, "tilec run: error: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    fprintf(stderr, "%s: error: %s%s%s\n", program, what, detail ? ": " : "", detail ? detail : "");
     return 1;
 }
 
@@ -114,7 +118,7 @@ static int resolve(const char *db, const char *calls, char **out) {
         dup2(fds[1], 1);
         close(fds[0]), close(fds[1]);
         execl(self, self, "tune-resolve", "--db", db, calls, (char *)NULL);
-        fprintf(stderr, "tilec run: error: cannot run %s: %s\n", self, strerror(errno));
+        fprintf(stderr, "%s: error: cannot run %s: %s\n", program, self, strerror(errno));
         _exit(127);
     }
     close(fds[1]);
@@ -142,7 +146,9 @@ static int resolve(const char *db, const char *calls, char **out) {
     return 0;
 }
 
-int tuned_load(const char *db, int quiet) {
+int tuned_resolve(const char *db, TunedVariant **variants, int *count) {
+    *variants = NULL;
+    *count = 0;
     char calls[512];
     snprintf(calls, sizeof calls, "%s/tilec-calls-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     int fd = mkstemp(calls);
@@ -152,46 +158,73 @@ int tuned_load(const char *db, int quiet) {
     char *out = NULL;
     int rc = tuned_write_calls(calls) || resolve(db, calls, &out);
     unlink(calls);
-    int routed = 0;
+    int n = 0, cap = 0;
+    TunedVariant *v = NULL;
     for (char *line = out, *next; !rc && line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        int index;
-        char so[1400];
-        if (sscanf(line, "%d\t%1399[^\t]", &index, so) != 2) {
+        if (n == cap) {
+            TunedVariant *g = realloc(v, sizeof *v * (size_t)(cap = cap ? 2 * cap : 16));
+            if (!g) {
+                rc = fail("out of memory", NULL);
+                break;
+            }
+            v = g;
+        }
+        TunedVariant *t = &v[n];
+        memset(t, 0, sizeof *t);
+        char shape[512];
+        if (sscanf(line, "%d\t%1399[^\t]\t%511s", &t->call, t->so, t->config) != 3 ||
+            !(t->kernel = tilec_kcall_kernel(tilec_kcalls_get(t->call, shape, sizeof shape)))) {
             rc = fail("unexpected answer from tilec tune-resolve", line);
             break;
         }
-        char shape[512];
-        const KCallKernel *k = tilec_kcall_kernel(tilec_kcalls_get(index, shape, sizeof shape));
-        // RTLD_LOCAL: each variant keeps its symbols to itself (they share the kernel's name).
-        void *lib = k ? dlopen(so, RTLD_NOW | RTLD_LOCAL) : NULL;
-        void *fn = lib ? dlsym(lib, k->name) : NULL;
-        if (!fn) {
-            rc = fail(k ? "cannot load a tuned variant" : "tilec tune-resolve named an unknown call",
-                      k ? dlerror() : line);
+        char dir[1024];
+        if ((rc = sources_dir(dir, sizeof dir)) != 0)
             break;
-        }
-        if (!tilec_kcalls_route(index, fn)) {
-            rc = fail("cannot route a kernel call", line);
-            break;
-        }
-        routed++;
+        snprintf(t->source, sizeof t->source, "%s/%s", dir, t->kernel->source);
+        n++;
     }
     free(out);
+    if (rc)
+        free(v);
+    else
+        *variants = v, *count = n;
+    return rc;
+}
+
+// What to say when a database routes nothing: its rows are per CPU and thread count.
+void tuned_note_threads(void) {
+    // The database keys its rows by CPU and thread count (autotune/tune.c), as `tilec tune`
+    // ran: a model tuned on 2 threads has no rows for a one-thread run.
+    const char *threads = getenv("TILE_NUM_THREADS");
+    long n = threads && atol(threads) > 0 ? atol(threads) : sysconf(_SC_NPROCESSORS_ONLN);
+    fprintf(stderr,
+            "%s: note: tuned rows are per CPU and thread count; this run looks for rows "
+            "tuned on %ld thread%s (tune with TILE_NUM_THREADS=%ld)\n",
+            program, n, n == 1 ? "" : "s", n);
+}
+
+int tuned_load(const char *db, int quiet) {
+    TunedVariant *v;
+    int n, rc = tuned_resolve(db, &v, &n), routed = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        // RTLD_LOCAL: each variant keeps its symbols to itself (they share the kernel's name).
+        void *lib = dlopen(v[i].so, RTLD_NOW | RTLD_LOCAL);
+        void *fn = lib ? dlsym(lib, v[i].kernel->name) : NULL;
+        if (!fn)
+            rc = fail("cannot load a tuned variant", dlerror());
+        else if (!tilec_kcalls_route(v[i].call, fn))
+            rc = fail("cannot route a kernel call", v[i].so);
+        else
+            routed++;
+    }
+    free(v);
     if (!rc && !quiet)
         fprintf(stderr, "tilec run: %d of %d tunable kernel calls run tuned versions (%s)\n", routed,
                 tilec_kcalls_count(), db);
-    if (!rc && !quiet && routed == 0 && tilec_kcalls_count() > 0) {
-        // The database keys its rows by CPU and thread count (autotune/tune.c), as `tilec tune`
-        // ran: a model tuned on 2 threads has no rows for a one-thread run.
-        const char *threads = getenv("TILE_NUM_THREADS");
-        long n = threads && atol(threads) > 0 ? atol(threads) : sysconf(_SC_NPROCESSORS_ONLN);
-        fprintf(stderr,
-                "tilec run: note: tuned rows are per CPU and thread count; this run looks for rows "
-                "tuned on %ld thread%s (tune with TILE_NUM_THREADS=%ld)\n",
-                n, n == 1 ? "" : "s", n);
-    }
+    if (!rc && !quiet && routed == 0 && tilec_kcalls_count() > 0)
+        tuned_note_threads();
     return rc;
 }

@@ -4,10 +4,36 @@
 #ifndef TILEC_TOOLS_RUN_TUNED_H
 #define TILEC_TOOLS_RUN_TUNED_H
 
+#include "kcall.h"
+
+// A recorded call's winner in the tuning database (tuned_resolve): its index in the record, its
+// kernel, the kernel's extracted .tile source, the variant's shared object in the variant cache
+// and its configuration ("BW=64,BK=32" or "BM=128,BN=128,BK=64;unroll_k=8": tunables, then the
+// schedule's options after ';').
+typedef struct TunedVariant {
+    int call;
+    const KCallKernel *kernel;
+    char source[1400];
+    char so[1400];
+    char config[512];
+} TunedVariant;
+
+// The program named in messages ("tilec run" unless set).
+void tuned_set_program(const char *name);
+
 // Writes the recorded calls to `path` as "KERNEL<TAB>SOURCE<TAB>SHAPE" lines, SOURCE the kernel's
 // .tile file among the embedded sources extracted to the cache (tuned_sources_dir). Returns 0, or
 // 1 after printing why.
 int tuned_write_calls(const char *path);
+
+// Asks `tilec tune-resolve` (bin/tilec beside this binary) for the winners of the recorded calls
+// in the database `db`: *variants (malloc'd, *count of them; the calls without a winner are not
+// there). Returns 0, or 1 after printing why.
+int tuned_resolve(const char *db, TunedVariant **variants, int *count);
+
+// Says on stderr that the database's rows are per CPU and thread count, and which thread count
+// this process looks for (after a resolve that found nothing).
+void tuned_note_threads(void);
 
 // Asks `tilec tune-resolve` (bin/tilec beside this binary) for the winners of the recorded calls
 // in the database `db`, loads their shared objects and routes the calls to them. Prints how many

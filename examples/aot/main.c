@@ -147,6 +147,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "the model takes %d inputs and has %d outputs\n", info->ninputs, info->noutputs);
         return 2;
     }
+    if (info->ntuned > 0)  // `tilec MODEL.onnx --db DB`: kernel calls compiled to tuned versions
+        printf("tuned kernel calls: %d\n", info->ntuned);
     const void *inputs[model_NUM_INPUTS + 1];
     for (int i = 0; i < nin; i++)
         if (!(inputs[i] = read_npy(ins[i], &info->inputs[i])))

@@ -3,12 +3,14 @@
 // `tilec MODEL.onnx -o NAME.o`, over the model blob linked in beside them
 // (tilec_aot_blob_start .. tilec_aot_blob_end). The first call of either reads the blob
 // (pthread_once); runs then go through the runner's model_run, safe from several threads at once
-// (each run takes an arena of its own from the model's pool).
+// (each run takes an arena of its own from the model's pool). Kernel calls that the object has
+// tuned variants for (tilec_aot_routes) are routed to them before the first run.
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blob.h"
+#include "kcall.h"
 #include "tilec_aot.h"
 
 extern const uint8_t tilec_aot_blob_start[], tilec_aot_blob_end[];
@@ -24,6 +26,12 @@ static void load(void) {
     status = blob_read(tilec_aot_blob_start, (size_t)(tilec_aot_blob_end - tilec_aot_blob_start), &model, &e);
     if (status)
         return;
+    int ntuned = 0;
+    for (const TilecAotRoute *r = tilec_aot_routes; r->fn; r++, ntuned++)
+        if (!tilec_kcalls_route_shape(r->kernel, r->shape, r->fn)) {
+            status = TILEC_ERR_FORMAT;
+            return;
+        }
     int n = model.ninputs + model.noutputs;
     if (!(descs = calloc((size_t)n + 1, sizeof *descs))) {
         status = TILEC_ERR_MEMORY;
@@ -41,7 +49,8 @@ static void load(void) {
     info = (TilecAotInfo){.ninputs = model.ninputs,
                           .noutputs = model.noutputs,
                           .inputs = descs,
-                          .outputs = descs + model.ninputs};
+                          .outputs = descs + model.ninputs,
+                          .ntuned = ntuned};
 }
 
 const TilecAotInfo *tilec_aot_entry_info(void) {
