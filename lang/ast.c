@@ -158,6 +158,7 @@ Node *ast_clone(const Node *n) {
     clone_list(&c->kwargs, &n->kwargs);
     clone_list(&c->tunes, &n->tunes);
     clone_list(&c->wheres, &n->wheres);
+    clone_list(&c->prefers, &n->prefers);
     clone_list(&c->grid, &n->grid);
     c->inlined = NULL;
     c->inlined_ret = NULL;
@@ -330,6 +331,7 @@ static void dump_node(Dumper *d, const Node *n, const char *role) {
     dump_node(d, n->ty, "type");
     dump_list(d, &n->tunes, "tune");
     dump_list(d, &n->wheres, "where");
+    dump_list(d, &n->prefers, "prefer");
     dump_list(d, &n->grid, "grid");
     dump_node(d, n->base, n->kind == ND_TYPEEXPR ? "element" : "base");
     dump_node(d, n->lhs, NULL);

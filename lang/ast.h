@@ -216,6 +216,7 @@ struct Node {
     NodeList kwargs;          // call: named args; param: explicit strides
     NodeList tunes;           // kernel: ND_TUNE items
     NodeList wheres;          // kernel: constraint expressions
+    NodeList prefers;         // kernel: preferences (`prefer`: the untuned choice, §6.5)
     NodeList grid;            // kernel: grid expressions
 
     // Filled by sema.
@@ -293,8 +294,11 @@ struct KernelInfo {
     int ntunables;  // in declaration order
     Node **runtime_wheres;
     int nruntime_wheres;  // constraints that read sizes/scalars
-    int64_t nconfigs;     // configurations that satisfy the compile-time constraints (-1: the
-                          // space was too large to count; nconfigs_total says how large)
+    Node **runtime_prefers;
+    int nruntime_prefers;  // preferences that read sizes/scalars
+    bool not_preferred;    // a preference is false at compile time in this configuration
+    int64_t nconfigs;      // configurations that satisfy the compile-time constraints (-1: the
+                           // space was too large to count; nconfigs_total says how large)
     int64_t nconfigs_total;
 };
 

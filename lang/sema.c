@@ -793,6 +793,31 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
         }
     }
 
+    // Preferences: which of the configurations that accept a call an untuned object runs
+    // (§6.5); they select nothing.
+    S->clause = "prefer";
+    ki->not_preferred = false;
+    for (int i = 0; i < k->prefers.len; i++) {
+        Node *w = k->prefers.items[i];
+        Type t = sema_check_value(S, w);
+        if (sema_is_error(&t))
+            continue;
+        if (t.elem != EL_I1 || t.rank) {
+            char b[96];
+            error_at(w->span, "a preference must be a scalar i1 condition, got %s", type_str(&t, b, 96));
+            continue;
+        }
+        if (w->is_const) {
+            ki->not_preferred = ki->not_preferred || w->cval.i == 0;
+        } else {
+            Node **nw = ast_alloc(sizeof(Node *) * (size_t)(ki->nruntime_prefers + 1));
+            if (ki->nruntime_prefers)
+                memcpy(nw, ki->runtime_prefers, sizeof(Node *) * (size_t)ki->nruntime_prefers);
+            nw[ki->nruntime_prefers++] = w;
+            ki->runtime_prefers = nw;
+        }
+    }
+
     S->clause = NULL;
     if (body && !rejected && diag_problem_count() == errors_before) {
         sema_check_block(S, k->body, false);
@@ -1053,6 +1078,11 @@ int64_t sema_enumerate_configs(Program *prog, Node *kernel, Config *out, int64_t
 }
 
 int sema_constraints_hold(Program *prog, Node *kernel, const Config *cfg, const SemaDefine *bind, int nbind) {
+    return sema_constraints_prefer(prog, kernel, cfg, bind, nbind, NULL);
+}
+
+int sema_constraints_prefer(Program *prog, Node *kernel, const Config *cfg, const SemaDefine *bind, int nbind,
+                            bool *preferred) {
     LOCKED(sema_lock);
     Sema S;
     sema_init(&S, prog);
@@ -1060,6 +1090,12 @@ int sema_constraints_hold(Program *prog, Node *kernel, const Config *cfg, const 
     S.nbind = nbind;
     CfgResult r = check_kernel_config(&S, kernel, cfg, false);
     int result = r == CFG_ERROR ? -1 : r == CFG_REJECTED ? 0 : kernel->kinfo->nruntime_wheres ? 2 : 1;
+    if (preferred) {  // false only when a preference is known to be false with these sizes
+        const KernelInfo *ki = kernel->kinfo;
+        *preferred = r == CFG_OK && !ki->not_preferred;
+        for (int i = 0; i < ki->nruntime_prefers && *preferred; i++)
+            *preferred = !(ki->runtime_prefers[i]->is_const && ki->runtime_prefers[i]->cval.i == 0);
+    }
     S.nbind = 0;
     check_kernel_config(&S, kernel, cfg, false);  // leave no size marked constant
     return result;

@@ -139,6 +139,10 @@ bool sema_config_all_pow2(const Config *c);
 // autotuner's shapes): 1 all hold, 0 one does not, 2 some read a value not bound, -1 an error
 // (reported).
 int sema_constraints_hold(Program *prog, Node *kernel, const Config *cfg, const SemaDefine *bind, int nbind);
+// sema_constraints_hold, and in *preferred whether the kernel's `prefer` conditions hold for cfg
+// with those sizes bound (true when one cannot be decided from them).
+int sema_constraints_prefer(Program *prog, Node *kernel, const Config *cfg, const SemaDefine *bind, int nbind,
+                            bool *preferred);
 
 // The value of a call's named argument (NULL if absent).
 Node *sema_named_arg(const Node *call, const char *name);

@@ -115,9 +115,8 @@ static LLVMValueRef build_chooser(LLVMModuleRef m, const LowerVersions *t, bool 
         LLVMBuildBr(b, best);
     }
     LLVMPositionBuilderAtEnd(b, best);
-    LowerFitRelation rel[1];
-    if (lower_fit_relations(t->kernel, rel, 1) == 0) {
-        // No relations: every accepting version does the same padded work, so the first that
+    if (!lower_kernel_has_fit(t->kernel)) {
+        // No relations nor preferences: every accepting version does the same padded work, so the first that
         // accepts the call is the best fit; the fits after it are not evaluated.
         for (int k = 0; k < t->nvariants; k++) {
             if (!fits[k])

@@ -1,7 +1,10 @@
 // lowering/emit_fit.c — what a version of a kernel tells the dispatcher of its versions
 // (dispatch.c) about a call: double SYM__fit(the entry's arguments) is -1 when the version's
 // run-time `where` constraints reject the call, else the call's padded work in that version (the
-// product over the kernel's relations, lower_fit_relations, of ceil(extent / tile) * tile).
+// product over the kernel's relations, lower_fit_relations, of ceil(extent / tile) * tile); when
+// the version's `prefer` conditions do not hold, (work + 1) * 2^200 instead, above the work of any
+// preferred version (a product of 16 extents below 2^12 each) and in the same order as the work
+// among the versions not preferred (exact: a power of two).
 // Host code only, for every target: a module of its own, lowered by the host pipeline.
 #include "mlir-c/Dialect/LLVM.h"
 
@@ -63,6 +66,21 @@ bool lower_build_fit(MlirContext ctx, Program *prog, Node *kernel, const Config 
     if (e.failed) {
         mlirModuleDestroy(module);
         return false;
+    }
+    if (ki->not_preferred || ki->nruntime_prefers) {
+        MlirValue pref = const_int(&e, i1, !ki->not_preferred);
+        for (int p = 0; p < ki->nruntime_prefers && !e.failed; p++)
+            pref = binop(
+                &e, "arith.andi", pref,
+                emit_operand(&e, ki->runtime_prefers[p], EL_I1, &(Type){.cls = TY_VALUE, .elem = EL_I1}));
+        if (e.failed) {
+            mlirModuleDestroy(module);
+            return false;
+        }
+        MlirValue other = binop(&e, "arith.mulf", binop(&e, "arith.addf", work, const_float(&e, f64, 1.0)),
+                                const_float(&e, f64, 0x1p200));
+        MlirValue s[3] = {pref, work, other};
+        work = op1(&e, "arith.select", f64, 3, s);
     }
     MlirValue sel[3] = {ok, work, const_float(&e, f64, -1.0)};
     MlirValue result = op1(&e, "arith.select", f64, 3, sel);

@@ -80,7 +80,9 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
 // is a relation: the tile covers the extent in ceil(extent / tile) pieces. A version's padded
 // work is the product over the relations of ceil(max(extent, 0) / tile) * tile (the extent
 // itself where the tile is not positive); the call runs the accepting version with the least,
-// ties to the first in the list. lower_fit_relations fills `out` (at most `max`) with the
+// ties to the first in the list. Preferences (`prefer`, §6.5) come first: when some accepting
+// version's preferences hold, the call runs the best fit among those; else among all that
+// accept it. lower_fit_relations fills `out` (at most `max`) with the
 // relations of kernel `k` (a checked tree or an instance) in source order and returns how many.
 typedef struct LowerFitRelation {
     const Node *tile, *extent;
@@ -88,6 +90,9 @@ typedef struct LowerFitRelation {
 } LowerFitRelation;
 #define LOWER_MAX_FIT_RELATIONS 16
 int lower_fit_relations(const Node *k, LowerFitRelation *out, int max);
+// Whether the choice among kernel k's versions compares them (relations or preferences), or is
+// the first that accepts a call.
+bool lower_kernel_has_fit(const Node *k);
 // The version of `versions` (n configurations of kernel `k`, a checked tree) that a call with
 // the sizes and scalars of `bind` runs in an object holding those versions in that order: the
 // best fit, from the relations whose extents `bind` determines (the others count alike for
@@ -119,11 +124,11 @@ bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Con
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
 // The fit of version `sym` of `kernel` at `cfg` for its dispatcher: a module holding only
 // double SYM__fit(the entry's arguments) (emit_fit.c), -1 when the version's run-time
-// constraints reject a call, else the call's padded work in it (lower_fit_relations). Host
+// constraints reject a call, else the call's padded work in it (lower_fit_relations), times
+// 2^200 (plus one first) when its preferences do not hold: any preferred version fits better. Host
 // code for every target (lower_host_pipeline). False if reported.
 bool lower_build_fit(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
                      bool gpu, MlirModule *out);
-
 
 // ---------------------------------------------------------------- passes.c
 

@@ -111,7 +111,7 @@ static void relations_in(const Node *w, LowerFitRelation *out, int max, int *n) 
     } else if (w->op == OP_EQ) {  // E % T == 0, 0 == E % T
         const Node *mod = w->rhs && w->rhs->kind == ND_INT && w->rhs->ival == 0   ? w->lhs
                           : w->lhs && w->lhs->kind == ND_INT && w->lhs->ival == 0 ? w->rhs
-                                                                                   : NULL;
+                                                                                  : NULL;
         if (mod && mod->kind == ND_BINARY && mod->op == OP_MOD && is_extent(mod->lhs) && is_tile(mod->rhs))
             tile = mod->rhs, extent = mod->lhs;
     }
@@ -146,11 +146,13 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
     for (int w = 0; w < k->wheres.len; w++)
         if (reads_run_time(k->wheres.items[w]))
             tunables_read(k->wheres.items[w], ki, reads);
+    for (int w = 0; w < k->prefers.len; w++)
+        if (reads_run_time(k->prefers.items[w]))
+            tunables_read(k->prefers.items[w], ki, reads);
     int vary[64], nvary = 0, pos[64] = {0};
-    // With relations (lower_fit_relations) a later version may fit a call better than one that
-    // accepts every call.
-    LowerFitRelation rel[1];
-    bool fits = lower_fit_relations(k, rel, 1) > 0;
+    // With relations (lower_fit_relations) or preferences a later version may fit a call better
+    // than one that accepts every call.
+    bool fits = lower_kernel_has_fit(k);
     for (int t = 0; t < ki->ntunables && t < 64; t++) {
         for (int d = 0; opts && d < opts->ndefines && reads[t]; d++)
             if (strcmp(opts->defines[d].name, ki->tunables[t]->name) == 0)
@@ -184,11 +186,18 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
         if (i < 0)
             break;
         if (n == LOWER_MAX_CONSTRAINT_VERSIONS)
-            warning_at(k->span, "kernel '%s' has more than %d versions for its run-time "
+            warning_at(k->span,
+                       "kernel '%s' has more than %d versions for its run-time "
                        "constraints; the others are left out (calls only they accept fail with "
-                       "TILEC_ERR_CONSTRAINT)", k->name, LOWER_MAX_CONSTRAINT_VERSIONS);
+                       "TILEC_ERR_CONSTRAINT)",
+                       k->name, LOWER_MAX_CONSTRAINT_VERSIONS);
     }
     return n;
+}
+
+bool lower_kernel_has_fit(const Node *k) {
+    LowerFitRelation rel[1];
+    return k->prefers.len > 0 || lower_fit_relations(k, rel, 1) > 0;
 }
 
 void lower_note_fit(char **buf, size_t *len, const Node *k) {
@@ -202,6 +211,24 @@ void lower_note_fit(char **buf, size_t *len, const Node *k) {
                       t->file->text + t->off, (int)t->len, t->file->text + t->off);
     }
     lower_appendf(buf, len, n ? "\n" : " 1 in every version (no constraint relates a tile to a size)\n");
+    // The preferences, one per line, each on one line (line breaks and indentation as one space).
+    for (int p = 0; p < k->prefers.len; p++) {
+        const Span *s = &k->prefers.items[p]->span;
+        char text[900];
+        size_t n = 0;
+        for (size_t i = 0; i < s->len && n + 4 < sizeof text; i++) {
+            char c = s->file->text[s->off + i];
+            bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+            if (!space)
+                text[n++] = c;
+            else if (n > 0 && text[n - 1] != ' ')
+                text[n++] = ' ';
+        }
+        if (n + 4 >= sizeof text)
+            memcpy(text + n, "...", 3), n += 3;
+        text[n] = '\0';
+        lower_appendf(buf, len, "//   %s %s %s\n", k->name, p ? "     and" : "prefers", text);
+    }
 }
 
 // ================================================================ the best fit at known sizes
@@ -263,8 +290,10 @@ int lower_best_fit(Program *prog, Node *k, const Config *versions, int n, const 
     int nrel = lower_fit_relations(k, rel, LOWER_MAX_FIT_RELATIONS);
     int best = -1;
     double least = 0;
+    bool best_preferred = false;
     for (int v = 0; v < n; v++) {
-        if (sema_constraints_hold(prog, k, &versions[v], bind, nbind) == 0)
+        bool preferred;
+        if (sema_constraints_prefer(prog, k, &versions[v], bind, nbind, &preferred) == 0)
             continue;
         double work = 1;
         for (int r = 0; r < nrel; r++) {
@@ -276,11 +305,12 @@ int lower_best_fit(Program *prog, Node *k, const Config *versions, int n, const 
             t = t > 1 ? t : 1;
             work *= (double)((x + t - 1) / t * t);
         }
-        if (best < 0 || work < least) {
+        // A preferred version before any other; among equals the least padded work.
+        if (best < 0 || (preferred && !best_preferred) || (preferred == best_preferred && work < least)) {
             best = v;
             least = work;
+            best_preferred = preferred;
         }
     }
     return best;
 }
-

@@ -134,7 +134,7 @@ kernel_decl
     ;
 
 /* Clauses arrive in one list in source order: ND_TUNE items, and ND_LIST nodes named
-   "where" and "grid"; split_clauses() sorts them into the kernel's fields. */
+   "where", "prefer" and "grid"; split_clauses() sorts them into the kernel's fields. */
 kernel_clauses
     : %empty                    { $$ = (NodeList){0}; }
     | kernel_clauses TUNE tune_list
@@ -143,6 +143,13 @@ kernel_clauses
                                 { $$ = $1; Node *w = mk(ND_LIST, @2); w->name = "where"; w->args = $3; ast_push(&$$, w); }
     | kernel_clauses GRID '(' expr_list ')'
                                 { $$ = $1; Node *g = mk(ND_LIST, @2); g->name = "grid"; g->args = $4; ast_push(&$$, g); }
+    /* `prefer` is a clause name only here (a contextual keyword, like `step`). */
+    | kernel_clauses IDENT expr_list
+                                { $$ = $1;
+                                  if (strcmp($2, "prefer") != 0)
+                                      error_at(@2, "unknown kernel clause '%s' (the clauses are 'tune', 'where', "
+                                               "'prefer' and 'grid', before the body's '{')", $2);
+                                  Node *w = mk(ND_LIST, @2); w->name = "prefer"; w->args = $3; ast_push(&$$, w); }
     ;
 
 tune_list
@@ -424,6 +431,9 @@ static void split_clauses(Node *k, NodeList clauses) {
         } else if (strcmp(c->name, "where") == 0) {
             for (int j = 0; j < c->args.len; j++)
                 ast_push(&k->wheres, c->args.items[j]);
+        } else if (strcmp(c->name, "prefer") == 0) {
+            for (int j = 0; j < c->args.len; j++)
+                ast_push(&k->prefers, c->args.items[j]);
         } else {
             ast_push(&k->grid, c);
         }
@@ -468,7 +478,7 @@ static Node *fin(Parser *P, Node *n) {
     for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++)
         if (kids[i] && kids[i]->depth > d)
             d = kids[i]->depth;
-    const NodeList *lists[] = {&n->args, &n->kwargs, &n->tunes, &n->wheres, &n->grid};
+    const NodeList *lists[] = {&n->args, &n->kwargs, &n->tunes, &n->wheres, &n->prefers, &n->grid};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         int ld = list_depth(lists[i]);
         if (ld > d)
