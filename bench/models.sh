@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # bench/models.sh — `tilec run` against ONNX Runtime on whole models, in the same run, on the
 # same inputs, on 1 and 2 threads:
-#   bench/models.sh [--smoke] [--runs N] [--threads "1 2"] [--tilec-run PATH] [--models "det rec cls superres_op17"]
+#   bench/models.sh [--smoke] [--runs N] [--threads "1 2"] [--tilec-run PATH] [--no-aot] [--models "det rec cls superres_op17"]
 # Models and inputs: tests/runner/fetch-models.sh (cached in $TILEC_MODELS_DIR, default
 # build/models) and tests/runner/make_inputs.py: PP-OCRv4 det 1x3x640x640, rec 1x3x48x320, the
 # v2.0 direction classifier 1x3x48x192, the tutorial super-resolution CNN (opset 17) 1x1x224x224.
 # tilec: `tilec-run MODEL --input x=FILE --threads N --bench RUNS` (its median and min after a
 # warm-up); ORT: tests/runner/ort_run.js (onnxruntime-node, intra_op N, inter_op 1, graph
 # optimizations 'all', 3 warm-up runs, then RUNS timed runs of session.run). RUNS defaults to 20.
-# The two alternate model by model and thread count by thread count. Peak RSS: GNU time's %M
+# The model compiled ahead of time (docs/aot.md): `tilec MODEL --shape NAME=DIMS -o model.o`,
+# linked with examples/aot/main.c and run as `main INPUT --bench RUNS` with TILE_NUM_THREADS=N
+# (its median and min after a warm-up; --no-aot skips it).
+# The three alternate model by model and thread count by thread count. Peak RSS: GNU time's %M
 # of each process (node's own footprint included for ORT; the table says how much that is).
 # Writes bench/results/models-YYYY-MM-DD.md and .svg (a letter appended when the date's files
 # exist); --smoke: the classifier only, 2 runs, to build/bench/models-smoke.md/.svg (CI keeps the
@@ -23,6 +26,7 @@ threads_list="1 2"
 models="det rec cls superres_op17"
 tilec_run=build/bin/tilec-run
 smoke=0
+aot=1
 while (($#)); do
     case $1 in
         --smoke) smoke=1 runs=2 models=cls ;;
@@ -30,7 +34,8 @@ while (($#)); do
         --threads) threads_list=$2; shift ;;
         --models) models=$2; shift ;;
         --tilec-run) tilec_run=$2; shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-aot) aot=0 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "models bench: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -57,12 +62,31 @@ declare -A iname=([det]=x [rec]=x [cls]=x [superres_op11]=input [superres_op17]=
 declare -A ifile=([det]=det_x [rec]=rec_x [cls]=cls_x [superres_op11]=superres_input [superres_op17]=superres_input)
 declare -A ishape=([det]=1x3x640x640 [rec]=1x3x48x320 [cls]=1x3x48x192 [superres_op11]=1x1x224x224 [superres_op17]=1x1x224x224)
 
+tilec=$(dirname "$tilec_run")/tilec
+if ((aot && have_tilec)) && [[ ! -x "$tilec" ]]; then
+    echo "models bench: no $tilec: no ahead-of-time column" >&2
+    aot=0
+fi
+((have_tilec)) || aot=0
+
 tsv=$out/results.tsv
-printf 'model\tshape\tthreads\ttilec_median\ttilec_min\ttilec_rss_kb\tort_median\tort_min\tort_rss_kb\tnote\n' >"$tsv"
+printf 'model\tshape\tthreads\ttilec_median\ttilec_min\ttilec_rss_kb\tort_median\tort_min\tort_rss_kb\tnote\taot_median\taot_min\taot_rss_kb\n' >"$tsv"
 for m in $models; do
     [[ -n "${file[$m]:-}" ]] || { echo "models bench: unknown model $m" >&2; exit 2; }
     model=$models_dir/${file[$m]}
     input=${iname[$m]}=$out/inputs/${ifile[$m]}.npy
+    # The model ahead of time: model.o + main, built once per model.
+    aot_main= aot_note=
+    if ((aot)); then
+        rm -rf "$out/aot" && mkdir -p "$out/aot"
+        if "$tilec" "$model" --shape "${iname[$m]}=${ishape[$m]}" -o "$out/aot/model.o" 2>"$out/aot/err" &&
+            cc -std=c11 -O2 -I"$out/aot" examples/aot/main.c "$out/aot/model.o" -lpthread -lm \
+                -o "$out/aot/main" 2>>"$out/aot/err"; then
+            aot_main=$out/aot/main
+        else
+            aot_note="ahead of time: $(grep -m 1 -i error "$out/aot/err" | cut -c1-160)"
+        fi
+    fi
     for t in $threads_list; do
         tmed=- tmin=- trss=- note=
         if ((have_tilec)); then
@@ -86,8 +110,21 @@ for m in $models; do
         else
             note="${note:+$note; }ORT: $(tail -n 1 "$out/ort.err" | cut -c1-160)"
         fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "${ishape[$m]}" "$t" "$tmed" "$tmin" "$trss" \
-            "$omed" "$omin" "$orss" "$note" | tee -a "$tsv" | cut -f1-9
+        amed=- amin=- arss=-
+        if [[ -n "$aot_main" ]]; then
+            if TILE_NUM_THREADS=$t /usr/bin/time -f %M -o "$out/rss" timeout 1200 "$aot_main" \
+                    "$out/inputs/${ifile[$m]}.npy" --bench "$runs" >"$out/aot.out" 2>"$out/aot.err"; then
+                read -r amed amin < <(sed -n 's/^bench: .*median \([0-9.]*\) ms, min \([0-9.]*\) ms.*/\1 \2/p' "$out/aot.out")
+                [[ -n "${amed:-}" ]] || { amed=- amin=- note="${note:+$note; }ahead of time: no timing"; }
+                arss=$(tail -n 1 "$out/rss")
+            else
+                note="${note:+$note; }ahead of time: $(grep -v '^[[:space:]]*$' "$out/aot.err" | tail -n 1 | cut -c1-160)"
+            fi
+        elif [[ -n "$aot_note" ]]; then
+            note="${note:+$note; }$aot_note"
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "${ishape[$m]}" "$t" "$tmed" "$tmin" "$trss" \
+            "$omed" "$omin" "$orss" "$note" "$amed" "$amin" "$arss" | tee -a "$tsv" | cut -f1-9,11-13
     done
 done
 
@@ -137,17 +174,22 @@ lines = [
     f"inter-op 1). Median and min of {runs} runs after a warm-up, in ms, both in the same run on the same "
     f"inputs (tests/runner/make_inputs.py). ratio = ORT median / tilec median (above 1: tilec is faster). "
     f"Peak RSS in MiB (GNU time %M of the whole process; node with onnxruntime-node loaded and no model "
-    f"is {int(os.environ['NODE_RSS']) / 1024:.0f} MiB of ORT's).",
+    f"is {int(os.environ['NODE_RSS']) / 1024:.0f} MiB of ORT's). AOT: the model compiled ahead of time "
+    f"(`tilec MODEL -o model.o`, examples/aot/main.c --bench), its median, min and RSS; AOT ratio = ORT "
+    f"median / AOT median.",
     "",
-    "| model | input | threads | tilec median | tilec min | ORT median | ORT min | ratio | tilec RSS | ORT RSS |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| model | input | threads | tilec median | tilec min | ORT median | ORT min | ratio | AOT median | AOT min | AOT ratio | tilec RSS | AOT RSS | ORT RSS |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 notes = []
 for r in rows:
     tm, om = num(r["tilec_median"]), num(r["ort_median"])
+    am = num(r["aot_median"])
     ratio = f"{om / tm:.2f}" if tm and om else "-"
+    aratio = f"{om / am:.2f}" if am and om else "-"
     lines.append(f"| {r['model']} | {r['shape']} | {r['threads']} | {ms(r['tilec_median'])} | {ms(r['tilec_min'])} | "
-                 f"{ms(r['ort_median'])} | {ms(r['ort_min'])} | {ratio} | {mib(r['tilec_rss_kb'])} | {mib(r['ort_rss_kb'])} |")
+                 f"{ms(r['ort_median'])} | {ms(r['ort_min'])} | {ratio} | {ms(r['aot_median'])} | {ms(r['aot_min'])} | "
+                 f"{aratio} | {mib(r['tilec_rss_kb'])} | {mib(r['aot_rss_kb'])} | {mib(r['ort_rss_kb'])} |")
     if r["note"]:
         notes.append(f"- {r['model']}, {r['threads']} thread(s): {r['note']}")
 if notes:
