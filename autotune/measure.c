@@ -177,8 +177,10 @@ static bool fail(MeasureResult *r, TuneStatus status, const char *fmt, ...) {
 }
 
 // Enough copies of the tensors that one call's data has left the last-level cache when the
-// next call using that copy comes around (at most 16, and 1 GiB in all).
+// next call using that copy comes around (at most 16, and 1 GiB in all); one when warm.
 static int copies_for(const MeasureJob *job) {
+    if (job->warm)  // as a model's layer runs: on data the previous layer just wrote
+        return 1;
     size_t set = 0;
     for (int i = 0; i < job->nargs; i++)
         if (job->args[i].kind == MA_TENSOR)

@@ -39,6 +39,7 @@ typedef struct MeasureJob {
     int min_reps, max_reps;
     double min_seconds;  // time the timed calls for at least this long (within max_reps)
     double timeout;      // seconds before the child is killed
+    bool warm;           // every call on the same tensors (warm caches), not on rotating copies
 } MeasureJob;
 
 typedef struct MeasureResult {

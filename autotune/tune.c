@@ -142,6 +142,9 @@ static const char *const tune_usage =
     "  --json                        print the results as JSON instead of a table\n"
     "  --svg FILE                    write a chart of best and default per shape\n"
     "  -q                            no progress bar or per-variant failures on stderr\n"
+    "  --warm                        time every call on the same tensors (warm caches, as a model's\n"
+    "                                layers run: what `tilec tune MODEL.onnx` does) instead of\n"
+    "                                copies that have left the cache; its rows are kept apart\n"
     "  --cpu NAME, -I DIR            as for compiling\n"
     "\n"
     "The budget is a hard bound: when it runs out, the compile or run in progress is killed (the\n"
@@ -219,6 +222,8 @@ static int parse_options(Tuner *T, TuneAllocs *A, TuneIdentity *id, int argc, ch
             T->json = true;
         } else if (!strcmp(a, "-q")) {
             T->quiet = true;
+        } else if (!strcmp(a, "--warm")) {
+            T->warm = true;
         } else if (!strncmp(a, "--cpu=", 6) || !strncmp(a, "-mcpu=", 6)) {
             id->cpu = a + 6;
         } else if (!strcmp(a, "-I")) {
@@ -310,6 +315,10 @@ static void variant_hash(Tuner *T) {
 // of the references.
 static int open_state(Tuner *T, const TuneIdentity *id) {
     tune_key_for(&T->prog, T->kernel, id, &T->key);
+    if (T->warm) {  // warm-cache times are another measurement: rows of their own
+        size_t n = strlen(T->key.device);
+        snprintf(T->key.device + n, sizeof T->key.device - n, ", warm caches");
+    }
     variant_hash(T);
     char err[2048];
     if (!make_dirs(T->db_path))

@@ -54,6 +54,7 @@ typedef struct Tuner {
     int jobs;
     int shard, nshards;
     bool quiet, json, progress;
+    bool warm;  // --warm: calls timed on the same tensors (MeasureJob.warm); the device key says so
     const char *svg;
     const char *flops;  // "2*M*N*K"
     char db_path[1024];

@@ -251,6 +251,7 @@ static int tune_kernel(const ModelOptions *o, const ModelCall *calls, const int 
     }
     argv[a++] = "--budget";
     argv[a++] = budget_text;
+    argv[a++] = "--warm";  // as the model runs its layers: on data just written (docs/autotune.md)
     for (int i = 0; i < o->npass; i++)
         argv[a++] = o->pass[i];
     int rc = tune_main(a, (char **)argv, id);
@@ -388,6 +389,7 @@ static int resolve_kernel(const char *db, const ModelCall *calls, const int *idx
     argv[a++] = "--db";
     argv[a++] = db;
     argv[a++] = "-q";
+    argv[a++] = "--warm";  // the rows tilec tune MODEL.onnx wrote
     Tuner *T = tune_open(a, (char **)argv, id);
     free(argv);
     if (!T)

@@ -56,6 +56,7 @@ static void row_key(const Tuner *T, const TuneShape *s, const TunePoint *p, Tune
 static void job_for(Tuner *T, TuneShapeRun *S, MeasureJob *job) {
     const KernelInfo *ki = T->kernel->kinfo;
     memset(job, 0, sizeof *job);
+    job->warm = T->warm;
     bool found;
     for (int i = 0; i < ki->ntensors && job->nargs < 64; i++) {
         const Symbol *t = ki->tensors[i];
