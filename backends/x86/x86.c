@@ -187,6 +187,8 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         if (sched->inplace) {
             x86_inplace_tiles(ctx, module);
             lower_print_after_step(module, "inplace");
+            x86_inplace_stores(ctx, module);
+            lower_print_after_step(module, "inplace-stores");
         }
     }
     if (stage > LOWER_SCHEDULED) {
