@@ -109,15 +109,17 @@ static void move_all_before(MlirBlock from, MlirOperation before) {
 // The most bytes of one row that the masked row copy moves as one vector (4 zmm registers).
 #define MASKED_ROW_BYTES 256
 
-// Whether the valid part of a tile of type `buf` may be copied a row at a time with masked
-// vector loads and stores: rows of at most MASKED_ROW_BYTES bytes of at least one byte each
-// (an i1 memref holds a byte per element where LLVM's <N x i1> is bit-packed).
-static bool masked_rows_fit(MlirType buf) {
-    int64_t rank = mlirShapedTypeGetRank(buf);
+// Whether the elements of `buf` are whole bytes (an i1 memref holds a byte per element where
+// LLVM's <N x i1> is bit-packed).
+static bool byte_elements(MlirType buf) {
     int64_t bits = ir_elem_bits(mlirShapedTypeGetElementType(buf));
-    return rank >= 1 && bits >= 8 && bits % 8 == 0 &&
-           mlirShapedTypeGetDimSize(buf, rank - 1) * (bits / 8) <= MASKED_ROW_BYTES;
+    return mlirShapedTypeGetRank(buf) >= 1 && bits >= 8 && bits % 8 == 0;
 }
+
+// Whether the valid part of a tile of type `buf` may be copied a row at a time with vector
+// moves (byte_elements): a row of at most MASKED_ROW_BYTES bytes in one masked move, a longer
+// one in moves of MASKED_ROW_BYTES, plain but for the last, masked.
+static bool masked_rows_fit(MlirType buf) { return byte_elements(buf); }
 
 // `mem` seen with a unit innermost stride (the caller tested it at run time):
 // ir_unit_stride_view, a memref.reinterpret_cast of its own metadata with that stride. Not a
@@ -128,44 +130,144 @@ static bool masked_rows_fit(MlirType buf) {
 static MlirValue unit_stride_view(IRBuilder *b, MlirValue mem) { return ir_unit_stride_view(b, mem); }
 
 // The copy of the valid part `part` into `view` (a subview of the tile buffer, of the same
-// rank) a row at a time: loops over the valid rows, one masked vector load and store per row
-// (the first `valid` lanes), for edge tiles whose rows are unit-stride: a row of 9 of 16
-// elements (a convolution's last 9 output channels) is one masked move instead of a vector loop
-// and a scalar tail.
+// rank) a row at a time: loops over the valid rows, vector moves per row, for edge tiles whose
+// rows are unit-stride: a row of 9 of 16 elements (a convolution's last 9 output channels) is
+// one masked move instead of a vector loop and a scalar tail; a row of 1000 of 1024 (a layer
+// norm's row of 1000) 15 plain moves of 64 lanes and a masked one of 40, instead of the
+// general copy's loop over run-time strides (or one masked move each: loads and stores that
+// the hardware does not stream as well, measured 20 % slower on such rows).
 static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirType buf) {
     MlirContext ctx = b->ctx;
     MlirType index = mlirIndexTypeGet(ctx), el = mlirShapedTypeGetElementType(buf);
     int rank = (int)mlirShapedTypeGetRank(buf);
-    int64_t width = mlirShapedTypeGetDimSize(buf, rank - 1);
-    MlirType vt = mlirVectorTypeGet(1, &width, el),
-             mt = mlirVectorTypeGet(1, &width, mlirIntegerTypeGet(ctx, 1));
+    int64_t width = mlirShapedTypeGetDimSize(buf, rank - 1),
+            lanes = MASKED_ROW_BYTES / (ir_elem_bits(el) / 8);
+    bool chunked = width > lanes;
+    int64_t vl = chunked ? lanes : width;
+    MlirType vt = mlirVectorTypeGet(1, &vl, el), mt = mlirVectorTypeGet(1, &vl, mlirIntegerTypeGet(ctx, 1));
     MlirValue zero = ir_const_int(b, index, 0), one = ir_const_int(b, index, 1);
     MlirValue valid[16], ivs[16];
     for (int d = 0; d < rank; d++)
         valid[d] = ir_op1(b, "memref.dim", index, 2, (MlirValue[]){view, ir_const_int(b, index, d)});
-    MlirValue mask = ir_op1(b, "vector.create_mask", mt, 1, &valid[rank - 1]);
     MlirAttribute z = mlirTypeIsAFloat(el) ? mlirFloatAttrDoubleGet(ctx, el, 0.0) : mlirIntegerAttrGet(el, 0);
     MlirNamedAttribute zv = ir_named(b, "value", mlirDenseElementsAttrSplatGet(vt, z));
     MlirValue pass = mlirOperationGetResult(ir_op(b, "arith.constant", 1, &vt, 0, NULL, 1, &zv, 0), 0);
     MlirValue src = unit_stride_view(b, part), dst = unit_stride_view(b, view);
     MlirBlock outer = b->block, bodies[16];
-    for (int d = 0; d < rank - 1; d++) {
-        MlirOperation loop = ir_op(b, "scf.for", 0, NULL, 3, (MlirValue[]){zero, valid[d], one}, 0, NULL, 1);
+    int loops = chunked ? rank : rank - 1;
+    for (int d = 0; d < loops; d++) {
+        MlirValue step = d == rank - 1 ? ir_const_int(b, index, vl) : one;
+        MlirOperation loop = ir_op(b, "scf.for", 0, NULL, 3, (MlirValue[]){zero, valid[d], step}, 0, NULL, 1);
         b->block = bodies[d] = ir_region_block(b, loop, 0, 1, &index);
         ivs[d] = mlirBlockGetArgument(bodies[d], 0);
     }
-    ivs[rank - 1] = zero;
+    if (!chunked)
+        ivs[rank - 1] = zero;
+    MlirValue left = chunked ? ir_binop(b, "arith.subi", valid[rank - 1], ivs[rank - 1]) : valid[rank - 1];
     MlirValue ops[3 + 16];
-    ops[0] = src;
     for (int d = 0; d < rank; d++)
         ops[1 + d] = ivs[d];
-    ops[1 + rank] = mask;
+    MlirBlock body = b->block;
+    if (chunked) {  // a whole vector: plain moves
+        MlirValue whole = ir_cmpi(b, 5 /* sge */, left, ir_const_int(b, index, vl));
+        MlirOperation choice = ir_op(b, "scf.if", 0, NULL, 1, &whole, 0, NULL, 2);
+        b->block = ir_region_block(b, choice, 0, 0, NULL);
+        ops[0] = src;
+        MlirValue v = ir_op1(b, "vector.load", vt, 1 + rank, ops);
+        MlirValue sops[2 + 16];
+        sops[0] = v;
+        sops[1] = dst;
+        for (int d = 0; d < rank; d++)
+            sops[2 + d] = ivs[d];
+        ir_op(b, "vector.store", 0, NULL, 2 + rank, sops, 0, NULL, 0);
+        ir_op(b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        b->block = ir_region_block(b, choice, 1, 0, NULL);
+    }
+    ops[0] = src;
+    ops[1 + rank] = ir_op1(b, "vector.create_mask", mt, 1, &left);
     ops[2 + rank] = pass;
     MlirValue row = ir_op1(b, "vector.maskedload", vt, 3 + rank, ops);
     ops[0] = dst;
     ops[2 + rank] = row;
     ir_op(b, "vector.maskedstore", 0, NULL, 3 + rank, ops, 0, NULL, 0);
-    for (int d = rank - 2; d >= 0; d--) {
+    if (chunked) {
+        ir_op(b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        b->block = body;
+    }
+    for (int d = loops - 1; d >= 0; d--) {
+        b->block = bodies[d];
+        ir_op(b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    }
+    b->block = outer;
+}
+
+// A padded load's fill and copy in one pass, for a tile buffer `buf_v` (type `buf`) whose valid
+// part starts at its origin and whose source `part` has unit-stride rows: every row of the
+// buffer is written in moves of at most MASKED_ROW_BYTES, each loaded from `part` under the mask
+// of the lanes inside it (none for rows past the valid ones) with `pad` in the other lanes, and
+// stored whole (masked only past the buffer's row). A row of 1000 of 1024 elements was a 4 KiB
+// fill and then a copy.
+static void padded_row_copy(IRBuilder *b, MlirValue part, MlirValue buf_v, MlirType buf, MlirValue pad) {
+    MlirContext ctx = b->ctx;
+    MlirType index = mlirIndexTypeGet(ctx), el = mlirShapedTypeGetElementType(buf);
+    int rank = (int)mlirShapedTypeGetRank(buf);
+    int64_t width = mlirShapedTypeGetDimSize(buf, rank - 1),
+            lanes = MASKED_ROW_BYTES / (ir_elem_bits(el) / 8);
+    int64_t vl = width < lanes ? width : lanes;
+    MlirType vt = mlirVectorTypeGet(1, &vl, el), mt = mlirVectorTypeGet(1, &vl, mlirIntegerTypeGet(ctx, 1));
+    MlirValue zero = ir_const_int(b, index, 0), one = ir_const_int(b, index, 1);
+    MlirValue valid[16], ivs[16];
+    for (int d = 0; d < rank; d++)
+        valid[d] = ir_op1(b, "memref.dim", index, 2, (MlirValue[]){part, ir_const_int(b, index, d)});
+    MlirValue pass = ir_op1(b, "vector.broadcast", vt, 1, &pad);
+    MlirValue src = unit_stride_view(b, part);
+    MlirBlock outer = b->block, bodies[16];
+    for (int d = 0; d < rank; d++) {
+        MlirValue ub = ir_const_int(b, index, mlirShapedTypeGetDimSize(buf, d));
+        MlirValue step = d == rank - 1 ? ir_const_int(b, index, vl) : one;
+        MlirOperation loop = ir_op(b, "scf.for", 0, NULL, 3, (MlirValue[]){zero, ub, step}, 0, NULL, 1);
+        b->block = bodies[d] = ir_region_block(b, loop, 0, 1, &index);
+        ivs[d] = mlirBlockGetArgument(bodies[d], 0);
+    }
+    // The lanes of this move inside `part`: none in a row past the valid rows.
+    MlirValue left = ir_binop(b, "arith.subi", valid[rank - 1], ivs[rank - 1]);
+    for (int d = 0; d < rank - 1; d++)
+        left = ir_op1(b, "arith.select", index, 3,
+                      (MlirValue[]){ir_cmpi(b, 2 /* slt */, ivs[d], valid[d]), left, zero});
+    // A whole vector inside the part is a plain load (the moves of a row but its last); the
+    // others are masked.
+    MlirValue ops[3 + 16];
+    ops[0] = src;
+    for (int d = 0; d < rank; d++)
+        ops[1 + d] = ivs[d];
+    MlirValue whole = ir_cmpi(b, 5 /* sge */, left, ir_const_int(b, index, vl));
+    MlirOperation choice = ir_op(b, "scf.if", 1, &vt, 1, &whole, 0, NULL, 2);
+    MlirBlock body = b->block;
+    b->block = ir_region_block(b, choice, 0, 0, NULL);
+    MlirValue plain = ir_op1(b, "vector.load", vt, 1 + rank, ops);
+    ir_op(b, "scf.yield", 0, NULL, 1, &plain, 0, NULL, 0);
+    b->block = ir_region_block(b, choice, 1, 0, NULL);
+    ops[1 + rank] = ir_op1(b, "vector.create_mask", mt, 1, &left);
+    ops[2 + rank] = pass;
+    MlirValue masked = ir_op1(b, "vector.maskedload", vt, 3 + rank, ops);
+    ir_op(b, "scf.yield", 0, NULL, 1, &masked, 0, NULL, 0);
+    b->block = body;
+    MlirValue row = mlirOperationGetResult(choice, 0);
+    ops[0] = buf_v;
+    if (width % vl == 0) {
+        MlirValue sops[2 + 16];
+        sops[0] = row;
+        sops[1] = buf_v;
+        for (int d = 0; d < rank; d++)
+            sops[2 + d] = ivs[d];
+        ir_op(b, "vector.store", 0, NULL, 2 + rank, sops, 0, NULL, 0);
+    } else {
+        MlirValue room = ir_binop(b, "arith.subi", ir_const_int(b, index, width), ivs[rank - 1]);
+        ops[1 + rank] = ir_op1(b, "vector.create_mask", mt, 1, &room);
+        ops[2 + rank] = row;
+        ir_op(b, "vector.maskedstore", 0, NULL, 3 + rank, ops, 0, NULL, 0);
+    }
+    for (int d = rank - 1; d >= 0; d--) {
         b->block = bodies[d];
         ir_op(b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
     }
@@ -191,6 +293,26 @@ static MlirOperation rows_or_general(IRBuilder *b, MlirValue unit, MlirValue par
     }
     MlirOperation end = ir_op(b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
     return mlirOperationIsNull(at) ? end : at;
+}
+
+// The padding value a fill yields, when defined outside it (else null).
+static MlirValue fill_value(const Fill *f) {
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(f->map, 0));
+    MlirOperation yield = mlirBlockGetTerminator(body);
+    if (mlirOperationIsNull(yield) || !ir_op_is(yield, "linalg.yield") ||
+        mlirOperationGetNumOperands(yield) != 1)
+        return (MlirValue){NULL};
+    MlirValue v = mlirOperationGetOperand(yield, 0);
+    MlirBlock def = mlirValueIsABlockArgument(v) ? mlirBlockArgumentGetOwner(v)
+                                                 : mlirOperationGetBlock(mlirOpResultGetOwner(v));
+    return mlirBlockEqual(def, body) ? (MlirValue){NULL} : v;
+}
+
+static bool all_zero(MlirAttribute a) {
+    for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(a); i++)
+        if (mlirDenseI64ArrayGetElement(a, i) != 0)
+            return false;
+    return true;
 }
 
 static void guard(MlirContext ctx, const Fill *f) {
@@ -238,11 +360,31 @@ static void guard(MlirContext ctx, const Fill *f) {
         ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
         slow = b.block = ir_region_block(&b, outer, 1, 0, NULL);
     }
+    // A valid part at the buffer's origin, rows that fit masked moves, a padding value from
+    // outside the fill: fill and copy in one pass (padded_row_copy) where the rows are
+    // unit-stride, the fill and the general copy where not.
+    MlirValue pad = fill_value(f);
+    bool fused = fast_path && masked_rows_fit(buf) && !mlirValueIsNull(pad) &&
+                 all_zero(mlirOperationGetAttributeByName(f->view, ir_str("static_offsets")));
+    MlirBlock fused_slow = slow;
+    if (fused) {
+        MlirOperation rows = ir_op(&b, "scf.if", 0, NULL, 1, &unit, 0, NULL, 2);
+        b.block = ir_region_block(&b, rows, 0, 0, NULL);
+        padded_row_copy(&b, part, buf_v, buf, pad);
+        ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        b.block = ir_region_block(&b, rows, 1, 0, NULL);
+    }
     MlirOperation ifop = ir_op(&b, "scf.if", 0, NULL, 1, &any, 0, NULL, 2);
+    MlirBlock after_fill = b.block;
     b.block = ir_region_block(&b, ifop, 0, 0, NULL);
     MlirOperation yield = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
     MlirOperation copy_at = {NULL};  // the general copy goes before this op
-    if (fast_path) {
+    if (fused) {
+        b.block = after_fill;
+        copy_at = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+        b.block = fused_slow;
+        ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    } else if (fast_path) {
         b.block = slow;
         copy_at = rows_or_general(&b, unit, part, view, buf);
     }

@@ -184,9 +184,15 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         lower_print_after_step(module, "tile-level");
         schedule_apply(ctx, module, sched);
         lower_print_after_step(module, "schedule");
+        x86_iota_masks(ctx, module);
+        lower_print_after_step(module, "iota-masks");
         if (sched->inplace) {
+            x86_masked_row_reads(ctx, module);
+            lower_print_after_step(module, "masked-rows");
             x86_inplace_tiles(ctx, module);
             lower_print_after_step(module, "inplace");
+            x86_inplace_stores(ctx, module);
+            lower_print_after_step(module, "inplace-stores");
         }
     }
     if (stage > LOWER_SCHEDULED) {

@@ -24,6 +24,16 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *s, Lower
 // Before bufferization: a padded load that needs no padding and whose rows lie close together
 // reads the tensor in place instead of a packed copy (inplace.c).
 void x86_inplace_tiles(MlirContext ctx, MlirModule module);
+// After the schedule: `arange(0, BC) < C` vectorized over a tile's columns (a 64-bit index
+// compare per lane) becomes vector.create_mask of C minus the column (iotamask.c).
+void x86_iota_masks(MlirContext ctx, MlirModule module);
+// Before x86_inplace_tiles: a padded row tile read only by vector loads of its slices is read
+// with masked loads of the tensor itself, the padding value past the end (rowreads.c).
+void x86_masked_row_reads(MlirContext ctx, MlirModule module);
+// Before bufferization: a tile stored into a kernel argument that nothing else reads or writes
+// is computed straight into the argument's memory when it lies inside it (unit-stride rows),
+// and through a buffer and a copy only at the edges (stores.c).
+void x86_inplace_stores(MlirContext ctx, MlirModule module);
 // Before the schedule, on CPUs with AVX512-BF16: each dot of two bf16 tiles widened to an f32
 // accumulator (k even, n a multiple of 16) becomes a linalg.contract in the VNNI layout, tagged
 // tilec.bdot = i (its B interleave tilec.vnni = i), i < max; returns how many, their shapes in
