@@ -256,11 +256,20 @@ static void guard(MlirContext ctx, const Fill *f, int vector_bits) {
     MlirType buf = mlirValueGetType(buf_v);
     MlirType index = mlirIndexTypeGet(ctx), i1 = mlirIntegerTypeGet(ctx, 1);
     int rank = (int)mlirShapedTypeGetRank(buf);
-    MlirValue any = {NULL}, nonempty = ir_const_int(&b, i1, 1);
+    // A tile inside the tensor whose rows are unit-stride is copied at its static size (loops
+    // with constant bounds: LLVM unrolls and vectorizes them; the general copy's run-time
+    // bounds and strides cost as much in loop overhead as in moves for short rows); one whose
+    // columns are (a tensor stored transposed) in blocks transposed in registers, when its
+    // argument may have a non-unit innermost stride and its shape fits (`lanes`).
+    bool fast_path = rank >= 1 && rank <= 16 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
+    int lanes = fast_path && of_strided_arg(part) ? x86_transposed_copy_lanes(buf, vector_bits) : 0;
+    MlirValue any = {NULL}, nonempty = {NULL};
+    if (lanes)
+        nonempty = ir_const_int(&b, i1, 1);
     for (intptr_t d = 0; d < rank; d++) {
         MlirValue ops[2] = {view, ir_const_int(&b, index, d)};
         MlirValue valid = ir_op1(&b, "memref.dim", index, 2, ops);
-        if (d < rank - 2)  // a leading side of 1 (transposed copies): the tile is not all padding
+        if (lanes && d < rank - 2)  // a leading side of 1: the tile is not all padding
             nonempty = ir_binop(&b, "arith.andi", nonempty,
                                 ir_cmpi(&b, 1 /* ne */, valid, ir_const_int(&b, index, 0)));
         MlirValue full = ir_const_int(&b, index, mlirShapedTypeGetDimSize(buf, d));
@@ -269,13 +278,8 @@ static void guard(MlirContext ctx, const Fill *f, int vector_bits) {
     }
     if (mlirValueIsNull(any))
         any = ir_const_int(&b, i1, 1);
-    // A tile inside the tensor whose rows are unit-stride is copied at its static size (loops
-    // with constant bounds: LLVM unrolls and vectorizes them; the general copy's run-time
-    // bounds and strides cost as much in loop overhead as in moves for short rows).
-    bool fast_path = rank >= 1 && rank <= 16 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
     MlirBlock slow = scratch;
     MlirValue unit = {NULL}, tunit = {NULL}, tcond = {NULL};
-    int lanes = fast_path && of_strided_arg(part) ? x86_transposed_copy_lanes(buf, vector_bits) : 0;
     if (fast_path) {
         MlirOperation md = ir_strided_metadata(&b, part);
         unit = ir_cmpi(&b, 0 /* eq */, mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1));
@@ -319,9 +323,8 @@ static void guard(MlirContext ctx, const Fill *f, int vector_bits) {
         copy_at = rows_or_general(&b, unit, part, view, buf);
         // An edge tile of a tensor stored transposed: masked transposed blocks.
         MlirValue pad = fill_value(f->map);
-        if (lanes && !mlirValueIsNull(pad)) {
+        if (lanes && !mlirValueIsNull(pad))
             copy_at = transposed_or_general(ctx, copy_at, tcond, part, buf_v, lanes, pad);
-        }
     }
     move_all_before(scratch, f->copy);
     mlirOperationMoveBefore(f->map, yield);
