@@ -22,8 +22,8 @@ static void layout(int l, int64_t r, int64_t c, int64_t *sr, int64_t *sc, int64_
     }
 }
 
-typedef int (*Matmul)(const float *, const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                      int64_t);
+typedef int (*Matmul)(const float *, const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+                      int64_t, int64_t);
 
 // A (M x K) and B (K x N) in layouts la, lb; C = A @ B against a double reference.
 static int run_mm(Matmul f, const char *name, int la, int lb, int64_t m, int64_t k, int64_t n) {
@@ -84,7 +84,8 @@ static int run_copies(int l, int64_t r, int64_t c) {
                 fails += y3[(p * r + i) * c + j] != x3[p * nx + i * sr + j * sc] + 1.0f;
     fails += check_guard(y3, np * r * c, "copy3");
     if (fails)
-        printf("FAIL copies %s %lldx%lld: %lld wrong\n", names[l], (long long)r, (long long)c, (long long)fails);
+        printf("FAIL copies %s %lldx%lld: %lld wrong\n", names[l], (long long)r, (long long)c,
+               (long long)fails);
     free(x), free(y), free(xh), free(yh), free(x3), free(y3);
     return fails != 0;
 }
