@@ -6,9 +6,14 @@
 // (time / slice time: 1.00 is as fast; the offsets and masked-slice forms aim at <= 1.25), and
 // whether the outputs differ from the slice form's (they must not). Last, flash attention
 // written with the manual's idioms (bench/flash_attention.tile) against stdlib's `attention`
-// (both f32, 1 batch x 4 heads x S x 64, T = S, causal and not; the aim: <= 1.3x).
-//   patterns_bench [N ...]   vector lengths (default 65536 1000000); 2-D: 512 x N/512;
-//                            attention S = N / 64 (at most 1024)
+// (both f32, 1 batch x 4 heads x S x 64, T = S, causal and not; the aim: <= 1.3x). Then
+// matmul with strided operands (matmul_strided): B stored transposed, B a sub-matrix, A
+// transposed, both, and B with both strides 2, against the same kernel with contiguous A and B
+// (GFLOP/s and time / contiguous time; the aim for the transposed and sub-matrix layouts: a few
+// percent, at most 1.25).
+//   patterns_bench [N ...] [MxNxK ...]   vector lengths (default 65536 1000000); 2-D: 512 x
+//                            N/512; attention S = N / 64 (at most 1024); matmul shapes (default
+//                            1024x1024x1024 2048x2048x2048 128x4096x1024 1023x1023x1023)
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,13 +80,77 @@ static double time_attn(Attn f, const float *q, const float *k, const float *v, 
     return best;
 }
 
+typedef int (*Matmul)(const float *, const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+                      int64_t, int64_t);
+
+// Seconds per call of matmul_strided with the given strides: the minimum of 3-5 calls after a
+// warm-up (fewer for big shapes).
+static double time_mm(const float *a, const float *b, float *c, int64_t m, int64_t k, int64_t n,
+                      const int64_t s[4]) {
+    double best = 1e30;
+    int reps = 2.0 * (double)m * (double)n * (double)k > 4e9 ? 3 : 5;
+    for (int r = -1; r < reps; r++) {
+        double t0 = cpu_now();
+        if (matmul_strided(a, b, c, m, k, n, s[0], s[1], s[2], s[3]))
+            return -1;
+        double t = cpu_now() - t0;
+        best = r >= 0 && t < best ? t : best;
+    }
+    return best;
+}
+
+// One matmul shape in every layout, against contiguous A and B.
+static void bench_strided(int64_t m, int64_t n, int64_t k) {
+    int64_t ld = n + 16;  // B as a sub-matrix of a wider matrix
+    float *a = malloc(sizeof(float) * (size_t)(m * k)), *at = malloc(sizeof(float) * (size_t)(m * k));
+    float *b = malloc(sizeof(float) * (size_t)(k * n)), *bt = malloc(sizeof(float) * (size_t)(k * n));
+    float *bs = malloc(sizeof(float) * (size_t)(k * ld)), *b2 = malloc(sizeof(float) * (size_t)(4 * k * n));
+    float *ref = malloc(sizeof(float) * (size_t)(m * n)), *c = malloc(sizeof(float) * (size_t)(m * n));
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t p = 0; p < k; p++)
+            a[i * k + p] = at[p * m + i] = (float)((i * 7 + p * 3) % 17) * 0.125f - 1.0f;
+    for (int64_t p = 0; p < k; p++)
+        for (int64_t j = 0; j < n; j++) {
+            float v = (float)((p * 5 + j * 11) % 13) * 0.25f - 1.5f;
+            b[p * n + j] = bt[j * k + p] = bs[p * ld + j] = b2[p * 4 * n + 2 * j] = v;
+        }
+    static const struct {
+        const char *name;
+        int a, b;  // A: 0 contiguous, 1 transposed; B: 0 contiguous, 1 transposed, 2 sub-matrix, 3 strides 2
+    } lay[] = {
+        {"B transposed", 0, 1},       {"B sub-matrix (ld = N + 16)", 0, 2}, {"A transposed", 1, 0},
+        {"A and B transposed", 1, 1}, {"B both strides 2 (general)", 0, 3},
+    };
+    const float *as[2] = {a, at}, *bsrc[4] = {b, bt, bs, b2};
+    int64_t sa[2][2] = {{k, 1}, {1, m}}, sb[4][2] = {{n, 1}, {1, k}, {ld, 1}, {4 * n, 2}};
+    double flop = 2.0 * (double)m * (double)n * (double)k;
+    double base = time_mm(a, b, ref, m, k, n, (int64_t[]){k, 1, n, 1});
+    printf("matmul contiguous A, B\t%lldx%lldx%lld\t%.1f GFLOP/s\t1.00\t\n", (long long)m, (long long)n,
+           (long long)k, flop / base * 1e-9);
+    for (size_t l = 0; l < sizeof lay / sizeof *lay; l++) {
+        memset(c, 0, sizeof(float) * (size_t)(m * n));
+        int64_t s[4] = {sa[lay[l].a][0], sa[lay[l].a][1], sb[lay[l].b][0], sb[lay[l].b][1]};
+        double t = time_mm(as[lay[l].a], bsrc[lay[l].b], c, m, k, n, s);
+        printf("matmul %s\t%lldx%lldx%lld\t%.1f GFLOP/s\t%.2f\t%s\n", lay[l].name, (long long)m, (long long)n,
+               (long long)k, flop / t * 1e-9, t / base,
+               memcmp(c, ref, sizeof(float) * (size_t)(m * n)) ? "DIFFERS" : "same");
+    }
+    free(a), free(at), free(b), free(bt), free(bs), free(b2), free(ref), free(c);
+}
+
 int main(int argc, char **argv) {
     int64_t sizes[16] = {65536, 1000000};
-    int ns = 2;
+    int64_t shapes[16][3] = {{1024, 1024, 1024}, {2048, 2048, 2048}, {128, 4096, 1024}, {1023, 1023, 1023}};
+    int ns = 2, nm = 4;
     if (argc > 1) {
-        ns = 0;
-        for (int i = 1; i < argc && ns < 16; i++)
-            sizes[ns++] = atoll(argv[i]);
+        ns = nm = 0;
+        for (int i = 1; i < argc; i++) {
+            long long x, y, z;
+            if (sscanf(argv[i], "%lldx%lldx%lld", &x, &y, &z) == 3 && nm < 16)
+                shapes[nm][0] = x, shapes[nm][1] = y, shapes[nm++][2] = z;
+            else if (!strchr(argv[i], 'x') && ns < 16)
+                sizes[ns++] = atoll(argv[i]);
+        }
     }
     printf("pattern\tN\tus/call\tvs slice\toutput\n");
     for (int s = 0; s < ns; s++) {
@@ -140,5 +209,10 @@ int main(int argc, char **argv) {
         }
         free(q), free(k), free(v), free(o1), free(o2);
     }
+    printf("\nmatmul f32 (bench/patterns.tile matmul_strided) by operand layout, vs contiguous A and B; min "
+           "CPU time\n");
+    printf("layout\tMxNxK\tspeed\tvs contiguous\toutput\n");
+    for (int s = 0; s < nm; s++)
+        bench_strided(shapes[s][0], shapes[s][1], shapes[s][2]);
     return 0;
 }

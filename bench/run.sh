@@ -90,7 +90,7 @@ build/bin/tilec stdlib/attention.tile -o "$out/attention.o"
 cc -O2 -I"$out" -Ibench bench/patterns_bench.c "$out/patterns.o" "$out/vector_add.o" "$out/flash_attention.o" \
     "$out/attention.o" build/lib/libtilec_rt.a -lpthread -lm -o "$out/patterns_bench"
 pat_args=()
-[[ "${1:-}" == "--smoke" ]] && pat_args=(1000 6400)
+[[ "${1:-}" == "--smoke" ]] && pat_args=(1000 6400 64x64x64 97x80x72)
 echo
 echo "access patterns f32 (bench/patterns.tile) vs the slice form, flash attention with the manual's idioms"
 echo "(bench/flash_attention.tile) vs stdlib attention; one thread, min CPU time of the thread"

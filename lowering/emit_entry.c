@@ -64,6 +64,26 @@ static void block_args(MlirBlock b, int first, int n, MlirValue *out) {
 
 static MlirValue descriptor(Emitter *e, const Symbol *ts, MlirValue p);
 
+// Marks the tensor arguments of NAME__program whose innermost stride may differ from 1 (a stride
+// name, or a literal other than 1) with the argument attribute `tilec.strided`: the x86 back end
+// versions only their tiles' copies for layouts other than unit-stride rows (backends/x86/
+// copies.c), and drops the marks.
+static void mark_strided(Emitter *e, MlirOperation func, const KernelInfo *ki, int na) {
+    MlirAttribute dicts[64 + 4 * TILE_MAX_RANK];
+    MlirNamedAttribute mark = named(e, "tilec.strided", mlirUnitAttrGet(e->ir.ctx));
+    bool any = false;
+    for (int i = 0; i < na; i++) {
+        const Symbol *t = i < ki->ntensors ? ki->tensors[i] : NULL;
+        int r = t ? t->type.rank : 0;
+        bool strided =
+            r > 0 && (t->strides[r - 1] || (t->const_strides[r - 1] >= 0 && t->const_strides[r - 1] != 1));
+        dicts[i] = mlirDictionaryAttrGet(e->ir.ctx, strided ? 1 : 0, &mark);
+        any |= strided;
+    }
+    if (any)
+        mlirOperationSetAttributeByName(func, str("arg_attrs"), mlirArrayAttrGet(e->ir.ctx, na, dicts));
+}
+
 static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     KernelInfo *ki = k->kinfo;
     MlirType args[64 + 4 * TILE_MAX_RANK];
@@ -83,6 +103,8 @@ static void emit_kernel(Emitter *e, MlirModule module, Node *k) {
     char name[512];
     snprintf(name, sizeof name, "%s__program", e->sym);
     MlirBlock body = emit_new_func(e, module, name, na, args, 0, NULL, true);
+    if (!e->gpu)
+        mark_strided(e, mlirBlockGetParentOperation(body), ki, na);
     int a = ki->ntensors;
     MlirValue vals[64];
     block_args(body, a, ki->nscalars + ki->nsizes + ki->nstrides, vals);

@@ -269,6 +269,7 @@ static MlirValue drop_dims(Emitter *e, MlirValue v, const SliceDims *d, const Ty
 
 static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirValue pad,
                              const Type *result);
+static void remark_strided(Emitter *e, const Node *n, const Symbol *t, const SliceDims *d);
 static void store_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirValue v, const Type *vtype);
 
 MlirValue emit_tensor_load(Emitter *e, Node *n) {
@@ -279,7 +280,56 @@ MlirValue emit_tensor_load(Emitter *e, Node *n) {
     ElemType el = t->type.elem;
     MlirValue pad = n->els ? emit_operand(e, n->els, el, &(Type){.cls = TY_VALUE, .elem = el})
                            : const_scalar(e, el, &(ConstVal){0});
+    remark_strided(e, n, t, &d);
     return load_window(e, t, &d, pad, &n->type);
+}
+
+// The remark for a slice load (window d) from a tensor whose innermost stride is not known to
+// be 1: on x86 each tile branches on the strides at run time (backends/x86/copies.c): rows of
+// unit stride are copied as vectors; a tensor stored transposed (the stride of its
+// second-innermost dimension 1) is read along its contiguous columns in blocks of L x L elements
+// transposed in registers (backends/x86/tcopy.c), L the vector's lanes (16 f32 with AVX-512, 8
+// with AVX2, 4 with SSE), when the tile's last two sides are multiples of L and its others 1;
+// else element by element. The target's vector width is not known here: the remark says which
+// widths take the transposed slice.
+static void remark_strided(Emitter *e, const Node *n, const Symbol *t, const SliceDims *d) {
+    int r = t->type.rank;
+    if (!diag_remarks_enabled() || e->gpu || r < 1 || t->const_strides[r - 1] == 1 ||
+        (!t->strides[r - 1] && t->const_strides[r - 1] < 0))
+        return;
+    int bits = elem_bits(t->type.elem), lanes = 0;  // the most lanes (of 512, 256, 128 bits) that fit
+    const char *why = NULL;
+    if (r < 2)
+        why = "a 1-D tile";
+    else if (bits != 16 && bits != 32 && bits != 64)
+        why = "its elements are not 16, 32 or 64 bits";
+    for (int i = 0; !why && i < r - 2; i++)
+        if (d->size[i] != 1)
+            why = "a side other than its last two is not 1";
+    int64_t s0 = r >= 2 ? d->size[r - 2] : 1, s1 = d->size[r - 1];
+    for (int vb = 512; !why && vb >= 128 && !lanes; vb /= 2)
+        if (vb / bits >= 4 && vb / bits <= 32 && s0 % (vb / bits) == 0 && s1 % (vb / bits) == 0)
+            lanes = vb / bits;
+    if (!why && !lanes)
+        why = "its last two sides are not multiples of the vector's lanes";
+    if (why)
+        remark_at(n->span,
+                  "load from '%s' has run-time strides: per tile, unit inner stride -> slice, else element "
+                  "by element (no transposed slice: %s)",
+                  t->name, why);
+    else if (lanes == 512 / bits)
+        remark_at(n->span,
+                  "load from '%s' has run-time strides: per tile, unit inner stride -> slice, unit outer "
+                  "stride -> transposed slice (%lld x %lld in blocks of %d x %d with AVX-512, transposed in "
+                  "registers), else element by element",
+                  t->name, (long long)s0, (long long)s1, lanes, lanes);
+    else
+        remark_at(
+            n->span,
+            "load from '%s' has run-time strides: per tile, unit inner stride -> slice, unit outer "
+            "stride -> transposed slice with vectors of at most %d lanes (%lld x %lld is not a multiple "
+            "of AVX-512's %d: element by element there), else element by element",
+            t->name, lanes, (long long)s0, (long long)s1, 512 / bits);
 }
 
 // The window d of tensor t, padded with the scalar `pad`, its dropped dimensions collapsed
@@ -751,6 +801,7 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
         MlirValue pad = pn ? emit_operand(e, (Node *)pn, el, &(Type){.cls = TY_VALUE, .elem = el})
                            : const_scalar(e, el, &(ConstVal){0});
         Type k = kept_type(&w, &a);
+        remark_strided(e, n, a.t, &w.d);
         MlirValue v = to_result_shape(e, &w, &a, load_window(e, a.t, &w.d, pad, &k), true);
         if (w.residual) {
             MlirType rt = value_type(e, &a.shape);

@@ -295,9 +295,10 @@ static MlirOperation rows_or_general(IRBuilder *b, MlirValue unit, MlirValue par
     return mlirOperationIsNull(at) ? end : at;
 }
 
-// The padding value a fill yields, when defined outside it (else null).
-static MlirValue fill_value(const Fill *f) {
-    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(f->map, 0));
+// The padding value that the fill `map` writes, when it is defined outside the map (it then
+// dominates the copy after it); else null.
+static MlirValue fill_value(MlirOperation map) {
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(map, 0));
     MlirOperation yield = mlirBlockGetTerminator(body);
     if (mlirOperationIsNull(yield) || !ir_op_is(yield, "linalg.yield") ||
         mlirOperationGetNumOperands(yield) != 1)
@@ -315,7 +316,47 @@ static bool all_zero(MlirAttribute a) {
     return true;
 }
 
-static void guard(MlirContext ctx, const Fill *f) {
+// Before `at` (where the general copy of an edge tile goes): `scf.if (cond)` over the copy of
+// `part` into `buf` in transposed blocks, stored whole with the padding value `pad` past the
+// part (tcopy.c); returns the op of its else side before which the general copy goes.
+static MlirOperation transposed_or_general(MlirContext ctx, MlirOperation at, MlirValue cond, MlirValue part,
+                                           MlirValue buf, int lanes, MlirValue pad) {
+    MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
+    IRBuilder b = {ctx, scratch, mlirOperationGetLocation(at)};
+    MlirOperation tif = ir_op(&b, "scf.if", 0, NULL, 1, &cond, 0, NULL, 2);
+    b.block = ir_region_block(&b, tif, 0, 0, NULL);
+    x86_transposed_copy(&b, part, buf, lanes, pad);
+    ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    b.block = ir_region_block(&b, tif, 1, 0, NULL);
+    MlirOperation general = ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+    move_all_before(scratch, at);
+    mlirBlockDestroy(scratch);
+    return general;
+}
+
+// Whether `mem` is a view (subviews, casts) of an argument of its function that the emitter
+// marked `tilec.strided` (lowering/emit_entry.c: its innermost stride may not be 1).
+static bool of_strided_arg(MlirValue mem) {
+    while (mlirValueIsAOpResult(mem)) {
+        MlirOperation def = mlirOpResultGetOwner(mem);
+        if (!ir_op_is(def, "memref.subview") && !ir_op_is(def, "memref.cast"))
+            return false;
+        mem = mlirOperationGetOperand(def, 0);
+    }
+    MlirOperation func = mlirBlockGetParentOperation(mlirBlockArgumentGetOwner(mem));
+    if (mlirOperationIsNull(func) || !ir_op_is(func, "func.func"))
+        return false;
+    MlirAttribute attrs = mlirOperationGetAttributeByName(func, ir_str("arg_attrs"));
+    intptr_t i = mlirBlockArgumentGetArgNumber(mem);
+    if (mlirAttributeIsNull(attrs) || !mlirAttributeIsAArray(attrs) ||
+        i >= mlirArrayAttrGetNumElements(attrs))
+        return false;
+    MlirAttribute d = mlirArrayAttrGetElement(attrs, i);
+    return mlirAttributeIsADictionary(d) &&
+           !mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, ir_str("tilec.strided")));
+}
+
+static void guard(MlirContext ctx, const Fill *f, int vector_bits) {
     MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
     IRBuilder b = {ctx, scratch, mlirOperationGetLocation(f->map)};
     MlirValue view = mlirOperationGetResult(f->view, 0);
@@ -324,22 +365,30 @@ static void guard(MlirContext ctx, const Fill *f) {
     MlirType buf = mlirValueGetType(buf_v);
     MlirType index = mlirIndexTypeGet(ctx), i1 = mlirIntegerTypeGet(ctx, 1);
     int rank = (int)mlirShapedTypeGetRank(buf);
-    MlirValue any = {NULL};
+    // A tile inside the tensor whose rows are unit-stride is copied at its static size (loops
+    // with constant bounds: LLVM unrolls and vectorizes them; the general copy's run-time
+    // bounds and strides cost as much in loop overhead as in moves for short rows); one whose
+    // columns are (a tensor stored transposed) in blocks transposed in registers, when its
+    // argument may have a non-unit innermost stride and its shape fits (`lanes`).
+    bool fast_path = rank >= 1 && rank <= 16 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
+    int lanes = fast_path && of_strided_arg(part) ? x86_transposed_copy_lanes(buf, vector_bits) : 0;
+    MlirValue any = {NULL}, nonempty = {NULL};
+    if (lanes)
+        nonempty = ir_const_int(&b, i1, 1);
     for (intptr_t d = 0; d < rank; d++) {
         MlirValue ops[2] = {view, ir_const_int(&b, index, d)};
         MlirValue valid = ir_op1(&b, "memref.dim", index, 2, ops);
+        if (lanes && d < rank - 2)  // a leading side of 1: the tile is not all padding
+            nonempty = ir_binop(&b, "arith.andi", nonempty,
+                                ir_cmpi(&b, 1 /* ne */, valid, ir_const_int(&b, index, 0)));
         MlirValue full = ir_const_int(&b, index, mlirShapedTypeGetDimSize(buf, d));
         MlirValue cmp = ir_cmpi(&b, 1 /* ne */, valid, full);
         any = mlirValueIsNull(any) ? cmp : ir_binop(&b, "arith.ori", any, cmp);
     }
     if (mlirValueIsNull(any))
         any = ir_const_int(&b, i1, 1);
-    // A tile inside the tensor whose rows are unit-stride is copied at its static size (loops
-    // with constant bounds: LLVM unrolls and vectorizes them; the general copy's run-time
-    // bounds and strides cost as much in loop overhead as in moves for short rows).
-    bool fast_path = rank >= 1 && rank <= 16 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
     MlirBlock slow = scratch;
-    MlirValue unit = {NULL};
+    MlirValue unit = {NULL}, tunit = {NULL}, tcond = {NULL};
     if (fast_path) {
         MlirOperation md = ir_strided_metadata(&b, part);
         unit = ir_cmpi(&b, 0 /* eq */, mlirOperationGetResult(md, 1 + 2 * rank), ir_const_int(&b, index, 1));
@@ -359,11 +408,25 @@ static void guard(MlirContext ctx, const Fill *f) {
         mlirBlockAppendOwnedOperation(b.block, copy);
         ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
         slow = b.block = ir_region_block(&b, outer, 1, 0, NULL);
+        // Else a tile inside a tensor stored transposed (its second-innermost stride is 1): its
+        // columns are contiguous, read as rows and transposed in registers (tcopy.c).
+        if (lanes) {
+            tunit = ir_cmpi(&b, 0 /* eq */, mlirOperationGetResult(md, 2 * rank), ir_const_int(&b, index, 1));
+            tcond = ir_binop(&b, "arith.andi", tunit, nonempty);
+            MlirOperation tif = ir_op(&b, "scf.if", 0, NULL, 1,
+                                      (MlirValue[]){ir_binop(&b, "arith.andi", inside, tunit)}, 0, NULL, 2);
+            b.block = ir_region_block(&b, tif, 0, 0, NULL);
+            x86_transposed_copy(&b, part, buf_v, lanes, (MlirValue){NULL});
+            ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+            b.block = slow;
+            ir_op(&b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
+            slow = b.block = ir_region_block(&b, tif, 1, 0, NULL);
+        }
     }
     // A valid part at the buffer's origin, rows that fit masked moves, a padding value from
     // outside the fill: fill and copy in one pass (padded_row_copy) where the rows are
     // unit-stride, the fill and the general copy where not.
-    MlirValue pad = fill_value(f);
+    MlirValue pad = fill_value(f->map);
     bool fused = fast_path && masked_rows_fit(buf) && !mlirValueIsNull(pad) &&
                  all_zero(mlirOperationGetAttributeByName(f->view, ir_str("static_offsets")));
     MlirBlock fused_slow = slow;
@@ -388,6 +451,9 @@ static void guard(MlirContext ctx, const Fill *f) {
         b.block = slow;
         copy_at = rows_or_general(&b, unit, part, view, buf);
     }
+    // An edge tile of a tensor stored transposed: masked transposed blocks (else the general copy).
+    if (lanes && !mlirValueIsNull(pad))
+        copy_at = transposed_or_general(ctx, copy_at, tcond, part, buf_v, lanes, pad);
     move_all_before(scratch, f->copy);
     mlirOperationMoveBefore(f->map, yield);
     if (fast_path)
@@ -395,12 +461,17 @@ static void guard(MlirContext ctx, const Fill *f) {
     mlirBlockDestroy(scratch);
 }
 
-void x86_guard_pad_fills(MlirContext ctx, MlirModule module) {
+void x86_guard_pad_fills(MlirContext ctx, MlirModule module, int vector_bits) {
     Fills fs = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_fills, &fs, MlirWalkPreOrder);
     for (int i = 0; i < fs.len; i++)
-        guard(ctx, &fs.items[i]);
+        guard(ctx, &fs.items[i], vector_bits);
     free(fs.items);
+    // The marks of strided arguments have served (the only argument attributes of CPU functions).
+    for (MlirOperation o = mlirBlockGetFirstOperation(mlirModuleGetBody(module)); !mlirOperationIsNull(o);
+         o = mlirOperationGetNextInBlock(o))
+        if (ir_op_is(o, "func.func"))
+            mlirOperationRemoveAttributeByName(o, ir_str("arg_attrs"));
 }
 
 // ================================================================ stores

@@ -200,7 +200,7 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         lower_print_after_step(module, "bufferize");
         x86_fast_stores(ctx, module, sched->prefetch);
         lower_print_after_step(module, "fast-stores");
-        x86_guard_pad_fills(ctx, module);
+        x86_guard_pad_fills(ctx, module, sched->vector_bits);
         lower_print_after_step(module, "guard-pad-fills");
         x86_hoist_if_allocs(module);
         lower_print_after_step(module, "hoist-if-allocs");

@@ -9,6 +9,7 @@
 
 #include "mlir-c/IR.h"
 
+#include "../../lowering/build.h"
 #include "../../lowering/lower.h"
 #include "schedule.h"
 
@@ -49,7 +50,20 @@ void x86_drop_self_copies(MlirContext ctx, MlirModule module);
 
 // After bufferization: the padding fill of each padded load (a tile reaching past its tensor)
 // runs only when the tile does reach past it (copies.c).
-void x86_guard_pad_fills(MlirContext ctx, MlirModule module);
+// A tile inside the tensor is copied at its static size when the tensor's rows are unit-stride,
+// and transposed in registers (x86_transposed_copy) when its columns are, vectors of
+// `vector_bits` bits.
+void x86_guard_pad_fills(MlirContext ctx, MlirModule module, int vector_bits);
+// The lanes L of the blocks in which x86_transposed_copy copies a tile buffer of type `buf`:
+// 0 unless its last two sides are multiples of L = vector_bits / element bits (4 to 32; 16-,
+// 32- and 64-bit elements) and its other sides are 1 (tcopy.c).
+int x86_transposed_copy_lanes(MlirType buf, int vector_bits);
+// Appends at b the copy of `part`, a view of a tensor whose second-innermost stride is 1
+// (tested at run time), into `buf`: L x L blocks read as unit-stride rows of the transposed view
+// and transposed by vector shuffles (tcopy.c). With a null `pad`, the sides of `part` are the
+// static ones of `buf`; else `part` may be smaller (an edge tile) and the blocks it overlaps
+// are stored whole, `pad` (a scalar) where they reach past it.
+void x86_transposed_copy(IRBuilder *b, MlirValue part, MlirValue buf, int lanes, MlirValue pad);
 // After bufferization: the copy of each stored tile into its tensor runs at the tile's static
 // size when the tile lies inside the tensor and the tensor's rows are unit-stride (copies.c).
 // With `prefetch`, a store inside a loop also has its destination prefetched for writing at
