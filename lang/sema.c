@@ -706,6 +706,36 @@ static void config_at(const Space *sp, int64_t index, Config *cfg) {
 typedef enum CfgResult { CFG_OK, CFG_REJECTED, CFG_ERROR } CfgResult;
 
 // Checks kernel k for one configuration. With !body, only the constraints are evaluated.
+// The conditions of a `where` or `prefer` clause (`clause`; `what` names one in messages): each
+// must be a scalar i1; those that read sizes or scalars are appended to *runtime (*n of them).
+// Whether one is false at compile time.
+static bool check_conditions(Sema *S, const NodeList *conds, const char *clause, const char *what,
+                             Node ***runtime, int *n) {
+    S->clause = clause;
+    bool any_false = false;
+    for (int i = 0; i < conds->len; i++) {
+        Node *w = conds->items[i];
+        Type t = sema_check_value(S, w);
+        if (sema_is_error(&t))
+            continue;
+        if (t.elem != EL_I1 || t.rank) {
+            char b[96];
+            error_at(w->span, "a %s must be a scalar i1 condition, got %s", what, type_str(&t, b, 96));
+            continue;
+        }
+        if (w->is_const) {
+            any_false = any_false || w->cval.i == 0;
+        } else {
+            Node **nw = ast_alloc(sizeof(Node *) * (size_t)(*n + 1));
+            if (*n)
+                memcpy(nw, *runtime, sizeof(Node *) * (size_t)*n);
+            nw[(*n)++] = w;
+            *runtime = nw;
+        }
+    }
+    return any_false;
+}
+
 static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool body) {
     int errors_before = diag_problem_count();
     KernelInfo *ki = ast_alloc(sizeof(KernelInfo));
@@ -770,53 +800,12 @@ static CfgResult check_kernel_config(Sema *S, Node *k, const Config *cfg, bool b
     }
 
     // Constraints: compile-time ones select configs, the others are checked at run time.
-    S->clause = "where";
-    bool rejected = false;
-    for (int i = 0; i < k->wheres.len; i++) {
-        Node *w = k->wheres.items[i];
-        Type t = sema_check_value(S, w);
-        if (sema_is_error(&t))
-            continue;
-        if (t.elem != EL_I1 || t.rank) {
-            char b[96];
-            error_at(w->span, "a constraint must be a scalar i1 condition, got %s", type_str(&t, b, 96));
-            continue;
-        }
-        if (w->is_const) {
-            rejected = rejected || w->cval.i == 0;
-        } else {
-            Node **nw = ast_alloc(sizeof(Node *) * (size_t)(ki->nruntime_wheres + 1));
-            if (ki->nruntime_wheres)
-                memcpy(nw, ki->runtime_wheres, sizeof(Node *) * (size_t)ki->nruntime_wheres);
-            nw[ki->nruntime_wheres++] = w;
-            ki->runtime_wheres = nw;
-        }
-    }
-
+    bool rejected =
+        check_conditions(S, &k->wheres, "where", "constraint", &ki->runtime_wheres, &ki->nruntime_wheres);
     // Preferences: which of the configurations that accept a call an untuned object runs
     // (§6.5); they select nothing.
-    S->clause = "prefer";
-    ki->not_preferred = false;
-    for (int i = 0; i < k->prefers.len; i++) {
-        Node *w = k->prefers.items[i];
-        Type t = sema_check_value(S, w);
-        if (sema_is_error(&t))
-            continue;
-        if (t.elem != EL_I1 || t.rank) {
-            char b[96];
-            error_at(w->span, "a preference must be a scalar i1 condition, got %s", type_str(&t, b, 96));
-            continue;
-        }
-        if (w->is_const) {
-            ki->not_preferred = ki->not_preferred || w->cval.i == 0;
-        } else {
-            Node **nw = ast_alloc(sizeof(Node *) * (size_t)(ki->nruntime_prefers + 1));
-            if (ki->nruntime_prefers)
-                memcpy(nw, ki->runtime_prefers, sizeof(Node *) * (size_t)ki->nruntime_prefers);
-            nw[ki->nruntime_prefers++] = w;
-            ki->runtime_prefers = nw;
-        }
-    }
+    ki->not_preferred =
+        check_conditions(S, &k->prefers, "prefer", "preference", &ki->runtime_prefers, &ki->nruntime_prefers);
 
     S->clause = NULL;
     if (body && !rejected && diag_problem_count() == errors_before) {
