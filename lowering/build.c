@@ -75,6 +75,13 @@ MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y) {
     return mlirOperationGetResult(ir_op(b, "arith.cmpi", 1, &i1, 2, (MlirValue[]){x, y}, 1, &p, 0), 0);
 }
 
+void ir_vector_store(IRBuilder *b, MlirValue v, MlirValue mem, int rank, const MlirValue *idx) {
+    MlirValue ops[2 + 16] = {v, mem};
+    for (int d = 0; d < rank && d < 16; d++)
+        ops[2 + d] = idx[d];
+    ir_op(b, "vector.store", 0, NULL, 2 + rank, ops, 0, NULL, 0);
+}
+
 MlirOperation ir_strided_metadata(IRBuilder *b, MlirValue mem) {
     MlirType mt = mlirValueGetType(mem);
     int rank = (int)mlirShapedTypeGetRank(mt);

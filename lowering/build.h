@@ -35,6 +35,8 @@ MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v);
 MlirValue ir_const_float(IRBuilder *b, MlirType t, double v);
 // arith.cmpi with an integer predicate (0 eq, 1 ne, ..., 7 ule), an i1 result.
 MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y);
+// vector.store of `v` into `mem` (rank at most 16) at indices idx[0..rank).
+void ir_vector_store(IRBuilder *b, MlirValue v, MlirValue mem, int rank, const MlirValue *idx);
 // memref.extract_strided_metadata of `mem` (rank r): results 0 base, 1 offset, 2.. sizes,
 // 2 + r.. strides.
 MlirOperation ir_strided_metadata(IRBuilder *b, MlirValue mem);

@@ -2,9 +2,10 @@
 // (dispatch.c) about a call: double SYM__fit(the entry's arguments) is -1 when the version's
 // run-time `where` constraints reject the call, else the call's padded work in that version (the
 // product over the kernel's relations, lower_fit_relations, of ceil(extent / tile) * tile); when
-// the version's `prefer` conditions do not hold, (work + 1) * 2^200 instead, above the work of any
-// preferred version (a product of 16 extents below 2^12 each) and in the same order as the work
-// among the versions not preferred (exact: a power of two).
+// the version's `prefer` conditions do not hold, (work + 1) * 2^200 instead: above the work of any
+// preferred version whose work is below 2^200 (16 relations of extents below 2^12 each stay below
+// 2^192), and in the same order as the work among the versions not preferred (exact: a power of
+// two).
 // Host code only, for every target: a module of its own, lowered by the host pipeline.
 #include "mlir-c/Dialect/LLVM.h"
 

@@ -143,12 +143,11 @@ int lower_untuned_configs(Program *prog, Node *k, const SemaOptions *opts, Confi
     int n = 1;
     const KernelInfo *ki = k->kinfo;
     bool reads[64] = {false};
-    for (int w = 0; w < k->wheres.len; w++)
-        if (reads_run_time(k->wheres.items[w]))
-            tunables_read(k->wheres.items[w], ki, reads);
-    for (int w = 0; w < k->prefers.len; w++)
-        if (reads_run_time(k->prefers.items[w]))
-            tunables_read(k->prefers.items[w], ki, reads);
+    const NodeList *clauses[2] = {&k->wheres, &k->prefers};  // constraints and preferences alike
+    for (int c = 0; c < 2; c++)
+        for (int w = 0; w < clauses[c]->len; w++)
+            if (reads_run_time(clauses[c]->items[w]))
+                tunables_read(clauses[c]->items[w], ki, reads);
     int vary[64], nvary = 0, pos[64] = {0};
     // With relations (lower_fit_relations) or preferences a later version may fit a call better
     // than one that accepts every call.
@@ -200,34 +199,40 @@ bool lower_kernel_has_fit(const Node *k) {
     return k->prefers.len > 0 || lower_fit_relations(k, rel, 1) > 0;
 }
 
+// The source text of span `s` on one line (line breaks and indentation as one space; "..." past
+// `cap`), for a header comment.
+static const char *one_line(const Span *s, char *text, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->len && n + 4 < cap; i++) {
+        char c = s->file->text[s->off + i];
+        bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+        if (!space)
+            text[n++] = c;
+        else if (n > 0 && text[n - 1] != ' ')
+            text[n++] = ' ';
+    }
+    if (n + 4 >= cap)
+        memcpy(text + n, "...", 3), n += 3;
+    text[n] = '\0';
+    return text;
+}
+
 void lower_note_fit(char **buf, size_t *len, const Node *k) {
     LowerFitRelation rel[LOWER_MAX_FIT_RELATIONS];
     int n = lower_fit_relations(k, rel, LOWER_MAX_FIT_RELATIONS);
     lower_appendf(buf, len, "//   %s (padded work):", k->name);
     for (int r = 0; r < n; r++) {
-        const Span *w = &rel[r].where->span, *x = &rel[r].extent->span, *t = &rel[r].tile->span;
-        lower_appendf(buf, len, "%s(%.*s) -> ceil(%.*s / %.*s) * %.*s", r ? " x " : " ", (int)w->len,
-                      w->file->text + w->off, (int)x->len, x->file->text + x->off, (int)t->len,
-                      t->file->text + t->off, (int)t->len, t->file->text + t->off);
+        char w[300], x[300], t[300];
+        one_line(&rel[r].where->span, w, sizeof w);
+        one_line(&rel[r].extent->span, x, sizeof x);
+        one_line(&rel[r].tile->span, t, sizeof t);
+        lower_appendf(buf, len, "%s(%s) -> ceil(%s / %s) * %s", r ? " x " : " ", w, x, t, t);
     }
     lower_appendf(buf, len, n ? "\n" : " 1 in every version (no constraint relates a tile to a size)\n");
-    // The preferences, one per line, each on one line (line breaks and indentation as one space).
-    for (int p = 0; p < k->prefers.len; p++) {
-        const Span *s = &k->prefers.items[p]->span;
+    for (int p = 0; p < k->prefers.len; p++) {  // the preferences, one per line
         char text[900];
-        size_t n = 0;
-        for (size_t i = 0; i < s->len && n + 4 < sizeof text; i++) {
-            char c = s->file->text[s->off + i];
-            bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
-            if (!space)
-                text[n++] = c;
-            else if (n > 0 && text[n - 1] != ' ')
-                text[n++] = ' ';
-        }
-        if (n + 4 >= sizeof text)
-            memcpy(text + n, "...", 3), n += 3;
-        text[n] = '\0';
-        lower_appendf(buf, len, "//   %s %s %s\n", k->name, p ? "     and" : "prefers", text);
+        lower_appendf(buf, len, "//   %s %s %s\n", k->name, p ? "     and" : "prefers",
+                      one_line(&k->prefers.items[p]->span, text, sizeof text));
     }
 }
 

@@ -268,17 +268,6 @@ static int trial_run(const char *model, TilecModel *m, TilecTensor *outs) {
     return st;
 }
 
-// bin/NAME beside this binary (bin/tilec-aot) in `out`.
-static int sibling(const char *tool, char *out, size_t cap) {
-    ssize_t n = readlink("/proc/self/exe", out, cap - 64);
-    if (n <= 0)
-        return fail("cannot find %s (readlink /proc/self/exe: %s)", tool, strerror(errno));
-    out[n] = '\0';
-    char *slash = strrchr(out, '/');
-    snprintf(slash ? slash + 1 : out, 64, "%s", tool);
-    return 0;
-}
-
 // The objects of the tuned variants (--db) and of the table of routes to them, in `dir`:
 // tuned_I.o (variant I, every symbol local but its kernel, renamed tilec_aot_tuned_I) and
 // routes.o (tilec_aot_routes, runner/aot/tilec_aot.h; empty without --db). Their names are
@@ -288,14 +277,13 @@ static int tuned_objects(const Options *o, const char *dir, const char *name, ch
     TunedVariant *v = NULL;
     int n = 0, st = 0;
     if (o->db) {
-        tuned_set_program("tilec");
         st = tuned_resolve(o->db, &v, &n);
         if (!st && n > max_files - 8)
             st = fail("%s: %d tuned variants: more than one object takes (%d)", o->db, n, max_files - 8);
     }
     char tilec[4096];
     if (!st && n > 0)
-        st = sibling("tilec", tilec, sizeof tilec);
+        st = tuned_beside_self("tilec", tilec, sizeof tilec);
     for (int i = 0; i < n && !st; i++) {
         // tilec SOURCE --kernel K -D T=V... [--schedule=S] -o tuned_I0.o: the configuration's
         // tunables, then after ';' the schedule's options, as `tilec tune` compiled it.
@@ -356,10 +344,8 @@ static int tuned_objects(const Options *o, const char *dir, const char *name, ch
             fprintf(f, "\t.quad tilec_aot_tuned_%d, .Lkernel%d, .Lshape%d\n", i, i, i);
         fputs("\t.quad 0, 0, 0\n\t.section .rodata.tilec_aot_routes,\"a\"\n", f);
         for (int i = 0; i < n; i++) {
-            char shape[512];
-            tilec_kcalls_get(v[i].call, shape, sizeof shape);
             fprintf(f, ".Lkernel%d:\n\t.asciz \"%s\"\n.Lshape%d:\n\t.asciz \"%s\"\n", i, v[i].kernel->name, i,
-                    shape);
+                    v[i].shape);
         }
         fputs("\t.section .note.GNU-stack,\"\",@progbits\n", f);
         if (fclose(f) != 0)
@@ -387,12 +373,9 @@ static int tuned_objects(const Options *o, const char *dir, const char *name, ch
 static int compile(const Options *o, const char *name) {
     // lib/tilec/aot_rt.o beside bin/ (build tree and install alike).
     char rt[4096];
-    ssize_t n = readlink("/proc/self/exe", rt, sizeof rt - 64);
-    if (n <= 0)
-        return fail("cannot find lib/tilec/aot_rt.o (readlink /proc/self/exe: %s)", strerror(errno));
-    rt[n] = '\0';
-    char *slash = strrchr(rt, '/');
-    strcpy(slash ? slash : rt, "/../lib/tilec/aot_rt.o");
+    tuned_set_program("tilec");
+    if (tuned_beside_self("../lib/tilec/aot_rt.o", rt, sizeof rt))
+        return 1;
     if (access(rt, R_OK) != 0)
         return fail("cannot read %s: %s", rt, strerror(errno));
 

@@ -100,15 +100,22 @@ int tuned_write_calls(const char *path) {
     return 0;
 }
 
+int tuned_beside_self(const char *rel, char *out, size_t cap) {
+    size_t rl = strlen(rel);
+    ssize_t n = cap > rl + 2 ? readlink("/proc/self/exe", out, cap - rl - 2) : -1;
+    if (n <= 0)
+        return fail(rel, "cannot find it: readlink /proc/self/exe failed");
+    out[n] = '\0';
+    char *slash = strrchr(out, '/');
+    strcpy(slash ? slash + 1 : out, rel);
+    return 0;
+}
+
 // Runs `tilec tune-resolve --db DB CALLS` with its standard output read into `out` (malloc'd).
 static int resolve(const char *db, const char *calls, char **out) {
     char self[1024];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
-    if (n <= 0)
-        return fail("cannot find tilec (readlink /proc/self/exe)", strerror(errno));
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    strcpy(slash ? slash + 1 : self, "tilec");
+    if (tuned_beside_self("tilec", self, sizeof self))
+        return 1;
     int fds[2];
     if (pipe(fds) != 0)
         return fail("pipe", strerror(errno));
@@ -160,6 +167,8 @@ int tuned_resolve(const char *db, TunedVariant **variants, int *count) {
     unlink(calls);
     int n = 0, cap = 0;
     TunedVariant *v = NULL;
+    char dir[1024];
+    rc = rc || sources_dir(dir, sizeof dir);
     for (char *line = out, *next; !rc && line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
@@ -174,15 +183,11 @@ int tuned_resolve(const char *db, TunedVariant **variants, int *count) {
         }
         TunedVariant *t = &v[n];
         memset(t, 0, sizeof *t);
-        char shape[512];
         if (sscanf(line, "%d\t%1399[^\t]\t%511s", &t->call, t->so, t->config) != 3 ||
-            !(t->kernel = tilec_kcall_kernel(tilec_kcalls_get(t->call, shape, sizeof shape)))) {
+            !(t->kernel = tilec_kcall_kernel(tilec_kcalls_get(t->call, t->shape, sizeof t->shape)))) {
             rc = fail("unexpected answer from tilec tune-resolve", line);
             break;
         }
-        char dir[1024];
-        if ((rc = sources_dir(dir, sizeof dir)) != 0)
-            break;
         snprintf(t->source, sizeof t->source, "%s/%s", dir, t->kernel->source);
         n++;
     }

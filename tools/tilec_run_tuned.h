@@ -13,10 +13,15 @@
 typedef struct TunedVariant {
     int call;
     const KCallKernel *kernel;
+    char shape[512];  // the call's key in the tuner's form ("M=512,K=16,N=24")
     char source[1400];
     char so[1400];
     char config[512];
 } TunedVariant;
+
+// `rel` (a path relative to the directory of this executable: "tilec", "../lib/x.o") in `out`.
+// Returns 0, or 1 after printing why.
+int tuned_beside_self(const char *rel, char *out, size_t cap);
 
 // The program named in messages ("tilec run" unless set).
 void tuned_set_program(const char *name);

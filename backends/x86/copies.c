@@ -173,13 +173,7 @@ static void masked_row_copy(IRBuilder *b, MlirValue part, MlirValue view, MlirTy
         MlirOperation choice = ir_op(b, "scf.if", 0, NULL, 1, &whole, 0, NULL, 2);
         b->block = ir_region_block(b, choice, 0, 0, NULL);
         ops[0] = src;
-        MlirValue v = ir_op1(b, "vector.load", vt, 1 + rank, ops);
-        MlirValue sops[2 + 16];
-        sops[0] = v;
-        sops[1] = dst;
-        for (int d = 0; d < rank; d++)
-            sops[2 + d] = ivs[d];
-        ir_op(b, "vector.store", 0, NULL, 2 + rank, sops, 0, NULL, 0);
+        ir_vector_store(b, ir_op1(b, "vector.load", vt, 1 + rank, ops), dst, rank, ivs);
         ir_op(b, "scf.yield", 0, NULL, 0, NULL, 0, NULL, 0);
         b->block = ir_region_block(b, choice, 1, 0, NULL);
     }
@@ -255,12 +249,7 @@ static void padded_row_copy(IRBuilder *b, MlirValue part, MlirValue buf_v, MlirT
     MlirValue row = mlirOperationGetResult(choice, 0);
     ops[0] = buf_v;
     if (width % vl == 0) {
-        MlirValue sops[2 + 16];
-        sops[0] = row;
-        sops[1] = buf_v;
-        for (int d = 0; d < rank; d++)
-            sops[2 + d] = ivs[d];
-        ir_op(b, "vector.store", 0, NULL, 2 + rank, sops, 0, NULL, 0);
+        ir_vector_store(b, row, buf_v, rank, ivs);
     } else {
         MlirValue room = ir_binop(b, "arith.subi", ir_const_int(b, index, width), ivs[rank - 1]);
         ops[1 + rank] = ir_op1(b, "vector.create_mask", mt, 1, &room);

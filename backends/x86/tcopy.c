@@ -140,14 +140,12 @@ static void block(IRBuilder *b, const Block *k, MlirValue i, MlirValue j) {
     }
     MlirValue zero = ir_const_int(b, index, 0);
     for (int c = 0; c < lanes; c++) {
-        MlirValue ops[2 + 16];
-        ops[0] = v[c];
-        ops[1] = k->buf;
+        MlirValue idx[16];
         for (int d = 0; d < k->rank - 2; d++)
-            ops[2 + d] = zero;
-        ops[k->rank] = plus(b, i, c);
-        ops[k->rank + 1] = j;
-        ir_op(b, "vector.store", 0, NULL, 2 + k->rank, ops, 0, NULL, 0);
+            idx[d] = zero;
+        idx[k->rank - 2] = plus(b, i, c);
+        idx[k->rank - 1] = j;
+        ir_vector_store(b, v[c], k->buf, k->rank, idx);
     }
 }
 
