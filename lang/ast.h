@@ -314,6 +314,7 @@ typedef struct Program {
     NodeList decls;  // declarations of all files, imports first
     SourceFile **files;
     int nfiles;
+    bool target_gpu;  // compiled for an NVIDIA GPU: what is_gpu() is (set before checking)
 } Program;
 
 // ---------------------------------------------------------------- ast.c

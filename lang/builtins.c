@@ -505,6 +505,20 @@ static Type check_cdiv(Sema *S, Node *call, Builtin b) {
 
 static const BuiltinFamily family_cdiv = {check_cdiv, NULL};
 
+// ------------------------------------------------ the target: is_gpu
+
+// A compile-time i1: whether the program is compiled for a GPU (the compiler's --target). It
+// lets a kernel state a target's own defaults (`prefer is_gpu() || BN == 256`) or code paths.
+static Type check_target(Sema *S, Node *call, Builtin b) {
+    (void)b;
+    sema_set_type(call, type_scalar(EL_I1));
+    call->is_const = true;
+    call->cval = (ConstVal){.i = S->prog->target_gpu, .f = (double)S->prog->target_gpu};
+    return call->type;
+}
+
+static const BuiltinFamily family_target = {check_target, NULL};
+
 // ------------------------------------------------ umulhi; philox, randint, rand, randn
 
 // umulhi(a, b): the high half of the full product of two u32 or u64 values (elementwise).

@@ -66,7 +66,8 @@
     X(B_ATOMIC_MAX, "atomic_max", 2, 2, store)    \
     X(B_ATOMIC_MIN, "atomic_min", 2, 2, store)    \
     X(B_ATOMIC_CAS, "atomic_cas", 3, 3, swap)     \
-    X(B_ATOMIC_XCHG, "atomic_xchg", 2, 2, swap)
+    X(B_ATOMIC_XCHG, "atomic_xchg", 2, 2, swap)   \
+    X(B_IS_GPU, "is_gpu", 0, 0, target)
 
 typedef enum Builtin {
     B_NONE = -1,

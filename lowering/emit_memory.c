@@ -13,6 +13,7 @@ typedef struct SliceDims {
     int rank;
     MlirValue lo[TILE_MAX_RANK];        // i64: start of the requested window
     int64_t size[TILE_MAX_RANK];        // static window size (1 for a scalar index)
+    int64_t step[TILE_MAX_RANK];        // between consecutive elements of the window (1: a slice)
     bool dropped[TILE_MAX_RANK];        // scalar index: the dimension is dropped
     MlirValue valid_lo[TILE_MAX_RANK];  // index: first element inside the tensor
     MlirValue valid[TILE_MAX_RANK];     // index: elements inside the tensor
@@ -92,6 +93,25 @@ static void window_dim(Emitter *e, const Symbol *t, SliceDims *d, int i, MlirVal
     MlirValue dim = emit_size_value(e, t, i);
     MlirValue s = const_int(e, i64t(e), d->size[i]);
     MlirValue vlo, vhi, low;
+    if (d->step[i] != 1) {
+        // Every step-th element from lo (no bounds: window_of keeps masks off strided
+        // dimensions): positions p in [0, size) with 0 <= lo + step * p < dim are inside, from
+        // p_lo = ceil(-lo / step) to p_hi = ceil((dim - lo) / step), clipped to [0, size].
+        MlirValue st = const_int(e, i64t(e), d->step[i]);
+        MlirValue plo =
+            d->low_zero[i]
+                ? zero
+                : clamp(e, binop(e, "arith.ceildivsi", binop(e, "arith.subi", zero, d->lo[i]), st), zero, s);
+        MlirValue phi =
+            clamp(e, binop(e, "arith.ceildivsi", binop(e, "arith.subi", dim, d->lo[i]), st), zero, s);
+        MlirValue valid = binop(e, "arith.maxsi", binop(e, "arith.subi", phi, plo), zero);
+        vlo = clamp(e, binop(e, "arith.addi", d->lo[i], binop(e, "arith.muli", st, plo)), zero, dim);
+        d->valid_lo[i] = to_index(e, vlo);
+        d->valid[i] = to_index(e, valid);
+        d->low[i] = to_index(e, plo);
+        d->high[i] = to_index(e, binop(e, "arith.subi", binop(e, "arith.subi", s, plo), valid));
+        return;
+    }
     if (d->low_zero[i] && mlirValueIsNull(lo_bound) && !mlirValueIsNull(hi_bound)) {
         // A start >= 0 and an upper bound: the part inside starts at the start (or is empty).
         MlirValue b = binop(e, "arith.maxsi", binop(e, "arith.minsi", hi_bound, dim), zero);
@@ -157,6 +177,7 @@ static bool slice_dims(Emitter *e, Node *n, SliceDims *d) {
         }
         if (e->failed)
             return false;
+        d->step[i] = 1;
         d->low_zero[i] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
         window_dim(e, t, d, i, (MlirValue){NULL}, (MlirValue){NULL});
     }
@@ -170,9 +191,10 @@ static MlirValue memref_of(Emitter *e, const Symbol *t) {
     return m;
 }
 
-// op with dynamic offsets/sizes and unit strides (tensor.extract_slice, memref.subview).
+// op with dynamic offsets/sizes and static strides (NULL: unit strides; tensor.extract_slice,
+// memref.subview).
 static MlirOperation dynamic_slice(Emitter *e, const char *name, MlirType rt, MlirValue src, int rank,
-                                   const MlirValue *offsets, const MlirValue *sizes) {
+                                   const MlirValue *offsets, const MlirValue *sizes, const int64_t *steps) {
     MlirValue ops[1 + 2 * TILE_MAX_RANK];
     int64_t dyn[TILE_MAX_RANK], ones[TILE_MAX_RANK];
     ops[0] = src;
@@ -180,7 +202,7 @@ static MlirOperation dynamic_slice(Emitter *e, const char *name, MlirType rt, Ml
         ops[1 + i] = offsets[i];
         ops[1 + rank + i] = sizes[i];
         dyn[i] = mlirShapedTypeGetDynamicSize();
-        ones[i] = 1;
+        ones[i] = steps ? steps[i] : 1;
     }
     int64_t dyn_off[TILE_MAX_RANK];
     for (int i = 0; i < rank; i++)
@@ -344,7 +366,7 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
     MlirValue whole =
         mlirOperationGetResult(op(e, "bufferization.to_tensor", 1, &dyn, 1, &mem, 1, &restrict_, 0), 0);
     MlirValue part = mlirOperationGetResult(
-        dynamic_slice(e, "tensor.extract_slice", dyn, whole, d.rank, d.valid_lo, d.valid), 0);
+        dynamic_slice(e, "tensor.extract_slice", dyn, whole, d.rank, d.valid_lo, d.valid, d.step), 0);
     // Pad to the static window with the padding value.
     Type full = {.cls = TY_VALUE, .elem = el, .rank = d.rank};
     for (int i = 0; i < d.rank; i++)
@@ -419,8 +441,8 @@ static void store_window(Emitter *e, const Symbol *t, const SliceDims *dp, MlirV
         }
     }
     MlirType dyn = dynamic_tensor(e, el, d.rank);
-    MlirValue part =
-        mlirOperationGetResult(dynamic_slice(e, "tensor.extract_slice", dyn, v, d.rank, d.low, d.valid), 0);
+    MlirValue part = mlirOperationGetResult(
+        dynamic_slice(e, "tensor.extract_slice", dyn, v, d.rank, d.low, d.valid, NULL), 0);
     MlirValue mem = memref_of(e, t);
     int64_t shape[TILE_MAX_RANK], strides[TILE_MAX_RANK];
     for (int i = 0; i < d.rank; i++) {
@@ -430,8 +452,8 @@ static void store_window(Emitter *e, const Symbol *t, const SliceDims *dp, MlirV
     MlirAttribute layout =
         mlirStridedLayoutAttrGet(e->ir.ctx, mlirShapedTypeGetDynamicStrideOrOffset(), d.rank, strides);
     MlirType sub = mlirMemRefTypeGet(elem_type(e, el), d.rank, shape, layout, mlirAttributeGetNull());
-    MlirValue dst =
-        mlirOperationGetResult(dynamic_slice(e, "memref.subview", sub, mem, d.rank, d.valid_lo, d.valid), 0);
+    MlirValue dst = mlirOperationGetResult(
+        dynamic_slice(e, "memref.subview", sub, mem, d.rank, d.valid_lo, d.valid, NULL), 0);
     MlirValue ops[2] = {part, dst};
     MlirNamedAttribute w = named(e, "writable", mlirUnitAttrGet(e->ir.ctx));
     op(e, "bufferization.materialize_in_destination", 0, NULL, 2, ops, 1, &w, 0);
@@ -608,7 +630,10 @@ typedef struct Window {
     char why[240];  // why not a window, or why the mask stays
 } Window;
 
-static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
+// With `steps` (loads), a dimension other than the innermost may also move along its axis by a
+// constant stride > 1 (X[n, 2 * ow + kw, c + arange(BC)]: every other row): a strided window,
+// read as rows when the innermost dimension is a slice.
+static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w, bool steps) {
     const Symbol *t = a->t;
     int rank = t->type.rank;
     w->d.rank = rank;
@@ -620,6 +645,7 @@ static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
     int prev = -1;
     for (int j = 0; j < rank; j++) {
         w->axis[j] = -1;
+        w->d.step[j] = 1;
         if (a->kind[j] == 1) {
             w->axis[j] = a->rdim[j];
             w->d.lo[j] = a->val[j];
@@ -635,6 +661,11 @@ static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
             for (int r = 0; r < ai.rank; r++) {
                 if (ai.coef[r] == 0)
                     continue;
+                if (steps && ai.coef[r] > 1 && w->axis[j] < 0 && j < rank - 1) {
+                    w->axis[j] = r;
+                    w->d.step[j] = ai.coef[r];
+                    continue;
+                }
                 if (ai.coef[r] != 1 || w->axis[j] >= 0) {
                     if (w->axis[j] >= 0)
                         snprintf(w->why, sizeof w->why,
@@ -677,6 +708,17 @@ static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
         snprintf(w->why, sizeof w->why, "one element");
         return false;
     }
+    int strided = -1;  // a dimension with a step
+    for (int j = 0; j < rank; j++)
+        if (w->d.step[j] != 1)
+            strided = j;
+    if (strided >= 0 && w->axis[rank - 1] < 0) {
+        snprintf(w->why, sizeof w->why,
+                 "index on dimension %d not contiguous: stride %lld along axis %d, and the innermost "
+                 "dimension is not a slice",
+                 strided, (long long)w->d.step[strided], w->axis[strided]);
+        return false;
+    }
     // The mask's bounds, as bounds on each dimension's index: lo_j + [L, H).
     MlirValue lob[TILE_MAX_RANK] = {{NULL}}, hib[TILE_MAX_RANK] = {{NULL}};
     if (!mlirValueIsNull(a->mask)) {
@@ -698,6 +740,13 @@ static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
                         all = mlirValueIsNull(all) ? c[q] : binop(e, "arith.andi", all, c[q]);
                 continue;
             }
+            if (w->d.step[j] != 1) {
+                snprintf(w->why, sizeof w->why,
+                         "index on dimension %d not contiguous: stride %lld along axis %d, which the mask "
+                         "bounds",
+                         j, (long long)w->d.step[j], w->axis[j]);
+                return false;
+            }
             if (!mlirValueIsNull(bd->lo)) {
                 MlirValue v = binop(e, "arith.addi", w->d.lo[j], bd->lo);
                 lob[j] = mlirValueIsNull(lob[j]) ? v : binop(e, "arith.maxsi", lob[j], v);
@@ -706,6 +755,10 @@ static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w) {
                 MlirValue v = binop(e, "arith.addi", w->d.lo[j], bd->hi);
                 hib[j] = mlirValueIsNull(hib[j]) ? v : binop(e, "arith.minsi", hib[j], v);
             }
+        }
+        if (!mlirValueIsNull(all) && w->d.step[0] != 1) {
+            snprintf(w->why, sizeof w->why, "a mask on a strided window");
+            return false;
         }
         if (!mlirValueIsNull(all)) {  // false: an empty window
             MlirValue h = mlirValueIsNull(hib[0]) ? emit_size_value(e, t, 0) : hib[0];
@@ -753,6 +806,14 @@ static void remark_window(const Node *n, const Node *mask, const Window *w, bool
     if (!diag_remarks_enabled())
         return;
     const char *name = n->base->sym->name;
+    for (int j = 0; j < w->d.rank; j++)
+        if (w->d.step[j] != 1) {  // loads only; no mask remains (window_of)
+            remark_at(n->span,
+                      "%s '%s' is strided: a slice with step %lld on dimension %d, read as contiguous rows%s",
+                      access_what(mask, store), name, (long long)w->d.step[j], j,
+                      mask ? ", the mask folded into its bounds" : "");
+            return;
+        }
     if (!mask)
         remark_at(n->span, "%s '%s' is contiguous: a slice", access_what(mask, store), name);
     else if (!w->residual)
@@ -795,7 +856,7 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     else if (other && other->type.rank > 0)
         snprintf(w.why, sizeof w.why, "'other' is a tile");
     else
-        fast = window_of(e, n, &a, &w);
+        fast = window_of(e, n, &a, &w, true);
     if (fast) {
         const Node *pn = other ? other : n->els;
         MlirValue pad = pn ? emit_operand(e, (Node *)pn, el, &(Type){.cls = TY_VALUE, .elem = el})
@@ -891,7 +952,7 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
         else if (a.shape.rank == 0)  // one element
             w.why[0] = '\0';
         else
-            fast = window_of(e, target, &a, &w) && !w.residual;
+            fast = window_of(e, target, &a, &w, false) && !w.residual;
         if (fast) {
             Type k = kept_type(&w, &a);
             store_window(e, a.t, &w.d, to_result_shape(e, &w, &a, v, false), &k);

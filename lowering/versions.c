@@ -53,8 +53,27 @@ static void tunables_read(const Node *n, const KernelInfo *ki, bool *reads) {
 // Whether expression `n` reads a size, a stride or a scalar parameter (a `where` that does is
 // checked at run time for some configurations, though it may fold to a constant for others:
 // `RK == 32 || KH * KW * CG == RK` at RK = 32).
+static bool reads_tunable(const Node *n);
+
+// Whether the scalar `||` or `&&` n is decided by an operand that is a constant whatever the
+// configuration (`is_gpu() || x` on a GPU, `is_gpu() && x` elsewhere: x is never read).
+static bool short_circuits(const Node *n);
+
+// Whether `n` is a constant whatever the configuration: it reads no tunable, or it short-circuits.
+static bool fixed_const(const Node *n) { return n->is_const && (!reads_tunable(n) || short_circuits(n)); }
+
+static bool short_circuits(const Node *n) {
+    if (n->kind != ND_BINARY || (n->op != OP_OR && n->op != OP_AND))
+        return false;
+    const Node *ops[2] = {n->lhs, n->rhs};
+    for (int i = 0; i < 2; i++)
+        if (fixed_const(ops[i]) && (ops[i]->cval.i != 0) == (n->op == OP_OR))
+            return true;
+    return false;
+}
+
 static bool reads_run_time(const Node *n) {
-    if (!n)
+    if (!n || short_circuits(n))
         return false;
     if (n->kind == ND_NAME && n->sym &&
         (n->sym->kind == SYM_SIZE || n->sym->kind == SYM_STRIDE || n->sym->kind == SYM_SCALAR))

@@ -469,7 +469,7 @@ static int compile(const Options *o) {
         free(files);
         return ok ? 0 : 1;
     }
-    Program prog = {0};
+    Program prog = {.target_gpu = o->target.kind == TARGET_NVIDIA};
     LoadOptions lo = {.include_dirs = o->include_dirs, .ninclude_dirs = o->ninclude_dirs};
     if (nfiles)
         ok = load_program(&prog, files, nfiles, &lo) && ok;

@@ -229,7 +229,10 @@ static void padded_row_copy(IRBuilder *b, MlirValue part, MlirValue buf_v, MlirT
         left = ir_op1(b, "arith.select", index, 3,
                       (MlirValue[]){ir_cmpi(b, 2 /* slt */, ivs[d], valid[d]), left, zero});
     // A whole vector inside the part is a plain load (the moves of a row but its last); the
-    // others are masked.
+    // others are masked, but for moves with no lane inside the part (rows past the valid ones,
+    // a row's moves past its end), which load nothing: a masked load whose lanes are all off
+    // still costs a microcode assist when its address is on a page not mapped (the rows past a
+    // tensor's end: matmul of 200 x 50 by 50 x 1 on 128-row tiles, Zen 5, 70 -> 20 us).
     MlirValue ops[3 + 16];
     ops[0] = src;
     for (int d = 0; d < rank; d++)
@@ -241,10 +244,16 @@ static void padded_row_copy(IRBuilder *b, MlirValue part, MlirValue buf_v, MlirT
     MlirValue plain = ir_op1(b, "vector.load", vt, 1 + rank, ops);
     ir_op(b, "scf.yield", 0, NULL, 1, &plain, 0, NULL, 0);
     b->block = ir_region_block(b, choice, 1, 0, NULL);
+    MlirValue any = ir_cmpi(b, 4 /* sgt */, left, zero);
+    MlirOperation some = ir_op(b, "scf.if", 1, &vt, 1, &any, 0, NULL, 2);
+    ir_op(b, "scf.yield", 0, NULL, 1, (MlirValue[]){mlirOperationGetResult(some, 0)}, 0, NULL, 0);
+    b->block = ir_region_block(b, some, 0, 0, NULL);
     ops[1 + rank] = ir_op1(b, "vector.create_mask", mt, 1, &left);
     ops[2 + rank] = pass;
     MlirValue masked = ir_op1(b, "vector.maskedload", vt, 3 + rank, ops);
     ir_op(b, "scf.yield", 0, NULL, 1, &masked, 0, NULL, 0);
+    b->block = ir_region_block(b, some, 1, 0, NULL);
+    ir_op(b, "scf.yield", 0, NULL, 1, &pass, 0, NULL, 0);
     b->block = body;
     MlirValue row = mlirOperationGetResult(choice, 0);
     ops[0] = buf_v;

@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     SourceFile *file = source_read(argv[2], NULL);
-    Program prog = {0};
+    Program prog = {.target_gpu = target.kind == TARGET_NVIDIA};
     SemaOptions so = {.pow2_default = target.kind == TARGET_NVIDIA};
     if (!file || !load_program(&prog, &file, 1, &(LoadOptions){0}) || !sema_check_program(&prog, &so))
         return 1;

@@ -148,6 +148,14 @@ int main(void) {
     run_conv((Conv){2, 128, 4, 5, 96, 3, 3, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, 1, 1);  // groups of 64 channels
     run_conv((Conv){1, 128, 3, 4, 128, 1, 1, 2, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0}, 0,
              0);  // 2 groups, 64 outputs each
+    // Stride 2 along rows with unit dilation: every other pixel of a row read as a strided
+    // slice (whole groups of channels, or all of them).
+    run_conv((Conv){1, 64, 9, 17, 40, 3, 3, 2, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1}, 0, 1);   // 2 groups of 32
+    run_conv((Conv){2, 128, 7, 9, 128, 3, 3, 1, 0, 0, 2, 2, 1, 1, 1, 1, 0, 1}, 1, 1);  // as ResNet's
+    run_conv((Conv){1, 48, 6, 2, 20, 3, 3, 1, 0, 0, 1, 2, 0, 2, 2, 1, 4, 0}, 1,
+             3);  // pads wider than the row
+    run_conv((Conv){1, 32, 4, 1, 16, 1, 1, 1, 0, 0, 2, 2, 0, 0, 1, 1, 0, 1}, 0, 0);    // 1x1, one pixel
+    run_conv((Conv){1, 20, 5, 300, 24, 3, 3, 1, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1}, 1, 0);  // rows past a program
     run_pixel_shuffle(1, 1, 5, 7, 3);
     run_pixel_shuffle(2, 3, 4, 70, 2);
     run_pixel_shuffle(1, 2, 1, 1, 1);

@@ -1,6 +1,7 @@
 // tests/stdlib/Inputs/matmul_bf16.c — stdlib matmul_bf16 (and bmm_bf16's 2-D products through
 // linear_bf16) against C in double at edge sizes: M, N, K from 1 past the tiles (BM = BN = 128,
-// BK = 32/64), K odd and even, on bf16 data. The products of bf16 values are exact in f32, so
+// BK = 32/64), K odd and even, on bf16 data; and N a multiple of 256 or past 1024, where the
+// kernel prefers 256-column blocks on CPUs (its v2). The products of bf16 values are exact in f32, so
 // the only error is the f32 accumulation's (the AVX512-BF16 path adds products in pairs).
 #include "harness.h"
 #include "matmul.h"
@@ -40,6 +41,13 @@ int main(void) {
     run(300, 1, 99);
     run(0, 16, 16);
     run(16, 16, 0);
+    static const int64_t wide[][3] = {
+        {129, 256, 33}, {17, 512, 65}, {1, 1024, 31}, {130, 1025, 17}, {3, 1281, 200}};
+    for (int i = 0; i < 5; i++)
+        run(wide[i][0], wide[i][1], wide[i][2]);
+    printf("versions: N=300 v%d, N=512 v%d, N=1000 v%d, N=1025 v%d\n",
+           matmul_bf16__version(0, 0, 0, 64, 64, 300), matmul_bf16__version(0, 0, 0, 64, 64, 512),
+           matmul_bf16__version(0, 0, 0, 64, 64, 1000), matmul_bf16__version(0, 0, 0, 64, 64, 1025));
     if (!fails)
         printf("matmul_bf16: all sizes match\n");
     return fails != 0;
