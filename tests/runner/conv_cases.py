@@ -115,6 +115,14 @@ conv_case("direct_c17_k50", 1, 17, 50, (4, 33), 3)
 conv_case("direct_c16_k48_one_col", 1, 16, 48, (9, 1), 3)
 conv_case("direct_c3_k16_2x7", 1, 3, 16, (8, 70), (2, 7), 1, p=[0, 3, 1, 3])
 conv_case("conv1d_c5_k12", 2, 5, 12, (67,), 3, 1)
+
+# ---- 1x1 from 32 channels (stdlib matmul, then nn_bias_act in tiles of 16, 64, 256 or 1024
+# pixels: the least that covers a short row): squeeze-and-excitation's 1x1 maps, rows around
+# each tile, with no activation, a piecewise-linear one and another
+for hw, act in (((1, 1), "Sigmoid"), ((1, 1), None), ((4, 4), "Relu"), ((1, 17), "Sigmoid"), ((8, 8), None),
+                ((5, 13), "Relu"), ((3, 255), "Tanh"), ((1, 767), "Relu"), ((2, 500), None)):
+    conv_case("mm_1x1_p%d_%s" % (hw[0] * hw[1], act or "none"), 2 if hw == (4, 4) else 1, 40, 33, hw, 1, 1,
+              p=[0, 0, 0, 0], act=act)
 conv_case("conv1d_c4_k8_s2", 1, 4, 8, (40,), 5, 2)
 
 # ---- 3-wide filters at unit stride (nn_conv3x3): every row width rule (OW <= 32, 48, 64, 80, 128,
