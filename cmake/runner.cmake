@@ -100,7 +100,7 @@ add_library(tilec_runner_core OBJECT ${TILEC_RUNNER_CORE_SOURCES})
 add_dependencies(tilec_runner_core tilec_runner_kernels)
 target_compile_options(tilec_runner_core PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec_runner_core PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_RUNNER_KDIR}
-                           ${CMAKE_SOURCE_DIR}/runtime)
+                           ${CMAKE_SOURCE_DIR}/runtime ${TILEC_XXHASH_INCLUDE})
 add_library(tilec_runner STATIC $<TARGET_OBJECTS:tilec_runner_core> ${TILEC_RUNNER_LOADER_SOURCES}
             ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${TILEC_RUNNER_KERNEL_OBJECTS})
 add_dependencies(tilec_runner tilec_runner_kernels)
@@ -111,7 +111,8 @@ target_include_directories(tilec_runner PUBLIC ${CMAKE_SOURCE_DIR}/runner
 target_link_libraries(tilec_runner PUBLIC tilec_rt ${TILEC_PROTOBUF_C} Threads::Threads m)
 set_target_properties(tilec_runner PROPERTIES ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
 
-add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c)
+add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c
+               ${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c)
 target_compile_options(tilec-run PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_XXHASH_INCLUDE})
 # Tuned variants that `tilec run --db` loads take the runtime (thread pool, bf16 rounding) from

@@ -197,7 +197,8 @@ typedef struct OpDef {
     X(linalg)               \
     X(reduce)               \
     X(rnn)                  \
-    X(control)
+    X(control)             \
+    X(fused)
 
 #define RUNNER_DECLARE_GROUP(g)  \
     extern const OpDef ops_##g[]; \
