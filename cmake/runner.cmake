@@ -146,11 +146,17 @@ add_custom_command(
 add_custom_target(tilec_aot_rt ALL DEPENDS ${TILEC_AOT_RT})
 # With --db it asks tune-resolve for the model's tuned calls as tilec run --db does
 # (tools/tilec_run_tuned.c) and links their variants, compiled by bin/tilec, into NAME.o.
-add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c)
+add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c
+               ${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c ${CMAKE_SOURCE_DIR}/tools/tilec_aot_fused.c)
 target_compile_options(tilec-aot PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec-aot PRIVATE ${CMAKE_SOURCE_DIR}/runner ${CMAKE_SOURCE_DIR}/runner/aot
                            ${TILEC_XXHASH_INCLUDE})
-target_link_libraries(tilec-aot PRIVATE tilec_runner m ${CMAKE_DL_LIBS})
+# The fused kernels it compiles are loaded (the trial run uses them) and take the runtime from
+# the process, as in tilec-run.
+target_link_libraries(tilec-aot PRIVATE -Wl,--whole-archive tilec_rt -Wl,--no-whole-archive tilec_runner m
+                      ${CMAKE_DL_LIBS})
+target_link_options(tilec-aot PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
+                    "LINKER:--export-dynamic-symbol=__trunc?fbf2")
 set_target_properties(tilec-aot PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 add_dependencies(tilec-aot tilec_aot_rt)
 install(TARGETS tilec-aot RUNTIME DESTINATION bin)

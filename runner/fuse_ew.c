@@ -14,8 +14,8 @@
 // every input is broadcast alike) to at most three dimensions D0, D1, D2 (padded with leading
 // ones); each input is declared with the dimensions it has (`X1: f32[D1]` for a per-channel
 // [1, C, 1, 1] input of a [1, C, H, W] output), so the broadcast pattern is part of the kernel's
-// text and its hash. Groups that need more than three dimensions or more than FUSED_MAX_INPUTS
-// inputs, or that read a computed scalar, are left alone.
+// text and its hash (a computed operand of one element is `f32[1]`, read as a scalar). Groups
+// that need more than three dimensions or more than FUSED_MAX_INPUTS inputs are left alone.
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -267,8 +267,8 @@ static bool operand(const Graph *g, Group *gr, const Node *n, int j, int *kind, 
     return true;
 }
 
-// The collapsed index space of the output `o` and each kernel input's mask; false when it needs
-// more than three dimensions, an input does not broadcast to `o`, or an input has one element.
+// The collapsed index space of the output `o` and each kernel input's mask (0 for an input of one
+// element); false when it needs more than three dimensions or an input does not broadcast to `o`.
 static bool collapse(const Tensor *vals, Group *gr, const Tensor *o) {
     int64_t dims[RMAX_RANK];
     unsigned bits[RMAX_RANK];  // bit j: input j indexed along the dimension
@@ -305,8 +305,6 @@ static bool collapse(const Tensor *vals, Group *gr, const Tensor *o) {
             if (src >= 0 && (bits[src] >> j & 1))
                 gr->mask[j] |= 1u << k;
         }
-        if (gr->mask[j] == 0)
-            return false;
     }
     return true;
 }
@@ -410,7 +408,7 @@ static bool write_body(const Graph *g, const Tensor *vals, Group *gr, Buf *body,
         for (int k = 0; k < 3; k++)
             if (gr->mask[j] >> k & 1)
                 put(body, "%s%s", sep, dim_name[k]), sep = ", ";
-        put(body, "]");
+        put(body, "%s]", gr->mask[j] ? "" : "1");
     }
     put(body, ")\n"
               "    tune BC in {2048, 64}\n"
@@ -430,7 +428,9 @@ static bool write_body(const Graph *g, const Tensor *vals, Group *gr, Buf *body,
                 put(body, "%s%s", sep, dim_index[k]), sep = ", ";
         // rows and columns of a BR x BC block: a missing one is a broadcast (None) dimension
         bool rows = m >> 1 & 1, cols = m >> 2 & 1;
-        if (!rows && !cols)
+        if (m == 0)
+            put(body, "0]");  // one value: a scalar
+        else if (!rows && !cols)
             put(body, " : p + 1][:, None]");  // one value per p: a [1, 1] tile
         else if (rows && !cols)
             put(body, "][:, None]");

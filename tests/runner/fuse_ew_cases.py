@@ -126,10 +126,16 @@ for shape in [(3,), (16,), (17,), (2047,), (2049,), (1, 3, 5, 7), (2, 3, 33, 65)
            N("Sigmoid", ["c"], ["out"])],
           {"x": x, "y": y}, {"h": np.array(0.5, np.float32)}, ["out"], {"out": ref}, 1)
 
-# 2. One element: nothing to index, left unfused (and correct).
+# 2. One element (every dimension dropped), and a computed scalar operand (an input of one
+# element: X: f32[1], read as a scalar) of a larger output.
 x = rnd(1, 1)
 check("one_element", [N("Add", ["x", "x"], ["a"]), N("Relu", ["a"], ["out"])], {"x": x}, {},
-      ["out"], {"out": np.maximum(2 * f64(x), 0)}, 0)
+      ["out"], {"out": np.maximum(2 * f64(x), 0)}, 1)
+for sshape in [(1,), (1, 1, 1)]:
+    x, s = rnd(3, 5, 2049), rnd(*sshape)
+    check("computed_scalar_%d" % len(sshape),
+          [N("Mul", ["x", "s"], ["a"]), N("Add", ["a", "s"], ["out"])], {"x": x, "s": s}, {},
+          ["out"], {"out": f64(x) * f64(s) + f64(s)}, 1)
 
 # 3. Per-channel scale and shift (constants) then Clip(0, 6): a [1, C, 1, 1] pattern.
 for shape in [(1, 5, 7, 9), (2, 3, 1, 1), (1, 16, 20, 20), (1, 96, 40, 40), (1, 1, 3, 3)]:
