@@ -67,7 +67,7 @@ if grep -qiE 'protobuf|onnx' <<<"$undef"; then fail "model.o needs protobuf/onnx
 if nm "$work/m/model.o" | grep -qiE 'protobuf_c|onnx__'; then fail "model.o holds protobuf-c or ONNX code"; fi
 # tiny.onnx ends in a chain (Mul by the input s, Add) that is fused into a generated kernel
 # (runner/fuse_ew.c): compiled into model.o (tilec_aot_fused_0, local), no compiler at run time.
-nm "$work/m/model.o" | grep -qE ' t tilec_aot_fused_0$' || fail "model.o lacks the fused chain's kernel"
+nm "$work/m/model.o" | grep -E ' t tilec_aot_fused_0$' >/dev/null || fail "model.o lacks the fused chain's kernel"
 
 # 3. Two models in one program.
 "$bin/tilec" "$work/tiny.onnx" --shape N=2 -o "$work/tiny.o" || fail "tilec tiny.onnx -o tiny.o"
