@@ -236,8 +236,12 @@ add_test(NAME runner-bad-inputs
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run)
 set_tests_properties(runner-bad-inputs PROPERTIES LABELS quick)
 if(TILEC_SANITIZE_VARIANT)
-  tilec_runner_sanitized(tilec-run-asan "${CMAKE_SOURCE_DIR}/tools/tilec_run.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c"
+  tilec_runner_sanitized(tilec-run-asan
+                         "${CMAKE_SOURCE_DIR}/tools/tilec_run.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c"
                          "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
+  # fused chains' kernels (dlopen'ed) take the runtime from the process, as in tilec-run
+  target_link_options(tilec-run-asan PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
+                      "LINKER:--export-dynamic-symbol=__trunc?fbf2")
   add_test(NAME runner-bad-inputs-asan
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run-asan)
   set_tests_properties(runner-bad-inputs-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)
