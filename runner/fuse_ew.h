@@ -29,8 +29,8 @@ int graph_fuse_ew(TilecModel *m, const TilecModelOptions *o, RErr *e);
 
 // The registry of compiled fused kernels, by name (process-wide, thread-safe): what the
 // TilecFused op's prepare() looks its kernel up in. tilec run fills it through the compile hook,
-// an ahead-of-time object from its table of linked kernels (runner/aot/entry.c). False when out
-// of memory.
+// an ahead-of-time object from its table of linked kernels (runner/aot/entry.c). False for a name
+// of FUSED_NAME_MAX characters or more, or when out of memory.
 bool fused_kernel_add(const char *name, void *fn);
 void *fused_kernel_find(const char *name);
 

@@ -35,11 +35,11 @@ typedef struct Fused {
 
 bool fused_kernel_add(const char *name, void *fn) {
     pthread_mutex_lock(&R.lock);
-    bool ok = true;
+    bool ok = strlen(name) < FUSED_NAME_MAX;
     int i = 0;
     while (i < R.n && strcmp(R.e[i].name, name) != 0)
         i++;
-    if (i == R.n && R.n == R.cap) {
+    if (ok && i == R.n && R.n == R.cap) {
         int cap = R.cap ? 2 * R.cap : 32;
         Entry *e = realloc(R.e, sizeof *e * (size_t)cap);
         if (e)
@@ -47,7 +47,7 @@ bool fused_kernel_add(const char *name, void *fn) {
         ok = e != NULL;
     }
     if (ok && i == R.n) {
-        snprintf(R.e[i].name, sizeof R.e[i].name, "%s", name);
+        memcpy(R.e[i].name, name, strlen(name) + 1);
         R.e[i].fn = fn;
         R.n++;
     }
@@ -85,7 +85,7 @@ static int fused_prepare(Node *n, const Graph *g, RErr *e) {
     Fused *f = calloc(1, sizeof *f);
     if (!f)
         return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-    snprintf(f->name, sizeof f->name, "%s", name);
+    memcpy(f->name, name, strlen(name) + 1);  // shorter than FUSED_NAME_MAX (checked above)
     f->fn = fn;
     memcpy(f->d, d, sizeof f->d);
     f->out.dtype = DT_F32, f->out.rank = ns;
