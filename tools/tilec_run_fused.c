@@ -58,7 +58,7 @@ bool fused_compiler_init(FusedCompiler *fc, const char *program, const char *dum
     const char *off = getenv("TILEC_FUSE");
     if (off && strcmp(off, "0") == 0)
         return false;
-    const char *env = getenv("TILEC");
+    const char *env = getenv("TILEC_FUSE_COMPILER");
     if (env && *env)
         snprintf(fc->tilec, sizeof fc->tilec, "%s", env);
     else if (tuned_beside_self("tilec", fc->tilec, sizeof fc->tilec))

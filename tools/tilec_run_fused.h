@@ -16,7 +16,7 @@
 typedef struct FusedCompiler {
     const char *program;   // in messages: "tilec run"
     const char *dump_dir;  // --dump-fused DIR: every kernel's source copied to DIR/NAME.tile
-    char tilec[1024];      // the compiler: $TILEC, else bin/tilec beside this executable
+    char tilec[1024];      // the compiler: $TILEC_FUSE_COMPILER, else bin/tilec beside this executable
     char cache[1024];      // $XDG_CACHE_HOME/tilec/fused/KEY (KEY: the compiler binary's identity)
     int compiled, cached, failed;
     int nkernels;

@@ -9,7 +9,7 @@ constant ones, an operand read twice); each is run three ways and must agree:
   - unfused (`--no-fuse`): the op-by-op kernels, compared with the fused outputs (rtol 1e-5),
   - numpy in float64 (tolerances per case: tanh/erf go through exp, a few ulp).
 Then the cache (a second load compiles nothing: the profile's "fused:" line, the .so files'
-mtimes unchanged), a failing compiler (TILEC=/bin/false: a note on stderr, no fused node, the
+mtimes unchanged), a failing compiler (TILEC_FUSE_COMPILER=/bin/false: a note on stderr, no fused node, the
 same outputs) and TILEC_FUSE=0 (no fusion, nothing said). Each run gets its own XDG_CACHE_HOME
 under OUT. Exit 1 when anything fails. Run with /usr/bin/python3 (python3-onnx)."""
 import glob
@@ -252,7 +252,7 @@ if res:
     else:
         passed += 1
     shutil.rmtree(d + "/cache")
-    p, out = tilec(d, args, "false", ["--profile"], {"TILEC": "/bin/false"})
+    p, out = tilec(d, args, "false", ["--profile"], {"TILEC_FUSE_COMPILER": "/bin/false"})
     if p.returncode or "did not compile" not in p.stderr or " TilecFused " in p.stdout or \
             not np.allclose(load(out, ["out"])[0], ref["out"], rtol=1e-5, atol=1e-6):
         fail("failing_compiler", "exit %d: %s" % (p.returncode, p.stderr.strip()[-300:]))
