@@ -598,6 +598,10 @@ int graph_fuse_ew(TilecModel *m, const TilecModelOptions *o, RErr *e) {
         if (src && !fn && (fn = o->compile_kernel(o->compile_ctx, name, src)) != NULL &&
             !fused_kernel_add(name, fn))
             st = rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+        // A group whose kernel did not compile is left whole (no smaller group of its nodes is
+        // tried: each would fail alike).
+        for (int i = 0; src && !fn && i < gr.nmembers; i++)
+            taken[gr.members[i]] = true;
         free(src);
         if (!fn || st)
             continue;
