@@ -100,7 +100,7 @@ add_library(tilec_runner_core OBJECT ${TILEC_RUNNER_CORE_SOURCES})
 add_dependencies(tilec_runner_core tilec_runner_kernels)
 target_compile_options(tilec_runner_core PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec_runner_core PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_RUNNER_KDIR}
-                           ${CMAKE_SOURCE_DIR}/runtime)
+                           ${CMAKE_SOURCE_DIR}/runtime ${TILEC_XXHASH_INCLUDE})
 add_library(tilec_runner STATIC $<TARGET_OBJECTS:tilec_runner_core> ${TILEC_RUNNER_LOADER_SOURCES}
             ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${TILEC_RUNNER_KERNEL_OBJECTS})
 add_dependencies(tilec_runner tilec_runner_kernels)
@@ -111,7 +111,8 @@ target_include_directories(tilec_runner PUBLIC ${CMAKE_SOURCE_DIR}/runner
 target_link_libraries(tilec_runner PUBLIC tilec_rt ${TILEC_PROTOBUF_C} Threads::Threads m)
 set_target_properties(tilec_runner PROPERTIES ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
 
-add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c)
+add_executable(tilec-run ${CMAKE_SOURCE_DIR}/tools/tilec_run.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c
+               ${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c)
 target_compile_options(tilec-run PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_XXHASH_INCLUDE})
 # Tuned variants that `tilec run --db` loads take the runtime (thread pool, bf16 rounding) from
@@ -145,11 +146,17 @@ add_custom_command(
 add_custom_target(tilec_aot_rt ALL DEPENDS ${TILEC_AOT_RT})
 # With --db it asks tune-resolve for the model's tuned calls as tilec run --db does
 # (tools/tilec_run_tuned.c) and links their variants, compiled by bin/tilec, into NAME.o.
-add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c)
+add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c
+               ${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c ${CMAKE_SOURCE_DIR}/tools/tilec_aot_fused.c)
 target_compile_options(tilec-aot PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec-aot PRIVATE ${CMAKE_SOURCE_DIR}/runner ${CMAKE_SOURCE_DIR}/runner/aot
                            ${TILEC_XXHASH_INCLUDE})
-target_link_libraries(tilec-aot PRIVATE tilec_runner m ${CMAKE_DL_LIBS})
+# The fused kernels it compiles are loaded (the trial run uses them) and take the runtime from
+# the process, as in tilec-run.
+target_link_libraries(tilec-aot PRIVATE -Wl,--whole-archive tilec_rt -Wl,--no-whole-archive tilec_runner m
+                      ${CMAKE_DL_LIBS})
+target_link_options(tilec-aot PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
+                    "LINKER:--export-dynamic-symbol=__trunc?fbf2")
 set_target_properties(tilec-aot PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 add_dependencies(tilec-aot tilec_aot_rt)
 install(TARGETS tilec-aot RUNTIME DESTINATION bin)
@@ -229,8 +236,12 @@ add_test(NAME runner-bad-inputs
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run)
 set_tests_properties(runner-bad-inputs PROPERTIES LABELS quick)
 if(TILEC_SANITIZE_VARIANT)
-  tilec_runner_sanitized(tilec-run-asan "${CMAKE_SOURCE_DIR}/tools/tilec_run.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c"
+  tilec_runner_sanitized(tilec-run-asan
+                         "${CMAKE_SOURCE_DIR}/tools/tilec_run.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c"
                          "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
+  # fused chains' kernels (dlopen'ed) take the runtime from the process, as in tilec-run
+  target_link_options(tilec-run-asan PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
+                      "LINKER:--export-dynamic-symbol=__trunc?fbf2")
   add_test(NAME runner-bad-inputs-asan
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run-asan)
   set_tests_properties(runner-bad-inputs-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)

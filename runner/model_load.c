@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuse_ew.h"
 #include "model.h"
 
 #define RUNNER_MAX_MODEL_BYTES ((size_t)2 << 30)  // protobuf's own limit for one message
@@ -107,6 +108,8 @@ static TilecModelStatus load(const char *label, const char *dir, const uint8_t *
         st = apply_shapes(m, options, &e);
     if (!st)
         st = graph_prepare(m, &m->graph, &e);
+    if (!st)
+        st = graph_fuse_ew(m, options, &e);
     if (!st && options && options->profile) {
         m->profile = true;
         m->prof = calloc((size_t)m->graph.nnodes + 1, sizeof *m->prof);

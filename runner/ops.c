@@ -45,6 +45,8 @@ char *tilec_model_supported_ops(void) {
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
         for (int i = 0; i < *groups[g].count; i++) {
             const OpDef *d = &groups[g].ops[i];
+            if (strncmp(d->name, "Tilec", 5) == 0)
+                continue;  // the runner's own nodes (TilecFused), not ONNX ops
             char buf[128];
             if (d->until)
                 snprintf(buf, sizeof buf, "%s %d-%d\n", d->name, d->since, d->until);

@@ -3,10 +3,11 @@
 //
 // A model is loaded (onnx_load.c) into a Graph of Values (tensors: graph inputs, constants,
 // node outputs) and Nodes in checked topological order; graph.c folds what constants compute,
-// drops dead nodes and folds BatchNormalization into a preceding Conv. A run (exec.c) looks up
-// or builds a Plan for its input shapes (plan.c): every node's output shape inferred, the nodes
-// that compute shapes (Shape -> Gather -> Concat -> Reshape) evaluated once there, all other
-// intermediates placed in one arena by lifetime. Each op implements infer() (output types and
+// drops dead nodes and folds BatchNormalization into a preceding Conv; fuse_ew.c turns the
+// remaining elementwise chains into TilecFused nodes running generated kernels (fuse_ew.h). A
+// run (exec.c) looks up or builds a Plan for its input shapes (plan.c): every node's output
+// shape inferred, the nodes that compute shapes (Shape -> Gather -> Concat -> Reshape)
+// evaluated once there, all other intermediates placed in one arena by lifetime. Each op implements infer() (output types and
 // shapes) and run() (the arithmetic, on a kernel compiled by tilec from a .tile file).
 #ifndef TILEC_RUNNER_H
 #define TILEC_RUNNER_H
@@ -197,7 +198,8 @@ typedef struct OpDef {
     X(linalg)               \
     X(reduce)               \
     X(rnn)                  \
-    X(control)
+    X(control)             \
+    X(fused)
 
 #define RUNNER_DECLARE_GROUP(g)  \
     extern const OpDef ops_##g[]; \

@@ -73,6 +73,13 @@ typedef struct TilecModelOptions {
     // The largest tensor a node may compute, in bytes (a run that would need more fails with
     // TILEC_MODEL_ERR_MEMORY); 0: only the 2^36-element limit.
     uint64_t max_tensor_bytes;
+    // Elementwise chains fused into generated kernels (docs/runner.md, "Fusion"): when set, and
+    // every input's shape is fixed at load, each chain's .tile source is handed to this hook
+    // with the kernel's name ("fused_" and a hash of the text); it returns the compiled kernel
+    // (the C function of that name, loaded into this process), or NULL to leave the chain to
+    // run op by op. Called during tilec_model_load only. NULL: no such fusion.
+    void *(*compile_kernel)(void *ctx, const char *name, const char *source);
+    void *compile_ctx;
 } TilecModelOptions;
 
 typedef struct TilecModel TilecModel;

@@ -20,6 +20,7 @@
 #include "blob.h"
 #include "kcall.h"
 #include "tilec_aot.h"
+#include "tilec_aot_fused.h"
 #include "tilec_run_tuned.h"
 
 extern char **environ;
@@ -380,6 +381,10 @@ static int compile(const Options *o, const char *name) {
         return fail("cannot read %s: %s", rt, strerror(errno));
 
     TilecModelOptions mo = {.nshapes = o->nshapes, .shape_names = o->shape_names, .shapes = o->shapes};
+    // Elementwise chains fused into generated kernels, as tilec run does; linked in below.
+    static FusedCompiler fc;
+    if (fused_compiler_init(&fc, "tilec", NULL))
+        mo.compile_kernel = fused_compile, mo.compile_ctx = &fc;
     TilecModel *m;
     char *err = NULL;
     if (tilec_model_load(o->model, &mo, &m, &err) != TILEC_MODEL_OK) {
@@ -430,6 +435,8 @@ static int compile(const Options *o, const char *name) {
     int nextra = 0;
     if (!st)
         st = tuned_objects(o, dir, name, extra, &nextra, MAX_FILES);
+    if (!st)
+        st = aot_fused_objects(mo.compile_kernel ? &fc : NULL, dir, extra, &nextra, MAX_FILES);
     char *ld_all[MAX_FILES + 10] = {"ld", "-r", "-z", "noexecstack", "-o", "model0.o", rt, "blob.o"};
     for (int i = 0; i < nextra; i++)
         ld_all[8 + i] = extra[i];

@@ -16,6 +16,7 @@
 
 #include "kcall.h"
 #include "tilec_model.h"
+#include "tilec_run_fused.h"
 #include "tilec_run_tuned.h"
 
 #define MAX_ARGS 64
@@ -30,6 +31,8 @@ typedef struct Options {
     const char *output_dir, *test_data;
     const char *db;            // --db: route tuned kernel calls (tilec_run_tuned.h)
     const char *record_calls;  // --record-calls FILE: run once, write the kernel calls, stop
+    const char *dump_fused;    // --dump-fused DIR: the fused kernels' sources (tilec_run_fused.h)
+    bool no_fuse;              // --no-fuse: elementwise chains run op by op
     int threads, bench, profile, list_ops;
     double rtol, atol;
     unsigned long long seed;
@@ -52,7 +55,9 @@ static void usage(FILE *f) {
           "  --db PATH             run the kernel calls that 'tilec tune MODEL.onnx' tuned into the\n"
           "                        tuning database PATH with their tuned versions\n"
           "  --record-calls FILE   run once and write the model's tunable kernel calls to FILE (what\n"
-          "                        'tilec tune MODEL.onnx' reads)\n",
+          "                        'tilec tune MODEL.onnx' reads)\n"
+          "  --no-fuse             run elementwise chains op by op (not as generated kernels)\n"
+          "  --dump-fused DIR      write each fused chain's generated kernel to DIR/NAME.tile\n",
           f);
 }
 
@@ -106,6 +111,11 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--db") == 0) {
             NEED_VALUE();
             o->db = val;
+        } else if (strcmp(a, "--dump-fused") == 0) {
+            NEED_VALUE();
+            o->dump_fused = val;
+        } else if (strcmp(a, "--no-fuse") == 0) {
+            o->no_fuse = true;
         } else if (strcmp(a, "--record-calls") == 0) {
             NEED_VALUE();
             o->record_calls = val;
@@ -605,6 +615,11 @@ int main(int argc, char **argv) {
     }
     TilecModelOptions mo = {.nshapes = o.nshapes, .shape_names = o.shape_names, .shapes = o.shapes,
                             .profile = o.profile};
+    // Elementwise chains as generated kernels, compiled by bin/tilec (not while recording the
+    // tunable calls for `tilec tune`: they are not among them).
+    static FusedCompiler fc;
+    if (!o.no_fuse && !o.record_calls && fused_compiler_init(&fc, "tilec run", o.dump_fused))
+        mo.compile_kernel = fused_compile, mo.compile_ctx = &fc;
     TilecModel *m = NULL;
     char *err = NULL;
     Progress p;
@@ -645,6 +660,10 @@ int main(int argc, char **argv) {
                 fputs(table ? table : "", stdout);
                 free(table);
             }
+            if (!rc && o.profile && mo.compile_kernel)
+                printf("fused: %d generated kernels (%d compiled, %d from the cache), %d failed to "
+                       "compile\n",
+                       fc.compiled + fc.cached, fc.compiled, fc.cached, fc.failed);
             if (!rc && (o.bench || o.profile))
                 printf("arena: %.2f MiB planned for all intermediates\n",
                        tilec_model_planned_peak(m) / 1048576.0);

@@ -4,12 +4,14 @@
 // (tilec_aot_blob_start .. tilec_aot_blob_end). The first call of either reads the blob
 // (pthread_once); runs then go through the runner's model_run, safe from several threads at once
 // (each run takes an arena of its own from the model's pool). Kernel calls that the object has
-// tuned variants for (tilec_aot_routes) are routed to them before the first run.
+// tuned variants for (tilec_aot_routes) are routed to them before the first run; the generated
+// kernels of fused elementwise chains (tilec_aot_fused) are registered before the blob is read.
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blob.h"
+#include "fuse_ew.h"
 #include "kcall.h"
 #include "tilec_aot.h"
 
@@ -23,6 +25,11 @@ static TilecAotInfo info;
 
 static void load(void) {
     RErr e = {0};
+    for (const TilecAotFused *f = tilec_aot_fused; f->fn; f++)
+        if (!fused_kernel_add(f->name, f->fn)) {
+            status = TILEC_ERR_MEMORY;
+            return;
+        }
     status = blob_read(tilec_aot_blob_start, (size_t)(tilec_aot_blob_end - tilec_aot_blob_start), &model, &e);
     if (status)
         return;

@@ -55,6 +55,15 @@ typedef struct TilecAotRoute {
 } TilecAotRoute;
 extern const TilecAotRoute tilec_aot_routes[];
 
+// The generated kernels of the model's fused elementwise chains (runner/fuse_ew.h), linked into
+// the object by tilec-aot (tools/tilec_aot_fused.c): each kernel's entry and its name, ended by an
+// entry whose fn is NULL; registered before the blob is read (its TilecFused nodes look them up).
+typedef struct TilecAotFused {
+    void *fn;
+    const char *name;
+} TilecAotFused;
+extern const TilecAotFused tilec_aot_fused[];
+
 // The entry points of the runtime object, renamed NAME_run / NAME_info in NAME.o.
 int tilec_aot_entry_run(const void *const *inputs, void *const *outputs);
 const TilecAotInfo *tilec_aot_entry_info(void);

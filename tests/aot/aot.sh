@@ -5,7 +5,7 @@
 #      links it with only -lpthread -lm and its outputs equal `tilec run`'s (same inputs), also
 #      from 4 threads at once; the same for branch.onnx (an If node with subgraphs);
 #   2. model.o defines exactly model_run and model_info globally and needs nothing from
-#      protobuf-c or ONNX (nm);
+#      protobuf-c or ONNX (nm); it holds the generated kernel of tiny.onnx's fused chain;
 #   3. two objects (tiny.o, other.o) link into one program and both run (tests/aot/two_models.c);
 #   4. errors: a bad model, a symbolic dim without --shape, an unwritable -o, a NAME that is not
 #      a C identifier, an -o not ending in .o, no -o: a message naming the file, exit 1, nothing
@@ -65,6 +65,9 @@ globals=$(nm -g --defined-only "$work/m/model.o" | awk '{print $3}' | sort | tr 
 undef=$(nm -u "$work/m/model.o" | awk '{print $2}')
 if grep -qiE 'protobuf|onnx' <<<"$undef"; then fail "model.o needs protobuf/onnx: $(grep -iE 'protobuf|onnx' <<<"$undef" | tr '\n' ' ')"; fi
 if nm "$work/m/model.o" | grep -qiE 'protobuf_c|onnx__'; then fail "model.o holds protobuf-c or ONNX code"; fi
+# tiny.onnx ends in a chain (Mul by the input s, Add) that is fused into a generated kernel
+# (runner/fuse_ew.c): compiled into model.o (tilec_aot_fused_0, local), no compiler at run time.
+nm "$work/m/model.o" | grep -E ' t tilec_aot_fused_0$' >/dev/null || fail "model.o lacks the fused chain's kernel"
 
 # 3. Two models in one program.
 "$bin/tilec" "$work/tiny.onnx" --shape N=2 -o "$work/tiny.o" || fail "tilec tiny.onnx -o tiny.o"

@@ -27,3 +27,8 @@ set_tests_properties(runner-elementwise-cases PROPERTIES TIMEOUT 600 LABELS slow
 add_test(NAME runner-conv-cases
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/runner/conv_cases.py ${TILEC_BIN_DIR}/tilec-run)
 set_tests_properties(runner-conv-cases PROPERTIES TIMEOUT 600 LABELS slow)
+# Elementwise chains fused into generated kernels (runner/fuse_ew.c): fused vs unfused vs numpy
+# at edge sizes and broadcasts, the kernel cache, a failing compiler, TILEC_FUSE=0.
+add_test(NAME runner-fuse-ew-cases
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/runner/fuse_ew_cases.py ${TILEC_BIN_DIR}/tilec-run)
+set_tests_properties(runner-fuse-ew-cases PROPERTIES TIMEOUT 600 LABELS quick)
