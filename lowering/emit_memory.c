@@ -18,6 +18,7 @@ typedef struct SliceDims {
     MlirValue valid[TILE_MAX_RANK];     // index: elements inside the tensor
     MlirValue low[TILE_MAX_RANK];       // index: padding before
     bool low_zero[TILE_MAX_RANK];       // the start is provably >= 0: no padding before
+    bool inside[TILE_MAX_RANK];         // the window lies inside the tensor (--fix): no padding
     MlirValue high[TILE_MAX_RANK];      // index: padding after
 } SliceDims;
 
@@ -92,6 +93,13 @@ static void window_dim(Emitter *e, const Symbol *t, SliceDims *d, int i, MlirVal
     MlirValue dim = emit_size_value(e, t, i);
     MlirValue s = const_int(e, i64t(e), d->size[i]);
     MlirValue vlo, vhi, low;
+    if (d->inside[i] && mlirValueIsNull(lo_bound) && mlirValueIsNull(hi_bound)) {
+        // Inside the tensor for every program and iteration (--fix): the whole window, unpadded.
+        d->valid_lo[i] = to_index(e, d->lo[i]);
+        d->valid[i] = to_index(e, s);
+        d->low[i] = d->high[i] = to_index(e, zero);
+        return;
+    }
     if (d->low_zero[i] && mlirValueIsNull(lo_bound) && !mlirValueIsNull(hi_bound)) {
         // A start >= 0 and an upper bound: the part inside starts at the start (or is empty).
         MlirValue b = binop(e, "arith.maxsi", binop(e, "arith.minsi", hi_bound, dim), zero);
@@ -158,6 +166,8 @@ static bool slice_dims(Emitter *e, Node *n, SliceDims *d) {
         if (e->failed)
             return false;
         d->low_zero[i] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
+        d->inside[i] = emit_fixed_inside(e, it->kind == ND_SLICE ? it->lhs : it, d->size[i], t, i);
+        d->low_zero[i] |= d->inside[i];
         window_dim(e, t, d, i, (MlirValue){NULL}, (MlirValue){NULL});
     }
     return true;
@@ -274,7 +284,7 @@ static void store_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirVa
 
 MlirValue emit_tensor_load(Emitter *e, Node *n) {
     const Symbol *t = n->base->sym;
-    SliceDims d;
+    SliceDims d = {0};
     if (!slice_dims(e, n, &d))
         return (MlirValue){NULL};
     ElemType el = t->type.elem;
@@ -350,6 +360,11 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
     for (int i = 0; i < d.rank; i++)
         full.dims[i] = d.size[i];
     MlirType ft = value_type(e, &full);
+    bool inside = true;
+    for (int i = 0; i < d.rank; i++)
+        inside &= d.inside[i];
+    if (inside)  // no padding anywhere (--fix): the slice is the window
+        return drop_dims(e, op1(e, "tensor.cast", ft, 1, &part), &d, result, el);
     MlirValue ops[1 + 2 * TILE_MAX_RANK];
     int64_t dyn_pad[TILE_MAX_RANK], static_low[TILE_MAX_RANK];
     int nops = 1, nlow = 0;
@@ -382,7 +397,7 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
 
 void emit_tensor_store(Emitter *e, Node *target, Node *value) {
     const Symbol *t = target->base->sym;
-    SliceDims d;
+    SliceDims d = {0};
     if (!slice_dims(e, target, &d))
         return;
     MlirValue v = emit_operand(e, value, t->type.elem, &target->type);
@@ -786,7 +801,7 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     if (!access_of(e, n, mask, &a))
         return (MlirValue){NULL};
     ElemType el = a.shape.elem;
-    Window w;
+    Window w = {0};
     bool fast = false;
     if (e->gpu)
         snprintf(w.why, sizeof w.why, "not analyzed on GPU targets yet");
@@ -883,7 +898,7 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
     if (e->failed)
         return;
     if (b == B_STORE) {
-        Window w;
+        Window w = {0};
         bool fast = false;
         w.residual = false;
         if (e->gpu)
