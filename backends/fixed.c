@@ -98,9 +98,12 @@ bool object_fixed(Program *prog, const CompileOptions *o, char **notes) {
     for (int f = 0; f < o->nfixed; f++)
         lower_appendf(notes, &len, "%s%s=%lld", f ? "," : " ", o->fixed[f].name,
                       (long long)o->fixed[f].value);
+    // (Not "//   NAME v0:": the header declares NAME__version for a kernel of listed versions.)
     lower_appendf(notes, &len,
-                  " (--fix): a call with other values returns\n// TILEC_ERR_CONSTRAINT. Configuration:\n");
-    lower_note_config(notes, &len, k, 0, &configs[v]);
+                  " (--fix): a call with other values returns\n// TILEC_ERR_CONSTRAINT. Configuration:");
+    for (int x = 0; x < k->tunes.len; x++)
+        lower_appendf(notes, &len, "%s%s=%lld", x ? "," : " ", k->tunes.items[x]->name,
+                      (long long)configs[v].values[x]);
     lower_appendf(notes, &len, "\n");
     bool gpu = o->target->kind == TARGET_NVIDIA;
     MlirContext ctx = lower_context();

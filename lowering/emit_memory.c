@@ -363,8 +363,29 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
     bool inside = true;
     for (int i = 0; i < d.rank; i++)
         inside &= d.inside[i];
-    if (inside)  // no padding anywhere (--fix): the slice is the window
-        return drop_dims(e, op1(e, "tensor.cast", ft, 1, &part), &d, result, el);
+    // No padding anywhere (--fix): the slice is the window, copied whole into a tile of its own
+    // (`nofold`: the copy packs the tile, which the dot's register tiles read faster than the
+    // tensor's rows; conv3x3 on 224x224x64 was 18 % slower without it), with no mask or fill.
+    if (inside) {
+        int64_t zeros[TILE_MAX_RANK] = {0};
+        MlirNamedAttribute attrs[4] = {
+            named(e, "static_low", i64_array(e, d.rank, zeros)),
+            named(e, "static_high", i64_array(e, d.rank, zeros)),
+            named(e, "operandSegmentSizes", segments(e, 3, (int32_t[]){1, 0, 0})),
+            named(e, "nofold", mlirUnitAttrGet(e->ir.ctx)),
+        };
+        MlirValue src = op1(e, "tensor.cast", ft, 1, &part);
+        MlirOperation p = op(e, "tensor.pad", 1, &ft, 1, &src, 4, attrs, 1);
+        MlirType idx[TILE_MAX_RANK];
+        for (int i = 0; i < d.rank; i++)
+            idx[i] = indext(e);
+        MlirBlock body = region_block(e, p, 0, d.rank, idx);
+        MlirBlock saved = e->ir.block;
+        e->ir.block = body;
+        op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
+        e->ir.block = saved;
+        return drop_dims(e, mlirOperationGetResult(p, 0), &d, result, el);
+    }
     MlirValue ops[1 + 2 * TILE_MAX_RANK];
     int64_t dyn_pad[TILE_MAX_RANK], static_low[TILE_MAX_RANK];
     int nops = 1, nlow = 0;

@@ -329,8 +329,8 @@ static bool check_options(Options *o, bool ok) {
             "(the host code)",
             o->emit_name, gpu);
         ok = false;
-    } else if (ok && gpu && (o->cpu || o->tuned)) {
-        error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : "--tuned", gpu);
+    } else if (ok && gpu && (o->cpu || o->tuned || o->nfixed)) {
+        error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : o->tuned ? "--tuned" : "--fix", gpu);
         ok = false;
     }
     return ok;
