@@ -55,6 +55,8 @@ struct CompileOptions {
     const char *only_kernel;  // compile only this kernel of the main files (NULL: all)
     const SemaOptions *sema;  // the -D values, which a GPU fallback configuration keeps (or NULL)
     const Target *target;
+    const SemaDefine *fixed;  // --fix NAME=VALUE,...: sizes and integer scalars made constants
+    int nfixed;               // (with only_kernel; object_fixed)
 };
 
 // Whether `name` names a target (--target=): x86-64 (or x86_64), or an NVIDIA architecture.
@@ -108,6 +110,14 @@ typedef struct ObjectKernel {
 // values of those tunables, of which a call runs the best fit that accepts it; *notes
 // (malloc'ed, or left NULL) then lists them for the header.
 bool object_compile(Program *prog, const CompileOptions *o, char **notes);
+
+// Kernel o->only_kernel specialized to o->fixed (--fix, fixed.c): every size and integer scalar
+// parameter of the kernel must be given, each once; the configuration is the one an untuned
+// object's call with those values would run (the best fit among lower_untuned_configs, with the
+// -D values), built by lower_build_fixed, to the stage asked for. *notes says what was fixed.
+// False after reporting an error (a name that is not a size or integer scalar of the kernel, one
+// missing or given twice, a negative size, no configuration accepting the values).
+bool object_fixed(Program *prog, const CompileOptions *o, char **notes);
 
 // One object holding every version of every kernel of `kernels` (o->stage must be LOWER_OBJ,
 // LOWER_LLVM or LOWER_ASM).

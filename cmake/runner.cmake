@@ -146,8 +146,9 @@ add_custom_command(
 add_custom_target(tilec_aot_rt ALL DEPENDS ${TILEC_AOT_RT})
 # With --db it asks tune-resolve for the model's tuned calls as tilec run --db does
 # (tools/tilec_run_tuned.c) and links their variants, compiled by bin/tilec, into NAME.o.
-add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c
-               ${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c ${CMAKE_SOURCE_DIR}/tools/tilec_aot_fused.c)
+add_executable(tilec-aot ${CMAKE_SOURCE_DIR}/tools/tilec_aot.c ${CMAKE_SOURCE_DIR}/tools/tilec_aot_spec.c
+               ${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c ${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c
+               ${CMAKE_SOURCE_DIR}/tools/tilec_aot_fused.c)
 target_compile_options(tilec-aot PRIVATE ${TILEC_WARNING_FLAGS})
 target_include_directories(tilec-aot PRIVATE ${CMAKE_SOURCE_DIR}/runner ${CMAKE_SOURCE_DIR}/runner/aot
                            ${TILEC_XXHASH_INCLUDE})

@@ -175,3 +175,14 @@ MlirValue ir_unit_stride_view(IRBuilder *b, MlirValue mem) {
     MlirType unit_t = ir_unit_stride_memref(ctx, mlirShapedTypeGetElementType(mt), rank);
     return mlirOperationGetResult(ir_op(b, "memref.reinterpret_cast", 1, &unit_t, n, ops, 4, attrs, 0), 0);
 }
+
+bool ir_may_have_shape(MlirType t, MlirType shape) {
+    intptr_t rank = mlirShapedTypeGetRank(t);
+    if (rank != mlirShapedTypeGetRank(shape))
+        return false;
+    for (intptr_t d = 0; d < rank; d++)
+        if (!mlirShapedTypeIsDynamicDim(t, d) &&
+            mlirShapedTypeGetDimSize(t, d) != mlirShapedTypeGetDimSize(shape, d))
+            return false;
+    return true;
+}

@@ -53,6 +53,9 @@ MlirValue ir_unit_stride_view(IRBuilder *b, MlirValue mem);
 int64_t ir_elem_bits(MlirType t);
 // Whether op `o` is named `name` ("scf.for").
 bool ir_op_is(MlirOperation o, const char *name);
+// Whether shaped type t may have the static shape of `shape` (same rank, each of t's dimensions
+// dynamic or equal): a memref.cast from t to that shape is valid.
+bool ir_may_have_shape(MlirType t, MlirType shape);
 // Whether `v` is an arith.constant integer (or index) of value `c`.
 bool ir_is_const_int(MlirValue v, int64_t c);
 // Appends `op` to the list.

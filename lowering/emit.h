@@ -36,6 +36,8 @@ typedef struct Emitter {
     const char *sym;  // the kernel's entry symbol: its name, or NAME__vI in a tuned object
     bool gpu;         // NVIDIA target: tensors reach NAME__program as pointers, the entry launches
     bool failed;
+    const SemaDefine *fixed;  // --fix: sizes and integer scalars bound to constants (lower_build_fixed)
+    int nfixed;
 } Emitter;
 
 // ================================================================ ops and types (every file)
@@ -194,6 +196,15 @@ MlirValue emit_random(Emitter *e, Node *n, Builtin b);
 
 // The size of dimension i of tensor t (i64): its constant, or the bound size symbol.
 MlirValue emit_size_value(Emitter *e, const Symbol *t, int i);
+
+// ================================================================ emit_fixed.c
+
+// The value of integer scalar expression n with the sizes and scalars --fix gives as constants
+// (e->fixed); false when it is not determined by them.
+bool emit_fixed_value(const Emitter *e, const Node *n, int64_t *v);
+// Whether a window of `size` elements from `start` (NULL: 0) along dimension `dim` of tensor t
+// lies inside the tensor for every program and loop iteration, with the values --fix gives.
+bool emit_fixed_inside(const Emitter *e, const Node *start, int64_t size, const Symbol *t, int dim);
 // The reassociation of a collapse_shape/expand_shape between a rank-`n` shape and the shape
 // with only the dimensions marked `kept`.
 MlirAttribute emit_reassociation(Emitter *e, int n, const bool *kept);

@@ -44,13 +44,28 @@ MlirBlock emit_new_func(Emitter *e, MlirModule module, const char *name, int na,
     return body;
 }
 
+// The value --fix gives symbol s (lower_build_fixed), or NULL.
+static const SemaDefine *fixed_value(const Emitter *e, const Symbol *s) {
+    for (int i = 0; i < e->nfixed; i++)
+        if (strcmp(e->fixed[i].name, s->name) == 0)
+            return &e->fixed[i];
+    return NULL;
+}
+
+// values[a], or the constant --fix gives s (of values[a]'s type).
+static MlirValue bound_value(Emitter *e, const Symbol *s, MlirValue v) {
+    const SemaDefine *f = fixed_value(e, s);
+    return f ? const_int(e, mlirValueGetType(v), f->value) : v;
+}
+
 // Binds a kernel's scalars, sizes and strides to values[0..], in ABI order; returns how many.
+// The sizes and integer scalars --fix gives are bound to their constants instead.
 int emit_bind_scalars(Emitter *e, const KernelInfo *ki, const MlirValue *values) {
     int a = 0;
-    for (int i = 0; i < ki->nscalars; i++)
-        emit_bind(e, ki->scalars[i], values[a++]);
-    for (int i = 0; i < ki->nsizes; i++)
-        emit_bind(e, ki->sizes[i], values[a++]);
+    for (int i = 0; i < ki->nscalars; i++, a++)
+        emit_bind(e, ki->scalars[i], bound_value(e, ki->scalars[i], values[a]));
+    for (int i = 0; i < ki->nsizes; i++, a++)
+        emit_bind(e, ki->sizes[i], bound_value(e, ki->sizes[i], values[a]));
     for (int i = 0; i < ki->nstrides; i++)
         emit_bind(e, ki->strides[i], values[a++]);
     return a;
@@ -304,6 +319,20 @@ static void emit_entry(Emitter *e, MlirModule module, Node *k) {
             return;
         where_bad = binop(e, "arith.ori", where_bad, binop(e, "arith.xori", c, const_int(e, i1, 1)));
     }
+    // --fix: a call whose sizes or integer scalars differ from the fixed values is refused.
+    Symbol *const *params[2] = {ki->scalars, ki->sizes};
+    int nparams[2] = {ki->nscalars, ki->nsizes}, first = a0 + ki->ntensors;
+    for (int g = 0; g < 2; g++, first += nparams[0])
+        for (int i = 0; i < nparams[g]; i++) {
+            const SemaDefine *f = fixed_value(e, params[g][i]);
+            if (!f)
+                continue;
+            MlirValue arg = mlirBlockGetArgument(body, first + i);
+            MlirNamedAttribute ne = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 1));
+            MlirValue ops[2] = {arg, const_int(e, mlirValueGetType(arg), f->value)};
+            where_bad = binop(e, "arith.ori", where_bad,
+                              mlirOperationGetResult(op(e, "arith.cmpi", 1, &i1, 2, ops, 1, &ne, 0), 0));
+        }
     if (!e->gpu) {  // the sizes and addresses of lists' elements (in host memory)
         MlirValue ptrs[64];
         block_args(body, a0, ki->ntensors, ptrs);
@@ -443,7 +472,12 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
 
 bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
                          bool gpu, MlirModule *out) {
-    Emitter e = {.ir.ctx = ctx, .sym = sym, .gpu = gpu};
+    return lower_build_fixed(ctx, prog, kernel, cfg, sym, gpu, NULL, 0, out);
+}
+
+bool lower_build_fixed(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
+                       bool gpu, const SemaDefine *fixed, int nfixed, MlirModule *out) {
+    Emitter e = {.ir.ctx = ctx, .sym = sym, .gpu = gpu, .fixed = fixed, .nfixed = nfixed};
     MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(ctx));
     Node *inst = sema_instance(prog, kernel, cfg);  // read only: variants may be built at once
     bool ok = inst != NULL;

@@ -19,6 +19,7 @@ typedef struct SliceDims {
     MlirValue valid[TILE_MAX_RANK];     // index: elements inside the tensor
     MlirValue low[TILE_MAX_RANK];       // index: padding before
     bool low_zero[TILE_MAX_RANK];       // the start is provably >= 0: no padding before
+    bool inside[TILE_MAX_RANK];         // the window lies inside the tensor (--fix): no padding
     MlirValue high[TILE_MAX_RANK];      // index: padding after
 } SliceDims;
 
@@ -112,6 +113,13 @@ static void window_dim(Emitter *e, const Symbol *t, SliceDims *d, int i, MlirVal
         d->high[i] = to_index(e, binop(e, "arith.subi", binop(e, "arith.subi", s, plo), valid));
         return;
     }
+    if (d->inside[i] && mlirValueIsNull(lo_bound) && mlirValueIsNull(hi_bound)) {
+        // Inside the tensor for every program and iteration (--fix): the whole window, unpadded.
+        d->valid_lo[i] = to_index(e, d->lo[i]);
+        d->valid[i] = to_index(e, s);
+        d->low[i] = d->high[i] = to_index(e, zero);
+        return;
+    }
     if (d->low_zero[i] && mlirValueIsNull(lo_bound) && !mlirValueIsNull(hi_bound)) {
         // A start >= 0 and an upper bound: the part inside starts at the start (or is empty).
         MlirValue b = binop(e, "arith.maxsi", binop(e, "arith.minsi", hi_bound, dim), zero);
@@ -179,6 +187,8 @@ static bool slice_dims(Emitter *e, Node *n, SliceDims *d) {
             return false;
         d->step[i] = 1;
         d->low_zero[i] = nonneg(it->kind == ND_SLICE ? it->lhs : it);
+        d->inside[i] = emit_fixed_inside(e, it->kind == ND_SLICE ? it->lhs : it, d->size[i], t, i);
+        d->low_zero[i] |= d->inside[i];
         window_dim(e, t, d, i, (MlirValue){NULL}, (MlirValue){NULL});
     }
     return true;
@@ -296,7 +306,7 @@ static void store_window(Emitter *e, const Symbol *t, const SliceDims *d, MlirVa
 
 MlirValue emit_tensor_load(Emitter *e, Node *n) {
     const Symbol *t = n->base->sym;
-    SliceDims d;
+    SliceDims d = {0};
     if (!slice_dims(e, n, &d))
         return (MlirValue){NULL};
     ElemType el = t->type.elem;
@@ -372,6 +382,32 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
     for (int i = 0; i < d.rank; i++)
         full.dims[i] = d.size[i];
     MlirType ft = value_type(e, &full);
+    bool inside = true;
+    for (int i = 0; i < d.rank; i++)
+        inside &= d.inside[i];
+    // No padding anywhere (--fix): the slice is the window, copied whole into a tile of its own
+    // (`nofold`: the copy packs the tile, which the dot's register tiles read faster than the
+    // tensor's rows; conv3x3 on 224x224x64 was 18 % slower without it), with no mask or fill.
+    if (inside) {
+        int64_t zeros[TILE_MAX_RANK] = {0};
+        MlirNamedAttribute attrs[4] = {
+            named(e, "static_low", i64_array(e, d.rank, zeros)),
+            named(e, "static_high", i64_array(e, d.rank, zeros)),
+            named(e, "operandSegmentSizes", segments(e, 3, (int32_t[]){1, 0, 0})),
+            named(e, "nofold", mlirUnitAttrGet(e->ir.ctx)),
+        };
+        MlirValue src = op1(e, "tensor.cast", ft, 1, &part);
+        MlirOperation p = op(e, "tensor.pad", 1, &ft, 1, &src, 4, attrs, 1);
+        MlirType idx[TILE_MAX_RANK];
+        for (int i = 0; i < d.rank; i++)
+            idx[i] = indext(e);
+        MlirBlock body = region_block(e, p, 0, d.rank, idx);
+        MlirBlock saved = e->ir.block;
+        e->ir.block = body;
+        op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
+        e->ir.block = saved;
+        return drop_dims(e, mlirOperationGetResult(p, 0), &d, result, el);
+    }
     MlirValue ops[1 + 2 * TILE_MAX_RANK];
     int64_t dyn_pad[TILE_MAX_RANK], static_low[TILE_MAX_RANK];
     int nops = 1, nlow = 0;
@@ -404,7 +440,7 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
 
 void emit_tensor_store(Emitter *e, Node *target, Node *value) {
     const Symbol *t = target->base->sym;
-    SliceDims d;
+    SliceDims d = {0};
     if (!slice_dims(e, target, &d))
         return;
     MlirValue v = emit_operand(e, value, t->type.elem, &target->type);
@@ -646,6 +682,7 @@ static bool window_of(Emitter *e, const Node *n, const Access *a, Window *w, boo
     for (int j = 0; j < rank; j++) {
         w->axis[j] = -1;
         w->d.step[j] = 1;
+        w->d.inside[j] = false;
         if (a->kind[j] == 1) {
             w->axis[j] = a->rdim[j];
             w->d.lo[j] = a->val[j];
@@ -847,7 +884,7 @@ MlirValue emit_gather(Emitter *e, Node *n, Node *mask, Node *other) {
     if (!access_of(e, n, mask, &a))
         return (MlirValue){NULL};
     ElemType el = a.shape.elem;
-    Window w;
+    Window w = {0};
     bool fast = false;
     if (e->gpu)
         snprintf(w.why, sizeof w.why, "not analyzed on GPU targets yet");
@@ -944,7 +981,7 @@ void emit_scatter(Emitter *e, Node *target, Node *value, Node *mask, Builtin b) 
     if (e->failed)
         return;
     if (b == B_STORE) {
-        Window w;
+        Window w = {0};
         bool fast = false;
         w.residual = false;
         if (e->gpu)

@@ -121,6 +121,12 @@ bool lower_build_module(MlirContext ctx, Program *prog, const SemaOptions *opts,
 // once, each in its own context (tests/compiler/variants_threads.c).
 bool lower_build_variant(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
                          bool gpu, MlirModule *out);
+// lower_build_variant with the sizes and integer scalar parameters named in fixed[0..nfixed)
+// bound to those constants (--fix): loop bounds, grids, masks and constraints fold to what the
+// values make them; the C signature is the same, and the entry returns TILEC_ERR_CONSTRAINT when
+// a call passes other values for them (before the run-time constraints, which then fold away).
+bool lower_build_fixed(MlirContext ctx, Program *prog, Node *kernel, const Config *cfg, const char *sym,
+                       bool gpu, const SemaDefine *fixed, int nfixed, MlirModule *out);
 void lower_print_module(MlirModule module, bool debuginfo, FILE *out);
 // The fit of version `sym` of `kernel` at `cfg` for its dispatcher: a module holding only
 // double SYM__fit(the entry's arguments) (emit_fit.c), -1 when the version's run-time

@@ -67,6 +67,8 @@ typedef struct Options {
     const char *kernel;   // --kernel NAME: compile only this kernel
     bool tuned;           // --tuned: versions per tuned shape from the tuning database
     const char *db;       // --db PATH (with --tuned)
+    SemaDefine *fixed;    // --fix NAME=VALUE,...: sizes and integer scalars as constants
+    int nfixed;
 } Options;
 
 static const char *const usage =
@@ -108,6 +110,9 @@ static const char *const usage =
     "                          the call's sizes (see 'tilec tune')\n"
     "  --db <path>             The tuning database for --tuned (default: as 'tilec tune')\n"
     "  -D <name>=<value>       Fix a tunable to an integer value (with --kernel: of that kernel)\n"
+    "  --fix <n>=<v>,...       With --kernel: compile the kernel for these sizes and integer\n"
+    "                          scalars (every one, e.g. M=512,K=16,N=24) as constants; a call\n"
+    "                          with other values returns TILEC_ERR_CONSTRAINT (3)\n"
     "  -I <dir>                Search <dir> for imported files\n"
     "  --all-configs           Check every configuration of each kernel (default for 'check')\n"
     "  --default-config        Check only each kernel's default configuration\n"
@@ -151,6 +156,7 @@ static const char *const known_flags[] = {
     "--kernel",
     "--tuned",
     "--db",
+    "--fix",
     "-D",
     "-I",
     "--all-configs",
@@ -227,11 +233,59 @@ static bool parse_define(Options *o, const char *text) {
     return true;
 }
 
+// --fix NAME=VALUE,NAME=VALUE,...: each item an identifier and a decimal integer.
+static bool parse_fix(Options *o, const char *text) {
+    if (!*text) {
+        error_plain("--fix expects NAME=VALUE,... (e.g. M=512,K=16,N=24), got ''");
+        return false;
+    }
+    bool ok = true;
+    for (const char *p = text; ok;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        bool ident = eq && eq > p && !(*p >= '0' && *p <= '9');
+        for (const char *c = p; ident && c < eq; c++)
+            ident =
+                (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+        if (!ident) {
+            error_plain("--fix: '%.*s' is not NAME=VALUE (in '%s')", (int)len, p, text);
+            return false;
+        }
+        char num[32];
+        size_t nlen = len - (size_t)(eq + 1 - p);
+        char *end = NULL;
+        long long v = 0;
+        if (nlen > 0 && nlen < sizeof num) {
+            memcpy(num, eq + 1, nlen);
+            num[nlen] = '\0';
+            errno = 0;
+            v = strtoll(num, &end, 10);
+        }
+        if (nlen == 0 || nlen >= sizeof num || *end != '\0' || errno == ERANGE) {
+            error_plain("--fix %.*s: '%.*s' is not an integer", (int)(eq - p), p, (int)nlen, eq + 1);
+            return false;
+        }
+        SemaDefine *d = realloc(o->fixed, sizeof(SemaDefine) * (size_t)(o->nfixed + 1));
+        if (!d)
+            return false;
+        o->fixed = d;
+        d[o->nfixed++] = (SemaDefine){.name = strndup(p, (size_t)(eq - p)), .value = v};
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return ok;
+}
+
 // Frees what parse_args allocated (the strings point into argv, except -D names).
 static void options_free(Options *o) {
     for (int i = 0; i < o->ndefines; i++)
         free((char *)o->defines[i].name);
     free(o->defines);
+    for (int i = 0; i < o->nfixed; i++)
+        free((char *)o->fixed[i].name);
+    free(o->fixed);
     free(o->inputs);
     free(o->include_dirs);
 }
@@ -245,6 +299,11 @@ static const char *gpu_arch(const Options *o) {
 static bool check_options(Options *o, bool ok) {
     if (ok && o->ninputs == 0) {
         error_plain("no input files");
+        ok = false;
+    }
+    if (ok && o->nfixed && (!o->kernel || o->tuned || o->check)) {
+        error_plain(o->kernel ? "--fix cannot go with %s" : "--fix needs --kernel NAME (the kernel it fixes)",
+                    o->tuned ? "--tuned" : "'check'");
         ok = false;
     }
     if (ok && o->emit != EMIT_NONE && o->check) {
@@ -270,8 +329,8 @@ static bool check_options(Options *o, bool ok) {
             "(the host code)",
             o->emit_name, gpu);
         ok = false;
-    } else if (ok && gpu && (o->cpu || o->tuned)) {
-        error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : "--tuned", gpu);
+    } else if (ok && gpu && (o->cpu || o->tuned || o->nfixed)) {
+        error_plain("%s cannot go with --target=%s", o->cpu ? "--cpu" : o->tuned ? "--tuned" : "--fix", gpu);
         ok = false;
     }
     return ok;
@@ -344,6 +403,10 @@ static int parse_args(int argc, char **argv, Options *o) {
             *(a[2] == 'k' ? &o->kernel : &o->db) = v;
         } else if (strcmp(a, "--tuned") == 0) {
             o->tuned = true;
+        } else if (strcmp(a, "--fix") == 0) {
+            if (!(v = flag_value(argc, argv, &i, "--fix")))
+                return 1;
+            ok = parse_fix(o, v) && ok;
         } else if (strncmp(a, "-D", 2) == 0) {
             if (!(v = flag_value(argc, argv, &i, "-D")))
                 return 1;
@@ -503,7 +566,9 @@ static int compile(const Options *o) {
                              .output = o->output,
                              .only_kernel = o->kernel,
                              .sema = &so,
-                             .target = &o->target};
+                             .target = &o->target,
+                             .fixed = o->fixed,
+                             .nfixed = o->nfixed};
         char *notes = NULL;
         if (o->tuned) {
             if (lo.stage != LOWER_OBJ && lo.stage != LOWER_LLVM && lo.stage != LOWER_ASM) {
@@ -518,6 +583,8 @@ static int compile(const Options *o) {
                 TuneIdentity id = {.compiler = TILEC_COMPILER_ID, .cpu = o->cpu};
                 ok = tune_build_object(&prog, db, &id, &lo, &notes);
             }
+        } else if (o->nfixed) {
+            ok = object_fixed(&prog, &lo, &notes);
         } else {
             ok = object_compile(&prog, &lo, &notes);
         }

@@ -21,6 +21,7 @@
 #include "kcall.h"
 #include "tilec_aot.h"
 #include "tilec_aot_fused.h"
+#include "tilec_aot_spec.h"
 #include "tilec_run_tuned.h"
 
 extern char **environ;
@@ -29,7 +30,8 @@ extern char **environ;
 
 typedef struct Options {
     const char *model, *out;
-    const char *db;  // --db: the tuning database whose winners are compiled in
+    const char *db;   // --db: the tuning database whose winners are compiled in
+    bool specialize;  // --specialize: every kernel call compiled for its key (tilec_aot_spec.h)
     const char *shape_names[MAX_SHAPES];
     TilecTensor shapes[MAX_SHAPES];
     int nshapes;
@@ -47,13 +49,15 @@ static int fail(const char *fmt, ...) {
 }
 
 static void usage(FILE *f) {
-    fputs("usage: tilec MODEL.onnx [--shape NAME=DIMS]... [--db DB] -o NAME.o\n"
+    fputs("usage: tilec MODEL.onnx [--shape NAME=DIMS]... [--db DB] [--specialize] -o NAME.o\n"
           "  compiles the model ahead of time: NAME.o (weights, kernels, runtime inside) and\n"
           "  NAME.h declaring NAME_run and NAME_info; every input's shape must be fixed\n"
           "  --shape NAME=1x3x224x224  fix a graph input's symbolic dims (or NAME=N for a named dim)\n"
           "  --db DB                   compile in the tuned versions of the model's kernel calls\n"
           "                            that DB has winners for (rows of this CPU and\n"
           "                            TILE_NUM_THREADS, as `tilec tune MODEL.onnx` wrote them)\n"
+          "  --specialize              compile every kernel call for its fixed sizes (tilec --fix),\n"
+          "                            with the tuned configuration where --db has one (cached)\n"
           "  -o NAME.o                 the object; NAME must be a C identifier\n",
           f);
 }
@@ -71,6 +75,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->out = argv[++i];
         } else if (strcmp(a, "--db") == 0) {
             o->db = argv[++i];
+        } else if (strcmp(a, "--specialize") == 0) {
+            o->specialize = true;
         } else if (strcmp(a, "--shape") == 0) {
             const char *val = argv[++i];
             const char *eq = strchr(val, '=');
@@ -282,6 +288,13 @@ static int tuned_objects(const Options *o, const char *dir, const char *name, ch
         if (!st && n > max_files - 8)
             st = fail("%s: %d tuned variants: more than one object takes (%d)", o->db, n, max_files - 8);
     }
+    if (o->specialize) {  // every call, tuned or not, compiled for its key
+        st = st || aot_specialize(dir, name, v, n, files, nfiles, max_files);
+        if (!st && o->db && n == 0 && tilec_kcalls_count() > 0)
+            tuned_note_threads();
+        free(v);
+        return st;
+    }
     char tilec[4096];
     if (!st && n > 0)
         st = tuned_beside_self("tilec", tilec, sizeof tilec);
@@ -402,7 +415,7 @@ static int compile(const Options *o, const char *name) {
     bool have_dir = false;
     RErr e = {0};
     // The trial run records the model's tunable kernel calls (runner/kcall.h) for --db.
-    tilec_kcalls_record(o->db != NULL);
+    tilec_kcalls_record(o->db != NULL || o->specialize);
     int st = outs ? trial_run(o->model, m, outs) : fail("out of memory");
     tilec_kcalls_record(false);
     if (!st && blob_write(m, outs, &blob, &blob_len, &e) != 0)

@@ -100,6 +100,14 @@ int tuned_write_calls(const char *path) {
     return 0;
 }
 
+int tuned_source_path(const KCallKernel *k, char *out, size_t cap) {
+    char dir[1024];
+    if (sources_dir(dir, sizeof dir))
+        return 1;
+    snprintf(out, cap, "%s/%s", dir, k->source);
+    return 0;
+}
+
 int tuned_beside_self(const char *rel, char *out, size_t cap) {
     size_t rl = strlen(rel);
     ssize_t n = cap > rl + 2 ? readlink("/proc/self/exe", out, cap - rl - 2) : -1;

@@ -36,6 +36,10 @@ int tuned_write_calls(const char *path);
 // there). Returns 0, or 1 after printing why.
 int tuned_resolve(const char *db, TunedVariant **variants, int *count);
 
+// The path of kernel k's .tile source among the embedded sources extracted to the cache (as
+// TunedVariant.source) in `out`. Returns 0, or 1 after printing why.
+int tuned_source_path(const KCallKernel *k, char *out, size_t cap);
+
 // Says on stderr that the database's rows are per CPU and thread count, and which thread count
 // this process looks for (after a resolve that found nothing).
 void tuned_note_threads(void);

@@ -368,7 +368,8 @@ static void guard(MlirContext ctx, const Fill *f, int vector_bits) {
     // bounds and strides cost as much in loop overhead as in moves for short rows); one whose
     // columns are (a tensor stored transposed) in blocks transposed in registers, when its
     // argument may have a non-unit innermost stride and its shape fits (`lanes`).
-    bool fast_path = rank >= 1 && rank <= 16 && mlirShapedTypeGetRank(mlirValueGetType(part)) == rank;
+    // (A part of static sizes other than the tile's, --fix, is never the whole tile.)
+    bool fast_path = rank >= 1 && rank <= 16 && ir_may_have_shape(mlirValueGetType(part), buf);
     int lanes = fast_path && of_strided_arg(part) ? x86_transposed_copy_lanes(buf, vector_bits) : 0;
     MlirValue any = {NULL}, nonempty = {NULL};
     if (lanes)
@@ -486,7 +487,8 @@ static MlirWalkResult find_store_copies(MlirOperation op, void *user) {
     int64_t rank = mlirShapedTypeGetRank(whole);
     if (!mlirShapedTypeHasStaticShape(whole) || mlirShapedTypeHasStaticShape(mlirValueGetType(part)) ||
         rank < 1 || rank > 16 || mlirShapedTypeGetRank(mlirValueGetType(part)) != rank ||
-        mlirShapedTypeGetRank(mlirValueGetType(dst)) != rank)
+        mlirShapedTypeGetRank(mlirValueGetType(dst)) != rank ||
+        !ir_may_have_shape(mlirValueGetType(part), whole) || !ir_may_have_shape(mlirValueGetType(dst), whole))
         return MlirWalkResultAdvance;
     ir_ops_push(user, op);
     return MlirWalkResultAdvance;

@@ -731,6 +731,23 @@ static MlirValue index_op(MlirContext ctx, MlirOperation before, const char *nam
     return mlirOperationGetResult(o, 0);
 }
 
+// The padding after dimension k of tensor.pad `pad`, as an index value (built before `before`
+// when it is static): the operands are the source, the dynamic lows, then the dynamic highs.
+static MlirValue pad_high(MlirContext ctx, MlirOperation before, MlirOperation pad, int k) {
+    MlirAttribute lows = mlirOperationGetAttributeByName(pad, ir_str("static_low"));
+    MlirAttribute highs = mlirOperationGetAttributeByName(pad, ir_str("static_high"));
+    int64_t dyn = mlirShapedTypeGetDynamicSize();
+    if (mlirDenseI64ArrayGetElement(highs, k) != dyn)
+        return index_op(ctx, before, "arith.constant", 0, NULL,
+                        mlirIntegerAttrGet(mlirIndexTypeGet(ctx), mlirDenseI64ArrayGetElement(highs, k)));
+    intptr_t at = 1;
+    for (intptr_t i = 0; i < mlirDenseArrayGetNumElements(lows); i++)
+        at += mlirDenseI64ArrayGetElement(lows, i) == dyn;
+    for (intptr_t i = 0; i < k; i++)
+        at += mlirDenseI64ArrayGetElement(highs, i) == dyn;
+    return mlirOperationGetOperand(pad, at);
+}
+
 static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
     IrOps t = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_tagged, &t, MlirWalkPreOrder);
@@ -751,12 +768,11 @@ static void trim_register_loops(MlirContext ctx, MlirModule module, int ndots) {
                 if (mlirOperationIsNull(pad) || mlirOperationGetBlock(pad).ptr == NULL)
                     continue;
                 // ub' = min(ub, ceil(valid / step) * step), valid = the end of the load's part
-                // inside: its static size less the padding after (high), which the emitter
-                // always gives as operands, one per dimension, after the source and the lows.
+                // inside: its static size less the padding after (high): an operand, or a
+                // constant where the sizes are (--fix).
                 MlirValue ub = mlirOperationGetOperand(loop, 1), step = mlirOperationGetOperand(loop, 2);
                 MlirType padded = mlirValueGetType(mlirOperationGetResult(pad, 0));
-                intptr_t rank = mlirShapedTypeGetRank(padded);
-                MlirValue high = mlirOperationGetOperand(pad, mlirOperationGetNumOperands(pad) - rank + k);
+                MlirValue high = pad_high(ctx, loop, pad, k);
                 MlirValue size = index_op(ctx, loop, "arith.constant", 0, NULL,
                                           mlirIntegerAttrGet(it, mlirShapedTypeGetDimSize(padded, k)));
                 MlirValue valid =

@@ -51,6 +51,12 @@ static MlirWalkResult pin_dot_operands(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
+static MlirWalkResult collect_pins(MlirOperation op, void *user) {
+    if (ir_op_is(op, "tilec.pin"))
+        ir_ops_push(user, op);
+    return MlirWalkResultAdvance;
+}
+
 // A scalar broadcast to a tile (tensor.splat) that only linalg.generic ops read becomes a
 // linalg.generic with no input that yields the scalar, so that linalg-fuse-elementwise-ops
 // folds it into its readers: the scalar is then broadcast in their bodies (a register), where a
@@ -177,6 +183,11 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         generalize_sums(ctx, module);
         lower_run_passes(ctx, module, "builtin.module(linalg-fuse-elementwise-ops, canonicalize, cse)",
                          "tile-level");
+        // The pins still there: a pass may have dropped a region holding some (a branch or a
+        // loop that constant sizes, --fix, decide), and with it the pins.
+        free(pins.items);
+        pins = (IrOps){0};
+        mlirOperationWalk(mlirModuleGetOperation(module), collect_pins, &pins, MlirWalkPreOrder);
         for (int i = 0; i < pins.len; i++)
             mlirOperationDestroy(pins.items[i]);
         free(pins.items);
