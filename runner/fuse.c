@@ -103,8 +103,8 @@ static int64_t conv_outputs(const Graph *g, const Node *conv) {
 
 // The Conv's (ConvTranspose's) weights and bias replaced by new constants: every weight of
 // output channel k times scale[k], and bias[k] * scale[k] + shift[k].
-static int conv_rescale(TilecModel *m, Graph *g, int conv_index, const double *scale,
-                        const double *shift, RErr *e) {
+static int conv_rescale(TilecModel *m, Graph *g, int conv_index, const double *scale, const double *shift,
+                        RErr *e) {
     Node *conv = &g->nodes[conv_index];
     const Tensor *w = &g->values[conv->in[1]].t;
     int64_t K = conv_outputs(g, conv);
@@ -138,7 +138,7 @@ static int conv_rescale(TilecModel *m, Graph *g, int conv_index, const double *s
     int vb = graph_add_value(g, name, e);
     if (vw < 0 || vb < 0)
         return e->code;
-    conv = &g->nodes[conv_index];   // graph_add_value may move g->values; nodes are stable
+    conv = &g->nodes[conv_index];  // graph_add_value may move g->values; nodes are stable
     g->values[vw].kind = VAL_CONST;
     g->values[vw].t = g->values[conv->in[1]].t;
     g->values[vw].t.data = nw;
@@ -165,7 +165,7 @@ static bool conv_foldable(const Graph *g, const Node *conv) {
         return false;
     int64_t G = attr_int(conv, "group", 1);
     if (op_is(conv, "ConvTranspose") && (G < 1 || w->dims[0] % G != 0))
-        return false;   // the op reports it
+        return false;  // the op reports it
     if (conv->nin < 3 || conv->in[2] < 0)
         return true;
     const Tensor *b = const_f32(g, conv->in[2]);
@@ -226,12 +226,10 @@ static int match_hardswish(const Graph *g, int x, int nodes[4]) {
     if (c->opset < 11) {
         lo = attr_float(c, "min", -INFINITY);
         hi = attr_float(c, "max", INFINITY);
-    } else if (c->nin != 3 || !const_scalar(g, c->in[1], R, &lo) ||
-               !const_scalar(g, c->in[2], R, &hi)) {
+    } else if (c->nin != 3 || !const_scalar(g, c->in[1], R, &lo) || !const_scalar(g, c->in[2], R, &hi)) {
         return -1;
     }
-    if (lo != 0.0f || hi != 6.0f || sole_consumer(g, c->out[0]) != mul ||
-        mu->in[mu->in[0] == x] != c->out[0])
+    if (lo != 0.0f || hi != 6.0f || sole_consumer(g, c->out[0]) != mul || mu->in[mu->in[0] == x] != c->out[0])
         return -1;
     int last = sole_consumer(g, mu->out[0]);
     if (last < 0)
@@ -240,8 +238,7 @@ static int match_hardswish(const Graph *g, int x, int nodes[4]) {
     if (d->nin != 2)
         return -1;
     int other = d->in[0] == mu->out[0] ? d->in[1] : d->in[0];
-    bool div6 = op_is(d, "Div") && d->in[0] == mu->out[0] && const_scalar(g, d->in[1], R, &v) &&
-                v == 6.0f;
+    bool div6 = op_is(d, "Div") && d->in[0] == mu->out[0] && const_scalar(g, d->in[1], R, &v) && v == 6.0f;
     bool mul6 = op_is(d, "Mul") && const_scalar(g, other, R, &v) && fabsf(v - 1.0f / 6.0f) < 1e-7f;
     if (!div6 && !mul6)
         return -1;
@@ -322,9 +319,9 @@ static int fuse_conv_chain(TilecModel *m, Graph *g, int ci, RErr *e) {
     bool foldable = conv_foldable(g, conv);
     int R = foldable ? g->values[conv->in[1]].t.rank : 0;
     int64_t K = foldable ? conv_outputs(g, conv) : 0;
-    double *scale = NULL, *shift = NULL;   // the pre-activation map, per channel
+    double *scale = NULL, *shift = NULL;  // the pre-activation map, per channel
     Epilogue ep = {.act = EPI_NONE, .scale = 1.0f, .shift = 0.0f};
-    bool post = false;   // an activation or a post-activation affine map is in place
+    bool post = false;  // an activation or a post-activation affine map is in place
     int cur = conv->out[0], merged = 0, st = 0;
     for (;;) {
         int hs[4];
@@ -419,6 +416,184 @@ static int fuse_hardswish(Graph *g, RErr *e) {
     return 0;
 }
 
+// A reduction `op` over the last axis with keepdims 1: axes [-1] as an attribute, or (opset 13's
+// ReduceSum, 18's others) as a constant second input.
+static bool reduce_last(const Graph *g, const Node *n, const char *op) {
+    if (n->dead || !op_is(n, op) || n->nout != 1 || attr_int(n, "keepdims", 1) != 1)
+        return false;
+    const int64_t *axes;
+    if (n->nin == 1)
+        return attr_ints(n, "axes", &axes) == 1 && axes[0] == -1;
+    const Value *a = n->nin == 2 && n->in[1] >= 0 ? &g->values[n->in[1]] : NULL;
+    return a && a->kind == VAL_CONST && a->t.dtype == DT_I64 && tensor_numel(&a->t) == 1 &&
+           ((const int64_t *)a->t.data)[0] == -1;
+}
+
+static bool mean_last(const Graph *g, const Node *n) { return reduce_last(g, n, "ReduceMean"); }
+
+// The node consuming v as its only reader, when it is live and of type `op` (else -1).
+static int next_op(const Graph *g, int v, const char *op) {
+    if (v < 0 || g->values[v].is_output)
+        return -1;
+    int k = sole_consumer(g, v);
+    return k >= 0 && op_is(&g->nodes[k], op) && g->nodes[k].nout == 1 ? k : -1;
+}
+
+// The other input of the binary node n than v (-1 when v is not exactly one of them).
+static int other_input(const Node *n, int v) {
+    if (n->nin != 2 || (n->in[0] == v) == (n->in[1] == v))
+        return -1;
+    return n->in[0] == v ? n->in[1] : n->in[0];
+}
+
+// Layer normalization written out, as PaddlePaddle exports it (PP-OCRv4 rec's SVTR blocks):
+//   mean = ReduceMean(x, axes [-1]); d = Sub(x, mean); v = ReduceMean(Pow(d, 2) or Mul(d, d));
+//   y = Add(Mul(Div(d, Sqrt(Add(v, eps))), gamma), beta)
+// with eps one constant value and gamma, beta constant vectors: the final Add becomes one
+// LayerNormalization(x, gamma, beta) over the last axis (the stdlib layernorm kernel), the rest
+// dead. Every intermediate must have no other reader (d: only the square and the Div).
+static int fuse_layernorm(Graph *g, RErr *e) {
+    bool known;
+    const OpDef *ln = ops_find("LayerNormalization", 17, &known);
+    if (!ln)
+        return 0;
+    for (int k0 = 0; k0 < g->nnodes; k0++) {
+        Node *rm = &g->nodes[k0];
+        if (!mean_last(g, rm))
+            continue;
+        int x = rm->in[0], mean = rm->out[0];
+        int ks = next_op(g, mean, "Sub");
+        if (ks < 0 || g->nodes[ks].nin != 2 || g->nodes[ks].in[0] != x || g->nodes[ks].in[1] != mean)
+            continue;
+        int d = g->nodes[ks].out[0];
+        if (g->values[d].is_output)
+            continue;
+        // d's two readers: the square (Pow(d, 2) or Mul(d, d)) and the Div.
+        int ksq = -1, kdiv = -1;
+        for (int k = 0; k < g->nnodes; k++) {
+            const Node *n = &g->nodes[k];
+            if (n->dead || n->nin < 1)
+                continue;
+            bool reads = false;
+            for (int i = 0; i < n->nin; i++)
+                reads |= n->in[i] == d;
+            if (!reads)
+                continue;
+            float two;
+            if (op_is(n, "Pow") && n->nin == 2 && n->in[0] == d && const_scalar(g, n->in[1], 4, &two) &&
+                two == 2.0f)
+                ksq = k;
+            else if (op_is(n, "Mul") && n->nin == 2 && n->in[0] == d && n->in[1] == d)
+                ksq = k;
+            else if (op_is(n, "Div") && n->nin == 2 && n->in[0] == d && n->in[1] != d)
+                kdiv = k;
+        }
+        // No other reader of d (Mul(d, d) reads it twice).
+        if (ksq < 0 || kdiv < 0 || g->nodes[ksq].nout != 1 ||
+            count_uses(g, d) != (op_is(&g->nodes[ksq], "Mul") ? 3 : 2))
+            continue;
+        int kv = next_op(g, g->nodes[ksq].out[0], "ReduceMean");
+        if (kv < 0 || !mean_last(g, &g->nodes[kv]))
+            continue;
+        int ka = next_op(g, g->nodes[kv].out[0], "Add");
+        float eps;
+        if (ka < 0 || !const_scalar(g, other_input(&g->nodes[ka], g->nodes[kv].out[0]), 4, &eps))
+            continue;
+        int kq = next_op(g, g->nodes[ka].out[0], "Sqrt");
+        if (kq < 0 || g->nodes[kdiv].in[1] != g->nodes[kq].out[0] || count_uses(g, g->nodes[kq].out[0]) != 1)
+            continue;
+        int km = next_op(g, g->nodes[kdiv].out[0], "Mul");
+        int gamma = km < 0 ? -1 : other_input(&g->nodes[km], g->nodes[kdiv].out[0]);
+        int kb = km < 0 ? -1 : next_op(g, g->nodes[km].out[0], "Add");
+        int beta = kb < 0 ? -1 : other_input(&g->nodes[kb], g->nodes[km].out[0]);
+        const Tensor *gt = const_f32(g, gamma), *bt = const_f32(g, beta);
+        if (!gt || !bt || gt->rank != 1 || bt->rank != 1 || gt->dims[0] != bt->dims[0])
+            continue;
+        // The final Add becomes LayerNormalization(x, gamma, beta), axis -1, epsilon eps.
+        Node *n = &g->nodes[kb];
+        Attr *attrs = calloc(2, sizeof *attrs);
+        int *in = malloc(3 * sizeof(int));
+        char *op_type = strdup("LayerNormalization"), *an = strdup("axis"), *en = strdup("epsilon");
+        if (!attrs || !in || !op_type || !an || !en) {
+            free(attrs), free(in), free(op_type), free(an), free(en);
+            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+        }
+        attrs[0] = (Attr){.name = an, .i = -1};
+        attrs[1] = (Attr){.name = en, .f = eps};
+        if (n->state && n->op && n->op->free_state)
+            n->op->free_state(n->state);
+        n->state = NULL;
+        attrs_free(n->attrs, n->nattrs);
+        free(n->in), free(n->op_type);
+        n->attrs = attrs, n->nattrs = 2;
+        in[0] = x, in[1] = gamma, in[2] = beta;
+        n->in = in, n->nin = 3;
+        n->op_type = op_type;
+        n->op = ln;
+        const int dead[] = {k0, ks, ksq, kv, ka, kq, kdiv, km};
+        for (size_t i = 0; i < sizeof dead / sizeof dead[0]; i++)
+            g->nodes[dead[i]].dead = true;
+    }
+    return 0;
+}
+
+// Softmax written out: e = Exp(Sub(x, ReduceMax(x, axes [-1]))); y = Div(e, ReduceSum(e, axes
+// [-1])), every intermediate read only there (e: by the sum and the Div): the Div becomes one
+// Softmax(x) over the last axis (the stdlib kernel), the rest dead.
+static int fuse_softmax(Graph *g, RErr *e) {
+    bool known;
+    const OpDef *sm = ops_find("Softmax", 13, &known);
+    if (!sm)
+        return 0;
+    for (int k0 = 0; k0 < g->nnodes; k0++) {
+        Node *rx = &g->nodes[k0];
+        if (!reduce_last(g, rx, "ReduceMax"))
+            continue;
+        int x = rx->in[0];
+        int ks = next_op(g, rx->out[0], "Sub");
+        if (ks < 0 || g->nodes[ks].nin != 2 || g->nodes[ks].in[0] != x || g->nodes[ks].in[1] != rx->out[0])
+            continue;
+        int ke = next_op(g, g->nodes[ks].out[0], "Exp");
+        if (ke < 0)
+            continue;
+        int ex = g->nodes[ke].out[0];
+        if (g->values[ex].is_output || count_uses(g, ex) != 2)
+            continue;
+        int ksum = -1, kdiv = -1;
+        for (int k = 0; k < g->nnodes; k++) {
+            const Node *n = &g->nodes[k];
+            if (!n->dead && n->nin >= 1 && n->in[0] == ex && reduce_last(g, n, "ReduceSum"))
+                ksum = k;
+            else if (!n->dead && op_is(n, "Div") && n->nin == 2 && n->in[0] == ex && n->in[1] != ex)
+                kdiv = k;
+        }
+        if (ksum < 0 || kdiv < 0 || g->nodes[kdiv].in[1] != g->nodes[ksum].out[0] ||
+            g->values[g->nodes[ksum].out[0]].is_output || count_uses(g, g->nodes[ksum].out[0]) != 1)
+            continue;
+        Node *n = &g->nodes[kdiv];
+        Attr *attrs = calloc(1, sizeof *attrs);
+        char *op_type = strdup("Softmax"), *an = strdup("axis");
+        if (!attrs || !op_type || !an) {
+            free(attrs), free(op_type), free(an);
+            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+        }
+        attrs[0] = (Attr){.name = an, .i = -1};
+        if (n->state && n->op && n->op->free_state)
+            n->op->free_state(n->state);
+        n->state = NULL;
+        attrs_free(n->attrs, n->nattrs);
+        free(n->op_type);
+        n->attrs = attrs, n->nattrs = 1;
+        n->in[0] = x, n->nin = 1;
+        n->op_type = op_type;
+        n->op = sm;
+        const int dead[] = {k0, ks, ke, ksum};
+        for (size_t i = 0; i < sizeof dead / sizeof dead[0]; i++)
+            g->nodes[dead[i]].dead = true;
+    }
+    return 0;
+}
+
 int graph_fuse(TilecModel *m, Graph *g, RErr *e) {
     int st;
     for (int k = 0; k < g->nnodes; k++) {
@@ -428,5 +603,7 @@ int graph_fuse(TilecModel *m, Graph *g, RErr *e) {
             (st = fuse_conv_chain(m, g, k, e)) != 0)
             return st;
     }
+    if ((st = fuse_layernorm(g, e)) != 0 || (st = fuse_softmax(g, e)) != 0)
+        return st;
     return fuse_hardswish(g, e);
 }

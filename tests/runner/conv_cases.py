@@ -394,6 +394,77 @@ def conv_bn_relu():
 conv_bn_relu()
 
 
+# ---- layer normalization written out (runner/fuse.c fuse_layernorm, PaddlePaddle's export):
+# ReduceMean, Sub, Pow 2 (or Mul d d), ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta ->
+# one LayerNormalization (ln_fused_*: its profile must show it); patterns that must stay as
+# they are (ln_plain_*: no gamma, d read elsewhere) run unfused. Compared with float64.
+def ln_case(name, shape, square="Pow", eps=1e-5, extra_use=False, gamma=True):
+    x = (R.randn(*shape) * 3 + 1).astype(np.float32)
+    C = shape[-1]
+    g = R.randn(C).astype(np.float32)
+    b = R.randn(C).astype(np.float32)
+    xd = x.astype(np.float64)
+    d = xd - xd.mean(-1, keepdims=True)
+    n = d / np.sqrt((d * d).mean(-1, keepdims=True) + eps)
+    y = n * g + b if gamma else n
+    consts = {"two": np.array(2.0, np.float32), "eps": np.array(eps, np.float32), "g": g, "b": b}
+    sq = (helper.make_node("Pow", ["d", "two"], ["p"]) if square == "Pow"
+          else helper.make_node("Mul", ["d", "d"], ["p"]))
+    nodes = [helper.make_node("ReduceMean", ["x"], ["mean"], axes=[-1]),
+             helper.make_node("Sub", ["x", "mean"], ["d"]), sq,
+             helper.make_node("ReduceMean", ["p"], ["v"], axes=[-1]),
+             helper.make_node("Add", ["v", "eps"], ["ve"]),
+             helper.make_node("Sqrt", ["ve"], ["s"]),
+             helper.make_node("Div", ["d", "s"], ["n" if gamma else "y"])]
+    outs = {"y": y}
+    if gamma:
+        nodes += [helper.make_node("Mul", ["n", "g"], ["m"]), helper.make_node("Add", ["m", "b"], ["y"])]
+    else:
+        del consts["g"], consts["b"]
+    if extra_use:
+        nodes.append(helper.make_node("Neg", ["d"], ["nd"]))
+        outs["nd"] = -d
+    model(name, nodes, {"x": x}, consts, outs)
+
+
+ln_case("ln_fused_svtr", (1, 40, 120))
+ln_case("ln_fused_mul_square", (2, 3, 17), square="Mul", eps=1e-6)
+ln_case("ln_fused_one_col", (3, 1))
+ln_case("ln_fused_wide", (4, 1025), eps=1e-3)
+ln_case("ln_plain_no_gamma", (2, 5, 33), gamma=False)
+ln_case("ln_plain_d_read_twice", (1, 7, 64), extra_use=True)
+
+
+# ---- softmax written out (fuse_softmax): Exp(x - ReduceMax) / ReduceSum -> one Softmax
+# (sm_fused_*), with the axes as an attribute (opset 11) or ReduceSum's input (opset 13); a sum
+# read elsewhere stays unfused (sm_plain_*).
+def sm_case(name, shape, opset=13, extra_use=False):
+    x = (R.randn(*shape) * 4).astype(np.float32)
+    xd = x.astype(np.float64)
+    ex = np.exp(xd - xd.max(-1, keepdims=True))
+    y = ex / ex.sum(-1, keepdims=True)
+    consts = {}
+    if opset >= 13:
+        consts["ax"] = np.array([-1], np.int64)
+        rsum = helper.make_node("ReduceSum", ["e", "ax"], ["s"])
+    else:
+        rsum = helper.make_node("ReduceSum", ["e"], ["s"], axes=[-1])
+    nodes = [helper.make_node("ReduceMax", ["x"], ["mx"], axes=[-1]),
+             helper.make_node("Sub", ["x", "mx"], ["d"]), helper.make_node("Exp", ["d"], ["e"]), rsum,
+             helper.make_node("Div", ["e", "s"], ["y"])]
+    outs = {"y": y}
+    if extra_use:
+        nodes.append(helper.make_node("Neg", ["s"], ["ns"]))
+        outs["ns"] = -ex.sum(-1, keepdims=True)
+    model(name, nodes, {"x": x}, consts, outs, opset=opset)
+
+
+sm_case("sm_fused_rows", (1, 8, 40, 40))
+sm_case("sm_fused_opset11", (3, 1000), opset=11)
+sm_case("sm_fused_one", (5, 1))
+sm_case("sm_plain_sum_read_twice", (2, 33), extra_use=True)
+
+
 def run():
     bad = 0
     names = sorted(os.listdir(BASE))
@@ -405,6 +476,14 @@ def run():
             msg = (p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or [""])[-1]
             print("FAIL %s: exit %d: %s" % (name, p.returncode, msg))
             bad += 1
+        elif name.startswith("ln_") or name.startswith("sm_"):  # whether the pattern became one node
+            op = "LayerNormalization" if name.startswith("ln_") else "Softmax"
+            q = subprocess.run([TILEC_RUN, d + "/model.onnx", "--profile", "--no-fuse"], capture_output=True,
+                               text=True, timeout=120)
+            fused = op in q.stdout + q.stderr
+            if fused != ("_fused_" in name):
+                print("FAIL %s: %s %s the profile" % (name, op, "in" if fused else "not in"))
+                bad += 1
     print("conv cases: %d of %d pass" % (len(names) - bad, len(names)))
     return bad
 
