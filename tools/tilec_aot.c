@@ -5,7 +5,9 @@
 // blob with lib/tilec/aot_rt.o (the runner's core, the kernels, the runtime) and leave only
 // NAME_run and NAME_info global. With --db, the kernel calls that the tuning database has winners
 // for are compiled to tuned variants linked in beside them (routed by runner/kcall.c when the
-// object first runs). docs/aot.md is the manual.
+// object first runs); with --specialize every recorded kernel call is compiled for its fixed
+// sizes (tilec --fix, tools/tilec_aot_spec.c); elementwise chains fused into generated kernels
+// are linked in too (tools/tilec_aot_fused.c). docs/aot.md is the manual.
 #include <ctype.h>
 #include <errno.h>
 #include <spawn.h>
