@@ -364,6 +364,21 @@ static void remark_strided(Emitter *e, const Node *n, const Symbol *t, const Sli
             t->name, lanes, (long long)s0, (long long)s1, 512 / bits);
 }
 
+// The tile of the tensor.pad `p` (window d): its body yields `pad`; its dropped dimensions
+// collapsed (`result`: the shape of the kept ones).
+static MlirValue padded_tile(Emitter *e, MlirOperation p, const SliceDims *d, MlirValue pad,
+                             const Type *result, ElemType el) {
+    MlirType idx[TILE_MAX_RANK];
+    for (int i = 0; i < d->rank; i++)
+        idx[i] = indext(e);
+    MlirBlock body = region_block(e, p, 0, d->rank, idx);
+    MlirBlock saved = e->ir.block;
+    e->ir.block = body;
+    op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
+    e->ir.block = saved;
+    return drop_dims(e, mlirOperationGetResult(p, 0), d, result, el);
+}
+
 // The window d of tensor t, padded with the scalar `pad`, its dropped dimensions collapsed
 // (`result`: the shape of the kept ones).
 static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, MlirValue pad,
@@ -398,15 +413,7 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
         };
         MlirValue src = op1(e, "tensor.cast", ft, 1, &part);
         MlirOperation p = op(e, "tensor.pad", 1, &ft, 1, &src, 4, attrs, 1);
-        MlirType idx[TILE_MAX_RANK];
-        for (int i = 0; i < d.rank; i++)
-            idx[i] = indext(e);
-        MlirBlock body = region_block(e, p, 0, d.rank, idx);
-        MlirBlock saved = e->ir.block;
-        e->ir.block = body;
-        op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
-        e->ir.block = saved;
-        return drop_dims(e, mlirOperationGetResult(p, 0), &d, result, el);
+        return padded_tile(e, p, &d, pad, result, el);
     }
     MlirValue ops[1 + 2 * TILE_MAX_RANK];
     int64_t dyn_pad[TILE_MAX_RANK], static_low[TILE_MAX_RANK];
@@ -427,15 +434,7 @@ static MlirValue load_window(Emitter *e, const Symbol *t, const SliceDims *dp, M
         named(e, "operandSegmentSizes", segments(e, 3, (int32_t[]){1, nlow, d.rank})),
     };
     MlirOperation p = op(e, "tensor.pad", 1, &ft, nops, ops, 3, attrs, 1);
-    MlirType idx[TILE_MAX_RANK];
-    for (int i = 0; i < d.rank; i++)
-        idx[i] = indext(e);
-    MlirBlock body = region_block(e, p, 0, d.rank, idx);
-    MlirBlock saved = e->ir.block;
-    e->ir.block = body;
-    op(e, "tensor.yield", 0, NULL, 1, &pad, 0, NULL, 0);
-    e->ir.block = saved;
-    return drop_dims(e, mlirOperationGetResult(p, 0), &d, result, el);
+    return padded_tile(e, p, &d, pad, result, el);
 }
 
 void emit_tensor_store(Emitter *e, Node *target, Node *value) {

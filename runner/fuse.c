@@ -446,6 +446,36 @@ static int other_input(const Node *n, int v) {
     return n->in[0] == v ? n->in[1] : n->in[0];
 }
 
+// Node n rewritten as `op` (named op_type) over the nin inputs `in`, with the attribute axis = -1
+// and, when eps is given, epsilon = *eps; the ndead nodes `dead` (the pattern's others) dropped.
+static int become_last_axis_op(Graph *g, Node *n, const OpDef *op, const char *op_type, const int *in,
+                               int nin, const float *eps, const int *dead, int ndead, RErr *e) {
+    int na = eps ? 2 : 1;
+    Attr *attrs = calloc((size_t)na, sizeof *attrs);
+    int *ins = malloc(sizeof(int) * (size_t)nin);
+    char *type = strdup(op_type), *an = strdup("axis"), *en = eps ? strdup("epsilon") : NULL;
+    if (!attrs || !ins || !type || !an || (eps && !en)) {
+        free(attrs), free(ins), free(type), free(an), free(en);
+        return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
+    }
+    attrs[0] = (Attr){.name = an, .i = -1};
+    if (eps)
+        attrs[1] = (Attr){.name = en, .f = *eps};
+    memcpy(ins, in, sizeof(int) * (size_t)nin);
+    if (n->state && n->op && n->op->free_state)
+        n->op->free_state(n->state);
+    n->state = NULL;
+    attrs_free(n->attrs, n->nattrs);
+    free(n->in), free(n->op_type);
+    n->attrs = attrs, n->nattrs = na;
+    n->in = ins, n->nin = nin;
+    n->op_type = type;
+    n->op = op;
+    for (int i = 0; i < ndead; i++)
+        g->nodes[dead[i]].dead = true;
+    return 0;
+}
+
 // Layer normalization written out, as PaddlePaddle exports it (PP-OCRv4 rec's SVTR blocks):
 //   mean = ReduceMean(x, axes [-1]); d = Sub(x, mean); v = ReduceMean(Pow(d, 2) or Mul(d, d));
 //   y = Add(Mul(Div(d, Sqrt(Add(v, eps))), gamma), beta)
@@ -510,29 +540,10 @@ static int fuse_layernorm(Graph *g, RErr *e) {
         if (!gt || !bt || gt->rank != 1 || bt->rank != 1 || gt->dims[0] != bt->dims[0])
             continue;
         // The final Add becomes LayerNormalization(x, gamma, beta), axis -1, epsilon eps.
-        Node *n = &g->nodes[kb];
-        Attr *attrs = calloc(2, sizeof *attrs);
-        int *in = malloc(3 * sizeof(int));
-        char *op_type = strdup("LayerNormalization"), *an = strdup("axis"), *en = strdup("epsilon");
-        if (!attrs || !in || !op_type || !an || !en) {
-            free(attrs), free(in), free(op_type), free(an), free(en);
-            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-        }
-        attrs[0] = (Attr){.name = an, .i = -1};
-        attrs[1] = (Attr){.name = en, .f = eps};
-        if (n->state && n->op && n->op->free_state)
-            n->op->free_state(n->state);
-        n->state = NULL;
-        attrs_free(n->attrs, n->nattrs);
-        free(n->in), free(n->op_type);
-        n->attrs = attrs, n->nattrs = 2;
-        in[0] = x, in[1] = gamma, in[2] = beta;
-        n->in = in, n->nin = 3;
-        n->op_type = op_type;
-        n->op = ln;
-        const int dead[] = {k0, ks, ksq, kv, ka, kq, kdiv, km};
-        for (size_t i = 0; i < sizeof dead / sizeof dead[0]; i++)
-            g->nodes[dead[i]].dead = true;
+        const int in[] = {x, gamma, beta}, dead[] = {k0, ks, ksq, kv, ka, kq, kdiv, km};
+        int st = become_last_axis_op(g, &g->nodes[kb], ln, "LayerNormalization", in, 3, &eps, dead, 8, e);
+        if (st)
+            return st;
     }
     return 0;
 }
@@ -570,26 +581,10 @@ static int fuse_softmax(Graph *g, RErr *e) {
         if (ksum < 0 || kdiv < 0 || g->nodes[kdiv].in[1] != g->nodes[ksum].out[0] ||
             g->values[g->nodes[ksum].out[0]].is_output || count_uses(g, g->nodes[ksum].out[0]) != 1)
             continue;
-        Node *n = &g->nodes[kdiv];
-        Attr *attrs = calloc(1, sizeof *attrs);
-        char *op_type = strdup("Softmax"), *an = strdup("axis");
-        if (!attrs || !op_type || !an) {
-            free(attrs), free(op_type), free(an);
-            return rerr(e, TILEC_MODEL_ERR_MEMORY, "out of memory");
-        }
-        attrs[0] = (Attr){.name = an, .i = -1};
-        if (n->state && n->op && n->op->free_state)
-            n->op->free_state(n->state);
-        n->state = NULL;
-        attrs_free(n->attrs, n->nattrs);
-        free(n->op_type);
-        n->attrs = attrs, n->nattrs = 1;
-        n->in[0] = x, n->nin = 1;
-        n->op_type = op_type;
-        n->op = sm;
         const int dead[] = {k0, ks, ke, ksum};
-        for (size_t i = 0; i < sizeof dead / sizeof dead[0]; i++)
-            g->nodes[dead[i]].dead = true;
+        int st = become_last_axis_op(g, &g->nodes[kdiv], sm, "Softmax", &x, 1, NULL, dead, 4, e);
+        if (st)
+            return st;
     }
     return 0;
 }

@@ -123,8 +123,7 @@ static int object_name(const char *out, char *name, size_t cap) {
     return 0;
 }
 
-// Runs a program (looked up in PATH) with cwd `dir`; 0 when it exits 0.
-static int spawn(const char *dir, char *const *argv) {
+int aot_spawn(const char *dir, char *const *argv) {
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd) || chdir(dir) != 0)
         return fail("cannot enter %s: %s", dir, strerror(errno));
@@ -331,11 +330,11 @@ static int tuned_objects(const Options *o, const char *dir, const char *name, ch
         snprintf(ren, sizeof ren, "%s=tilec_aot_tuned_%d", v[i].kernel->name, i);
         char *cp_keep[] = {"objcopy", "--keep-global-symbol", keep, obj, obj1, NULL};
         char *cp_name[] = {"objcopy", "--redefine-sym", ren, obj1, obj2, NULL};
-        st = spawn(dir, argv);
+        st = aot_spawn(dir, argv);
         if (st)
             fail("%s: kernel %s: cannot compile its tuned configuration %s", v[i].source, v[i].kernel->name,
                  v[i].config);
-        st = st || spawn(dir, cp_keep) || spawn(dir, cp_name);
+        st = st || aot_spawn(dir, cp_keep) || aot_spawn(dir, cp_name);
         char hdr[64], path[4200];
         snprintf(hdr, sizeof hdr, "tuned_%d0.h", i);  // tilec writes X.h beside X.o
         const char *tmp[] = {obj, obj1, hdr};
@@ -371,7 +370,7 @@ static int tuned_objects(const Options *o, const char *dir, const char *name, ch
     snprintf(path, sizeof path, "%s/routes.s", dir);
     char *as[] = {"as", "-o", "routes.o", "routes.s", NULL};
     if (!st)
-        st = write_file(path, text, len) || spawn(dir, as);
+        st = write_file(path, text, len) || aot_spawn(dir, as);
     remove(path);
     free(text);
     if (!st && !(files[(*nfiles)++] = strdup("routes.o")))
@@ -474,7 +473,7 @@ static int compile(const Options *o, const char *name) {
                         info_sym,  "model1.o",       "model.o", NULL};
     char *const *steps[] = {ld_blob, cp_blob, ld_all, cp_keep, cp_names};
     for (size_t s = 0; s < sizeof steps / sizeof *steps && !st; s++)
-        st = spawn(dir, steps[s]);
+        st = aot_spawn(dir, steps[s]);
     if (!st) {
         char path[sizeof dir + 16];
         snprintf(path, sizeof path, "%s/model.o", dir);

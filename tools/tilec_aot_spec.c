@@ -112,22 +112,6 @@ static int finish(SpecJob *j) {
     return fail("%s: cannot compile it specialized (--fix %s)", j->source, j->fix);
 }
 
-static int run_in(const char *dir, char *const *argv) {
-    char cwd[4096];
-    if (!getcwd(cwd, sizeof cwd) || chdir(dir) != 0)
-        return fail("cannot enter %s: %s", dir, strerror(errno));
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-    if (chdir(cwd) != 0)
-        return fail("cannot return to %s: %s", cwd, strerror(errno));
-    if (rc != 0)
-        return fail("cannot run %s: %s", argv[0], strerror(rc));
-    int status;
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return fail("%s failed%s", argv[0], "");
-    return 0;
-}
-
 int aot_specialize(const char *dir, const char *name, const TunedVariant *v, int nv, char **files,
                    int *nfiles, int max_files) {
     int n = tilec_kcalls_count();
@@ -213,7 +197,7 @@ int aot_specialize(const char *dir, const char *name, const TunedVariant *v, int
         char *cp_keep[] = {"objcopy", "--keep-global-symbol", jobs[i].kernel, jobs[i].cached, obj1, NULL};
         char *cp_name[] = {"objcopy", "--redefine-sym", ren, obj1, obj2, NULL};
         snprintf(jobs[i].kernel, sizeof jobs[i].kernel, "%s", kernels[i]->name);
-        rc = run_in(dir, cp_keep) || run_in(dir, cp_name);
+        rc = aot_spawn(dir, cp_keep) || aot_spawn(dir, cp_name);
         snprintf(path, sizeof path, "%s/%s", dir, obj1);
         remove(path);
         if (!rc && !(files[(*nfiles)++] = strdup(obj2)))
@@ -240,7 +224,7 @@ int aot_specialize(const char *dir, const char *name, const TunedVariant *v, int
             rc = fail("cannot write %s: %s", path, strerror(errno));
     }
     char *as[] = {"as", "-o", "routes.o", "routes.s", NULL};
-    rc = rc || run_in(dir, as);
+    rc = rc || aot_spawn(dir, as);
     remove(path);
     if (!rc && !(files[(*nfiles)++] = strdup("routes.o")))
         rc = fail("out of memory%s%s", "", "");

@@ -18,4 +18,8 @@
 int aot_specialize(const char *dir, const char *name, const TunedVariant *v, int nv, char **files,
                    int *nfiles, int max_files);
 
+// Runs a program (looked up in PATH) with cwd `dir` (tilec_aot.c, which uses it for ld, objcopy
+// and as too). Returns 0 when it exits 0, else 1 after printing why.
+int aot_spawn(const char *dir, char *const *argv);
+
 #endif
