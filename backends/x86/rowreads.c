@@ -106,17 +106,19 @@ static bool collect(RowTile *t, MlirValue v, const int *dim, int depth) {
     int vrank = (int)mlirShapedTypeGetRank(mlirValueGetType(v));
     for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
         MlirOperation o = mlirOpOperandGetOwner(u);
-        if (ir_op_is(o, "tensor.expand_shape") && depth == 0) {
+        if (ir_op_is(o, "tensor.expand_shape") && depth < 2) {
             MlirValue e = mlirOperationGetResult(o, 0);
             MlirType et = mlirValueGetType(e);
             MlirAttribute re = attr(o, "reassociation");
             if (!mlirShapedTypeHasStaticShape(et) || mlirAttributeIsNull(re) ||
-                mlirArrayAttrGetNumElements(re) != t->rank || t->nexpands == MAX_READS)
+                mlirArrayAttrGetNumElements(re) != vrank || t->nexpands == MAX_READS)
                 return false;
             int edim[MAX_RANK];
             for (int g = 0; g < t->rank; g++) {
-                MlirAttribute group = mlirArrayAttrGetElement(re, g);
                 edim[g] = -1;
+                if (dim[g] < 0)
+                    continue;
+                MlirAttribute group = mlirArrayAttrGetElement(re, dim[g]);
                 for (intptr_t k = 0; k < mlirArrayAttrGetNumElements(group); k++) {
                     int d = (int)mlirIntegerAttrGetValueInt(mlirArrayAttrGetElement(group, k));
                     if (mlirShapedTypeGetDimSize(et, d) == 1)
@@ -136,6 +138,35 @@ static bool collect(RowTile *t, MlirValue v, const int *dim, int depth) {
         if (!ir_op_is(o, "tensor.extract_slice") || !mlirValueEqual(mlirOperationGetOperand(o, 0), v))
             return false;
         MlirValue s = mlirOperationGetResult(o, 0);
+        if (mlirShapedTypeGetRank(mlirValueGetType(s)) < vrank && depth < 2) {
+            // A whole slice that drops unit dimensions (the row of a 1 x BC tile, as the row
+            // reductions of rowsums.c and the elementwise loops read it): its dimensions index
+            // the tile's through the ones kept.
+            MlirType st = mlirValueGetType(s), vt = mlirValueGetType(v);
+            MlirAttribute offs = attr(o, "static_offsets"), sizes = attr(o, "static_sizes");
+            if (!all_equal(offs, 0) || !all_equal(attr(o, "static_strides"), 1) || any_dynamic(sizes) ||
+                t->nexpands == MAX_READS)
+                return false;
+            int keep[MAX_RANK], nkeep = 0, srank = (int)mlirShapedTypeGetRank(st);
+            for (int d = 0; d < vrank; d++) {
+                int64_t size = mlirDenseI64ArrayGetElement(sizes, d);
+                if (size != mlirShapedTypeGetDimSize(vt, d))
+                    return false;  // not the whole of v
+                if (size != 1)
+                    keep[d] = nkeep++;
+                else
+                    keep[d] = -1;
+            }
+            if (nkeep != srank)
+                return false;  // unit dimensions kept: which ones is ambiguous
+            int sdim[MAX_RANK];
+            for (int g = 0; g < t->rank; g++)
+                sdim[g] = dim[g] < 0 ? -1 : keep[dim[g]];
+            t->expands[t->nexpands++] = o;
+            if (!collect(t, s, sdim, depth + 1))
+                return false;
+            continue;
+        }
         if (mlirShapedTypeGetRank(mlirValueGetType(s)) != vrank || any_dynamic(attr(o, "static_sizes")) ||
             !all_equal(attr(o, "static_strides"), 1))
             return false;
@@ -347,18 +378,33 @@ static void rewrite(MlirContext ctx, RowTile *t) {
         MlirType vt = mlirVectorTypeGet(rank, vshape, el);
         // A vector wholly inside the part (every vector of the row but its last) is a plain
         // load; the others masked (an always-masked load cost vector_add 10 %).
-        MlirValue whole = ir_const_int(&b, mlirIntegerTypeGet(ctx, 1), 1);
+        // A vector with no lane inside (past the row's end, or a row of none: rmsnorm's B when
+        // CB = 0, a null pointer) loads nothing: a masked load whose lanes are all off still
+        // costs a microcode assist on an unmapped page (rmsnorm 1.5 -> 30 GB/s).
+        MlirType i1 = mlirIntegerTypeGet(ctx, 1);
+        MlirValue whole = ir_const_int(&b, i1, 1), some = whole;
         for (int g = 0; g < rank; g++) {
             MlirValue dim =
                 ir_op1(&b, "tensor.dim", index, 2, (MlirValue[]){src, ir_const_int(&b, index, g)});
             MlirValue left = ir_binop(&b, "arith.subi", dim, rops[1 + g]);
             whole = ir_binop(&b, "arith.andi", whole,
                              ir_cmpi(&b, 5 /* sge */, left, ir_const_int(&b, index, vshape[g])));
+            some =
+                ir_binop(&b, "arith.andi", some, ir_cmpi(&b, 4 /* sgt */, left, ir_const_int(&b, index, 0)));
         }
         MlirOperation choice = ir_op(&b, "scf.if", 1, &vt, 1, &whole, 0, NULL, 2);
         MlirBlock body = b.block;
         for (int side = 0; side < 2; side++) {
             b.block = ir_region_block(&b, choice, side, 0, NULL);
+            if (side) {  // scf.if (some) { the masked read } else { the padding }
+                MlirOperation partial = ir_op(&b, "scf.if", 1, &vt, 1, &some, 0, NULL, 2);
+                MlirValue pv = mlirOperationGetResult(partial, 0);
+                ir_op(&b, "scf.yield", 0, NULL, 1, &pv, 0, NULL, 0);
+                b.block = ir_region_block(&b, partial, 1, 0, NULL);
+                MlirValue splat = ir_op1(&b, "vector.broadcast", vt, 1, &padv);
+                ir_op(&b, "scf.yield", 0, NULL, 1, &splat, 0, NULL, 0);
+                b.block = ir_region_block(&b, partial, 0, 0, NULL);
+            }
             MlirNamedAttribute rattrs[3] = {
                 ir_named(&b, "in_bounds", mlirArrayAttrGet(ctx, rank, side ? inb : inb_true)),
                 ir_named(&b, "permutation_map",

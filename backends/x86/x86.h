@@ -28,6 +28,10 @@ void x86_inplace_tiles(MlirContext ctx, MlirModule module);
 // After the schedule: `arange(0, BC) < C` vectorized over a tile's columns (a 64-bit index
 // compare per lane) becomes vector.create_mask of C minus the column (iotamask.c).
 void x86_iota_masks(MlirContext ctx, MlirModule module);
+// After the schedule: a row tile's sum (a linalg.generic reduction) or maximum (a vector.reduction
+// as wide as the row) becomes a loop over pieces of 4 vectors of `vector_bits` with a vector
+// accumulator (rowsums.c).
+void x86_row_reductions(MlirContext ctx, MlirModule module, int vector_bits);
 // Before x86_inplace_tiles: a padded row tile read only by vector loads of its slices is read
 // with masked loads of the tensor itself, the padding value past the end (rowreads.c).
 void x86_masked_row_reads(MlirContext ctx, MlirModule module);
