@@ -20,7 +20,8 @@
 // 1.1x a plain C loop; bench/results/membound-2026-12-07b.txt).
 //
 // When: a 1-D static f32 row whose length is a multiple of P and above P; the generic's payload
-// is arith/math ops on its input element and values defined outside it, combined with the
+// is arith/math ops on its input element, its column (linalg.index: a layer norm's
+// `where(arange(0, BC) < C, d * d, 0.0)`) and values defined outside it, combined with the
 // output element by arith.addf, arith.maximumf or arith.minimumf (maxnumf, minnumf).
 #include <stdbool.h>
 #include <stdio.h>
@@ -102,7 +103,7 @@ static bool row_fits(MlirType t, int lanes) {
     return n > lanes && n % lanes == 0;
 }
 
-static bool scalar(MlirType t) { return mlirTypeIsAFloat(t) || (mlirTypeIsAInteger(t)); }
+static bool scalar(MlirType t) { return mlirTypeIsAFloat(t) || mlirTypeIsAInteger(t) || mlirTypeIsAIndex(t); }
 
 // Whether `v` is defined outside `region_op` (so that it dominates the loop that replaces it).
 static bool outside(MlirValue v, MlirOperation region_op) {
@@ -153,16 +154,16 @@ static bool generic_fits(MlirOperation op, int lanes, Reduction *r) {
          o = mlirOperationGetNextInBlock(o)) {
         const char *name = mlirIdentifierStr(mlirOperationGetName(o)).data;
         if (++n > MAX_BODY || mlirOperationGetNumRegions(o) || mlirOperationGetNumResults(o) != 1 ||
-            (strncmp(name, "arith.", 6) && strncmp(name, "math.", 5)) ||
+            (strncmp(name, "arith.", 6) && strncmp(name, "math.", 5) && strcmp(name, "linalg.index")) ||
             !scalar(mlirValueGetType(mlirOperationGetResult(o, 0))))
             return false;
         for (intptr_t i = 0; i < mlirOperationGetNumOperands(o); i++) {
             MlirValue v = mlirOperationGetOperand(o, i);
-            if (mlirValueEqual(v, out_el) || (!mlirValueEqual(v, in_el) && mlirValueIsABlockArgument(v)))
+            if (mlirValueEqual(v, out_el) || (!mlirValueEqual(v, in_el) && mlirValueIsABlockArgument(v) &&
+                                              mlirBlockEqual(mlirBlockArgumentGetOwner(v), body)))
                 return false;
         }
     }
-    (void)in_el;
     *r = (Reduction){.op = op, .row = mlirOperationGetOperand(op, 0), .comb = c};
     return true;
 }
@@ -271,6 +272,17 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
         to[nmap++] = x;
         for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationEqual(o, comb);
              o = mlirOperationGetNextInBlock(o)) {
+            if (ir_op_is(o, "linalg.index")) {
+                // The column: k + (0, 1, ..., P - 1), as the schedule writes it (iotamask.c
+                // turns `column < C` into a vector.create_mask).
+                int64_t pp = p;
+                MlirType iv = mlirVectorTypeGet(1, &pp, index);
+                MlirValue step = ir_op1(b, "vector.step", iv, 0, NULL);
+                MlirValue col = ir_binop(b, "arith.addi", splat(b, iv, k), step);
+                from[nmap] = mlirOperationGetResult(o, 0);
+                to[nmap++] = col;
+                continue;
+            }
             MlirValue ops[8];
             intptr_t nops = mlirOperationGetNumOperands(o);
             for (intptr_t i = 0; i < nops && i < 8; i++) {

@@ -195,12 +195,12 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         lower_print_after_step(module, "tile-level");
         schedule_apply(ctx, module, sched);
         lower_print_after_step(module, "schedule");
-        x86_iota_masks(ctx, module);
-        lower_print_after_step(module, "iota-masks");
         if (sched->vectorize) {
             x86_row_reductions(ctx, module, sched->vector_bits);
             lower_print_after_step(module, "row-reductions");
         }
+        x86_iota_masks(ctx, module);
+        lower_print_after_step(module, "iota-masks");
         if (sched->inplace) {
             x86_masked_row_reads(ctx, module);
             lower_print_after_step(module, "masked-rows");
