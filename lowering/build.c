@@ -68,6 +68,43 @@ MlirValue ir_const_float(IRBuilder *b, MlirType t, double v) {
     return mlirOperationGetResult(ir_op(b, "arith.constant", 1, &t, 0, NULL, 1, &a, 0), 0);
 }
 
+MlirValue ir_alloc(IRBuilder *b, MlirType memref) {
+    MlirNamedAttribute attrs[2] = {
+        ir_named(b, "alignment", mlirIntegerAttrGet(mlirIntegerTypeGet(b->ctx, 64), 64)),
+        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(b->ctx, 2, (int32_t[]){0, 0})),
+    };
+    return mlirOperationGetResult(ir_op(b, "memref.alloc", 1, &memref, 0, NULL, 2, attrs, 0), 0);
+}
+
+MlirValue ir_buffer_part(IRBuilder *b, MlirValue buf, const int64_t *shape, int nsizes,
+                         const MlirValue *sizes) {
+    MlirType bt = mlirValueGetType(buf);
+    int rank = (int)mlirShapedTypeGetRank(bt);
+    if (rank > 16 || nsizes > rank)
+        internal_error(__FILE__, __LINE__, "a buffer part of rank %d", rank);
+    int64_t strides[16], zeros[16], ones[16], acc = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        strides[d] = acc;
+        acc *= mlirShapedTypeGetDimSize(bt, d);
+        zeros[d] = 0;
+        ones[d] = 1;
+    }
+    MlirType t =
+        mlirMemRefTypeGet(mlirShapedTypeGetElementType(bt), rank, shape,
+                          mlirStridedLayoutAttrGet(b->ctx, 0, rank, strides), mlirAttributeGetNull());
+    MlirValue ops[17];
+    ops[0] = buf;
+    for (int i = 0; i < nsizes; i++)
+        ops[1 + i] = sizes[i];
+    MlirNamedAttribute attrs[4] = {
+        ir_named(b, "static_offsets", mlirDenseI64ArrayGet(b->ctx, rank, zeros)),
+        ir_named(b, "static_sizes", mlirDenseI64ArrayGet(b->ctx, rank, shape)),
+        ir_named(b, "static_strides", mlirDenseI64ArrayGet(b->ctx, rank, ones)),
+        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(b->ctx, 4, (int32_t[]){1, 0, nsizes, 0})),
+    };
+    return mlirOperationGetResult(ir_op(b, "memref.subview", 1, &t, 1 + nsizes, ops, 4, attrs, 0), 0);
+}
+
 MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y) {
     MlirType i1 = mlirIntegerTypeGet(b->ctx, 1);
     MlirNamedAttribute p =

@@ -49,6 +49,13 @@ MlirType ir_unit_stride_memref(MlirContext ctx, MlirType elem, int rank);
 // by the ops that use it, losing the unit stride).
 MlirValue ir_unit_stride_view(IRBuilder *b, MlirValue mem);
 
+// memref.alloc of a static memref type, 64-byte aligned.
+MlirValue ir_alloc(IRBuilder *b, MlirType memref);
+// The part [0, ..., 0] of sizes `shape` (rank at most 16; its dynamic sizes given in order by
+// sizes[0..nsizes)) of a contiguous buffer `buf`: a memref.subview with the buffer's strides.
+MlirValue ir_buffer_part(IRBuilder *b, MlirValue buf, const int64_t *shape, int nsizes,
+                         const MlirValue *sizes);
+
 // The width in bits of a scalar type: index 64, integers and floats their width, else 0.
 int64_t ir_elem_bits(MlirType t);
 // Whether op `o` is named `name` ("scf.for").

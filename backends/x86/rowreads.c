@@ -298,13 +298,11 @@ static void rewrite(MlirContext ctx, RowTile *t) {
     MlirValue in_place = tensor_of(&b, view, part_t);
     ir_op(&b, "scf.yield", 0, NULL, 1, &in_place, 0, NULL, 0);
     b.block = ir_region_block(&b, ifop, 1, 0, NULL);
-    int64_t tshape[MAX_RANK], ones[MAX_RANK], zeros[MAX_RANK], dyn[MAX_RANK];
+    int64_t tshape[MAX_RANK], dyn[MAX_RANK];
     MlirValue sizes[MAX_RANK];
     int nsizes = 0;
     for (int d = 0; d < rank; d++) {
         tshape[d] = mlirShapedTypeGetDimSize(tile_t, d);
-        ones[d] = 1;
-        zeros[d] = 0;
         dyn[d] = shape[d];
         if (mlirShapedTypeIsDynamicSize(shape[d]))
             sizes[nsizes++] =
@@ -314,25 +312,7 @@ static void rewrite(MlirContext ctx, RowTile *t) {
     MlirNamedAttribute ro = ir_named(&b, "read_only", mlirUnitAttrGet(ctx));
     MlirValue padded = mlirOperationGetResult(pad, 0);
     MlirOperation to_buf = ir_op(&b, "bufferization.to_buffer", 1, &buf_t, 1, &padded, 1, &ro, 0);
-    MlirValue sops[1 + MAX_RANK];
-    sops[0] = mlirOperationGetResult(to_buf, 0);
-    for (int i = 0; i < nsizes; i++)
-        sops[1 + i] = sizes[i];
-    int64_t sub_strides[MAX_RANK], acc = 1;
-    for (int d = rank - 1; d >= 0; d--) {
-        sub_strides[d] = acc;
-        acc *= tshape[d];
-    }
-    MlirType sub_t = mlirMemRefTypeGet(el, rank, dyn, mlirStridedLayoutAttrGet(ctx, 0, rank, sub_strides),
-                                       mlirAttributeGetNull());
-    MlirNamedAttribute cattrs[4] = {
-        ir_named(&b, "static_offsets", mlirDenseI64ArrayGet(ctx, rank, zeros)),
-        ir_named(&b, "static_sizes", mlirDenseI64ArrayGet(ctx, rank, dyn)),
-        ir_named(&b, "static_strides", mlirDenseI64ArrayGet(ctx, rank, ones)),
-        ir_named(&b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, 0, nsizes, 0})),
-    };
-    MlirValue sub =
-        mlirOperationGetResult(ir_op(&b, "memref.subview", 1, &sub_t, 1 + nsizes, sops, 4, cattrs, 0), 0);
+    MlirValue sub = ir_buffer_part(&b, mlirOperationGetResult(to_buf, 0), dyn, nsizes, sizes);
     MlirValue copy = tensor_of(&b, ir_op1(&b, "memref.cast", view_t, 1, &sub), part_t);
     ir_op(&b, "scf.yield", 0, NULL, 1, &copy, 0, NULL, 0);
     b.block = outer;

@@ -246,12 +246,7 @@ static void rewrite(MlirContext ctx, const Store *s) {
     // Else: a buffer of its own (x86_hoist_if_allocs moves it before the if), seen with the same
     // layout.
     b.block = ir_region_block(&b, ifop, 1, 0, NULL);
-    MlirType buf_t = mlirMemRefTypeContiguousGet(el, rank, shape, mlirAttributeGetNull());
-    MlirNamedAttribute align = ir_named(&b, "alignment", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 64));
-    MlirNamedAttribute seg =
-        ir_named(&b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, (int32_t[]){0, 0}));
-    MlirValue buf = mlirOperationGetResult(
-        ir_op(&b, "memref.alloc", 1, &buf_t, 0, NULL, 2, (MlirNamedAttribute[]){align, seg}, 0), 0);
+    MlirValue buf = ir_alloc(&b, mlirMemRefTypeContiguousGet(el, rank, shape, mlirAttributeGetNull()));
     MlirValue own = writable_tensor(&b, ir_op1(&b, "memref.cast", view_t, 1, &buf), s->tile);
     ir_op(&b, "scf.yield", 0, NULL, 1, &own, 0, NULL, 0);
     b.block = outer;
@@ -376,11 +371,10 @@ static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p) {
     int rank = (int)mlirShapedTypeGetRank(s->tile);
     MlirValue view_v = mlirOperationGetResult(s->view, 0);
     MlirType view_mt = mlirValueGetType(view_v);
-    int64_t shape[MAX_RANK], tshape[MAX_RANK], ones[MAX_RANK];
+    int64_t shape[MAX_RANK], tshape[MAX_RANK];
     for (int d = 0; d < rank; d++) {
         shape[d] = mlirShapedTypeGetDimSize(view_mt, d);
         tshape[d] = mlirShapedTypeGetDimSize(s->tile, d);
-        ones[d] = 1;
     }
     MlirType part_t = mlirRankedTensorTypeGet(rank, shape, el, mlirAttributeGetNull());
     MlirType unit_t =
@@ -412,43 +406,20 @@ static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p) {
     MlirValue in_place = writable_tensor(&b, v, part_t);
     ir_op(&b, "scf.yield", 0, NULL, 1, &in_place, 0, NULL, 0);
     b.block = ir_region_block(&b, ifop, 1, 0, NULL);
-    MlirType buf_t = mlirMemRefTypeContiguousGet(el, rank, tshape, mlirAttributeGetNull());
-    MlirNamedAttribute align = ir_named(&b, "alignment", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 64));
-    MlirNamedAttribute aseg =
-        ir_named(&b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, (int32_t[]){0, 0}));
-    MlirValue buf = mlirOperationGetResult(
-        ir_op(&b, "memref.alloc", 1, &buf_t, 0, NULL, 2, (MlirNamedAttribute[]){align, aseg}, 0), 0);
-    int64_t bstrides[MAX_RANK], acc_stride = 1, zeros[MAX_RANK];
-    MlirValue bops[1 + MAX_RANK];
-    int nsizes = 0;
-    bops[0] = buf;
-    for (int d = rank - 1; d >= 0; d--) {
-        bstrides[d] = acc_stride;
-        acc_stride *= tshape[d];
-    }
+    MlirValue buf = ir_alloc(&b, mlirMemRefTypeContiguousGet(el, rank, tshape, mlirAttributeGetNull()));
     // The view's dynamic sizes: its operands after the dynamic offsets (the view itself comes
     // after the loop).
-    int noff = 0;
+    MlirAttribute voffs = attr(s->view, "static_offsets"), vsizes = attr(s->view, "static_sizes");
+    MlirValue dsizes[MAX_RANK];
+    int noff = 0, nsizes = 0;
     for (int d = 0; d < rank; d++)
-        noff += mlirShapedTypeIsDynamicStrideOrOffset(
-            mlirDenseI64ArrayGetElement(attr(s->view, "static_offsets"), d));
-    for (int d = 0; d < rank; d++) {
-        zeros[d] = 0;
-        if (mlirShapedTypeIsDynamicSize(mlirDenseI64ArrayGetElement(attr(s->view, "static_sizes"), d))) {
-            bops[1 + nsizes] = mlirOperationGetOperand(s->view, 1 + noff + nsizes);
+        noff += mlirShapedTypeIsDynamicStrideOrOffset(mlirDenseI64ArrayGetElement(voffs, d));
+    for (int d = 0; d < rank; d++)
+        if (mlirShapedTypeIsDynamicSize(mlirDenseI64ArrayGetElement(vsizes, d))) {
+            dsizes[nsizes] = mlirOperationGetOperand(s->view, 1 + noff + nsizes);
             nsizes++;
         }
-    }
-    MlirType bsub_t = mlirMemRefTypeGet(el, rank, shape, mlirStridedLayoutAttrGet(ctx, 0, rank, bstrides),
-                                        mlirAttributeGetNull());
-    MlirNamedAttribute battrs[4] = {
-        ir_named(&b, "static_offsets", mlirDenseI64ArrayGet(ctx, rank, zeros)),
-        ir_named(&b, "static_sizes", mlirDenseI64ArrayGet(ctx, rank, shape)),
-        ir_named(&b, "static_strides", mlirDenseI64ArrayGet(ctx, rank, ones)),
-        ir_named(&b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, 0, nsizes, 0})),
-    };
-    MlirValue bsub =
-        mlirOperationGetResult(ir_op(&b, "memref.subview", 1, &bsub_t, 1 + nsizes, bops, 4, battrs, 0), 0);
+    MlirValue bsub = ir_buffer_part(&b, buf, shape, nsizes, dsizes);
     MlirValue own = writable_tensor(&b, ir_op1(&b, "memref.cast", unit_t, 1, &bsub), part_t);
     ir_op(&b, "scf.yield", 0, NULL, 1, &own, 0, NULL, 0);
     b.block = outer;
