@@ -365,7 +365,81 @@ static bool piece_loop(const Store *s, Piece *p) {
     return true;
 }
 
-static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p) {
+// vector.transfer_write of `v` into tensor `dst` at idx[0..rank), in bounds or masked at the end.
+static MlirValue write_at(IRBuilder *b, MlirValue v, MlirValue dst, const MlirValue *idx, int rank,
+                          bool in_bounds, MlirAttribute map) {
+    MlirAttribute inb[MAX_RANK];
+    MlirValue ops[2 + MAX_RANK] = {v, dst};
+    for (int d = 0; d < rank; d++) {
+        inb[d] = mlirBoolAttrGet(b->ctx, in_bounds);
+        ops[2 + d] = idx[d];
+    }
+    MlirNamedAttribute attrs[3] = {
+        ir_named(b, "in_bounds", mlirArrayAttrGet(b->ctx, rank, inb)),
+        ir_named(b, "permutation_map", map),
+        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(b->ctx, 4, (int32_t[]){1, 1, rank, 0})),
+    };
+    MlirType t = mlirValueGetType(dst);
+    return mlirOperationGetResult(ir_op(b, "vector.transfer_write", 1, &t, 2 + rank, ops, 3, attrs, 0), 0);
+}
+
+// The last piece of a row, which reaches past its end (`left` elements of it inside): written a
+// register of `sub` lanes at a time, plainly where the register lies inside, masked where it
+// straddles the end, not at all past it (as rowreads.c reads it; one masked write of the whole
+// piece masks every register of it).
+static MlirValue partial_write(IRBuilder *b, MlirValue v, MlirValue dst, const MlirValue *idx, int rank,
+                               int64_t sub, MlirValue left, MlirAttribute map) {
+    MlirContext ctx = b->ctx;
+    MlirType index = mlirIndexTypeGet(ctx), vt = mlirValueGetType(v), dt = mlirValueGetType(dst);
+    int64_t shape[MAX_RANK], len = mlirShapedTypeGetDimSize(vt, rank - 1);
+    MlirAttribute ones[MAX_RANK], sizes[MAX_RANK];
+    MlirType i64 = mlirIntegerTypeGet(ctx, 64);
+    for (int d = 0; d < rank; d++) {
+        shape[d] = d == rank - 1 ? sub : mlirShapedTypeGetDimSize(vt, d);
+        ones[d] = mlirIntegerAttrGet(i64, 1);
+        sizes[d] = mlirIntegerAttrGet(i64, shape[d]);
+    }
+    MlirType st = mlirVectorTypeGet(rank, shape, mlirShapedTypeGetElementType(vt));
+    for (int64_t j = 0; j < len / sub; j++) {
+        MlirAttribute offs[MAX_RANK];
+        for (int d = 0; d < rank; d++)
+            offs[d] = mlirIntegerAttrGet(i64, d == rank - 1 ? j * sub : 0);
+        MlirNamedAttribute ea[3] = {
+            ir_named(b, "offsets", mlirArrayAttrGet(ctx, rank, offs)),
+            ir_named(b, "sizes", mlirArrayAttrGet(ctx, rank, sizes)),
+            ir_named(b, "strides", mlirArrayAttrGet(ctx, rank, ones)),
+        };
+        MlirValue part =
+            mlirOperationGetResult(ir_op(b, "vector.extract_strided_slice", 1, &st, 1, &v, 3, ea, 0), 0);
+        MlirValue at[MAX_RANK];
+        for (int d = 0; d < rank; d++)
+            at[d] = idx[d];
+        MlirValue off = ir_const_int(b, index, j * sub);
+        at[rank - 1] = ir_binop(b, "arith.addi", idx[rank - 1], off);
+        MlirValue l = ir_binop(b, "arith.subi", left, off);
+        MlirValue full = ir_cmpi(b, 5 /* sge */, l, ir_const_int(b, index, sub));
+        MlirValue any = ir_cmpi(b, 4 /* sgt */, l, ir_const_int(b, index, 0));
+        MlirOperation c = ir_op(b, "scf.if", 1, &dt, 1, &full, 0, NULL, 2);
+        MlirBlock here = b->block;
+        b->block = ir_region_block(b, c, 0, 0, NULL);
+        MlirValue w = write_at(b, part, dst, at, rank, true, map);
+        ir_op(b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
+        b->block = ir_region_block(b, c, 1, 0, NULL);
+        MlirOperation c2 = ir_op(b, "scf.if", 1, &dt, 1, &any, 0, NULL, 2);
+        MlirValue w2 = mlirOperationGetResult(c2, 0);
+        ir_op(b, "scf.yield", 0, NULL, 1, &w2, 0, NULL, 0);
+        b->block = ir_region_block(b, c2, 0, 0, NULL);
+        w = write_at(b, part, dst, at, rank, false, map);
+        ir_op(b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
+        b->block = ir_region_block(b, c2, 1, 0, NULL);
+        ir_op(b, "scf.yield", 0, NULL, 1, &dst, 0, NULL, 0);
+        b->block = here;
+        dst = mlirOperationGetResult(c, 0);
+    }
+    return dst;
+}
+
+static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p, int vector_bits) {
     MlirType index = mlirIndexTypeGet(ctx), i1 = mlirIntegerTypeGet(ctx, 1);
     MlirType el = mlirShapedTypeGetElementType(s->tile);
     int rank = (int)mlirShapedTypeGetRank(s->tile);
@@ -444,10 +518,11 @@ static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p) {
                                                             : ir_const_int(&b, index, off);
     }
     MlirType vt = mlirValueGetType(mlirOperationGetOperand(p->write, 0));
-    MlirValue whole = ir_const_int(&b, i1, 1), some = whole;
+    MlirValue whole = ir_const_int(&b, i1, 1), some = whole, last_left = whole;
     for (int d = 0; d < rank; d++) {
         MlirValue dim = ir_op1(&b, "tensor.dim", index, 2, (MlirValue[]){acc, ir_const_int(&b, index, d)});
         MlirValue left = ir_binop(&b, "arith.subi", dim, idx[d]);
+        last_left = left;
         whole = ir_binop(
             &b, "arith.andi", whole,
             ir_cmpi(&b, 5 /* sge */, left, ir_const_int(&b, index, mlirShapedTypeGetDimSize(vt, d))));
@@ -474,6 +549,13 @@ static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p) {
             b.block = ir_region_block(&b, partial, 1, 0, NULL);
             ir_op(&b, "scf.yield", 0, NULL, 1, &acc, 0, NULL, 0);
             b.block = ir_region_block(&b, partial, 0, 0, NULL);
+            int64_t sub = vector_bits / ir_elem_bits(el), len = mlirShapedTypeGetDimSize(vt, rank - 1);
+            if (sub >= 1 && len > sub && len % sub == 0) {
+                MlirValue w = partial_write(&b, wops[0], acc, idx, rank, sub, last_left,
+                                            attr(p->write, "permutation_map"));
+                ir_op(&b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
+                continue;
+            }
         }
         MlirNamedAttribute wattrs[3] = {
             ir_named(&b, "in_bounds", mlirArrayAttrGet(ctx, rank, inb[side])),
@@ -512,13 +594,13 @@ static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p) {
     mlirBlockDestroy(scratch);
 }
 
-void x86_inplace_stores(MlirContext ctx, MlirModule module) {
+void x86_inplace_stores(MlirContext ctx, MlirModule module, int vector_bits) {
     Stores ss = {0};
     mlirOperationWalk(mlirModuleGetOperation(module), find_store, &ss, MlirWalkPreOrder);
     for (int i = 0; i < ss.len; i++) {
         Piece p;
         if (piece_loop(&ss.items[i], &p))
-            rewrite_pieces(ctx, &ss.items[i], &p);
+            rewrite_pieces(ctx, &ss.items[i], &p, vector_bits);
         else
             rewrite(ctx, &ss.items[i]);
     }

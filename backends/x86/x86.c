@@ -202,11 +202,11 @@ void x86_run_stages(MlirContext ctx, MlirModule module, const Schedule *sched, L
         x86_iota_masks(ctx, module);
         lower_print_after_step(module, "iota-masks");
         if (sched->inplace) {
-            x86_masked_row_reads(ctx, module);
+            x86_masked_row_reads(ctx, module, sched->vector_bits);
             lower_print_after_step(module, "masked-rows");
             x86_inplace_tiles(ctx, module);
             lower_print_after_step(module, "inplace");
-            x86_inplace_stores(ctx, module);
+            x86_inplace_stores(ctx, module, sched->vector_bits);
             lower_print_after_step(module, "inplace-stores");
         }
     }

@@ -34,11 +34,11 @@ void x86_iota_masks(MlirContext ctx, MlirModule module);
 void x86_row_reductions(MlirContext ctx, MlirModule module, int vector_bits);
 // Before x86_inplace_tiles: a padded row tile read only by vector loads of its slices is read
 // with masked loads of the tensor itself, the padding value past the end (rowreads.c).
-void x86_masked_row_reads(MlirContext ctx, MlirModule module);
+void x86_masked_row_reads(MlirContext ctx, MlirModule module, int vector_bits);
 // Before bufferization: a tile stored into a kernel argument that nothing else reads or writes
 // is computed straight into the argument's memory when it lies inside it (unit-stride rows),
 // and through a buffer and a copy only at the edges (stores.c).
-void x86_inplace_stores(MlirContext ctx, MlirModule module);
+void x86_inplace_stores(MlirContext ctx, MlirModule module, int vector_bits);
 // Before the schedule, on CPUs with AVX512-BF16: each dot of two bf16 tiles widened to an f32
 // accumulator (k even, n a multiple of 16) becomes a linalg.contract in the VNNI layout, tagged
 // tilec.bdot = i (its B interleave tilec.vnni = i), i < max; returns how many, their shapes in
