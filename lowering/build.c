@@ -112,6 +112,21 @@ MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y) {
     return mlirOperationGetResult(ir_op(b, "arith.cmpi", 1, &i1, 2, (MlirValue[]){x, y}, 1, &p, 0), 0);
 }
 
+MlirOperation ir_if_else_if(IRBuilder *b, MlirType t, MlirValue first, MlirValue second,
+                            MlirBlock blocks[3]) {
+    MlirOperation outer = ir_op(b, "scf.if", 1, &t, 1, &first, 0, NULL, 2);
+    MlirBlock here = b->block;
+    blocks[0] = ir_region_block(b, outer, 0, 0, NULL);
+    b->block = ir_region_block(b, outer, 1, 0, NULL);
+    MlirOperation inner = ir_op(b, "scf.if", 1, &t, 1, &second, 0, NULL, 2);
+    MlirValue r = mlirOperationGetResult(inner, 0);
+    ir_op(b, "scf.yield", 0, NULL, 1, &r, 0, NULL, 0);
+    blocks[1] = ir_region_block(b, inner, 0, 0, NULL);
+    blocks[2] = ir_region_block(b, inner, 1, 0, NULL);
+    b->block = here;
+    return outer;
+}
+
 void ir_vector_store(IRBuilder *b, MlirValue v, MlirValue mem, int rank, const MlirValue *idx) {
     MlirValue ops[2 + 16] = {v, mem};
     for (int d = 0; d < rank && d < 16; d++)

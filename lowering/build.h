@@ -35,6 +35,10 @@ MlirValue ir_const_int(IRBuilder *b, MlirType t, int64_t v);
 MlirValue ir_const_float(IRBuilder *b, MlirType t, double v);
 // arith.cmpi with an integer predicate (0 eq, 1 ne, ..., 7 ule), an i1 result.
 MlirValue ir_cmpi(IRBuilder *b, int64_t predicate, MlirValue x, MlirValue y);
+// scf.if (first) -> (t) { A } else { scf.if (second) -> (t) { B } else { C } }, appended to b's
+// block: blocks[0], [1] and [2] are A, B and C, empty, for the caller to fill, each ending with
+// an scf.yield of a `t`.
+MlirOperation ir_if_else_if(IRBuilder *b, MlirType t, MlirValue first, MlirValue second, MlirBlock blocks[3]);
 // vector.store of `v` into `mem` (rank at most 16) at indices idx[0..rank).
 void ir_vector_store(IRBuilder *b, MlirValue v, MlirValue mem, int rank, const MlirValue *idx);
 // memref.extract_strided_metadata of `mem` (rank r): results 0 base, 1 offset, 2.. sizes,

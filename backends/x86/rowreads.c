@@ -275,56 +275,48 @@ static MlirValue read_at(IRBuilder *b, MlirType vt, const MlirValue *rops, int r
 // inside, masked where it straddles the end, the padding past it. One masked read of the whole
 // piece masks every register of it: rows of 250 floats (pieces of 64, the last 58 inside) ran
 // rmsnorm at 0.7x the C loop, against ~1x with registers read plainly (docs/lowering.md).
+MlirOperation x86_register_cases(IRBuilder *b, MlirType t, MlirValue left, MlirValue last, int64_t sub,
+                                 int64_t j, MlirBlock cases[3], MlirValue *at) {
+    MlirType index = mlirIndexTypeGet(b->ctx);
+    MlirValue off = ir_const_int(b, index, j * sub);
+    *at = ir_binop(b, "arith.addi", last, off);
+    MlirValue l = ir_binop(b, "arith.subi", left, off);
+    return ir_if_else_if(b, t, ir_cmpi(b, 5 /* sge */, l, ir_const_int(b, index, sub)),
+                         ir_cmpi(b, 4 /* sgt */, l, ir_const_int(b, index, 0)), cases);
+}
+
 static MlirValue partial_read(IRBuilder *b, MlirType vt, const MlirValue *rops, int rank, int64_t sub,
                               MlirValue left) {
     MlirContext ctx = b->ctx;
-    MlirType index = mlirIndexTypeGet(ctx), el = mlirShapedTypeGetElementType(vt);
-    int64_t shape[MAX_RANK], ones[MAX_RANK], len = mlirShapedTypeGetDimSize(vt, rank - 1);
+    MlirType i64 = mlirIntegerTypeGet(ctx, 64);
+    int64_t shape[MAX_RANK], len = mlirShapedTypeGetDimSize(vt, rank - 1);
+    MlirAttribute ones[MAX_RANK];
     for (int d = 0; d < rank; d++) {
         shape[d] = d == rank - 1 ? sub : mlirShapedTypeGetDimSize(vt, d);
-        ones[d] = 1;
+        ones[d] = mlirIntegerAttrGet(i64, 1);
     }
-    MlirType st = mlirVectorTypeGet(rank, shape, el);
+    MlirType st = mlirVectorTypeGet(rank, shape, mlirShapedTypeGetElementType(vt));
     MlirValue acc = ir_op1(b, "vector.broadcast", vt, 1, &rops[1 + rank]);
     for (int64_t j = 0; j < len / sub; j++) {
         MlirValue ops[2 + MAX_RANK];
         for (int d = 0; d < 2 + rank; d++)
             ops[d] = rops[d];
-        MlirValue off = ir_const_int(b, index, j * sub);
-        ops[rank] = ir_binop(b, "arith.addi", rops[rank], off);
-        MlirValue l = ir_binop(b, "arith.subi", left, off);
-        MlirValue full = ir_cmpi(b, 5 /* sge */, l, ir_const_int(b, index, sub));
-        MlirValue any = ir_cmpi(b, 4 /* sgt */, l, ir_const_int(b, index, 0));
-        MlirOperation c = ir_op(b, "scf.if", 1, &st, 1, &full, 0, NULL, 2);
-        MlirBlock here = b->block;
-        b->block = ir_region_block(b, c, 0, 0, NULL);
-        MlirValue v = read_at(b, st, ops, rank, true);
-        ir_op(b, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
-        b->block = ir_region_block(b, c, 1, 0, NULL);
-        MlirOperation c2 = ir_op(b, "scf.if", 1, &st, 1, &any, 0, NULL, 2);
-        MlirValue v2 = mlirOperationGetResult(c2, 0);
-        ir_op(b, "scf.yield", 0, NULL, 1, &v2, 0, NULL, 0);
-        b->block = ir_region_block(b, c2, 0, 0, NULL);
-        v = read_at(b, st, ops, rank, false);
-        ir_op(b, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
-        b->block = ir_region_block(b, c2, 1, 0, NULL);
-        v = ir_op1(b, "vector.broadcast", st, 1, &rops[1 + rank]);
-        ir_op(b, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
-        b->block = here;
-        int64_t offs[MAX_RANK];
-        for (int d = 0; d < rank; d++)
-            offs[d] = d == rank - 1 ? j * sub : 0;
-        MlirNamedAttribute ia[2] = {
-            ir_named(b, "offsets", mlirArrayAttrGet(ctx, 0, NULL)),
-            ir_named(b, "strides", mlirArrayAttrGet(ctx, 0, NULL)),
-        };
-        MlirAttribute oa[MAX_RANK], sa[MAX_RANK];
-        for (int d = 0; d < rank; d++) {
-            oa[d] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), offs[d]);
-            sa[d] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), ones[d]);
+        MlirBlock cases[3], here = b->block;
+        MlirOperation c = x86_register_cases(b, st, left, rops[rank], sub, j, cases, &ops[rank]);
+        for (int k = 0; k < 3; k++) {
+            b->block = cases[k];
+            MlirValue v = k < 2 ? read_at(b, st, ops, rank, k == 0)
+                                : ir_op1(b, "vector.broadcast", st, 1, &rops[1 + rank]);
+            ir_op(b, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
         }
-        ia[0] = ir_named(b, "offsets", mlirArrayAttrGet(ctx, rank, oa));
-        ia[1] = ir_named(b, "strides", mlirArrayAttrGet(ctx, rank, sa));
+        b->block = here;
+        MlirAttribute offs[MAX_RANK];
+        for (int d = 0; d < rank; d++)
+            offs[d] = mlirIntegerAttrGet(i64, d == rank - 1 ? j * sub : 0);
+        MlirNamedAttribute ia[2] = {
+            ir_named(b, "offsets", mlirArrayAttrGet(ctx, rank, offs)),
+            ir_named(b, "strides", mlirArrayAttrGet(ctx, rank, ones)),
+        };
         acc = mlirOperationGetResult(ir_op(b, "vector.insert_strided_slice", 1, &vt, 2,
                                            (MlirValue[]){mlirOperationGetResult(c, 0), acc}, 2, ia, 0),
                                      0);
@@ -401,11 +393,6 @@ static void rewrite(MlirContext ctx, RowTile *t, int vector_bits) {
     mlirOperationMoveBefore(pad, to_buf);
 
     // Each read: a masked read of the part at the slice's offsets, reshaped to the old vector.
-    MlirAttribute inb[MAX_RANK], inb_true[MAX_RANK];
-    for (int d = 0; d < rank; d++) {
-        inb[d] = mlirBoolAttrGet(ctx, 0);
-        inb_true[d] = mlirBoolAttrGet(ctx, 1);
-    }
     for (int i = 0; i < t->nreads; i++) {
         Read *r = &t->reads[i];
         b.block = scratch;
@@ -450,34 +437,21 @@ static void rewrite(MlirContext ctx, RowTile *t, int vector_bits) {
             some =
                 ir_binop(&b, "arith.andi", some, ir_cmpi(&b, 4 /* sgt */, left, ir_const_int(&b, index, 0)));
         }
-        MlirOperation choice = ir_op(&b, "scf.if", 1, &vt, 1, &whole, 0, NULL, 2);
-        MlirBlock body = b.block;
-        for (int side = 0; side < 2; side++) {
-            b.block = ir_region_block(&b, choice, side, 0, NULL);
-            if (side) {  // scf.if (some) { the masked read } else { the padding }
-                MlirOperation partial = ir_op(&b, "scf.if", 1, &vt, 1, &some, 0, NULL, 2);
-                MlirValue pv = mlirOperationGetResult(partial, 0);
-                ir_op(&b, "scf.yield", 0, NULL, 1, &pv, 0, NULL, 0);
-                b.block = ir_region_block(&b, partial, 1, 0, NULL);
-                MlirValue splat = ir_op1(&b, "vector.broadcast", vt, 1, &padv);
-                ir_op(&b, "scf.yield", 0, NULL, 1, &splat, 0, NULL, 0);
-                b.block = ir_region_block(&b, partial, 0, 0, NULL);
-                int64_t sub = vector_bits / ir_elem_bits(el);
-                if (sub >= 1 && vshape[rank - 1] > sub && vshape[rank - 1] % sub == 0) {
-                    MlirValue pv2 = partial_read(&b, vt, rops, rank, sub, last_left);
-                    ir_op(&b, "scf.yield", 0, NULL, 1, &pv2, 0, NULL, 0);
-                    continue;
-                }
-            }
-            MlirNamedAttribute rattrs[3] = {
-                ir_named(&b, "in_bounds", mlirArrayAttrGet(ctx, rank, side ? inb : inb_true)),
-                ir_named(&b, "permutation_map",
-                         mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(ctx, (intptr_t)rank))),
-                ir_named(&b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, rank, 1, 0})),
-            };
-            MlirValue rv = mlirOperationGetResult(
-                ir_op(&b, "vector.transfer_read", 1, &vt, 2 + rank, rops, 3, rattrs, 0), 0);
-            ir_op(&b, "scf.yield", 0, NULL, 1, &rv, 0, NULL, 0);
+        MlirBlock cases[3], body = b.block;
+        MlirOperation choice = ir_if_else_if(&b, vt, whole, some, cases);
+        int64_t sub = vector_bits / ir_elem_bits(el);
+        MlirValue cv[3];
+        b.block = cases[0];
+        cv[0] = read_at(&b, vt, rops, rank, true);
+        b.block = cases[1];
+        cv[1] = sub >= 1 && vshape[rank - 1] > sub && vshape[rank - 1] % sub == 0
+                    ? partial_read(&b, vt, rops, rank, sub, last_left)
+                    : read_at(&b, vt, rops, rank, false);
+        b.block = cases[2];
+        cv[2] = ir_op1(&b, "vector.broadcast", vt, 1, &padv);
+        for (int c = 0; c < 3; c++) {
+            b.block = cases[c];
+            ir_op(&b, "scf.yield", 0, NULL, 1, &cv[c], 0, NULL, 0);
         }
         b.block = body;
         MlirValue v = mlirOperationGetResult(choice, 0);

@@ -35,7 +35,9 @@
 #include "../../lowering/build.h"
 #include "x86.h"
 
-enum { MAX_BODY = 64 };
+// A payload of at most MAX_BODY ops of at most MAX_OPERANDS operands and attributes each; the
+// values the loop maps (outside values, the payload's results, its input element) fit MAX_MAP.
+enum { MAX_BODY = 64, MAX_OPERANDS = 8, MAX_MAP = MAX_BODY * (MAX_OPERANDS + 1) + 1 };
 
 typedef struct Combine {
     const char *op;    // the arith op combining two pieces
@@ -141,20 +143,23 @@ static bool generic_fits(MlirOperation op, int lanes, Reduction *r) {
     if (!c || !mlirBlockEqual(mlirOperationGetBlock(comb), body))
         return false;
     // The combiner: out_el with a value the payload computed from in_el; out_el used nowhere else.
-    int which = mlirValueEqual(mlirOperationGetOperand(comb, 0), out_el)   ? 0
-                : mlirValueEqual(mlirOperationGetOperand(comb, 1), out_el) ? 1
-                                                                           : -1;
-    if (which < 0)
+    if (!mlirValueEqual(mlirOperationGetOperand(comb, 0), out_el) &&
+        !mlirValueEqual(mlirOperationGetOperand(comb, 1), out_el))
         return false;
     MlirOpOperand u = mlirValueGetFirstUse(out_el);
-    if (mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u)))
+    if (mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u)) ||
+        mlirOperationGetNumAttributes(comb) > MAX_OPERANDS)
         return false;
     int n = 0;
     for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationEqual(o, comb);
          o = mlirOperationGetNextInBlock(o)) {
         const char *name = mlirIdentifierStr(mlirOperationGetName(o)).data;
+        // Not taken: a constant (an op of no operands but linalg.index), which has no vector form.
         if (++n > MAX_BODY || mlirOperationGetNumRegions(o) || mlirOperationGetNumResults(o) != 1 ||
+            mlirOperationGetNumOperands(o) > MAX_OPERANDS ||
+            mlirOperationGetNumAttributes(o) > MAX_OPERANDS ||
             (strncmp(name, "arith.", 6) && strncmp(name, "math.", 5) && strcmp(name, "linalg.index")) ||
+            (mlirOperationGetNumOperands(o) == 0 && strcmp(name, "linalg.index")) ||
             !scalar(mlirValueGetType(mlirOperationGetResult(o, 0))))
             return false;
         for (intptr_t i = 0; i < mlirOperationGetNumOperands(o); i++) {
@@ -203,6 +208,25 @@ static MlirWalkResult find(MlirOperation op, void *user) {
     return MlirWalkResultAdvance;
 }
 
+// The values of the payload and their vector counterparts in the loop.
+typedef struct Map {
+    MlirValue from[MAX_MAP], to[MAX_MAP];
+    int n;
+} Map;
+
+static void map_add(Map *m, MlirValue from, MlirValue to) {
+    m->from[m->n] = from;
+    m->to[m->n++] = to;
+}
+
+// The counterpart of `v`, or null.
+static MlirValue mapped(const Map *m, MlirValue v) {
+    for (int i = 0; i < m->n; i++)
+        if (mlirValueEqual(m->from[i], v))
+            return m->to[i];
+    return (MlirValue){NULL};
+}
+
 static MlirValue splat(IRBuilder *b, MlirType vt, MlirValue s) {
     return ir_op1(b, "vector.broadcast", vt, 1, &s);
 }
@@ -221,8 +245,7 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
     // The payload's values from outside the generic, broadcast before the loop.
     MlirBlock body = mlirOperationIsNull(r->read) ? mlirRegionGetFirstBlock(mlirOperationGetRegion(r->op, 0))
                                                   : (MlirBlock){NULL};
-    MlirValue from[MAX_BODY * 4], to[MAX_BODY * 4];
-    int nmap = 0;
+    Map map = {.n = 0};
     MlirOperation comb = {NULL};
     if (!mlirBlockIsNull(body)) {
         comb = mlirOpResultGetOwner(mlirOperationGetOperand(mlirBlockGetTerminator(body), 0));
@@ -230,16 +253,9 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
              o = mlirOperationGetNextInBlock(o))
             for (intptr_t i = 0; i < mlirOperationGetNumOperands(o); i++) {
                 MlirValue v = mlirOperationGetOperand(o, i);
-                if (!outside(v, r->op))
-                    continue;
-                bool seen = false;
-                for (int k = 0; k < nmap && !seen; k++)
-                    seen = mlirValueEqual(from[k], v);
-                if (seen || nmap == MAX_BODY * 4)
-                    continue;
                 int64_t pp = p;
-                from[nmap] = v;
-                to[nmap++] = splat(b, mlirVectorTypeGet(1, &pp, mlirValueGetType(v)), v);
+                if (outside(v, r->op) && mlirValueIsNull(mapped(&map, v)))
+                    map_add(&map, v, splat(b, mlirVectorTypeGet(1, &pp, mlirValueGetType(v)), v));
             }
     }
 
@@ -265,11 +281,10 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
     MlirValue x = mlirOperationGetResult(
         ir_op(b, "vector.transfer_read", 1, &vt, 3, (MlirValue[]){slice, zero_i, pad}, 3, rattrs, 0), 0);
     MlirValue value = x;
-    MlirNamedAttribute comb_attrs[8];
+    MlirNamedAttribute comb_attrs[MAX_OPERANDS];
     int ncomb = 0;
     if (!mlirBlockIsNull(body)) {
-        from[nmap] = mlirBlockGetArgument(body, 0);
-        to[nmap++] = x;
+        map_add(&map, mlirBlockGetArgument(body, 0), x);
         for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationEqual(o, comb);
              o = mlirOperationGetNextInBlock(o)) {
             if (ir_op_is(o, "linalg.index")) {
@@ -278,23 +293,17 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
                 int64_t pp = p;
                 MlirType iv = mlirVectorTypeGet(1, &pp, index);
                 MlirValue step = ir_op1(b, "vector.step", iv, 0, NULL);
-                MlirValue col = ir_binop(b, "arith.addi", splat(b, iv, k), step);
-                from[nmap] = mlirOperationGetResult(o, 0);
-                to[nmap++] = col;
+                map_add(&map, mlirOperationGetResult(o, 0), ir_binop(b, "arith.addi", splat(b, iv, k), step));
                 continue;
             }
-            MlirValue ops[8];
+            // Every operand is mapped: outside values, the input element, earlier results.
+            MlirValue ops[MAX_OPERANDS];
             intptr_t nops = mlirOperationGetNumOperands(o);
-            for (intptr_t i = 0; i < nops && i < 8; i++) {
-                MlirValue v = mlirOperationGetOperand(o, i);
-                ops[i] = v;
-                for (int m = 0; m < nmap; m++)
-                    if (mlirValueEqual(from[m], v))
-                        ops[i] = to[m];
-            }
-            MlirNamedAttribute attrs[8];
+            for (intptr_t i = 0; i < nops; i++)
+                ops[i] = mapped(&map, mlirOperationGetOperand(o, i));
+            MlirNamedAttribute attrs[MAX_OPERANDS];
             intptr_t nattrs = mlirOperationGetNumAttributes(o);
-            for (intptr_t i = 0; i < nattrs && i < 8; i++)
+            for (intptr_t i = 0; i < nattrs; i++)
                 attrs[i] = mlirOperationGetAttribute(o, i);
             MlirValue res = mlirOperationGetResult(o, 0);
             int64_t pp = p;
@@ -302,17 +311,12 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
             MlirValue nv = mlirOperationGetResult(ir_op(b, mlirIdentifierStr(mlirOperationGetName(o)).data, 1,
                                                         &rt, (int)nops, ops, (int)nattrs, attrs, 0),
                                                   0);
-            from[nmap] = res;
-            to[nmap++] = nv;
+            map_add(&map, res, nv);
         }
         MlirValue c0 = mlirOperationGetOperand(comb, 0), c1 = mlirOperationGetOperand(comb, 1);
-        MlirValue in_v = mlirValueEqual(c0, mlirBlockGetArgument(body, 1)) ? c1 : c0;
-        value = in_v;
-        for (int m = 0; m < nmap; m++)
-            if (mlirValueEqual(from[m], in_v))
-                value = to[m];
+        value = mapped(&map, mlirValueEqual(c0, mlirBlockGetArgument(body, 1)) ? c1 : c0);
         intptr_t na = mlirOperationGetNumAttributes(comb);
-        for (intptr_t i = 0; i < na && i < 8; i++)
+        for (intptr_t i = 0; i < na; i++)
             comb_attrs[ncomb++] = mlirOperationGetAttribute(comb, i);
     }
     MlirValue next = mlirOperationGetResult(
@@ -349,12 +353,9 @@ static void rewrite(MlirContext ctx, const Reduction *r, int lanes) {
             ir_op1(&b, "tensor.from_elements", mlirValueGetType(mlirOperationGetResult(r->op, 0)), 1, &s);
     } else {
         // The same vector.reduction, of the accumulator (and its own accumulator operand, if any).
-        MlirValue ops[2] = {acc, mlirOperationGetNumOperands(r->op) > 1 ? mlirOperationGetOperand(r->op, 1)
-                                                                        : (MlirValue){NULL}};
-        result =
-            mlirOperationGetResult(ir_op(&b, "vector.reduction", 1, &f32,
-                                         mlirOperationGetNumOperands(r->op) > 1 ? 2 : 1, ops, 2, kattrs, 0),
-                                   0);
+        int nops = mlirOperationGetNumOperands(r->op) > 1 ? 2 : 1;
+        MlirValue ops[2] = {acc, nops == 2 ? mlirOperationGetOperand(r->op, 1) : (MlirValue){NULL}};
+        result = mlirOperationGetResult(ir_op(&b, "vector.reduction", 1, &f32, nops, ops, 2, kattrs, 0), 0);
     }
     MlirOperation o;
     while (!mlirOperationIsNull(o = mlirBlockGetFirstOperation(scratch)))

@@ -390,7 +390,7 @@ static MlirValue write_at(IRBuilder *b, MlirValue v, MlirValue dst, const MlirVa
 static MlirValue partial_write(IRBuilder *b, MlirValue v, MlirValue dst, const MlirValue *idx, int rank,
                                int64_t sub, MlirValue left, MlirAttribute map) {
     MlirContext ctx = b->ctx;
-    MlirType index = mlirIndexTypeGet(ctx), vt = mlirValueGetType(v), dt = mlirValueGetType(dst);
+    MlirType vt = mlirValueGetType(v), dt = mlirValueGetType(dst);
     int64_t shape[MAX_RANK], len = mlirShapedTypeGetDimSize(vt, rank - 1);
     MlirAttribute ones[MAX_RANK], sizes[MAX_RANK];
     MlirType i64 = mlirIntegerTypeGet(ctx, 64);
@@ -414,25 +414,13 @@ static MlirValue partial_write(IRBuilder *b, MlirValue v, MlirValue dst, const M
         MlirValue at[MAX_RANK];
         for (int d = 0; d < rank; d++)
             at[d] = idx[d];
-        MlirValue off = ir_const_int(b, index, j * sub);
-        at[rank - 1] = ir_binop(b, "arith.addi", idx[rank - 1], off);
-        MlirValue l = ir_binop(b, "arith.subi", left, off);
-        MlirValue full = ir_cmpi(b, 5 /* sge */, l, ir_const_int(b, index, sub));
-        MlirValue any = ir_cmpi(b, 4 /* sgt */, l, ir_const_int(b, index, 0));
-        MlirOperation c = ir_op(b, "scf.if", 1, &dt, 1, &full, 0, NULL, 2);
-        MlirBlock here = b->block;
-        b->block = ir_region_block(b, c, 0, 0, NULL);
-        MlirValue w = write_at(b, part, dst, at, rank, true, map);
-        ir_op(b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
-        b->block = ir_region_block(b, c, 1, 0, NULL);
-        MlirOperation c2 = ir_op(b, "scf.if", 1, &dt, 1, &any, 0, NULL, 2);
-        MlirValue w2 = mlirOperationGetResult(c2, 0);
-        ir_op(b, "scf.yield", 0, NULL, 1, &w2, 0, NULL, 0);
-        b->block = ir_region_block(b, c2, 0, 0, NULL);
-        w = write_at(b, part, dst, at, rank, false, map);
-        ir_op(b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
-        b->block = ir_region_block(b, c2, 1, 0, NULL);
-        ir_op(b, "scf.yield", 0, NULL, 1, &dst, 0, NULL, 0);
+        MlirBlock cases[3], here = b->block;
+        MlirOperation c = x86_register_cases(b, dt, left, idx[rank - 1], sub, j, cases, &at[rank - 1]);
+        for (int k = 0; k < 3; k++) {
+            b->block = cases[k];
+            MlirValue w = k < 2 ? write_at(b, part, dst, at, rank, k == 0, map) : dst;
+            ir_op(b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
+        }
         b->block = here;
         dst = mlirOperationGetResult(c, 0);
     }
@@ -528,43 +516,22 @@ static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p, int 
             ir_cmpi(&b, 5 /* sge */, left, ir_const_int(&b, index, mlirShapedTypeGetDimSize(vt, d))));
         some = ir_binop(&b, "arith.andi", some, ir_cmpi(&b, 4 /* sgt */, left, ir_const_int(&b, index, 0)));
     }
-    MlirAttribute inb[2][MAX_RANK];
-    for (int d = 0; d < rank; d++) {
-        inb[0][d] = mlirBoolAttrGet(ctx, 1);
-        inb[1][d] = mlirBoolAttrGet(ctx, 0);
-    }
-    MlirValue wops[2 + MAX_RANK];
-    wops[0] = mlirOperationGetOperand(p->write, 0);
-    wops[1] = acc;
-    for (int d = 0; d < rank; d++)
-        wops[2 + d] = idx[d];
-    MlirOperation choice = ir_op(&b, "scf.if", 1, &part_t, 1, &whole, 0, NULL, 2);
-    MlirBlock here = b.block;
-    for (int side = 0; side < 2; side++) {
-        b.block = ir_region_block(&b, choice, side, 0, NULL);
-        if (side) {
-            MlirOperation partial = ir_op(&b, "scf.if", 1, &part_t, 1, &some, 0, NULL, 2);
-            MlirValue pv = mlirOperationGetResult(partial, 0);
-            ir_op(&b, "scf.yield", 0, NULL, 1, &pv, 0, NULL, 0);
-            b.block = ir_region_block(&b, partial, 1, 0, NULL);
-            ir_op(&b, "scf.yield", 0, NULL, 1, &acc, 0, NULL, 0);
-            b.block = ir_region_block(&b, partial, 0, 0, NULL);
-            int64_t sub = vector_bits / ir_elem_bits(el), len = mlirShapedTypeGetDimSize(vt, rank - 1);
-            if (sub >= 1 && len > sub && len % sub == 0) {
-                MlirValue w = partial_write(&b, wops[0], acc, idx, rank, sub, last_left,
-                                            attr(p->write, "permutation_map"));
-                ir_op(&b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
-                continue;
-            }
-        }
-        MlirNamedAttribute wattrs[3] = {
-            ir_named(&b, "in_bounds", mlirArrayAttrGet(ctx, rank, inb[side])),
-            ir_named(&b, "permutation_map", attr(p->write, "permutation_map")),
-            ir_named(&b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, 1, rank, 0})),
-        };
-        MlirValue w = mlirOperationGetResult(
-            ir_op(&b, "vector.transfer_write", 1, &part_t, 2 + rank, wops, 3, wattrs, 0), 0);
-        ir_op(&b, "scf.yield", 0, NULL, 1, &w, 0, NULL, 0);
+    MlirValue val = mlirOperationGetOperand(p->write, 0);
+    MlirAttribute map = attr(p->write, "permutation_map");
+    MlirBlock cases[3], here = b.block;
+    MlirOperation choice = ir_if_else_if(&b, part_t, whole, some, cases);
+    int64_t sub = vector_bits / ir_elem_bits(el), len = mlirShapedTypeGetDimSize(vt, rank - 1);
+    MlirValue cv[3];
+    b.block = cases[0];
+    cv[0] = write_at(&b, val, acc, idx, rank, true, map);
+    b.block = cases[1];
+    cv[1] = sub >= 1 && len > sub && len % sub == 0
+                ? partial_write(&b, val, acc, idx, rank, sub, last_left, map)
+                : write_at(&b, val, acc, idx, rank, false, map);
+    cv[2] = acc;
+    for (int c = 0; c < 3; c++) {
+        b.block = cases[c];
+        ir_op(&b, "scf.yield", 0, NULL, 1, &cv[c], 0, NULL, 0);
     }
     b.block = here;
     while (!mlirOperationIsNull(o = mlirBlockGetFirstOperation(scratch)))

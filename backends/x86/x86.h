@@ -35,6 +35,12 @@ void x86_row_reductions(MlirContext ctx, MlirModule module, int vector_bits);
 // Before x86_inplace_tiles: a padded row tile read only by vector loads of its slices is read
 // with masked loads of the tensor itself, the padding value past the end (rowreads.c).
 void x86_masked_row_reads(MlirContext ctx, MlirModule module, int vector_bits);
+// Register j (of `sub` lanes) of a row's last piece, whose innermost index is `last` and of which
+// `left` elements lie inside the row: *at = last + j * sub, and scf.if (the register inside) ->
+// (t) { cases[0] } else { scf.if (straddling the end) { cases[1] } else { cases[2]: past it } },
+// for the caller to fill and yield (rowreads.c; stores.c writes the last piece the same way).
+MlirOperation x86_register_cases(IRBuilder *b, MlirType t, MlirValue left, MlirValue last, int64_t sub,
+                                 int64_t j, MlirBlock cases[3], MlirValue *at);
 // Before bufferization: a tile stored into a kernel argument that nothing else reads or writes
 // is computed straight into the argument's memory when it lies inside it (unit-stride rows),
 // and through a buffer and a copy only at the edges (stores.c).
