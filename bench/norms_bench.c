@@ -137,8 +137,8 @@ static void gbps(int which, Job *j, double *t, double *c, double *copy) {
 }
 
 int main(int argc, char **argv) {
-    long long shapes[16][2] = {{16384, 1024}, {4096, 1000}, {65536, 256}, {2048, 4096}};
-    int ns = 4;
+    long long shapes[16][2] = {{16384, 1024}, {4096, 1000}, {65536, 256}, {2048, 4096}, {32768, 128}};
+    int ns = 5;
     if (argc > 1)
         ns = 0;
     for (int i = 1; i < argc && ns < 16; i++)

@@ -13,7 +13,7 @@ args=("$@")
 norm_args=()
 if [[ "${1:-}" == "--smoke" ]]; then
     args=(64x64x64 96x80x72)
-    norm_args=(64x1000 33x4096)
+    norm_args=(64x1000 33x4096 40x100)
 fi
 # TILEC_FLAGS: extra tilec flags (e.g. "-D BM=96 --schedule=reg_m=6,reg_n=16") to compare schedules.
 build/bin/tilec ${TILEC_FLAGS:-} stdlib/matmul.tile -o "$out/matmul.o"
