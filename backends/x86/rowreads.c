@@ -285,19 +285,31 @@ MlirOperation x86_register_cases(IRBuilder *b, MlirType t, MlirValue left, MlirV
                          ir_cmpi(b, 4 /* sgt */, l, ir_const_int(b, index, 0)), cases);
 }
 
-static MlirValue partial_read(IRBuilder *b, MlirType vt, const MlirValue *rops, int rank, int64_t sub,
-                              MlirValue left) {
+MlirType x86_register_slice(IRBuilder *b, MlirType vt, int64_t sub, int64_t j, MlirNamedAttribute attrs[3]) {
     MlirContext ctx = b->ctx;
     MlirType i64 = mlirIntegerTypeGet(ctx, 64);
-    int64_t shape[MAX_RANK], len = mlirShapedTypeGetDimSize(vt, rank - 1);
-    MlirAttribute ones[MAX_RANK];
+    int rank = (int)mlirShapedTypeGetRank(vt);
+    int64_t shape[MAX_RANK];
+    MlirAttribute offs[MAX_RANK], ones[MAX_RANK], sizes[MAX_RANK];
     for (int d = 0; d < rank; d++) {
         shape[d] = d == rank - 1 ? sub : mlirShapedTypeGetDimSize(vt, d);
+        offs[d] = mlirIntegerAttrGet(i64, d == rank - 1 ? j * sub : 0);
         ones[d] = mlirIntegerAttrGet(i64, 1);
+        sizes[d] = mlirIntegerAttrGet(i64, shape[d]);
     }
-    MlirType st = mlirVectorTypeGet(rank, shape, mlirShapedTypeGetElementType(vt));
+    attrs[0] = ir_named(b, "offsets", mlirArrayAttrGet(ctx, rank, offs));
+    attrs[1] = ir_named(b, "strides", mlirArrayAttrGet(ctx, rank, ones));
+    attrs[2] = ir_named(b, "sizes", mlirArrayAttrGet(ctx, rank, sizes));
+    return mlirVectorTypeGet(rank, shape, mlirShapedTypeGetElementType(vt));
+}
+
+static MlirValue partial_read(IRBuilder *b, MlirType vt, const MlirValue *rops, int rank, int64_t sub,
+                              MlirValue left) {
+    int64_t len = mlirShapedTypeGetDimSize(vt, rank - 1);
     MlirValue acc = ir_op1(b, "vector.broadcast", vt, 1, &rops[1 + rank]);
     for (int64_t j = 0; j < len / sub; j++) {
+        MlirNamedAttribute ia[3];
+        MlirType st = x86_register_slice(b, vt, sub, j, ia);
         MlirValue ops[2 + MAX_RANK];
         for (int d = 0; d < 2 + rank; d++)
             ops[d] = rops[d];
@@ -310,13 +322,6 @@ static MlirValue partial_read(IRBuilder *b, MlirType vt, const MlirValue *rops, 
             ir_op(b, "scf.yield", 0, NULL, 1, &v, 0, NULL, 0);
         }
         b->block = here;
-        MlirAttribute offs[MAX_RANK];
-        for (int d = 0; d < rank; d++)
-            offs[d] = mlirIntegerAttrGet(i64, d == rank - 1 ? j * sub : 0);
-        MlirNamedAttribute ia[2] = {
-            ir_named(b, "offsets", mlirArrayAttrGet(ctx, rank, offs)),
-            ir_named(b, "strides", mlirArrayAttrGet(ctx, rank, ones)),
-        };
         acc = mlirOperationGetResult(ir_op(b, "vector.insert_strided_slice", 1, &vt, 2,
                                            (MlirValue[]){mlirOperationGetResult(c, 0), acc}, 2, ia, 0),
                                      0);

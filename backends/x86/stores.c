@@ -389,26 +389,11 @@ static MlirValue write_at(IRBuilder *b, MlirValue v, MlirValue dst, const MlirVa
 // piece masks every register of it).
 static MlirValue partial_write(IRBuilder *b, MlirValue v, MlirValue dst, const MlirValue *idx, int rank,
                                int64_t sub, MlirValue left, MlirAttribute map) {
-    MlirContext ctx = b->ctx;
     MlirType vt = mlirValueGetType(v), dt = mlirValueGetType(dst);
-    int64_t shape[MAX_RANK], len = mlirShapedTypeGetDimSize(vt, rank - 1);
-    MlirAttribute ones[MAX_RANK], sizes[MAX_RANK];
-    MlirType i64 = mlirIntegerTypeGet(ctx, 64);
-    for (int d = 0; d < rank; d++) {
-        shape[d] = d == rank - 1 ? sub : mlirShapedTypeGetDimSize(vt, d);
-        ones[d] = mlirIntegerAttrGet(i64, 1);
-        sizes[d] = mlirIntegerAttrGet(i64, shape[d]);
-    }
-    MlirType st = mlirVectorTypeGet(rank, shape, mlirShapedTypeGetElementType(vt));
+    int64_t len = mlirShapedTypeGetDimSize(vt, rank - 1);
     for (int64_t j = 0; j < len / sub; j++) {
-        MlirAttribute offs[MAX_RANK];
-        for (int d = 0; d < rank; d++)
-            offs[d] = mlirIntegerAttrGet(i64, d == rank - 1 ? j * sub : 0);
-        MlirNamedAttribute ea[3] = {
-            ir_named(b, "offsets", mlirArrayAttrGet(ctx, rank, offs)),
-            ir_named(b, "sizes", mlirArrayAttrGet(ctx, rank, sizes)),
-            ir_named(b, "strides", mlirArrayAttrGet(ctx, rank, ones)),
-        };
+        MlirNamedAttribute ea[3];
+        MlirType st = x86_register_slice(b, vt, sub, j, ea);
         MlirValue part =
             mlirOperationGetResult(ir_op(b, "vector.extract_strided_slice", 1, &st, 1, &v, 3, ea, 0), 0);
         MlirValue at[MAX_RANK];

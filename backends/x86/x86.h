@@ -41,6 +41,10 @@ void x86_masked_row_reads(MlirContext ctx, MlirModule module, int vector_bits);
 // for the caller to fill and yield (rowreads.c; stores.c writes the last piece the same way).
 MlirOperation x86_register_cases(IRBuilder *b, MlirType t, MlirValue left, MlirValue last, int64_t sub,
                                  int64_t j, MlirBlock cases[3], MlirValue *at);
+// Register j (of `sub` lanes, along the last dimension) of a vector of type vt: its vector type,
+// and the named attributes offsets, strides and sizes of vector.insert_strided_slice (the first
+// two) and vector.extract_strided_slice (all three) taking it out of or putting it into vt.
+MlirType x86_register_slice(IRBuilder *b, MlirType vt, int64_t sub, int64_t j, MlirNamedAttribute attrs[3]);
 // Before bufferization: a tile stored into a kernel argument that nothing else reads or writes
 // is computed straight into the argument's memory when it lies inside it (unit-stride rows),
 // and through a buffer and a copy only at the edges (stores.c).
