@@ -16,7 +16,8 @@
 // stride when the tensor's is 1 at run time; else it is the padded copy as before (so that
 // the loads are never strided gathers).
 //
-// Only row tiles (every dimension but the last of extent 1), reached through at most one
+// Row tiles (every dimension but the last of extent 1) and blocks of whole rows ([BR, BC] from
+// column 0: each read a piece of one row, [1, P]), reached through at most one
 // tensor.expand_shape that adds unit dimensions, read by vector.transfer_read of unit-stride
 // slices at index 0 and not by a vector.contract: a dot's operands keep their packed copies.
 #include <stdbool.h>
@@ -77,8 +78,9 @@ static bool feeds_contract(MlirOperation read) {
     return false;
 }
 
-// A plain read of a whole slice: indices 0, in bounds, no mask, identity map, vector rank =
-// slice rank.
+// A plain read of a whole slice: indices 0, in bounds, no mask, and the identity map (vector
+// rank = slice rank) or a minor identity that drops leading unit dimensions (a row of W[0 : BC]
+// broadcast over a block of rows reads vector<64xf32> from a [1, 64] slice).
 static bool plain_read(MlirOperation op, MlirValue slice, int rank) {
     if (!ir_op_is(op, "vector.transfer_read") || !mlirValueEqual(mlirOperationGetOperand(op, 0), slice))
         return false;
@@ -90,14 +92,20 @@ static bool plain_read(MlirOperation op, MlirValue slice, int rank) {
         if (!ir_is_const_int(mlirOperationGetOperand(op, 1 + d), 0))
             return false;
     MlirAttribute map = attr(op, "permutation_map"), inb = attr(op, "in_bounds");
-    if (mlirAttributeIsNull(map) || !mlirAffineMapIsIdentity(mlirAffineMapAttrGetValue(map)) ||
+    if (mlirAttributeIsNull(map) || !mlirAffineMapIsMinorIdentity(mlirAffineMapAttrGetValue(map)) ||
         mlirAttributeIsNull(inb))
         return false;
     for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(inb); i++)
         if (!mlirBoolAttrGetValue(mlirArrayAttrGetElement(inb, i)))
             return false;
-    MlirType vt = mlirValueGetType(mlirOperationGetResult(op, 0));
-    return mlirShapedTypeGetRank(vt) == rank && !feeds_contract(op);
+    MlirType vt = mlirValueGetType(mlirOperationGetResult(op, 0)), st = mlirValueGetType(slice);
+    int vrank = (int)mlirShapedTypeGetRank(vt);
+    if (vrank < 1 || vrank > rank || mlirAffineMapGetNumResults(mlirAffineMapAttrGetValue(map)) != vrank)
+        return false;
+    for (int d = 0; d < rank - vrank; d++)
+        if (mlirShapedTypeGetDimSize(st, d) != 1)
+            return false;
+    return !feeds_contract(op);
 }
 
 // Collects the reads of `v` (the tile, or an expand_shape of it whose dimension dim[g] indexes
@@ -212,6 +220,47 @@ static MlirValue pad_value(MlirOperation pad) {
     return mlirBlockEqual(def, body) ? (MlirValue){NULL} : v;
 }
 
+// Whether `v` is 0 for every size: a constant 0, or min(0, a size), as a slice from column 0
+// starts (`0 : BC` is clamped to the tensor: min(0, C)), through index casts.
+static bool zero_start(MlirValue v, int depth) {
+    if (depth > 4 || !mlirValueIsAOpResult(v))
+        return false;
+    MlirOperation o = mlirOpResultGetOwner(v);
+    if (ir_is_const_int(v, 0))
+        return true;
+    if (ir_op_is(o, "arith.index_cast"))
+        return zero_start(mlirOperationGetOperand(o, 0), depth + 1);
+    if (ir_op_is(o, "arith.minsi"))
+        return zero_start(mlirOperationGetOperand(o, 0), depth + 1) ||
+               zero_start(mlirOperationGetOperand(o, 1), depth + 1);
+    return false;
+}
+
+bool x86_whole_rows(MlirType tile, MlirOperation slice) {
+    int rank = (int)mlirShapedTypeGetRank(tile);
+    bool block = false;
+    for (int d = 0; d + 1 < rank; d++)
+        block |= mlirShapedTypeGetDimSize(tile, d) != 1;
+    if (!block)
+        return true;
+    MlirAttribute offs = attr(slice, "static_offsets");
+    int64_t last = mlirDenseI64ArrayGetElement(offs, rank - 1);
+    if (!mlirShapedTypeIsDynamicStrideOrOffset(last))
+        return last == 0;
+    int k = 1;  // the operand of the last dimension's offset, after the source and earlier ones
+    for (int d = 0; d + 1 < rank; d++)
+        k += mlirShapedTypeIsDynamicStrideOrOffset(mlirDenseI64ArrayGetElement(offs, d));
+    return zero_start(mlirOperationGetOperand(slice, k), 0);
+}
+
+// Whether `read` is in the body of a row reduction's loop over the row's pieces (rowsums.c marks
+// it), not, for instance, in a dot's loop over k (whose accumulators are vectors too).
+static bool in_reduction_loop(MlirOperation read) {
+    MlirOperation loop = mlirOperationGetParentOperation(read);
+    return !mlirOperationIsNull(loop) && ir_op_is(loop, "scf.for") &&
+           !mlirAttributeIsNull(attr(loop, X86_ROW_PIECES));
+}
+
 static MlirWalkResult find_row_tile(MlirOperation op, void *user) {
     if (!ir_op_is(op, "tensor.pad"))
         return MlirWalkResultAdvance;
@@ -222,11 +271,9 @@ static MlirWalkResult find_row_tile(MlirOperation op, void *user) {
         !all_equal(attr(op, "static_low"), 0) || mlirValueIsNull(pad_value(op)) ||
         !(mlirTypeIsAFloat(el) || (mlirTypeIsAInteger(el) && mlirIntegerTypeGetWidth(el) >= 8)))
         return MlirWalkResultAdvance;
-    for (int d = 0; d < rank - 1; d++)
-        if (mlirShapedTypeGetDimSize(t, d) != 1)
-            return MlirWalkResultAdvance;
     MlirOperation part = owner(mlirOperationGetOperand(op, 0), "tensor.extract_slice");
     if (mlirOperationIsNull(part) || !all_equal(attr(part, "static_strides"), 1) ||
+        !x86_whole_rows(t, part) ||
         mlirOperationIsNull(owner(mlirOperationGetOperand(part, 0), "bufferization.to_tensor")) ||
         mlirShapedTypeGetRank(mlirValueGetType(mlirOperationGetOperand(part, 0))) != rank)
         return MlirWalkResultAdvance;
@@ -238,7 +285,24 @@ static MlirWalkResult find_row_tile(MlirOperation op, void *user) {
     int dim[MAX_RANK];
     for (int d = 0; d < rank; d++)
         dim[d] = d;
-    if (!collect(rt, mlirOperationGetResult(op, 0), dim, 0) || rt->nreads == 0) {
+    bool ok = collect(rt, mlirOperationGetResult(op, 0), dim, 0) && rt->nreads > 0;
+    // A block of several rows: only one that a row reduction reads (softmax, norms). Other
+    // blocks (attention's V, the right operand of a dot read in place by rows) keep inplace.c's
+    // view of the whole tile: read by row pieces, attention ran 13 % slower (AVX2, one thread).
+    bool block = false, reduced = false;
+    for (int d = 0; d + 1 < rank; d++)
+        block |= mlirShapedTypeGetDimSize(t, d) != 1;
+    for (int i = 0; ok && block && i < rt->nreads; i++)
+        reduced |= in_reduction_loop(rt->reads[i].read);
+    ok &= !block || reduced;
+    // Each read lies in one row of the tile: its extent is 1 along every tile dimension but the
+    // last (the masks below are per row).
+    for (int i = 0; ok && i < rt->nreads; i++)
+        for (int g = 0; g + 1 < rank; g++) {
+            int d = rt->reads[i].dim[g];
+            ok &= d < 0 || mlirDenseI64ArrayGetElement(attr(rt->reads[i].slice, "static_sizes"), d) == 1;
+        }
+    if (!ok) {
         free(rt);
         return MlirWalkResultAdvance;
     }

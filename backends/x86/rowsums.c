@@ -19,10 +19,23 @@
 // copied into a buffer first (4096 x 1000 rmsnorm, with the masked stores of stores.c: 0.76x ->
 // 1.1x a plain C loop; bench/results/membound-2026-12-07b.txt).
 //
-// When: a 1-D static f32 row whose length is a multiple of P and above P; the generic's payload
-// is arith/math ops on its input element, its column (linalg.index: a layer norm's
-// `where(arange(0, BC) < C, d * d, 0.0)`) and values defined outside it, combined with the
-// output element by arith.addf, arith.maximumf or arith.minimumf (maxnumf, minnumf).
+// A tile of several rows ([BR, 1, BC] reduced to [BR, 1]: `sum(x * x, axis = 1)` over a block
+// of rows) becomes loops over its rows around the same loop over pieces, each row's result
+// inserted into the output tensor:
+//     %o = scf.for %i = 0 to BR iter_args(%t = %init) {
+//         %a = (the loop over pieces of row %i: slices [1, 1, P] at [%i, 0, %k])
+//         scf.yield (tensor.insert (%init[%i, 0] combine (vector.reduction <kind>, %a)) into %t[%i, 0])
+//     }
+// so that a block of rows is read a row piece at a time too (rowreads.c reads a row block in
+// place as it reads one row), and a maximum over rows, which LLVM leaves scalar
+// (compare-and-blend per element: softmax over [8, 128] blocks at 3 GB/s), is vectorized.
+//
+// When: a static f32 tile whose rows' length is a multiple of P and above P, reduced over its
+// last dimension (the generic's input map the identity, its output's the leading dimensions);
+// the generic's payload is arith/math ops on its input element, its indices (linalg.index: a
+// layer norm's `where(arange(0, BC) < C, d * d, 0.0)`) and values defined outside it, combined
+// with the output element by arith.addf, arith.maximumf or arith.minimumf (maxnumf, minnumf).
+// A vector.reduction is taken only of a 1-D row.
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,12 +110,34 @@ static void push(Reductions *rs, Reduction r) {
     rs->items[rs->len++] = r;
 }
 
+enum { MAX_RANK = 8 };
+
+// A static f32 tile of rank 1 to MAX_RANK whose rows (last dimension) are reduced in pieces.
 static bool row_fits(MlirType t, int lanes) {
-    if (!mlirTypeIsARankedTensor(t) || mlirShapedTypeGetRank(t) != 1 || !mlirShapedTypeHasStaticShape(t) ||
-        !mlirTypeIsAF32(mlirShapedTypeGetElementType(t)))
+    if (!mlirTypeIsARankedTensor(t) || mlirShapedTypeGetRank(t) < 1 || mlirShapedTypeGetRank(t) > MAX_RANK ||
+        !mlirShapedTypeHasStaticShape(t) || !mlirTypeIsAF32(mlirShapedTypeGetElementType(t)))
         return false;
-    int64_t n = mlirShapedTypeGetDimSize(t, 0);
+    int64_t n = mlirShapedTypeGetDimSize(t, mlirShapedTypeGetRank(t) - 1);
     return n > lanes && n % lanes == 0;
+}
+
+// Whether the generic reduces its input's last dimension into an output indexed by the others.
+static bool reduces_rows(MlirOperation op, MlirType in, MlirType out) {
+    intptr_t n = mlirShapedTypeGetRank(in);
+    if (mlirShapedTypeGetRank(out) != n - 1)
+        return false;
+    for (intptr_t d = 0; d + 1 < n; d++)
+        if (mlirShapedTypeGetDimSize(out, d) != mlirShapedTypeGetDimSize(in, d))
+            return false;
+    if (n == 1)
+        return true;
+    MlirAttribute maps = mlirOperationGetAttributeByName(op, ir_str("indexing_maps"));
+    if (mlirAttributeIsNull(maps) || mlirArrayAttrGetNumElements(maps) != 2)
+        return false;
+    MlirAffineMap min = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, 0));
+    MlirAffineMap mout = mlirAffineMapAttrGetValue(mlirArrayAttrGetElement(maps, 1));
+    MlirAffineMap id = mlirAffineMapMultiDimIdentityGet(mlirOperationGetContext(op), n);
+    return mlirAffineMapEqual(min, id) && mlirAffineMapEqual(mout, mlirAffineMapGetMajorSubMap(id, n - 1));
 }
 
 static bool scalar(MlirType t) { return mlirTypeIsAFloat(t) || mlirTypeIsAInteger(t) || mlirTypeIsAIndex(t); }
@@ -125,8 +160,8 @@ static bool generic_fits(MlirOperation op, int lanes, Reduction *r) {
         return false;
     MlirType in = mlirValueGetType(mlirOperationGetOperand(op, 0));
     MlirType out = mlirValueGetType(mlirOperationGetOperand(op, 1));
-    if (!row_fits(in, lanes) || !mlirTypeIsARankedTensor(out) || mlirShapedTypeGetRank(out) != 0 ||
-        !mlirTypeIsAF32(mlirShapedTypeGetElementType(out)))
+    if (!row_fits(in, lanes) || !mlirTypeIsARankedTensor(out) || !mlirShapedTypeHasStaticShape(out) ||
+        !mlirTypeIsAF32(mlirShapedTypeGetElementType(out)) || !reduces_rows(op, in, out))
         return false;
     MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
     if (mlirBlockGetNumArguments(body) != 2)
@@ -187,7 +222,8 @@ static bool vector_fits(MlirOperation op, int lanes, Reduction *r) {
         return false;
     MlirValue row = mlirOperationGetOperand(read, 0);
     MlirType vt = mlirValueGetType(v);
-    if (!row_fits(mlirValueGetType(row), lanes) || mlirShapedTypeGetRank(vt) != 1 ||
+    if (!row_fits(mlirValueGetType(row), lanes) || mlirShapedTypeGetRank(mlirValueGetType(row)) != 1 ||
+        mlirShapedTypeGetRank(vt) != 1 ||
         mlirShapedTypeGetDimSize(vt, 0) != mlirShapedTypeGetDimSize(mlirValueGetType(row), 0))
         return false;
     MlirAttribute inb = mlirOperationGetAttributeByName(read, ir_str("in_bounds"));
@@ -231,13 +267,26 @@ static MlirValue splat(IRBuilder *b, MlirType vt, MlirValue s) {
     return ir_op1(b, "vector.broadcast", vt, 1, &s);
 }
 
-// The loop over pieces: returns the vector accumulator after the last piece.
-static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
+// The loop over the pieces of the row at `rows` (an index per leading dimension of the tile):
+// returns the vector accumulator after the last piece.
+static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes, const MlirValue *rows) {
     MlirContext ctx = b->ctx;
     MlirType f32 = mlirF32TypeGet(ctx), index = mlirIndexTypeGet(ctx);
-    int64_t n = mlirShapedTypeGetDimSize(mlirValueGetType(r->row), 0), p = lanes;
+    MlirType row_t = mlirValueGetType(r->row);
+    int rank = (int)mlirShapedTypeGetRank(row_t);
+    int64_t n = mlirShapedTypeGetDimSize(row_t, rank - 1), p = lanes;
     MlirType vt = mlirVectorTypeGet(1, &p, f32);
-    MlirType piece_t = mlirRankedTensorTypeGet(1, &p, f32, mlirAttributeGetNull());
+    // The piece: [1, ..., 1, P] at [rows..., k], read as a vector of that shape.
+    int64_t pshape[MAX_RANK], soffs[MAX_RANK], ones[MAX_RANK];
+    for (int d = 0; d < rank; d++) {
+        pshape[d] = d == rank - 1 ? p : 1;
+        ones[d] = 1;
+        soffs[d] = d == rank - 1 || mlirShapedTypeGetDimSize(row_t, d) > 1
+                       ? mlirShapedTypeGetDynamicStrideOrOffset()
+                       : 0;
+    }
+    MlirType piece_t = mlirRankedTensorTypeGet(rank, pshape, f32, mlirAttributeGetNull());
+    MlirType pvt = mlirVectorTypeGet(rank, pshape, f32);
     MlirValue zero_i = ir_const_int(b, index, 0);
     MlirValue neutral = splat(b, vt, ir_const_float(b, f32, r->comb->neutral));
     MlirValue pad = ir_const_float(b, f32, 0.0);
@@ -260,26 +309,40 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
     }
 
     MlirValue bounds[4] = {zero_i, ir_const_int(b, index, n), ir_const_int(b, index, p), neutral};
-    MlirOperation loop = ir_op(b, "scf.for", 1, &vt, 4, bounds, 0, NULL, 1);
+    MlirNamedAttribute mark = ir_named(b, X86_ROW_PIECES, mlirUnitAttrGet(ctx));
+    MlirOperation loop = ir_op(b, "scf.for", 1, &vt, 4, bounds, 1, &mark, 1);
     MlirBlock outer = b->block;
     b->block = ir_region_block(b, loop, 0, 2, (MlirType[]){index, vt});
     MlirValue k = mlirBlockGetArgument(b->block, 0), acc = mlirBlockGetArgument(b->block, 1);
+    MlirValue sops[1 + MAX_RANK] = {r->row};
+    int nsops = 1;
+    for (int d = 0; d < rank; d++)
+        if (mlirShapedTypeIsDynamicStrideOrOffset(soffs[d]))
+            sops[nsops++] = d == rank - 1 ? k : rows[d];
     MlirNamedAttribute sattrs[4] = {
-        ir_named(b, "static_offsets",
-                 mlirDenseI64ArrayGet(ctx, 1, (int64_t[]){mlirShapedTypeGetDynamicStrideOrOffset()})),
-        ir_named(b, "static_sizes", mlirDenseI64ArrayGet(ctx, 1, &p)),
-        ir_named(b, "static_strides", mlirDenseI64ArrayGet(ctx, 1, (int64_t[]){1})),
-        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, 1, 0, 0})),
+        ir_named(b, "static_offsets", mlirDenseI64ArrayGet(ctx, rank, soffs)),
+        ir_named(b, "static_sizes", mlirDenseI64ArrayGet(ctx, rank, pshape)),
+        ir_named(b, "static_strides", mlirDenseI64ArrayGet(ctx, rank, ones)),
+        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, nsops - 1, 0, 0})),
     };
-    MlirValue slice = mlirOperationGetResult(
-        ir_op(b, "tensor.extract_slice", 1, &piece_t, 2, (MlirValue[]){r->row, k}, 4, sattrs, 0), 0);
+    MlirValue slice =
+        mlirOperationGetResult(ir_op(b, "tensor.extract_slice", 1, &piece_t, nsops, sops, 4, sattrs, 0), 0);
+    MlirAttribute inb[MAX_RANK];
+    MlirValue rops[2 + MAX_RANK] = {slice};
+    for (int d = 0; d < rank; d++) {
+        inb[d] = mlirBoolAttrGet(ctx, 1);
+        rops[1 + d] = zero_i;
+    }
+    rops[1 + rank] = pad;
     MlirNamedAttribute rattrs[3] = {
-        ir_named(b, "in_bounds", mlirArrayAttrGet(ctx, 1, (MlirAttribute[]){mlirBoolAttrGet(ctx, 1)})),
-        ir_named(b, "permutation_map", mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(ctx, 1))),
-        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, 1, 1, 0})),
+        ir_named(b, "in_bounds", mlirArrayAttrGet(ctx, rank, inb)),
+        ir_named(b, "permutation_map", mlirAffineMapAttrGet(mlirAffineMapMultiDimIdentityGet(ctx, rank))),
+        ir_named(b, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 4, (int32_t[]){1, rank, 1, 0})),
     };
-    MlirValue x = mlirOperationGetResult(
-        ir_op(b, "vector.transfer_read", 1, &vt, 3, (MlirValue[]){slice, zero_i, pad}, 3, rattrs, 0), 0);
+    MlirValue x =
+        mlirOperationGetResult(ir_op(b, "vector.transfer_read", 1, &pvt, 2 + rank, rops, 3, rattrs, 0), 0);
+    if (rank > 1)
+        x = ir_op1(b, "vector.shape_cast", vt, 1, &x);
     MlirValue value = x;
     MlirNamedAttribute comb_attrs[MAX_OPERANDS];
     int ncomb = 0;
@@ -289,11 +352,16 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes) {
              o = mlirOperationGetNextInBlock(o)) {
             if (ir_op_is(o, "linalg.index")) {
                 // The column: k + (0, 1, ..., P - 1), as the schedule writes it (iotamask.c
-                // turns `column < C` into a vector.create_mask).
+                // turns `column < C` into a vector.create_mask); a row index: the row's.
                 int64_t pp = p;
                 MlirType iv = mlirVectorTypeGet(1, &pp, index);
-                MlirValue step = ir_op1(b, "vector.step", iv, 0, NULL);
-                map_add(&map, mlirOperationGetResult(o, 0), ir_binop(b, "arith.addi", splat(b, iv, k), step));
+                int64_t dim = mlirIntegerAttrGetValueInt(mlirOperationGetAttributeByName(o, ir_str("dim")));
+                MlirValue v;
+                if (dim == rank - 1)
+                    v = ir_binop(b, "arith.addi", splat(b, iv, k), ir_op1(b, "vector.step", iv, 0, NULL));
+                else
+                    v = splat(b, iv, mlirShapedTypeGetDimSize(row_t, dim) > 1 ? rows[dim] : zero_i);
+                map_add(&map, mlirOperationGetResult(o, 0), v);
                 continue;
             }
             // Every operand is mapped: outside values, the input element, earlier results.
@@ -330,18 +398,72 @@ static MlirNamedAttribute reassoc(IRBuilder *b) {
     return ir_named(b, "fastmath", mlirAttributeParseGet(b->ctx, ir_str("#arith.fastmath<reassoc>")));
 }
 
+// A tile of several rows: loops over its leading dimensions (those of extent above 1), the
+// output tensor carried through them, each row's result inserted at its place.
+static MlirValue rows_loops(IRBuilder *b, const Reduction *r, int lanes, MlirNamedAttribute kattrs[2]) {
+    MlirContext ctx = b->ctx;
+    MlirType f32 = mlirF32TypeGet(ctx), index = mlirIndexTypeGet(ctx);
+    MlirType row_t = mlirValueGetType(r->row);
+    int rank = (int)mlirShapedTypeGetRank(row_t);
+    MlirValue init = mlirOperationGetOperand(r->op, 1);
+    MlirType out_t = mlirValueGetType(init);
+    MlirValue zero = ir_const_int(b, index, 0), one = ir_const_int(b, index, 1);
+    MlirValue rows[MAX_RANK], carried = init;
+    MlirOperation loops[MAX_RANK];
+    MlirBlock outer = b->block;
+    int nloops = 0;
+    for (int d = 0; d + 1 < rank; d++) {
+        int64_t extent = mlirShapedTypeGetDimSize(row_t, d);
+        if (extent == 1) {
+            rows[d] = zero;
+            continue;
+        }
+        MlirValue bounds[4] = {zero, ir_const_int(b, index, extent), one, carried};
+        MlirOperation loop = ir_op(b, "scf.for", 1, &out_t, 4, bounds, 0, NULL, 1);
+        if (nloops == 0)
+            outer = b->block;
+        loops[nloops++] = loop;
+        b->block = ir_region_block(b, loop, 0, 2, (MlirType[]){index, out_t});
+        rows[d] = mlirBlockGetArgument(b->block, 0);
+        carried = mlirBlockGetArgument(b->block, 1);
+    }
+    MlirValue acc = piece_loop(b, r, lanes, rows);
+    MlirValue lanes_v =
+        mlirOperationGetResult(ir_op(b, "vector.reduction", 1, &f32, 1, &acc, 2, kattrs, 0), 0);
+    MlirValue at[1 + MAX_RANK + 1];
+    at[0] = init;
+    for (int d = 0; d + 1 < rank; d++)
+        at[1 + d] = rows[d];
+    MlirValue first = ir_op1(b, "tensor.extract", f32, rank, at);
+    MlirNamedAttribute fm = reassoc(b);
+    MlirValue v = mlirOperationGetResult(
+        ir_op(b, r->comb->op, 1, &f32, 2, (MlirValue[]){first, lanes_v}, 1, &fm, 0), 0);
+    MlirValue ins[2 + MAX_RANK] = {v, carried};
+    for (int d = 0; d + 1 < rank; d++)
+        ins[2 + d] = rows[d];
+    MlirValue next = ir_op1(b, "tensor.insert", out_t, 1 + rank, ins);
+    for (int i = nloops - 1; i >= 0; i--) {
+        ir_op(b, "scf.yield", 0, NULL, 1, &next, 0, NULL, 0);
+        next = mlirOperationGetResult(loops[i], 0);
+        b->block = i > 0 ? mlirOperationGetBlock(loops[i]) : outer;
+    }
+    return next;
+}
+
 static void rewrite(MlirContext ctx, const Reduction *r, int lanes) {
     MlirBlock scratch = mlirBlockCreate(0, NULL, NULL);
     IRBuilder b = {ctx, scratch, mlirOperationGetLocation(r->op)};
     MlirType f32 = mlirF32TypeGet(ctx);
-    MlirValue acc = piece_loop(&b, r, lanes);
     char kind[64];
     snprintf(kind, sizeof kind, "#vector.kind<%s>", r->comb->kind);
     MlirNamedAttribute kattrs[2] = {ir_named(&b, "kind", mlirAttributeParseGet(ctx, ir_str(kind))),
                                     reassoc(&b)};
     MlirValue result;
-    if (mlirOperationIsNull(r->read)) {
+    if (mlirShapedTypeGetRank(mlirValueGetType(r->row)) > 1) {
+        result = rows_loops(&b, r, lanes, kattrs);
+    } else if (mlirOperationIsNull(r->read)) {
         // init combine (the lanes reduced), as a 0-d tensor again.
+        MlirValue acc = piece_loop(&b, r, lanes, NULL);
         MlirValue lanes_v =
             mlirOperationGetResult(ir_op(&b, "vector.reduction", 1, &f32, 1, &acc, 2, kattrs, 0), 0);
         MlirValue init_t = mlirOperationGetOperand(r->op, 1);
@@ -353,6 +475,7 @@ static void rewrite(MlirContext ctx, const Reduction *r, int lanes) {
             ir_op1(&b, "tensor.from_elements", mlirValueGetType(mlirOperationGetResult(r->op, 0)), 1, &s);
     } else {
         // The same vector.reduction, of the accumulator (and its own accumulator operand, if any).
+        MlirValue acc = piece_loop(&b, r, lanes, NULL);
         int nops = mlirOperationGetNumOperands(r->op) > 1 ? 2 : 1;
         MlirValue ops[2] = {acc, nops == 2 ? mlirOperationGetOperand(r->op, 1) : (MlirValue){NULL}};
         result = mlirOperationGetResult(ir_op(&b, "vector.reduction", 1, &f32, nops, ops, 2, kattrs, 0), 0);

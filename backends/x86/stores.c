@@ -286,22 +286,55 @@ static void rewrite(MlirContext ctx, const Store *s) {
 // computed into a buffer and then copied: two stores per element, and the copy's stores wait
 // behind the row's misses (4096 x 1000: ~20 % of rmsnorm's time in the copy).
 
+//
+// A block of rows ([BR, BC], each piece [1, P] of one row) is written by a loop over its rows
+// around the loop over pieces, the tile carried through both:
+//     %t = scf.for %i ... iter_args(%a = %empty) {
+//         %r = scf.for %k ... iter_args(%acc = %a) { (as above, at [%i, %k]) } ; scf.yield %r }
+// and is written the same way, a row's pieces masked at the row's end and rows past the
+// tensor's last not written.
+
+enum { MAX_LOOPS = MAX_RANK };
+
 typedef struct Piece {
-    MlirOperation loop, slice, write, insert;
-    intptr_t arg;  // the iter_arg (and result) number of the tile
+    MlirOperation loops[MAX_LOOPS];  // the loops carrying the tile, outermost first; the last
+    int nloops;                      // writes the pieces
+    MlirOperation slice, write, insert;
+    intptr_t args[MAX_LOOPS];  // the tile's iter_arg (and result) number in each loop
 } Piece;
 
-static bool row_tile(MlirType t) {
-    for (intptr_t d = 0; d + 1 < mlirShapedTypeGetRank(t); d++)
-        if (mlirShapedTypeGetDimSize(t, d) != 1)
-            return false;
-    return true;
+// The loop nested in `loop`'s body that takes the tile (its iter_arg `arg`) as its init and
+// whose result the body yields back: the tile's only use. Its iter_arg number in *inner.
+static MlirOperation inner_loop(MlirOperation loop, intptr_t arg, intptr_t *inner) {
+    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0));
+    MlirValue acc = mlirBlockGetArgument(body, 1 + arg);
+    if (!single_use(acc))
+        return (MlirOperation){NULL};
+    MlirOpOperand u = mlirValueGetFirstUse(acc);
+    MlirOperation o = mlirOpOperandGetOwner(u);
+    intptr_t n = mlirOpOperandGetOperandNumber(u);
+    if (!ir_op_is(o, "scf.for") || n < 3 || !mlirBlockEqual(mlirOperationGetBlock(o), body))
+        return (MlirOperation){NULL};
+    MlirValue res = mlirOperationGetResult(o, n - 3);
+    if (!single_use(res))
+        return (MlirOperation){NULL};
+    MlirOpOperand y = mlirValueGetFirstUse(res);
+    if (!ir_op_is(mlirOpOperandGetOwner(y), "scf.yield") || mlirOpOperandGetOperandNumber(y) != arg ||
+        !mlirOperationEqual(mlirOpOperandGetOwner(y), mlirBlockGetTerminator(body)))
+        return (MlirOperation){NULL};
+    *inner = n - 3;
+    return o;
 }
 
-// Whether the store's chain is one scf.for writing the tile by pieces, as above.
+// Whether the store's chain is scf.for loops writing the tile by pieces of one row, as above.
 static bool piece_loop(const Store *s, Piece *p) {
-    if (!ir_op_is(s->link, "scf.for") || !row_tile(s->tile))
+    if (!ir_op_is(s->link, "scf.for"))
         return false;
+    // A block of rows: whole rows (from column 0), as rowreads.c takes them; other 2-D tiles are
+    // written in place when they lie inside the tensor (rewrite above).
+    if (!x86_whole_rows(s->tile, s->view))
+        return false;
+    Piece q = {.nloops = 0};
     MlirOperation loop = s->link;
     intptr_t arg = s->operand - 3;
     MlirValue res = mlirOperationGetResult(loop, arg);
@@ -311,9 +344,20 @@ static bool piece_loop(const Store *s, Piece *p) {
                               (mlirValueIsAOpResult(src) &&
                                mlirValueEqual(mlirOperationGetOperand(mlirOpResultGetOwner(src), 0), res))))
         return false;
+    for (;;) {
+        if (q.nloops == MAX_LOOPS)
+            return false;
+        q.args[q.nloops] = arg;
+        q.loops[q.nloops++] = loop;
+        intptr_t inner;
+        MlirOperation next = inner_loop(loop, arg, &inner);
+        if (mlirOperationIsNull(next))
+            break;
+        loop = next;
+        arg = inner;
+    }
     MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0));
     MlirValue acc = mlirBlockGetArgument(body, 1 + arg);
-    Piece q = {.loop = loop, .arg = arg};
     for (MlirOpOperand u = mlirValueGetFirstUse(acc); !mlirOpOperandIsNull(u);
          u = mlirOpOperandGetNextUse(u)) {
         MlirOperation o = mlirOpOperandGetOwner(u);
@@ -346,8 +390,9 @@ static bool piece_loop(const Store *s, Piece *p) {
         !mlirAffineMapIsIdentity(mlirAffineMapAttrGetValue(map)))
         return false;
     for (int d = 0; d < rank; d++)
-        if (mlirShapedTypeGetDimSize(vt, d) != mlirShapedTypeGetDimSize(mlirValueGetType(piece), d))
-            return false;
+        if (mlirShapedTypeGetDimSize(vt, d) != mlirShapedTypeGetDimSize(mlirValueGetType(piece), d) ||
+            (d + 1 < rank && mlirShapedTypeGetDimSize(vt, d) != 1))
+            return false;  // a piece of one row
     // The insert puts the written piece back where the slice was taken, and is yielded.
     MlirValue ins = mlirOperationGetResult(q.insert, 0);
     if (!mlirValueEqual(mlirOperationGetOperand(q.insert, 0), mlirOperationGetResult(q.write, 0)) ||
@@ -472,13 +517,16 @@ static void rewrite_pieces(MlirContext ctx, const Store *s, const Piece *p, int 
     b.block = outer;
     MlirOperation o;
     while (!mlirOperationIsNull(o = mlirBlockGetFirstOperation(scratch)))
-        mlirOperationMoveBefore(o, p->loop);
+        mlirOperationMoveBefore(o, p->loops[0]);
     MlirValue dest = mlirOperationGetResult(ifop, 0);
-    mlirOperationSetOperand(p->loop, s->operand, dest);
-    MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(p->loop, 0));
-    MlirValue acc = mlirBlockGetArgument(body, 1 + p->arg), res = mlirOperationGetResult(p->loop, p->arg);
-    mlirValueSetType(acc, part_t);
-    mlirValueSetType(res, part_t);
+    mlirOperationSetOperand(p->loops[0], s->operand, dest);
+    MlirValue acc = {NULL}, res = mlirOperationGetResult(p->loops[0], p->args[0]);
+    for (int i = 0; i < p->nloops; i++) {
+        MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(p->loops[i], 0));
+        acc = mlirBlockGetArgument(body, 1 + p->args[i]);
+        mlirValueSetType(acc, part_t);
+        mlirValueSetType(mlirOperationGetResult(p->loops[i], p->args[i]), part_t);
+    }
 
     // Each piece: whole, masked or not at all.
     b.block = scratch;
