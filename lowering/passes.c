@@ -19,7 +19,8 @@
 // Stages after bufferization, down to the LLVM dialect. Tile buffers are allocated once per
 // program, outside its loops (buffer-loop-hoisting: an allocation inside a loop would take new
 // stack on every iteration), on the stack up to 64 KiB each, else on the heap and freed
-// (buffer-deallocation-pipeline).
+// (buffer-deallocation-pipeline), through MLIR's generic allocation functions, which the runtime
+// defines (runtime/scratch.c: freed blocks kept per thread for the next program).
 const char *const lower_host_pipeline =
     "builtin.module(canonicalize, cse, func.func(buffer-loop-hoisting, "
     "promote-buffers-to-stack{max-alloc-size-in-bytes=65536}), buffer-deallocation-pipeline, "
@@ -27,7 +28,7 @@ const char *const lower_host_pipeline =
     "convert-linalg-to-loops, convert-vector-to-scf{full-unroll=true}, expand-strided-metadata, "
     "lower-affine, arith-expand{include-bf16=true}, "
     "convert-scf-to-cf, convert-vector-to-llvm{enable-x86vector=true}, convert-ub-to-llvm, convert-math-to-llvm, "
-    "convert-math-to-libm, finalize-memref-to-llvm, convert-arith-to-llvm, convert-cf-to-llvm, "
+    "convert-math-to-libm, finalize-memref-to-llvm{use-generic-functions=true}, convert-arith-to-llvm, convert-cf-to-llvm, "
     "convert-func-to-llvm, reconcile-unrealized-casts)";
 
 // ---------------------------------------------------------------- --print-after

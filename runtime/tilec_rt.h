@@ -30,9 +30,15 @@ int tilec_rt_num_threads(void);
 // call (NAME__variant). `table` holds `nentries` rows of `nsizes` tuned sizes and the index of
 // the version that was fastest there. The row nearest to `sizes` wins — the smallest sum of
 // |log2(size / tuned)| among rows where every size is within a factor of 2 of the tuned one;
-// ties go to the first row. No such row: -1 (the call then runs the best fit among the versions whose run-time
-// constraints hold, like an untuned object's calls: docs/language.md §6.3).
+// ties go to the first row. No such row: -1 (the call then runs the best fit among the versions whose
+// run-time constraints hold, like an untuned object's calls: docs/language.md §6.3).
 int tilec_rt_pick_variant(const int64_t *table, int nentries, int nsizes, const int64_t *sizes);
+
+// A kernel's heap buffers (tiles over 64 KiB; runtime/scratch.c): MLIR's generic allocation
+// functions, which the lowering calls instead of malloc and free. Freed blocks of 64 KiB and
+// more are kept per thread (up to 16) for the thread's next programs.
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
 
 // ---------------------------------------------------------------- NVIDIA GPUs (runtime/cuda.c)
 //

@@ -16,10 +16,11 @@
 // stride when the tensor's is 1 at run time; else it is the padded copy as before (so that
 // the loads are never strided gathers).
 //
-// Row tiles (every dimension but the last of extent 1) and blocks of whole rows ([BR, BC] from
-// column 0: each read a piece of one row, [1, P]), reached through at most one
-// tensor.expand_shape that adds unit dimensions, read by vector.transfer_read of unit-stride
-// slices at index 0 and not by a vector.contract: a dot's operands keep their packed copies.
+// Row tiles (every dimension but the last of extent 1) and blocks of rows that a row reduction
+// reads ([BR, BC]: each read a piece of one row, [1, P]; softmax's `X[r : r + 8, 0 : 128]`,
+// reduce.tile's `X[r : r + 8, c : c + 512]`), reached through at most one tensor.expand_shape
+// that adds unit dimensions, read by vector.transfer_read of unit-stride slices at index 0 and
+// not by a vector.contract: a dot's operands keep their packed copies.
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -220,39 +221,6 @@ static MlirValue pad_value(MlirOperation pad) {
     return mlirBlockEqual(def, body) ? (MlirValue){NULL} : v;
 }
 
-// Whether `v` is 0 for every size: a constant 0, or min(0, a size), as a slice from column 0
-// starts (`0 : BC` is clamped to the tensor: min(0, C)), through index casts.
-static bool zero_start(MlirValue v, int depth) {
-    if (depth > 4 || !mlirValueIsAOpResult(v))
-        return false;
-    MlirOperation o = mlirOpResultGetOwner(v);
-    if (ir_is_const_int(v, 0))
-        return true;
-    if (ir_op_is(o, "arith.index_cast"))
-        return zero_start(mlirOperationGetOperand(o, 0), depth + 1);
-    if (ir_op_is(o, "arith.minsi"))
-        return zero_start(mlirOperationGetOperand(o, 0), depth + 1) ||
-               zero_start(mlirOperationGetOperand(o, 1), depth + 1);
-    return false;
-}
-
-bool x86_whole_rows(MlirType tile, MlirOperation slice) {
-    int rank = (int)mlirShapedTypeGetRank(tile);
-    bool block = false;
-    for (int d = 0; d + 1 < rank; d++)
-        block |= mlirShapedTypeGetDimSize(tile, d) != 1;
-    if (!block)
-        return true;
-    MlirAttribute offs = attr(slice, "static_offsets");
-    int64_t last = mlirDenseI64ArrayGetElement(offs, rank - 1);
-    if (!mlirShapedTypeIsDynamicStrideOrOffset(last))
-        return last == 0;
-    int k = 1;  // the operand of the last dimension's offset, after the source and earlier ones
-    for (int d = 0; d + 1 < rank; d++)
-        k += mlirShapedTypeIsDynamicStrideOrOffset(mlirDenseI64ArrayGetElement(offs, d));
-    return zero_start(mlirOperationGetOperand(slice, k), 0);
-}
-
 // Whether `read` is in the body of a row reduction's loop over the row's pieces (rowsums.c marks
 // it), not, for instance, in a dot's loop over k (whose accumulators are vectors too).
 static bool in_reduction_loop(MlirOperation read) {
@@ -273,7 +241,6 @@ static MlirWalkResult find_row_tile(MlirOperation op, void *user) {
         return MlirWalkResultAdvance;
     MlirOperation part = owner(mlirOperationGetOperand(op, 0), "tensor.extract_slice");
     if (mlirOperationIsNull(part) || !all_equal(attr(part, "static_strides"), 1) ||
-        !x86_whole_rows(t, part) ||
         mlirOperationIsNull(owner(mlirOperationGetOperand(part, 0), "bufferization.to_tensor")) ||
         mlirShapedTypeGetRank(mlirValueGetType(mlirOperationGetOperand(part, 0))) != rank)
         return MlirWalkResultAdvance;

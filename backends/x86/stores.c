@@ -326,13 +326,50 @@ static MlirOperation inner_loop(MlirOperation loop, intptr_t arg, intptr_t *inne
     return o;
 }
 
+// Whether `v` is 0 for every size: a constant 0, or min(0, a size), as a slice from column 0
+// starts (`0 : BC` is clamped to the tensor: min(0, C)), through index casts.
+static bool zero_start(MlirValue v, int depth) {
+    if (depth > 4 || !mlirValueIsAOpResult(v))
+        return false;
+    MlirOperation o = mlirOpResultGetOwner(v);
+    if (ir_is_const_int(v, 0))
+        return true;
+    if (ir_op_is(o, "arith.index_cast"))
+        return zero_start(mlirOperationGetOperand(o, 0), depth + 1);
+    if (ir_op_is(o, "arith.minsi"))
+        return zero_start(mlirOperationGetOperand(o, 0), depth + 1) ||
+               zero_start(mlirOperationGetOperand(o, 1), depth + 1);
+    return false;
+}
+
+// Whether the stored tile (its view `slice`, a memref.subview) is a row tile or a block of
+// whole rows (its columns from 0, as in `Y[r : r + BR, 0 : BC]`). A block is written by pieces
+// only then; other 2-D tiles (a grid over rows and columns) are written in place whole when
+// they lie inside the tensor (rewrite above).
+static bool whole_rows(MlirType tile, MlirOperation slice) {
+    int rank = (int)mlirShapedTypeGetRank(tile);
+    bool block = false;
+    for (int d = 0; d + 1 < rank; d++)
+        block |= mlirShapedTypeGetDimSize(tile, d) != 1;
+    if (!block)
+        return true;
+    MlirAttribute offs = attr(slice, "static_offsets");
+    int64_t last = mlirDenseI64ArrayGetElement(offs, rank - 1);
+    if (!mlirShapedTypeIsDynamicStrideOrOffset(last))
+        return last == 0;
+    int k = 1;  // the operand of the last dimension's offset, after the source and earlier ones
+    for (int d = 0; d + 1 < rank; d++)
+        k += mlirShapedTypeIsDynamicStrideOrOffset(mlirDenseI64ArrayGetElement(offs, d));
+    return zero_start(mlirOperationGetOperand(slice, k), 0);
+}
+
 // Whether the store's chain is scf.for loops writing the tile by pieces of one row, as above.
 static bool piece_loop(const Store *s, Piece *p) {
     if (!ir_op_is(s->link, "scf.for"))
         return false;
     // A block of rows: whole rows (from column 0), as rowreads.c takes them; other 2-D tiles are
     // written in place when they lie inside the tensor (rewrite above).
-    if (!x86_whole_rows(s->tile, s->view))
+    if (!whole_rows(s->tile, s->view))
         return false;
     Piece q = {.nloops = 0};
     MlirOperation loop = s->link;

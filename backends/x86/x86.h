@@ -83,11 +83,6 @@ void x86_transposed_copy(IRBuilder *b, MlirValue part, MlirValue buf, int lanes,
 // With `prefetch`, a store inside a loop also has its destination prefetched for writing at
 // the top of the loop's body.
 void x86_fast_stores(MlirContext ctx, MlirModule module, bool prefetch);
-// Whether a tile taken by `slice` (a tensor.extract_slice or memref.subview of the tensor) is a
-// row tile, or a block of several rows that starts at column 0 (the row-piece reads and writes
-// of rowreads.c and stores.c take those; other 2-D tiles are read and written in place whole,
-// inplace.c and stores.c, when they lie inside the tensor).
-bool x86_whole_rows(MlirType tile, MlirOperation slice);
 // The unit attribute rowsums.c puts on a row reduction's loop over the row's pieces (rowreads.c
 // reads a block of rows by pieces only for such loops).
 #define X86_ROW_PIECES "tilec.row_pieces"

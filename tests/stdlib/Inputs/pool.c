@@ -128,6 +128,11 @@ int main(void) {
     run_reduce(3, 17, 7);
     run_reduce(2, 1000, 1);
     run_reduce(1, 7, 1300);
+    // Rows read in place by row pieces (blocks of 8 rows, the last block and each row's last
+    // piece partial): shorter than a block, one column past it, past the widest block.
+    run_reduce(1, 13, 100);
+    run_reduce(1, 9, 513);
+    run_reduce(2, 5, 1030);
     //            n  c   h   w  oh ow kh kw sh sw ph pw dh dw pad
     run_pool((Pool){1, 3, 7, 9, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 0});
     run_pool((Pool){2, 17, 13, 11, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1});   // ceil_mode-like: one more column
