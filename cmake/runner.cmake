@@ -119,9 +119,7 @@ target_include_directories(tilec-run PRIVATE ${CMAKE_SOURCE_DIR}/runner ${TILEC_
 # the tilec-run process, as they do from tilec in `tilec tune`.
 target_link_libraries(tilec-run PRIVATE -Wl,--whole-archive tilec_rt -Wl,--no-whole-archive tilec_runner m
                       ${CMAKE_DL_LIBS})
-target_link_options(tilec-run PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
-                    "LINKER:--export-dynamic-symbol=__trunc?fbf2"
-                    "LINKER:--export-dynamic-symbol=_mlir_memref_to_llvm_*")
+target_link_options(tilec-run PRIVATE ${TILEC_RT_EXPORTS})
 set_target_properties(tilec-run PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 install(TARGETS tilec-run RUNTIME DESTINATION bin)
 
@@ -157,9 +155,7 @@ target_include_directories(tilec-aot PRIVATE ${CMAKE_SOURCE_DIR}/runner ${CMAKE_
 # the process, as in tilec-run.
 target_link_libraries(tilec-aot PRIVATE -Wl,--whole-archive tilec_rt -Wl,--no-whole-archive tilec_runner m
                       ${CMAKE_DL_LIBS})
-target_link_options(tilec-aot PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
-                    "LINKER:--export-dynamic-symbol=__trunc?fbf2"
-                    "LINKER:--export-dynamic-symbol=_mlir_memref_to_llvm_*")
+target_link_options(tilec-aot PRIVATE ${TILEC_RT_EXPORTS})
 set_target_properties(tilec-aot PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TILEC_BIN_DIR})
 add_dependencies(tilec-aot tilec_aot_rt)
 install(TARGETS tilec-aot RUNTIME DESTINATION bin)
@@ -172,9 +168,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/runner/tilec_model.h DESTINATION include/tilec
 # objects are tilec's, uninstrumented).
 if(TILEC_FUZZ)
   set(_runner_fuzz_sources ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_runner.c ${TILEC_RUNNER_SOURCES}
-      ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${CMAKE_SOURCE_DIR}/runtime/tilec_rt.c
-      ${CMAKE_SOURCE_DIR}/runtime/dispatch.c ${CMAKE_SOURCE_DIR}/runtime/bf16.c
-      ${CMAKE_SOURCE_DIR}/runtime/cuda.c ${CMAKE_SOURCE_DIR}/runtime/scratch.c)
+      ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${TILEC_RT_SOURCES})
   file(GLOB _runner_headers ${CMAKE_SOURCE_DIR}/runner/*.h)
   add_custom_command(
     OUTPUT ${TILEC_BIN_DIR}/tilec-fuzz-runner
@@ -212,10 +206,7 @@ add_test(NAME runner-doc-example
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/doc-example.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(runner-doc-example PROPERTIES LABELS quick)
 
-set(_runner_san_sources ${TILEC_RUNNER_SOURCES} ${TILEC_RUNNER_GEN}/onnx.pb-c.c
-    ${CMAKE_SOURCE_DIR}/runtime/tilec_rt.c ${CMAKE_SOURCE_DIR}/runtime/dispatch.c
-    ${CMAKE_SOURCE_DIR}/runtime/bf16.c ${CMAKE_SOURCE_DIR}/runtime/cuda.c
-    ${CMAKE_SOURCE_DIR}/runtime/scratch.c)
+set(_runner_san_sources ${TILEC_RUNNER_SOURCES} ${TILEC_RUNNER_GEN}/onnx.pb-c.c ${TILEC_RT_SOURCES})
 function(tilec_runner_sanitized exe main flags)
   add_executable(${exe} ${main} ${_runner_san_sources} ${TILEC_RUNNER_KERNEL_OBJECTS})
   add_dependencies(${exe} tilec_runner_kernels)
@@ -244,9 +235,7 @@ if(TILEC_SANITIZE_VARIANT)
                          "${CMAKE_SOURCE_DIR}/tools/tilec_run.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_tuned.c;${CMAKE_SOURCE_DIR}/tools/tilec_run_fused.c"
                          "-fsanitize=address,undefined;-fno-sanitize-recover=all;-fno-omit-frame-pointer")
   # fused chains' kernels (dlopen'ed) take the runtime from the process, as in tilec-run
-  target_link_options(tilec-run-asan PRIVATE "LINKER:--export-dynamic-symbol=tilec_rt_*"
-                      "LINKER:--export-dynamic-symbol=__trunc?fbf2"
-                    "LINKER:--export-dynamic-symbol=_mlir_memref_to_llvm_*")
+  target_link_options(tilec-run-asan PRIVATE ${TILEC_RT_EXPORTS})
   add_test(NAME runner-bad-inputs-asan
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/runner/bad-inputs.sh ${TILEC_BIN_DIR}/tilec-run-asan)
   set_tests_properties(runner-bad-inputs-asan PROPERTIES ENVIRONMENT "${_asan_env}" LABELS asan)

@@ -642,11 +642,7 @@ static void prefetch_destination(MlirContext ctx, MlirOperation copy) {
     while (mlirValueIsAOpResult(tile) && (ir_op_is(mlirOpResultGetOwner(tile), "memref.subview") ||
                                           ir_op_is(mlirOpResultGetOwner(tile), "memref.cast")))
         tile = mlirOperationGetOperand(mlirOpResultGetOwner(tile), 0);
-    MlirType tt = mlirValueGetType(tile);
-    bool one_row = mlirShapedTypeGetRank(tt) >= 1;
-    for (int d = 0; one_row && d < mlirShapedTypeGetRank(tt) - 1; d++)
-        one_row = mlirShapedTypeGetDimSize(tt, d) == 1;
-    if (one_row)
+    if (x86_row_tile(mlirValueGetType(tile)))
         return;
     Hoisted h = {.n = 0};
     MlirValue view = hoist(dst, body, at, &h);

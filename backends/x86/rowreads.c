@@ -221,6 +221,14 @@ static MlirValue pad_value(MlirOperation pad) {
     return mlirBlockEqual(def, body) ? (MlirValue){NULL} : v;
 }
 
+bool x86_row_tile(MlirType t) {
+    intptr_t rank = mlirShapedTypeGetRank(t);
+    for (intptr_t d = 0; d + 1 < rank; d++)
+        if (mlirShapedTypeGetDimSize(t, d) != 1)
+            return false;
+    return rank >= 1;
+}
+
 // Whether `read` is in the body of a row reduction's loop over the row's pieces (rowsums.c marks
 // it), not, for instance, in a dot's loop over k (whose accumulators are vectors too).
 static bool in_reduction_loop(MlirOperation read) {
@@ -256,9 +264,7 @@ static MlirWalkResult find_row_tile(MlirOperation op, void *user) {
     // A block of several rows: only one that a row reduction reads (softmax, norms). Other
     // blocks (attention's V, the right operand of a dot read in place by rows) keep inplace.c's
     // view of the whole tile: read by row pieces, attention ran 13 % slower (AVX2, one thread).
-    bool block = false, reduced = false;
-    for (int d = 0; d + 1 < rank; d++)
-        block |= mlirShapedTypeGetDimSize(t, d) != 1;
+    bool block = !x86_row_tile(t), reduced = false;
     for (int i = 0; ok && block && i < rt->nreads; i++)
         reduced |= in_reduction_loop(rt->reads[i].read);
     ok &= !block || reduced;

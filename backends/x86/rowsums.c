@@ -398,11 +398,26 @@ static MlirNamedAttribute reassoc(IRBuilder *b) {
     return ir_named(b, "fastmath", mlirAttributeParseGet(b->ctx, ir_str("#arith.fastmath<reassoc>")));
 }
 
+// The generic's output element at `rows` (n indices) combined with the lanes of the row's
+// vector accumulator `acc`, reduced.
+static MlirValue row_result(IRBuilder *b, const Reduction *r, MlirValue acc, MlirNamedAttribute kattrs[2],
+                            const MlirValue *rows, int n) {
+    MlirType f32 = mlirF32TypeGet(b->ctx);
+    MlirValue lanes_v =
+        mlirOperationGetResult(ir_op(b, "vector.reduction", 1, &f32, 1, &acc, 2, kattrs, 0), 0);
+    MlirValue at[1 + MAX_RANK] = {mlirOperationGetOperand(r->op, 1)};
+    for (int d = 0; d < n; d++)
+        at[1 + d] = rows[d];
+    MlirValue init = ir_op1(b, "tensor.extract", f32, 1 + n, at);
+    MlirNamedAttribute fm = reassoc(b);
+    return mlirOperationGetResult(ir_op(b, r->comb->op, 1, &f32, 2, (MlirValue[]){init, lanes_v}, 1, &fm, 0),
+                                  0);
+}
+
 // A tile of several rows: loops over its leading dimensions (those of extent above 1), the
 // output tensor carried through them, each row's result inserted at its place.
 static MlirValue rows_loops(IRBuilder *b, const Reduction *r, int lanes, MlirNamedAttribute kattrs[2]) {
-    MlirContext ctx = b->ctx;
-    MlirType f32 = mlirF32TypeGet(ctx), index = mlirIndexTypeGet(ctx);
+    MlirType index = mlirIndexTypeGet(b->ctx);
     MlirType row_t = mlirValueGetType(r->row);
     int rank = (int)mlirShapedTypeGetRank(row_t);
     MlirValue init = mlirOperationGetOperand(r->op, 1);
@@ -427,17 +442,7 @@ static MlirValue rows_loops(IRBuilder *b, const Reduction *r, int lanes, MlirNam
         rows[d] = mlirBlockGetArgument(b->block, 0);
         carried = mlirBlockGetArgument(b->block, 1);
     }
-    MlirValue acc = piece_loop(b, r, lanes, rows);
-    MlirValue lanes_v =
-        mlirOperationGetResult(ir_op(b, "vector.reduction", 1, &f32, 1, &acc, 2, kattrs, 0), 0);
-    MlirValue at[1 + MAX_RANK + 1];
-    at[0] = init;
-    for (int d = 0; d + 1 < rank; d++)
-        at[1 + d] = rows[d];
-    MlirValue first = ir_op1(b, "tensor.extract", f32, rank, at);
-    MlirNamedAttribute fm = reassoc(b);
-    MlirValue v = mlirOperationGetResult(
-        ir_op(b, r->comb->op, 1, &f32, 2, (MlirValue[]){first, lanes_v}, 1, &fm, 0), 0);
+    MlirValue v = row_result(b, r, piece_loop(b, r, lanes, rows), kattrs, rows, rank - 1);
     MlirValue ins[2 + MAX_RANK] = {v, carried};
     for (int d = 0; d + 1 < rank; d++)
         ins[2 + d] = rows[d];
@@ -463,14 +468,7 @@ static void rewrite(MlirContext ctx, const Reduction *r, int lanes) {
         result = rows_loops(&b, r, lanes, kattrs);
     } else if (mlirOperationIsNull(r->read)) {
         // init combine (the lanes reduced), as a 0-d tensor again.
-        MlirValue acc = piece_loop(&b, r, lanes, NULL);
-        MlirValue lanes_v =
-            mlirOperationGetResult(ir_op(&b, "vector.reduction", 1, &f32, 1, &acc, 2, kattrs, 0), 0);
-        MlirValue init_t = mlirOperationGetOperand(r->op, 1);
-        MlirValue init = ir_op1(&b, "tensor.extract", f32, 1, &init_t);
-        MlirNamedAttribute fm = reassoc(&b);
-        MlirValue s = mlirOperationGetResult(
-            ir_op(&b, r->comb->op, 1, &f32, 2, (MlirValue[]){init, lanes_v}, 1, &fm, 0), 0);
+        MlirValue s = row_result(&b, r, piece_loop(&b, r, lanes, NULL), kattrs, NULL, 0);
         result =
             ir_op1(&b, "tensor.from_elements", mlirValueGetType(mlirOperationGetResult(r->op, 0)), 1, &s);
     } else {

@@ -348,10 +348,7 @@ static bool zero_start(MlirValue v, int depth) {
 // they lie inside the tensor (rewrite above).
 static bool whole_rows(MlirType tile, MlirOperation slice) {
     int rank = (int)mlirShapedTypeGetRank(tile);
-    bool block = false;
-    for (int d = 0; d + 1 < rank; d++)
-        block |= mlirShapedTypeGetDimSize(tile, d) != 1;
-    if (!block)
+    if (x86_row_tile(tile))
         return true;
     MlirAttribute offs = attr(slice, "static_offsets");
     int64_t last = mlirDenseI64ArrayGetElement(offs, rank - 1);

@@ -83,6 +83,9 @@ void x86_transposed_copy(IRBuilder *b, MlirValue part, MlirValue buf, int lanes,
 // With `prefetch`, a store inside a loop also has its destination prefetched for writing at
 // the top of the loop's body.
 void x86_fast_stores(MlirContext ctx, MlirModule module, bool prefetch);
+// Whether a tile of type t is a row tile: rank 1 or more, every dimension but the last of
+// extent 1 (rowreads.c).
+bool x86_row_tile(MlirType t);
 // The unit attribute rowsums.c puts on a row reduction's loop over the row's pieces (rowreads.c
 // reads a block of rows by pieces only for such loops).
 #define X86_ROW_PIECES "tilec.row_pieces"
