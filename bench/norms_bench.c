@@ -1,10 +1,10 @@
 // bench/norms_bench.c — the memory-bound stdlib kernels (compiled by tilec) against a plain C loop
 // doing the same work (built with -O3 -march=native -ffast-math by bench/run.sh) and against copy
 // bandwidth (memcpy of the same number of bytes: one read, one write), all spread over the same
-// threads by tilec's runtime (TILE_NUM_THREADS): softmax, softmax_online, layernorm, rmsnorm over
-// rows, and vector_add over R x C elements. Prints one line per kernel and shape: GB/s (bytes
-// read + written per second, the fastest of 15 runs after a warm-up, the kernel, its C loop and
-// the copy taking turns) and the ratios to the C loop and to the copy.
+// threads by tilec's runtime (TILE_NUM_THREADS): softmax, softmax_online, layernorm, rmsnorm, and
+// reduce.tile's sum_rows and max_rows over rows, and vector_add over R x C elements. Prints one line per
+// kernel and shape: GB/s (bytes read + written per second, the fastest of 15 runs after a warm-up, the
+// kernel, its C loop and the copy taking turns) and the ratios to the C loop and to the copy.
 //   norms_bench [RxC ...]
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "bench.h"
 #include "layernorm.h"
 #include "norms.h"
+#include "reduce.h"
 #include "softmax.h"
 #include "tilec_rt.h"
 #include "vector_add.h"
@@ -86,6 +87,28 @@ static void c_add(void *ctx, int64_t t) {
     }
 }
 
+static void c_sum_rows(void *ctx, int64_t t) {
+    const Job *j = ctx;
+    ROWS(j, t, i) {
+        const float *x = j->x + i * j->c;
+        float s = 0;
+        for (int64_t k = 0; k < j->c; k++)
+            s += x[k];
+        j->y[i] = s;
+    }
+}
+
+static void c_max_rows(void *ctx, int64_t t) {
+    const Job *j = ctx;
+    ROWS(j, t, i) {
+        const float *x = j->x + i * j->c;
+        float m = -INFINITY;
+        for (int64_t k = 0; k < j->c; k++)
+            m = fmaxf(m, x[k]);
+        j->y[i] = m;
+    }
+}
+
 static void c_copy(void *ctx, int64_t t) {
     const Job *j = ctx;
     int64_t lo = t * j->rows_per_task, hi = lo + j->rows_per_task < j->r ? lo + j->rows_per_task : j->r;
@@ -93,11 +116,11 @@ static void c_copy(void *ctx, int64_t t) {
         memcpy(j->y + lo * j->c, j->x + lo * j->c, sizeof(float) * (size_t)((hi - lo) * j->c));
 }
 
-enum { SOFTMAX, SOFTMAX_ONLINE, LAYERNORM, RMSNORM, ADD, NKERNELS };
-static const char *const names[NKERNELS] = {"softmax", "softmax_online", "layernorm", "rmsnorm",
-                                            "vector_add"};
-static void (*const c_loops[NKERNELS])(void *, int64_t) = {c_softmax, c_softmax, c_layernorm, c_rmsnorm,
-                                                           c_add};
+enum { SOFTMAX, SOFTMAX_ONLINE, LAYERNORM, RMSNORM, SUM_ROWS, MAX_ROWS, ADD, NKERNELS };
+static const char *const names[NKERNELS] = {"softmax",  "softmax_online", "layernorm", "rmsnorm",
+                                            "sum_rows", "max_rows",       "vector_add"};
+static void (*const c_loops[NKERNELS])(void *, int64_t) = {c_softmax,  c_softmax,  c_layernorm, c_rmsnorm,
+                                                           c_sum_rows, c_max_rows, c_add};
 
 static double run_once(int which, int c_loop, Job *j) {
     int64_t tasks = (j->r + j->rows_per_task - 1) / j->rows_per_task;
@@ -111,6 +134,8 @@ static double run_once(int which, int c_loop, Job *j) {
         case SOFTMAX_ONLINE: st = softmax_online(j->x, j->y, j->r, j->c); break;
         case LAYERNORM: st = layernorm(j->x, j->w, j->b, j->y, 1e-5f, j->r, j->c); break;
         case RMSNORM: st = rmsnorm(j->x, j->w, j->b, j->y, 1e-5f, j->r, j->c, j->c); break;
+        case SUM_ROWS: st = sum_rows(j->x, j->y, j->r, j->c); break;
+        case MAX_ROWS: st = max_rows(j->x, j->y, j->r, j->c); break;
         case ADD: st = vector_add(j->x, j->x2, j->y, j->r * j->c); break;
         }
     double t = now() - t0;
@@ -120,7 +145,8 @@ static double run_once(int which, int c_loop, Job *j) {
 // GB/s of kernel `which` compiled by tilec (t), as the C loop (c) and of the copy of the same
 // rows (copy), each from the fastest of REPS runs after a warm-up, the three run in turn (so that
 // a burst of load on a shared machine hits all three alike). 0 if the kernel refused the shape.
-// Bytes: the rows read once and written once (vector_add reads two).
+// Bytes: the rows read once and written once (vector_add reads two; sum_rows and max_rows write one
+// float per row). The copy moves the rows' bytes once each way whatever the kernel.
 enum { REPS = 15 };
 static void gbps(int which, Job *j, double *t, double *c, double *copy) {
     double best[3] = {1e30, 1e30, 1e30};
@@ -130,7 +156,12 @@ static void gbps(int which, Job *j, double *t, double *c, double *copy) {
             if (s[k] < best[k])
                 best[k] = s[k];
     }
-    double bytes = (which == ADD ? 3.0 : 2.0) * (double)(j->r * j->c) * sizeof(float) * 1e-9;
+    double bytes = (which == ADD                             ? 3.0
+                    : which == SUM_ROWS || which == MAX_ROWS ? 1.0
+                                                             : 2.0) *
+                   (double)(j->r * j->c) * sizeof(float) * 1e-9;
+    if (which == SUM_ROWS || which == MAX_ROWS)
+        bytes += (double)j->r * sizeof(float) * 1e-9;
     *t = best[0] < 0 ? 0 : bytes / best[0];
     *c = bytes / best[1];
     *copy = 2.0 * (double)(j->r * j->c) * sizeof(float) * 1e-9 / best[2];

@@ -40,6 +40,34 @@ static void run_reduce(int64_t a, int64_t r, int64_t b) {
     free(x), free(y), free(yr), free(want), free(want_r);
 }
 
+// max_rows (and max_axis) of rows holding a NaN give NaN (the maximum propagates NaNs; the row
+// maxima track them apart from the max, backends/x86/rowsums.c), rows without one their maximum:
+// a NaN in the first, a middle and the last (partial) piece of rows of every block's width.
+static void run_max_nan(int64_t r, int64_t b) {
+    float *x = rand_buf(r * b, 4), *y = alloc_guarded(r), *ya = alloc_guarded(b);
+    for (int64_t i = 0; i < r; i += 2)
+        x[i * b + (i / 2 * 37 + (i % 4 ? b - 1 : 0)) % b] = NAN;
+    EXPECT(max_rows(x, y, r, b) == 0 && max_axis(x, ya, 1, r, b) == 0, "max with NaN [%lld, %lld]: status",
+           (long long)r, (long long)b);
+    for (int64_t i = 0; i < r; i++) {
+        float want = -INFINITY;
+        int nan = 0;
+        for (int64_t j = 0; j < b; j++)
+            nan |= isnan(x[i * b + j]), want = fmaxf(want, x[i * b + j]);
+        EXPECT(nan ? isnan(y[i]) : y[i] == want, "max_rows [%lld, %lld] row %lld: %g, want %s", (long long)r,
+               (long long)b, (long long)i, y[i], nan ? "NaN" : "its maximum");
+    }
+    for (int64_t j = 0; j < b; j++) {
+        int nan = 0;
+        for (int64_t i = 0; i < r; i++)
+            nan |= isnan(x[i * b + j]);
+        EXPECT(!nan || isnan(ya[j]), "max_axis [1, %lld, %lld] column %lld: %g, want NaN", (long long)r,
+               (long long)b, (long long)j, ya[j]);
+    }
+    fails += check_guard(y, r, "max_rows NaN") + check_guard(ya, b, "max_axis NaN");
+    free(x), free(y), free(ya);
+}
+
 typedef struct Pool {
     int64_t n, c, h, w, oh, ow;
     int kh, kw, sh, sw, ph, pw, dh, dw, include_pad;
@@ -133,6 +161,13 @@ int main(void) {
     run_reduce(1, 13, 100);
     run_reduce(1, 9, 513);
     run_reduce(2, 5, 1030);
+    // Rows for each block width of the _rows kernels (128, 256, 512, 1024 columns) and its edges.
+    int64_t cols[] = {63, 64, 65, 127, 128, 129, 255, 256, 257, 511, 512, 513, 1023, 1024, 2100};
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+        run_reduce(1, 19, cols[i]);
+        run_max_nan(19, cols[i]);
+    }
+    run_max_nan(3, 1);
     //            n  c   h   w  oh ow kh kw sh sw ph pw dh dw pad
     run_pool((Pool){1, 3, 7, 9, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 0});
     run_pool((Pool){2, 17, 13, 11, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1});   // ceil_mode-like: one more column
