@@ -2,7 +2,8 @@
 // doing the same work (built with -O3 -march=native -ffast-math by bench/run.sh) and against copy
 // bandwidth (memcpy of the same number of bytes: one read, one write), all spread over the same
 // threads by tilec's runtime (TILE_NUM_THREADS): softmax, softmax_online, layernorm, rmsnorm, and
-// reduce.tile's sum_rows and max_rows over rows, and vector_add over R x C elements. Prints one line per
+// reduce.tile's sum_rows and max_rows over rows, vector_add and activations.tile's activation (GELU
+// and tanh) over R x C elements. Prints one line per
 // kernel and shape: GB/s (bytes read + written per second, the fastest of 15 runs after a warm-up, the
 // kernel, its C loop and the copy taking turns) and the ratios to the C loop and to the copy.
 //   norms_bench [RxC ...]
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activations.h"
 #include "bench.h"
 #include "layernorm.h"
 #include "norms.h"
@@ -109,6 +111,26 @@ static void c_max_rows(void *ctx, int64_t t) {
     }
 }
 
+static void c_gelu(void *ctx, int64_t t) {
+    const Job *j = ctx;
+    ROWS(j, t, i) {
+        const float *x = j->x + i * j->c;
+        float *y = j->y + i * j->c;
+        for (int64_t k = 0; k < j->c; k++)
+            y[k] = 0.5f * x[k] * (1.0f + erff(x[k] * 0.70710678f));
+    }
+}
+
+static void c_tanh(void *ctx, int64_t t) {
+    const Job *j = ctx;
+    ROWS(j, t, i) {
+        const float *x = j->x + i * j->c;
+        float *y = j->y + i * j->c;
+        for (int64_t k = 0; k < j->c; k++)
+            y[k] = tanhf(x[k]);
+    }
+}
+
 static void c_copy(void *ctx, int64_t t) {
     const Job *j = ctx;
     int64_t lo = t * j->rows_per_task, hi = lo + j->rows_per_task < j->r ? lo + j->rows_per_task : j->r;
@@ -116,11 +138,11 @@ static void c_copy(void *ctx, int64_t t) {
         memcpy(j->y + lo * j->c, j->x + lo * j->c, sizeof(float) * (size_t)((hi - lo) * j->c));
 }
 
-enum { SOFTMAX, SOFTMAX_ONLINE, LAYERNORM, RMSNORM, SUM_ROWS, MAX_ROWS, ADD, NKERNELS };
-static const char *const names[NKERNELS] = {"softmax",  "softmax_online", "layernorm", "rmsnorm",
-                                            "sum_rows", "max_rows",       "vector_add"};
-static void (*const c_loops[NKERNELS])(void *, int64_t) = {c_softmax,  c_softmax,  c_layernorm, c_rmsnorm,
-                                                           c_sum_rows, c_max_rows, c_add};
+enum { SOFTMAX, SOFTMAX_ONLINE, LAYERNORM, RMSNORM, SUM_ROWS, MAX_ROWS, ADD, GELU, TANH, NKERNELS };
+static const char *const names[NKERNELS] = {"softmax",  "softmax_online", "layernorm",  "rmsnorm", "sum_rows",
+                                            "max_rows", "vector_add",     "gelu (erf)", "tanh"};
+static void (*const c_loops[NKERNELS])(void *, int64_t) = {
+    c_softmax, c_softmax, c_layernorm, c_rmsnorm, c_sum_rows, c_max_rows, c_add, c_gelu, c_tanh};
 
 static double run_once(int which, int c_loop, Job *j) {
     int64_t tasks = (j->r + j->rows_per_task - 1) / j->rows_per_task;
@@ -136,6 +158,8 @@ static double run_once(int which, int c_loop, Job *j) {
         case RMSNORM: st = rmsnorm(j->x, j->w, j->b, j->y, 1e-5f, j->r, j->c, j->c); break;
         case SUM_ROWS: st = sum_rows(j->x, j->y, j->r, j->c); break;
         case MAX_ROWS: st = max_rows(j->x, j->y, j->r, j->c); break;
+        case GELU: st = activation(j->x, j->y, 2, j->r * j->c); break;
+        case TANH: st = activation(j->x, j->y, 6, j->r * j->c); break;
         case ADD: st = vector_add(j->x, j->x2, j->y, j->r * j->c); break;
         }
     double t = now() - t0;

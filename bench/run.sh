@@ -48,11 +48,12 @@ for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t OMP_NUM_THREADS=$t "$out/matmul_bf16_bench" "${bf_args[@]}"
 done | tee "$out/matmul_bf16.txt"
 
-# Memory-bound kernels: softmax, layer norm, RMS norm, row sums and maxima, vector add, against a plain C loop doing the
+# Memory-bound kernels: softmax, layer norm, RMS norm, row sums and maxima, vector add, GELU and tanh,
+# against a plain C loop doing the
 # same work (-O3 -march=native -ffast-math) and a copy of the same bytes.
-for k in softmax layernorm norms reduce vector_add; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
+for k in softmax layernorm norms reduce vector_add activations; do build/bin/tilec stdlib/$k.tile -o "$out/$k.o"; done
 cc -O3 -march=native -ffast-math -I"$out" -Ibench -Iruntime bench/norms_bench.c "$out/softmax.o" \
-    "$out/layernorm.o" "$out/norms.o" "$out/reduce.o" "$out/vector_add.o" build/lib/libtilec_rt.a -lpthread -lm -o "$out/norms_bench"
+    "$out/layernorm.o" "$out/norms.o" "$out/reduce.o" "$out/vector_add.o" "$out/activations.o" build/lib/libtilec_rt.a -lpthread -lm -o "$out/norms_bench"
 echo
 echo "memory-bound kernels f32 (stdlib, untuned objects), GB/s = (bytes read + written) / s; C loop: the"
 echo "same work in plain C (-O3 -march=native -ffast-math); copy: memcpy of as many bytes; same threads"
