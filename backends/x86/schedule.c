@@ -407,15 +407,24 @@ static MlirWalkResult find_elementwise(MlirOperation op, void *user) {
         }
     }
     MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+    int nops = 0;
     for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(o);
-         o = mlirOperationGetNextInBlock(o))
+         o = mlirOperationGetNextInBlock(o), nops++)
         if (!vector_body_op(o) || mlirOperationGetNumRegions(o) != 0)
             return MlirWalkResultAdvance;
     // Row pieces of 4, 2 or 1 vectors when they divide the row; a row of up to 4 vectors, or
     // one not a whole number of vectors up to 1024 elements, whole; else left to LLVM.
+    // A stream (a 1-D tile of 16 vectors or more whose body is at most 3 ops and the yield:
+    // vector_add, relu) goes one vector at a time: with 4, the loads of a piece come before
+    // its stores, and when the arrays are not 64-byte aligned (malloc's 16), so that every
+    // vector straddles two cache lines, that ran vector_add at 0.87x the C loop from memory and
+    // 0.68x from L2, against 0.97x and 0.91x one vector at a time (the same in C intrinsics:
+    // 23 against 27.5 GB/s; aligned, both 28).
     int rank = (int)mlirShapedTypeGetRank(out);
     int64_t n = mlirShapedTypeGetDimSize(out, rank - 1), l = e->lanes, chunk = -1;
-    if (n <= 4 * l)
+    if (rank == 1 && nops <= 4 && n >= 16 * l && n % l == 0)
+        chunk = l;
+    else if (n <= 4 * l)
         chunk = 0;
     else
         for (int64_t c = 4 * l; c >= l && chunk < 0; c /= 2)
