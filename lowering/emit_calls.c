@@ -255,6 +255,21 @@ MlirValue emit_reshape_to(Emitter *e, MlirValue x, const Type *from, const Type 
 
 // ================================================================ calls
 
+// A float constant of x's type (a splat for a tile).
+static MlirValue kf(Emitter *e, MlirValue x, bool tile, double v) {
+    MlirValue c = const_float(e, elem_type(e, EL_F32), v);
+    return tile ? op1(e, "tensor.splat", mlirValueGetType(x), 1, &c) : c;
+}
+
+// arith.cmpf `predicate` of a and b, of the shape `shape` (a tile of i1, or an i1).
+static MlirValue cmpf_shaped(Emitter *e, int64_t predicate, MlirValue a, MlirValue b, const Type *shape) {
+    Type bt_ = *shape;
+    bt_.elem = EL_I1;
+    MlirType bt = value_type(e, &bt_);
+    MlirNamedAttribute p = named(e, "predicate", mlirIntegerAttrGet(i64t(e), predicate));
+    return mlirOperationGetResult(op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){a, b}, 1, &p, 0), 0);
+}
+
 // exp for f32 scalars and tiles as arithmetic (Cephes expf: x = n ln2 + r, |r| <= ln2/2,
 // exp(r) by a degree-7 polynomial, 2^n built in the exponent bits), so loops over tiles
 // vectorize instead of calling libm's expf per element. About 1 ulp; results below the
@@ -265,12 +280,10 @@ static MlirValue exp_f32(Emitter *e, MlirValue x, const Type *shape) {
     it_.elem = EL_I32;
     MlirType it = value_type(e, &it_);
     bool tile = shape->rank > 0;
-#define KF(v)                                                                       \
-    (tile ? op1(e, "tensor.splat", ft, 1, (MlirValue[]){const_float(e, f32t, (v))}) \
-          : const_float(e, f32t, (v)))
+#define KF(v) kf(e, x, tile, (v))
 #define KI(v) \
     (tile ? op1(e, "tensor.splat", it, 1, (MlirValue[]){const_int(e, i32t, (v))}) : const_int(e, i32t, (v)))
-    MlirType f32t = elem_type(e, EL_F32), i32t = elem_type(e, EL_I32);
+    MlirType i32t = elem_type(e, EL_I32);
     MlirValue xc =
         binop(e, "arith.minimumf", binop(e, "arith.maximumf", x, KF(-87.33654475)), KF(88.72283905));
     MlirValue n = op1(
@@ -295,26 +308,13 @@ static MlirValue exp_f32(Emitter *e, MlirValue x, const Type *shape) {
     MlirValue y = binop(e, "arith.mulf", binop(e, "arith.mulf", p, op1(e, "arith.bitcast", ft, 1, &b1)),
                         op1(e, "arith.bitcast", ft, 1, &b2));
     // Above the largest finite result (and +inf itself): +inf; below the smallest normal: 0.
-    Type bt_ = *shape;
-    bt_.elem = EL_I1;
-    MlirType bt = value_type(e, &bt_);
-    MlirNamedAttribute ogt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 2));
-    MlirValue big = mlirOperationGetResult(
-        op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){x, KF(88.72283905)}, 1, &ogt, 0), 0);
+    MlirValue big = cmpf_shaped(e, 2 /* ogt */, x, KF(88.72283905), shape);
     y = op1(e, "arith.select", ft, 3, (MlirValue[]){big, KF(INFINITY), y});
-    MlirNamedAttribute olt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));
-    MlirValue small = mlirOperationGetResult(
-        op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){x, KF(-87.33654475)}, 1, &olt, 0), 0);
+    MlirValue small = cmpf_shaped(e, 4 /* olt */, x, KF(-87.33654475), shape);
     y = op1(e, "arith.select", ft, 3, (MlirValue[]){small, KF(0.0), y});
 #undef KF
 #undef KI
     return y;
-}
-
-// A float constant of x's type (a splat for a tile).
-static MlirValue kf(Emitter *e, MlirValue x, bool tile, double v) {
-    MlirValue c = const_float(e, elem_type(e, EL_F32), v);
-    return tile ? op1(e, "tensor.splat", mlirValueGetType(x), 1, &c) : c;
 }
 
 // x * (c[0] x2^(n-1) + ... + c[n-1]) / (d[0] x2^(m-1) + ... + d[m-1]) by Horner's rule on fmas:
@@ -351,13 +351,8 @@ static MlirValue tanh_f32(Emitter *e, MlirValue x, const Type *shape) {
     MlirType ft = mlirValueGetType(x);
     MlirValue xc = clamp_f32(e, x, tile, 7.99881172180175781);
     MlirValue y = odd_rational(e, xc, binop(e, "arith.mulf", xc, xc), tile, c, 7, d, 4);
-    Type bt_ = *shape;
-    bt_.elem = EL_I1;
-    MlirType bt = value_type(e, &bt_);
-    MlirNamedAttribute olt = named(e, "predicate", mlirIntegerAttrGet(i64t(e), 4));
     MlirValue ax = op1(e, "math.absf", ft, 1, &x);
-    MlirValue tiny = mlirOperationGetResult(
-        op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){ax, kf(e, x, tile, 0.0004)}, 1, &olt, 0), 0);
+    MlirValue tiny = cmpf_shaped(e, 4 /* olt */, ax, kf(e, x, tile, 0.0004), shape);
     return op1(e, "arith.select", ft, 3, (MlirValue[]){tiny, x, y});
 }
 

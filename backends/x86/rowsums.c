@@ -56,15 +56,19 @@ typedef struct Combine {
     const char *op;    // the arith op combining two pieces
     const char *kind;  // its vector.reduction kind
     double neutral;    // the accumulator's first value
-    bool nan_apart;    // a NaN-propagating maximum or minimum: NaNs tracked apart (see piece_loop)
+    // A NaN-propagating maximum or minimum, its NaNs tracked apart (see piece_loop): the
+    // arith.cmpf predicate under which a piece replaces the accumulator (ogt, olt), and the
+    // kind that reduces the lanes without NaN checks. Else 0 and NULL.
+    int64_t pick;
+    const char *nan_free_kind;
 } Combine;
 
 static const Combine combines[] = {
-    {"arith.addf", "add", 0.0, false},
-    {"arith.maximumf", "maximumf", -__builtin_inf(), true},
-    {"arith.maxnumf", "maxnumf", -__builtin_inf(), false},
-    {"arith.minimumf", "minimumf", __builtin_inf(), true},
-    {"arith.minnumf", "minnumf", __builtin_inf(), false},
+    {"arith.addf", "add", 0.0, 0, NULL},
+    {"arith.maximumf", "maximumf", -__builtin_inf(), 2 /* ogt */, "maxnumf"},
+    {"arith.maxnumf", "maxnumf", -__builtin_inf(), 0, NULL},
+    {"arith.minimumf", "minimumf", __builtin_inf(), 4 /* olt */, "minnumf"},
+    {"arith.minnumf", "minnumf", __builtin_inf(), 0, NULL},
 };
 
 static const Combine *combine_of_op(MlirOperation op) {
@@ -103,6 +107,8 @@ typedef struct Reductions {
     int lanes;  // P
 } Reductions;
 
+static int piece_lanes(int vector_bits) { return 4 * vector_bits / 32; }
+
 static void push(Reductions *rs, Reduction r) {
     if (rs->len == rs->cap) {
         rs->cap = rs->cap ? 2 * rs->cap : 8;
@@ -120,6 +126,10 @@ static bool row_fits(MlirType t, int lanes) {
         return false;
     int64_t n = mlirShapedTypeGetDimSize(t, mlirShapedTypeGetRank(t) - 1);
     return n > lanes && n % lanes == 0;
+}
+
+bool x86_row_reduction_fits(MlirType tile, int vector_bits) {
+    return vector_bits > 0 && row_fits(tile, piece_lanes(vector_bits));
 }
 
 // Whether the generic reduces its input's last dimension into an output indexed by the others.
@@ -324,7 +334,7 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes, const M
             }
     }
 
-    bool apart = r->comb->nan_apart;
+    bool apart = r->comb->nan_free_kind != NULL;
     MlirType i1 = mlirIntegerTypeGet(ctx, 1), mt = mlirVectorTypeGet(1, &p, i1);
     MlirValue bounds[5] = {zero_i, ir_const_int(b, index, n), ir_const_int(b, index, p), neutral};
     if (apart)
@@ -411,24 +421,20 @@ static MlirValue piece_loop(IRBuilder *b, const Reduction *r, int lanes, const M
     MlirValue next[2];
     if (apart) {
         // value > acc ? value : acc (value < acc for a minimum): x86's maxps / minps, whose
-        // result is acc where value is NaN. (arith.maximumf even with fastmath<nnan> is expanded
-        // into NaN checks and blends by arith-expand.)
-        MlirNamedAttribute pred =
-            ir_named(b, "predicate",
-                     mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), strstr(r->comb->op, "max") ? 2 : 4));
-        MlirValue gt = mlirOperationGetResult(
-            ir_op(b, "arith.cmpf", 1, &mt, 2, (MlirValue[]){value, acc}, 1, &pred, 0), 0);
-        next[0] = ir_op1(b, "arith.select", vt, 3, (MlirValue[]){gt, value, acc});
-    } else {
-        next[0] = mlirOperationGetResult(
-            ir_op(b, r->comb->op, 1, &vt, 2, (MlirValue[]){acc, value}, ncomb, comb_attrs, 0), 0);
-    }
-    if (apart) {
-        MlirNamedAttribute uno =
-            ir_named(b, "predicate", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 14));
+        // result is acc where value is NaN (arith.maximumf, even with fastmath<nnan>, is
+        // expanded into NaN checks and blends by arith-expand); the NaN mask or-ed beside.
+        MlirType i64 = mlirIntegerTypeGet(ctx, 64);
+        MlirNamedAttribute pick = ir_named(b, "predicate", mlirIntegerAttrGet(i64, r->comb->pick));
+        MlirValue take = mlirOperationGetResult(
+            ir_op(b, "arith.cmpf", 1, &mt, 2, (MlirValue[]){value, acc}, 1, &pick, 0), 0);
+        next[0] = ir_op1(b, "arith.select", vt, 3, (MlirValue[]){take, value, acc});
+        MlirNamedAttribute uno = ir_named(b, "predicate", mlirIntegerAttrGet(i64, 14));
         MlirValue isnan = mlirOperationGetResult(
             ir_op(b, "arith.cmpf", 1, &mt, 2, (MlirValue[]){value, value}, 1, &uno, 0), 0);
         next[1] = ir_binop(b, "arith.ori", mlirBlockGetArgument(b->block, 2), isnan);
+    } else {
+        next[0] = mlirOperationGetResult(
+            ir_op(b, r->comb->op, 1, &vt, 2, (MlirValue[]){acc, value}, ncomb, comb_attrs, 0), 0);
     }
     ir_op(b, "scf.yield", 0, NULL, apart ? 2 : 1, next, 0, NULL, 0);
     b->block = outer;
@@ -459,11 +465,10 @@ static MlirValue lanes_reduced(IRBuilder *b, const Reduction *r, MlirValue acc,
                                MlirNamedAttribute kattrs[2]) {
     MlirType f32 = mlirF32TypeGet(b->ctx);
     MlirNamedAttribute attrs[2] = {kattrs[0], kattrs[1]};
-    if (r->comb->nan_apart) {
-        attrs[0] = ir_named(
-            b, "kind",
-            mlirAttributeParseGet(b->ctx, ir_str(strstr(r->comb->op, "max") ? "#vector.kind<maxnumf>"
-                                                                            : "#vector.kind<minnumf>")));
+    if (r->comb->nan_free_kind) {
+        char kind[64];
+        snprintf(kind, sizeof kind, "#vector.kind<%s>", r->comb->nan_free_kind);
+        attrs[0] = ir_named(b, "kind", mlirAttributeParseGet(b->ctx, ir_str(kind)));
         attrs[1] = fastmath(b, "nnan,nsz,reassoc");
     }
     return mlirOperationGetResult(ir_op(b, "vector.reduction", 1, &f32, 1, &acc, 2, attrs, 0), 0);
@@ -549,7 +554,7 @@ static void rewrite(MlirContext ctx, const Reduction *r, int lanes) {
         MlirValue nan, acc = piece_loop(&b, r, lanes, NULL, &nan);
         int nops = mlirOperationGetNumOperands(r->op) > 1 ? 2 : 1;
         MlirValue ops[2] = {acc, nops == 2 ? mlirOperationGetOperand(r->op, 1) : (MlirValue){NULL}};
-        if (!r->comb->nan_apart) {
+        if (!r->comb->nan_free_kind) {
             result =
                 mlirOperationGetResult(ir_op(&b, "vector.reduction", 1, &f32, nops, ops, 2, kattrs, 0), 0);
         } else {
@@ -573,7 +578,7 @@ static void rewrite(MlirContext ctx, const Reduction *r, int lanes) {
 }
 
 void x86_row_reductions(MlirContext ctx, MlirModule module, int vector_bits) {
-    Reductions rs = {.lanes = 4 * vector_bits / 32};
+    Reductions rs = {.lanes = piece_lanes(vector_bits)};
     mlirOperationWalk(mlirModuleGetOperation(module), find, &rs, MlirWalkPostOrder);
     for (int i = 0; i < rs.len; i++)
         rewrite(ctx, &rs.items[i], rs.lanes);

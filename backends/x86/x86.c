@@ -146,19 +146,15 @@ static void splats_to_generics(MlirContext ctx, MlirModule module) {
 // (schedule.c).
 typedef struct SumTags {
     int n;
-    int lanes;  // rowsums.c's piece: 4 vectors of the schedule's width
+    int vector_bits;  // the schedule's (0: not vectorized, no maximum generalized)
 } SumTags;
 
-static bool rowsums_takes(MlirOperation reduce, int lanes) {
+static bool rowsums_takes(MlirOperation reduce, int vector_bits) {
     MlirType t = mlirValueGetType(mlirOperationGetOperand(reduce, 0));
     MlirAttribute dims = mlirOperationGetAttributeByName(reduce, ir_str("dimensions"));
-    if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t) ||
-        !mlirTypeIsAF32(mlirShapedTypeGetElementType(t)) || mlirAttributeIsNull(dims) ||
-        mlirDenseArrayGetNumElements(dims) != 1)
-        return false;
-    intptr_t rank = mlirShapedTypeGetRank(t);
-    int64_t n = mlirShapedTypeGetDimSize(t, rank - 1);
-    return lanes > 0 && mlirDenseI64ArrayGetElement(dims, 0) == rank - 1 && n > lanes && n % lanes == 0;
+    return !mlirAttributeIsNull(dims) && mlirDenseArrayGetNumElements(dims) == 1 &&
+           x86_row_reduction_fits(t, vector_bits) &&
+           mlirDenseI64ArrayGetElement(dims, 0) == mlirShapedTypeGetRank(t) - 1;
 }
 
 static MlirWalkResult tag_sum_reduction(MlirOperation op, void *user) {
@@ -170,7 +166,7 @@ static MlirWalkResult tag_sum_reduction(MlirOperation op, void *user) {
         mlirBlockGetFirstOperation(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)));
     bool extremum = ir_op_is(combiner, "arith.maximumf") || ir_op_is(combiner, "arith.minimumf") ||
                     ir_op_is(combiner, "arith.maxnumf") || ir_op_is(combiner, "arith.minnumf");
-    if (ir_op_is(combiner, "arith.addf") || (extremum && rowsums_takes(op, tags->lanes))) {
+    if (ir_op_is(combiner, "arith.addf") || (extremum && rowsums_takes(op, tags->vector_bits))) {
         mlirOperationSetDiscardableAttributeByName(op, ir_str("tilec.sum"),
                                                    mlirUnitAttrGet(mlirOperationGetContext(op)));
         tags->n += 1;
@@ -189,7 +185,7 @@ static const char *const generalize_sums_script =
     "}\n";
 
 static void generalize_sums(MlirContext ctx, MlirModule module, int vector_bits) {
-    SumTags tags = {0, 4 * vector_bits / 32};
+    SumTags tags = {0, vector_bits};
     mlirOperationWalk(mlirModuleGetOperation(module), tag_sum_reduction, &tags, MlirWalkPreOrder);
     if (tags.n)
         lower_apply_transform(ctx, module, generalize_sums_script, strlen(generalize_sums_script),

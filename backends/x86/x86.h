@@ -32,6 +32,10 @@ void x86_iota_masks(MlirContext ctx, MlirModule module);
 // as wide as the row) becomes a loop over pieces of 4 vectors of `vector_bits` with a vector
 // accumulator (rowsums.c).
 void x86_row_reductions(MlirContext ctx, MlirModule module, int vector_bits);
+// Whether x86_row_reductions takes reductions over the last dimension of a tile of type `tile`
+// (static f32, rows of more than one piece and a whole number of pieces; false for
+// vector_bits 0).
+bool x86_row_reduction_fits(MlirType tile, int vector_bits);
 // Before x86_inplace_tiles: a padded row tile read only by vector loads of its slices is read
 // with masked loads of the tensor itself, the padding value past the end (rowreads.c).
 void x86_masked_row_reads(MlirContext ctx, MlirModule module, int vector_bits);
