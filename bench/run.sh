@@ -62,6 +62,17 @@ for t in 1 "$cores"; do
     TILE_NUM_THREADS=$t "$out/norms_bench" "${norm_args[@]}"
 done | tee "$out/norms.txt"
 
+# log, log2, exp2, exp (bench/mathfns.tile) against C loops on glibc's vectorized functions.
+build/bin/tilec bench/mathfns.tile -o "$out/mathfns.o"
+cc -O3 -march=native -ffast-math -I"$out" -Ibench bench/math_bench.c "$out/mathfns.o" build/lib/libtilec_rt.a \
+    -lpthread -lm -o "$out/math_bench"
+math_args=()
+[[ "${1:-}" == "--smoke" ]] && math_args=(1000 4097)
+echo
+echo "math functions f32 (bench/mathfns.tile), GB/s = (bytes read + written) / s; C loop: logf, log2f, exp2f,"
+echo "expf (-O3 -march=native -ffast-math, glibc's vector versions); copy: memcpy of as many bytes; one thread"
+TILE_NUM_THREADS=1 "$out/math_bench" "${math_args[@]}" | tee "$out/math.txt"
+
 # Dropout (Philox4x32-10 per element) against plain C loops doing the same work.
 build/bin/tilec stdlib/dropout.tile -o "$out/dropout.o"
 cc -O3 -march=native -ffast-math -I"$out" -Ibench -Iruntime -Itests/stdlib/Inputs bench/dropout_bench.c \

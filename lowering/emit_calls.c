@@ -270,20 +270,57 @@ static MlirValue cmpf_shaped(Emitter *e, int64_t predicate, MlirValue a, MlirVal
     return mlirOperationGetResult(op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){a, b}, 1, &p, 0), 0);
 }
 
+// A splat of i32 constant v of type it (or the constant, for a scalar).
+static MlirValue ki(Emitter *e, MlirType it, bool tile, int64_t v) {
+    MlirValue c = const_int(e, elem_type(e, EL_I32), v);
+    return tile ? op1(e, "tensor.splat", it, 1, &c) : c;
+}
+
+// e^r * 2^n for |r| <= ln2 / 2 and integral n in [-126, 128] (floats): Cephes expf's degree-7
+// polynomial, 2^n built in the exponent bits as 2^(n >> 1) * 2^(n - (n >> 1)), so that each
+// factor's biased exponent stays normal.
+static MlirValue exp_scaled(Emitter *e, MlirValue r, MlirValue n, const Type *shape) {
+    MlirType ft = mlirValueGetType(r);
+    Type it_ = *shape;
+    it_.elem = EL_I32;
+    MlirType it = value_type(e, &it_);
+    bool tile = shape->rank > 0;
+    static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
+                               4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+    MlirValue p = kf(e, r, tile, c[0]);
+    for (int i = 1; i < 6; i++)
+        p = op1(e, "math.fma", ft, 3, (MlirValue[]){p, r, kf(e, r, tile, c[i])});
+    MlirValue r2 = binop(e, "arith.mulf", r, r);
+    p = op1(e, "math.fma", ft, 3, (MlirValue[]){p, r2, binop(e, "arith.addf", r, kf(e, r, tile, 1.0))});
+    MlirValue ni = op1(e, "arith.fptosi", it, 1, &n);
+    MlirValue n1 = binop(e, "arith.shrsi", ni, ki(e, it, tile, 1));
+    MlirValue n2 = binop(e, "arith.subi", ni, n1);
+    MlirValue b1 =
+        binop(e, "arith.shli", binop(e, "arith.addi", n1, ki(e, it, tile, 127)), ki(e, it, tile, 23));
+    MlirValue b2 =
+        binop(e, "arith.shli", binop(e, "arith.addi", n2, ki(e, it, tile, 127)), ki(e, it, tile, 23));
+    return binop(e, "arith.mulf", binop(e, "arith.mulf", p, op1(e, "arith.bitcast", ft, 1, &b1)),
+                 op1(e, "arith.bitcast", ft, 1, &b2));
+}
+
+// y, but +inf where x > hi and 0 where x < lo (past the range of normal results).
+static MlirValue exp_edges(Emitter *e, MlirValue x, MlirValue y, double lo, double hi, const Type *shape) {
+    MlirType ft = mlirValueGetType(x);
+    bool tile = shape->rank > 0;
+    MlirValue big = cmpf_shaped(e, 2 /* ogt */, x, kf(e, x, tile, hi), shape);
+    y = op1(e, "arith.select", ft, 3, (MlirValue[]){big, kf(e, x, tile, INFINITY), y});
+    MlirValue small = cmpf_shaped(e, 4 /* olt */, x, kf(e, x, tile, lo), shape);
+    return op1(e, "arith.select", ft, 3, (MlirValue[]){small, kf(e, x, tile, 0.0), y});
+}
+
 // exp for f32 scalars and tiles as arithmetic (Cephes expf: x = n ln2 + r, |r| <= ln2/2,
 // exp(r) by a degree-7 polynomial, 2^n built in the exponent bits), so loops over tiles
 // vectorize instead of calling libm's expf per element. About 1 ulp; results below the
 // smallest normal float flush to 0; exp(+inf) = +inf, exp(-inf) = 0, NaN stays NaN.
 static MlirValue exp_f32(Emitter *e, MlirValue x, const Type *shape) {
     MlirType ft = mlirValueGetType(x);
-    Type it_ = *shape;
-    it_.elem = EL_I32;
-    MlirType it = value_type(e, &it_);
     bool tile = shape->rank > 0;
 #define KF(v) kf(e, x, tile, (v))
-#define KI(v) \
-    (tile ? op1(e, "tensor.splat", it, 1, (MlirValue[]){const_int(e, i32t, (v))}) : const_int(e, i32t, (v)))
-    MlirType i32t = elem_type(e, EL_I32);
     MlirValue xc =
         binop(e, "arith.minimumf", binop(e, "arith.maximumf", x, KF(-87.33654475)), KF(88.72283905));
     MlirValue n = op1(
@@ -291,29 +328,75 @@ static MlirValue exp_f32(Emitter *e, MlirValue x, const Type *shape) {
         (MlirValue[]){binop(e, "arith.addf", binop(e, "arith.mulf", xc, KF(1.44269504088896341)), KF(0.5))});
     MlirValue r = binop(e, "arith.subf", xc, binop(e, "arith.mulf", n, KF(0.693359375)));
     r = binop(e, "arith.subf", r, binop(e, "arith.mulf", n, KF(-2.12194440e-4)));
-    static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
-                               4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+#undef KF
+    return exp_edges(e, x, exp_scaled(e, r, n, shape), -87.33654475, 88.72283905, shape);
+}
+
+// 2^x the same way (exp2f on CPUs, libm's per element before): x = n + f, |f| <= 1/2 exactly,
+// 2^f = e^(f ln2). Within 1 ulp; below 2^-126 flushes to 0, 2^128 and above is +inf.
+static MlirValue exp2_f32(Emitter *e, MlirValue x, const Type *shape) {
+    MlirType ft = mlirValueGetType(x);
+    bool tile = shape->rank > 0;
+    MlirValue xc = binop(e, "arith.minimumf", binop(e, "arith.maximumf", x, kf(e, x, tile, -126.0)),
+                         kf(e, x, tile, 128.0));
+    MlirValue n = op1(e, "math.floor", ft, 1, (MlirValue[]){binop(e, "arith.addf", xc, kf(e, x, tile, 0.5))});
+    MlirValue r = binop(e, "arith.mulf", binop(e, "arith.subf", xc, n), kf(e, x, tile, 0.693147180559945309));
+    return exp_edges(e, x, exp_scaled(e, r, n, shape), -126.0, 128.0, shape);
+}
+
+// log and log2 for f32 scalars and tiles as arithmetic on CPUs (libm's logf and log2f were
+// called per element: 2.5 GB/s, one thread). Cephes logf: x = 2^k m with m in [sqrt(1/2),
+// sqrt(2)), log(m) = t - t^2/2 + t^3 P(t), t = m - 1, P of degree 8; log2 = k + log(m) log2(e),
+// exact at powers of 2. Subnormal x is scaled by 2^23 first. log(0) = -inf, log(+inf) = +inf,
+// x < 0 and NaN give NaN.
+static MlirValue log_f32(Emitter *e, MlirValue x, const Type *shape, bool base2) {
+    MlirType ft = mlirValueGetType(x);
+    Type it_ = *shape;
+    it_.elem = EL_I32;
+    MlirType it = value_type(e, &it_);
+    bool tile = shape->rank > 0;
+#define KF(v) kf(e, x, tile, (v))
+#define KI(v) ki(e, it, tile, (v))
+#define SELECT(c, a, b) op1(e, "arith.select", ft, 3, (MlirValue[]){(c), (a), (b)})
+    MlirValue sub = cmpf_shaped(e, 4 /* olt */, x, KF(1.17549435e-38), shape);
+    MlirValue xs = SELECT(sub, binop(e, "arith.mulf", x, KF(8388608.0)), x);
+    MlirValue bits = op1(e, "arith.bitcast", it, 1, &xs);
+    // k such that m = x / 2^k is in [1/2, 1): the biased exponent less 126.
+    MlirValue k = binop(e, "arith.subi", binop(e, "arith.shrui", bits, KI(23)), KI(126));
+    MlirValue kf_ = op1(e, "arith.sitofp", ft, 1, &k);
+    kf_ = SELECT(sub, binop(e, "arith.subf", kf_, KF(23.0)), kf_);
+    MlirValue mb = binop(e, "arith.ori", binop(e, "arith.andi", bits, KI(0x007fffff)), KI(0x3f000000));
+    MlirValue m = op1(e, "arith.bitcast", ft, 1, &mb);
+    // Below sqrt(1/2): m doubled, k less one; t = m - 1 in [-0.29, 0.41).
+    MlirValue low = cmpf_shaped(e, 4 /* olt */, m, KF(0.707106781186547524), shape);
+    MlirValue t = binop(e, "arith.subf", SELECT(low, binop(e, "arith.addf", m, m), m), KF(1.0));
+    kf_ = SELECT(low, binop(e, "arith.subf", kf_, KF(1.0)), kf_);
+    static const double c[] = {7.0376836292E-2,  -1.1514610310E-1, 1.1676998740E-1,
+                               -1.2420140846E-1, 1.4249322787E-1,  -1.6668057665E-1,
+                               2.0000714765E-1,  -2.4999993993E-1, 3.3333331174E-1};
     MlirValue p = KF(c[0]);
-    for (int i = 1; i < 6; i++)
-        p = op1(e, "math.fma", ft, 3, (MlirValue[]){p, r, KF(c[i])});
-    MlirValue r2 = binop(e, "arith.mulf", r, r);
-    p = op1(e, "math.fma", ft, 3, (MlirValue[]){p, r2, binop(e, "arith.addf", r, KF(1.0))});
-    // 2^n as 2^(n >> 1) * 2^(n - (n >> 1)): n is in [-126, 128] after the clamp, each factor's
-    // biased exponent stays normal.
-    MlirValue ni = op1(e, "arith.fptosi", it, 1, &n);
-    MlirValue n1 = binop(e, "arith.shrsi", ni, KI(1));
-    MlirValue n2 = binop(e, "arith.subi", ni, n1);
-    MlirValue b1 = binop(e, "arith.shli", binop(e, "arith.addi", n1, KI(127)), KI(23));
-    MlirValue b2 = binop(e, "arith.shli", binop(e, "arith.addi", n2, KI(127)), KI(23));
-    MlirValue y = binop(e, "arith.mulf", binop(e, "arith.mulf", p, op1(e, "arith.bitcast", ft, 1, &b1)),
-                        op1(e, "arith.bitcast", ft, 1, &b2));
-    // Above the largest finite result (and +inf itself): +inf; below the smallest normal: 0.
-    MlirValue big = cmpf_shaped(e, 2 /* ogt */, x, KF(88.72283905), shape);
-    y = op1(e, "arith.select", ft, 3, (MlirValue[]){big, KF(INFINITY), y});
-    MlirValue small = cmpf_shaped(e, 4 /* olt */, x, KF(-87.33654475), shape);
-    y = op1(e, "arith.select", ft, 3, (MlirValue[]){small, KF(0.0), y});
+    for (int i = 1; i < 9; i++)
+        p = op1(e, "math.fma", ft, 3, (MlirValue[]){p, t, KF(c[i])});
+    MlirValue t2 = binop(e, "arith.mulf", t, t);
+    MlirValue y = binop(e, "arith.mulf", binop(e, "arith.mulf", p, t), t2);
+    if (base2) {
+        // log2(x) = k + (t + y - t^2/2) log2(e)
+        MlirValue lm = op1(e, "math.fma", ft, 3, (MlirValue[]){t2, KF(-0.5), y});
+        lm = binop(e, "arith.addf", t, lm);
+        y = op1(e, "math.fma", ft, 3, (MlirValue[]){lm, KF(1.44269504088896341), kf_});
+    } else {
+        // log(x) = t + (y - t^2/2 + k ln2), ln2 split in two parts (k ln2's rounding kept off t)
+        y = op1(e, "math.fma", ft, 3, (MlirValue[]){kf_, KF(-2.12194440e-4), y});
+        y = op1(e, "math.fma", ft, 3, (MlirValue[]){t2, KF(-0.5), y});
+        y = binop(e, "arith.addf", t, y);
+        y = op1(e, "math.fma", ft, 3, (MlirValue[]){kf_, KF(0.693359375), y});
+    }
+    y = SELECT(cmpf_shaped(e, 1 /* oeq */, x, KF(INFINITY), shape), x, y);
+    y = SELECT(cmpf_shaped(e, 1 /* oeq */, x, KF(0.0), shape), KF(-INFINITY), y);
+    y = SELECT(cmpf_shaped(e, 11 /* ult: x < 0 or NaN */, x, KF(0.0), shape), KF(NAN), y);
 #undef KF
 #undef KI
+#undef SELECT
     return y;
 }
 
@@ -456,9 +539,17 @@ static MlirValue emit_elementwise_builtin(Emitter *e, Node *n, Builtin b) {
             return e->failed ? x : exp_f32(e, x, &n->type);
         }
         return emit_math(e, n, "math.exp");
-    case B_EXP2: return emit_math(e, n, "math.exp2");
-    case B_LOG: return emit_math(e, n, "math.log");
-    case B_LOG2: return emit_math(e, n, "math.log2");
+    case B_EXP2:
+    case B_LOG:
+    case B_LOG2:
+        // GPUs keep libdevice's functions (as for tanh and erf below).
+        if (n->type.elem == EL_F32 && !e->gpu) {
+            MlirValue x = emit_operand(e, a[0], EL_F32, &n->type);
+            return e->failed     ? x
+                   : b == B_EXP2 ? exp2_f32(e, x, &n->type)
+                                 : log_f32(e, x, &n->type, b == B_LOG2);
+        }
+        return emit_math(e, n, b == B_EXP2 ? "math.exp2" : b == B_LOG ? "math.log" : "math.log2");
     case B_SQRT: return emit_math(e, n, "math.sqrt");
     case B_RSQRT: return emit_math(e, n, "math.rsqrt");
     case B_SIN: return emit_math(e, n, "math.sin");
