@@ -333,7 +333,7 @@ static MlirValue exp_f32(Emitter *e, MlirValue x, const Type *shape) {
 }
 
 // 2^x the same way (exp2f on CPUs, libm's per element before): x = n + f, |f| <= 1/2 exactly,
-// 2^f = e^(f ln2). Within 1 ulp; below 2^-126 flushes to 0, 2^128 and above is +inf.
+// 2^f = e^(f ln2). Within 1.3 ulp; below 2^-126 flushes to 0, 2^128 and above is +inf.
 static MlirValue exp2_f32(Emitter *e, MlirValue x, const Type *shape) {
     MlirType ft = mlirValueGetType(x);
     bool tile = shape->rank > 0;
