@@ -61,7 +61,11 @@ int main(int argc, char **argv) {
         double *t = malloc(sizeof(double) * reps);
         for (int f = 0; f < 4; f++) {
             const float *x = f < 2 ? pos : any;
-            double tt, tc, tm;
+            if (tile[f](x, y, n) != 0) {
+                fprintf(stderr, "math_bench: %s_k failed\n", names[f]);
+                return 1;
+            }
+            double secs[3];  // tilec, the C loop, the copy
             for (int which = 0; which < 3; which++) {
                 for (int r = -1; r < reps; r++) {
                     double t0 = now();
@@ -74,9 +78,9 @@ int main(int argc, char **argv) {
                     if (r >= 0)
                         t[r] = now() - t0;
                 }
-                double m = median(t, reps);
-                *(which == 0 ? &tt : which == 1 ? &tc : &tm) = m;
+                secs[which] = median(t, reps);
             }
+            double tt = secs[0], tc = secs[1], tm = secs[2];
             c[f](x, z, n);
             double et = 0, ec = 0;
             for (int64_t i = 0; i < n; i++) {

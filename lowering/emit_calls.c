@@ -261,11 +261,16 @@ static MlirValue kf(Emitter *e, MlirValue x, bool tile, double v) {
     return tile ? op1(e, "tensor.splat", mlirValueGetType(x), 1, &c) : c;
 }
 
+// The type of `shape` (a tile or a scalar) with elements of `elem`.
+static MlirType shaped_as(Emitter *e, const Type *shape, ElemType elem) {
+    Type t = *shape;
+    t.elem = elem;
+    return value_type(e, &t);
+}
+
 // arith.cmpf `predicate` of a and b, of the shape `shape` (a tile of i1, or an i1).
 static MlirValue cmpf_shaped(Emitter *e, int64_t predicate, MlirValue a, MlirValue b, const Type *shape) {
-    Type bt_ = *shape;
-    bt_.elem = EL_I1;
-    MlirType bt = value_type(e, &bt_);
+    MlirType bt = shaped_as(e, shape, EL_I1);
     MlirNamedAttribute p = named(e, "predicate", mlirIntegerAttrGet(i64t(e), predicate));
     return mlirOperationGetResult(op(e, "arith.cmpf", 1, &bt, 2, (MlirValue[]){a, b}, 1, &p, 0), 0);
 }
@@ -281,9 +286,7 @@ static MlirValue ki(Emitter *e, MlirType it, bool tile, int64_t v) {
 // factor's biased exponent stays normal.
 static MlirValue exp_scaled(Emitter *e, MlirValue r, MlirValue n, const Type *shape) {
     MlirType ft = mlirValueGetType(r);
-    Type it_ = *shape;
-    it_.elem = EL_I32;
-    MlirType it = value_type(e, &it_);
+    MlirType it = shaped_as(e, shape, EL_I32);
     bool tile = shape->rank > 0;
     static const double c[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
                                4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
@@ -351,9 +354,7 @@ static MlirValue exp2_f32(Emitter *e, MlirValue x, const Type *shape) {
 // x < 0 and NaN give NaN.
 static MlirValue log_f32(Emitter *e, MlirValue x, const Type *shape, bool base2) {
     MlirType ft = mlirValueGetType(x);
-    Type it_ = *shape;
-    it_.elem = EL_I32;
-    MlirType it = value_type(e, &it_);
+    MlirType it = shaped_as(e, shape, EL_I32);
     bool tile = shape->rank > 0;
 #define KF(v) kf(e, x, tile, (v))
 #define KI(v) ki(e, it, tile, (v))
